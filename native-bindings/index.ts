@@ -1,0 +1,98 @@
+// index.ts: the real Syscalls implementation, the only door from the engine to the kernel (through koffi).
+import koffi from 'koffi';
+import { statSync, writeFileSync } from 'node:fs';
+import tty from 'node:tty';
+import type { PtyMaster, Syscalls, WaitResult } from '../server/engine/syscalls.ts';
+import { SyscallError, check } from './errors.ts';
+import * as libc from './libc.ts';
+import { spawnBox } from './spawn.ts';
+
+function sys(name: string, r: number | bigint, path?: string): number {
+  return Number(check(name, r, path));
+}
+
+function idmappedBind(source: string, target: string, usernsPid: number): void {
+  const nsPath = `/proc/${usernsPid}/ns/user`;
+  const nsFd = sys('open', libc.open(nsPath, libc.O.RDONLY | libc.O.CLOEXEC, 0), nsPath);
+  let treeFd = -1;
+  try {
+    treeFd = sys(
+      'open_tree',
+      libc.syscall(libc.SYS.open_tree, 'int', libc.AT_FDCWD, 'const char *', source, 'unsigned int',
+        libc.OPEN_TREE_CLONE | libc.OPEN_TREE_CLOEXEC),
+      source,
+    );
+    // struct mount_attr { u64 attr_set, attr_clr, propagation, userns_fd } (mount_setattr(2)).
+    const attr = new BigUint64Array([libc.MOUNT_ATTR_IDMAP, 0n, 0n, BigInt(nsFd)]);
+    sys(
+      'mount_setattr',
+      libc.syscall(libc.SYS.mount_setattr, 'int', treeFd, 'const char *', '', 'unsigned int', libc.AT_EMPTY_PATH,
+        'uint64_t *', attr, 'size_t', 32),
+      source,
+    );
+    sys(
+      'move_mount',
+      libc.syscall(libc.SYS.move_mount, 'int', treeFd, 'const char *', '', 'int', libc.AT_FDCWD, 'const char *', target,
+        'unsigned int', libc.MOVE_MOUNT_F_EMPTY_PATH),
+      target,
+    );
+  } finally {
+    if (treeFd >= 0) libc.close(treeFd);
+    libc.close(nsFd);
+  }
+}
+
+function takePtyMaster(pid: number, targetFd: number): PtyMaster {
+  const pidfd = sys('pidfd_open', libc.syscall(libc.SYS.pidfd_open, 'int', pid, 'unsigned int', 0));
+  try {
+    const fd = sys('pidfd_getfd', libc.syscall(libc.SYS.pidfd_getfd, 'int', pidfd, 'int', targetFd, 'unsigned int', 0));
+    const stream = new tty.ReadStream(fd);
+    return { fd, stream: stream as unknown as PtyMaster['stream'] };
+  } finally {
+    libc.close(pidfd);
+  }
+}
+
+export const realSyscalls: Syscalls = {
+  spawnBox,
+  mount(source, target, fstype, flags, data) {
+    sys('mount', libc.mount(source, target, fstype, flags, data), target);
+  },
+  umount2(target, flags) {
+    sys('umount2', libc.umount2(target, flags), target);
+  },
+  idmappedBind,
+  takePtyMaster,
+  setWinsize(fd, rows, cols) {
+    sys('ioctl(TIOCSWINSZ)', libc.ioctlWinsize(fd, libc.TIOCSWINSZ, new Uint16Array([rows, cols, 0, 0])));
+  },
+  kill(pid, signal) {
+    if (libc.kill(pid, signal) < 0) {
+      const e = koffi.errno();
+      if (e !== koffi.os.errno.ESRCH) throw new SyscallError('kill', e, String(pid));
+    }
+  },
+  waitpid(pid): WaitResult | null {
+    const status = [0];
+    const r = libc.waitpid(pid, status, libc.WNOHANG);
+    if (r === 0) return null;
+    if (r < 0) throw new SyscallError('waitpid', koffi.errno(), String(pid));
+    const s = status[0];
+    const signal = s & 0x7f;
+    return signal === 0
+      ? { pid: r, exited: true, code: (s >> 8) & 0xff, signal: null }
+      : { pid: r, exited: false, code: null, signal };
+  },
+  writeProcFile(pid, name, data) {
+    writeFileSync(`/proc/${pid}/${name}`, data);
+  },
+  nsInode(pid, kind) {
+    try {
+      return statSync(`/proc/${pid}/ns/${kind}`).ino;
+    } catch {
+      return null;
+    }
+  },
+  // The engine's defaultDeps supplies the compiled policy (native-bindings/seccomp.ts); bare calls get none.
+  seccompFilter: () => null,
+};

@@ -1,0 +1,35 @@
+// libc.ts: koffi declarations of the libc calls the outer parent makes itself (mount, pidfd, ioctl, waitpid, ...).
+import koffi from 'koffi';
+
+const libc = koffi.load('libc.so.6');
+
+export const SYS = {
+  pidfd_open: 434,
+  pidfd_getfd: 438,
+  open_tree: 428,
+  move_mount: 429,
+  mount_setattr: 442,
+} as const;
+
+export const mount = libc.func(
+  'int mount(const char *source, const char *target, const char *fstype, unsigned long flags, const char *data)',
+);
+export const umount2 = libc.func('int umount2(const char *target, int flags)');
+export const pipe2 = libc.func('int pipe2(_Out_ int *fds, int flags)');
+export const close = libc.func('int close(int fd)');
+export const kill = libc.func('int kill(int pid, int sig)');
+export const waitpid = libc.func('int waitpid(int pid, _Out_ int *status, int options)');
+export const open = libc.func('int open(const char *path, int flags, int mode)');
+export const ioctlWinsize = libc.func('int ioctl(int fd, unsigned long req, const uint16_t *ws)');
+/** glibc's syscall(2) is variadic: each call passes the type of every argument (koffi variadic calls). */
+export const syscall = libc.func('long syscall(long nr, ...)');
+export const O = { RDONLY: 0, CLOEXEC: 0o2000000, NONBLOCK: 0o4000 } as const;
+export const TIOCSWINSZ = 0x5414;
+export const WNOHANG = 1;
+export const AT_FDCWD = -100;
+export const AT_EMPTY_PATH = 0x1000;
+export const AT_RECURSIVE = 0x8000;
+export const OPEN_TREE_CLONE = 1;
+export const OPEN_TREE_CLOEXEC = O.CLOEXEC;
+export const MOVE_MOUNT_F_EMPTY_PATH = 0x4;
+export const MOUNT_ATTR_IDMAP = 0x00100000n;

@@ -1,0 +1,199 @@
+/* boxlab_child.c: the namespaced parent and the inner child of the double fork: the only code that runs between fork and exec.
+ *
+ * No JavaScript may run in a process forked from Node (it segfaults), and unshare(CLONE_NEWUSER) needs a
+ * single-threaded caller (unshare(2): EINVAL), so this is C, like runc's nsexec. Only raw syscalls run after
+ * fork: no malloc, no stdio (fork(2) in a multi-threaded process: async-signal-safe functions only).
+ * Every step reports a fixed-size struct bx_event on the status pipe; the outer parent (Node) does the rest. */
+#define _GNU_SOURCE
+#include "child_internal.h"
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <linux/capability.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <net/if.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <termios.h>
+#include <time.h>
+#include <unistd.h>
+
+
+static const char *const STAGE_NAMES[] = {
+  "prepare_state", "cgroup_create", "upper_tmpfs", "fork1", "unshare_user", "uid_map", "overlay_mount",
+  "cgroup_attach", "unshare_ns", "hostname", "net_lo_up", "fork2", "mount_private", "mount_proc", "mount_dev",
+  "mask_paths", "pty_open", "pivot_root", "chdir", "seccomp", "drop_privileges", "exec", "running", "child_exit",
+  "umount_proc", "umount_dev", "namespaced_parent_exit", "overlay_umount", "cgroup_remove", "cleanup_done",
+};
+
+int bx_abi_version(void) { return BX_ABI_VERSION; }
+int bx_event_size(void) { return (int)sizeof(struct bx_event); }
+const char *bx_stage_name(int s) {
+  return (s >= 0 && s < (int)(sizeof STAGE_NAMES / sizeof *STAGE_NAMES)) ? STAGE_NAMES[s] : "";
+}
+
+/* ---- inner child: PID 1 of the box ------------------------------------------------------------------- */
+
+
+static __attribute__((noreturn)) void container_init_process(struct ctx *c) {
+  const struct bx_params *p = c->p;
+  c->role = BX_ROLE_INNER_CHILD;
+  /* If the namespaced parent dies, PID 1 dies and takes the whole PID namespace with it (pid_namespaces(7)). */
+  prctl(PR_SET_PDEATHSIG, SIGKILL);
+  setsid();
+
+  setup_mounts(c);
+  setup_stdio(c);
+
+  begin(c, BX_PIVOT_ROOT);
+  maybe_inject(c);
+  CHECK(c, chdir(p->root), "chdir", p->root);
+  if (p->disable & BX_NO_PIVOT) {
+    /* Test-only: a plain chroot, to prove the escape probe fails only because of pivot_root. */
+    CHECK(c, chroot("."), "chroot", p->root);
+  } else {
+    /* pivot_root(".", ".") then detach the old root: no path back to the host (pivot_root(2) NOTES, as runc). */
+    CHECK(c, syscall(SYS_pivot_root, ".", "."), "pivot_root", p->root);
+    CHECK(c, umount2(".", MNT_DETACH), "umount2", "old root");
+  }
+  CHECK(c, chdir("/"), "chdir", "/");
+  ok(c, 0);
+
+  begin(c, BX_CHDIR);
+  maybe_inject(c);
+  CHECK(c, chdir(p->workdir), "chdir", p->workdir);
+  ok(c, 0);
+
+  begin(c, BX_SECCOMP);
+  maybe_inject(c);
+  if (!(p->disable & BX_NO_SECCOMP) && c->prog.len > 0)
+    CHECK(c, prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &c->prog, 0, 0), "prctl(PR_SET_SECCOMP)", NULL);
+  ok(c, (int32_t)c->prog.len);
+
+  begin(c, BX_DROP_PRIVILEGES);
+  maybe_inject(c);
+  drop_privileges(c);
+  ok(c, 0);
+
+  begin(c, BX_EXEC);
+  maybe_inject(c);
+  reset_signals();
+  ok(c, 0);
+  execve(c->argv[0], c->argv, c->envp);
+  begin(c, BX_EXEC);
+  fail(c, "execve", c->argv[0], errno);
+}
+
+/* ---- namespaced parent ------------------------------------------------------------------------------ */
+
+static void lo_up(struct ctx *c) {
+  int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  CHECK(c, s, "socket", "AF_INET");
+  struct ifreq ifr;
+  memset(&ifr, 0, sizeof ifr);
+  copy_str(ifr.ifr_name, sizeof ifr.ifr_name, "lo");
+  CHECK(c, ioctl(s, SIOCGIFFLAGS, &ifr), "ioctl(SIOCGIFFLAGS)", "lo");
+  ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
+  CHECK(c, ioctl(s, SIOCSIFFLAGS, &ifr), "ioctl(SIOCSIFFLAGS)", "lo");
+  close(s);
+}
+
+/* After PID 1 exits: unmount /proc and /dev inside the namespace, as the seed orders it. pivot_root moved this
+ * process's root too (pivot_root(2)), so the paths are relative to the new root when the child got that far. */
+static void namespaced_cleanup(struct ctx *c) {
+  char buf[PATH_MAX_BX];
+  struct stat st;
+  const char *prefix = stat(c->p->root, &st) == 0 ? c->p->root : "";
+  begin(c, BX_UMOUNT_PROC);
+  if (umount2(in_root(buf, prefix, "/proc"), MNT_DETACH) < 0 && errno != EINVAL && errno != ENOENT)
+    fail(c, "umount2", buf, errno);
+  ok(c, 0);
+  begin(c, BX_UMOUNT_DEV);
+  if (umount2(in_root(buf, prefix, "/dev"), MNT_DETACH) < 0 && errno != EINVAL && errno != ENOENT)
+    fail(c, "umount2", buf, errno);
+  ok(c, 0);
+}
+
+static __attribute__((noreturn)) void container_intermediate_process(struct ctx *c) {
+  const struct bx_params *p = c->p;
+  c->role = BX_ROLE_NAMESPACED_PARENT;
+  prctl(PR_SET_PDEATHSIG, SIGKILL);
+  /* Not dumpable: nothing in the box may ptrace or open /proc/<pid>/ of this host-side process (CVE-2016-9962). */
+  prctl(PR_SET_DUMPABLE, 0);
+  reset_signals();
+
+  begin(c, BX_UNSHARE_USER);
+  maybe_inject(c);
+  /* Drop the host's supplementary groups while still allowed: after unshare they could never be dropped
+   * (setgroups is denied in the box) and would show up as unmapped groups. */
+  CHECK(c, setgroups(0, NULL), "setgroups", NULL);
+  CHECK(c, unshare(CLONE_NEWUSER), "unshare(CLONE_NEWUSER)", NULL);
+  ok(c, 0);
+
+  /* The outer parent writes uid_map/gid_map, mounts the overlay on an idmapped lower and joins the cgroups. */
+  read_control(c);
+
+  begin(c, BX_UNSHARE_NS);
+  maybe_inject(c);
+  CHECK(c, setresgid(0, 0, 0), "setresgid", NULL);
+  CHECK(c, setresuid(0, 0, 0), "setresuid", NULL);
+  CHECK(c, unshare((int)p->ns_flags), "unshare", "mnt|uts|ipc|net|cgroup|pid");
+  ok(c, 0);
+
+  begin(c, BX_HOSTNAME);
+  maybe_inject(c);
+  CHECK(c, sethostname(p->hostname, strlen(p->hostname)), "sethostname", p->hostname);
+  ok(c, 0);
+
+  begin(c, BX_NET_LO_UP);
+  maybe_inject(c);
+  lo_up(c);
+  ok(c, 0);
+
+  begin(c, BX_FORK2);
+  maybe_inject(c);
+  pid_t child = fork();
+  if (child < 0) fail(c, "fork", NULL, errno);
+  if (child == 0) container_init_process(c);
+  /* Only PID 1 may hold the exec pipe: its EOF then means exactly "execve succeeded" (or PID 1 died). */
+  close(p->exec_fd);
+  ok(c, child);
+
+  int status = 0;
+  pid_t w;
+  do w = waitpid(child, &status, 0); while (w < 0 && errno == EINTR);
+  begin(c, BX_CHILD_EXIT);
+  if (w < 0) fail(c, "waitpid", NULL, errno);
+  ok(c, status);
+  namespaced_cleanup(c);
+  _exit(0);
+}
+
+int bx_spawn(const struct bx_params *p, const uint8_t *filter, int32_t filter_len) {
+  /* Everything that allocates happens here, before fork, in the Node thread. */
+  static struct ctx c;
+  memset(&c, 0, sizeof c);
+  c.p = p;
+  if (p->argc < 1 || p->argc > MAX_ARGS || p->envc < 0 || p->envc > MAX_ARGS) return -E2BIG;
+  const char *s = p->argv;
+  for (int i = 0; i < p->argc; i++) { c.argv[i] = (char *)s; s += strlen(s) + 1; }
+  s = p->envp;
+  for (int i = 0; i < p->envc; i++) { c.envp[i] = (char *)s; s += strlen(s) + 1; }
+  c.prog.len = (unsigned short)(filter_len > 0 ? filter_len : 0);
+  c.prog.filter = (struct sock_filter *)filter;
+  pid_t pid = fork();
+  if (pid < 0) return -errno;
+  if (pid == 0) container_intermediate_process(&c);
+  return pid;
+}
