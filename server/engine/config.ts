@@ -1,0 +1,77 @@
+// config.ts: the seed's SandboxConfig with defaults, validated into kernel-ready numbers before anything is made.
+import { parseCpuFraction, parseMemory, type CgroupLimits } from './cgroups/index.ts';
+import { SandboxError, type SandboxConfig } from './types.ts';
+
+export interface ResolvedLimits {
+  cgroup: CgroupLimits;
+  diskBytes: number;
+  shmBytes: number;
+}
+
+export const DEFAULTS = {
+  memory: '256M',
+  cpuLimit: '0.5',
+  pids: 128,
+  shell: '/bin/sh',
+  workdir: '/root',
+  hostname: 'boxlab',
+  diskLimit: '64M',
+  shmLimit: '16M',
+} as const;
+
+export function defaultEnv(hostname: string, term = 'xterm-256color'): Record<string, string> {
+  return {
+    PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
+    HOME: '/root',
+    TERM: term,
+    HOSTNAME: hostname,
+    PS1: '\\u@\\h:\\w\\$ ',
+    LANG: 'C.UTF-8',
+  };
+}
+
+export function withDefaults(c: Partial<SandboxConfig> & { baseDir: string }): SandboxConfig {
+  const hostname = c.hostname ?? DEFAULTS.hostname;
+  return {
+    memory: DEFAULTS.memory, cpuLimit: DEFAULTS.cpuLimit, pids: DEFAULTS.pids, shell: DEFAULTS.shell,
+    workdir: DEFAULTS.workdir, diskLimit: DEFAULTS.diskLimit, shmLimit: DEFAULTS.shmLimit, stdio: 'pty',
+    ...c,
+    hostname,
+    env: c.env ?? defaultEnv(hostname),
+  };
+}
+
+const bad = (message: string) => new SandboxError({ stage: 'prepare_state', syscall: 'config', errno: 22, code: 'EINVAL', message });
+
+function parse<T>(what: string, fn: () => T): T {
+  try {
+    return fn();
+  } catch (err) {
+    throw bad(`${what}: ${(err as Error).message}`);
+  }
+}
+
+/** Validates every field: a bad value is a clear one-line error, never a half-made sandbox. */
+export function resolveLimits(c: SandboxConfig): ResolvedLimits {
+  if (!c.baseDir.startsWith('/')) throw bad(`--base-dir must be an absolute path: ${c.baseDir}`);
+  if (!c.shell.startsWith('/')) throw bad(`--shell must be an absolute path inside the image: ${c.shell}`);
+  if (!c.workdir.startsWith('/')) throw bad(`--workdir must be an absolute path: ${c.workdir}`);
+  // RFC 1123 host name label; sethostname(2) caps it at 64 bytes anyway.
+  if (!/^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/.test(c.hostname)) throw bad(`invalid hostname: ${JSON.stringify(c.hostname)}`);
+  if (!Number.isInteger(c.pids) || c.pids < 8 || c.pids > 65536) throw bad(`--pids must be an integer from 8 to 65536: ${c.pids}`);
+  const all = [c.shell, c.workdir, c.hostname, ...(c.args ?? []), ...Object.entries(c.env).flat()];
+  if (all.some((s) => s.includes('\0'))) throw bad('arguments and environment may not contain NUL bytes');
+  if ((c.args?.length ?? 0) > 200 || Object.keys(c.env).length > 200) throw bad('at most 200 arguments and 200 environment variables');
+  const rows = c.rows ?? 24;
+  const cols = c.cols ?? 80;
+  if (!(rows >= 1 && rows <= 1000 && cols >= 1 && cols <= 1000)) throw bad(`terminal size out of range: ${rows}x${cols}`);
+  return {
+    cgroup: {
+      memoryBytes: parse('--memory', () => parseMemory(c.memory)),
+      cpuFraction: parse('--cpu-limit', () => parseCpuFraction(c.cpuLimit)),
+      pids: c.pids,
+    },
+    diskBytes: parse('disk limit', () => parseMemory(c.diskLimit)),
+    shmBytes: parse('shm limit', () => parseMemory(c.shmLimit)),
+  };
+}

@@ -1,0 +1,11 @@
+// deps.ts: what the engine needs from the outside world, injected so its logic runs against fakes in unit tests.
+import type { CgroupLimits, CgroupSet } from './cgroups/index.ts';
+import type { Syscalls } from './syscalls.ts';
+
+export interface EngineDeps {
+  sys: Syscalls;
+  cgroups: (sandboxId: string, limits: CgroupLimits) => Promise<CgroupSet>;
+  runDir: string;
+  /** Capabilities the box keeps (bit n = capability n). */
+  capKeep: bigint;
+}

@@ -1,0 +1,185 @@
+// main-process.ts: container_main_process, the outer parent's side of creation: each host-side stage, in the seed's order.
+import { chmodSync, chownSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { CgroupSet } from './cgroups/index.ts';
+import type { EngineDeps } from './deps.ts';
+import { layerPaths, mountOverlay, mountUpperTmpfs, type Layers } from './overlay.ts';
+import { AsyncQueue } from './queue.ts';
+import { StageClock } from './stages.ts';
+import { claimSlot, ensureRunDir, processStartTime, sandboxesDir, UID_BASE, UID_RANGE, writeRecord, type SandboxRecord } from './state.ts';
+import { CLONE, type BoxProcess, type ChildEvent, type PtyMaster } from './syscalls.ts';
+import { SandboxError, STAGES, type NamespaceKind, type SandboxConfig, type StageName } from './types.ts';
+import type { ResolvedLimits } from './config.ts';
+
+export const NS_FLAGS = CLONE.NEWNS | CLONE.NEWUTS | CLONE.NEWIPC | CLONE.NEWNET | CLONE.NEWCGROUP | CLONE.NEWPID;
+const NS_KINDS: NamespaceKind[] = ['user', 'mnt', 'uts', 'ipc', 'net', 'cgroup', 'pid', 'time'];
+/** Each child stage should take microseconds; a stall this long means something is wrong, never a slow box. */
+const STAGE_TIMEOUT_MS = 10_000;
+
+export const DEFENSE_BITS: Record<string, number> = {
+  seccomp: 1, caps: 2, no_new_privs: 4, mask_proc: 8, close_fds: 16, rlimits: 32, pivot_root: 64,
+};
+
+/** Everything creation made, so that teardown (or a failure half way) releases exactly that. */
+export interface Built {
+  id: string;
+  dir: string;
+  slot: number;
+  uidBase: number;
+  layers: Layers;
+  record: SandboxRecord;
+  cgroups?: CgroupSet;
+  upperMounted: boolean;
+  overlayMounted: boolean;
+  proc?: BoxProcess;
+  events?: AsyncQueue<ChildEvent>;
+  initPid?: number;
+  pty?: PtyMaster;
+}
+
+export function nsInodes(deps: EngineDeps, pid: number, kinds: NamespaceKind[]): Partial<Record<NamespaceKind, number>> {
+  const out: Partial<Record<NamespaceKind, number>> = {};
+  for (const k of kinds) {
+    // The pid namespace an unshare made applies to children only: /proc/<pid>/ns/pid_for_children shows it.
+    const ino = deps.sys.nsInode(pid, k === 'pid' ? 'pid_for_children' : k);
+    if (ino !== null) out[k] = ino;
+  }
+  return out;
+}
+
+/** Runs the creation stages; on failure throws a SandboxError with what was built attached for teardown. */
+export async function containerMainProcess(
+  id: string,
+  config: SandboxConfig,
+  limits: ResolvedLimits,
+  deps: EngineDeps,
+  clock: StageClock,
+): Promise<Built> {
+  const { sys } = deps;
+  const failAt = config.failAt;
+  const outer = <T>(stage: StageName, fn: () => T | Promise<T>, extra?: (r: T) => object) =>
+    clock.outer(stage, failAt === stage, fn, extra);
+
+  const dir = join(sandboxesDir(deps.runDir), id);
+  const built: Built = {
+    id, dir, slot: -1, uidBase: -1, layers: layerPaths(dir), upperMounted: false, overlayMounted: false,
+    record: { id, slot: -1, createdAt: new Date().toISOString(), serverPid: process.pid, dir },
+  };
+  try {
+    await outer('prepare_state', () => {
+      ensureRunDir(deps.runDir);
+      mkdirSync(dir, { mode: 0o700 });
+      built.slot = claimSlot(id, deps.runDir);
+      built.uidBase = UID_BASE + built.slot * UID_RANGE;
+      // Only this box's root (host gid uidBase) may walk through to its merged root: other host users and other
+      // boxes may not, since their ids differ.
+      chownSync(dir, 0, built.uidBase);
+      chmodSync(dir, 0o710);
+      built.record.slot = built.slot;
+      writeRecord(built.record);
+    }, () => ({ detail: `uid range ${built.uidBase}-${built.uidBase + UID_RANGE - 1}` }));
+
+    built.cgroups = await outer('cgroup_create', () => deps.cgroups(id, limits.cgroup), (cg) => ({
+      detail: `cgroup v${cg.version}: ${Object.values(cg.paths)[0] ?? ''}`,
+    }));
+    built.record.cgroups = built.cgroups.paths as Record<string, string>;
+    writeRecord(built.record);
+
+    await outer('upper_tmpfs', () => {
+      mountUpperTmpfs(sys, built.layers, limits.diskBytes, built.uidBase);
+      built.upperMounted = true;
+    }, () => ({ detail: `tmpfs size=${config.diskLimit}` }));
+
+    const proc = await outer('fork1', () => sys.spawnBox({
+      root: built.layers.merged,
+      hostname: config.hostname,
+      workdir: config.workdir,
+      argv: [config.shell, ...(config.args ?? [])],
+      env: Object.entries(config.env).map(([k, v]) => `${k}=${v}`),
+      stdio: config.stdio,
+      rows: config.rows ?? 24,
+      cols: config.cols ?? 80,
+      nsFlags: NS_FLAGS,
+      capKeep: deps.capKeep,
+      disable: (config.disable ?? []).reduce((m, d) => m | (DEFENSE_BITS[d] ?? 0), 0),
+      failAt: failAt ? STAGES.indexOf(failAt) : -1,
+      rlimitNofile: 1024,
+      rlimitFsize: limits.diskBytes,
+      devOpts: 'mode=755,size=65536,nr_inodes=64',
+      shmOpts: `mode=1777,size=${limits.shmBytes}`,
+      seccompFilter: (config.disable ?? []).includes('seccomp') ? null : sys.seccompFilter(),
+    }), (p) => ({ detail: `namespaced parent pid ${p.pid}`, hostPidOverride: p.pid }));
+    built.proc = proc;
+    built.record.namespacedParent = { pid: proc.pid, starttime: processStartTime(proc.pid) ?? '' };
+    writeRecord(built.record);
+    const events = new AsyncQueue<ChildEvent>();
+    built.events = events;
+    proc.onEvent((e) => events.push(e));
+    proc.onEnd(() => events.close(new Error('the namespaced parent exited')));
+
+    const child = async (stage: StageName) => {
+      let e: ChildEvent;
+      try {
+        e = await events.next(STAGE_TIMEOUT_MS);
+      } catch (err) {
+        throw new SandboxError({ stage, syscall: 'read', errno: 0, code: 'ECHILD', message: `${stage}: ${(err as Error).message}` });
+      }
+      const name = STAGES[e.stage] ?? `stage ${e.stage}`;
+      const ns = e.ok && name === 'unshare_user' ? nsInodes(deps, proc.pid, ['user'])
+        : e.ok && name === 'unshare_ns' ? nsInodes(deps, proc.pid, ['mnt', 'uts', 'ipc', 'net', 'cgroup', 'pid']) : undefined;
+      clock.child(e, built.initPid ?? null, ns);
+      if (!e.ok) throw clock.childError(e);
+      if (name !== stage) {
+        throw new SandboxError({ stage, syscall: 'read', errno: 0, code: 'EPROTO', message: `expected stage ${stage}, got ${name}` });
+      }
+      return e;
+    };
+
+    await child('unshare_user');
+    await outer('uid_map', () => {
+      // setgroups must be denied before gid_map (user_namespaces(7)); it also keeps the box from
+      // dropping groups that deny it access (CVE-2014-8989).
+      sys.writeProcFile(proc.pid, 'setgroups', 'deny');
+      sys.writeProcFile(proc.pid, 'uid_map', `0 ${built.uidBase} ${UID_RANGE}\n`);
+      sys.writeProcFile(proc.pid, 'gid_map', `0 ${built.uidBase} ${UID_RANGE}\n`);
+    }, () => ({ detail: `0 -> ${built.uidBase} (${UID_RANGE} ids)` }));
+    await outer('overlay_mount', () => {
+      mountOverlay(sys, config.baseDir, built.layers, proc.pid);
+      built.overlayMounted = true;
+    }, () => ({ detail: `lower=${config.baseDir} (idmapped) upper=tmpfs` }));
+    await outer('cgroup_attach', () => built.cgroups!.addProcess(proc.pid), () => ({ detail: `pid ${proc.pid}` }));
+    proc.control('G');
+
+    await child('unshare_ns');
+    await child('hostname');
+    await child('net_lo_up');
+    const fork2 = await child('fork2');
+    built.initPid = fork2.value;
+    built.record.init = { pid: fork2.value, starttime: processStartTime(fork2.value) ?? '' };
+    writeRecord(built.record);
+    for (const s of ['mount_private', 'mount_proc', 'mount_dev', 'mask_paths'] as const) await child(s);
+    const pty = await child('pty_open');
+    if (config.stdio === 'pty') {
+      built.pty = sys.takePtyMaster(built.initPid, pty.value);
+      proc.control('P');
+    }
+    for (const s of ['pivot_root', 'chdir', 'seccomp', 'drop_privileges', 'exec'] as const) await child(s);
+    const exec = await proc.execResult;
+    if (!exec.ok) {
+      // The failure event itself follows on the status pipe; wait for it so the error names the call.
+      try {
+        await child('exec');
+      } catch (err) {
+        throw err;
+      }
+      throw new SandboxError({ stage: 'exec', syscall: 'execve', errno: exec.errno, code: 'EEXEC', path: config.shell });
+    }
+    await outer('running', () => nsInodes(deps, built.initPid!, NS_KINDS), (ns) => ({
+      namespaces: ns, hostPidOverride: built.initPid, boxPid: 1, detail: `${config.shell} is PID 1`,
+    }));
+    return built;
+  } catch (err) {
+    (err as { built?: Built }).built = built;
+    throw err;
+  }
+}

@@ -1,0 +1,220 @@
+// sandbox.ts: the live sandbox handle (pty, signals, stats) and its teardown in the seed's order.
+import { EventEmitter } from 'node:events';
+import { rmSync } from 'node:fs';
+import type { EngineDeps } from './deps.ts';
+import type { Built } from './main-process.ts';
+import { nsInodes } from './main-process.ts';
+import { unmountLayers } from './overlay.ts';
+import type { AsyncQueue } from './queue.ts';
+import type { StageClock } from './stages.ts';
+import { releaseSlot } from './state.ts';
+import { SIGKILL, type ChildEvent } from './syscalls.ts';
+import type { ExitInfo, NamespaceInfo, NamespaceKind, SandboxConfig, SandboxHandle, SandboxStats, StageEvent } from './types.ts';
+
+const ALL_NS: NamespaceKind[] = ['pid', 'mnt', 'uts', 'ipc', 'net', 'user', 'cgroup', 'time'];
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export function exitInfo(waitStatus: number): ExitInfo {
+  const sig = waitStatus & 0x7f;
+  if (sig === 0) {
+    const code = (waitStatus >> 8) & 0xff;
+    return { code, signal: null, status: code };
+  }
+  return { code: null, signal: sig, status: 128 + sig };
+}
+
+/**
+ * Releases what `built` holds, in the seed's order: PID 1 (and with it the PID namespace) dies; the namespaced
+ * parent unmounts /proc and /dev inside and exits; then the overlay and tmpfs go, then the cgroups.
+ * Each step runs even if an earlier one failed; the first error is rethrown at the end.
+ */
+async function drain(q: AsyncQueue<ChildEvent>, fn: (e: ChildEvent) => void): Promise<void> {
+  try {
+    for (;;) fn(await q.next(3000));
+  } catch {
+    // The queue ends when the namespaced parent closes the status pipe: the normal way out.
+  }
+}
+
+export async function teardown(
+  built: Built,
+  deps: EngineDeps,
+  clock: StageClock,
+  onChildEvent?: (e: ChildEvent) => void,
+  initExited = false,
+): Promise<void> {
+  const { sys } = deps;
+  const errors: unknown[] = [];
+  const step = async (fn: () => unknown) => {
+    try {
+      await fn();
+    } catch (err) {
+      errors.push(err);
+    }
+  };
+  // Once PID 1 is known to have exited its pid may be reused: only a live box is killed.
+  if (built.initPid && !initExited) await step(() => sys.kill(built.initPid!, SIGKILL));
+  if (built.proc) {
+    const proc = built.proc;
+    await step(() => proc.control('X'));
+    // The namespaced parent reports child_exit, umount_proc, umount_dev, then closes the status pipe.
+    if (built.events && onChildEvent) await drain(built.events, onChildEvent);
+    await step(() =>
+      clock.outer('namespaced_parent_exit', false, async () => {
+        for (let i = 0; ; i++) {
+          const w = sys.waitpid(proc.pid);
+          if (w) return w;
+          if (i === 200) sys.kill(proc.pid, SIGKILL);
+          if (i > 400) throw new Error(`namespaced parent ${proc.pid} did not exit`);
+          await sleep(i < 20 ? 1 : 10);
+        }
+      }, (w) => ({ detail: w.exited ? `exit ${w.code}` : `signal ${w.signal}`, hostPidOverride: proc.pid })),
+    );
+    await step(() => proc.close());
+  }
+  built.pty?.stream.destroy();
+  if (built.cgroups) await step(() => built.cgroups!.killAll());
+  if (built.overlayMounted || built.upperMounted) {
+    await step(() => clock.outer('overlay_umount', false, () => unmountLayers(sys, built.layers)));
+  }
+  if (built.cgroups) await step(() => clock.outer('cgroup_remove', false, () => built.cgroups!.remove()));
+  await step(() =>
+    clock.outer('cleanup_done', false, () => {
+      rmSync(built.dir, { recursive: true, force: true });
+      if (built.slot >= 0) releaseSlot(built.slot, deps.runDir);
+    }),
+  );
+  if (errors.length) throw errors[0];
+}
+
+export class Sandbox extends EventEmitter implements SandboxHandle {
+  readonly id: string;
+  readonly pids: { namespacedParent: number; init: number };
+  readonly layers: { lower: string; upper: string; merged: string };
+  private exit: ExitInfo | null = null;
+  private exitWaiters: ((e: ExitInfo) => void)[] = [];
+  private destroying: Promise<void> | null = null;
+  private childExitStatus: number | null = null;
+  private outputDone = false;
+
+  constructor(
+    readonly config: SandboxConfig,
+    private readonly built: Built,
+    private readonly deps: EngineDeps,
+    private readonly clock: StageClock,
+  ) {
+    super();
+    this.id = built.id;
+    this.pids = { namespacedParent: built.proc!.pid, init: built.initPid! };
+    this.layers = { lower: config.baseDir, upper: built.layers.upper, merged: built.layers.merged };
+    this.wireOutput();
+    // After exec the namespaced parent's next event is child_exit: PID 1 is gone, so the box is too.
+    void this.watchExit();
+  }
+
+  get events(): readonly StageEvent[] {
+    return this.clock.events;
+  }
+
+  private wireOutput(): void {
+    const done = () => {
+      if (this.outputDone) return;
+      this.outputDone = true;
+      this.maybeExit();
+    };
+    const pty = this.built.pty;
+    if (pty) {
+      pty.stream.on('data', (b: Buffer) => this.emit('data', b));
+      // Reading a pty master whose slaves are all closed fails with EIO: that is its end of file (pty(7)).
+      pty.stream.on('error', done);
+      pty.stream.on('end', done);
+      pty.stream.on('close', done);
+      return;
+    }
+    const io = this.built.proc!.stdio!;
+    let open = 2;
+    const one = () => --open === 0 && done();
+    io.stdout.on('data', (b: Buffer) => this.emit('data', b));
+    io.stderr.on('data', (b: Buffer) => this.emit('stderr', b));
+    for (const s of [io.stdout, io.stderr]) {
+      s.on('end', one);
+      s.on('error', one);
+    }
+    io.stdin.on('error', () => undefined);
+  }
+
+  private async watchExit(): Promise<void> {
+    try {
+      const e = await this.built.events!.next();
+      this.clock.child(e, this.built.initPid ?? null);
+      if (e.ok) this.childExitStatus = e.value;
+    } catch {
+      // The namespaced parent died without reporting: PID 1 died with it (PDEATHSIG).
+    }
+    if (this.childExitStatus === null) this.childExitStatus = 9; // killed
+    // Give the pty a moment to drain what PID 1 wrote last, so the CLI prints everything before exiting.
+    setTimeout(() => {
+      this.outputDone = true;
+      this.maybeExit();
+    }, 500).unref();
+    this.maybeExit();
+  }
+
+  private maybeExit(): void {
+    if (this.exit || this.childExitStatus === null || !this.outputDone) return;
+    this.exit = exitInfo(this.childExitStatus);
+    this.emit('exit', this.exit);
+    for (const w of this.exitWaiters.splice(0)) w(this.exit);
+    void this.destroy().catch((err) => this.emit('error', err));
+  }
+
+  write(data: Buffer | string): void {
+    if (this.exit) return;
+    if (this.built.pty) this.built.pty.stream.write(data);
+    else this.built.proc!.stdio!.stdin.write(data);
+  }
+
+  endInput(): void {
+    this.built.proc?.stdio?.stdin.end();
+  }
+
+  pause(): void {
+    (this.built.pty?.stream ?? (this.built.proc?.stdio?.stdout as unknown as { pause(): void })).pause();
+  }
+
+  resume(): void {
+    (this.built.pty?.stream ?? (this.built.proc?.stdio?.stdout as unknown as { resume(): void })).resume();
+  }
+
+  resize(rows: number, cols: number): void {
+    if (this.built.pty && !this.exit) this.deps.sys.setWinsize(this.built.pty.fd, rows, cols);
+  }
+
+  signal(sig: number, group = false): void {
+    if (this.exit) return;
+    // A negative pid signals the process group; PID 1's group is the box's session leader group.
+    this.deps.sys.kill(group ? -this.pids.init : this.pids.init, sig);
+  }
+
+  wait(): Promise<ExitInfo> {
+    return this.exit ? Promise.resolve(this.exit) : new Promise((r) => this.exitWaiters.push(r));
+  }
+
+  stats(): Promise<SandboxStats> {
+    return this.built.cgroups!.stats();
+  }
+
+  async namespaces(): Promise<NamespaceInfo> {
+    return {
+      host: nsInodes(this.deps, process.pid, ALL_NS),
+      box: this.exit ? {} : nsInodes(this.deps, this.pids.init, ALL_NS),
+    };
+  }
+
+  destroy(): Promise<void> {
+    const onEvent = (e: ChildEvent) => void this.clock.child(e, this.built.initPid ?? null);
+    this.destroying ??= teardown(this.built, this.deps, this.clock, onEvent, this.childExitStatus !== null)
+      .finally(() => this.emit('destroyed'));
+    return this.destroying;
+  }
+}

@@ -1,0 +1,186 @@
+// Public types of the sandbox engine: config, stage events, errors, and the handle the web server and CLI use.
+
+/** The seed's SandboxConfig, plus what a playground needs. Strings keep the seed's formats ("100M", "0.5"). */
+export interface SandboxConfig {
+  /** Image directory used as the read-only lower layer (the seed's --base-dir). */
+  baseDir: string;
+  /** Memory limit, e.g. "100M", "1G". */
+  memory: string;
+  /** CPU limit as a fraction of one core, e.g. "0.5". */
+  cpuLimit: string;
+  /** Max number of tasks in the box. */
+  pids: number;
+  /** Shell or binary to exec inside, with its arguments. */
+  shell: string;
+  args?: string[];
+  /** Working directory inside the box. */
+  workdir: string;
+  hostname: string;
+  env: Record<string, string>;
+  /** Size cap of the tmpfs that holds the writable upper layer, e.g. "64M". */
+  diskLimit: string;
+  /** Size cap of the box's /dev/shm, e.g. "16M". */
+  shmLimit: string;
+  /** 'pty': a terminal made in the box's own devpts; 'pipe': stdin/stdout/stderr pipes (docker run -i). */
+  stdio: 'pty' | 'pipe';
+  /** Initial terminal size for 'pty'. */
+  rows?: number;
+  cols?: number;
+  /** Defenses to switch off, only for the security suite proving each one matters. */
+  disable?: Defense[];
+  /** Fault injection for tests: fail at this stage with EPERM-like error. */
+  failAt?: StageName;
+}
+
+/** Defenses that can be switched off one at a time by the security suite (never by the web server). */
+export type Defense =
+  | 'seccomp'
+  | 'caps'
+  | 'no_new_privs'
+  | 'mask_proc'
+  | 'close_fds'
+  | 'rlimits'
+  | 'pivot_root';
+
+export type ProcessRole = 'outer' | 'namespaced_parent' | 'inner_child';
+
+/** Every stage, in the order the seed draws them. docs/stages.md documents each. */
+export const STAGES = [
+  'prepare_state', // outer: state dir + uid range slot
+  'cgroup_create', // outer: cgroups made and limited
+  'upper_tmpfs', // outer: size-capped tmpfs for upper/work
+  'fork1', // outer: fork of the namespaced parent (C helper)
+  'unshare_user', // namespaced parent: new user namespace
+  'uid_map', // outer: uid_map/gid_map/setgroups written for it
+  'overlay_mount', // outer: idmapped lower + overlay merged root
+  'cgroup_attach', // outer: namespaced parent put in the cgroups
+  'unshare_ns', // namespaced parent: mount, uts, ipc, net, cgroup, pid
+  'hostname', // namespaced parent: sethostname in new UTS ns
+  'net_lo_up', // namespaced parent: lo brought up in new net ns
+  'fork2', // namespaced parent: fork of the inner child (PID 1)
+  'mount_private', // inner child: / made rslave so nothing propagates to the host
+  'mount_proc', // inner child: fresh /proc of the new PID namespace
+  'mount_dev', // inner child: minimal /dev, devpts, shm
+  'mask_paths', // inner child: runc's masked and read-only paths
+  'pty_open', // inner child: pty in the box's own devpts, master handed to outer
+  'pivot_root', // inner child: pivot_root + old root detached
+  'chdir', // inner child: chdir to workdir
+  'seccomp', // inner child: syscall filter installed (while CAP_SYS_ADMIN in the userns still allows it)
+  'drop_privileges', // inner child: rlimits, bounding set, capabilities, no_new_privs, fds closed on exec
+  'exec', // inner child: execve of the shell (the event is sent just before)
+  'running', // outer: exec succeeded (status pipe closed on exec)
+  'child_exit', // namespaced parent: inner child exited
+  'umount_proc', // namespaced parent: /proc unmounted inside the namespace
+  'umount_dev', // namespaced parent: /dev unmounted inside the namespace
+  'namespaced_parent_exit', // outer: namespaced parent reaped
+  'overlay_umount', // outer: merged, lower and tmpfs unmounted
+  'cgroup_remove', // outer: cgroups removed
+  'cleanup_done', // outer: state removed
+] as const;
+export type StageName = (typeof STAGES)[number];
+
+export type NamespaceKind = 'pid' | 'mnt' | 'uts' | 'ipc' | 'net' | 'user' | 'cgroup' | 'time';
+
+export interface StageEvent {
+  type: 'stage';
+  stage: StageName;
+  role: ProcessRole;
+  /** pid of the process doing the stage as the host sees it (null when not known). */
+  hostPid: number | null;
+  /** pid as seen inside the box's PID namespace (null for processes outside it). */
+  boxPid: number | null;
+  /** Monotonic time in ms (performance.now() scale of the server), start and duration. */
+  t: number;
+  durationMs: number;
+  ok: boolean;
+  /** Namespace inodes that changed at this stage (host view of /proc/<pid>/ns/*). */
+  namespaces?: Partial<Record<NamespaceKind, number>>;
+  detail?: string;
+  error?: SandboxErrorInfo;
+}
+
+export interface SandboxErrorInfo {
+  stage: StageName;
+  syscall: string;
+  errno: number;
+  code: string;
+  path?: string;
+  message: string;
+}
+
+/** Error that carries the call, errno and stage, as crun does with its libcrun_error_t. */
+export class SandboxError extends Error {
+  readonly info: SandboxErrorInfo;
+  constructor(info: Omit<SandboxErrorInfo, 'message'> & { message?: string }) {
+    const message =
+      info.message ??
+      `${info.stage}: ${info.syscall}${info.path ? `(${info.path})` : ''} failed: ${info.code}`;
+    super(message);
+    this.name = 'SandboxError';
+    this.info = { ...info, message };
+  }
+}
+
+export interface SandboxStats {
+  memory: { current: number; limit: number; oomKills: number; swapCurrent?: number };
+  cpu: { usageUsec: number; quotaFraction: number; nrThrottled: number; throttledUsec: number };
+  pids: { current: number; max: number };
+  cgroupVersion: 1 | 2;
+}
+
+export interface ExitInfo {
+  /** Exit code of PID 1, or null when it was killed. */
+  code: number | null;
+  signal: number | null;
+  /** What the CLI returns: code, or 128+signal. */
+  status: number;
+}
+
+export interface NamespaceInfo {
+  /** Inode numbers of /proc/<pid>/ns/* for the server (host) and for the box's PID 1. */
+  host: Partial<Record<NamespaceKind, number>>;
+  box: Partial<Record<NamespaceKind, number>>;
+}
+
+/**
+ * A live sandbox. Made by createSandbox() in server/engine/index.ts, which resolves once the
+ * shell runs (stage 'running') or rejects with a SandboxError after cleaning up.
+ * Events: 'stage' (StageEvent), 'data' (Buffer, pty or stdout bytes; never decoded),
+ * 'stderr' (Buffer, pipe mode only), 'exit' (ExitInfo, once, after PID 1 died),
+ * 'destroyed' (after every resource is released).
+ */
+export interface SandboxHandle {
+  readonly id: string;
+  readonly config: SandboxConfig;
+  /** Host pids: namespaced parent and inner child (PID 1 inside). */
+  readonly pids: { namespacedParent: number; init: number };
+  /** Every stage event so far, in order. */
+  readonly events: readonly StageEvent[];
+  /** Host paths of the layers: lower image, upper dir, merged root. */
+  readonly layers: { lower: string; upper: string; merged: string };
+  on(event: 'stage', fn: (e: StageEvent) => void): this;
+  on(event: 'data' | 'stderr', fn: (b: Buffer) => void): this;
+  on(event: 'exit', fn: (e: ExitInfo) => void): this;
+  on(event: 'destroyed', fn: () => void): this;
+  off(event: string, fn: (...a: any[]) => void): this;
+  /** Keystrokes / stdin bytes. */
+  write(data: Buffer | string): void;
+  /** Close stdin (pipe mode). */
+  endInput(): void;
+  /** Flow control: stop / restart reading the pty (reads are batched per event-loop turn). */
+  pause(): void;
+  resume(): void;
+  resize(rows: number, cols: number): void;
+  /** Signal PID 1 (or with group=true every process of the box). */
+  signal(sig: number, group?: boolean): void;
+  wait(): Promise<ExitInfo>;
+  stats(): Promise<SandboxStats>;
+  namespaces(): Promise<NamespaceInfo>;
+  /** Kill everything, then clean in the seed's order. Idempotent; resolves when nothing is left. */
+  destroy(): Promise<void>;
+}
+
+export interface CreateOptions {
+  /** Called for each stage event as it happens (also emitted as 'stage' on the handle). */
+  onStage?: (e: StageEvent) => void;
+}
