@@ -1,0 +1,160 @@
+// Web server configuration from environment variables and command-line flags (flags win), validated with clear errors.
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import type { SessionLimits } from '../protocol/messages.ts';
+
+export interface ServerConfig {
+  port: number;
+  host: string;
+  memory: string;
+  cpuLimit: string;
+  pids: number;
+  disk: string;
+  shm: string;
+  lifetimeSec: number;
+  idleSec: number;
+  graceSec: number;
+  maxSessions: number;
+  maxPerClient: number;
+  /** Image directory; undefined means server/rootfs defaultImagePath(). */
+  imagePath?: string;
+  shell: string;
+  shellArgs: string[];
+  /** Extra origins allowed to open the WebSocket besides the Host's own. */
+  allowedOrigins: string[];
+  staticDir: string;
+}
+
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+/** name → [env var, flag, parser]. */
+type Parser = (v: string, what: string) => unknown;
+const SIZE_RE = /^\d+(\.\d+)?[KMGkmg]?$/;
+const size: Parser = (v, what) => {
+  if (!SIZE_RE.test(v)) throw new ConfigError(`${what}: "${v}" is not a size like 256M or 1G`);
+  return v.toUpperCase();
+};
+const intIn = (min: number, max: number): Parser => (v, what) => {
+  const n = Number(v);
+  if (!/^\d+$/.test(v) || n < min || n > max) throw new ConfigError(`${what}: "${v}" must be an integer in ${min}..${max}`);
+  return n;
+};
+const cpu: Parser = (v, what) => {
+  const n = Number(v);
+  if (!/^\d+(\.\d+)?$/.test(v) || !(n > 0) || n > 64) throw new ConfigError(`${what}: "${v}" must be a fraction of a core like 0.5`);
+  return v;
+};
+const str: Parser = (v) => v;
+const list: Parser = (v) => v.split(',').map((s) => s.trim()).filter(Boolean);
+const words: Parser = (v) => v.split(' ').filter(Boolean);
+const origins: Parser = (v, what) => {
+  const out = list(v, what) as string[];
+  for (const o of out) {
+    let u: URL;
+    try {
+      u = new URL(o);
+    } catch {
+      throw new ConfigError(`${what}: "${o}" is not an origin like https://example.org`);
+    }
+    if (u.origin !== o) throw new ConfigError(`${what}: "${o}" is not an origin (expected "${u.origin}")`);
+  }
+  return out;
+};
+
+/** Seconds from "90", "90s", "30m", "2h". */
+export function parseDuration(v: string, what = 'duration'): number {
+  const m = /^(\d+)([smh]?)$/.exec(v.trim());
+  if (!m) throw new ConfigError(`${what}: "${v}" is not a duration like 90s, 30m or 2h`);
+  const n = Number(m[1]) * ({ '': 1, s: 1, m: 60, h: 3600 } as const)[m[2] as '' | 's' | 'm' | 'h'];
+  if (n < 1 || n > 7 * 86400) throw new ConfigError(`${what}: "${v}" must be between 1 s and 7 days`);
+  return n;
+}
+const duration: Parser = (v, what) => parseDuration(v, what);
+
+const FIELDS: Record<Exclude<keyof ServerConfig, never>, [string, string, Parser]> = {
+  port: ['PORT', 'port', intIn(0, 65535)],
+  host: ['HOST', 'host', str],
+  memory: ['BOXLAB_MEMORY', 'memory', size],
+  cpuLimit: ['BOXLAB_CPU', 'cpu', cpu],
+  pids: ['BOXLAB_PIDS', 'pids', intIn(8, 1_000_000)],
+  disk: ['BOXLAB_DISK', 'disk', size],
+  shm: ['BOXLAB_SHM', 'shm', size],
+  lifetimeSec: ['BOXLAB_LIFETIME', 'lifetime', duration],
+  idleSec: ['BOXLAB_IDLE', 'idle', duration],
+  graceSec: ['BOXLAB_GRACE', 'grace', duration],
+  maxSessions: ['BOXLAB_MAX_SESSIONS', 'max-sessions', intIn(1, 100_000)],
+  maxPerClient: ['BOXLAB_MAX_PER_CLIENT', 'max-per-client', intIn(1, 100_000)],
+  imagePath: ['BOXLAB_IMAGE', 'image', str],
+  shell: ['BOXLAB_SHELL', 'shell', str],
+  shellArgs: ['BOXLAB_SHELL_ARGS', 'shell-args', words],
+  allowedOrigins: ['BOXLAB_ALLOWED_ORIGINS', 'allowed-origins', origins],
+  staticDir: ['BOXLAB_STATIC_DIR', 'static-dir', str],
+};
+
+export function defaultConfig(): ServerConfig {
+  return {
+    port: 3000,
+    host: '127.0.0.1',
+    memory: '256M',
+    cpuLimit: '0.5',
+    pids: 128,
+    disk: '64M',
+    shm: '16M',
+    lifetimeSec: 2 * 3600,
+    idleSec: 30 * 60,
+    graceSec: 60,
+    maxSessions: 200,
+    maxPerClient: 3,
+    imagePath: undefined,
+    shell: '/bin/sh',
+    shellArgs: ['-l'],
+    allowedOrigins: [],
+    staticDir: fileURLToPath(new URL('../../out', import.meta.url)),
+  };
+}
+
+/** Defaults, then env, then flags (`--port 8080` or `--port=8080`). Unknown flags are an error. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, argv: string[] = []): ServerConfig {
+  const cfg = defaultConfig() as unknown as Record<string, unknown>;
+  const byFlag = new Map(Object.entries(FIELDS).map(([k, [, flag]]) => [flag, k]));
+  for (const [key, [envName, , parse]] of Object.entries(FIELDS)) {
+    const v = env[envName];
+    if (v !== undefined && v !== '') cfg[key] = parse(v, envName);
+  }
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const m = /^--([a-z-]+)(?:=(.*))?$/.exec(a);
+    const key = m && byFlag.get(m[1]);
+    if (!m || !key) throw new ConfigError(`unknown option "${a}"`);
+    let v = m[2];
+    if (v === undefined) {
+      v = argv[++i];
+      if (v === undefined) throw new ConfigError(`--${m[1]} needs a value`);
+    }
+    cfg[key] = FIELDS[key as keyof ServerConfig][2](v, `--${m[1]}`);
+  }
+  const out = cfg as unknown as ServerConfig;
+  if (out.maxPerClient > out.maxSessions) out.maxPerClient = out.maxSessions;
+  return out;
+}
+
+export function sessionLimits(cfg: ServerConfig): SessionLimits {
+  return { memory: cfg.memory, cpuLimit: cfg.cpuLimit, pids: cfg.pids, disk: cfg.disk, lifetimeSec: cfg.lifetimeSec, idleSec: cfg.idleSec };
+}
+
+/** The image to boot: the configured one, else the rootfs module's default (imported lazily: it pulls in the builders). */
+export async function resolveImagePath(cfg: ServerConfig): Promise<string> {
+  if (cfg.imagePath) return cfg.imagePath;
+  const mod = (await import(new URL('../rootfs/index.ts', import.meta.url).href)) as { defaultImagePath(): string };
+  return mod.defaultImagePath();
+}
+
+/** v2 only when the unified hierarchy is mounted at the top with the memory controller; hybrid hosts answer 1. */
+export function detectCgroupVersion(root = '/sys/fs/cgroup'): 1 | 2 {
+  return existsSync(`${root}/cgroup.controllers`) && !existsSync(`${root}/memory`) ? 2 : 1;
+}
