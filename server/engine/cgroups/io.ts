@@ -1,0 +1,121 @@
+// File operations on cgroupfs behind an interface (so tests can fake the kernel) and errors that carry errno.
+import fs from 'node:fs';
+import fsp from 'node:fs/promises';
+import os from 'node:os';
+import { SandboxError, type StageName } from '../types.ts';
+
+export interface CgroupIO {
+  read(path: string): Promise<string>;
+  /** One write() of the whole value, opened O_WRONLY|O_NOFOLLOW|O_TRUNC and never created. */
+  write(path: string, data: string): Promise<void>;
+  /** lstat-based: a symlink counts as existing but is never followed. */
+  exists(path: string): Promise<boolean>;
+  /** Single level; EEXIST is an error. */
+  mkdir(path: string): Promise<void>;
+  rmdir(path: string): Promise<void>;
+  /** Names of subdirectories (child cgroups); [] when the directory is missing. */
+  listDirs(path: string): Promise<string[]>;
+  /** kill(2); ESRCH (already gone) is not an error. */
+  kill(pid: number, signal: NodeJS.Signals): void;
+}
+
+// O_NOFOLLOW: a symlink planted where a cgroup file should be (e.g. by a delegated, less trusted writer)
+// must not redirect our root write elsewhere (open(2): fails with ELOOP). O_TRUNC is a no-op on kernfs.
+const WRITE_FLAGS = fs.constants.O_WRONLY | fs.constants.O_NOFOLLOW | fs.constants.O_TRUNC;
+const READ_FLAGS = fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW;
+
+export const nodeIO: CgroupIO = {
+  async read(p) {
+    const fh = await fsp.open(p, READ_FLAGS);
+    try {
+      return await fh.readFile('utf8');
+    } finally {
+      await fh.close();
+    }
+  },
+  async write(p, data) {
+    try {
+      const fh = await fsp.open(p, WRITE_FLAGS);
+      try {
+        const buf = Buffer.from(data);
+        // cgroupfs parses each write() on its own, so the value must go in one call.
+        const { bytesWritten } = await fh.write(buf, 0, buf.length, null);
+        if (bytesWritten !== buf.length) {
+          throw Object.assign(new Error(`short write to ${p}`), { code: 'EIO', errno: -os.constants.errno.EIO, syscall: 'write' });
+        }
+      } finally {
+        await fh.close();
+      }
+    } catch (e) {
+      throw withPath(e, p);
+    }
+  },
+  async exists(p) {
+    try {
+      await fsp.lstat(p);
+      return true;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return false;
+      throw e;
+    }
+  },
+  async mkdir(p) {
+    await fsp.mkdir(p, { mode: 0o755 });
+  },
+  async rmdir(p) {
+    await fsp.rmdir(p);
+  },
+  async listDirs(p) {
+    try {
+      const ents = await fsp.readdir(p, { withFileTypes: true });
+      return ents.filter((e) => e.isDirectory()).map((e) => e.name);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw e;
+    }
+  },
+  kill(pid, signal) {
+    try {
+      process.kill(pid, signal);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ESRCH') throw e;
+    }
+  },
+};
+
+/** FileHandle.write errors carry no path; the file is what users need to see. */
+function withPath(e: unknown, p: string): unknown {
+  if (e && typeof e === 'object' && !('path' in e)) Object.assign(e, { path: p });
+  return e;
+}
+
+export function errCode(e: unknown): string | undefined {
+  return (e as NodeJS.ErrnoException | undefined)?.code;
+}
+
+/** Wraps a Node fs error as a SandboxError one-liner with syscall, errno, code and path. */
+export function cgError(stage: StageName, e: unknown, fallback: { syscall: string; path?: string }, what?: string): SandboxError {
+  if (e instanceof SandboxError) return e;
+  const ne = e as NodeJS.ErrnoException;
+  const code = ne?.code ?? 'EIO';
+  const errno = Math.abs(ne?.errno ?? (os.constants.errno as Record<string, number>)[code] ?? 5);
+  const syscall = ne?.syscall ?? fallback.syscall;
+  const p = ne?.path ?? fallback.path;
+  const hint = HINTS[code] ? ` (${HINTS[code]})` : '';
+  const msg = `${stage}: ${what ? what + ': ' : ''}${syscall}(${p ?? ''}) failed: ${code}${hint}`;
+  return new SandboxError({ stage, syscall, errno, code, path: p, message: msg });
+}
+
+const HINTS: Record<string, string> = {
+  EACCES: 'permission denied; the server must run as root or own a delegated cgroup',
+  EPERM: 'operation not permitted; the server must run as root or own a delegated cgroup',
+  ELOOP: 'refusing to follow a symlink in cgroupfs',
+  EBUSY: 'cgroup still has processes or children',
+  EINVAL: 'the kernel rejected the value',
+  ENOENT: 'no such cgroup file; is the controller enabled here?',
+  ENOSPC: 'cgroup limits of a parent (e.g. cgroup.max.descendants) reached',
+  ESRCH: 'no such process',
+  EOPNOTSUPP: 'operation not supported by this cgroup',
+};
+
+export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
