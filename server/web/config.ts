@@ -119,7 +119,7 @@ export function defaultConfig(): ServerConfig {
 }
 
 /** Defaults, then env, then flags (`--port 8080` or `--port=8080`). Unknown flags are an error. */
-export function loadConfig(env: NodeJS.ProcessEnv = process.env, argv: string[] = []): ServerConfig {
+export function loadConfig(env: Record<string, string | undefined> = process.env, argv: string[] = []): ServerConfig {
   const cfg = defaultConfig() as unknown as Record<string, unknown>;
   const byFlag = new Map(Object.entries(FIELDS).map(([k, [, flag]]) => [flag, k]));
   for (const [key, [envName, , parse]] of Object.entries(FIELDS)) {

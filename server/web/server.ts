@@ -1,0 +1,222 @@
+// The root web server: JSON API, static front end, WebSocket sessions; SIGTERM/SIGINT close sockets (4503) and destroy every sandbox.
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { SandboxConfig } from '../engine/types.ts';
+import {
+  API_HEALTH_PATH, API_SESSION_PATH, CLOSE, WS_PATH, createSessionRequest,
+  type CreateSessionResponse, type FullResponse, type HealthResponse,
+} from '../protocol/messages.ts';
+import { defaultConfig, detectCgroupVersion, loadConfig, resolveImagePath, sessionLimits, type ServerConfig } from './config.ts';
+import type { FlowOptions } from './flow.ts';
+import type { SandboxFactory, Session } from './session.ts';
+import { SessionManager } from './sessions.ts';
+import { createSocketServer, originAllowed } from './socket.ts';
+import { SECURITY_HEADERS, createStaticHandler } from './static.ts';
+
+export interface StartServerOptions {
+  /** Overrides on top of defaultConfig() (use loadConfig() for env/flags). */
+  config?: Partial<ServerConfig>;
+  /** Sandbox factory; default: createSandbox from server/engine/index.ts (imported lazily). */
+  createSandbox?: SandboxFactory;
+  /** Cleans leftovers of a crashed run before serving; default: the engine's sweep() when the engine is used. */
+  sweep?: () => Promise<void>;
+  cgroupVersion?: 1 | 2;
+  flow?: FlowOptions;
+  statsIntervalMs?: number;
+  heartbeatMs?: number;
+  log?: (line: string) => void;
+}
+
+export interface RunningServer {
+  url: string;
+  port: number;
+  config: ServerConfig;
+  manager: SessionManager;
+  /** Closes every socket with 4503, destroys every sandbox (awaited), stops listening. Idempotent. */
+  close(): Promise<void>;
+}
+
+const MAX_BODY = 4096;
+
+/** The sandbox config every session boots with; rows/cols are the session's. */
+export function sandboxConfigFor(cfg: ServerConfig, baseDir: string, s: Session): SandboxConfig {
+  return {
+    baseDir,
+    memory: cfg.memory,
+    cpuLimit: cfg.cpuLimit,
+    pids: cfg.pids,
+    shell: cfg.shell,
+    args: cfg.shellArgs,
+    workdir: '/root',
+    hostname: `box-${s.id.slice(0, 8)}`,
+    env: {
+      TERM: 'xterm-256color',
+      COLORTERM: 'truecolor',
+      HOME: '/root',
+      PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
+      LANG: 'C.UTF-8',
+    },
+    diskLimit: cfg.disk,
+    shmLimit: cfg.shm,
+    stdio: 'pty',
+    rows: s.rows,
+    cols: s.cols,
+  };
+}
+
+function json(res: ServerResponse, status: number, body: unknown, extra: Record<string, string> = {}): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, {
+    ...SECURITY_HEADERS, 'Content-Type': 'application/json; charset=utf-8', 'Cache-Control': 'no-store',
+    'Content-Length': String(Buffer.byteLength(text)), ...extra,
+  });
+  res.end(text);
+}
+
+async function readBody(req: IncomingMessage): Promise<string | null> {
+  const chunks: Buffer[] = [];
+  let n = 0;
+  for await (const c of req) {
+    n += (c as Buffer).length;
+    if (n > MAX_BODY) return null;
+    chunks.push(c as Buffer);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+async function engineFactory(): Promise<{ create: SandboxFactory; sweep?: () => Promise<void> }> {
+  const mod = (await import(new URL('../engine/index.ts', import.meta.url).href)) as {
+    createSandbox: SandboxFactory;
+    sweep?: () => Promise<void>;
+  };
+  return { create: mod.createSandbox, sweep: mod.sweep };
+}
+
+export async function startServer(opts: StartServerOptions = {}): Promise<RunningServer> {
+  const cfg: ServerConfig = { ...defaultConfig(), ...opts.config };
+  const log = opts.log ?? ((line: string) => console.log(`[boxlab] ${line}`));
+  let factory = opts.createSandbox;
+  let sweep = opts.sweep;
+  if (!factory) {
+    const engine = await engineFactory();
+    factory = engine.create;
+    sweep ??= engine.sweep;
+  }
+  await sweep?.();
+  let baseDir: Promise<string> | null = null;
+  const manager = new SessionManager({
+    factory,
+    sandboxConfig: async (s) => sandboxConfigFor(cfg, await (baseDir ??= resolveImagePath(cfg)), s),
+    limits: sessionLimits(cfg),
+    graceSec: cfg.graceSec,
+    maxSessions: cfg.maxSessions,
+    maxPerClient: cfg.maxPerClient,
+    cgroupVersion: opts.cgroupVersion ?? detectCgroupVersion(),
+    flow: opts.flow,
+    statsIntervalMs: opts.statsIntervalMs,
+    log,
+  });
+  const sockets = createSocketServer({ manager, allowedOrigins: cfg.allowedOrigins, heartbeatMs: opts.heartbeatMs, log });
+  const serveStatic = createStaticHandler(cfg.staticDir);
+
+  async function api(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
+    if (path === API_HEALTH_PATH && (req.method === 'GET' || req.method === 'HEAD')) {
+      const body: HealthResponse = { ok: true, sessions: manager.size, capacity: manager.capacity, cgroupVersion: manager.cgroupVersion };
+      return json(res, 200, body);
+    }
+    if (path !== API_SESSION_PATH) return json(res, 404, { error: 'not_found' });
+    if (req.method !== 'POST') return json(res, 405, { error: 'method_not_allowed' }, { Allow: 'POST' });
+    // A cross-site page must not be able to spend this visitor's session quota.
+    if (req.headers.origin && !originAllowed(req.headers.origin, req.headers.host, cfg.allowedOrigins)) {
+      return json(res, 403, { error: 'origin_not_allowed' });
+    }
+    const text = await readBody(req);
+    if (text === null) return json(res, 413, { error: 'body_too_large' });
+    let name: string | undefined;
+    if (text.trim()) {
+      let raw: unknown;
+      try {
+        raw = JSON.parse(text);
+      } catch {
+        return json(res, 400, { error: 'bad_request', message: 'body is not JSON' });
+      }
+      const r = createSessionRequest.safeParse(raw);
+      if (!r.success) return json(res, 400, { error: 'bad_request', message: r.error.issues[0]?.message ?? 'invalid body' });
+      name = r.data.name;
+    }
+    const created = manager.create(req.socket.remoteAddress ?? 'unknown', name);
+    if (!created.ok) {
+      const body: FullResponse = { error: 'full', retryAfterSec: created.retryAfterSec };
+      return json(res, 503, body, { 'Retry-After': String(created.retryAfterSec) });
+    }
+    const body: CreateSessionResponse = { sessionId: created.session.id, token: created.token, limits: manager.limits, wsPath: WS_PATH };
+    return json(res, 201, body);
+  }
+
+  const http = createServer((req, res) => {
+    const path = (req.url ?? '/').split('?')[0];
+    const p = path.startsWith('/api/') ? api(req, res, path) : serveStatic(req, res);
+    p.catch((err: Error) => {
+      log(`${req.method} ${path}: ${err.message}`);
+      if (!res.headersSent) json(res, 500, { error: 'internal' });
+      else res.destroy();
+    });
+  });
+  http.on('upgrade', (req, socket, head) => sockets.handleUpgrade(req, socket, head));
+  http.on('clientError', (_err, socket) => socket.destroy());
+
+  await new Promise<void>((resolve, reject) => {
+    http.once('error', reject);
+    http.listen(cfg.port, cfg.host, () => {
+      http.off('error', reject);
+      resolve();
+    });
+  });
+  const port = (http.address() as AddressInfo).port;
+  const hostForUrl = cfg.host.includes(':') ? `[${cfg.host}]` : cfg.host;
+  const url = `http://${hostForUrl}:${port}`;
+  log(`listening on ${url} (capacity ${cfg.maxSessions}, ${cfg.maxPerClient} per client)`);
+
+  let closing: Promise<void> | null = null;
+  const close = (): Promise<void> =>
+    (closing ??= (async () => {
+      const stopped = new Promise<void>((r) => http.close(() => r()));
+      sockets.closeAll(CLOSE.SHUTDOWN, 'server shutting down');
+      await manager.destroyAll(CLOSE.SHUTDOWN, 'server shutting down');
+      await sockets.close();
+      http.closeAllConnections();
+      await stopped;
+      log('stopped: every sandbox destroyed');
+    })());
+
+  return { url, port, config: cfg, manager, close };
+}
+
+/** `node --import tsx server/web/server.ts [--port N ...]`: serve until SIGTERM/SIGINT, then clean up and exit 0. */
+export async function main(argv = process.argv.slice(2)): Promise<void> {
+  const server = await startServer({ config: loadConfig(process.env, argv) });
+  let signals = 0;
+  const stop = (sig: NodeJS.Signals): void => {
+    if (++signals > 1) {
+      console.error(`[boxlab] ${sig} again: exiting without finishing cleanup`);
+      process.exit(1);
+    }
+    console.log(`[boxlab] ${sig}: closing sessions`);
+    server.close().then(
+      () => process.exit(0),
+      (err: Error) => {
+        console.error(`[boxlab] shutdown failed: ${err.message}`);
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+}
+
+if (process.argv[1] && import.meta.url === new URL(`file://${process.argv[1]}`).href) {
+  main().catch((err: Error) => {
+    console.error(`[boxlab] ${err.message}`);
+    process.exit(1);
+  });
+}

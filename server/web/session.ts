@@ -1,0 +1,300 @@
+// One playground session: its sandbox (created, reset, restarted), headless mirror, flow control and the attached client.
+import type { CreateOptions, ExitInfo, SandboxConfig, SandboxHandle, StageEvent } from '../engine/types.ts';
+import { CLOSE, LIMITS, type ServerMessage, type SessionLimits, type SessionState } from '../protocol/messages.ts';
+import { FlowControl, PauseGate, type FlowOptions } from './flow.ts';
+import { Mirror } from './mirror.ts';
+
+export type SandboxFactory = (config: SandboxConfig, opts?: CreateOptions) => Promise<SandboxHandle>;
+
+/** What a session needs from a socket: ordered control messages, raw output, close. */
+export interface SessionClient {
+  send(msg: ServerMessage): void;
+  output(chunk: Buffer): void;
+  close(code: number, reason: string): void;
+}
+
+export interface SessionDeps {
+  factory: SandboxFactory;
+  sandboxConfig: (s: Session) => SandboxConfig | Promise<SandboxConfig>;
+  limits: SessionLimits;
+  cgroupVersion: 1 | 2;
+  flow?: FlowOptions;
+  scrollback?: number;
+  statsIntervalMs?: number;
+  /** Keystrokes, resizes, resets: what keeps a session from idling out. */
+  onActivity?: (s: Session) => void;
+  log?: (line: string) => void;
+}
+
+type Queued = Buffer | ServerMessage;
+const NOOP_TARGET = { pause() {}, resume() {} };
+const stageKey = (e: StageEvent): string => `${e.stage}|${e.role}|${e.t}`;
+
+export class Session {
+  state: SessionState | 'new' = 'new';
+  rows = 24;
+  cols = 80;
+  sandbox: SandboxHandle | null = null;
+  /** Stage events of the current sandbox, replayed on every attach. */
+  events: StageEvent[] = [];
+  lastExit: ExitInfo | null = null;
+  client: SessionClient | null = null;
+  destroyed = false;
+  readonly mirror: Mirror;
+  readonly socketFlow: FlowControl;
+  readonly mirrorFlow: FlowControl;
+  readonly gate = new PauseGate(NOOP_TARGET);
+  private seen = new Set<string>();
+  private readonly unlisten = new Map<SandboxHandle, () => void>();
+  private generation = 0;
+  private attachedOnce = false;
+  /** Non-null while a resumed client waits for its snapshot: what happens meanwhile is sent after it. */
+  private attachQueue: Queued[] | null = null;
+  private busy = false;
+  private readonly inflight = new Set<Promise<unknown>>();
+  private statsTimer: NodeJS.Timeout | null = null;
+  private statsPending = false;
+  private resyncTimer: NodeJS.Timeout | null = null;
+
+  constructor(readonly id: string, private readonly deps: SessionDeps) {
+    this.socketFlow = new FlowControl((p) => this.onSocketFlow(p), deps.flow);
+    this.mirrorFlow = new FlowControl((p) => this.gate.set('mirror', p), { ...deps.flow, resyncMs: 0 });
+    this.mirror = new Mirror({ rows: this.rows, cols: this.cols, scrollback: deps.scrollback, flow: this.mirrorFlow });
+  }
+
+  /** Attaches a client (replacing any other); creates the sandbox on the first attach so stages stream live. */
+  async attach(client: SessionClient): Promise<void> {
+    if (this.destroyed) return client.close(CLOSE.SESSION_GONE, 'session gone');
+    const old = this.client;
+    this.client = client;
+    if (old) old.close(CLOSE.REPLACED, 'replaced');
+    this.socketFlow.reset();
+    const resumed = this.attachedOnce;
+    this.attachedOnce = true;
+    const state = this.state === 'new' ? 'creating' : this.state;
+    client.send({ type: 'hello', sessionId: this.id, state, limits: this.deps.limits, resumed, cgroupVersion: this.deps.cgroupVersion });
+    for (const event of this.events) client.send({ type: 'stage', event });
+    if (resumed) {
+      this.attachQueue = [];
+      let snap;
+      try {
+        snap = await this.mirror.snapshot();
+      } catch {
+        return; // destroyed meanwhile; destroy() closed the client
+      }
+      if (this.client !== client) return; // replaced while waiting; the newer attach owns the queue
+      const queued = this.attachQueue;
+      this.attachQueue = null;
+      client.send({ type: 'snapshot', ...snap });
+      if (this.state === 'exited' && this.lastExit) client.send({ type: 'exit', ...this.lastExit });
+      for (const q of queued) this.toClient(q);
+    }
+    this.startStats();
+    if (this.state === 'new') this.track(this.create());
+  }
+
+  /** The client's socket closed. Returns true if it was the current client. */
+  detach(client: SessionClient): boolean {
+    if (this.client !== client) return false;
+    this.client = null;
+    this.attachQueue = null;
+    this.socketFlow.reset();
+    this.stopStats();
+    return true;
+  }
+
+  input(data: Buffer): void {
+    this.deps.onActivity?.(this);
+    if (this.state === 'running') this.sandbox?.write(data);
+  }
+
+  resize(rows: number, cols: number): void {
+    this.deps.onActivity?.(this);
+    this.rows = rows;
+    this.cols = cols;
+    this.mirror.resize(rows, cols);
+    this.sandbox?.resize(rows, cols);
+  }
+
+  ack(bytes: number): void {
+    this.socketFlow.ack(bytes);
+  }
+
+  /** Destroys the current sandbox and boots a fresh one in its place. */
+  async reset(): Promise<void> {
+    if (this.busy || this.state === 'creating' || this.state === 'new') return this.refuse('a sandbox is being created');
+    return this.recreate();
+  }
+
+  /** After the shell exited (or creation failed): boot again. */
+  async restart(): Promise<void> {
+    if (this.busy || (this.state !== 'exited' && this.state !== 'error')) return this.refuse(`cannot restart while ${this.state}`);
+    return this.recreate();
+  }
+
+  /** Closes the client with code/reason (if any), destroys the sandbox and waits until everything is released. */
+  async destroy(code: number = CLOSE.SESSION_GONE, reason = 'session gone', notice?: ServerMessage): Promise<void> {
+    if (!this.destroyed) {
+      this.destroyed = true;
+      this.generation++;
+      this.stopStats();
+      this.clearResync();
+      const client = this.client;
+      this.client = null;
+      if (client) {
+        if (notice) client.send(notice);
+        client.close(code, reason);
+      }
+      this.track(this.release());
+    }
+    while (this.inflight.size) await Promise.allSettled([...this.inflight]);
+    this.mirror.dispose();
+  }
+
+  private async recreate(): Promise<void> {
+    this.busy = true;
+    try {
+      this.deps.onActivity?.(this);
+      this.generation++;
+      await this.release();
+      if (this.destroyed) return;
+      this.onOutput(Buffer.from('\x1bc')); // RIS: clears the client's screen and the mirror alike
+      await this.create();
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  private async create(): Promise<void> {
+    const gen = ++this.generation;
+    this.events = [];
+    this.seen = new Set();
+    this.lastExit = null;
+    this.setState('creating');
+    const onStage = (e: StageEvent): void => {
+      if (gen === this.generation) this.onStage(e);
+    };
+    let sb: SandboxHandle;
+    try {
+      const config = await this.deps.sandboxConfig(this);
+      sb = await this.deps.factory({ ...config, rows: this.rows, cols: this.cols }, { onStage });
+    } catch (err) {
+      if (gen !== this.generation) return;
+      this.deps.log?.(`session ${this.id}: create failed: ${(err as Error).message}`);
+      this.setState('error');
+      this.deliver({ type: 'error', code: 'create_failed', message: (err as Error).message });
+      return;
+    }
+    if (gen !== this.generation) return void (await sb.destroy());
+    this.sandbox = sb;
+    const onData = (b: Buffer): void => void (gen === this.generation && this.onOutput(b));
+    const onExit = (e: ExitInfo): void => void (gen === this.generation && this.onExit(sb, e));
+    sb.on('stage', onStage).on('data', onData).on('exit', onExit);
+    this.unlisten.set(sb, () => sb.off('stage', onStage).off('data', onData).off('exit', onExit));
+    this.gate.retarget(sb);
+    if (sb.config.rows !== this.rows || sb.config.cols !== this.cols) sb.resize(this.rows, this.cols);
+    this.setState('running');
+    this.startStats();
+  }
+
+  /** Destroys the current sandbox (awaited); its listeners stay until then so the teardown stages still show. */
+  private async release(): Promise<void> {
+    const sb = this.sandbox;
+    this.sandbox = null;
+    this.gate.retarget(NOOP_TARGET);
+    this.stopStats();
+    if (!sb) return;
+    try {
+      await sb.destroy();
+    } catch (err) {
+      this.deps.log?.(`session ${this.id}: destroy failed: ${(err as Error).message}`);
+    } finally {
+      this.unlisten.get(sb)?.();
+      this.unlisten.delete(sb);
+    }
+  }
+
+  private onStage(e: StageEvent): void {
+    const key = stageKey(e);
+    if (this.seen.has(key)) return; // onStage and the handle's 'stage' event may both report it
+    this.seen.add(key);
+    this.events.push(e);
+    this.deliver({ type: 'stage', event: e });
+  }
+
+  private onOutput(b: Buffer): void {
+    this.mirror.write(b);
+    this.deliver(b);
+  }
+
+  private onExit(sb: SandboxHandle, e: ExitInfo): void {
+    this.lastExit = e;
+    this.deliver({ type: 'exit', code: e.code, signal: e.signal, status: e.status });
+    this.setState('exited');
+    if (this.sandbox === sb) this.track(this.release());
+  }
+
+  private setState(s: SessionState): void {
+    this.state = s;
+    this.deliver({ type: 'state', state: s });
+  }
+
+  private refuse(message: string): void {
+    this.deliver({ type: 'error', code: 'bad_state', message });
+  }
+
+  /** In order with output; held back while a resumed client waits for its snapshot. */
+  private deliver(item: Queued): void {
+    if (!this.client) return;
+    if (this.attachQueue) this.attachQueue.push(item);
+    else this.toClient(item);
+  }
+
+  private toClient(item: Queued): void {
+    if (!this.client) return;
+    if (Buffer.isBuffer(item)) {
+      this.client.output(item);
+      this.socketFlow.sent(item.length);
+    } else this.client.send(item);
+  }
+
+  private onSocketFlow(paused: boolean): void {
+    this.gate.set('socket', paused);
+    if (paused) this.armResync();
+    else this.clearResync();
+  }
+
+  private armResync(): void {
+    this.clearResync();
+    const due = this.socketFlow.check();
+    if (due !== null) this.resyncTimer = setTimeout(() => this.armResync(), Math.ceil(due));
+  }
+
+  private clearResync(): void {
+    if (this.resyncTimer) clearTimeout(this.resyncTimer);
+    this.resyncTimer = null;
+  }
+
+  private startStats(): void {
+    if (this.statsTimer || !this.client || this.state !== 'running') return;
+    this.statsTimer = setInterval(() => {
+      const sb = this.sandbox;
+      if (!sb || this.statsPending) return;
+      this.statsPending = true;
+      sb.stats()
+        .then((stats) => this.sandbox === sb && this.deliver({ type: 'stats', stats }))
+        .catch(() => {})
+        .finally(() => (this.statsPending = false));
+    }, this.deps.statsIntervalMs ?? LIMITS.statsIntervalMs);
+  }
+
+  private stopStats(): void {
+    if (this.statsTimer) clearInterval(this.statsTimer);
+    this.statsTimer = null;
+  }
+
+  private track(p: Promise<unknown>): void {
+    this.inflight.add(p);
+    p.catch((err) => this.deps.log?.(`session ${this.id}: ${(err as Error).message}`)).finally(() => this.inflight.delete(p));
+  }
+}

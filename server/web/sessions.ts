@@ -1,0 +1,197 @@
+// Session registry: tokens, capacity answers, and the grace / idle / lifetime timers that end sessions.
+import { createHash, randomBytes } from 'node:crypto';
+import type { SandboxConfig } from '../engine/types.ts';
+import { CLOSE, type SessionLimits } from '../protocol/messages.ts';
+import type { FlowOptions } from './flow.ts';
+import { Session, type SandboxFactory, type SessionClient } from './session.ts';
+
+export interface SessionManagerOptions {
+  factory: SandboxFactory;
+  /** Sandbox config for a session (image path, limits, shell); rows/cols are filled in by the session. */
+  sandboxConfig: (s: Session) => SandboxConfig | Promise<SandboxConfig>;
+  limits: SessionLimits;
+  graceSec: number;
+  maxSessions: number;
+  maxPerClient: number;
+  cgroupVersion: 1 | 2;
+  flow?: FlowOptions;
+  scrollback?: number;
+  statsIntervalMs?: number;
+  log?: (line: string) => void;
+}
+
+export interface SessionInfo {
+  session: Session;
+  addr: string;
+  name?: string;
+  createdAt: number;
+  lastActivity: number;
+  /** When the current timer (grace while detached, idle while attached) fires, and the lifetime end (ms, Date.now scale). */
+  deadline: number;
+  expiresAt: number;
+}
+
+export type CreateResult =
+  | { ok: true; session: Session; token: string }
+  | { ok: false; reason: 'full' | 'client_full' | 'closing'; retryAfterSec: number };
+
+interface Entry extends SessionInfo {
+  tokenHash: string;
+  timer: NodeJS.Timeout | null;
+  lifeTimer: NodeJS.Timeout;
+}
+
+// Look-ups go through a hash so comparing a guessed token never leaks how much of a real one matched.
+const hashToken = (t: string): string => createHash('sha256').update(t).digest('base64url');
+
+export class SessionManager {
+  private readonly byId = new Map<string, Entry>();
+  private readonly byToken = new Map<string, Entry>();
+  private readonly ending = new Set<Promise<void>>();
+  private closing = false;
+
+  constructor(private readonly opts: SessionManagerOptions) {}
+
+  get size(): number {
+    return this.byId.size;
+  }
+  get capacity(): number {
+    return this.opts.maxSessions;
+  }
+  get limits(): SessionLimits {
+    return this.opts.limits;
+  }
+  get cgroupVersion(): 1 | 2 {
+    return this.opts.cgroupVersion;
+  }
+
+  sessions(): SessionInfo[] {
+    return [...this.byId.values()];
+  }
+
+  /** A new session owned by whoever holds the token; its sandbox is made when a socket attaches. */
+  create(addr: string, name?: string): CreateResult {
+    if (this.closing) return { ok: false, reason: 'closing', retryAfterSec: 30 };
+    const all = [...this.byId.values()];
+    const mine = all.filter((e) => e.addr === addr);
+    if (all.length >= this.opts.maxSessions) return { ok: false, reason: 'full', retryAfterSec: retryAfter(all) };
+    if (mine.length >= this.opts.maxPerClient) return { ok: false, reason: 'client_full', retryAfterSec: retryAfter(mine) };
+    const id = randomBytes(6).toString('hex');
+    const token = randomBytes(32).toString('base64url');
+    const session = new Session(id, {
+      factory: this.opts.factory,
+      sandboxConfig: this.opts.sandboxConfig,
+      limits: this.opts.limits,
+      cgroupVersion: this.opts.cgroupVersion,
+      flow: this.opts.flow,
+      scrollback: this.opts.scrollback,
+      statsIntervalMs: this.opts.statsIntervalMs,
+      onActivity: () => this.touch(id),
+      log: this.opts.log,
+    });
+    const now = Date.now();
+    const lifeMs = this.opts.limits.lifetimeSec * 1000;
+    const entry: Entry = {
+      session, addr, name, createdAt: now, lastActivity: now, deadline: 0, expiresAt: now + lifeMs,
+      tokenHash: hashToken(token), timer: null,
+      lifeTimer: setTimeout(() => this.end(entry, CLOSE.TIMEOUT, 'session lifetime reached'), lifeMs),
+    };
+    this.byId.set(id, entry);
+    this.byToken.set(entry.tokenHash, entry);
+    this.armGrace(entry); // nobody attached yet: a session never connected to is freed after the grace period
+    this.opts.log?.(`session ${id} created for ${addr} (${this.byId.size}/${this.opts.maxSessions})`);
+    return { ok: true, session, token };
+  }
+
+  findByToken(token: string): Session | undefined {
+    return this.byToken.get(hashToken(token))?.session;
+  }
+
+  get(id: string): Session | undefined {
+    return this.byId.get(id)?.session;
+  }
+
+  info(id: string): SessionInfo | undefined {
+    return this.byId.get(id);
+  }
+
+  /** Attaches a client (the previous one, if any, is closed with 4001) and switches from grace to idle timing. */
+  attach(session: Session, client: SessionClient): Promise<void> {
+    const entry = this.byId.get(session.id);
+    if (!entry) {
+      client.close(CLOSE.SESSION_GONE, 'session gone');
+      return Promise.resolve();
+    }
+    entry.lastActivity = Date.now();
+    this.armIdle(entry);
+    return session.attach(client);
+  }
+
+  /** The client's socket closed: the session waits for a reconnect for the grace period. */
+  detach(session: Session, client: SessionClient): void {
+    const entry = this.byId.get(session.id);
+    if (session.detach(client) && entry) this.armGrace(entry);
+  }
+
+  /** Ends a session now (closing its client with code), awaiting the sandbox's destruction. */
+  destroy(session: Session, code: number = CLOSE.SESSION_GONE, reason = 'session gone'): Promise<void> {
+    const entry = this.byId.get(session.id);
+    return entry ? this.end(entry, code, reason) : session.destroy(code, reason);
+  }
+
+  /** Shutdown: refuse new sessions, close every client with code, destroy every sandbox, wait for all of it. */
+  async destroyAll(code: number = CLOSE.SHUTDOWN, reason = 'server shutting down'): Promise<void> {
+    this.closing = true;
+    for (const entry of [...this.byId.values()]) void this.end(entry, code, reason);
+    while (this.ending.size) await Promise.allSettled([...this.ending]);
+  }
+
+  private touch(id: string): void {
+    const entry = this.byId.get(id);
+    if (entry) entry.lastActivity = Date.now();
+  }
+
+  private end(entry: Entry, code: number, reason: string): Promise<void> {
+    if (this.byId.get(entry.session.id) === entry) {
+      this.byId.delete(entry.session.id);
+      this.byToken.delete(entry.tokenHash);
+      if (entry.timer) clearTimeout(entry.timer);
+      clearTimeout(entry.lifeTimer);
+      entry.timer = null;
+      this.opts.log?.(`session ${entry.session.id} ended: ${reason}`);
+    }
+    const notice = code === CLOSE.TIMEOUT ? { type: 'error' as const, code: 'expired', message: reason } : undefined;
+    const p = entry.session.destroy(code, reason, notice);
+    this.ending.add(p);
+    void p.finally(() => this.ending.delete(p));
+    return p;
+  }
+
+  private setTimer(entry: Entry, ms: number, fn: () => void): void {
+    if (entry.timer) clearTimeout(entry.timer);
+    entry.deadline = Date.now() + ms;
+    entry.timer = setTimeout(fn, ms);
+  }
+
+  private armGrace(entry: Entry): void {
+    this.setTimer(entry, this.opts.graceSec * 1000, () => this.end(entry, CLOSE.SESSION_GONE, 'grace period over'));
+  }
+
+  /** One timer per session, re-armed for the remainder when it fires early, instead of one per keystroke. */
+  private armIdle(entry: Entry): void {
+    const idleMs = this.opts.limits.idleSec * 1000;
+    const left = entry.lastActivity + idleMs - Date.now();
+    this.setTimer(entry, Math.max(0, left), () => {
+      if (!entry.session.client) return;
+      if (Date.now() - entry.lastActivity >= idleMs) void this.end(entry, CLOSE.TIMEOUT, 'idle timeout');
+      else this.armIdle(entry);
+    });
+  }
+}
+
+/** Seconds until the first of these sessions is due to end (grace, idle or lifetime), at least 1. */
+function retryAfter(entries: SessionInfo[]): number {
+  const now = Date.now();
+  const soonest = Math.min(...entries.map((e) => Math.min(e.deadline, e.expiresAt)));
+  return Math.min(3600, Math.max(1, Math.ceil((soonest - now) / 1000)));
+}

@@ -1,0 +1,182 @@
+// WebSocket endpoint: origin + token checks at upgrade (403/401 before any socket exists), then frames ↔ session.
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer, type WebSocket } from 'ws';
+import {
+  CLOSE, LIMITS, PROTOCOL_VERSION, TOKEN_PROTOCOL_PREFIX, WS_PATH, parseClientMessage, type ServerMessage,
+} from '../protocol/messages.ts';
+import type { Session, SessionClient } from './session.ts';
+import type { SessionManager } from './sessions.ts';
+
+export type AuthResult = { ok: true; session: Session } | { ok: false; status: 401 | 403 | 404; message: string };
+
+/** Origin must be the Host's own (any scheme of http/https: a TLS proxy may sit in front) or explicitly allowed. */
+export function originAllowed(origin: string | undefined, host: string | undefined, allowed: readonly string[]): boolean {
+  if (!origin) return false;
+  if (allowed.includes(origin)) return true;
+  let u: URL;
+  try {
+    u = new URL(origin);
+  } catch {
+    return false;
+  }
+  return (u.protocol === 'http:' || u.protocol === 'https:') && !!host && u.host.toLowerCase() === host.toLowerCase();
+}
+
+export function authorizeUpgrade(req: IncomingMessage, manager: SessionManager, allowedOrigins: readonly string[]): AuthResult {
+  const path = (req.url ?? '').split('?')[0];
+  if (path !== WS_PATH) return { ok: false, status: 404, message: 'no WebSocket endpoint here' };
+  if (!originAllowed(req.headers.origin, req.headers.host, allowedOrigins)) return { ok: false, status: 403, message: 'origin not allowed' };
+  const offered = String(req.headers['sec-websocket-protocol'] ?? '').split(',').map((s) => s.trim());
+  if (!offered.includes(PROTOCOL_VERSION)) return { ok: false, status: 401, message: `subprotocol ${PROTOCOL_VERSION} required` };
+  const tokens = offered.filter((p) => p.startsWith(TOKEN_PROTOCOL_PREFIX));
+  const session = tokens.length === 1 ? manager.findByToken(tokens[0].slice(TOKEN_PROTOCOL_PREFIX.length)) : undefined;
+  if (!session || session.destroyed) return { ok: false, status: 401, message: 'unknown or expired session token' };
+  return { ok: true, session };
+}
+
+const STATUS_TEXT = { 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found' } as const;
+function refuse(socket: Duplex, status: 401 | 403 | 404, message: string): void {
+  const body = `${message}\n`;
+  socket.end(
+    `HTTP/1.1 ${status} ${STATUS_TEXT[status]}\r\nConnection: close\r\nContent-Type: text/plain; charset=utf-8\r\n` +
+      `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+  );
+}
+
+/** Adapts a ws socket to a SessionClient: output coalesced per event-loop turn, control messages in order with it. */
+class WsClient implements SessionClient {
+  private queue: Buffer[] = [];
+  private scheduled = false;
+  badMessages = 0;
+  constructor(readonly ws: WebSocket) {}
+
+  output(chunk: Buffer): void {
+    this.queue.push(chunk);
+    if (!this.scheduled) {
+      this.scheduled = true;
+      setImmediate(() => this.flush());
+    }
+  }
+  send(msg: ServerMessage): void {
+    this.flush();
+    if (this.ws.readyState === this.ws.OPEN) this.ws.send(JSON.stringify(msg));
+  }
+  close(code: number, reason: string): void {
+    this.flush();
+    if (this.ws.readyState === this.ws.OPEN || this.ws.readyState === this.ws.CONNECTING) this.ws.close(code, reason);
+  }
+  private flush(): void {
+    this.scheduled = false;
+    if (!this.queue.length) return;
+    const data = this.queue.length === 1 ? this.queue[0] : Buffer.concat(this.queue);
+    this.queue = [];
+    if (this.ws.readyState === this.ws.OPEN) this.ws.send(data, { binary: true });
+  }
+}
+
+export interface SocketServerOptions {
+  manager: SessionManager;
+  allowedOrigins: readonly string[];
+  /** Dead-peer detection: ws ping at this interval, terminate if the previous one got no pong. */
+  heartbeatMs?: number;
+  log?: (line: string) => void;
+}
+
+export function createSocketServer(opts: SocketServerOptions) {
+  const { manager } = opts;
+  const wss = new WebSocketServer({
+    noServer: true,
+    maxPayload: LIMITS.maxPayload,
+    perMessageDeflate: false,
+    clientTracking: false,
+    // The ws library would close invalid UTF-8 with 1007; the protocol answers it with bad_message instead.
+    skipUTF8Validation: true,
+    handleProtocols: () => PROTOCOL_VERSION,
+  });
+  const live = new Map<WebSocket, { client: WsClient; alive: boolean }>();
+  const heartbeat = setInterval(() => {
+    for (const [ws, s] of live) {
+      if (!s.alive) ws.terminate();
+      else {
+        s.alive = false;
+        ws.ping();
+      }
+    }
+  }, opts.heartbeatMs ?? 30_000);
+  heartbeat.unref();
+
+  function onConnection(ws: WebSocket, session: Session): void {
+    const client = new WsClient(ws);
+    const state = { client, alive: true };
+    live.set(ws, state);
+    const decoder = new TextDecoder('utf-8', { fatal: true });
+    const bad = (message: string): void => {
+      client.send({ type: 'error', code: 'bad_message', message });
+      if (++client.badMessages >= LIMITS.maxBadMessages) client.close(CLOSE.BAD_MESSAGES, 'too many bad messages');
+    };
+    ws.on('pong', () => (state.alive = true));
+    ws.on('error', (err) => opts.log?.(`session ${session.id}: socket error: ${err.message}`));
+    ws.on('close', () => {
+      live.delete(ws);
+      manager.detach(session, client);
+    });
+    ws.on('message', (data, isBinary) => {
+      if (session.client !== client) return; // replaced: its frames no longer count
+      const buf = Buffer.isBuffer(data) ? data : Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data);
+      if (isBinary) {
+        if (buf.length > LIMITS.maxInputFrame) return bad(`keystroke frame of ${buf.length} bytes exceeds ${LIMITS.maxInputFrame}`);
+        return session.input(buf);
+      }
+      let text: string;
+      try {
+        text = decoder.decode(buf);
+      } catch {
+        return bad('text frame is not valid UTF-8');
+      }
+      const r = parseClientMessage(text);
+      if (!r.ok) return bad(r.error);
+      const msg = r.msg;
+      switch (msg.type) {
+        case 'resize':
+          return session.resize(msg.rows, msg.cols);
+        case 'ack':
+          return session.ack(msg.bytes);
+        case 'ping':
+          return client.send({ type: 'pong', t: msg.t });
+        case 'reset':
+          return void session.reset();
+        case 'restart':
+          return void session.restart();
+      }
+    });
+    void manager.attach(session, client).catch((err) => {
+      opts.log?.(`session ${session.id}: attach failed: ${(err as Error).message}`);
+      client.close(1011, 'internal error');
+    });
+  }
+
+  return {
+    handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+      const auth = authorizeUpgrade(req, manager, opts.allowedOrigins);
+      if (!auth.ok) return refuse(socket, auth.status, auth.message);
+      wss.handleUpgrade(req, socket, head, (ws) => onConnection(ws, auth.session));
+    },
+    /** Every open socket closed with code (sessions survive; the caller decides their fate). */
+    closeAll(code: number, reason: string): void {
+      for (const { client } of live.values()) client.close(code, reason);
+    },
+    get size(): number {
+      return live.size;
+    },
+    /** Waits up to waitMs for closing handshakes to finish, then cuts whatever is left. */
+    async close(waitMs = 1000): Promise<void> {
+      clearInterval(heartbeat);
+      const until = Date.now() + waitMs;
+      while (live.size && Date.now() < until) await new Promise((r) => setTimeout(r, 10));
+      for (const ws of live.keys()) ws.terminate();
+      live.clear();
+      wss.close();
+    },
+  };
+}
