@@ -1,0 +1,97 @@
+// Syscall probes in real boxes: each refused by default, and each shown to get through once its defense is switched off.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { Defense } from '../engine/index.ts';
+import { answers, buildProbeImage, runInBox, SKIP, type ProbeImage } from './harness.ts';
+
+/** The same probe run under four configurations; layered defenses need both switched off to open. */
+const RUNS = {
+  secure: [],
+  'no seccomp': ['seccomp'],
+  'no caps': ['caps'],
+  'no seccomp+caps': ['seccomp', 'caps'],
+} as const satisfies Record<string, readonly Defense[]>;
+type RunName = keyof typeof RUNS;
+const S: RunName = 'no seccomp';
+const B: RunName = 'no seccomp+caps';
+
+interface Expect {
+  /** The answer in a default box: "err ENAME", "ok" or "signal N". */
+  secure: string;
+  /** Runs whose answer must differ from `secure` (the probe can fail); in every other run it must stay secure. */
+  opens: RunName[];
+  /** What refuses it, and why that is the whole story when `opens` is empty. */
+  by: string;
+}
+
+const SECCOMP = 'seccomp (policy.ts)';
+const LAYERED = 'seccomp, and without it the missing CAP_SYS_ADMIN';
+const EXPECT: Record<string, Expect> = {
+  unshare_user: { secure: 'err EPERM', opens: [S, B], by: `${SECCOMP}: a nested user ns needs no capability` },
+  clone_newuser: { secure: 'err EPERM', opens: [S, B], by: `${SECCOMP}: clone flag rule` },
+  unshare_net: { secure: 'err EPERM', opens: [B], by: LAYERED },
+  clone_newns: { secure: 'err EPERM', opens: [B], by: LAYERED },
+  clone3: { secure: 'err ENOSYS', opens: [S, B], by: `${SECCOMP}: ENOSYS so libc falls back to clone` },
+  setns: { secure: 'err EPERM', opens: [S, B], by: SECCOMP },
+  mount: { secure: 'err EPERM', opens: [B], by: LAYERED },
+  fsopen: { secure: 'err EPERM', opens: [B], by: LAYERED },
+  umount: { secure: 'err EPERM', opens: [B], by: `${LAYERED} (would unmask /proc/keys)` },
+  mknod_chr: { secure: 'err EPERM', opens: [], by: 'the kernel: device nodes need CAP_MKNOD in the initial user ns' },
+  mknod_fifo: { secure: 'ok', opens: [], by: 'nothing: control, mknod itself works' },
+  keyctl: { secure: 'err EPERM', opens: [S, B], by: SECCOMP },
+  add_key: { secure: 'err EPERM', opens: [S, B], by: SECCOMP },
+  request_key: { secure: 'err EPERM', opens: [S, B], by: SECCOMP },
+  bpf: { secure: 'err EPERM', opens: [S, B], by: SECCOMP },
+  perf_event_open: { secure: 'err EPERM', opens: [S, B], by: SECCOMP },
+  userfaultfd: { secure: 'err EPERM', opens: [S, B], by: SECCOMP },
+  io_uring_setup: { secure: 'err EPERM', opens: [S, B], by: SECCOMP },
+  ptrace: { secure: 'err EPERM', opens: [S, B], by: SECCOMP },
+  kexec_load: { secure: 'err EPERM', opens: [S, B], by: SECCOMP },
+  finit_module: { secure: 'err EPERM', opens: [S, B], by: SECCOMP },
+  open_by_handle_at: { secure: 'err EPERM', opens: [S, B], by: SECCOMP },
+  personality: { secure: 'err EPERM', opens: [S, B], by: `${SECCOMP}: ADDR_NO_RANDOMIZE` },
+  tiocsti: { secure: 'err EPERM', opens: [S, B], by: `${SECCOMP}: ioctl arg compared on 32 bits` },
+  tiocsti_hi: { secure: 'err EPERM', opens: [S, B], by: `${SECCOMP}: 0x100005412 is TIOCSTI too (CVE-2019-10063)` },
+  setgroups: { secure: 'err EPERM', opens: [], by: 'the kernel: /proc/<pid>/setgroups is "deny" (user ns)' },
+  syslog: { secure: 'err EPERM', opens: [], by: 'seccomp, and the kernel: dmesg_restrict needs CAP_SYSLOG in the initial ns' },
+  chroot: { secure: 'ok', opens: [], by: 'nothing: control, CAP_SYS_CHROOT is kept (so the escape probe is real)' },
+  x32: { secure: 'signal 31', opens: [S, B], by: `${SECCOMP}: foreign ABI kills the process (SIGSYS)` },
+  int80: { secure: 'signal 31', opens: [S, B], by: `${SECCOMP}: i386 ABI kills the process (SIGSYS)` },
+};
+
+const normalize = (a: string | undefined) => (a === undefined ? 'missing' : a.startsWith('ok') ? 'ok' : a);
+
+describe('syscalls refused inside a real box', { skip: SKIP }, () => {
+  let img: ProbeImage;
+  const results = new Map<RunName, Map<string, string>>();
+
+  before(async () => {
+    img = await buildProbeImage();
+    for (const [name, disable] of Object.entries(RUNS) as [RunName, readonly Defense[]][]) {
+      // pty: TIOCSTI needs the box's own controlling terminal on fd 0.
+      const run = await runInBox({ baseDir: img.image, stdio: 'pty', shell: '/probe', args: ['sys'], disable: [...disable] });
+      assert.equal(run.exit.code, 0, `probe ran under ${name}: ${run.out}`);
+      results.set(name, answers(run.lines, 'sys'));
+    }
+  });
+  after(() => img?.cleanup());
+
+  test('every probe reported in every run, and every probe has an expectation', () => {
+    for (const [run, got] of results) {
+      assert.deepEqual([...got.keys()].sort(), Object.keys(EXPECT).sort(), `probes of run "${run}"`);
+    }
+  });
+
+  for (const [probe, want] of Object.entries(EXPECT)) {
+    test(`${probe}: ${want.secure} in a default box; ${want.opens.length ? `opens with ${want.opens.join(' / ')}` : 'no switch opens it'}`, (t) => {
+      const seen = Object.fromEntries([...results].map(([run, got]) => [run, normalize(got.get(probe))])) as Record<RunName, string>;
+      t.diagnostic(`${probe}: ${Object.entries(seen).map(([r, a]) => `${r}=${a}`).join('; ')} | refused by ${want.by}`);
+      assert.equal(seen.secure, want.secure, `${probe} in a default box`);
+      for (const run of Object.keys(RUNS) as RunName[]) {
+        if (run === 'secure') continue;
+        if (want.opens.includes(run)) assert.notEqual(seen[run], want.secure, `${probe} must get through with ${run}`);
+        else assert.equal(seen[run], want.secure, `${probe} must stay refused with ${run} (another layer holds)`);
+      }
+    });
+  }
+});
