@@ -154,6 +154,15 @@ export async function resolveImagePath(cfg: ServerConfig): Promise<string> {
   return mod.defaultImagePath();
 }
 
+/** Resolves the image and builds the default busybox one if it is missing (first run); a missing custom image is an error. */
+export async function ensureServerImage(cfg: ServerConfig, log: (line: string) => void): Promise<string> {
+  const path = await resolveImagePath(cfg);
+  const mod = (await import(new URL('../rootfs/index.ts', import.meta.url).href)) as {
+    ensureImage(path: string, onProgress: (msg: string, fraction?: number) => void): Promise<string>;
+  };
+  return mod.ensureImage(path, (msg, fraction) => log(`image: ${msg}${fraction === undefined ? '' : ` (${Math.round(fraction * 100)}%)`}`));
+}
+
 /** v2 only when the unified hierarchy is mounted at the top with the memory controller; hybrid hosts answer 1. */
 export function detectCgroupVersion(root = '/sys/fs/cgroup'): 1 | 2 {
   return existsSync(`${root}/cgroup.controllers`) && !existsSync(`${root}/memory`) ? 2 : 1;

@@ -6,7 +6,7 @@ import {
   API_HEALTH_PATH, API_SESSION_PATH, CLOSE, WS_PATH, createSessionRequest,
   type CreateSessionResponse, type FullResponse, type HealthResponse,
 } from '../protocol/messages.ts';
-import { defaultConfig, detectCgroupVersion, loadConfig, resolveImagePath, sessionLimits, type ServerConfig } from './config.ts';
+import { defaultConfig, detectCgroupVersion, ensureServerImage, loadConfig, resolveImagePath, sessionLimits, type ServerConfig } from './config.ts';
 import type { FlowOptions } from './flow.ts';
 import type { SandboxFactory, Session } from './session.ts';
 import { SessionManager } from './sessions.ts';
@@ -19,7 +19,7 @@ export interface StartServerOptions {
   /** Sandbox factory; default: createSandbox from server/engine/index.ts (imported lazily). */
   createSandbox?: SandboxFactory;
   /** Cleans leftovers of a crashed run before serving; default: the engine's sweep() when the engine is used. */
-  sweep?: () => Promise<void>;
+  sweep?: () => Promise<unknown>;
   cgroupVersion?: 1 | 2;
   flow?: FlowOptions;
   statsIntervalMs?: number;
@@ -40,6 +40,7 @@ const MAX_BODY = 4096;
 
 /** The sandbox config every session boots with; rows/cols are the session's. */
 export function sandboxConfigFor(cfg: ServerConfig, baseDir: string, s: Session): SandboxConfig {
+  const hostname = `box-${s.id.slice(0, 8)}`;
   return {
     baseDir,
     memory: cfg.memory,
@@ -48,13 +49,14 @@ export function sandboxConfigFor(cfg: ServerConfig, baseDir: string, s: Session)
     shell: cfg.shell,
     args: cfg.shellArgs,
     workdir: '/root',
-    hostname: `box-${s.id.slice(0, 8)}`,
+    hostname,
     env: {
       TERM: 'xterm-256color',
       COLORTERM: 'truecolor',
       HOME: '/root',
       PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
       LANG: 'C.UTF-8',
+      HOSTNAME: hostname,
     },
     diskLimit: cfg.disk,
     shmLimit: cfg.shm,
@@ -84,10 +86,10 @@ async function readBody(req: IncomingMessage): Promise<string | null> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
-async function engineFactory(): Promise<{ create: SandboxFactory; sweep?: () => Promise<void> }> {
+async function engineFactory(): Promise<{ create: SandboxFactory; sweep?: () => Promise<unknown> }> {
   const mod = (await import(new URL('../engine/index.ts', import.meta.url).href)) as {
     createSandbox: SandboxFactory;
-    sweep?: () => Promise<void>;
+    sweep?: () => Promise<unknown>;
   };
   return { create: mod.createSandbox, sweep: mod.sweep };
 }
@@ -97,13 +99,15 @@ export async function startServer(opts: StartServerOptions = {}): Promise<Runnin
   const log = opts.log ?? ((line: string) => console.log(`[boxlab] ${line}`));
   let factory = opts.createSandbox;
   let sweep = opts.sweep;
+  let baseDir: Promise<string> | null = null;
   if (!factory) {
     const engine = await engineFactory();
     factory = engine.create;
     sweep ??= engine.sweep;
+    baseDir = Promise.resolve(await ensureServerImage(cfg, log)); // built once, before the first visitor waits on it
   }
-  await sweep?.();
-  let baseDir: Promise<string> | null = null;
+  const swept = (await sweep?.()) as { sandboxes?: string[] } | undefined;
+  if (swept?.sandboxes?.length) log(`swept leftovers of ${swept.sandboxes.length} sandbox(es) of a crashed run`);
   const manager = new SessionManager({
     factory,
     sandboxConfig: async (s) => sandboxConfigFor(cfg, await (baseDir ??= resolveImagePath(cfg)), s),
