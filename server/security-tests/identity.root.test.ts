@@ -42,7 +42,7 @@ describe('identity of root inside the box', { skip: SKIP }, () => {
     const boxes: LiveBox[] = [];
     try {
       for (let i = 0; i < 2; i++) {
-        boxes.push(await startBox({ baseDir: img.image, keepStdin: true, script: undefined, shell: '/bin/sh',
+        boxes.push(await startBox({ baseDir: img.image, keepStdin: true, shell: '/bin/sh',
           args: ['-c', 'cat /proc/self/uid_map /proc/self/gid_map /proc/self/setgroups; echo ready; read x'] }));
       }
       const seen: number[] = [];
