@@ -251,13 +251,17 @@ export async function hostResponsiveness<T>(during: () => Promise<T>): Promise<{
     maxLagMs = Math.max(maxLagMs, now - last - 20);
     last = now;
   }, 20);
-  const spawn = setInterval(() => {
+  const probe = () => {
     const t = performance.now();
     execFileSync('/bin/true');
     maxSpawnMs = Math.max(maxSpawnMs, performance.now() - t);
-  }, 250);
+  };
+  const spawn = setInterval(probe, 250);
   try {
-    const result = await during();
+    const pending = during();
+    await sleep(20);
+    probe(); // at least one sample even when the bomb is over quickly
+    const result = await pending;
     return { result, maxLagMs, maxSpawnMs };
   } finally {
     clearInterval(lag);

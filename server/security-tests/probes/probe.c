@@ -95,6 +95,17 @@ static int cmd_spin(int n, int secs) {
   return 0;
 }
 
+/* Forks sleepers forever, retrying when the pids limit says EAGAIN: a box that keeps forking while it is torn down. */
+static int cmd_forkloop(void) {
+  printf("forkloop started\n");
+  fflush(stdout);
+  for (unsigned long n = 0;; n++) {
+    pid_t p = fork();
+    if (p == 0) { pause(); _exit(0); }
+    if (p < 0) usleep(1000);
+  }
+}
+
 static int cmd_whoami(const char *path) {
   char buf[256];
   printf("whoami ruid=%d euid=%d read=%s\n", getuid(), geteuid(), try_read(path, buf, sizeof buf));
@@ -165,13 +176,14 @@ int main(int argc, char **argv) {
   if (!strcmp(c, "escape") && argc == 3) return cmd_escape(argv[2]);
   if (!strcmp(c, "alloc") && argc == 3) return cmd_alloc(atol(argv[2]));
   if (!strcmp(c, "spin") && argc == 4) return cmd_spin(atoi(argv[2]), atoi(argv[3]));
+  if (!strcmp(c, "forkloop")) return cmd_forkloop();
   if (!strcmp(c, "whoami") && argc == 3) return cmd_whoami(argv[2]);
   if (!strcmp(c, "suid") && argc == 4) return cmd_suid(argv[2], argv[3]);
   if (!strcmp(c, "stat") && argc == 3) return cmd_stat(argv[2]);
   if (!strcmp(c, "read") && argc == 3) return cmd_read(argv[2]);
   if (!strcmp(c, "write") && (argc == 3 || argc == 4)) return cmd_write(argv[2], argc == 4 ? argv[3] : NULL);
   if (!strcmp(c, "unix") && argc == 3) return cmd_unix(argv[2]);
-  fprintf(stderr, "usage: probe sys [NAME...] | fds | escape DIR | alloc MB | spin N SECS | whoami PATH |\n"
+  fprintf(stderr, "usage: probe sys [NAME...] | fds | escape DIR | alloc MB | spin N SECS | forkloop | whoami PATH |\n"
                   "       suid BIN SECRET | stat PATH | read PATH | write PATH [DATA] | unix NAME\n");
   return 2;
 }

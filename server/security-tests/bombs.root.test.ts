@@ -1,0 +1,152 @@
+// Resource bombs (fork, memory, disk, cpu), each run only after its limit was read back from the kernel for that very box.
+import { after, before, describe, test, type TestContext } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { buildProbeImage, cgroupDirOf, hostResponsiveness, readCg, SKIP, sleep, startBox, type BoxConfig, type LiveBox, type ProbeImage } from './harness.ts';
+
+/** resource -> id of the box whose limit a test of this run read back from the kernel. */
+const verified = new Map<string, string>();
+
+/** A bomb without a verified limit could take the host down: refuse, and say so loudly. */
+function refuseUnverified(t: TestContext, resource: string, live: LiveBox | undefined): boolean {
+  if (live && verified.get(resource) === live.id) return false;
+  const why = `REFUSING TO RUN THE ${resource.toUpperCase()} BOMB: no test of this run verified the ${resource} limit of box ${live?.id ?? '(none)'} in the kernel`;
+  console.error(`\n!!! ${why} !!!\n`);
+  t.skip(why);
+  return true;
+}
+
+/** Each bomb box waits for "go" on stdin, so its limit can be checked before anything heavy runs. */
+function bombSuite(name: string, resource: string, config: Omit<BoxConfig, 'baseDir'>, bomb: string,
+  verify: (live: LiveBox, t: TestContext) => void, run: (live: LiveBox, t: TestContext) => Promise<void>) {
+  describe(name, { skip: SKIP }, () => {
+    let img: ProbeImage;
+    let live: LiveBox | undefined;
+    before(async () => {
+      img = await buildProbeImage();
+      live = await startBox({ baseDir: img.image, ...config, keepStdin: true, shell: '/bin/sh', args: ['-c', `echo ready; read go; ${bomb}; read x`] });
+      await live.waitFor(/ready/);
+    });
+    after(async () => {
+      try {
+        await live?.close();
+      } finally {
+        img?.cleanup();
+      }
+    });
+    test(`the ${resource} limit of this box is set in the kernel`, (t) => {
+      verify(live!, t);
+      verified.set(resource, live!.id);
+    });
+    test(`${resource} bomb is contained and the host stays responsive`, { timeout: 120_000 }, async (t) => {
+      if (refuseUnverified(t, resource, live)) return;
+      live!.box.write('go\n');
+      await run(live!, t);
+      const t0 = performance.now();
+      await live!.close(); // fails on any leftover process, mount or cgroup
+      t.diagnostic(`teardown after the bomb: ${(performance.now() - t0).toFixed(0)} ms, nothing left`);
+    });
+  });
+}
+
+const ownDir = (live: LiveBox, ctrl: string) => {
+  const dir = cgroupDirOf(live.box.pids.init, ctrl);
+  assert.equal(path.basename(dir), live.id, `${ctrl} cgroup is the box's own`);
+  return dir;
+};
+const RESPONSIVE = { lagMs: 300, spawnMs: 1000 };
+function assertResponsive(t: TestContext, r: { maxLagMs: number; maxSpawnMs: number }) {
+  t.diagnostic(`host: worst event-loop lag ${r.maxLagMs.toFixed(0)} ms, slowest spawn of /bin/true ${r.maxSpawnMs.toFixed(0)} ms`);
+  assert.ok(r.maxLagMs < RESPONSIVE.lagMs && r.maxSpawnMs < RESPONSIVE.spawnMs, 'host responsive');
+}
+
+bombSuite('fork bomb', 'pids', { pids: 64 }, 'b(){ b|b& }; b 2>/dev/null',
+  (live) => assert.equal(readCg(ownDir(live, 'pids'), 'pids.max'), '64'),
+  async (live, t) => {
+    const dir = ownDir(live, 'pids');
+    let peak = 0;
+    const r = await hostResponsiveness(async () => {
+      for (let i = 0; i < 40; i++) {
+        peak = Math.max(peak, Number(readCg(dir, 'pids.current')));
+        await sleep(100);
+      }
+    });
+    const refused = Number(/max (\d+)/.exec(readCg(dir, 'pids.events'))?.[1]);
+    t.diagnostic(`peak pids.current ${peak} of 64; forks refused by pids.max: ${refused}`);
+    assert.ok(peak <= 64 && peak >= 32, `the bomb filled the box up to the limit and no further (${peak})`);
+    assert.ok(refused > 0, 'the kernel refused forks at the limit');
+    assertResponsive(t, r);
+  });
+
+bombSuite('memory bomb', 'memory', { memory: '256M' }, '/probe alloc 8192; echo "alloc-status=$?"',
+  (live) => {
+    const dir = ownDir(live, 'memory');
+    assert.equal(readCg(dir, 'memory.limit_in_bytes'), String(256 << 20));
+    if (fs.existsSync(path.join(dir, 'memory.memsw.limit_in_bytes'))) assert.equal(readCg(dir, 'memory.memsw.limit_in_bytes'), String(256 << 20));
+    assert.match(readCg(dir, 'memory.oom_control'), /^oom_kill_disable 0$/m);
+  },
+  async (live, t) => {
+    const dir = ownDir(live, 'memory');
+    const r = await hostResponsiveness(() => live.waitFor(/alloc-status=(\d+)/, 60_000));
+    const reached = Math.max(0, ...[...live.out.matchAll(/^alloc (\d+)$/gm)].map((m) => Number(m[1])));
+    const kills = Number(/^oom_kill (\d+)$/m.exec(readCg(dir, 'memory.oom_control'))?.[1]);
+    const peak = Number(readCg(dir, 'memory.max_usage_in_bytes'));
+    t.diagnostic(`8 GiB allocation: reached ${reached} MiB, status ${r.result[1]}, oom_kill ${kills}, peak usage ${(peak / 2 ** 20).toFixed(0)} MiB`);
+    assert.equal(r.result[1], '137', 'the allocator was SIGKILLed');
+    assert.ok(kills >= 1, 'by the cgroup OOM killer');
+    assert.ok(reached < 256 && peak <= 256 << 20, 'never above the limit');
+    assertResponsive(t, r);
+  });
+
+bombSuite('disk bomb', 'disk', { diskLimit: '64M', shmLimit: '16M' },
+  'dd if=/dev/zero of=/root/a bs=1M count=48; dd if=/dev/zero of=/root/b bs=1M count=48; echo "dd=$?"; dd if=/dev/zero of=/dev/shm/f bs=1M count=32; echo "shm=$?"',
+  (live) => {
+    const rw = path.dirname(live.box.layers.upper);
+    const line = fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n').find((l) => l.split(' ')[4] === rw);
+    assert.match(line ?? '', / - tmpfs \S+ \S*size=65536k/, 'upper tmpfs capped at 64M');
+    const st = fs.statfsSync(rw);
+    assert.equal(st.blocks * st.bsize, 64 << 20);
+    const shm = fs.readFileSync(`/proc/${live.box.pids.init}/mountinfo`, 'utf8').split('\n').find((l) => l.split(' ')[4] === '/dev/shm');
+    assert.match(shm ?? '', / - tmpfs \S+ \S*size=16384k/, '/dev/shm capped at 16M');
+  },
+  async (live, t) => {
+    const hostFree = fs.statfsSync('/').bavail * fs.statfsSync('/').bsize;
+    const r = await hostResponsiveness(() => live.waitFor(/shm=\d+/, 60_000));
+    const rw = fs.statfsSync(path.dirname(live.box.layers.upper));
+    const hostAfter = fs.statfsSync('/').bavail * fs.statfsSync('/').bsize;
+    const enospc = live.out.match(/No space left on device/g)?.length ?? 0;
+    t.diagnostic(`ENOSPC seen ${enospc}x; upper tmpfs free ${rw.bfree * rw.bsize} B of ${rw.blocks * rw.bsize}; host / free changed by ${((hostFree - hostAfter) / 2 ** 20).toFixed(1)} MiB`);
+    assert.match(live.out, /^dd=1$/m, 'second file hit the cap');
+    assert.match(live.out, /^shm=1$/m, '/dev/shm hit its cap');
+    assert.ok(enospc >= 2, 'both ended in ENOSPC');
+    assert.ok(rw.bfree * rw.bsize < 1 << 20, 'the box tmpfs is full');
+    assert.ok(Math.abs(hostFree - hostAfter) < 32 << 20, 'the host disk did not fill');
+    assertResponsive(t, r);
+  });
+
+bombSuite('cpu bomb', 'cpu', { cpuLimit: '0.5', pids: 128 }, '/probe spin 64 8; echo spun',
+  (live) => {
+    const dir = ownDir(live, 'cpu');
+    assert.equal(readCg(dir, 'cpu.cfs_period_us'), '100000');
+    assert.equal(readCg(dir, 'cpu.cfs_quota_us'), '50000');
+  },
+  async (live, t) => {
+    const cpu = ownDir(live, 'cpu');
+    const acct = ownDir(live, 'cpuacct');
+    const r = await hostResponsiveness(async () => {
+      await sleep(1500); // 64 loops running
+      const u0 = Number(readCg(acct, 'cpuacct.usage'));
+      const th0 = Number(/nr_throttled (\d+)/.exec(readCg(cpu, 'cpu.stat'))?.[1]);
+      const t0 = performance.now();
+      await sleep(4000);
+      const used = (Number(readCg(acct, 'cpuacct.usage')) - u0) / 1e6;
+      const throttled = Number(/nr_throttled (\d+)/.exec(readCg(cpu, 'cpu.stat'))?.[1]) - th0;
+      return { cores: used / (performance.now() - t0), throttled };
+    });
+    t.diagnostic(`64 busy loops used ${r.result.cores.toFixed(3)} cores (quota 0.5); throttled ${r.result.throttled} periods in 4 s`);
+    assert.ok(r.result.cores <= 0.55, 'within the quota (+10%)');
+    assert.ok(r.result.cores >= 0.3, 'the loops really ran (the probe could see a breach)');
+    assert.ok(r.result.throttled > 20, 'CFS throttled the box');
+    assertResponsive(t, r);
+  });
