@@ -156,3 +156,14 @@ test('shutdown: every socket closed with 4503, every sandbox destroyed, no timer
   assert.ok(timersAfter <= timersBefore, `timers before ${timersBefore}, after ${timersAfter}`);
   assert.equal(WebSocket.OPEN, 1);
 });
+
+test('shutdown while a sandbox is still being built waits for it and destroys it', async (t) => {
+  const { url, srv, fake } = await start(t, {}, { fake: { stageDelayMs: 20 } });
+  const c = new TestClient(url, (await newSession(url)).token);
+  await c.until(() => c.of('stage').length >= 3, 3000, 'first stages');
+  assert.equal(c.of('state').some((s) => s.state === 'running'), false);
+  await srv.close();
+  assert.equal(fake.made.length, 1);
+  assert.equal(fake.made[0].destroyed, true, 'the half-built sandbox was destroyed before close() resolved');
+  assert.equal((await c.waitClose()).code, 4503);
+});

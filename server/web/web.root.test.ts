@@ -6,6 +6,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { readRecords, type SandboxRecord } from '../engine/state.ts';
 import { mountsUnder } from '../engine/sweep.ts';
+import { FLOW } from '../protocol/messages.ts';
 import { startServer } from './server.ts';
 import { TestClient, http, newSession, rawUpgrade } from './test-client.ts';
 
@@ -115,6 +116,29 @@ test('real sandboxes: echo, resize, isolation, auth, reconnect, reset, shutdown 
   assert.equal((await b.waitClose()).code, 4503);
   assert.deepEqual(mine(process.pid), []);
   assertGone(live);
+});
+
+test('real pty flood: paused near the high watermark without acks, Ctrl-C gets through, acks resume', { skip: !root && 'needs root' }, async (t) => {
+  const srv = await startServer({ config: { port: 0, staticDir: '/nonexistent/out' }, log: () => {} });
+  t.after(() => srv.close());
+  const { token, sessionId } = await newSession(srv.url);
+  const c = await shell(srv.url, token);
+  const session = srv.manager.get(sessionId)!;
+  c.ack();
+  const r0 = c.received;
+  c.type('cat /dev/zero | tr "\\0" y\r');
+  await c.until(() => session.socketFlow.paused, 5000, 'pause');
+  await new Promise((r) => setTimeout(r, 500));
+  const got = c.received - r0;
+  t.diagnostic(`received ${got} B without acking; unacked ${session.socketFlow.unacked}`);
+  assert.ok(got >= FLOW.highWater && got <= FLOW.highWater + 128 * 1024, `received ${got}`);
+  c.type('\x03');
+  c.autoAck = FLOW.ackEvery;
+  c.ack();
+  const t0 = performance.now();
+  await c.waitText(/\^C\r\n.*# (\x1b\[6n)?$/s, 5000);
+  t.diagnostic(`Ctrl-C to prompt ${(performance.now() - t0).toFixed(0)} ms after ${session.socketFlow.stats.pauses} pause(s)`);
+  await run(c, 'echo done', /\r\ndone\r\n/);
 });
 
 test('SIGTERM: the server process closes sockets with 4503, destroys its sandboxes and exits 0', { skip: !root && 'needs root' }, async (t) => {
