@@ -1,0 +1,9 @@
+// index.ts: the registry of benchmark sections, in the order `npm run bench` runs them. Add new sections here.
+import { cgroupsSection } from './cgroups.ts';
+import { createSection } from './create.ts';
+import { forkSection } from './fork.ts';
+import type { Section } from './types.ts';
+
+export type { Section, SectionContext, SectionResult } from './types.ts';
+
+export const sections: Section[] = [createSection, forkSection, cgroupsSection];
