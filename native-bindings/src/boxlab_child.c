@@ -132,6 +132,8 @@ static __attribute__((noreturn)) void container_intermediate_process(struct ctx 
   /* Not dumpable: nothing in the box may ptrace or open /proc/<pid>/ of this host-side process (CVE-2016-9962). */
   prctl(PR_SET_DUMPABLE, 0);
   reset_signals();
+  int keep[] = {p->status_fd, p->control_fd, p->exec_fd, p->stdio_fds[0], p->stdio_fds[1], p->stdio_fds[2]};
+  close_other_fds(keep, 6);
 
   begin(c, BX_UNSHARE_USER);
   maybe_inject(c);

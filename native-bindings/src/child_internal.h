@@ -30,6 +30,7 @@ void maybe_inject(struct ctx *c);
 const char *in_root(char *buf, const char *root, const char *rel);
 char read_control(struct ctx *c);
 void reset_signals(void);
+void close_other_fds(const int *keep, int n);
 
 /* child_mounts.c */
 void setup_mounts(struct ctx *c);

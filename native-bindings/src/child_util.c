@@ -85,3 +85,25 @@ void reset_signals(void) {
   sigprocmask(SIG_SETMASK, &none, NULL);
 }
 
+
+/* Closes every fd except the listed ones (at most 8). A forked copy of Node holds all of Node's fds: other boxes'
+ * pipes and pty masters among them; keeping any would hold their ends open (no EOF) and leak them. */
+void close_other_fds(const int *keep, int n) {
+  int k[8];
+  int m = 0;
+  for (int i = 0; i < n && m < 8; i++)
+    if (keep[i] >= 0) k[m++] = keep[i];
+  for (int i = 1; i < m; i++)
+    for (int j = i; j > 0 && k[j - 1] > k[j]; j--) {
+      int t = k[j];
+      k[j] = k[j - 1];
+      k[j - 1] = t;
+    }
+  unsigned int lo = 3;
+  for (int i = 0; i < m; i++) {
+    if ((unsigned int)k[i] < lo) continue;
+    if ((unsigned int)k[i] > lo) syscall(SYS_close_range, lo, (unsigned int)k[i] - 1, 0U);
+    lo = (unsigned int)k[i] + 1;
+  }
+  syscall(SYS_close_range, lo, ~0U, 0U);
+}

@@ -30,7 +30,9 @@ export function defaultEnv(hostname: string, term = 'xterm-256color'): Record<st
   };
 }
 
-export function withDefaults(c: Partial<SandboxConfig> & { baseDir: string }): SandboxConfig {
+export function withDefaults(given: Partial<SandboxConfig> & { baseDir: string }): SandboxConfig {
+  // An explicit `undefined` (an unset CLI flag) means "default", not "override with undefined".
+  const c = Object.fromEntries(Object.entries(given).filter(([, v]) => v !== undefined)) as typeof given;
   const hostname = c.hostname ?? DEFAULTS.hostname;
   return {
     memory: DEFAULTS.memory, cpuLimit: DEFAULTS.cpuLimit, pids: DEFAULTS.pids, shell: DEFAULTS.shell,

@@ -1,5 +1,5 @@
 // state.ts: the run directory (per-sandbox dirs, uid-range slots, state records) that a restart after a crash sweeps.
-import { chmodSync, closeSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync, writeFileSync, constants } from 'node:fs';
+import { chmodSync, closeSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync, constants } from 'node:fs';
 import { join } from 'node:path';
 
 export const RUN_DIR = process.env.BOXLAB_RUN ?? '/run/boxlab';
@@ -56,20 +56,24 @@ export function writeRecord(rec: SandboxRecord): void {
   writeFileSync(join(rec.dir, 'state.json'), JSON.stringify(rec, null, 2), { mode: 0o600 });
 }
 
-export function readRecords(runDir = RUN_DIR): SandboxRecord[] {
+/** Records of every sandbox dir; a dir without state.json (creation under way, or a crash right at the start)
+ * reads as serverPid 0 with its age, so a sweep leaves young ones alone. */
+export function readRecords(runDir = RUN_DIR): (SandboxRecord & { ageMs: number })[] {
   let names: string[] = [];
   try {
     names = readdirSync(sandboxesDir(runDir));
   } catch {
     return [];
   }
-  const out: SandboxRecord[] = [];
+  const out: (SandboxRecord & { ageMs: number })[] = [];
   for (const name of names) {
     const dir = join(sandboxesDir(runDir), name);
+    let ageMs = 0;
     try {
-      out.push(JSON.parse(readFileSync(join(dir, 'state.json'), 'utf8')) as SandboxRecord);
+      ageMs = Date.now() - statSync(dir).mtimeMs;
+      out.push({ ...(JSON.parse(readFileSync(join(dir, 'state.json'), 'utf8')) as SandboxRecord), ageMs });
     } catch {
-      out.push({ id: name, slot: -1, createdAt: '', serverPid: 0, dir });
+      out.push({ id: name, slot: -1, createdAt: '', serverPid: 0, dir, ageMs });
     }
   }
   return out;

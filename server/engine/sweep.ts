@@ -41,8 +41,8 @@ export async function sweep(deps?: Pick<EngineDeps, 'sys'> & { runDir?: string }
   const runDir = deps?.runDir ?? RUN_DIR;
   const sys = deps?.sys ?? (await import('../../native-bindings/index.ts')).realSyscalls;
   const report: SweepReport = { sandboxes: [], killed: [], unmounted: [], cgroups: [] };
-  const records = readRecords(runDir).filter((r) => !onlyDeadServers || r.serverPid === 0 || r.serverPid === process.pid || !alive(r.serverPid));
-  const keep = new Set(readRecords(runDir).filter((r) => !records.includes(r)).map((r) => r.id));
+  const records = readRecords(runDir).filter((r) =>
+    r.serverPid === 0 ? r.ageMs > 30_000 : !onlyDeadServers || !alive(r.serverPid));
   for (const r of records) {
     for (const p of [r.init, r.namespacedParent]) {
       if (p && p.starttime && processStartTime(p.pid) === p.starttime) {
@@ -62,6 +62,9 @@ export async function sweep(deps?: Pick<EngineDeps, 'sys'> & { runDir?: string }
     if (r.slot >= 0) releaseSlot(r.slot, runDir);
     report.sandboxes.push(r.id);
   }
-  report.cgroups = await sweepCgroups({ filter: (id) => !keep.has(id) });
+  // Only cgroups of sandboxes recorded here as dead: the boxlab/ parent may be shared with other servers'
+  // live sandboxes (v1 hierarchies whose own cgroup is '/'), which must never be touched.
+  const dead = new Set(records.map((r) => r.id));
+  report.cgroups = await sweepCgroups({ filter: (id) => dead.has(id) });
   return report;
 }
