@@ -1,0 +1,319 @@
+// Browser side of the Boxlab protocol: creates/resumes a session, streams pty bytes to a terminal sink with acks, reconnects.
+import {
+  ACK_EVERY,
+  CLOSE,
+  MAX_INPUT_FRAME,
+  SUBPROTOCOL,
+  TOKEN_PROTOCOL_PREFIX,
+  parseServerMessage,
+  type ClientMessage,
+  type ServerMessage,
+  type SessionState,
+} from './protocol';
+import { requestSession, serverIsUp } from './session-api';
+import { SessionStore, backoffMs, type StoredSession } from './session-store';
+import { ENDED_BY_CODE, INITIAL_VIEW as INITIAL, type ClientDeps, type ClientView, type Phase, type TerminalSink, type WebSocketLike } from './client-types';
+
+export type { ClientDeps, ClientView, Phase, TerminalSink, WebSocketLike };
+
+const OPEN = 1;
+/** The first ping waits for the page to settle after attach, so the RTT shown is the steady one. */
+const FIRST_PING_MS = 1_000;
+const PING_EVERY_MS = 10_000;
+
+export class BoxlabClient {
+  private view: ClientView = INITIAL;
+  private readonly listeners = new Set<() => void>();
+  private readonly store: SessionStore;
+  private session: StoredSession | null = null;
+  private ws: WebSocketLike | null = null;
+  /** Bumped on every new socket so callbacks of an old socket (and its queued xterm writes) are ignored. */
+  private gen = 0;
+  private parsedSinceAck = 0;
+  private helloSeen = false;
+  private size: { rows: number; cols: number } | null = null;
+  private timer: unknown = null;
+  private pingTimer: unknown = null;
+  private disposed = false;
+  /** Counters for the e2e and the stats line. */
+  readonly metrics = { bytesIn: 0, acks: 0, bytesAcked: 0, framesOut: 0 };
+
+  constructor(private readonly sink: TerminalSink, private readonly deps: ClientDeps) {
+    this.store = new SessionStore(deps.storage);
+  }
+
+  getView = (): ClientView => this.view;
+
+  subscribe = (fn: () => void): (() => void) => {
+    this.listeners.add(fn);
+    return () => this.listeners.delete(fn);
+  };
+
+  /** On page load: reattach to the session this tab had before a reload. Returns false when there is none. */
+  resume(): boolean {
+    const stored = this.store.load();
+    if (!stored) return false;
+    this.session = stored;
+    this.update({ phase: 'connecting', limits: stored.limits, sessionId: stored.sessionId });
+    this.connect();
+    return true;
+  }
+
+  /** The Start button: resume if possible, else create a session. */
+  start(): void {
+    if (!this.resume()) void this.create();
+  }
+
+  /** Forget the current session (if any) and ask for a new one. */
+  newSession(): void {
+    this.closeSocket();
+    this.store.clear();
+    this.session = null;
+    void this.create();
+  }
+
+  /** After close 4001 (another tab): take the session back into this tab. */
+  takeOver(): void {
+    if (this.session) this.connect();
+  }
+
+  /** Skip the backoff wait (the browser came back online, or the user clicked "retry now"). */
+  retryNow(): void {
+    if (this.view.phase === 'reconnecting') this.connect();
+    else if (this.view.phase === 'full' || this.view.phase === 'error') this.start();
+  }
+
+  /** Fresh sandbox in place of the current one. False when not connected. */
+  reset(): boolean {
+    return this.restartLike('reset');
+  }
+
+  /** Boot again after the shell exited or the build failed. False when not connected. */
+  restart(): boolean {
+    return this.restartLike('restart');
+  }
+
+  resize(rows: number, cols: number): void {
+    if (this.size && this.size.rows === rows && this.size.cols === cols) return;
+    this.size = { rows, cols };
+    // Before hello the size waits: hello is answered with it, so the server gets it once, in order.
+    if (this.helloSeen) this.send({ type: 'resize', rows, cols });
+  }
+
+  /** Keystrokes and pastes, as binary frames; never held back by flow control. */
+  input(data: string | Uint8Array): boolean {
+    const ws = this.ws;
+    if (!ws || ws.readyState !== OPEN) return false;
+    const bytes = typeof data === 'string' ? new TextEncoder().encode(data) : data;
+    for (let i = 0; i < bytes.length; i += MAX_INPUT_FRAME) {
+      ws.send(bytes.subarray(i, i + MAX_INPUT_FRAME));
+      this.metrics.framesOut++;
+    }
+    return true;
+  }
+
+  dispose(): void {
+    this.disposed = true;
+    this.clearTimers();
+    this.closeSocket();
+    this.listeners.clear();
+  }
+
+  private async create(): Promise<void> {
+    this.clearTimers();
+    this.update({ ...INITIAL, phase: 'creating' });
+    const r = await requestSession(this.deps);
+    if (this.disposed) return;
+    if (r.kind === 'full') {
+      const ms = r.retryAfterSec * 1000;
+      this.update({ phase: 'full', retryAt: this.deps.now() + ms, message: 'Every sandbox is in use.' });
+      this.timer = this.deps.setTimeout(() => void this.create(), ms);
+    } else if (r.kind === 'error') {
+      this.update({ phase: 'error', message: r.message });
+    } else {
+      this.session = r.session;
+      this.store.save(r.session);
+      this.update({ sessionId: r.session.sessionId, limits: r.session.limits });
+      this.connect();
+    }
+  }
+
+  private connect(): void {
+    const session = this.session;
+    if (!session || this.disposed) return;
+    this.clearTimers();
+    this.closeSocket();
+    const gen = ++this.gen;
+    this.parsedSinceAck = 0;
+    this.helloSeen = false;
+    let opened = false;
+    const url = this.deps.origin.replace(/^http/, 'ws') + session.wsPath;
+    const ws = this.deps.createWebSocket(url, [SUBPROTOCOL, TOKEN_PROTOCOL_PREFIX + session.token]);
+    ws.binaryType = 'arraybuffer';
+    this.ws = ws;
+    ws.onopen = () => {
+      opened = true;
+    };
+    ws.onmessage = (ev) => {
+      if (gen === this.gen) this.onMessage(gen, ev.data);
+    };
+    ws.onerror = () => {};
+    ws.onclose = (ev) => {
+      if (gen === this.gen) void this.onClose(ev.code, opened);
+    };
+  }
+
+  private onMessage(gen: number, data: unknown): void {
+    if (typeof data !== 'string') {
+      const bytes = data instanceof ArrayBuffer ? new Uint8Array(data) : (data as Uint8Array);
+      this.metrics.bytesIn += bytes.length;
+      this.sink.write(bytes, () => this.parsed(gen, bytes.length));
+      return;
+    }
+    const msg = parseServerMessage(data);
+    if (msg) this.handle(msg);
+  }
+
+  /** xterm's write callback: count what it really parsed and ack in ≥ ACK_EVERY steps (flow control, see terminal.md). */
+  private parsed(gen: number, n: number): void {
+    if (gen !== this.gen) return;
+    this.parsedSinceAck += n;
+    if (this.parsedSinceAck >= ACK_EVERY) {
+      const bytes = this.parsedSinceAck;
+      this.parsedSinceAck = 0;
+      this.metrics.acks++;
+      this.metrics.bytesAcked += bytes;
+      this.send({ type: 'ack', bytes });
+    }
+  }
+
+  private handle(msg: ServerMessage): void {
+    switch (msg.type) {
+      case 'hello':
+        this.helloSeen = true;
+        this.update({
+          phase: phaseOf(msg.state), sessionId: msg.sessionId, limits: msg.limits, cgroupVersion: msg.cgroupVersion,
+          resumed: msg.resumed, stages: [], attempt: 0, retryAt: null, message: null,
+        });
+        if (!msg.resumed) this.sink.reset();
+        if (this.size) this.send({ type: 'resize', ...this.size });
+        this.startPing();
+        return;
+      case 'state':
+        if (msg.state === 'creating') this.sink.reset();
+        this.update({
+          phase: phaseOf(msg.state),
+          ...(msg.state === 'running' || msg.state === 'creating' ? { exit: null } : {}),
+          ...(msg.state === 'full' ? { message: 'Every sandbox is in use; try again in a moment.', retryAt: null } : {}),
+        });
+        return;
+      case 'stage': {
+        // Stages are replayed in full on attach; a new run (reset/restart) starts at prepare_state.
+        const fresh = msg.event.stage === 'prepare_state';
+        this.update({ stages: fresh ? [msg.event] : [...this.view.stages, msg.event] });
+        return;
+      }
+      case 'snapshot':
+        // The serialized screen of the server's mirror comes before any live byte that follows it.
+        this.sink.reset();
+        this.sink.write(msg.data);
+        return;
+      case 'exit':
+        this.update({ phase: 'exited', exit: { code: msg.code, signal: msg.signal, status: msg.status } });
+        return;
+      case 'stats':
+        this.update({ stats: msg.stats });
+        return;
+      case 'error':
+        this.update({ message: msg.message, ...(this.view.phase === 'creating' ? { phase: 'error' as Phase } : {}) });
+        return;
+      case 'pong':
+        this.update({ latencyMs: Math.max(0, Math.round(this.deps.now() - msg.t)) });
+        return;
+    }
+  }
+
+  private async onClose(code: number, opened: boolean): Promise<void> {
+    this.ws = null;
+    this.stopPing();
+    if (this.disposed) return;
+    if (code === CLOSE.replaced) {
+      this.update({ phase: 'replaced', message: 'This session was opened in another tab or window.' });
+      return;
+    }
+    if (code in ENDED_BY_CODE) return this.ended(ENDED_BY_CODE[code]);
+    if (!opened && (await serverIsUp(this.deps))) {
+      // The upgrade was refused (401: unknown token) while the server answers: the session is gone.
+      return this.ended('The previous session is no longer on the server.');
+    }
+    if (this.disposed) return;
+    const attempt = this.view.attempt + 1;
+    const delay = backoffMs(attempt - 1, this.deps.random);
+    this.update({ phase: 'reconnecting', attempt, retryAt: this.deps.now() + delay });
+    this.timer = this.deps.setTimeout(() => this.connect(), delay);
+  }
+
+  private ended(message: string): void {
+    this.store.clear();
+    this.session = null;
+    this.update({ phase: 'ended', message, retryAt: null, stats: null });
+  }
+
+  private restartLike(type: 'reset' | 'restart'): boolean {
+    if (!this.send({ type })) return false;
+    this.sink.reset();
+    this.update({ phase: 'creating', stages: [], exit: null, stats: null, message: null });
+    return true;
+  }
+
+  private send(msg: ClientMessage): boolean {
+    const ws = this.ws;
+    if (!ws || ws.readyState !== OPEN) return false;
+    ws.send(JSON.stringify(msg));
+    return true;
+  }
+
+  private startPing(): void {
+    this.stopPing();
+    const tick = () => {
+      this.send({ type: 'ping', t: this.deps.now() });
+      this.pingTimer = this.deps.setTimeout(tick, PING_EVERY_MS);
+    };
+    this.pingTimer = this.deps.setTimeout(tick, FIRST_PING_MS);
+  }
+
+  private stopPing(): void {
+    if (this.pingTimer !== null) this.deps.clearTimeout(this.pingTimer);
+    this.pingTimer = null;
+  }
+
+  private clearTimers(): void {
+    if (this.timer !== null) this.deps.clearTimeout(this.timer);
+    this.timer = null;
+    this.stopPing();
+  }
+
+  private closeSocket(): void {
+    const ws = this.ws;
+    this.ws = null;
+    this.gen++;
+    if (!ws) return;
+    ws.onopen = ws.onmessage = ws.onclose = ws.onerror = null;
+    try {
+      ws.close(CLOSE.normal);
+    } catch {
+      /* already closed */
+    }
+  }
+
+  private update(patch: Partial<ClientView>): void {
+    if (this.disposed) return;
+    this.view = { ...this.view, ...patch };
+    for (const fn of this.listeners) fn();
+  }
+}
+
+/** Every server state has a phase of the same name. */
+function phaseOf(state: SessionState): Phase {
+  return state;
+}

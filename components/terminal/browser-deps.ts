@@ -1,0 +1,22 @@
+// The real browser implementations of BoxlabClient's dependencies (kept apart so the client is testable in node).
+import type { ClientDeps, WebSocketLike } from './BoxlabClient';
+
+/** The real browser dependencies. */
+export function browserDeps(): ClientDeps {
+  return {
+    origin: window.location.origin,
+    fetch: (url, init) => window.fetch(url, init),
+    createWebSocket: (url, protocols) => new WebSocket(url, protocols) as unknown as WebSocketLike,
+    storage: (() => {
+      try {
+        return window.sessionStorage;
+      } catch {
+        return null;
+      }
+    })(),
+    now: () => Date.now(),
+    setTimeout: (fn, ms) => window.setTimeout(fn, ms),
+    clearTimeout: (id) => window.clearTimeout(id as number),
+    random: Math.random,
+  };
+}
