@@ -1,0 +1,101 @@
+// The top bar: Boxlab wordmark, navigation, and the large-text and theme toggles.
+'use client';
+import { useSize, useTheme } from './prefs';
+
+export function Logo({ className = '' }: { className?: string }) {
+  // An isometric box: the product in one glyph.
+  return (
+    <svg viewBox="0 0 32 32" aria-hidden="true" className={className}>
+      <path d="M16 3 28 9.5v13L16 29 4 22.5v-13z" fill="none" stroke="currentColor" strokeWidth="2.2" strokeLinejoin="round" />
+      <path d="M4 9.5 16 16l12-6.5M16 16v13" fill="none" stroke="currentColor" strokeWidth="2.2" strokeLinejoin="round" opacity=".55" />
+      <path d="m10 12.8 4.5 2.4" stroke="currentColor" strokeWidth="2.2" strokeLinecap="round" />
+    </svg>
+  );
+}
+
+export function Header({ current = 'playground' }: { current?: 'playground' | 'lessons' }) {
+  const [theme, setTheme] = useTheme();
+  const [size, setSize] = useSize();
+  const nav = (id: typeof current, href: string, label: string, extra?: React.ReactNode) => (
+    <a
+      href={href}
+      aria-current={current === id ? 'page' : undefined}
+      className="rounded-md px-2.5 py-1.5 text-sm text-muted hover:text-fg aria-[current=page]:bg-raised aria-[current=page]:text-fg"
+    >
+      {label}
+      {extra}
+    </a>
+  );
+  return (
+    <header className="flex h-14 shrink-0 items-center gap-4 border-b border-line bg-panel px-4 sm:gap-6">
+      <a href="/" className="flex items-center gap-2 rounded-md text-fg" aria-label="Boxlab home">
+        <Logo className="size-7 text-accent" />
+        <span className="text-[1.1875rem] font-semibold tracking-tight">
+          box<span className="text-accent">lab</span>
+        </span>
+      </a>
+      <nav aria-label="Main" className="flex items-center gap-1">
+        {nav('playground', '/', 'Playground')}
+        {nav(
+          'lessons',
+          '/lessons',
+          'Lessons',
+          <span className="ml-1.5 rounded bg-accent-soft px-1 py-px text-[0.625rem] font-semibold uppercase tracking-wide text-accent">
+            soon
+          </span>,
+        )}
+      </nav>
+      <div className="ml-auto flex items-center gap-1.5">
+        <ToggleButton
+          pressed={size === 'large'}
+          onClick={() => setSize(size === 'large' ? 'normal' : 'large')}
+          label="Large text (for projectors)"
+        >
+          <span className="font-semibold">
+            A<span className="text-[0.7em]">A</span>
+          </span>
+          <span className="hidden sm:inline">Large</span>
+        </ToggleButton>
+        <ToggleButton
+          onClick={() => setTheme(theme === 'light' ? 'dark' : 'light')}
+          label={theme === 'light' ? 'Switch to dark theme' : 'Switch to light theme'}
+        >
+          {theme === 'light' ? <MoonIcon /> : <SunIcon />}
+          <span className="hidden sm:inline">{theme === 'light' ? 'Dark' : 'Light'}</span>
+        </ToggleButton>
+      </div>
+    </header>
+  );
+}
+
+function ToggleButton(props: { pressed?: boolean; onClick: () => void; label: string; children: React.ReactNode }) {
+  return (
+    <button
+      type="button"
+      aria-pressed={props.pressed}
+      title={props.label}
+      aria-label={props.label}
+      onClick={props.onClick}
+      className="flex h-8 items-center gap-1.5 rounded-md border border-line px-2.5 text-sm text-muted hover:bg-raised hover:text-fg aria-pressed:border-accent/50 aria-pressed:text-fg"
+    >
+      {props.children}
+    </button>
+  );
+}
+
+function SunIcon() {
+  return (
+    <svg viewBox="0 0 20 20" className="size-4" aria-hidden="true" fill="none" stroke="currentColor" strokeWidth="1.6" strokeLinecap="round">
+      <circle cx="10" cy="10" r="3.5" />
+      <path d="M10 1.8v2M10 16.2v2M1.8 10h2M16.2 10h2M4.2 4.2l1.4 1.4M14.4 14.4l1.4 1.4M4.2 15.8l1.4-1.4M14.4 5.6l1.4-1.4" />
+    </svg>
+  );
+}
+
+function MoonIcon() {
+  return (
+    <svg viewBox="0 0 20 20" className="size-4" aria-hidden="true" fill="none" stroke="currentColor" strokeWidth="1.6" strokeLinejoin="round">
+      <path d="M16.5 12.3A7 7 0 0 1 7.7 3.5a7 7 0 1 0 8.8 8.8z" />
+    </svg>
+  );
+}

@@ -1,0 +1,173 @@
+// What covers the terminal when there is no live shell: Start, building, full, ended, errors; banners for exit and reconnect.
+'use client';
+import type { ClientView } from '../terminal/client-types';
+import { secondsLeft, useNow } from './StatusPill';
+
+export interface OverlayActions {
+  start(): void;
+  newSession(): void;
+  restart(): void;
+  takeOver(): void;
+  retryNow(): void;
+  retryAfterError(): void;
+}
+
+export function Overlay({ view, actions, mounted }: { view: ClientView; actions: OverlayActions; mounted: boolean }) {
+  const now = useNow(view.retryAt !== null);
+  const left = secondsLeft(view.retryAt, now);
+  switch (view.phase) {
+    case 'idle':
+      return (
+        <Cover>
+          <div className={`transition-opacity duration-200 ${mounted ? 'opacity-100' : 'opacity-0'}`}>
+            <p className="font-mono text-xs uppercase tracking-[0.2em] text-accent">real kernel · real namespaces</p>
+            <h1 className="mt-3 text-3xl font-semibold tracking-tight text-fg sm:text-4xl">A Linux box, one click away.</h1>
+            <p className="mx-auto mt-3 max-w-md text-[0.9375rem] leading-relaxed text-muted">
+              Start a session and get a root shell in a fresh sandbox built from user namespaces, cgroups and overlayfs.
+              Watch every step of its construction on the right.
+            </p>
+            <button
+              type="button"
+              autoFocus
+              onClick={actions.start}
+              data-testid="start"
+              className="mt-7 inline-flex h-12 items-center gap-2.5 rounded-xl bg-accent px-7 text-base font-semibold text-accent-fg shadow-lg shadow-accent/20 transition hover:brightness-110 active:translate-y-px"
+            >
+              <svg viewBox="0 0 16 16" className="size-4" aria-hidden="true" fill="currentColor">
+                <path d="M4.5 2.8v10.4a.6.6 0 0 0 .9.5l8.3-5.2a.6.6 0 0 0 0-1L5.4 2.3a.6.6 0 0 0-.9.5z" />
+              </svg>
+              Start a sandbox
+            </button>
+            <ul className="mx-auto mt-9 grid max-w-2xl gap-3 text-left sm:grid-cols-3">
+              <Feature title="Root, only inside">A user namespace maps root in the box to an unprivileged uid on the host.</Feature>
+              <Feature title="Hard limits">cgroups cap memory, CPU time and the number of processes.</Feature>
+              <Feature title="Disposable disk">An overlay on a size-capped tmpfs. Reset wipes it in a blink.</Feature>
+            </ul>
+          </div>
+        </Cover>
+      );
+    case 'creating':
+    case 'connecting':
+      return view.phase === 'connecting' || view.stages.length === 0 ? (
+        <Cover dim>
+          <Spinner />
+          <p className="mt-4 text-sm text-muted">
+            {view.phase === 'connecting' ? 'Reattaching to your session…' : 'Building your sandbox…'}
+          </p>
+        </Cover>
+      ) : null;
+    case 'full':
+      return (
+        <Cover>
+          <Title>Every sandbox is in use</Title>
+          <Text>{left ? `Boxlab will try again in ${left} s.` : 'Try again in a moment.'}</Text>
+          <Primary onClick={actions.retryNow}>Retry now</Primary>
+        </Cover>
+      );
+    case 'ended':
+      return (
+        <Cover>
+          <Title>Session ended</Title>
+          <Text>{view.message}</Text>
+          <Primary onClick={actions.newSession}>Start a new session</Primary>
+        </Cover>
+      );
+    case 'error':
+      return (
+        <Cover>
+          <Title>Something went wrong</Title>
+          <Text>{view.message ?? 'The sandbox could not be created.'}</Text>
+          <Primary onClick={actions.retryAfterError}>Try again</Primary>
+        </Cover>
+      );
+    case 'replaced':
+      return (
+        <Cover>
+          <Title>Open in another tab</Title>
+          <Text>{view.message}</Text>
+          <Primary onClick={actions.takeOver}>Use it here</Primary>
+        </Cover>
+      );
+    case 'exited': {
+      const e = view.exit;
+      return (
+        <Banner tone={e && e.status !== 0 ? 'bad' : 'muted'}>
+          <span>
+            The shell exited{e ? (e.signal ? ` (killed by signal ${e.signal})` : ` with status ${e.status}`) : ''}. Its sandbox
+            has been torn down.
+          </span>
+          <Primary small onClick={actions.restart}>Start again</Primary>
+        </Banner>
+      );
+    }
+    case 'reconnecting':
+      return (
+        <Banner tone="warn">
+          <span>Connection lost. Reconnecting{left ? ` in ${left} s` : '…'} (attempt {view.attempt}).</span>
+          <Primary small onClick={actions.retryNow}>Retry now</Primary>
+        </Banner>
+      );
+    case 'running':
+      return null;
+  }
+}
+
+function Feature({ title, children }: { title: string; children: React.ReactNode }) {
+  return (
+    <li className="rounded-lg border border-line bg-panel/60 px-3.5 py-3">
+      <p className="text-sm font-medium text-fg">{title}</p>
+      <p className="mt-1 text-xs leading-relaxed text-muted">{children}</p>
+    </li>
+  );
+}
+
+function Cover({ children, dim }: { children: React.ReactNode; dim?: boolean }) {
+  return (
+    <div
+      className={`absolute inset-0 z-10 grid place-items-center p-6 text-center ${dim ? 'bg-term/70 backdrop-blur-[2px]' : 'bg-term/95'}`}
+      data-testid="overlay"
+    >
+      <div>{children}</div>
+    </div>
+  );
+}
+
+function Banner({ children, tone }: { children: React.ReactNode; tone: 'bad' | 'warn' | 'muted' }) {
+  const ring = tone === 'bad' ? 'ring-bad/40' : tone === 'warn' ? 'ring-warn/40' : 'ring-line';
+  return (
+    <div className="absolute inset-x-3 bottom-3 z-10 flex justify-center" data-testid="banner">
+      <div role="status" className={`flex flex-wrap items-center gap-3 rounded-xl bg-panel/95 px-4 py-2.5 text-sm text-fg shadow-xl shadow-black/20 ring-1 backdrop-blur ${ring}`}>
+        {children}
+      </div>
+    </div>
+  );
+}
+
+const Title = ({ children }: { children: React.ReactNode }) => (
+  <h2 className="text-2xl font-semibold tracking-tight text-fg">{children}</h2>
+);
+const Text = ({ children }: { children: React.ReactNode }) => (
+  <p className="mx-auto mt-2 max-w-md text-sm text-muted">{children}</p>
+);
+
+function Primary(props: { onClick: () => void; children: React.ReactNode; small?: boolean }) {
+  return (
+    <button
+      type="button"
+      autoFocus={!props.small}
+      onClick={props.onClick}
+      className={`inline-flex items-center rounded-lg bg-accent font-semibold text-accent-fg hover:brightness-110 ${props.small ? 'h-8 px-3 text-sm' : 'mt-5 h-10 px-5 text-sm'}`}
+    >
+      {props.children}
+    </button>
+  );
+}
+
+function Spinner() {
+  return (
+    <svg viewBox="0 0 24 24" className="mx-auto size-7 animate-spin text-accent" aria-hidden="true">
+      <circle cx="12" cy="12" r="9.5" fill="none" stroke="currentColor" strokeOpacity=".2" strokeWidth="2.5" />
+      <path d="M21.5 12A9.5 9.5 0 0 0 12 2.5" fill="none" stroke="currentColor" strokeWidth="2.5" strokeLinecap="round" />
+    </svg>
+  );
+}

@@ -1,0 +1,118 @@
+// The playground page: header, the terminal pane with its session and stats bars, and the Stages panel beside it.
+'use client';
+import { useCallback, useEffect, useRef, useState, useSyncExternalStore } from 'react';
+import type { Terminal } from '@xterm/xterm';
+import { BoxlabClient } from '../terminal/BoxlabClient';
+import { browserDeps } from '../terminal/browser-deps';
+import { INITIAL_VIEW, type ClientView } from '../terminal/client-types';
+import { TerminalView, type Renderer, type TermHandle } from '../terminal/TerminalView';
+import { StageList } from '../xray/StageList';
+import { Header } from './Header';
+import { Overlay } from './Overlay';
+import { SessionBar } from './SessionBar';
+import { StatsBar } from './StatsBar';
+import { useSize, useTheme } from './prefs';
+
+declare global {
+  interface Window {
+    /** For the e2e suite: the live terminal and client. */
+    __boxlab?: { term: Terminal; client: BoxlabClient; renderer: Renderer };
+  }
+}
+
+const noSubscribe = () => () => {};
+const initialView = () => INITIAL_VIEW;
+
+export function Playground() {
+  const [theme] = useTheme();
+  const [size] = useSize();
+  const [client, setClient] = useState<BoxlabClient | null>(null);
+  const [renderer, setRenderer] = useState<Renderer | null>(null);
+  const [notice, setNotice] = useState<string | null>(null);
+  const term = useRef<Terminal | null>(null);
+  // xterm's callbacks outlive renders; they reach the client through a ref, never a stale closure.
+  const clientRef = useRef<BoxlabClient | null>(null);
+  const view: ClientView = useSyncExternalStore(
+    client?.subscribe ?? noSubscribe,
+    client?.getView ?? initialView,
+    initialView,
+  );
+
+  const onReady = useCallback((h: TermHandle) => {
+    const c = new BoxlabClient(h.sink, browserDeps());
+    term.current = h.term;
+    clientRef.current = c;
+    c.resize(h.term.rows, h.term.cols);
+    window.__boxlab = { term: h.term, client: c, renderer: h.renderer };
+    setRenderer(h.renderer);
+    setClient(c);
+    c.resume();
+    const online = () => c.retryNow();
+    window.addEventListener('online', online);
+    return () => {
+      window.removeEventListener('online', online);
+      c.dispose();
+      clientRef.current = null;
+      term.current = null;
+      delete window.__boxlab;
+    };
+  }, []);
+
+  // The shell gets the keyboard as soon as it runs (after Start, Reset, Start again, or a reload).
+  const phase = view.phase;
+  useEffect(() => {
+    if (phase === 'running') term.current?.focus();
+  }, [phase]);
+
+  useEffect(() => {
+    if (!notice) return;
+    const id = setTimeout(() => setNotice(null), 2500);
+    return () => clearTimeout(id);
+  }, [notice]);
+
+  const actions = {
+    start: () => client?.start(),
+    newSession: () => client?.newSession(),
+    restart: () => client?.restart(),
+    takeOver: () => client?.takeOver(),
+    retryNow: () => client?.retryNow(),
+    // A failed build keeps its session (restart boots again); a failed POST has no socket, so ask anew.
+    retryAfterError: () => {
+      if (!client?.restart()) client?.newSession();
+    },
+  };
+
+  return (
+    <div className="flex h-dvh min-h-[32rem] flex-col">
+      <Header />
+      <main className="grid min-h-0 flex-1 grid-cols-1 grid-rows-[minmax(22rem,1fr)_minmax(16rem,40%)] gap-3 p-3 lg:grid-cols-[minmax(0,1fr)_minmax(21rem,27rem)] lg:grid-rows-1">
+        <section
+          aria-label="Terminal"
+          className="flex min-h-0 min-w-0 flex-col overflow-hidden rounded-xl border border-line bg-panel shadow-sm focus-within:border-accent/50"
+        >
+          <SessionBar view={view} onReset={() => client?.reset()} />
+          <div className="relative min-h-0 flex-1">
+            <TerminalView
+              theme={theme}
+              large={size === 'large'}
+              onReady={onReady}
+              onData={(d) => clientRef.current?.input(d)}
+              onResize={(rows, cols) => clientRef.current?.resize(rows, cols)}
+              onNotice={setNotice}
+            />
+            <Overlay view={view} actions={actions} mounted={client !== null} />
+            {notice && (
+              <div role="status" className="pointer-events-none absolute right-3 top-3 z-20 rounded-lg bg-fg px-3 py-1.5 text-xs font-medium text-bg shadow-lg">
+                {notice}
+              </div>
+            )}
+          </div>
+          <StatsBar view={view} renderer={renderer} />
+        </section>
+        <aside className="min-h-0 overflow-hidden rounded-xl border border-line bg-panel shadow-sm">
+          <StageList stages={view.stages} pending={view.phase === 'idle' || view.phase === 'creating' || view.phase === 'full'} />
+        </aside>
+      </main>
+    </div>
+  );
+}

@@ -1,0 +1,54 @@
+// The bar above the terminal: status pill, session id, the session's limits, and the Reset button.
+'use client';
+import type { ClientView } from '../terminal/client-types';
+import { StatusPill } from './StatusPill';
+import { formatDuration, formatLimit } from './format';
+
+export function SessionBar(props: { view: ClientView; onReset: () => void }) {
+  const { view } = props;
+  const l = view.limits;
+  const canReset = view.phase === 'running' || view.phase === 'exited';
+  return (
+    <div className="flex h-11 shrink-0 items-center gap-3 border-b border-line px-3">
+      <span className="shrink-0">
+        <StatusPill view={view} />
+      </span>
+      {view.sessionId && (
+        <span className="hidden font-mono text-xs text-faint xl:inline" title={`session ${view.sessionId}`}>
+          {view.sessionId.slice(0, 8)}
+        </span>
+      )}
+      {l && (
+        // One clipped row: chips that do not fit wrap out of sight instead of pushing Reset down.
+        <dl className="flex h-6 min-w-0 flex-1 flex-wrap items-center gap-1.5 overflow-hidden text-xs" aria-label="Limits of this sandbox" data-testid="limits">
+          <Chip name="memory" value={formatLimit(l.memory)} />
+          <Chip name="cpu" value={`${l.cpuLimit} core`} />
+          <Chip name="pids" value={String(l.pids)} />
+          <Chip name="disk" value={formatLimit(l.disk)} />
+          {l.lifetimeSec > 0 && <Chip name="lifetime" value={formatDuration(l.lifetimeSec)} />}
+        </dl>
+      )}
+      <button
+        type="button"
+        onClick={props.onReset}
+        disabled={!canReset}
+        title="Throw this sandbox away and get a fresh one"
+        className="ml-auto flex h-7 shrink-0 items-center gap-1.5 rounded-md border border-line px-2.5 text-xs font-medium text-muted hover:border-bad/50 hover:text-bad disabled:pointer-events-none disabled:opacity-40"
+      >
+        <svg viewBox="0 0 16 16" className="size-3.5" aria-hidden="true" fill="none" stroke="currentColor" strokeWidth="1.6" strokeLinecap="round">
+          <path d="M2.5 8a5.5 5.5 0 1 0 1.6-3.9M2.5 2.5v2.6h2.6" />
+        </svg>
+        Reset
+      </button>
+    </div>
+  );
+}
+
+function Chip(props: { name: string; value: string; className?: string }) {
+  return (
+    <div className={`flex items-center overflow-hidden rounded-md ring-1 ring-inset ring-line ${props.className ?? ''}`}>
+      <dt className="bg-raised px-1.5 py-0.5 text-faint">{props.name}</dt>
+      <dd className="px-1.5 py-0.5 font-mono text-fg">{props.value}</dd>
+    </div>
+  );
+}
