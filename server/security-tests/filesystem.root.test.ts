@@ -27,7 +27,13 @@ const PROC_SCRIPT = [
   // open(O_WRONLY) only: enough to see which layer refuses, with no side effect even when it is allowed.
   '/probe write /proc/sys/net/ipv4/ip_forward', '/probe write /proc/sys/kernel/core_pattern', '/probe write /proc/sysrq-trigger',
   '/probe write /sys/class/net/lo/mtu', '/probe write /sys/kernel/mm/transparent_hugepage/enabled',
+  'sed "s/^/mnt /" /proc/self/mountinfo',
 ].join('; ');
+const MASKED = ['/proc/keys', '/proc/timer_list', '/proc/acpi', '/sys/firmware'].filter((p) => fs.existsSync(p));
+const READONLY = ['/proc/sys', '/proc/bus', '/proc/fs', '/proc/irq'].filter((p) => fs.existsSync(p));
+/** Mount point -> per-mount options, from the box's own /proc/self/mountinfo. */
+const boxMounts = (out: string) =>
+  new Map([...out.matchAll(/^mnt \d+ \d+ \S+ \S+ (\S+) (\S+)/gm)].map((m) => [m[1], m[2]]));
 const hostHas = (p: string) => fs.existsSync(p);
 
 describe('filesystem view of the box', { skip: SKIP }, () => {
@@ -46,6 +52,12 @@ describe('filesystem view of the box', { skip: SKIP }, () => {
     }
     const s = r.secure;
     const o = r['no mask_proc'];
+    const [ms, mo] = [boxMounts(s.out), boxMounts(o.out)];
+    for (const p of MASKED) assert.ok(ms.has(p) && !mo.has(p), `${p} masked by a mount, only with mask_proc`);
+    for (const p of READONLY) {
+      assert.match(ms.get(p) ?? '', /^ro,/, `${p} is a read-only bind`);
+      assert.ok(!mo.has(p), `${p} not remounted with mask_proc disabled`);
+    }
     // Masked: a bind of /dev/null (char 1:3), so reads give nothing.
     assert.match(s.stat.get('/proc/keys') ?? '', /^chr 1:3 /);
     assert.equal(s.read.get('/proc/keys'), 'ok 0');

@@ -62,6 +62,12 @@ describe('identity of root inside the box', { skip: SKIP }, () => {
         const root = fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n').find((l) => l.includes(`${b.id}/merged `));
         assert.match(root?.split(' ')[5] ?? '', /(^|,)nosuid(,|$)/, `overlay of ${b.id} is nosuid`);
         assert.match(root?.split(' ')[5] ?? '', /(^|,)nodev(,|$)/, `overlay of ${b.id} is nodev`);
+        // The namespaced parent (outside the box's pid ns, same uid) is non-dumpable: its /proc files belong to host
+        // root, so nothing running as the box's uid can ptrace it or open its fds (CVE-2016-9962).
+        const parent = b.box.pids.namespacedParent;
+        assert.match(fs.readFileSync(`/proc/${parent}/status`, 'utf8'), new RegExp(`^Uid:\\s+${b.uidBase}\\s`, 'm'));
+        assert.equal(fs.statSync(`/proc/${parent}/status`).uid, 0, 'namespaced parent is not dumpable');
+        assert.equal(fs.statSync(`/proc/${b.box.pids.init}/status`).uid, b.uidBase, 'control: a dumpable task shows its own uid');
         seen.push(b.uidBase);
       }
       const [a, c] = seen;

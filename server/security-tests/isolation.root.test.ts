@@ -5,6 +5,7 @@ import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
+import { RUN_DIR } from '../engine/state.ts';
 import { answers, buildProbeImage, procsInUidRange, runInBox, SKIP, sleep, startBox, type LiveBox, type ProbeImage } from './harness.ts';
 
 const alive = (pid: number) => {
@@ -78,6 +79,27 @@ describe('isolation between boxes and the host', { skip: SKIP }, () => {
     } finally {
       canary.kill('SIGKILL');
       await b?.close();
+    }
+  });
+
+  test('distinct uid ranges: even a box that escaped its root (pivot_root disabled) cannot enter another box', async (t) => {
+    const b = await startBox({ baseDir: img.image, shell: '/bin/sh', args: ['-c', 'echo b-secret > /root/b; echo ready; read x'], keepStdin: true });
+    try {
+      await b.waitFor(/ready/);
+      const bRoot = `${RUN_DIR}/sandboxes/${b.id}/merged/root`;
+      const bDir = `${RUN_DIR}/sandboxes/${b.id}`;
+      // Control: the host sees B's file there, so the path is right and only permissions can stop A.
+      assert.equal(fs.readFileSync(`${bRoot}/b`, 'utf8'), 'b-secret\n');
+      const a = await runInBox({ baseDir: img.image, disable: ['pivot_root'], script: `/probe escape ${img.marker} ${bRoot} ${bDir} ${RUN_DIR}/sandboxes /root` });
+      const got = answers(a.lines, 'escape');
+      assert.equal(got.get('marker'), 'found', 'A did get out to the host root');
+      assert.equal(got.get(`list:${bDir}`), 'EACCES', "B's dir is 0710 with B's gid: A's uid is a stranger");
+      assert.equal(got.get(`list:${bRoot}`), 'EACCES');
+      assert.equal(got.get(`list:${RUN_DIR}/sandboxes`), 'EACCES', 'the list of boxes is not readable (0711)');
+      assert.equal(got.get('list:/root'), 'EACCES', "the host root's home");
+      t.diagnostic(`escaped box A: ${[...got].map(([k, v]) => `${k}=${v}`).join('; ')}`);
+    } finally {
+      await b.close();
     }
   });
 

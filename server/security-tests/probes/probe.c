@@ -45,7 +45,7 @@ static const char *try_read(const char *path, char *buf, size_t cap) {
 
 /* The classic chroot escape: chroot deeper without entering, walk ".." past the root, chroot there. With
  * pivot_root and the old root detached there is nothing above the box's root to walk to. */
-static int cmd_escape(const char *marker) {
+static int cmd_escape(const char *marker, int npaths, char **paths) {
   mkdir("/tmp/.esc", 0700);
   if (chroot("/tmp/.esc") < 0) { report_errno("escape", "chroot", errno); return 1; }
   for (int i = 0; i < 256; i++) (void)!chdir("..");
@@ -62,6 +62,15 @@ static int cmd_escape(const char *marker) {
   int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
   printf("escape write %s\n", fd >= 0 ? "ok" : strerrorname_np(errno));
   if (fd >= 0) close(fd);
+  /* Other host paths to try from out there, e.g. another box's root: listed, or the errno. */
+  for (int i = 0; i < npaths; i++) {
+    DIR *d = opendir(paths[i]);
+    if (!d) { printf("escape list:%s %s\n", paths[i], strerrorname_np(errno)); continue; }
+    int n = 0;
+    for (struct dirent *e; (e = readdir(d));) n += e->d_name[0] != '.';
+    closedir(d);
+    printf("escape list:%s ok %d\n", paths[i], n);
+  }
   return 0;
 }
 
@@ -173,7 +182,7 @@ int main(int argc, char **argv) {
   const char *c = argc > 1 ? argv[1] : "";
   if (!strcmp(c, "sys")) return cmd_sys(argc - 2, argv + 2);
   if (!strcmp(c, "fds")) return cmd_fds();
-  if (!strcmp(c, "escape") && argc == 3) return cmd_escape(argv[2]);
+  if (!strcmp(c, "escape") && argc >= 3) return cmd_escape(argv[2], argc - 3, argv + 3);
   if (!strcmp(c, "alloc") && argc == 3) return cmd_alloc(atol(argv[2]));
   if (!strcmp(c, "spin") && argc == 4) return cmd_spin(atoi(argv[2]), atoi(argv[3]));
   if (!strcmp(c, "forkloop")) return cmd_forkloop();
@@ -183,7 +192,7 @@ int main(int argc, char **argv) {
   if (!strcmp(c, "read") && argc == 3) return cmd_read(argv[2]);
   if (!strcmp(c, "write") && (argc == 3 || argc == 4)) return cmd_write(argv[2], argc == 4 ? argv[3] : NULL);
   if (!strcmp(c, "unix") && argc == 3) return cmd_unix(argv[2]);
-  fprintf(stderr, "usage: probe sys [NAME...] | fds | escape DIR | alloc MB | spin N SECS | forkloop | whoami PATH |\n"
+  fprintf(stderr, "usage: probe sys [NAME...] | fds | escape DIR [PATH...] | alloc MB | spin N SECS | forkloop | whoami PATH |\n"
                   "       suid BIN SECRET | stat PATH | read PATH | write PATH [DATA] | unix NAME\n");
   return 2;
 }

@@ -76,6 +76,20 @@ static long p_ptrace(void) {
   errno = e;
   return r;
 }
+static long p_io_uring_enter(void) { return syscall(SYS_io_uring_enter, -1, 0, 0, 0, NULL, 0); }
+static long p_io_uring_register(void) { return syscall(SYS_io_uring_register, -1, 0, NULL, 0); }
+static long p_move_mount(void) { return syscall(SYS_move_mount, -1, "", -1, "", 0); }
+static long p_open_tree(void) { return syscall(SYS_open_tree, -1, "", 0); }
+static long p_fsmount(void) { return syscall(SYS_fsmount, -1, 0, 0); }
+static long p_fsconfig(void) { return syscall(SYS_fsconfig, -1, 0, NULL, NULL, 0); }
+static long p_fspick(void) { return syscall(SYS_fspick, -1, "", 0); }
+static long p_mount_setattr(void) { return syscall(SYS_mount_setattr, -1, "", 0, NULL, 0); }
+/* cwd (/root) is no mount point: a reachable pivot_root says EINVAL and changes nothing. */
+static long p_pivot_root(void) { return syscall(SYS_pivot_root, ".", "."); }
+static long p_kexec_file(void) { return syscall(SYS_kexec_file_load, -1, -1, 0UL, NULL, 0UL); }
+static long p_init_module(void) { return syscall(SYS_init_module, NULL, 0UL, ""); }
+static long p_delete_module(void) { return syscall(SYS_delete_module, "boxlab_probe_none", 0); }
+static long p_process_vm_readv(void) { return syscall(SYS_process_vm_readv, 1, NULL, 0UL, NULL, 0UL, 0UL); }
 static long p_kexec(void) { return syscall(SYS_kexec_load, 0L, 0L, NULL, 0L); }
 static long p_finit_module(void) { return syscall(SYS_finit_module, -1, "", 0); }
 static long p_open_by_handle(void) { return syscall(SYS_open_by_handle_at, AT_FDCWD, NULL, O_RDONLY); }
@@ -101,6 +115,10 @@ static const struct { const char *name; long (*fn)(void); } PROBES[] = {
   {"fsopen", p_fsopen}, {"umount", p_umount}, {"mknod_chr", p_mknod_chr}, {"mknod_fifo", p_mknod_fifo},
   {"keyctl", p_keyctl}, {"add_key", p_add_key}, {"request_key", p_request_key}, {"bpf", p_bpf},
   {"perf_event_open", p_perf}, {"userfaultfd", p_userfaultfd}, {"io_uring_setup", p_io_uring},
+  {"io_uring_enter", p_io_uring_enter}, {"io_uring_register", p_io_uring_register}, {"move_mount", p_move_mount},
+  {"open_tree", p_open_tree}, {"fsmount", p_fsmount}, {"fsconfig", p_fsconfig}, {"fspick", p_fspick},
+  {"mount_setattr", p_mount_setattr}, {"pivot_root", p_pivot_root}, {"kexec_file_load", p_kexec_file},
+  {"init_module", p_init_module}, {"delete_module", p_delete_module}, {"process_vm_readv", p_process_vm_readv},
   {"ptrace", p_ptrace}, {"kexec_load", p_kexec}, {"finit_module", p_finit_module},
   {"open_by_handle_at", p_open_by_handle}, {"personality", p_personality}, {"setgroups", p_setgroups},
   {"syslog", p_syslog}, {"tiocsti", p_tiocsti}, {"tiocsti_hi", p_tiocsti_hi}, {"chroot", p_chroot},
