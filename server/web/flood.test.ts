@@ -47,17 +47,19 @@ test('slow acks: repeated pause/resume cycles, server-side buffering stays bound
   }, 16);
   t.after(() => clearInterval(timer));
   const heap0 = process.memoryUsage().heapUsed;
-  await sleep(1500);
+  // Bounded by bytes, not by wall time: a loaded CI machine changes the rate, not the pause/resume pattern.
+  const t0flood = performance.now();
+  await c.until(() => acked >= 8 * FLOW.highWater, 15_000, 'client acked 8 high watermarks');
   const heap1 = process.memoryUsage().heapUsed;
   clearInterval(timer);
-  const rate = c.received / 1.5 / 1e6;
-  t.diagnostic(`received ${c.received} B in 1.5 s (${rate.toFixed(2)} MB/s); pauses ${sb.pauseCalls}, resumes ${sb.resumeCalls}; ` +
+  const secs = (performance.now() - t0flood) / 1000;
+  const rate = c.received / secs / 1e6;
+  t.diagnostic(`received ${c.received} B in ${secs.toFixed(2)} s (${rate.toFixed(2)} MB/s); pauses ${sb.pauseCalls}, resumes ${sb.resumeCalls}; ` +
     `max unacked ${session.socketFlow.stats.maxUnacked}; max mirror backlog ${session.mirrorFlow.stats.maxUnacked}; heap +${((heap1 - heap0) / 1e6).toFixed(1)} MB`);
   assert.ok(sb.pauseCalls >= 5, `pauses ${sb.pauseCalls}`);
   assert.ok(sb.resumeCalls >= 4, `resumes ${sb.resumeCalls}`);
   assert.ok(session.socketFlow.stats.maxUnacked <= FLOW.highWater + CHUNK, `max unacked ${session.socketFlow.stats.maxUnacked}`);
   assert.ok(session.mirrorFlow.stats.maxUnacked <= FLOW.highWater + CHUNK, `mirror backlog ${session.mirrorFlow.stats.maxUnacked}`);
-  assert.ok(rate > 0.5 && rate < 5, 'throughput follows the client, not the pty');
   assert.ok(sb.emitted - c.received <= FLOW.highWater + CHUNK, 'nothing piles up between pty and socket');
   c.autoAck = FLOW.ackEvery;
   c.ack();
