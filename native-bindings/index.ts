@@ -1,6 +1,6 @@
 // index.ts: the real Syscalls implementation, the only door from the engine to the kernel (through koffi).
 import koffi from 'koffi';
-import { statSync, writeFileSync } from 'node:fs';
+import { chownSync, statSync, writeFileSync } from 'node:fs';
 import tty from 'node:tty';
 import type { PtyMaster, Syscalls, WaitResult } from '../server/engine/syscalls.ts';
 import { SyscallError, check } from './errors.ts';
@@ -82,6 +82,9 @@ export const realSyscalls: Syscalls = {
     return signal === 0
       ? { pid: r, exited: true, code: (s >> 8) & 0xff, signal: null }
       : { pid: r, exited: false, code: null, signal };
+  },
+  chown(path, uid, gid) {
+    chownSync(path, uid, gid);
   },
   writeProcFile(pid, name, data) {
     writeFileSync(`/proc/${pid}/${name}`, data);

@@ -1,5 +1,5 @@
 // main-process.ts: container_main_process, the outer parent's side of creation: each host-side stage, in the seed's order.
-import { chmodSync, chownSync, mkdirSync } from 'node:fs';
+import { chmodSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CgroupSet } from './cgroups/index.ts';
 import type { EngineDeps } from './deps.ts';
@@ -73,7 +73,7 @@ export async function containerMainProcess(
       built.uidBase = UID_BASE + built.slot * UID_RANGE;
       // Only this box's root (host gid uidBase) may walk through to its merged root: other host users and other
       // boxes may not, since their ids differ.
-      chownSync(dir, 0, built.uidBase);
+      sys.chown(dir, 0, built.uidBase);
       chmodSync(dir, 0o710);
       built.record.slot = built.slot;
       writeRecord(built.record);

@@ -1,5 +1,5 @@
 // overlay.ts: the box's root: shared read-only image as lower layer (idmapped), upper/work on a size-capped tmpfs.
-import { chownSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { MNT_DETACH, MS, type Syscalls } from './syscalls.ts';
 
@@ -33,7 +33,7 @@ export function mountUpperTmpfs(sys: Syscalls, l: Layers, sizeBytes: number, uid
   mkdirSync(l.upper, { mode: 0o755 });
   mkdirSync(l.work, { mode: 0o700 });
   // The upper dir is the merged root's own inode: owned by the box's root so root inside can write to /.
-  chownSync(l.upper, uid, uid);
+  sys.chown(l.upper, uid, uid);
 }
 
 /**

@@ -79,6 +79,7 @@ export interface Syscalls {
   waitpid(pid: number): WaitResult | null;
   /** Compiled seccomp filter of the box's policy (cached). */
   seccompFilter(): Buffer | null;
+  chown(path: string, uid: number, gid: number): void;
   /** Writes a kernel file of /proc/<pid>/ (uid_map, gid_map, setgroups). */
   writeProcFile(pid: number, name: string, data: string): void;
   /** Inode of /proc/<pid>/ns/<kind> (the namespace's identity), or null if unreadable. */

@@ -1,0 +1,142 @@
+// engine.test.ts: the engine's logic over the recording fake syscall layer: stage order, errors, teardown order, no leaks.
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { createSandbox } from './index.ts';
+import { overlayOptions } from './overlay.ts';
+import { fakeDeps, FAKE_INIT_PID, FAKE_MASTER_FD, FAKE_NP_PID } from './testing/fake-syscalls.ts';
+import { SandboxError, STAGES, type StageEvent, type StageName } from './types.ts';
+
+const CREATION: StageName[] = STAGES.slice(0, STAGES.indexOf('running') + 1) as StageName[];
+const TEARDOWN: StageName[] = ['child_exit', 'umount_proc', 'umount_dev', 'namespaced_parent_exit', 'overlay_umount', 'cgroup_remove', 'cleanup_done'];
+
+function setup(t: { after: (fn: () => void) => void }) {
+  const runDir = mkdtempSync(join(tmpdir(), 'boxlab-engine-'));
+  t.after(() => rmSync(runDir, { recursive: true, force: true }));
+  return { runDir, ...fakeDeps(runDir) };
+}
+
+const list = (dir: string) => (existsSync(dir) ? readdirSync(dir) : []);
+const config = { baseDir: '/images/busybox', memory: '100M', cpuLimit: '0.5' };
+
+test('creation emits every stage in the documented order, with roles and both pids', async (t) => {
+  const { deps } = setup(t);
+  const seen: StageEvent[] = [];
+  const box = await createSandbox(config, { onStage: (e) => seen.push(e) }, deps);
+  assert.deepEqual(seen.map((e) => e.stage), CREATION);
+  for (const e of seen) {
+    assert.ok(e.ok, e.stage);
+    if (e.role === 'inner_child') assert.deepEqual([e.hostPid, e.boxPid], [FAKE_INIT_PID, 1], e.stage);
+    if (e.role === 'namespaced_parent') assert.deepEqual([e.hostPid, e.boxPid], [FAKE_NP_PID, null], e.stage);
+    assert.ok(e.durationMs >= 0 && Number.isFinite(e.t), e.stage);
+  }
+  const byStage = Object.fromEntries(seen.map((e) => [e.stage, e]));
+  assert.deepEqual(Object.keys(byStage.unshare_user.namespaces ?? {}), ['user']);
+  assert.deepEqual(Object.keys(byStage.unshare_ns.namespaces ?? {}).sort(), ['cgroup', 'ipc', 'mnt', 'net', 'pid', 'uts']);
+  assert.equal(box.pids.init, FAKE_INIT_PID);
+  await box.destroy();
+});
+
+test('the outer parent writes the uid map, mounts the idmapped overlay and joins the cgroups before saying go', async (t) => {
+  const { deps, sys } = setup(t);
+  const box = await createSandbox(config, {}, deps);
+  const names = sys.names();
+  const order = ['cgroups.create', 'mount', 'spawnBox', 'writeProcFile', 'idmappedBind', 'mount', 'umount2', 'cgroups.addProcess', 'control'];
+  let at = 0;
+  for (const n of names) if (n === order[at]) at++;
+  assert.equal(at, order.length, `calls out of order: ${names.join(' ')}`);
+  const writes = sys.calls.filter((c) => c.name === 'writeProcFile').map((c) => c.args.slice(1));
+  assert.deepEqual(writes.map((w) => w[0]), ['setgroups', 'uid_map', 'gid_map']);
+  assert.equal(writes[0][1], 'deny');
+  assert.match(String(writes[1][1]), /^0 \d+ 65536\n$/);
+  const overlay = sys.calls.find((c) => c.name === 'mount' && c.args[2] === 'overlay')!;
+  assert.match(String(overlay.args[4]), /^lowerdir=.*\/lower,upperdir=.*\/rw\/upper,workdir=.*\/rw\/work$/);
+  const tmpfs = sys.calls.find((c) => c.name === 'mount' && c.args[2] === 'tmpfs')!;
+  assert.match(String(tmpfs.args[4]), /size=67108864/);
+  assert.deepEqual(sys.calls.find((c) => c.name === 'takePtyMaster')!.args, [FAKE_INIT_PID, FAKE_MASTER_FD]);
+  await box.destroy();
+});
+
+test('destroy tears down in the seed order and leaves no state, slot or dir', async (t) => {
+  const { deps, sys, runDir } = setup(t);
+  const seen: StageEvent[] = [];
+  const box = await createSandbox(config, { onStage: (e) => seen.push(e) }, deps);
+  const from = seen.length;
+  await box.destroy();
+  await box.destroy(); // idempotent
+  assert.deepEqual(seen.slice(from).map((e) => e.stage), TEARDOWN);
+  const names = sys.names();
+  assert.ok(names.indexOf('kill') < names.lastIndexOf('waitpid'), 'PID 1 killed before the namespaced parent is reaped');
+  const umounts = sys.calls.filter((c) => c.name === 'umount2').map((c) => String(c.args[0]).split('/').pop());
+  assert.deepEqual(umounts.slice(-3), ['merged', 'lower', 'rw']);
+  assert.ok(names.lastIndexOf('umount2') < names.indexOf('cgroups.remove'), 'overlay before cgroups');
+  assert.deepEqual(list(join(runDir, 'sandboxes')), []);
+  assert.deepEqual(list(join(runDir, 'slots')), []);
+});
+
+test('PID 1 exiting on its own reports the exit status and cleans up without a destroy call', async (t) => {
+  const { deps, sys, runDir } = setup(t);
+  const box = await createSandbox(config, {}, deps);
+  const destroyed = new Promise((r) => box.on('destroyed', r));
+  sys.box!.exitAll(3 << 8);
+  (box as unknown as { outputDone: boolean }).outputDone = true;
+  const exit = await box.wait();
+  assert.deepEqual(exit, { code: 3, signal: null, status: 3 });
+  await destroyed;
+  assert.deepEqual(list(join(runDir, 'sandboxes')), []);
+  assert.ok(!sys.names().includes('kill'), 'an exited PID 1 is never signalled (its pid may be reused)');
+});
+
+for (const stage of CREATION.filter((s) => s !== 'running')) {
+  test(`a failure at ${stage} is a SandboxError naming it, and leaves nothing`, async (t) => {
+    const { deps, sys, runDir } = setup(t);
+    const err = await createSandbox({ ...config, failAt: stage }, {}, deps).then(() => null, (e: unknown) => e);
+    assert.ok(err instanceof SandboxError, String(err));
+    assert.equal(err.info.stage, stage);
+    assert.match(err.message, new RegExp(stage));
+    assert.deepEqual(list(join(runDir, 'sandboxes')), [], 'sandbox dir removed');
+    assert.deepEqual(list(join(runDir, 'slots')), [], 'uid slot released');
+    const names = sys.names();
+    const made = (n: string) => names.includes(n);
+    if (made('cgroups.create')) assert.ok(made('cgroups.remove'), 'cgroups removed');
+    const mounts = sys.calls.filter((c) => c.name === 'mount').length;
+    if (mounts) assert.ok(sys.calls.filter((c) => c.name === 'umount2').length >= mounts, 'every mount undone');
+    if (made('spawnBox')) assert.ok(made('waitpid'), 'namespaced parent reaped');
+  });
+}
+
+test('a child failure maps errno to a code and keeps the call and path', async (t) => {
+  const { deps, sys } = setup(t);
+  sys.failErrno = 13;
+  const err = (await createSandbox({ ...config, failAt: 'mount_proc' }, {}, deps).catch((e) => e)) as SandboxError;
+  assert.deepEqual(
+    { stage: err.info.stage, syscall: err.info.syscall, errno: err.info.errno, code: err.info.code, path: err.info.path },
+    { stage: 'mount_proc', syscall: 'fake_call', errno: 13, code: 'EACCES', path: '/fake/mount_proc' },
+  );
+  assert.equal(err.message, 'mount_proc: fake_call /fake/mount_proc failed: EACCES');
+});
+
+test('bad config is refused before anything is made', async (t) => {
+  const { deps, sys, runDir } = setup(t);
+  for (const [bad, msg] of [
+    [{ memory: '12X' }, /--memory/],
+    [{ cpuLimit: 'abc' }, /--cpu-limit/],
+    [{ cpuLimit: '0' }, /--cpu-limit/],
+    [{ hostname: 'a b' }, /hostname/],
+    [{ shell: 'sh' }, /absolute/],
+    [{ workdir: 'root' }, /absolute/],
+    [{ pids: 2 }, /--pids/],
+    [{ env: { A: 'x\0y' } }, /NUL/],
+  ] as const) {
+    await assert.rejects(createSandbox({ ...config, ...bad } as typeof config, {}, deps), msg as RegExp);
+  }
+  assert.equal(sys.calls.length, 0);
+  assert.ok(!existsSync(join(runDir, 'sandboxes')));
+});
+
+test('overlay options refuse separators that would inject options', () => {
+  assert.equal(overlayOptions('/a', '/b', '/c'), 'lowerdir=/a,upperdir=/b,workdir=/c');
+  for (const p of ['/a,upperdir=/x', '/a:/b', '/a\\b']) assert.throws(() => overlayOptions(p, '/b', '/c'), /may not contain/);
+});
