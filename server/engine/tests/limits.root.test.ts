@@ -1,0 +1,146 @@
+// Root tests on real boxes: the memory limit (OOM kill, 137), the CPU quota (about a quarter core) and pids.max (fork bomb) hold.
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { after, test } from 'node:test';
+import { BoxTracker, cgroupDirOf, PipeShell, readTrim, runInBox, SKIP_NOT_ROOT, sleep, zombieChildren } from './helpers.ts';
+import type { Sandbox } from '../sandbox.ts';
+
+const tracker = new BoxTracker();
+after(() => tracker.destroyAll());
+const opts = { skip: SKIP_NOT_ROOT, timeout: 90_000 };
+const MEM = 64 * 2 ** 20;
+/** Allocates ~300 MB of anonymous memory in the shell itself: command substitution keeps the whole output in RAM. */
+const HOG = 'x=$(head -c 300000000 /dev/zero | tr "\\0" a); echo survived ${#x}';
+let memoryLimitVerified = false;
+
+/** The box's memory cgroup, read through the host's /proc (not the engine), with its limit checked against 64M. */
+function checkMemoryLimit(box: Sandbox): string {
+  const dir = cgroupDirOf(box.pids.init, 'memory');
+  assert.ok(dir.endsWith(`/boxlab/${box.id}`), `memory cgroup of PID 1: ${dir}`);
+  assert.equal(Number(readTrim(`${dir}/memory.limit_in_bytes`)), MEM);
+  // memsw exists only with swap accounting; swap is off on this host, but if present it must not allow more.
+  if (existsSync(`${dir}/memory.memsw.limit_in_bytes`)) assert.equal(Number(readTrim(`${dir}/memory.memsw.limit_in_bytes`)), MEM);
+  assert.match(readTrim(`${dir}/memory.oom_control`), /^oom_kill_disable 0$/m);
+  return dir;
+}
+
+test('memory: --memory 64M is really set on the box cgroup (host view of PID 1 cgroup) and stats agree', opts, async (t) => {
+  t.after(() => tracker.destroyAll());
+  const sh = await PipeShell.open(tracker, { memory: '64M' });
+  const dir = checkMemoryLimit(sh.box);
+  // Every process of the box is in it, not just PID 1.
+  const child = await sh.run('sleep 0.1 & cat /proc/$!/cgroup | grep memory; wait');
+  assert.ok(child.out.trim().endsWith(':/'), `in-box view of the cgroup (cgroup namespace root): ${child.out}`);
+  const st = await sh.box.stats();
+  assert.equal(st.memory.limit, MEM);
+  assert.equal(st.cgroupVersion, 1);
+  t.diagnostic(`${dir}: limit ${MEM}, usage ${st.memory.current}`);
+  memoryLimitVerified = true;
+});
+
+test('memory: a ~300 MB hog in a child of the shell is OOM-killed (137), the box and the host live on', opts, async (t) => {
+  if (!memoryLimitVerified) throw new Error('refusing to run the memory hog: the previous test did not verify the limit');
+  const hostSleeper = spawn('sleep', ['60'], { stdio: 'ignore' });
+  t.after(async () => {
+    hostSleeper.kill('SIGKILL');
+    await tracker.destroyAll();
+  });
+  const sh = await PipeShell.open(tracker, { memory: '64M' });
+  const dir = checkMemoryLimit(sh.box);
+  const t0 = performance.now();
+  const r = await sh.run(`(${HOG})`, 30_000);
+  const ms = performance.now() - t0;
+  assert.equal(r.code, 137, `hog exit ${r.code}, out ${r.out}`);
+  assert.doesNotMatch(r.out, /survived/);
+  const st = await sh.box.stats();
+  const peak = Number(readTrim(`${dir}/memory.max_usage_in_bytes`));
+  t.diagnostic(`hog killed after ${Math.round(ms)} ms; peak usage ${peak} of ${MEM}; stats ${JSON.stringify(st.memory)}`);
+  assert.ok(st.memory.oomKills >= 1, `oomKills ${st.memory.oomKills}`);
+  assert.ok(peak <= MEM && peak > 0.75 * MEM, `peak ${peak}: the hog never reached the limit, or passed it`);
+  // PID 1 was not the victim: the shell answers, and a host process started before is still there.
+  assert.deepEqual(await sh.run('echo alive'), { out: 'alive\n', code: 0 });
+  assert.equal(hostSleeper.exitCode, null);
+  assert.equal(hostSleeper.signalCode, null);
+});
+
+test('memory: the hog as PID 1 itself is OOM-killed: box exit is signal 9, status 137', opts, async (t) => {
+  if (!memoryLimitVerified) throw new Error('refusing to run the memory hog: the limit was not verified');
+  t.after(() => tracker.destroyAll());
+  // The hog waits for "go" so the limit of this very box is checked before it allocates anything.
+  const r = await runInBox(tracker, { memory: '64M', shell: '/bin/sh', args: ['-c', `read go; ${HOG}`] }, {
+    timeoutMs: 30_000,
+    whileRunning: async (box) => {
+      checkMemoryLimit(box);
+      box.write('go\n');
+    },
+  });
+  assert.deepEqual(r.exit, { code: null, signal: 9, status: 137 });
+  assert.doesNotMatch(r.out, /survived/);
+});
+
+test('cpu: --cpu-limit 0.25 sets a 25 ms / 100 ms CFS quota and two busy loops get about a quarter core', opts, async (t) => {
+  t.after(() => tracker.destroyAll());
+  const sh = await PipeShell.open(tracker, { cpuLimit: '0.25' });
+  const dir = cgroupDirOf(sh.box.pids.init, 'cpu');
+  assert.ok(dir.endsWith(`/boxlab/${sh.box.id}`), dir);
+  assert.equal(readTrim(`${dir}/cpu.cfs_period_us`), '100000');
+  assert.equal(readTrim(`${dir}/cpu.cfs_quota_us`), '25000');
+  // Two loops could use both cores of this host without the quota.
+  await sh.run('while :; do :; done & while :; do :; done & echo started');
+  await sleep(300);
+  const s0 = await sh.box.stats();
+  const t0 = performance.now();
+  await sleep(2000);
+  const s1 = await sh.box.stats();
+  const wallUs = (performance.now() - t0) * 1000;
+  const rate = (s1.cpu.usageUsec - s0.cpu.usageUsec) / wallUs;
+  t.diagnostic(`cpu ${rate.toFixed(3)} core-s/s over ${Math.round(wallUs / 1000)} ms; throttled ${s1.cpu.nrThrottled - s0.cpu.nrThrottled} periods`);
+  assert.equal(s1.cpu.quotaFraction, 0.25);
+  assert.ok(rate >= 0.15 && rate <= 0.35, `usage ${rate} core-seconds per second`);
+  assert.ok(s1.cpu.nrThrottled - s0.cpu.nrThrottled >= 10, 'the loops were never throttled');
+});
+
+test('pids: pids.max 32 stops a fork bomb; the host can still fork; the box is still killable and leaves nothing', opts, async (t) => {
+  t.after(() => tracker.destroyAll());
+  const sh = await PipeShell.open(tracker, { pids: 32 });
+  const dir = cgroupDirOf(sh.box.pids.init, 'pids');
+  assert.ok(dir.endsWith(`/boxlab/${sh.box.id}`), dir);
+  assert.equal(readTrim(`${dir}/pids.max`), '32');
+  assert.equal((await sh.box.stats()).pids.max, 32);
+  // The guard ends the bomb's starter; the bomb's orphans keep forking until the box is destroyed.
+  sh.box.write("timeout 3 sh -c 'b(){ b|b& }; b'\n");
+  let maxSeen = 0;
+  let hostForkMs = 0;
+  const tEnd = performance.now() + 2000;
+  while (performance.now() < tEnd) {
+    maxSeen = Math.max(maxSeen, Number(readTrim(`${dir}/pids.current`)));
+    await sleep(20);
+  }
+  const h0 = performance.now();
+  const host = spawnSync('/bin/true');
+  hostForkMs = performance.now() - h0;
+  const events = readTrim(`${dir}/pids.events`);
+  const st = await sh.box.stats();
+  t.diagnostic(`pids.current max ${maxSeen}, ${events}, stats ${JSON.stringify(st.pids)}, host fork ${hostForkMs.toFixed(1)} ms`);
+  assert.ok(maxSeen <= 32, `pids.current reached ${maxSeen}`);
+  assert.ok(maxSeen >= 28, `the bomb never got near the limit (max ${maxSeen})`);
+  assert.match(events, /^max [1-9]\d*$/, 'no fork was refused');
+  assert.match(sh.err, /can't fork/);
+  assert.equal(host.status, 0);
+  const d0 = performance.now();
+  await sh.box.destroy();
+  const destroyMs = performance.now() - d0;
+  t.diagnostic(`destroy during the bomb took ${destroyMs.toFixed(0)} ms`);
+  assert.ok(destroyMs < 5000);
+  // Includes a scan of all host processes for the box's uid range: no bomb process survived.
+  assert.deepEqual(tracker.leaks().filter((l) => l.startsWith(`${sh.box.id}:`)), []);
+});
+
+test('no leftovers: every box of this file is gone (mounts, cgroups, processes, run dir, uid slots)', opts, async () => {
+  await tracker.destroyAll();
+  assert.ok(tracker.traces.length > 0, 'no box was made');
+  assert.deepEqual(tracker.leaks(), []);
+  assert.deepEqual(tracker.errors.map(String), []);
+  assert.deepEqual(zombieChildren(), []);
+});
