@@ -165,12 +165,24 @@ static __attribute__((noreturn)) void container_intermediate_process(struct ctx 
 
   begin(c, BX_FORK2);
   maybe_inject(c);
+  /* PID 1 waits at this gate until fork2 is reported, so its first event can never overtake ours on the
+   * shared status pipe (the outer parent needs fork2's pid to attribute the child's events). */
+  int gate[2];
+  CHECK(c, pipe2(gate, O_CLOEXEC), "pipe2", "fork2 gate");
   pid_t child = fork();
   if (child < 0) fail(c, "fork", NULL, errno);
-  if (child == 0) container_init_process(c);
+  if (child == 0) {
+    char b;
+    close(gate[1]);
+    while (read(gate[0], &b, 1) < 0 && errno == EINTR) {}
+    close(gate[0]);
+    container_init_process(c);
+  }
+  close(gate[0]);
   /* Only PID 1 may hold the exec pipe: its EOF then means exactly "execve succeeded" (or PID 1 died). */
   close(p->exec_fd);
   ok(c, child);
+  close(gate[1]);
 
   int status = 0;
   pid_t w;

@@ -48,7 +48,7 @@ test('the outer parent writes the uid map, mounts the idmapped overlay and joins
   for (const n of names) if (n === order[at]) at++;
   assert.equal(at, order.length, `calls out of order: ${names.join(' ')}`);
   const writes = sys.calls.filter((c) => c.name === 'writeProcFile').map((c) => c.args.slice(1));
-  assert.deepEqual(writes.map((w) => w[0]), ['setgroups', 'uid_map', 'gid_map']);
+  assert.deepEqual(writes.map((w) => w[0]), ['setgroups', 'uid_map', 'gid_map', 'oom_score_adj']);
   assert.equal(writes[0][1], 'deny');
   assert.match(String(writes[1][1]), /^0 \d+ 65536\n$/);
   const overlay = sys.calls.find((c) => c.name === 'mount' && c.args[2] === 'overlay')!;

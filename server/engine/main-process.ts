@@ -15,6 +15,7 @@ export const NS_FLAGS = CLONE.NEWNS | CLONE.NEWUTS | CLONE.NEWIPC | CLONE.NEWNET
 const NS_KINDS: NamespaceKind[] = ['user', 'mnt', 'uts', 'ipc', 'net', 'cgroup', 'pid', 'time'];
 /** Each child stage should take microseconds; a stall this long means something is wrong, never a slow box. */
 const STAGE_TIMEOUT_MS = 10_000;
+export const BOX_OOM_SCORE_ADJ = 500;
 
 export const DEFENSE_BITS: Record<string, number> = {
   seccomp: 1, caps: 2, no_new_privs: 4, mask_proc: 8, close_fds: 16, rlimits: 32, pivot_root: 64,
@@ -147,7 +148,12 @@ export async function containerMainProcess(
       mountOverlay(sys, config.baseDir, built.layers, proc.pid);
       built.overlayMounted = true;
     }, () => ({ detail: `lower=${config.baseDir} (idmapped) upper=tmpfs` }));
-    await outer('cgroup_attach', () => built.cgroups!.addProcess(proc.pid), () => ({ detail: `pid ${proc.pid}` }));
+    await outer('cgroup_attach', async () => {
+      await built.cgroups!.addProcess(proc.pid);
+      // Under host memory pressure the boxes go first, never the server; written by a privileged process it is
+      // also the floor the box's root cannot go below (proc(5), oom_score_adj_min).
+      sys.writeProcFile(proc.pid, 'oom_score_adj', String(BOX_OOM_SCORE_ADJ));
+    }, () => ({ detail: `pid ${proc.pid}, oom_score_adj ${BOX_OOM_SCORE_ADJ}` }));
     proc.control('G');
 
     await child('unshare_ns');
