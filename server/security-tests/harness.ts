@@ -130,16 +130,7 @@ export class LiveBox {
 /** Starts a box (pipe mode unless told); stdin is closed at once unless `keepStdin` (then write to box.box). */
 export async function startBox(config: BoxConfig & { keepStdin?: boolean }): Promise<LiveBox> {
   const { keepStdin, ...rest } = config;
-  let box: Box;
-  try {
-    box = await createSandbox({ stdio: 'pipe', ...rest });
-  } catch (err) {
-    // Known engine race (reported, not a security failure): the inner child's first event can reach the status pipe
-    // before the namespaced parent's fork2 event (about 1 in 200 creations). Retry once, loudly.
-    if ((err as { info?: { code?: string } }).info?.code !== 'EPROTO') throw err;
-    console.error(`security-tests: retrying box creation after engine event-order race: ${(err as Error).message}`);
-    box = await createSandbox({ stdio: 'pipe', ...rest });
-  }
+  const box: Box = await createSandbox({ stdio: 'pipe', ...rest });
   try {
     const live = new LiveBox(box);
     if (rest.stdio !== 'pty' && !keepStdin) box.endInput();
