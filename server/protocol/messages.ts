@@ -1,6 +1,7 @@
 // Boxlab wire protocol v1: constants, zod schemas and parsers shared by the server and the browser (no node imports).
 import { z } from 'zod';
 import { STAGES } from '../engine/types.ts';
+import { xrayMsg, xraySubscribeMsg } from './xray.ts';
 
 export const PROTOCOL_VERSION = 'boxlab.v1';
 /** The token travels as a second subprotocol because browsers cannot set headers on a WebSocket. */
@@ -55,7 +56,7 @@ export const ackMsg = z.strictObject({ type: z.literal('ack'), bytes: int().posi
 export const resetMsg = z.strictObject({ type: z.literal('reset') });
 export const restartMsg = z.strictObject({ type: z.literal('restart') });
 export const pingMsg = z.strictObject({ type: z.literal('ping'), t: z.number().finite() });
-export const clientMessage = z.discriminatedUnion('type', [resizeMsg, ackMsg, resetMsg, restartMsg, pingMsg]);
+export const clientMessage = z.discriminatedUnion('type', [resizeMsg, ackMsg, resetMsg, restartMsg, pingMsg, xraySubscribeMsg]);
 export type ClientMessage = z.infer<typeof clientMessage>;
 
 // ---- server → client (text frames) ----
@@ -125,7 +126,7 @@ export type ErrorCode = z.infer<typeof errorCode>;
 export const errorMsg = z.object({ type: z.literal('error'), code: z.string(), message: z.string() });
 export const pongMsg = z.object({ type: z.literal('pong'), t: z.number() });
 export const serverMessage = z.discriminatedUnion('type', [
-  helloMsg, stateMsg, stageMsg, snapshotMsg, exitMsg, statsMsg, errorMsg, pongMsg,
+  helloMsg, stateMsg, stageMsg, snapshotMsg, exitMsg, statsMsg, errorMsg, pongMsg, xrayMsg,
 ]);
 export type ServerMessage = z.infer<typeof serverMessage>;
 
@@ -157,8 +158,8 @@ function describe(err: z.ZodError): string {
   return `${where}${issue.message}`;
 }
 
-const CLIENT_TYPES = new Set(['resize', 'ack', 'reset', 'restart', 'ping']);
-const SERVER_TYPES = new Set(['hello', 'state', 'stage', 'snapshot', 'exit', 'stats', 'error', 'pong']);
+const CLIENT_TYPES = new Set(['resize', 'ack', 'reset', 'restart', 'ping', 'xray']);
+const SERVER_TYPES = new Set(['hello', 'state', 'stage', 'snapshot', 'exit', 'stats', 'error', 'pong', 'xray']);
 
 function parseWith<T>(schema: z.ZodType<T>, types: Set<string>, text: string): ParseResult<T> {
   let raw: unknown;

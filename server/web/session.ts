@@ -3,6 +3,8 @@ import type { CreateOptions, ExitInfo, SandboxConfig, SandboxHandle, StageEvent 
 import { CLOSE, LIMITS, type ServerMessage, type SessionLimits, type SessionState } from '../protocol/messages.ts';
 import { FlowControl, PauseGate, type FlowOptions } from './flow.ts';
 import { Mirror } from './mirror.ts';
+import type { XrayView } from '../protocol/xray.ts';
+import { XrayFeed } from '../xray/feed.ts';
 
 export type SandboxFactory = (config: SandboxConfig, opts?: CreateOptions) => Promise<SandboxHandle>;
 
@@ -52,6 +54,8 @@ export class Session {
   private attachQueue: Queued[] | null = null;
   private busy = false;
   private readonly inflight = new Set<Promise<unknown>>();
+  /** The x-ray sampler of the running sandbox, live only while the client watches a view (server/xray). */
+  readonly xray = new XrayFeed((m) => this.deliver(m));
   private statsTimer: NodeJS.Timeout | null = null;
   private statsPending = false;
   private resyncTimer: NodeJS.Timeout | null = null;
@@ -69,6 +73,7 @@ export class Session {
     this.client = client;
     if (old) old.close(CLOSE.REPLACED, 'replaced');
     this.socketFlow.reset();
+    this.xray.watch([]); // a new socket subscribes anew (and then gets a full x-ray)
     const resumed = this.attachedOnce;
     this.attachedOnce = true;
     const state = this.state === 'new' ? 'creating' : this.state;
@@ -100,7 +105,13 @@ export class Session {
     this.attachQueue = null;
     this.socketFlow.reset();
     this.stopStats();
+    this.xray.watch([]);
     return true;
+  }
+
+  /** The client's x-ray subscription ([] = none). */
+  watchXray(views: readonly XrayView[]): void {
+    this.xray.watch(views);
   }
 
   input(data: Buffer): void {
@@ -138,6 +149,7 @@ export class Session {
       this.destroyed = true;
       this.generation++;
       this.stopStats();
+      this.xray.setSource(null);
       this.clearResync();
       const client = this.client;
       this.client = null;
@@ -187,6 +199,7 @@ export class Session {
     }
     if (gen !== this.generation) return void (await sb.destroy());
     this.sandbox = sb;
+    this.xray.setSource(sb);
     const onData = (b: Buffer): void => void (gen === this.generation && this.onOutput(b));
     const onExit = (e: ExitInfo): void => void (gen === this.generation && this.onExit(sb, e));
     sb.on('stage', onStage).on('data', onData).on('exit', onExit);
@@ -201,6 +214,7 @@ export class Session {
   private async release(): Promise<void> {
     const sb = this.sandbox;
     this.sandbox = null;
+    this.xray.setSource(null);
     this.gate.retarget(NOOP_TARGET);
     this.stopStats();
     if (!sb) return;

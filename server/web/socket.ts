@@ -148,6 +148,8 @@ export function createSocketServer(opts: SocketServerOptions) {
           return void session.reset();
         case 'restart':
           return void session.restart();
+        case 'xray':
+          return session.watchXray(msg.views);
       }
     });
     void manager.attach(session, client).catch((err) => {

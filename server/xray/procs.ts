@@ -1,0 +1,181 @@
+// The box's process tree from the host's /proc: walked from PID 1 through task/*/children, each process read via its own dir fd.
+import { XRAY_LIMITS, type XrayProc } from '../protocol/xray.ts';
+import { closeFd, listAt, openDir, readAt } from './fsx.ts';
+import { clean, cleanCmdline } from './text.ts';
+
+export interface Status {
+  name: string;
+  state: string;
+  ppid: number;
+  nspid: number[];
+  uid: number;
+  threads: number;
+}
+
+/** The fields of /proc/<pid>/status the x-ray shows. The kernel escapes "\n" in Name, but clean() anyway. */
+export function parseStatus(text: string): Status | null {
+  const get = (k: string): string | undefined => {
+    const i = text.indexOf(`\n${k}:`);
+    const start = i >= 0 ? i + k.length + 2 : text.startsWith(`${k}:`) ? k.length + 1 : -1;
+    if (start < 0) return undefined;
+    const end = text.indexOf('\n', start);
+    return text.slice(start, end < 0 ? undefined : end).trim();
+  };
+  const ppid = Number(get('PPid'));
+  const nspid = (get('NSpid') ?? '').split(/\s+/).filter(Boolean).map(Number);
+  if (!Number.isInteger(ppid) || !nspid.length || nspid.some((n) => !Number.isInteger(n) || n <= 0)) return null;
+  return {
+    name: clean(get('Name') ?? '?', XRAY_LIMITS.name),
+    state: (get('State') ?? '?').charAt(0),
+    ppid,
+    nspid,
+    uid: Number((get('Uid') ?? '-1').split(/\s+/)[0]),
+    threads: Number(get('Threads') ?? 1) || 1,
+  };
+}
+
+/** uid_map lines "inside outside count", as read by a process in the host's user namespace. */
+export function parseIdMap(text: string): Array<[number, number, number]> {
+  return text
+    .split('\n')
+    .map((l) => l.trim().split(/\s+/).map(Number))
+    .filter((f) => f.length === 3 && f.every(Number.isInteger))
+    .map((f) => [f[0], f[1], f[2]] as [number, number, number]);
+}
+
+export function uidInside(map: Array<[number, number, number]>, hostUid: number): number | null {
+  for (const [inside, outside, count] of map) if (hostUid >= outside && hostUid < outside + count) return inside + hostUid - outside;
+  return null;
+}
+
+function pidsIn(buf: Buffer | null): number[] {
+  if (!buf) return [];
+  return buf.toString('latin1').split(/\s+/).filter((s) => /^\d{1,9}$/.test(s)).map(Number);
+}
+
+interface Opened {
+  fd: number;
+  status: Status;
+}
+
+/** Opens /proc/<pid> (no follow) and reads its status through that fd, so every later read is this process's. */
+function openProc(procRoot: string, pid: number): Opened | null {
+  const fd = openDir(`${procRoot}/${pid}`);
+  if (fd === null) return null;
+  const raw = readAt(fd, 'status', 8192);
+  const status = raw ? parseStatus(raw.toString('utf8')) : null;
+  if (!status || status.nspid[0] !== pid) {
+    closeFd(fd);
+    return null;
+  }
+  return { fd, status };
+}
+
+export interface ProcSample {
+  procs: XrayProc[];
+  truncated: boolean;
+}
+
+export interface ProcWalkOptions {
+  procRoot: string;
+  /** Host pid of the box's PID 1 and of the namespaced parent above it. */
+  init: number;
+  parent: number;
+  /** uid_map of the box (host view); empty: uidIn is null. */
+  uidMap: Array<[number, number, number]>;
+  maxProcs?: number;
+  maxThreads?: number;
+}
+
+function toProc(o: Opened, cmd: string, uidMap: ProcWalkOptions['uidMap'], boxPpid: number | null): XrayProc {
+  const s = o.status;
+  return {
+    hostPid: s.nspid[0],
+    pid: s.nspid.length > 1 ? s.nspid[s.nspid.length - 1] : null,
+    hostPpid: s.ppid,
+    ppid: boxPpid,
+    name: s.name,
+    state: s.state,
+    cmd,
+    uid: s.uid,
+    uidIn: uidInside(uidMap, s.uid),
+    threads: s.threads,
+  };
+}
+
+/**
+ * Breadth-first from PID 1. A child pid read from a children file may die and be reused by an unrelated host
+ * process before we open it; its status is read through the opened fd and kept only if its PPid is the parent
+ * we came from, which an unrelated process cannot have. Zombies have no ns links but do have status: kept.
+ */
+export function sampleProcs(o: ProcWalkOptions): ProcSample {
+  const max = o.maxProcs ?? XRAY_LIMITS.maxProcs;
+  const procs: XrayProc[] = [];
+  let truncated = false;
+  const init = openProc(o.procRoot, o.init);
+  if (!init || init.status.nspid.length < 2 || init.status.nspid.at(-1) !== 1) {
+    closeFd(init?.fd ?? null);
+    return { procs, truncated };
+  }
+  const parent = openProc(o.procRoot, o.parent);
+  if (parent && init.status.ppid === o.parent) {
+    procs.push(toProc(parent, cmdOf(parent.fd), o.uidMap, null));
+  }
+  closeFd(parent?.fd ?? null);
+  const boxPidOf = new Map<number, number>();
+  const queue: Opened[] = [init];
+  const seen = new Set<number>([o.init]);
+  let accepted = 1;
+  while (queue.length) {
+    const cur = queue.shift()!;
+    try {
+      const me = toProc(cur, cmdOf(cur.fd), o.uidMap, cur === init ? 0 : boxPidOf.get(cur.status.ppid) ?? null);
+      boxPidOf.set(me.hostPid, me.pid ?? 0);
+      procs.push(me);
+      for (const child of childrenOf(cur.fd, o.maxThreads ?? 64)) {
+        if (seen.has(child)) continue;
+        if (accepted >= max) {
+          truncated = true;
+          break;
+        }
+        seen.add(child);
+        const c = openProc(o.procRoot, child);
+        if (!c) continue;
+        if (c.status.ppid !== me.hostPid || c.status.nspid.length < 2) closeFd(c.fd);
+        else {
+          queue.push(c);
+          accepted++;
+        }
+      }
+    } finally {
+      closeFd(cur.fd);
+    }
+  }
+  for (const q of queue) closeFd(q.fd);
+  return { procs, truncated };
+}
+
+function cmdOf(fd: number): string {
+  const raw = readAt(fd, 'cmdline', 1024);
+  return raw ? cleanCmdline(raw, XRAY_LIMITS.cmd) : '';
+}
+
+/** Children of every thread (a thread that forks is the child's parent: task/<tid>/children, proc(5)). */
+function childrenOf(fd: number, maxThreads: number): number[] {
+  const tasks = openDir('task', fd);
+  if (tasks === null) return [];
+  try {
+    const out: number[] = [];
+    for (const tid of listAt(tasks, maxThreads).names) {
+      const t = tid.toString('latin1');
+      if (!/^\d+$/.test(t)) continue;
+      const dir = openDir(t, tasks);
+      if (dir === null) continue;
+      out.push(...pidsIn(readAt(dir, 'children', 64 * 1024)));
+      closeFd(dir);
+    }
+    return out;
+  } finally {
+    closeFd(tasks);
+  }
+}
