@@ -24,6 +24,8 @@ const PING_EVERY_MS = 10_000;
 export class BoxlabClient {
   private view: ClientView = INITIAL;
   private readonly listeners = new Set<() => void>();
+  /** Readers of every validated control message, after the client handled it (the x-ray's own state). */
+  private readonly controlListeners = new Set<(msg: ServerMessage) => void>();
   private readonly store: SessionStore;
   private session: StoredSession | null = null;
   private ws: WebSocketLike | null = null;
@@ -112,11 +114,23 @@ export class BoxlabClient {
     return true;
   }
 
+  /** Every control message from now on (the x-ray subscribes here); returns the unsubscribe. */
+  onControl(fn: (msg: ServerMessage) => void): () => void {
+    this.controlListeners.add(fn);
+    return () => this.controlListeners.delete(fn);
+  }
+
+  /** Sends a control message the client itself does not manage (the x-ray subscription); false when not connected. */
+  control(msg: ClientMessage): boolean {
+    return this.send(msg);
+  }
+
   dispose(): void {
     this.disposed = true;
     this.clearTimers();
     this.closeSocket();
     this.listeners.clear();
+    this.controlListeners.clear();
   }
 
   private async create(): Promise<void> {
@@ -171,7 +185,9 @@ export class BoxlabClient {
       return;
     }
     const msg = parseServerMessage(data);
-    if (msg) this.handle(msg);
+    if (!msg) return;
+    this.handle(msg);
+    for (const fn of this.controlListeners) fn(msg);
   }
 
   /** xterm's write callback: count what it really parsed and ack in ≥ ACK_EVERY steps (flow control, see terminal.md). */
