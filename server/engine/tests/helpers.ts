@@ -219,6 +219,18 @@ export function pidsInUidRange(base: number): number[] {
   return out;
 }
 
+/** "pid comm state ppid=N cg=<memory cgroup>" for naming a leftover process. */
+function describePid(pid: number): string {
+  try {
+    const s = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
+    const cg = readFileSync(`/proc/${pid}/cgroup`, 'utf8').match(/:memory:(.*)$/m)?.[1] ?? '?';
+    return `${pid} ${s.slice(s.indexOf('(') + 1, s.lastIndexOf(')'))} ${f[0]} ppid=${f[1]} cg=${cg}`;
+  } catch {
+    return `${pid} (gone)`;
+  }
+}
+
 /** Our own children that are zombies (exited, never reaped). */
 export function zombieChildren(): number[] {
   const out: number[] = [];
@@ -303,7 +315,7 @@ export function leaksOf(t: BoxTrace): string[] {
   if (t.uidBase !== null && !slotTakenByOther(t)) {
     const left = pidsInUidRange(t.uidBase);
     // Checked again after the scan: a box may have claimed the slot meanwhile.
-    if (left.length && !slotTakenByOther(t)) problems.push(`${t.id}: processes of its uid range left: ${left.join(' ')}`);
+    if (left.length && !slotTakenByOther(t)) problems.push(`${t.id}: processes of its uid range left: ${left.map(describePid).join('; ')}`);
   }
   return problems;
 }

@@ -124,7 +124,8 @@ test('pids: pids.max 32 stops a fork bomb; the host can still fork; the box is s
   const st = await sh.box.stats();
   t.diagnostic(`pids.current max ${maxSeen}, ${events}, stats ${JSON.stringify(st.pids)}, host fork ${hostForkMs.toFixed(1)} ms`);
   assert.ok(maxSeen <= 32, `pids.current reached ${maxSeen}`);
-  assert.ok(maxSeen >= 28, `the bomb never got near the limit (max ${maxSeen})`);
+  // The bomb churns (each process forks two and exits), so sampling may miss the peak; a refused fork is counted
+  // in pids.events only when the box is at pids.max, which proves the limit was reached.
   assert.match(events, /^max [1-9]\d*$/, 'no fork was refused');
   assert.match(sh.err, /can't fork/);
   assert.equal(host.status, 0);
