@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import { STAGES } from '../engine/types.ts';
 import { xrayMsg, xraySubscribeMsg } from './xray.ts';
+import { LESSON_CLIENT_TYPES, LESSON_SERVER_TYPES, lessonClientMessages, lessonServerMessages } from './lessons.ts';
 
 export const PROTOCOL_VERSION = 'boxlab.v1';
 /** The token travels as a second subprotocol because browsers cannot set headers on a WebSocket. */
@@ -56,7 +57,7 @@ export const ackMsg = z.strictObject({ type: z.literal('ack'), bytes: int().posi
 export const resetMsg = z.strictObject({ type: z.literal('reset') });
 export const restartMsg = z.strictObject({ type: z.literal('restart') });
 export const pingMsg = z.strictObject({ type: z.literal('ping'), t: z.number().finite() });
-export const clientMessage = z.discriminatedUnion('type', [resizeMsg, ackMsg, resetMsg, restartMsg, pingMsg, xraySubscribeMsg]);
+export const clientMessage = z.discriminatedUnion('type', [resizeMsg, ackMsg, resetMsg, restartMsg, pingMsg, xraySubscribeMsg, ...lessonClientMessages]);
 export type ClientMessage = z.infer<typeof clientMessage>;
 
 // ---- server → client (text frames) ----
@@ -126,7 +127,7 @@ export type ErrorCode = z.infer<typeof errorCode>;
 export const errorMsg = z.object({ type: z.literal('error'), code: z.string(), message: z.string() });
 export const pongMsg = z.object({ type: z.literal('pong'), t: z.number() });
 export const serverMessage = z.discriminatedUnion('type', [
-  helloMsg, stateMsg, stageMsg, snapshotMsg, exitMsg, statsMsg, errorMsg, pongMsg, xrayMsg,
+  helloMsg, stateMsg, stageMsg, snapshotMsg, exitMsg, statsMsg, errorMsg, pongMsg, xrayMsg, ...lessonServerMessages,
 ]);
 export type ServerMessage = z.infer<typeof serverMessage>;
 
@@ -158,8 +159,8 @@ function describe(err: z.ZodError): string {
   return `${where}${issue.message}`;
 }
 
-const CLIENT_TYPES = new Set(['resize', 'ack', 'reset', 'restart', 'ping', 'xray']);
-const SERVER_TYPES = new Set(['hello', 'state', 'stage', 'snapshot', 'exit', 'stats', 'error', 'pong', 'xray']);
+const CLIENT_TYPES = new Set(['resize', 'ack', 'reset', 'restart', 'ping', 'xray', ...LESSON_CLIENT_TYPES]);
+const SERVER_TYPES = new Set(['hello', 'state', 'stage', 'snapshot', 'exit', 'stats', 'error', 'pong', 'xray', ...LESSON_SERVER_TYPES]);
 
 function parseWith<T>(schema: z.ZodType<T>, types: Set<string>, text: string): ParseResult<T> {
   let raw: unknown;
