@@ -31,11 +31,13 @@ test('constants match the spec', () => {
 test('messages.ts imports nothing from node (it is bundled into the browser)', () => {
   const src = readFileSync(new URL('./messages.ts', import.meta.url), 'utf8');
   const imports = [...src.matchAll(/from '([^']+)'/g)].map((m) => m[1]);
-  assert.deepEqual(imports.sort(), ['../engine/types.ts', './xray.ts', 'zod']);
+  assert.deepEqual(imports.sort(), ['../engine/types.ts', './lessons.ts', './xray.ts', 'zod']);
   const types = readFileSync(new URL('../engine/types.ts', import.meta.url), 'utf8');
   assert.doesNotMatch(types, /from 'node:/);
   const xray = readFileSync(new URL('./xray.ts', import.meta.url), 'utf8');
   assert.deepEqual([...xray.matchAll(/from '([^']+)'/g)].map((m) => m[1]), ['zod']);
+  const lessons = readFileSync(new URL('./lessons.ts', import.meta.url), 'utf8');
+  assert.deepEqual([...lessons.matchAll(/from '([^']+)'/g)].map((m) => m[1]), ['zod']);
 });
 
 test('resize: valid bounds accepted, out of range and non-integers rejected (no clamping)', () => {
