@@ -56,6 +56,8 @@ export class Session {
   private readonly inflight = new Set<Promise<unknown>>();
   /** The x-ray sampler of the running sandbox, live only while the client watches a view (server/xray). */
   readonly xray = new XrayFeed((m) => this.deliver(m));
+  /** Read-only observers (an instructor spectating, learners following a broadcast): every item the client gets, in order. */
+  readonly taps = new Set<(item: Buffer | ServerMessage) => void>();
   private statsTimer: NodeJS.Timeout | null = null;
   private statsPending = false;
   private resyncTimer: NodeJS.Timeout | null = null;
@@ -259,6 +261,7 @@ export class Session {
 
   /** In order with output; held back while a resumed client waits for its snapshot. */
   private deliver(item: Queued): void {
+    for (const tap of this.taps) tap(item);
     if (!this.client) return;
     if (this.attachQueue) this.attachQueue.push(item);
     else this.toClient(item);

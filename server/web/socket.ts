@@ -3,7 +3,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import {
-  CLOSE, LIMITS, PROTOCOL_VERSION, TOKEN_PROTOCOL_PREFIX, WS_PATH, parseClientMessage, type ServerMessage,
+  CLOSE, LIMITS, PROTOCOL_VERSION, TOKEN_PROTOCOL_PREFIX, WS_PATH, parseClientMessage, type ClientMessage, type ServerMessage,
 } from '../protocol/messages.ts';
 import type { Session, SessionClient } from './session.ts';
 import type { SessionManager } from './sessions.ts';
@@ -80,6 +80,9 @@ export interface SocketServerOptions {
   allowedOrigins: readonly string[];
   /** Dead-peer detection: ws ping at this interval, terminate if the previous one got no pong. */
   heartbeatMs?: number;
+  /** Control messages of other features (lessons: server/classroom), and keystrokes seen (checks re-run after Enter). */
+  onMessage?: (session: Session, msg: ClientMessage, client: SessionClient) => void;
+  onInput?: (session: Session, data: Buffer) => void;
   log?: (line: string) => void;
 }
 
@@ -126,7 +129,8 @@ export function createSocketServer(opts: SocketServerOptions) {
       const buf = Buffer.isBuffer(data) ? data : Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data);
       if (isBinary) {
         if (buf.length > LIMITS.maxInputFrame) return bad(`keystroke frame of ${buf.length} bytes exceeds ${LIMITS.maxInputFrame}`);
-        return session.input(buf);
+        session.input(buf);
+        return opts.onInput?.(session, buf);
       }
       let text: string;
       try {
@@ -150,6 +154,8 @@ export function createSocketServer(opts: SocketServerOptions) {
           return void session.restart();
         case 'xray':
           return session.watchXray(msg.views);
+        default:
+          return opts.onMessage?.(session, msg, client);
       }
     });
     void manager.attach(session, client).catch((err) => {
