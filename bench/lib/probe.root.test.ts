@@ -22,7 +22,7 @@ test('probe: fork timings, attach seq/par and mkdir in scratch cgroups, nothing 
   scratch = await ScratchCgroups.create();
   assert.deepEqual(scratch.names, ['memory', 'cpu', 'cpuacct', 'pids', 'freezer']);
   for (const mode of ['seq', 'par'] as const) {
-    const a = probe.run<AttachResult>(['attach', 4, mode, ...scratch.targets]);
+    const a: AttachResult = probe.run<AttachResult>(['attach', 4, mode, ...scratch.targets]);
     assert.equal(a.mode, mode);
     assert.equal(a.total.length, 4);
     assert.deepEqual(Object.keys(a.perDir), scratch.targets);
