@@ -12,6 +12,8 @@ import type { SandboxFactory, Session } from './session.ts';
 import { SessionManager } from './sessions.ts';
 import { createSocketServer, originAllowed } from './socket.ts';
 import { SECURITY_HEADERS, createStaticHandler } from './static.ts';
+import { courseApi } from '../classroom/api.ts';
+import { Course, type CourseOptions } from '../classroom/course.ts';
 
 export interface StartServerOptions {
   /** Overrides on top of defaultConfig() (use loadConfig() for env/flags). */
@@ -24,6 +26,8 @@ export interface StartServerOptions {
   flow?: FlowOptions;
   statsIntervalMs?: number;
   heartbeatMs?: number;
+  /** Lessons, progress and classroom (instructor token, database path, lessons dir). */
+  course?: CourseOptions;
   log?: (line: string) => void;
 }
 
@@ -32,6 +36,8 @@ export interface RunningServer {
   port: number;
   config: ServerConfig;
   manager: SessionManager;
+  /** Lessons, check runner, progress and the classroom (course.auth.token is the instructor's token). */
+  course: Course;
   /** Closes every socket with 4503, destroys every sandbox (awaited), stops listening. Idempotent. */
   close(): Promise<void>;
 }
@@ -110,7 +116,8 @@ export async function startServer(opts: StartServerOptions = {}): Promise<Runnin
   if (swept?.sandboxes?.length) log(`swept leftovers of ${swept.sandboxes.length} sandbox(es) of a crashed run`);
   const manager = new SessionManager({
     factory,
-    sandboxConfig: async (s) => sandboxConfigFor(cfg, await (baseDir ??= resolveImagePath(cfg)), s),
+    // A lesson may lower the limits (e.g. 64M for the OOM lesson): its settings go over the defaults.
+    sandboxConfig: async (s) => ({ ...sandboxConfigFor(cfg, await (baseDir ??= resolveImagePath(cfg)), s), ...course.sandboxOverrides(s) }),
     limits: sessionLimits(cfg),
     graceSec: cfg.graceSec,
     maxSessions: cfg.maxSessions,
@@ -120,7 +127,15 @@ export async function startServer(opts: StartServerOptions = {}): Promise<Runnin
     statsIntervalMs: opts.statsIntervalMs,
     log,
   });
-  const sockets = createSocketServer({ manager, allowedOrigins: cfg.allowedOrigins, heartbeatMs: opts.heartbeatMs, log });
+  const course: Course = new Course(
+    { manager, limits: { memory: cfg.memory, cpuLimit: cfg.cpuLimit, pids: cfg.pids }, allowedOrigins: cfg.allowedOrigins, cgroupVersion: manager.cgroupVersion, log },
+    opts.course,
+  );
+  const sockets = createSocketServer({
+    manager, allowedOrigins: cfg.allowedOrigins, heartbeatMs: opts.heartbeatMs, log,
+    onMessage: (s, msg, client) => course.onMessage(s, msg, client),
+    onInput: (s, data) => course.onInput(s, data),
+  });
   const serveStatic = createStaticHandler(cfg.staticDir);
 
   async function api(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
@@ -128,6 +143,7 @@ export async function startServer(opts: StartServerOptions = {}): Promise<Runnin
       const body: HealthResponse = { ok: true, sessions: manager.size, capacity: manager.capacity, cgroupVersion: manager.cgroupVersion };
       return json(res, 200, body);
     }
+    if (await courseApi(course, req, res, path)) return;
     if (path !== API_SESSION_PATH) return json(res, 404, { error: 'not_found' });
     if (req.method !== 'POST') return json(res, 405, { error: 'method_not_allowed' }, { Allow: 'POST' });
     // A cross-site page must not be able to spend this visitor's session quota.
@@ -166,7 +182,8 @@ export async function startServer(opts: StartServerOptions = {}): Promise<Runnin
       else res.destroy();
     });
   });
-  http.on('upgrade', (req, socket, head) => sockets.handleUpgrade(req, socket, head));
+  http.on('upgrade', (req, socket, head) =>
+    course.handlesUpgrade(req) ? course.handleUpgrade(req, socket, head) : sockets.handleUpgrade(req, socket, head));
   http.on('clientError', (_err, socket) => socket.destroy());
 
   await new Promise<void>((resolve, reject) => {
@@ -180,6 +197,7 @@ export async function startServer(opts: StartServerOptions = {}): Promise<Runnin
   const hostForUrl = cfg.host.includes(':') ? `[${cfg.host}]` : cfg.host;
   const url = `http://${hostForUrl}:${port}`;
   log(`listening on ${url} (capacity ${cfg.maxSessions}, ${cfg.maxPerClient} per client)`);
+  log(`classroom: ${url}/classroom#token=${course.auth.token}${opts.course?.instructorToken || process.env.BOXLAB_INSTRUCTOR_TOKEN ? ' (token from config)' : ''}`);
 
   let closing: Promise<void> | null = null;
   const close = (): Promise<void> =>
@@ -187,13 +205,14 @@ export async function startServer(opts: StartServerOptions = {}): Promise<Runnin
       const stopped = new Promise<void>((r) => http.close(() => r()));
       sockets.closeAll(CLOSE.SHUTDOWN, 'server shutting down');
       await manager.destroyAll(CLOSE.SHUTDOWN, 'server shutting down');
+      await course.close();
       await sockets.close();
       http.closeAllConnections();
       await stopped;
       log('stopped: every sandbox destroyed');
     })());
 
-  return { url, port, config: cfg, manager, close };
+  return { url, port, config: cfg, manager, course, close };
 }
 
 /** `node --import tsx server/web/server.ts [--port N ...]`: serve until SIGTERM/SIGINT, then clean up and exit 0. */
