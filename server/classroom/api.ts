@@ -1,0 +1,105 @@
+// HTTP endpoints of lessons, progress and the classroom; instructor routes answer 401 (no/wrong token) or 403 (a learner's token).
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import {
+  API_CLASSROOM_PATH, API_LESSONS_PATH, API_PROGRESS_PATH, LEARNER_HEADER, classActionRequest,
+  type LessonListResponse, type LessonResponse, type ProgressResponse,
+} from '../protocol/lessons.ts';
+import { WS_PATH, type CreateSessionResponse } from '../protocol/messages.ts';
+import { learnerKey } from '../lessons/progress.ts';
+import { SECURITY_HEADERS } from '../web/static.ts';
+import { originAllowed } from '../web/socket.ts';
+import type { Course } from './course.ts';
+
+const MAX_BODY = 4096;
+const LEARNER_RE = /^[A-Za-z0-9_-]{43}$/;
+
+export function sendJson(res: ServerResponse, status: number, body: unknown, extra: Record<string, string> = {}): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, {
+    ...SECURITY_HEADERS, 'Content-Type': 'application/json; charset=utf-8', 'Cache-Control': 'no-store',
+    'Content-Length': String(Buffer.byteLength(text)), ...extra,
+  });
+  res.end(req(res).method === 'HEAD' ? undefined : text);
+}
+const req = (res: ServerResponse): IncomingMessage => (res as ServerResponse & { req: IncomingMessage }).req;
+
+async function readJson(r: IncomingMessage): Promise<{ ok: true; value: unknown } | { ok: false; status: 400 | 413 }> {
+  const chunks: Buffer[] = [];
+  let n = 0;
+  for await (const c of r) {
+    n += (c as Buffer).length;
+    if (n > MAX_BODY) return { ok: false, status: 413 };
+    chunks.push(c as Buffer);
+  }
+  const text = Buffer.concat(chunks).toString('utf8');
+  try {
+    return { ok: true, value: text.trim() ? JSON.parse(text) : {} };
+  } catch {
+    return { ok: false, status: 400 };
+  }
+}
+
+/** Handles the request if the path is one of ours; returns false otherwise (the caller answers 404). */
+export async function courseApi(course: Course, r: IncomingMessage, res: ServerResponse, path: string): Promise<boolean> {
+  const get = r.method === 'GET' || r.method === 'HEAD';
+  const cgroupVersion = course.deps.cgroupVersion;
+  if (path === API_LESSONS_PATH) {
+    if (!get) return methodNotAllowed(res, 'GET'), true;
+    const body: LessonListResponse = { cgroupVersion, lessons: course.lessons.map(({ lesson: { intro, steps, outro, ...summary } }) => summary) };
+    return sendJson(res, 200, body), true;
+  }
+  if (path.startsWith(`${API_LESSONS_PATH}/`)) {
+    if (!get) return methodNotAllowed(res, 'GET'), true;
+    const l = course.lesson(path.slice(API_LESSONS_PATH.length + 1));
+    if (!l) return sendJson(res, 404, { error: 'not_found', message: 'no such lesson' }), true;
+    const body: LessonResponse = { cgroupVersion, lesson: l.lesson };
+    return sendJson(res, 200, body), true;
+  }
+  if (path === API_PROGRESS_PATH) {
+    if (!get) return methodNotAllowed(res, 'GET'), true;
+    const token = String(r.headers[LEARNER_HEADER] ?? '');
+    if (!LEARNER_RE.test(token)) return sendJson(res, 400, { error: 'bad_request', message: `${LEARNER_HEADER} must be the learner id` }), true;
+    const counts = Object.fromEntries(course.lessons.map((l) => [l.lesson.slug, l.specs.length]));
+    const body: ProgressResponse = { progress: course.store.progress(learnerKey(token), counts) };
+    return sendJson(res, 200, body), true;
+  }
+  if (path !== API_CLASSROOM_PATH && !path.startsWith(`${API_CLASSROOM_PATH}/`)) return false;
+  if (r.headers.origin && !originAllowed(r.headers.origin, r.headers.host, course.deps.allowedOrigins)) {
+    return sendJson(res, 403, { error: 'origin_not_allowed' }), true;
+  }
+  const auth = course.auth.fromRequest(r);
+  if (auth !== 'ok') {
+    const bearer = /^Bearer\s+(\S+)$/i.exec(r.headers.authorization ?? '')?.[1];
+    if (bearer && course.deps.manager.findByToken(bearer)) {
+      return sendJson(res, 403, { error: 'forbidden', message: 'a learner session cannot open the classroom' }), true;
+    }
+    return sendJson(res, 401, { error: 'unauthorized', message: 'instructor token required' }, { 'WWW-Authenticate': 'Bearer realm="boxlab classroom"' }), true;
+  }
+  const sub = path.slice(API_CLASSROOM_PATH.length);
+  if (sub === '' || sub === '/') {
+    if (!get) return methodNotAllowed(res, 'GET'), true;
+    return sendJson(res, 200, await course.dashboard.build(course.broadcastId, cgroupVersion)), true;
+  }
+  if (sub === '/auth') return sendJson(res, 200, { ok: true }), true;
+  if (sub === '/session') {
+    if (r.method !== 'POST') return methodNotAllowed(res, 'POST'), true;
+    const created = course.createInstructorSession(r.socket.remoteAddress ?? 'unknown');
+    if (!created.ok) return sendJson(res, 503, { error: 'full', retryAfterSec: created.retryAfterSec }, { 'Retry-After': String(created.retryAfterSec) }), true;
+    const body: CreateSessionResponse = { sessionId: created.session.id, token: created.token, limits: course.deps.manager.limits, wsPath: WS_PATH };
+    return sendJson(res, 201, body), true;
+  }
+  if (sub === '/action') {
+    if (r.method !== 'POST') return methodNotAllowed(res, 'POST'), true;
+    const body = await readJson(r);
+    if (!body.ok) return sendJson(res, body.status, { error: body.status === 413 ? 'body_too_large' : 'bad_request' }), true;
+    const a = classActionRequest.safeParse(body.value);
+    if (!a.success) return sendJson(res, 400, { error: 'bad_request', message: a.error.issues[0]?.message ?? 'invalid action' }), true;
+    const out = await course.act(a.data);
+    return (out.ok ? sendJson(res, 200, out) : sendJson(res, out.status, { error: 'bad_request', message: out.message })), true;
+  }
+  return sendJson(res, 404, { error: 'not_found' }), true;
+}
+
+function methodNotAllowed(res: ServerResponse, allow: string): void {
+  sendJson(res, 405, { error: 'method_not_allowed' }, { Allow: allow });
+}

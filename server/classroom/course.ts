@@ -1,0 +1,185 @@
+// The course: lessons + check runner + progress + classroom (instructor sessions, broadcast, class actions), wired to the web server.
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { CLOSE, type ClientMessage } from '../protocol/messages.ts';
+import { WATCH_PATH, type ClassAction, type SandboxSettings } from '../protocol/lessons.ts';
+import { loadLessons, type LoadedLesson } from '../lessons/loader.ts';
+import { ProgressStore, defaultDbPath } from '../lessons/progress.ts';
+import { CheckRunner } from '../lessons/runner.ts';
+import type { Limits } from '../lessons/settings.ts';
+import type { BoxProbe } from '../lessons/probe.ts';
+import type { SandboxHandle } from '../engine/types.ts';
+import type { Session, SessionClient } from '../web/session.ts';
+import type { SessionManager } from '../web/sessions.ts';
+import { InstructorAuth } from './auth.ts';
+import { Dashboard } from './dashboard.ts';
+import { WatchHub } from './watch.ts';
+
+export interface CourseOptions {
+  /** Instructor token; default BOXLAB_INSTRUCTOR_TOKEN, else a random one printed at start. */
+  instructorToken?: string;
+  /** SQLite file; default ${BOXLAB_HOME:-/var/lib/boxlab}/boxlab.db, opened on first use. */
+  dbPath?: string;
+  lessonsDir?: string;
+  checkIntervalMs?: number;
+  probeFor?: (sb: SandboxHandle, s: Session) => BoxProbe;
+}
+
+export interface CourseDeps {
+  manager: SessionManager;
+  limits: Limits;
+  allowedOrigins: readonly string[];
+  cgroupVersion: 1 | 2;
+  log: (line: string) => void;
+}
+
+export type ActionResult = { ok: true; affected: number } | { ok: false; status: 400 | 404; message: string };
+
+export class Course {
+  readonly auth: InstructorAuth;
+  readonly runner: CheckRunner;
+  readonly watch: WatchHub;
+  readonly dashboard: Dashboard;
+  readonly lessonErrors: string[];
+  /** Sessions created by the instructor: never listed as learners, the only ones that can be broadcast. */
+  readonly instructors = new Set<string>();
+  broadcastId: string | null = null;
+  private readonly lessonMap: Map<string, LoadedLesson>;
+  private storeInstance: ProgressStore | null = null;
+
+  constructor(readonly deps: CourseDeps, private readonly opts: CourseOptions = {}) {
+    this.auth = new InstructorAuth(opts.instructorToken ?? process.env.BOXLAB_INSTRUCTOR_TOKEN);
+    const { lessons, errors } = loadLessons(opts.lessonsDir);
+    this.lessonErrors = errors;
+    for (const e of errors) deps.log(`lesson skipped: ${e}`);
+    this.lessonMap = new Map(lessons.map((l) => [l.lesson.slug, l]));
+    this.runner = new CheckRunner({
+      lessons: () => this.lessonMap,
+      store: () => this.store,
+      getSession: (id) => deps.manager.get(id),
+      limits: deps.limits,
+      intervalMs: opts.checkIntervalMs,
+      probeFor: opts.probeFor,
+      log: deps.log,
+    });
+    this.watch = new WatchHub({
+      manager: deps.manager, allowedOrigins: deps.allowedOrigins, auth: this.auth, log: deps.log,
+      broadcast: () => (this.broadcastId ? deps.manager.get(this.broadcastId) ?? null : null),
+      nameOf: (s) => this.nameOf(s),
+    });
+    this.dashboard = new Dashboard(deps.manager, this.runner, () => this.lessonMap, () => this.store, this.instructors);
+  }
+
+  /** Opened on first use, so a server that never sees a learner never touches the disk. */
+  get store(): ProgressStore {
+    return (this.storeInstance ??= new ProgressStore(this.opts.dbPath ?? defaultDbPath(), this.deps.log));
+  }
+
+  get lessons(): LoadedLesson[] {
+    return [...this.lessonMap.values()];
+  }
+  lesson(slug: string): LoadedLesson | undefined {
+    return this.lessonMap.get(slug);
+  }
+
+  nameOf(s: Session): string {
+    if (this.instructors.has(s.id)) return 'Instructor';
+    return this.runner.states.get(s.id)?.name || this.deps.manager.info(s.id)?.name || `learner ${s.id.slice(0, 4)}`;
+  }
+
+  /** Control messages the playground protocol does not know (socket.ts hands them over). */
+  onMessage(session: Session, msg: ClientMessage, client: SessionClient): void {
+    if (msg.type !== 'lesson') return;
+    this.runner.onLesson(session, msg);
+    const b = this.broadcastId ? this.deps.manager.get(this.broadcastId) : undefined;
+    if (b && b !== session) client.send({ type: 'broadcast', active: true, name: this.nameOf(b) });
+  }
+
+  onInput(session: Session, data: Buffer): void {
+    this.runner.onInput(session, data);
+  }
+
+  sandboxOverrides(s: Session): SandboxSettings {
+    return this.runner.overrides(s.id);
+  }
+
+  handlesUpgrade(req: IncomingMessage): boolean {
+    return (req.url ?? '').split('?')[0] === WATCH_PATH;
+  }
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    this.watch.handleUpgrade(req, socket, head);
+  }
+
+  /** An instructor session: the instructor's own terminal, which they can broadcast. */
+  createInstructorSession(addr: string) {
+    const r = this.deps.manager.create(addr, 'Instructor');
+    if (r.ok) this.instructors.add(r.session.id);
+    return r;
+  }
+
+  private learners(): Session[] {
+    for (const id of this.instructors) if (!this.deps.manager.get(id)) this.instructors.delete(id);
+    return this.deps.manager.sessions().map((i) => i.session).filter((s) => !this.instructors.has(s.id) && !s.destroyed);
+  }
+
+  async act(a: ClassAction): Promise<ActionResult> {
+    switch (a.action) {
+      case 'reset': {
+        const s = this.deps.manager.get(a.sessionId);
+        if (!s) return { ok: false, status: 404, message: 'no such session' };
+        return { ok: true, affected: Number(await rebuild(s)) };
+      }
+      case 'reset_all': {
+        const done = await Promise.all(this.learners().map(rebuild));
+        return { ok: true, affected: done.filter(Boolean).length };
+      }
+      case 'goto': {
+        if (!this.lessonMap.has(a.slug)) return { ok: false, status: 404, message: 'no such lesson' };
+        let n = 0;
+        for (const s of this.learners()) if (s.client) (s.client.send({ type: 'goto', slug: a.slug }), n++);
+        return { ok: true, affected: n };
+      }
+      case 'broadcast':
+        return this.setBroadcast(a.sessionId);
+      case 'end': {
+        this.setBroadcast(null);
+        const all = this.deps.manager.sessions().map((i) => i.session);
+        for (const s of all) s.client?.send({ type: 'class_ended', message: 'The instructor ended the class. Your progress is saved.' });
+        await Promise.all(all.map((s) => this.deps.manager.destroy(s, CLOSE.SESSION_GONE, 'class ended')));
+        this.instructors.clear();
+        return { ok: true, affected: all.length };
+      }
+    }
+  }
+
+  private setBroadcast(id: string | null): ActionResult {
+    if (id !== null && (!this.instructors.has(id) || !this.deps.manager.get(id))) {
+      return { ok: false, status: 404, message: 'only a live instructor session can be broadcast' };
+    }
+    if (this.broadcastId === id) return { ok: true, affected: 0 };
+    this.broadcastId = id;
+    this.watch.closeViewers(CLOSE.SESSION_GONE, id ? 'broadcast switched' : 'broadcast ended', 'broadcast');
+    const name = id ? this.nameOf(this.deps.manager.get(id)!) : undefined;
+    let n = 0;
+    for (const s of this.learners()) if (s.client) (s.client.send({ type: 'broadcast', active: id !== null, name }), n++);
+    return { ok: true, affected: n };
+  }
+
+  async close(): Promise<void> {
+    this.runner.close();
+    this.watch.close();
+    this.storeInstance?.close();
+    this.storeInstance = null;
+  }
+}
+
+/** Reset a running sandbox, or boot again one that exited or failed. False while one is being built. */
+async function rebuild(s: Session): Promise<boolean> {
+  if (s.state === 'running') return (await s.reset(), true);
+  if (s.state === 'exited' || s.state === 'error') return (await s.restart(), true);
+  return false;
+}
+
+export function loadCourse(deps: CourseDeps, opts?: CourseOptions): Course {
+  return new Course(deps, opts);
+}

@@ -1,0 +1,214 @@
+// Runs the check of the step each learner is on, about once a second and right after Enter, only while their socket is attached.
+import type { SandboxHandle } from '../engine/types.ts';
+import type { CheckMsg, LessonMsg, SandboxSettings } from '../protocol/lessons.ts';
+import type { Session } from '../web/session.ts';
+import { checkDef, type CheckResult, type Memo } from './checks.ts';
+import type { LoadedLesson } from './loader.ts';
+import { RealProbe, type BoxProbe } from './probe.ts';
+import { learnerKey, type ProgressStore } from './progress.ts';
+import { CostMeter } from './cost.ts';
+import { settingsFor, settingsMatch, type Limits } from './settings.ts';
+
+export interface LearnerState {
+  sessionId: string;
+  key: string | null;
+  name: string;
+  slug: string | null;
+  step: number;
+  /** Date.now() when the learner arrived at this step, and when it passed (null: not yet). */
+  stepSince: number;
+  passedAt: number | null;
+  last: CheckResult | null;
+  memo: Memo | null;
+  memoFor: string;
+  inflight: boolean;
+  sentKey: string;
+  overrides: SandboxSettings;
+  quick: NodeJS.Timeout[];
+}
+
+export interface RunnerOptions {
+  lessons: () => Map<string, LoadedLesson>;
+  store: () => ProgressStore;
+  getSession: (id: string) => Session | undefined;
+  /** Server limits: lesson settings may lower them, never raise them. */
+  limits: Limits;
+  intervalMs?: number;
+  /** Checks after Enter: typed commands usually finish within these delays. */
+  quickDelaysMs?: number[];
+  maxConcurrent?: number;
+  probeFor?: (sb: SandboxHandle, s: Session) => BoxProbe;
+  log?: (line: string) => void;
+}
+
+export class CheckRunner {
+  readonly states = new Map<string, LearnerState>();
+  readonly cost = new CostMeter();
+  private readonly probes = new Map<string, BoxProbe>();
+  private readonly lastProbe = new Map<string, BoxProbe>();
+  private running = 0;
+  private readonly timer: NodeJS.Timeout;
+
+  constructor(private readonly opts: RunnerOptions) {
+    this.timer = setInterval(() => this.tick(), opts.intervalMs ?? 1000);
+    this.timer.unref();
+  }
+
+  /** The learner said where they are (after every hello, and on every step change). */
+  onLesson(session: Session, msg: LessonMsg): void {
+    const st = this.stateOf(session.id);
+    if (msg.learner) {
+      st.key = learnerKey(msg.learner);
+      this.opts.store().touch(st.key, msg.name || undefined);
+    }
+    if (msg.name !== undefined) st.name = msg.name;
+    const lesson = msg.slug ? this.opts.lessons().get(msg.slug) : undefined;
+    const slug = lesson ? msg.slug : null;
+    const step = lesson ? Math.min(msg.step, lesson.specs.length - 1) : 0;
+    if (slug !== st.slug || step !== st.step) {
+      st.slug = slug;
+      st.step = step;
+      st.stepSince = Date.now();
+      st.passedAt = null;
+      st.last = null;
+      st.memo = null;
+      st.sentKey = '';
+      if (lesson && st.key && this.opts.store().passedSteps(st.key, lesson.lesson.slug).includes(step)) st.passedAt = Date.now();
+    } else st.sentKey = ''; // same step again (a reload): send the current result anew
+    if (lesson) this.ensureSettings(session, st, lesson);
+    if (st.passedAt !== null) this.send(session, st, { ok: true, message: 'passed' }, 0);
+    else void this.run(session, st);
+  }
+
+  /** Keystrokes: after Enter, check again soon rather than waiting for the next tick. */
+  onInput(session: Session, data: Buffer): void {
+    const st = this.states.get(session.id);
+    if (!st?.slug || st.passedAt !== null || !data.includes(13)) return;
+    for (const t of st.quick) clearTimeout(t);
+    st.quick = (this.opts.quickDelaysMs ?? [150, 500]).map((ms) => setTimeout(() => void this.run(session, st), ms));
+  }
+
+  /** Sandbox settings of the lesson this session is in (merged into its sandbox config at creation). */
+  overrides(sessionId: string): SandboxSettings {
+    return this.states.get(sessionId)?.overrides ?? {};
+  }
+
+  forget(sessionId: string): void {
+    const st = this.states.get(sessionId);
+    for (const t of st?.quick ?? []) clearTimeout(t);
+    this.states.delete(sessionId);
+    this.lastProbe.delete(sessionId);
+  }
+
+  close(): void {
+    clearInterval(this.timer);
+    for (const id of [...this.states.keys()]) this.forget(id);
+  }
+
+  private stateOf(id: string): LearnerState {
+    let st = this.states.get(id);
+    if (!st) {
+      st = {
+        sessionId: id, key: null, name: '', slug: null, step: 0, stepSince: Date.now(), passedAt: null, last: null,
+        memo: null, memoFor: '', inflight: false, sentKey: '', overrides: {}, quick: [],
+      };
+      this.states.set(id, st);
+    }
+    return st;
+  }
+
+  private tick(): void {
+    for (const [id, st] of this.states) {
+      const s = this.opts.getSession(id);
+      if (!s || s.destroyed) {
+        this.forget(id);
+        continue;
+      }
+      const lesson = st.slug ? this.opts.lessons().get(st.slug) : undefined;
+      if (lesson) this.ensureSettings(s, st, lesson);
+      if (st.slug && st.passedAt === null) void this.run(s, st);
+    }
+    for (const sbId of this.probes.keys()) {
+      if (![...this.states.keys()].some((id) => this.opts.getSession(id)?.sandbox?.id === sbId)) this.probes.delete(sbId);
+    }
+  }
+
+  /** A lesson that needs other limits (e.g. 64M for the OOM lesson) gets a sandbox rebuilt with them. */
+  private ensureSettings(s: Session, st: LearnerState, lesson: LoadedLesson): void {
+    const want = settingsFor(lesson.lesson.sandbox, this.opts.limits);
+    st.overrides = want;
+    const sb = s.sandbox;
+    if (!Object.keys(lesson.lesson.sandbox).length || !sb || s.state !== 'running' || settingsMatch(sb.config, want, this.opts.limits)) return;
+    this.opts.log?.(`session ${s.id}: rebuilding the sandbox for lesson ${lesson.lesson.slug} (${JSON.stringify(want)})`);
+    this.send(s, st, { ok: false, message: `Rebuilding your sandbox with the limits this lesson needs (${describe(want)})…` }, 0);
+    void s.reset();
+  }
+
+  private async run(s: Session, st: LearnerState): Promise<void> {
+    const lesson = st.slug ? this.opts.lessons().get(st.slug) : undefined;
+    if (!lesson || st.inflight || st.passedAt !== null || !s.client || s.destroyed) return;
+    const spec = lesson.specs[st.step];
+    const def = checkDef(spec.check.type)!;
+    const states = def.states ?? ['running'];
+    if (!states.includes(s.state as 'running' | 'exited')) return;
+    let probe: BoxProbe | undefined;
+    if (s.sandbox) {
+      probe = this.probes.get(s.sandbox.id);
+      if (!probe) {
+        const sb = s.sandbox;
+        probe = this.opts.probeFor ? this.opts.probeFor(sb, s) : new RealProbe(sb, () => s.events);
+        this.probes.set(sb.id, probe);
+      }
+      this.lastProbe.set(s.id, probe);
+    } else if (s.state === 'exited') probe = this.lastProbe.get(s.id);
+    if (!probe) return;
+    if (this.running >= (this.opts.maxConcurrent ?? 16)) return;
+    st.inflight = true;
+    this.running++;
+    const slug = st.slug;
+    const step = st.step;
+    const t0 = performance.now();
+    let result: CheckResult;
+    try {
+      const memoFor = `${probe.id}|${slug}|${step}`;
+      if (st.memoFor !== memoFor || !st.memo) {
+        st.memo = def.init ? await def.init(probe, spec.check.params) : {};
+        st.memoFor = memoFor;
+      }
+      result = await def.run(probe, spec.check.params, st.memo);
+    } catch (err) {
+      result = { ok: false, message: `the check could not read the box: ${(err as Error).message}` };
+    } finally {
+      st.inflight = false;
+      this.running--;
+    }
+    const ms = performance.now() - t0;
+    this.cost.add(spec.check.type, ms);
+    if (st.slug !== slug || st.step !== step || st.passedAt !== null) return; // moved on meanwhile
+    st.last = result;
+    if (result.ok) {
+      st.passedAt = Date.now();
+      if (st.key) this.opts.store().pass(st.key, lesson.lesson.slug, step);
+    }
+    this.send(s, st, result, ms);
+  }
+
+  private send(s: Session, st: LearnerState, r: CheckResult, ms: number): void {
+    const lesson = st.slug ? this.opts.lessons().get(st.slug) : undefined;
+    if (!lesson || !s.client) return;
+    const passed = st.passedAt !== null;
+    const key = `${st.slug}|${st.step}|${r.ok}|${passed}|${r.message}`;
+    if (key === st.sentKey) return;
+    st.sentKey = key;
+    const done = st.key ? this.opts.store().passedSteps(st.key, lesson.lesson.slug) : passed ? [st.step] : [];
+    const msg: CheckMsg = {
+      type: 'check', slug: lesson.lesson.slug, step: st.step, ok: r.ok, passed, message: r.message,
+      lessonDone: lesson.specs.every((_, i) => done.includes(i)), ms: Math.round(ms * 100) / 100,
+    };
+    s.client.send(msg);
+  }
+}
+
+function describe(s: SandboxSettings): string {
+  return [s.memory && `memory ${s.memory}`, s.cpuLimit && `cpu ${s.cpuLimit}`, s.pids && `pids ${s.pids}`].filter(Boolean).join(', ');
+}

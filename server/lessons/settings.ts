@@ -1,0 +1,31 @@
+// Lesson sandbox settings: what a lesson asks for, capped by the server's own limits, and whether a running box already has it.
+import type { SandboxSettings } from '../protocol/lessons.ts';
+
+export interface Limits {
+  memory: string;
+  cpuLimit: string;
+  pids: number;
+}
+
+const UNITS: Record<string, number> = { '': 1, K: 1024, M: 1024 ** 2, G: 1024 ** 3 };
+
+/** "64M" → bytes; NaN for anything else. */
+export function sizeBytes(s: string): number {
+  const m = /^(\d+(?:\.\d+)?)([KMG]?)$/i.exec(s.trim());
+  return m ? Math.round(Number(m[1]) * UNITS[m[2].toUpperCase()]) : NaN;
+}
+
+/** The lesson's settings, each lowered to the server's limit: a lesson never gets more than any other session. */
+export function settingsFor(want: SandboxSettings, limits: Limits): SandboxSettings {
+  const out: SandboxSettings = {};
+  if (want.memory) out.memory = sizeBytes(want.memory) <= sizeBytes(limits.memory) ? want.memory : limits.memory;
+  if (want.cpuLimit) out.cpuLimit = Number(want.cpuLimit) <= Number(limits.cpuLimit) ? want.cpuLimit : limits.cpuLimit;
+  if (want.pids) out.pids = Math.min(want.pids, limits.pids);
+  return out;
+}
+
+/** True when a box made with `config` has every setting of `want` (unset ones mean the server default). */
+export function settingsMatch(config: { memory: string; cpuLimit: string; pids: number }, want: SandboxSettings, limits: Limits): boolean {
+  const full = { memory: want.memory ?? limits.memory, cpuLimit: want.cpuLimit ?? limits.cpuLimit, pids: want.pids ?? limits.pids };
+  return sizeBytes(config.memory) === sizeBytes(full.memory) && Number(config.cpuLimit) === Number(full.cpuLimit) && config.pids === full.pids;
+}
