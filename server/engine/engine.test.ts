@@ -34,7 +34,8 @@ test('creation emits every stage in the documented order, with roles and both pi
   }
   const byStage = Object.fromEntries(seen.map((e) => [e.stage, e]));
   assert.deepEqual(Object.keys(byStage.unshare_user.namespaces ?? {}), ['user']);
-  assert.deepEqual(Object.keys(byStage.unshare_ns.namespaces ?? {}).sort(), ['cgroup', 'ipc', 'mnt', 'net', 'pid', 'uts']);
+  assert.deepEqual(Object.keys(byStage.unshare_ns.namespaces ?? {}).sort(), ['cgroup', 'ipc', 'mnt', 'net', 'uts']);
+  assert.deepEqual(Object.keys(byStage.fork2.namespaces ?? {}), ['pid']);
   assert.equal(box.pids.init, FAKE_INIT_PID);
   await box.destroy();
 });
@@ -95,6 +96,7 @@ for (const stage of CREATION.filter((s) => s !== 'running')) {
     const err = await createSandbox({ ...config, failAt: stage }, {}, deps).then(() => null, (e: unknown) => e);
     assert.ok(err instanceof SandboxError, String(err));
     assert.equal(err.info.stage, stage);
+    assert.match(err.info.sandboxId ?? '', /^bx-[0-9a-f]{12}$/);
     assert.match(err.message, new RegExp(stage));
     assert.deepEqual(list(join(runDir, 'sandboxes')), [], 'sandbox dir removed');
     assert.deepEqual(list(join(runDir, 'slots')), [], 'uid slot released');

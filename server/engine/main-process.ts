@@ -126,8 +126,12 @@ export async function containerMainProcess(
         throw new SandboxError({ stage, syscall: 'read', errno: 0, code: 'ECHILD', message: `${stage}: ${(err as Error).message}` });
       }
       const name = STAGES[e.stage] ?? `stage ${e.stage}`;
-      const ns = e.ok && name === 'unshare_user' ? nsInodes(deps, proc.pid, ['user'])
-        : e.ok && name === 'unshare_ns' ? nsInodes(deps, proc.pid, ['mnt', 'uts', 'ipc', 'net', 'cgroup', 'pid']) : undefined;
+      // The new PID namespace has no /proc/<pid>/ns/pid_for_children entry until its first process exists
+      // (fs/proc/namespaces.c), so it is reported at fork2 rather than at unshare_ns.
+      const ns = !e.ok ? undefined
+        : name === 'unshare_user' ? nsInodes(deps, proc.pid, ['user'])
+        : name === 'unshare_ns' ? nsInodes(deps, proc.pid, ['mnt', 'uts', 'ipc', 'net', 'cgroup'])
+        : name === 'fork2' ? nsInodes(deps, proc.pid, ['pid']) : undefined;
       clock.child(e, built.initPid ?? null, ns);
       if (!e.ok) throw clock.childError(e);
       if (name !== stage) {
@@ -186,6 +190,7 @@ export async function containerMainProcess(
     return built;
   } catch (err) {
     (err as { built?: Built }).built = built;
+    if (err instanceof SandboxError) err.info.sandboxId = id;
     throw err;
   }
 }

@@ -73,6 +73,8 @@ export async function teardown(
     await step(() => proc.close());
   }
   built.pty?.stream.destroy();
+  // Pipe mode: our end of the box's stdin is closed even if endInput() was never called.
+  (built.proc?.stdio?.stdin as { destroy?: () => void } | undefined)?.destroy?.();
   if (built.cgroups) await step(() => built.cgroups!.killAll());
   if (built.overlayMounted || built.upperMounted) {
     await step(() => clock.outer('overlay_umount', false, () => unmountLayers(sys, built.layers)));
@@ -165,7 +167,8 @@ export class Sandbox extends EventEmitter implements SandboxHandle {
     this.exit = exitInfo(this.childExitStatus);
     this.emit('exit', this.exit);
     for (const w of this.exitWaiters.splice(0)) w(this.exit);
-    void this.destroy().catch((err) => this.emit('error', err));
+    // A failed cleanup surfaces to whoever awaits destroy(); never as an 'error' event nobody listens to.
+    void this.destroy().catch(() => undefined);
   }
 
   write(data: Buffer | string): void {

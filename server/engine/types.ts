@@ -106,6 +106,8 @@ export interface SandboxErrorInfo {
   code: string;
   path?: string;
   message: string;
+  /** The sandbox that failed (its id names its state dir and cgroups). */
+  sandboxId?: string;
 }
 
 /** Error that carries the call, errno and stage, as crun does with its libcrun_error_t. */

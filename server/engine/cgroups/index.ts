@@ -47,12 +47,17 @@ export async function resolveLayout(opts: CgroupOptions = {}): Promise<CgroupLay
   return detectLayout({ mountinfo, selfCgroup, unifiedControllers });
 }
 
+/** The host's layout does not change while we run: read /proc once per process, not once per box. */
+let hostLayout: Promise<CgroupLayout> | null = null;
+const layoutFor = (opts: CgroupOptions) =>
+  opts.mountinfo || opts.selfCgroup || opts.fsRoot || opts.io ? resolveLayout(opts) : (hostLayout ??= resolveLayout(opts));
+
 async function context(opts: CgroupOptions): Promise<Ctx> {
   return {
     io: opts.io ?? nodeIO,
     clock: { now: opts.now ?? (() => performance.now()), sleep: opts.sleep ?? sleep },
     fsRoot: opts.fsRoot ?? '/',
-    layout: await resolveLayout(opts),
+    layout: await layoutFor(opts),
     killTimeoutMs: opts.killTimeoutMs ?? 5000,
     removeTimeoutMs: opts.removeTimeoutMs ?? 2000,
   };
