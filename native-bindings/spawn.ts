@@ -1,4 +1,4 @@
-// spawn.ts: starts the double fork through the C helper (bx_spawn) and wraps its pipes as event streams.
+// spawn.ts: starts the double fork through the C helper (bx_spawn starts boxlab-nsexec) and wraps its pipes as event streams.
 import koffi from 'koffi';
 import { writeSync } from 'node:fs';
 import { Socket } from 'node:net';
@@ -130,7 +130,7 @@ export function spawnBox(req: SpawnRequest): BoxProcess {
       filter,
       filter ? filter.length / 8 : 0,
     ) as number;
-    if (pid < 0) throw new SyscallError('fork', -pid);
+    if (pid < 0) throw new SyscallError('posix_spawn', -pid, 'native-bindings/build/boxlab-nsexec', -pid === 2 ? 'helper program missing: run npm install' : undefined);
     // The children hold their ends now; ours are closed so EOF tells us when they are gone.
     for (const fd of [statusW, controlR, execW, ...stdioFds]) if (fd >= 0) libc.close(fd);
     return wrap(pid, statusR, controlW, execR, outer);

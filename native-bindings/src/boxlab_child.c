@@ -1,8 +1,8 @@
-/* boxlab_child.c: the namespaced parent and the inner child of the double fork: the only code that runs between fork and exec.
+/* boxlab_child.c: the namespaced parent and the inner child of the double fork (the boxlab-nsexec program).
  *
  * No JavaScript may run in a process forked from Node (it segfaults), and unshare(CLONE_NEWUSER) needs a
- * single-threaded caller (unshare(2): EINVAL), so this is C, like runc's nsexec. Only raw syscalls run after
- * fork: no malloc, no stdio (fork(2) in a multi-threaded process: async-signal-safe functions only).
+ * single-threaded caller (unshare(2): EINVAL), so this is C, like runc's nsexec: a small program that Node starts
+ * with posix_spawn (vfork-fast, and no copy of Node's memory to pin), which unshares and forks PID 1.
  * Every step reports a fixed-size struct bx_event on the status pipe; the outer parent (Node) does the rest. */
 #define _GNU_SOURCE
 #include "child_internal.h"
@@ -29,19 +29,6 @@
 #include <time.h>
 #include <unistd.h>
 
-
-static const char *const STAGE_NAMES[] = {
-  "prepare_state", "cgroup_create", "upper_tmpfs", "fork1", "unshare_user", "uid_map", "overlay_mount",
-  "cgroup_attach", "unshare_ns", "hostname", "net_lo_up", "fork2", "mount_private", "mount_proc", "mount_dev",
-  "mask_paths", "pty_open", "pivot_root", "chdir", "seccomp", "drop_privileges", "exec", "running", "child_exit",
-  "umount_proc", "umount_dev", "namespaced_parent_exit", "overlay_umount", "cgroup_remove", "cleanup_done",
-};
-
-int bx_abi_version(void) { return BX_ABI_VERSION; }
-int bx_event_size(void) { return (int)sizeof(struct bx_event); }
-const char *bx_stage_name(int s) {
-  return (s >= 0 && s < (int)(sizeof STAGE_NAMES / sizeof *STAGE_NAMES)) ? STAGE_NAMES[s] : "";
-}
 
 /* ---- inner child: PID 1 of the box ------------------------------------------------------------------- */
 
@@ -125,7 +112,7 @@ static void namespaced_cleanup(struct ctx *c) {
   ok(c, 0);
 }
 
-static __attribute__((noreturn)) void container_intermediate_process(struct ctx *c) {
+__attribute__((noreturn)) void container_intermediate_process(struct ctx *c) {
   const struct bx_params *p = c->p;
   c->role = BX_ROLE_NAMESPACED_PARENT;
   prctl(PR_SET_PDEATHSIG, SIGKILL);
@@ -192,22 +179,4 @@ static __attribute__((noreturn)) void container_intermediate_process(struct ctx 
   ok(c, status);
   namespaced_cleanup(c);
   _exit(0);
-}
-
-int bx_spawn(const struct bx_params *p, const uint8_t *filter, int32_t filter_len) {
-  /* Everything that allocates happens here, before fork, in the Node thread. */
-  static struct ctx c;
-  memset(&c, 0, sizeof c);
-  c.p = p;
-  if (p->argc < 1 || p->argc > MAX_ARGS || p->envc < 0 || p->envc > MAX_ARGS) return -E2BIG;
-  const char *s = p->argv;
-  for (int i = 0; i < p->argc; i++) { c.argv[i] = (char *)s; s += strlen(s) + 1; }
-  s = p->envp;
-  for (int i = 0; i < p->envc; i++) { c.envp[i] = (char *)s; s += strlen(s) + 1; }
-  c.prog.len = (unsigned short)(filter_len > 0 ? filter_len : 0);
-  c.prog.filter = (struct sock_filter *)filter;
-  pid_t pid = fork();
-  if (pid < 0) return -errno;
-  if (pid == 0) container_intermediate_process(&c);
-  return pid;
 }

@@ -84,7 +84,23 @@ struct bx_params {
   int32_t cols;
 };
 
-/* Forks the namespaced parent and returns its pid (or -errno). Only async-signal-safe code runs in the children. */
+/* How bx_spawn hands the request to the boxlab-nsexec program: fixed fds, and one bootstrap blob (runc's nsexec
+ * reads a netlink message the same way): this header, then root, hostname, workdir, dev_opts, shm_opts, argv and
+ * envp as NUL-terminated strings, then the seccomp filter (filter_len * 8 bytes). */
+enum bx_fds { BX_FD_BOOTSTRAP = 3, BX_FD_STATUS = 4, BX_FD_CONTROL = 5, BX_FD_EXEC = 6, BX_FD_STDIO = 7 };
+#define BX_BLOB_MAGIC 0x786f4278u /* "xBox" */
+#define BX_BLOB_MAX (1u << 20)
+
+struct bx_blob_header {
+  uint32_t magic;
+  uint32_t total_len;
+  int32_t argc, envc, use_pty, has_stdio, fail_at, rows, cols;
+  uint32_t ns_flags, disable, filter_len;
+  uint64_t cap_keep;
+  int64_t rlim_nofile, rlim_fsize;
+};
+
+/* Starts the namespaced parent (the boxlab-nsexec program beside this library) and returns its pid, or -errno. */
 BX_API int bx_spawn(const struct bx_params *p, const uint8_t *seccomp_filter, int32_t seccomp_len);
 BX_API int bx_abi_version(void);
 BX_API int bx_event_size(void);

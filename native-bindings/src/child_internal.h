@@ -32,6 +32,8 @@ char read_control(struct ctx *c);
 void reset_signals(void);
 void close_other_fds(const int *keep, int n);
 
+__attribute__((noreturn)) void container_intermediate_process(struct ctx *c);
+
 /* child_mounts.c */
 void setup_mounts(struct ctx *c);
 void setup_stdio(struct ctx *c);
