@@ -6,7 +6,7 @@ import { BoxlabClient } from '../terminal/BoxlabClient';
 import { browserDeps } from '../terminal/browser-deps';
 import { INITIAL_VIEW, type ClientView } from '../terminal/client-types';
 import { TerminalView, type Renderer, type TermHandle } from '../terminal/TerminalView';
-import { StageList } from '../xray/StageList';
+import { XrayPanel } from '../xray/XrayPanel';
 import { Header } from './Header';
 import { Overlay } from './Overlay';
 import { SessionBar } from './SessionBar';
@@ -29,6 +29,8 @@ export function Playground() {
   const [client, setClient] = useState<BoxlabClient | null>(null);
   const [renderer, setRenderer] = useState<Renderer | null>(null);
   const [notice, setNotice] = useState<string | null>(null);
+  // The x-ray's wide mode (projector): the terminal and the x-ray share the width equally.
+  const [wideXray, setWideXray] = useState(false);
   const term = useRef<Terminal | null>(null);
   // xterm's callbacks outlive renders; they reach the client through a ref, never a stale closure.
   const clientRef = useRef<BoxlabClient | null>(null);
@@ -85,7 +87,7 @@ export function Playground() {
   return (
     <div className="flex h-dvh min-h-[32rem] flex-col">
       <Header />
-      <main className="grid min-h-0 flex-1 grid-cols-1 grid-rows-[minmax(22rem,1fr)_minmax(16rem,40%)] gap-3 p-3 lg:grid-cols-[minmax(0,1fr)_minmax(21rem,27rem)] lg:grid-rows-1">
+      <main className={`grid min-h-0 flex-1 grid-cols-1 grid-rows-[minmax(22rem,1fr)_minmax(16rem,40%)] gap-3 p-3 lg:grid-rows-1 ${wideXray ? 'lg:grid-cols-[minmax(0,1fr)_minmax(0,1fr)]' : 'lg:grid-cols-[minmax(0,1fr)_minmax(21rem,27rem)]'}`}>
         <section
           aria-label="Terminal"
           className="flex min-h-0 min-w-0 flex-col overflow-hidden rounded-xl border border-line bg-panel shadow-sm focus-within:border-accent/50"
@@ -110,7 +112,7 @@ export function Playground() {
           <StatsBar view={view} renderer={renderer} />
         </section>
         <aside className="min-h-0 overflow-hidden rounded-xl border border-line bg-panel shadow-sm">
-          <StageList stages={view.stages} pending={view.phase === 'idle' || view.phase === 'creating' || view.phase === 'full'} />
+          <XrayPanel view={view} client={client} wide={wideXray} onWide={setWideXray} />
         </aside>
       </main>
     </div>
