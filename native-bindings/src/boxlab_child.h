@@ -10,7 +10,7 @@
 
 /* Stage ids: must match the index of each name in STAGES (server/engine/types.ts); a unit test checks it. */
 enum bx_stage {
-  BX_FORK1 = 3,
+  BX_FORK1 = 1,
   BX_UNSHARE_USER = 4,
   BX_UNSHARE_NS = 8,
   BX_HOSTNAME = 9,

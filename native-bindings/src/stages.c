@@ -2,7 +2,7 @@
 #include "boxlab_child.h"
 
 static const char *const STAGE_NAMES[] = {
-  "prepare_state", "cgroup_create", "upper_tmpfs", "fork1", "unshare_user", "uid_map", "overlay_mount",
+  "prepare_state", "fork1", "cgroup_create", "upper_tmpfs", "unshare_user", "uid_map", "overlay_mount",
   "cgroup_attach", "unshare_ns", "hostname", "net_lo_up", "fork2", "mount_private", "mount_proc", "mount_dev",
   "mask_paths", "pty_open", "pivot_root", "chdir", "seccomp", "drop_privileges", "exec", "running", "child_exit",
   "umount_proc", "umount_dev", "namespaced_parent_exit", "overlay_umount", "cgroup_remove", "cleanup_done",

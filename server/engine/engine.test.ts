@@ -44,7 +44,7 @@ test('the outer parent writes the uid map, mounts the idmapped overlay and joins
   const { deps, sys } = setup(t);
   const box = await createSandbox(config, {}, deps);
   const names = sys.names();
-  const order = ['cgroups.create', 'mount', 'spawnBox', 'writeProcFile', 'idmappedBind', 'mount', 'umount2', 'cgroups.addProcess', 'control'];
+  const order = ['spawnBox', 'cgroups.create', 'mount', 'writeProcFile', 'idmappedBind', 'mount', 'umount2', 'cgroups.addProcess', 'control'];
   let at = 0;
   for (const n of names) if (n === order[at]) at++;
   assert.equal(at, order.length, `calls out of order: ${names.join(' ')}`);

@@ -47,9 +47,9 @@ export type ProcessRole = 'outer' | 'namespaced_parent' | 'inner_child';
 /** Every stage, in the order the seed draws them. docs/stages.md documents each. */
 export const STAGES = [
   'prepare_state', // outer: state dir + uid range slot
+  'fork1', // outer: posix_spawn of the namespaced parent (boxlab-nsexec), first so it starts while we work on
   'cgroup_create', // outer: cgroups made and limited
   'upper_tmpfs', // outer: size-capped tmpfs for upper/work
-  'fork1', // outer: fork of the namespaced parent (C helper)
   'unshare_user', // namespaced parent: new user namespace
   'uid_map', // outer: uid_map/gid_map/setgroups written for it
   'overlay_mount', // outer: idmapped lower + overlay merged root
