@@ -69,7 +69,14 @@ export async function containerMainProcess(
   try {
     await outer('prepare_state', () => {
       ensureRunDir(deps.runDir);
-      mkdirSync(dir, { mode: 0o700 });
+      try {
+        mkdirSync(dir, { mode: 0o700 });
+      } catch (err) {
+        // The run dir was removed under us (a manual cleanup): make it again once.
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+        ensureRunDir(deps.runDir, true);
+        mkdirSync(dir, { mode: 0o700 });
+      }
       built.slot = claimSlot(id, deps.runDir);
       built.uidBase = UID_BASE + built.slot * UID_RANGE;
       // Only this box's root (host gid uidBase) may walk through to its merged root: other host users and other

@@ -23,13 +23,18 @@ export function sandboxesDir(runDir = RUN_DIR): string {
   return join(runDir, 'sandboxes');
 }
 
-export function ensureRunDir(runDir = RUN_DIR): void {
+const readyRunDirs = new Set<string>();
+
+export function ensureRunDir(runDir = RUN_DIR, force = false): void {
+  // Once per process: this is on the path of every box creation.
+  if (readyRunDirs.has(runDir) && !force) return;
   // 0711: the inner child (an unprivileged host uid) must traverse down to its merged root, but nobody may list
   // the sandboxes; each sandbox dir is then 0710 with the box's own gid (see main-process.ts).
   mkdirSync(join(runDir, 'slots'), { recursive: true, mode: 0o700 });
   mkdirSync(sandboxesDir(runDir), { recursive: true, mode: 0o711 });
   chmodSync(runDir, 0o711);
   chmodSync(sandboxesDir(runDir), 0o711);
+  readyRunDirs.add(runDir);
 }
 
 /** Claims a free uid-range slot with O_EXCL, so a CLI and a server running at once never share a range. */
@@ -53,7 +58,7 @@ export function releaseSlot(slot: number, runDir = RUN_DIR): void {
 }
 
 export function writeRecord(rec: SandboxRecord): void {
-  writeFileSync(join(rec.dir, 'state.json'), JSON.stringify(rec, null, 2), { mode: 0o600 });
+  writeFileSync(join(rec.dir, 'state.json'), JSON.stringify(rec), { mode: 0o600 });
 }
 
 /** Records of every sandbox dir; a dir without state.json (creation under way, or a crash right at the start)
