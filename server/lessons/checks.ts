@@ -25,7 +25,8 @@ const MiB = 1024 * 1024;
 const pass = (message: string): CheckResult => ({ ok: true, message });
 const fail = (message: string): CheckResult => ({ ok: false, message });
 const absPath = z.string().regex(/^\/[^\0]*$/, 'an absolute path in the box');
-const describeProc = (p: BoxProc) => `${p.argv.join(' ') || p.name}: PID ${p.boxPid} in the box, ${p.hostPid} on the host`;
+const describeProc = (p: BoxProc) =>
+  `${p.argv.join(' ') || p.name}${p.state === 'Z' ? ' (zombie)' : ''}: PID ${p.boxPid} in the box, ${p.hostPid} on the host, parent PID ${p.boxPpid}`;
 
 const fileParams = z.strictObject({
   path: absPath,
@@ -54,14 +55,18 @@ function matching(procs: BoxProc[], p: ProcParams): BoxProc[] {
   return procs.filter((x) =>
     (p.name === undefined || x.name === p.name) &&
     (p.argv === undefined || x.argv.join(' ').includes(p.argv)) &&
-    (p.state === undefined || x.state === p.state) &&
+    // A zombie is not running: it only matches when state Z is asked for (ash reaps its jobs at the next prompt).
+    (p.state === undefined ? x.state !== 'Z' : x.state === p.state) &&
     (!p.orphan || (x.boxPpid === 1 && x.pgrpHost !== x.hostPid && !alive.has(x.pgrpHost))),
   );
 }
 
-function procLabel(p: ProcParams): string {
-  const what = p.argv ? `"${p.argv}"` : p.name ? `"${p.name}"` : 'a process';
-  return `${p.state === 'Z' ? 'a zombie ' : ''}${p.orphan ? 'an orphaned ' : ''}${what}`;
+/** 'zombie "sleep"', 'orphaned "sleep 1002"', '"yes"'; with `article`, 'a zombie "sleep"'. */
+function procLabel(p: ProcParams, article = false): string {
+  const what = p.argv ? `"${p.argv}"` : p.name ? `"${p.name}"` : 'process';
+  const adj = p.state === 'Z' ? 'zombie ' : p.orphan ? 'orphaned ' : '';
+  const a = article && (adj || !p.argv && !p.name) ? (adj.startsWith('o') ? 'an ' : 'a ') : '';
+  return `${a}${adj}${what}`;
 }
 
 async function rxPackets(probe: BoxProbe, dev: string): Promise<number | null> {
@@ -162,7 +167,7 @@ export const CHECKS: Record<string, CheckDef> = {
 
   process: {
     params: procParams,
-    summary: (p: ProcParams) => `${procLabel(p)} is ${p.absent ? 'gone' : 'running'} in the box`,
+    summary: (p: ProcParams) => `${procLabel(p, true)} is ${p.absent ? 'gone from' : 'in'} the box`,
     run(probe, p: ProcParams, memo) {
       const hits = matching(probe.processes(), p);
       if (!p.absent) return hits.length ? pass(describeProc(hits[0])) : fail(`no ${procLabel(p)} in the box`);

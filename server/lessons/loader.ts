@@ -12,6 +12,8 @@ export interface StepSpec {
   solution: string[];
   /** A plausible mistake: the tests type it and expect the check to keep failing. Never sent to the browser. */
   wrong: string[];
+  /** What the learner is told to do after the step (e.g. leave a chroot); the tests type it before the next step. */
+  cleanup: string[];
 }
 
 export interface LoadedLesson {
@@ -31,7 +33,7 @@ function toBlocks(nodes: RawNode[], file: string): Block[] {
     else if (n.k === 'quote') out.push({ t: 'quote', c: parseInline(n.text) });
     else if (n.k === 'fence') {
       if (n.lang === 'cmd') out.push({ t: 'cmd', v: n.text.split('\n').filter((l) => l.trim()) });
-      else if (['check', 'solution', 'wrong'].includes(n.lang)) throw new FormatError(file, n.line, `\`\`\`${n.lang} belongs directly in a step`);
+      else if (['check', 'solution', 'wrong', 'cleanup'].includes(n.lang)) throw new FormatError(file, n.line, `\`\`\`${n.lang} belongs directly in a step`);
       else out.push({ t: 'code', v: n.text });
     } else if (n.name === 'v1' || n.name === 'v2') out.push({ t: 'only', cgroup: n.name === 'v1' ? 1 : 2, blocks: toBlocks(n.children, file) });
     else throw new FormatError(file, n.line, `:::${n.name} is not allowed here (only :::v1, :::v2, and :::hint in a step)`);
@@ -87,6 +89,7 @@ export function parseLesson(text: string, file: string, slug: string): LoadedLes
     let check: StepSpec['check'] | null = null;
     let solution: string[] = [];
     let wrong: string[] = [];
+    let cleanup: string[] = [];
     let summary = '';
     for (const n of s.nodes) {
       if (n.k === 'fence' && n.lang === 'check') {
@@ -101,13 +104,14 @@ export function parseLesson(text: string, file: string, slug: string): LoadedLes
         summary = def.summary(r.data);
       } else if (n.k === 'fence' && n.lang === 'solution') solution = n.text.split('\n').filter((l) => l.trim());
       else if (n.k === 'fence' && n.lang === 'wrong') wrong = n.text.split('\n').filter((l) => l.trim());
+      else if (n.k === 'fence' && n.lang === 'cleanup') cleanup = n.text.split('\n').filter((l) => l.trim());
       else if (n.k === 'container' && n.name === 'hint') hints.push(toBlocks(n.children, file));
       else bodyNodes.push(n);
     }
     if (!check) throw new FormatError(file, s.line, `step "${s.title}" has no \`\`\`check`);
     if (!solution.length) throw new FormatError(file, s.line, `step "${s.title}" has no \`\`\`solution`);
     steps.push({ index, title: s.title, body: toBlocks(bodyNodes, file), hints, solution, check: { type: check.type, summary } });
-    specs.push({ check, solution, wrong });
+    specs.push({ check, solution, wrong, cleanup });
   });
   const lesson: Lesson = {
     slug,

@@ -85,7 +85,8 @@ export function parseMarkdown(text: string, file: string, first = 1): RawNode[] 
   return blocks(false);
 }
 
-const INLINE = /`([^`]+)`|\*\*([^*]+)\*\*|\*([^*\s][^*]*)\*|_([^_\s][^_]*)_|\[([^\]]+)\]\(([^)\s]+)\)/g;
+// Emphasis marks must stand at word edges, so net_cls/net_prio or a*b stay plain text.
+const INLINE = /`([^`]+)`|\*\*([^*]+)\*\*|(?<!\w)\*([^*\s][^*]*?)\*(?!\w)|(?<!\w)_([^_\s][^_]*?)_(?!\w)|\[([^\]]+)\]\(([^)\s]+)\)/g;
 
 /** Inline marks: `code`, **strong**, *em* or _em_, [text](href). Links are limited to relative paths and http(s). */
 export function parseInline(text: string): Inline[] {
