@@ -17,7 +17,8 @@ export function at(dirFd: number, name?: string | Buffer): string | Buffer {
   return typeof name === 'string' ? `${base}/${name}` : Buffer.concat([Buffer.from(`${base}/`), name]);
 }
 
-const GONE = new Set(['ENOENT', 'ENOTDIR', 'ELOOP', 'ESRCH', 'EACCES', 'EPERM', 'ENXIO', 'EINVAL']);
+// EAGAIN: a FIFO opened O_NONBLOCK with a writer and nothing written: treated as unreadable, never waited on.
+const GONE = new Set(['ENOENT', 'ENOTDIR', 'ELOOP', 'ESRCH', 'EACCES', 'EPERM', 'ENXIO', 'EINVAL', 'EAGAIN']);
 /** The process exited or the file vanished mid-walk: expected, never an error. */
 export function gone(err: unknown): boolean {
   return GONE.has((err as NodeJS.ErrnoException).code ?? '');
@@ -67,6 +68,30 @@ export function readAt(dirFd: number, name: string, max: number): Buffer | null 
       n += r;
     }
     return out.subarray(0, n);
+  } finally {
+    closeFd(fd);
+  }
+}
+
+// One scratch buffer for the many small /proc reads of a sample (status, cmdline, children): no allocation per read.
+const scratch = Buffer.allocUnsafe(64 * 1024);
+
+/**
+ * Text of a small /proc file under dirFd, at most `max` bytes (≤ 64 KiB), or null. O_NOFOLLOW and O_NONBLOCK
+ * as in readAt; no fstat: every caller reads procfs files, which are regular (a FIFO would read EOF or EAGAIN).
+ */
+export function readText(dirFd: number, name: string, max: number, encoding: BufferEncoding = 'utf8'): string | null {
+  const fd = tryOr(() => openSync(at(dirFd, name), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC), null);
+  if (fd === null) return null;
+  try {
+    const cap = Math.min(max, scratch.length);
+    let n = 0;
+    for (;;) {
+      const r = tryOr(() => readSync(fd, scratch, n, cap - n, null), -1);
+      if (r < 0) return n ? scratch.toString(encoding, 0, n) : null;
+      if (r === 0 || (n += r) >= cap) break;
+    }
+    return scratch.toString(encoding, 0, n);
   } finally {
     closeFd(fd);
   }

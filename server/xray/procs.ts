@@ -1,6 +1,6 @@
 // The box's process tree from the host's /proc: walked from PID 1 through task/*/children, each process read via its own dir fd.
 import { XRAY_LIMITS, type XrayProc } from '../protocol/xray.ts';
-import { closeFd, listAt, openDir, readAt } from './fsx.ts';
+import { closeFd, listAt, openDir, readAt, readText } from './fsx.ts';
 import { clean, cleanCmdline } from './text.ts';
 
 export interface Status {
@@ -48,9 +48,9 @@ export function uidInside(map: Array<[number, number, number]>, hostUid: number)
   return null;
 }
 
-function pidsIn(buf: Buffer | null): number[] {
-  if (!buf) return [];
-  return buf.toString('latin1').split(/\s+/).filter((s) => /^\d{1,9}$/.test(s)).map(Number);
+function pidsIn(text: string | null): number[] {
+  if (!text) return [];
+  return text.split(/\s+/).filter((s) => /^\d{1,9}$/.test(s)).map(Number);
 }
 
 interface Opened {
@@ -62,8 +62,8 @@ interface Opened {
 function openProc(procRoot: string, pid: number): Opened | null {
   const fd = openDir(`${procRoot}/${pid}`);
   if (fd === null) return null;
-  const raw = readAt(fd, 'status', 8192);
-  const status = raw ? parseStatus(raw.toString('utf8')) : null;
+  const raw = readText(fd, 'status', 8192);
+  const status = raw ? parseStatus(raw) : null;
   if (!status || status.nspid[0] !== pid) {
     closeFd(fd);
     return null;
@@ -132,7 +132,7 @@ export function sampleProcs(o: ProcWalkOptions): ProcSample {
       const me = toProc(cur, cmdOf(cur.fd), o.uidMap, cur === init ? 0 : boxPidOf.get(cur.status.ppid) ?? null);
       boxPidOf.set(me.hostPid, me.pid ?? 0);
       procs.push(me);
-      for (const child of childrenOf(cur.fd, o.maxThreads ?? 64)) {
+      for (const child of childrenOf(cur.fd, cur.status, o.maxThreads ?? 64)) {
         if (seen.has(child)) continue;
         if (accepted >= max) {
           truncated = true;
@@ -161,7 +161,9 @@ function cmdOf(fd: number): string {
 }
 
 /** Children of every thread (a thread that forks is the child's parent: task/<tid>/children, proc(5)). */
-function childrenOf(fd: number, maxThreads: number): number[] {
+function childrenOf(fd: number, status: Status, maxThreads: number): number[] {
+  // The common case, one thread: its task dir is the pid's own, no directory listing needed.
+  if (status.threads === 1) return pidsIn(readText(fd, `task/${status.nspid[0]}/children`, 64 * 1024, 'latin1'));
   const tasks = openDir('task', fd);
   if (tasks === null) return [];
   try {
@@ -171,7 +173,7 @@ function childrenOf(fd: number, maxThreads: number): number[] {
       if (!/^\d+$/.test(t)) continue;
       const dir = openDir(t, tasks);
       if (dir === null) continue;
-      out.push(...pidsIn(readAt(dir, 'children', 64 * 1024)));
+      out.push(...pidsIn(readText(dir, 'children', 64 * 1024, 'latin1')));
       closeFd(dir);
     }
     return out;

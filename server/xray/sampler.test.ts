@@ -154,3 +154,23 @@ test('XrayFeed: a sampler only with both a source and a subscription', async (t)
   feed.watch([]);
   assert.equal(feed.active, false);
 });
+
+test('a walk cut short by the time budget (loaded machine) deletes nothing: the last listing stays', async (t) => {
+  const fx = makeFixture();
+  t.after(fx.cleanup);
+  let slow = false;
+  let clock = 0;
+  const sent: XrayMsg[] = [];
+  const s = new XraySampler(await source(fx, 1), (m) => sent.push(m), {
+    procRoot: fx.proc, budgetMs: 5, now: () => (slow ? (clock += 10) : clock), statfs: () => ({ blocks: 1, bfree: 1, bsize: 1 }),
+  });
+  (s as unknown as { views: string[] }).views = ['fs'];
+  assert.equal((await s.sampleOnce())!.fs!.set.length, 9);
+  slow = true;
+  writeFileSync(join(fx.layers.upper, 'tmp/late'), '');
+  assert.equal(await s.sampleOnce(), null, 'a partial walk sends nothing');
+  slow = false;
+  const m = (await s.sampleOnce())!;
+  assert.deepEqual(m.fs!.set.map((f) => f.path), ['/tmp/late']);
+  assert.deepEqual(m.fs!.del, []);
+});

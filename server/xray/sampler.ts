@@ -149,8 +149,11 @@ export class XraySampler {
     if (views.includes('fs')) {
       this.top ??= lowerTop(this.src.layers.lower);
       const r = walkUpper(this.src.layers, this.opts);
-      snap.files = byKey(r.files, (f) => f.path);
-      snap.fsMeta = r.meta;
+      // A walk cut short by time would "delete" everything it did not reach: keep the last listing instead.
+      if (!r.timedOut || this.full || !this.prev.files) {
+        snap.files = byKey(r.files, (f) => f.path);
+        snap.fsMeta = r.meta;
+      }
     }
     return snap;
   }

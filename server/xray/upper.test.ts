@@ -84,12 +84,14 @@ test('bounds: files listed, entries per directory, depth and time budget each cu
   let clock = 0;
   const d = walkUpper(fx.layers, { now: () => (clock += 1), budgetMs: 50, maxFiles: 10_000 });
   assert.equal(d.meta.truncated, true);
+  assert.equal(d.timedOut, true);
+  assert.equal(a.timedOut, false, 'a size bound is not a timeout');
   assert.ok(d.files.length < 50);
 });
 
 test('the upper dir missing (box gone) is an empty sample, not an error', () => {
   const r = walkUpper({ lower: '/nonexistent/l', upper: '/nonexistent/u', merged: '/nonexistent/m' });
-  assert.deepEqual(r, { files: [], meta: { total: 0, truncated: false, usedBytes: 0, sizeBytes: 0 } });
+  assert.deepEqual(r, { files: [], meta: { total: 0, truncated: false, usedBytes: 0, sizeBytes: 0 }, timedOut: false });
 });
 
 test('clean: controls, bidi overrides and zero-width made visible; capped without splitting a surrogate pair', () => {

@@ -28,9 +28,17 @@ export interface UpperOptions {
 export interface UpperSample {
   files: XrayFile[];
   meta: XrayFsMeta;
+  /** Cut by the time budget (a loaded machine), not by a size bound: the listing is partial this time only. */
+  timedOut: boolean;
 }
 
 type Kind = XrayFile['kind'];
+
+/** A name as a string when it is valid UTF-8 (cheap paths), else the raw bytes (always exact). */
+function nameArg(b: Buffer): string | Buffer {
+  const s = b.toString('utf8');
+  return Buffer.byteLength(s) === b.length && !s.includes('\ufffd') ? s : b;
+}
 function kindOf(st: Stats): Kind {
   // overlayfs records a deletion as a 0:0 character device in the upper layer (Documentation/filesystems/overlayfs.rst).
   if (st.isCharacterDevice() && st.rdev === 0) return 'whiteout';
@@ -73,9 +81,10 @@ export function walkUpper(layers: Layers, opts: UpperOptions = {}): UpperSample 
   let total = 0;
   let dirs = 0;
   let truncated = false;
+  let timedOut = false;
   const upper = openDir(layers.upper);
   const meta = (): XrayFsMeta => ({ total, truncated, ...usage(upper, opts.statfs ?? statfsSync) });
-  if (upper === null) return { files, meta: meta() };
+  if (upper === null) return { files, meta: meta(), timedOut };
   const lower = openDir(layers.lower);
 
   const record = (f: XrayFile) => {
@@ -85,17 +94,19 @@ export function walkUpper(layers: Layers, opts: UpperOptions = {}): UpperSample 
 
   // merged: a thunk per level so the merged fd is opened only for directories that need the opaque check.
   const walk = (u: number, l: number | null, merged: () => number | null, prefix: string, depth: number): void => {
-    if (++dirs > maxDirs || depth > maxDepth || now() > deadline) {
+    if (now() > deadline) timedOut = true;
+    if (++dirs > maxDirs || depth > maxDepth || timedOut) {
       truncated = true;
       return;
     }
     const { names, truncated: cut } = listAt(u, maxEntries);
     if (cut) truncated = true;
-    for (const name of names) {
+    for (const raw of names) {
       if (now() > deadline) {
-        truncated = true;
+        truncated = timedOut = true;
         return;
       }
+      const name = nameArg(raw);
       const st = lstatAt(u, name);
       if (!st) continue; // deleted between readdir and lstat
       total++;
@@ -146,7 +157,7 @@ export function walkUpper(layers: Layers, opts: UpperOptions = {}): UpperSample 
   const mergedTop = () => (mergedRoot === undefined ? (mergedRoot = openDir(layers.merged)) : mergedRoot);
   try {
     walk(upper, lower, mergedTop, '', 0);
-    return { files, meta: meta() };
+    return { files, meta: meta(), timedOut };
   } finally {
     closeFd(upper);
     closeFd(lower);

@@ -59,7 +59,8 @@ test('processes: NSpid pairs match the host /proc and the pid the box itself rep
   try {
     const inside = Number((await sh.run('sleep 100 & echo $!')).out.trim());
     assert.ok(inside > 1);
-    const m = await w.until((x) => !!x.procs?.set.some((p) => p.pid === inside), `sleep as box pid ${inside}`);
+    // Caught between fork and exec, the child is still a copy of sh: wait for the sample after its execve.
+    const m = await w.until((x) => !!x.procs?.set.some((p) => p.pid === inside && p.cmd === 'sleep 100'), `sleep as box pid ${inside}`);
     const sleepProc = m.procs!.set.find((p) => p.pid === inside)!;
     assert.equal(sleepProc.cmd, 'sleep 100');
     assert.equal(sleepProc.ppid, 1);
