@@ -136,3 +136,38 @@ test('cgroups: a memory hog in a 32M box is OOM-killed and the sampler reports t
     w.sampler.stop();
   }
 });
+
+test('a hostile box: escape-sequence names, a symlink loop, a link to /, 3000 files, a deep tree: bounded, valid, nothing followed', { skip: SKIP_NOT_ROOT }, async (t) => {
+  const tracker = new BoxTracker();
+  t.after(async () => {
+    await tracker.destroyAll();
+    assert.deepEqual(tracker.leaks(), []);
+  });
+  const sh = await PipeShell.open(tracker);
+  await sh.run([
+    "mkdir -p /tmp/h && cd /tmp/h",
+    "touch \"$(printf 'evil\\033[2J\\nname')\"",
+    'ln -s loop1 loop2 && ln -s loop2 loop1 && ln -s / link-root && ln -s /proc/1/root link-proc-root',
+    'mkdir many && i=0; while [ $i -lt 3000 ]; do : > many/f$i; i=$((i+1)); done',
+    'd=deep; i=0; while [ $i -lt 60 ]; do d=$d/d; i=$((i+1)); done; mkdir -p $d',
+    "sh -c 'sleep 300; :' \"$(printf '\\033]0;pwned\\007')\" &",
+  ].join('; '), 60_000);
+  const { xrayMsg } = await import('../protocol/xray.ts');
+  const w = watch(sh.box, ['fs', 'procs']);
+  try {
+    const m = await w.until((x) => x.full && !!x.fs, 'a full message');
+    assert.equal(xrayMsg.safeParse(m).success, true, 'within every bound of the wire schema');
+    const paths = m.fs!.set.map((f) => f.path);
+    assert.ok(m.fs!.set.length <= 500 && m.fs!.meta.truncated);
+    assert.ok(paths.includes('/tmp/h/evil\\x1b[2J\\x0aname'), 'escape and newline made visible');
+    const link = m.fs!.set.find((f) => f.path === '/tmp/h/link-root')!;
+    assert.deepEqual([link.kind, link.target], ['symlink', '/']);
+    assert.ok(!paths.some((p) => p.startsWith('/tmp/h/link-root/') || p.startsWith('/tmp/h/loop1/') || p.startsWith('/tmp/h/link-proc-root/')));
+    assert.ok(!JSON.stringify(m).includes('\x1b'), 'no raw escape byte leaves the server');
+    const titled = m.procs!.set.find((p) => p.cmd.includes('pwned'));
+    assert.equal(titled?.cmd, 'sh -c sleep 300; : \\x1b]0;pwned\\x07', '$0 carrying an OSC title sequence, made visible');
+    assert.ok(m.costMs < 250, `sample cost ${m.costMs} ms`);
+  } finally {
+    w.sampler.stop();
+  }
+});
