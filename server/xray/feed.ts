@@ -32,12 +32,14 @@ export class XrayFeed {
     return this.sampler?.active ?? false;
   }
 
+  /** The sampler lives as long as its sandbox (it remembers when it last sampled); with no views it has no timer. */
   private sync(): void {
-    if (!this.source || !this.views.length) {
+    if (!this.source) {
       this.sampler?.stop();
       this.sampler = null;
       return;
     }
+    if (!this.views.length && !this.sampler) return;
     this.sampler ??= new XraySampler(this.source, this.send, this.opts);
     this.sampler.watch(this.views);
   }

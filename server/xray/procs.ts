@@ -118,9 +118,8 @@ export function sampleProcs(o: ProcWalkOptions): ProcSample {
     return { procs, truncated };
   }
   const parent = openProc(o.procRoot, o.parent);
-  if (parent && init.status.ppid === o.parent) {
-    procs.push(toProc(parent, cmdOf(parent.fd), o.uidMap, null));
-  }
+  // Outside the box: its name is enough; its command line is the server's business, not the learner's.
+  if (parent && init.status.ppid === o.parent) procs.push(toProc(parent, '', o.uidMap, null));
   closeFd(parent?.fd ?? null);
   const boxPidOf = new Map<number, number>();
   const queue: Opened[] = [init];

@@ -174,3 +174,21 @@ test('a walk cut short by the time budget (loaded machine) deletes nothing: the 
   assert.deepEqual(m.fs!.set.map((f) => f.path), ['/tmp/late']);
   assert.deepEqual(m.fs!.del, []);
 });
+
+test('a client toggling its subscription as fast as it can still gets at most one sample per interval', async (t) => {
+  const fx = makeFixture();
+  t.after(fx.cleanup);
+  const sent: XrayMsg[] = [];
+  const feed = new XrayFeed((m) => sent.push(m), { procRoot: fx.proc, intervalMs: 100 });
+  feed.setSource(await source(fx, 1));
+  const t0 = performance.now();
+  while (performance.now() - t0 < 450) {
+    feed.watch(['ns']);
+    feed.watch([]);
+    feed.watch(['ns', 'mounts']);
+    await new Promise((r) => setImmediate(r));
+  }
+  feed.watch([]);
+  assert.ok(sent.length >= 3 && sent.length <= 6, `${sent.length} samples in 450 ms at a 100 ms interval`);
+  assert.equal(feed.active, false);
+});

@@ -43,6 +43,8 @@ export class XraySampler {
   private timer: NodeJS.Timeout | null = null;
   private running = false;
   private stopped = false;
+  /** When the last sample started: a client toggling its subscription cannot make samples come faster. */
+  private lastStart = -Infinity;
   private readonly procRoot: string;
   private host: ReturnType<typeof hostNamespaces> | null = null;
   private top: XrayLowerTop | null = null;
@@ -65,7 +67,11 @@ export class XraySampler {
     this.prev = {};
     this.full = true;
     this.cancel();
-    if (next.length && !this.stopped) this.schedule(0);
+    if (next.length && !this.stopped) this.schedule(Math.max(0, this.lastStart + this.interval - performance.now()));
+  }
+
+  private get interval(): number {
+    return this.opts.intervalMs ?? XRAY_LIMITS.intervalMs;
   }
 
   stop(): void {
@@ -105,6 +111,7 @@ export class XraySampler {
     this.timer = null;
     if (this.running || !this.views.length) return;
     this.running = true;
+    this.lastStart = performance.now();
     try {
       const msg = await this.sampleOnce();
       if (msg && this.views.length && !this.stopped) this.send(msg);
@@ -114,8 +121,7 @@ export class XraySampler {
       this.running = false;
     }
     if (this.views.length && !this.stopped && !this.timer) {
-      const interval = this.opts.intervalMs ?? XRAY_LIMITS.intervalMs;
-      this.schedule(Math.max(interval, this.lastCostMs * (this.opts.costFactor ?? 20)));
+      this.schedule(Math.max(this.interval, this.lastCostMs * (this.opts.costFactor ?? 20)));
     }
   }
 
