@@ -53,6 +53,7 @@ async function bytesPerSecond(): Promise<void> {
     const ws = new WebSocket(`${server.url.replace('http', 'ws')}/ws`, clientProtocols(token), { origin: server.url });
     let bytes = 0;
     let msgs = 0;
+    let biggest = 0;
     let running = false;
     ws.on('message', (data, binary) => {
       if (binary) return;
@@ -60,6 +61,7 @@ async function bytesPerSecond(): Promise<void> {
       if (text.startsWith('{"type":"xray"')) {
         bytes += text.length;
         msgs++;
+        biggest = Math.max(biggest, text.length);
       } else if (text.includes('"state":"running"')) running = true;
     });
     await new Promise((res) => ws.once('open', res));
@@ -73,13 +75,14 @@ async function bytesPerSecond(): Promise<void> {
       await sleep(400); // the full message is not part of the steady state
       bytes = 0;
       msgs = 0;
+      biggest = 0;
       await sleep(ms);
       ws.send(JSON.stringify({ type: 'xray', views: [] }));
       await sleep(100);
-      return { bps: Math.round((bytes * 1000) / ms), mps: ((msgs * 1000) / ms).toFixed(1) };
+      return { bps: Math.round((bytes * 1000) / ms), mps: ((msgs * 1000) / ms).toFixed(1), biggest };
     };
-    console.log('\n| tab | idle B/s | idle msg/s | busy B/s | busy msg/s |');
-    console.log('|---|---|---|---|---|');
+    console.log('\n| tab | idle B/s | idle msg/s | busy B/s | busy msg/s | largest busy message B |');
+    console.log('|---|---|---|---|---|---|');
     for (const [name, views] of tabs) {
       const idle = await measure(views, 5000);
       // Busy: a file rewritten, a process started and reaped and cpu burnt, several times a second.
@@ -88,7 +91,7 @@ async function bytesPerSecond(): Promise<void> {
       const busy = await measure(views, 5000);
       type('kill $B $C; rm -f /tmp/busy*\n');
       await sleep(300);
-      console.log(`| ${name} | ${idle.bps} | ${idle.mps} | ${busy.bps} | ${busy.mps} |`);
+      console.log(`| ${name} | ${idle.bps} | ${idle.mps} | ${busy.bps} | ${busy.mps} | ${busy.biggest} |`);
     }
     ws.close();
   } finally {

@@ -192,3 +192,13 @@ test('a client toggling its subscription as fast as it can still gets at most on
   assert.ok(sent.length >= 3 && sent.length <= 6, `${sent.length} samples in 450 ms at a 100 ms interval`);
   assert.equal(feed.active, false);
 });
+
+test('other boxes mounting on the host do not resend this box’s mount table', async (t) => {
+  const fx = makeFixture();
+  t.after(fx.cleanup);
+  const s = sampler(await source(fx, 1), fx);
+  (s as unknown as { views: string[] }).views = ['mounts'];
+  assert.equal((await s.sampleOnce())!.mounts!.hostCount, 3);
+  writeFileSync(join(fx.proc, 'self/mountinfo'), '1 0 8:1 / / rw - ext4 /dev/sda1 rw\n9 1 0:9 / /run/other rw - tmpfs t rw\n');
+  assert.equal(await s.sampleOnce(), null);
+});

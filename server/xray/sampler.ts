@@ -48,6 +48,8 @@ export class XraySampler {
   private readonly procRoot: string;
   private host: ReturnType<typeof hostNamespaces> | null = null;
   private top: XrayLowerTop | null = null;
+  /** Counted once: other boxes mounting and unmounting must not make this box's mount table look changed. */
+  private hostMounts: number | null = null;
   /** Last cost per sample (ms), for the docs' measurements and the adaptive interval. */
   lastCostMs = 0;
 
@@ -147,7 +149,8 @@ export class XraySampler {
       }
       if (views.includes('mounts')) {
         const m = sampleMounts(box);
-        snap.mounts = { ...m, hostCount: countHostMounts(this.procRoot), mergedPath: this.src.layers.merged };
+        this.hostMounts ??= countHostMounts(this.procRoot);
+        snap.mounts = { ...m, hostCount: this.hostMounts, mergedPath: this.src.layers.merged };
       }
     } finally {
       closeFd(initFd);
