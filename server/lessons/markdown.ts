@@ -57,7 +57,7 @@ export function parseMarkdown(text: string, file: string, first = 1): RawNode[] 
       if (LIST_ITEM.test(line)) {
         const ordered = /^\s*\d+\./.test(line);
         const items: string[] = [];
-        while (i < lines.length && lines[i].trim()) {
+        while (i < lines.length && lines[i].trim() && lines[i].trim() !== ':::' && !FENCE.test(lines[i]) && !CONTAINER.test(lines[i])) {
           const m = LIST_ITEM.exec(lines[i]);
           if (m) items.push(m[3]);
           else if (items.length) items[items.length - 1] += ' ' + lines[i].trim();

@@ -45,7 +45,8 @@ export class ProgressStore {
     let db: Db;
     let persistent = file !== ':memory:';
     try {
-      if (persistent) fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+      // One level only: Node's recursive mkdir spins forever on paths under /proc (ENOENT on a parent that exists).
+      if (persistent && !fs.existsSync(path.dirname(file))) fs.mkdirSync(path.dirname(file), { mode: 0o700 });
       db = new Database(file);
       if (persistent) fs.chmodSync(file, 0o600);
       // WAL: several server processes (tests, a restart overlapping the old one) may open the same file.

@@ -1,0 +1,160 @@
+// Lessons API, checks over the socket, progress, and the classroom (auth, dashboard, spectate, broadcast, actions) over FakeSandbox.
+import { test, type TestContext } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type fsT from 'node:fs';
+import type { SandboxHandle } from '../engine/types.ts';
+import type { BoxProbe } from '../lessons/probe.ts';
+import type { FakeSandbox } from '../web/fake-sandbox.ts';
+import { TestClient, http, newSession, rawUpgrade, start } from '../web/test-client.ts';
+
+const TOKEN = 'instructor-token-for-tests-0123456789';
+const LEARNER = 'L'.repeat(43);
+
+/** Just enough of a probe for the first step of xray-tour: /root/hello.txt exists once the learner typed the command. */
+function fakeProbe(sb: SandboxHandle): BoxProbe {
+  const typed = () => Buffer.concat((sb as FakeSandbox).input).toString();
+  const has = () => typed().includes('echo hello > /root/hello.txt');
+  const st = { isFile: () => true, isCharacterDevice: () => false, size: 6, mode: 0o644, uid: 0 } as unknown as fsT.Stats;
+  return {
+    id: sb.id, initPid: sb.pids.init, events: [], processes: () => [],
+    upperStat: (rel) => (rel === '/root/hello.txt' && has() ? st : null), lowerStat: () => null,
+    readUpper: (rel) => (rel === '/root/hello.txt' && has() ? { data: Buffer.from('hello\n'), stat: st } : null),
+    procText: () => '', hostText: () => '', stats: () => sb.stats(), cgroupText: () => '', inNamespace: async () => '',
+    nsInode: () => 0, boxDirId: () => null, rootIdOf: () => null, cwdOutside: () => null,
+  };
+}
+
+async function setup(t: TestContext) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'boxlab-class-'));
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const s = await start(t, {}, { course: { instructorToken: TOKEN, dbPath: path.join(dir, 'boxlab.db'), checkIntervalMs: 100, probeFor: fakeProbe } });
+  return { ...s, dbPath: path.join(dir, 'boxlab.db') };
+}
+
+async function learner(url: string, name: string, slug: string | null = 'xray-tour', id = LEARNER) {
+  const { sessionId, token } = await newSession(url);
+  const c = new TestClient(url, token);
+  await c.opened();
+  await c.waitMessage('state', (m) => m.state === 'running');
+  c.control({ type: 'lesson', slug, step: 0, learner: id, name });
+  return { c, sessionId, token };
+}
+
+/** A TestClient on /ws/watch: TestClient appends "/ws" to its URL, which lands in a dummy query parameter here. */
+function watcher(url: string, protocols: string[], query = ''): TestClient {
+  return new TestClient(`${url}/ws/watch?${query}${query ? '&' : ''}_=`, null, { protocols, origin: url });
+}
+
+test('lessons and progress over HTTP', async (t) => {
+  const { url } = await setup(t);
+  const list = JSON.parse((await http(url, 'GET', '/api/lessons')).body);
+  assert.equal(list.cgroupVersion, 1);
+  assert.ok(list.lessons.length >= 12);
+  assert.equal(list.lessons[0].slug, 'xray-tour');
+  assert.equal(list.lessons[0].steps, undefined, 'the list carries summaries only');
+  const one = JSON.parse((await http(url, 'GET', '/api/lessons/pid-namespace')).body);
+  assert.equal(one.lesson.steps.length, 4);
+  assert.ok(!JSON.stringify(one).includes('"wrong"'), 'test-only wrong actions stay on the server');
+  assert.equal((await http(url, 'GET', '/api/lessons/nope')).status, 404);
+  assert.equal((await http(url, 'POST', '/api/lessons')).status, 405);
+  assert.equal((await http(url, 'GET', '/api/progress')).status, 400);
+  const p = await http(url, 'GET', '/api/progress', undefined, { 'X-Boxlab-Learner': LEARNER });
+  assert.deepEqual(JSON.parse(p.body), { progress: {} });
+});
+
+test('a step turns green from a check on the sandbox; progress is stored and shown on the dashboard', async (t) => {
+  const { url } = await setup(t);
+  const { c, sessionId } = await learner(url, 'Ada');
+  const first = await c.waitMessage('check', () => true, 3000);
+  assert.deepEqual([first.slug, first.step, first.ok, first.passed], ['xray-tour', 0, false, false]);
+  const t0 = Date.now();
+  c.type('echo hello > /root/hello.txt\r');
+  const ok = await c.waitMessage('check', (m) => m.ok, 3000);
+  const latency = Date.now() - t0;
+  assert.equal(ok.passed, true);
+  assert.ok(latency < 1000, `green ${latency} ms after Enter (quick re-check after Enter)`);
+  t.diagnostic(`check latency after Enter (fake probe): ${latency} ms`);
+  const p = JSON.parse((await http(url, 'GET', '/api/progress', undefined, { 'X-Boxlab-Learner': LEARNER })).body);
+  assert.deepEqual(p.progress['xray-tour'].steps, [0]);
+  const dash = JSON.parse((await http(url, 'GET', '/api/classroom', undefined, { Authorization: `Bearer ${TOKEN}` })).body);
+  const row = dash.sessions.find((s: { sessionId: string }) => s.sessionId === sessionId);
+  assert.equal(row.name, 'Ada');
+  assert.deepEqual([row.lesson.slug, row.lesson.step, row.stuckSec], ['xray-tour', 0, 0]);
+  assert.ok(row.stats && row.stats.pids.max > 0, 'sandbox health');
+  assert.ok(dash.checkCost.file.runs >= 1);
+  // Moving on: the next step's check starts; coming back to a passed step shows it passed at once.
+  c.control({ type: 'lesson', slug: 'xray-tour', step: 1, learner: LEARNER });
+  await c.waitMessage('check', (m) => m.step === 1, 3000);
+  c.control({ type: 'lesson', slug: 'xray-tour', step: 0, learner: LEARNER });
+  await c.waitMessage('check', (m) => m.step === 0 && m.passed && m.message === 'passed', 3000);
+});
+
+test('classroom auth: 401 without or with a wrong token, 403 for a learner token; watch sockets likewise', async (t) => {
+  const { url } = await setup(t);
+  const { token, sessionId } = await learner(url, 'Bo');
+  assert.equal((await http(url, 'GET', '/api/classroom')).status, 401);
+  assert.equal((await http(url, 'GET', '/api/classroom', undefined, { Authorization: 'Bearer nope' })).status, 401);
+  assert.equal((await http(url, 'GET', '/api/classroom', undefined, { Authorization: `Bearer ${token}` })).status, 403);
+  assert.equal((await http(url, 'POST', '/api/classroom/action', '{"action":"end"}', { Authorization: `Bearer ${token}` })).status, 403);
+  assert.equal((await http(url, 'GET', '/api/classroom/auth', undefined, { Authorization: `Bearer ${TOKEN}` })).status, 200);
+  const up = (protocols: string, q: string) => rawUpgrade(url, { Origin: url, 'Sec-WebSocket-Protocol': protocols }, `/ws/watch${q}`);
+  assert.equal((await up('boxlab.v1', `?session=${sessionId}`)).status, 401);
+  assert.equal((await up(`boxlab.v1, boxlab.token.${token}`, `?session=${sessionId}`)).status, 403, 'learners cannot spectate, not even themselves');
+  assert.equal((await up('boxlab.v1, boxlab.instructor.wrong-token-xxxxxxxx', `?session=${sessionId}`)).status, 401);
+  assert.equal((await up(`boxlab.v1, boxlab.instructor.${TOKEN}`, '?session=ffffffffffff')).status, 404);
+  assert.equal((await up(`boxlab.v1, boxlab.token.${token}`, '')).status, 404, 'nothing broadcast yet');
+  assert.equal((await rawUpgrade(url, { Origin: 'https://evil.example', 'Sec-WebSocket-Protocol': `boxlab.v1, boxlab.instructor.${TOKEN}` }, `/ws/watch?session=${sessionId}`)).status, 403);
+  assert.equal((await up(`boxlab.v1, boxlab.instructor.${TOKEN}`, `?session=${sessionId}`)).status, 101);
+});
+
+test('spectate: snapshot then live output, read-only; broadcast reaches a following learner; goto, reset and end', async (t) => {
+  const { url, fake, srv } = await setup(t);
+  const a = await learner(url, 'Ada');
+  a.c.type('echo before-spectate\r');
+  await a.c.waitText(/before-spectate\r\n/);
+  const spy = watcher(url, ['boxlab.v1', `boxlab.instructor.${TOKEN}`], `session=${a.sessionId}`);
+  await spy.opened();
+  const w = await spy.waitMessage('watch');
+  assert.deepEqual([w.sessionId, w.name, w.kind], [a.sessionId, 'Ada', 'spectate']);
+  const snap = await spy.waitMessage('snapshot');
+  assert.match(snap.data, /before-spectate/);
+  a.c.type('echo live-line\r');
+  await spy.waitText(/live-line/);
+  const inputBefore = fake.made.at(-1)!.input.length;
+  spy.type('echo from-the-instructor\r');
+  await spy.waitMessage('error', (m) => /read-only/.test(m.message));
+  assert.equal(fake.made.at(-1)!.input.length, inputBefore, 'viewer keystrokes are never written');
+
+  // The instructor's own terminal, broadcast to learners who follow.
+  const inst = JSON.parse((await http(url, 'POST', '/api/classroom/session', '', { Authorization: `Bearer ${TOKEN}` })).body);
+  const ic = new TestClient(url, inst.token);
+  await ic.waitMessage('state', (m) => m.state === 'running');
+  const b = await learner(url, 'Bea', null, 'B'.repeat(43));
+  const r = await http(url, 'POST', '/api/classroom/action', JSON.stringify({ action: 'broadcast', sessionId: inst.sessionId }), { Authorization: `Bearer ${TOKEN}` });
+  assert.equal(JSON.parse(r.body).affected, 2);
+  await b.c.waitMessage('broadcast', (m) => m.active && m.name === 'Instructor');
+  const follow = watcher(url, ['boxlab.v1', `boxlab.token.${b.token}`]);
+  assert.equal((await follow.waitMessage('watch')).kind, 'broadcast');
+  await follow.waitMessage('snapshot');
+  ic.type('echo demo-for-the-class\r');
+  await follow.waitText(/demo-for-the-class/);
+  assert.doesNotMatch(b.c.text(), /demo-for-the-class/, "the learner's own terminal is untouched");
+
+  const g = await http(url, 'POST', '/api/classroom/action', '{"action":"goto","slug":"overlayfs"}', { Authorization: `Bearer ${TOKEN}` });
+  assert.equal(JSON.parse(g.body).affected, 2);
+  await a.c.waitMessage('goto', (m) => m.slug === 'overlayfs');
+  assert.equal((await http(url, 'POST', '/api/classroom/action', '{"action":"goto","slug":"nope"}', { Authorization: `Bearer ${TOKEN}` })).status, 404);
+  const made = fake.made.length;
+  await http(url, 'POST', '/api/classroom/action', JSON.stringify({ action: 'reset', sessionId: a.sessionId }), { Authorization: `Bearer ${TOKEN}` });
+  assert.equal(fake.made.length, made + 1, 'a fresh sandbox for that learner');
+  const end = await http(url, 'POST', '/api/classroom/action', '{"action":"end"}', { Authorization: `Bearer ${TOKEN}` });
+  assert.equal(JSON.parse(end.body).affected, 3);
+  await a.c.waitMessage('class_ended');
+  assert.equal((await a.c.waitClose()).code, 4404);
+  assert.equal((await follow.waitClose()).code, 4404);
+  assert.equal(srv.manager.size, 0);
+  assert.ok(fake.made.every((f) => f.destroyed), 'every sandbox torn down');
+});

@@ -1,0 +1,183 @@
+// Check logic over a fake probe: each check passes on the kernel state it names and fails, with a reason, on near misses.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type fs from 'node:fs';
+import type { SandboxStats, StageEvent } from '../engine/types.ts';
+import { CHECKS, type Memo } from './checks.ts';
+import { answerMatches } from './facts.ts';
+import type { BoxProbe, BoxProc } from './probe.ts';
+
+type Entry = { kind: 'file' | 'dir' | 'whiteout'; uid?: number; mode?: number; data?: string };
+const stat = (e: Entry): fs.Stats => ({
+  isFile: () => e.kind === 'file', isDirectory: () => e.kind === 'dir', isCharacterDevice: () => e.kind === 'whiteout',
+  rdev: 0, uid: e.uid ?? 1_000_000, mode: e.mode ?? 0o644, size: e.data?.length ?? 0,
+}) as unknown as fs.Stats;
+
+function stats(over: { oom?: number; throttled?: number; usage?: number; pids?: number } = {}): SandboxStats {
+  return {
+    memory: { current: 5 << 20, limit: 64 << 20, oomKills: over.oom ?? 0 },
+    cpu: { usageUsec: over.usage ?? 0, quotaFraction: 0.2, nrThrottled: over.throttled ?? 0, throttledUsec: 0 },
+    pids: { current: over.pids ?? 1, max: 32 }, cgroupVersion: 1,
+  };
+}
+
+class FakeProbe implements BoxProbe {
+  id = 'bx-fake';
+  initPid = 100;
+  events: StageEvent[] = [];
+  upper = new Map<string, Entry>();
+  lower = new Map<string, Entry>();
+  procs: BoxProc[] = [{ hostPid: 100, boxPid: 1, boxPpid: 0, hostPpid: 99, pgrpHost: 100, name: 'sh', argv: ['/bin/sh', '-l'], state: 'S' }];
+  proc: Record<string, string> = { uid_map: '         0 1000000      65536\n', 'net/dev': 'h1\nh2\n    lo: 100 7 0 0 0 0 0 0 100 7 0 0 0 0 0 0\n' };
+  st = stats();
+  pidsEvents = 'max 0\n';
+  ns: Record<string, string> = {};
+  roots = new Map<number, string>();
+  cwdOut = new Set<number>();
+  processes() { return this.procs.map((p) => ({ ...p })); }
+  upperStat(rel: string) { const e = this.upper.get(rel); return e ? stat(e) : null; }
+  lowerStat(rel: string) { const e = this.lower.get(rel); return e ? stat(e) : null; }
+  readUpper(rel: string) { const e = this.upper.get(rel); return e?.kind === 'file' ? { data: Buffer.from(e.data ?? ''), stat: stat(e) } : null; }
+  procText(rel: string) { if (!(rel in this.proc)) throw new Error(`ENOENT ${rel}`); return this.proc[rel]; }
+  hostText() { return '65534\n'; }
+  async stats() { return this.st; }
+  cgroupText() { return this.pidsEvents; }
+  async inNamespace(kind: string, argv: string[]) { return this.ns[`${kind}:${argv.join(' ')}`] ?? ''; }
+  nsInode() { return 4026532999; }
+  boxDirId(rel: string) { return rel === '/jail' ? '1:42' : null; }
+  rootIdOf(pid: number) { return this.roots.get(pid) ?? '1:2'; }
+  cwdOutside(pid: number) { return this.cwdOut.has(pid); }
+}
+
+async function run(type: string, probe: FakeProbe, params: Record<string, unknown>, memo?: Memo) {
+  const def = CHECKS[type];
+  const p = def.params.parse(params);
+  const m = memo ?? (def.init ? await def.init(probe, p) : {});
+  return { r: await def.run(probe, p, m), memo: m };
+}
+
+test('file: new, copied-up, whiteout and owner are told apart', async () => {
+  const p = new FakeProbe();
+  assert.match((await run('file', p, { path: '/root/x', state: 'upper-only' })).r.message, /does not exist/);
+  p.lower.set('/root/x', { kind: 'file' });
+  assert.match((await run('file', p, { path: '/root/x', state: 'upper-only' })).r.message, /only in the image/);
+  p.upper.set('/root/x', { kind: 'file', data: 'hello' });
+  assert.match((await run('file', p, { path: '/root/x', state: 'upper-only' })).r.message, /copy-up, not a new file/);
+  assert.equal((await run('file', p, { path: '/root/x', state: 'copied-up', contains: 'hello' })).r.ok, true);
+  assert.equal((await run('file', p, { path: '/root/x', state: 'copied-up', contains: 'bye' })).r.ok, false);
+  p.upper.set('/etc/os-release', { kind: 'whiteout' });
+  assert.equal((await run('file', p, { path: '/etc/os-release', state: 'whiteout' })).r.ok, false, 'not in the image: no whiteout needed');
+  p.lower.set('/etc/os-release', { kind: 'file' });
+  assert.equal((await run('file', p, { path: '/etc/os-release', state: 'whiteout' })).r.ok, true);
+  p.upper.set('/root/mine', { kind: 'file', uid: 1_001_000 });
+  assert.equal((await run('file', p, { path: '/root/mine', owner: 1000 })).r.ok, true);
+  assert.match((await run('file', p, { path: '/root/mine', owner: 0 })).r.message, /uid 1000 in the box, not 0/);
+  p.upper.set('/jail/bin/busybox', { kind: 'file', mode: 0o644 });
+  assert.match((await run('file', p, { path: '/jail/bin/busybox', executable: true })).r.message, /not executable/);
+});
+
+test('answer: the written answer against the kernel fact; the fact is not revealed on a miss', async () => {
+  const p = new FakeProbe();
+  assert.match((await run('answer', p, { fact: 'host-root-uid', match: 'number' })).r.message, /write your answer/);
+  p.upper.set('/root/answer', { kind: 'file', data: '0\n' });
+  const miss = (await run('answer', p, { fact: 'host-root-uid', match: 'number' })).r;
+  assert.equal(miss.ok, false);
+  assert.doesNotMatch(miss.message, /1000000/);
+  p.upper.set('/root/answer', { kind: 'file', data: '1000000\n' });
+  assert.equal((await run('answer', p, { fact: 'host-root-uid', match: 'number' })).r.ok, true);
+  p.ns['uts:uname -n'] = 'box-1\n';
+  p.upper.set('/root/answer', { kind: 'file', data: 'box-1\n' });
+  assert.equal((await run('answer', p, { fact: 'hostname' })).r.ok, true);
+  assert.equal(answerMatches('CapEff:\t00000000a00405fb', '00000000a00405fb', 'contains'), true);
+  assert.equal(answerMatches('Seccomp:\t2', '2', 'number'), true);
+  assert.equal(answerMatches('Pid: 1\nPPid: 0', '0', 'number'), false);
+});
+
+test('process: running, orphan, zombie; absent only after it was seen; zombies are not "running"', async () => {
+  const p = new FakeProbe();
+  const sleep = (hostPid: number, boxPid: number, argv: string[], extra: Partial<BoxProc> = {}): BoxProc =>
+    ({ hostPid, boxPid, boxPpid: 1, hostPpid: 100, pgrpHost: hostPid, name: 'sleep', argv, state: 'S', ...extra });
+  assert.equal((await run('process', p, { argv: 'sleep 1001' })).r.ok, false);
+  p.procs.push(sleep(201, 4, ['sleep', '1001']));
+  const r = (await run('process', p, { argv: 'sleep 1001' })).r;
+  assert.equal(r.ok, true);
+  assert.match(r.message, /PID 4 in the box, 201 on the host/);
+  p.procs.push(sleep(202, 5, ['sleep', '1002']));
+  assert.equal((await run('process', p, { argv: 'sleep 1002', orphan: true })).r.ok, false, 'own process group: not an orphan');
+  p.procs[2].pgrpHost = 150; // its group leader (a subshell) is gone
+  assert.equal((await run('process', p, { argv: 'sleep 1002', orphan: true })).r.ok, true);
+  const memo: Memo = {};
+  assert.match((await run('process', p, { name: 'sleep', state: 'Z', absent: true, seenFirst: true }, memo)).r.message, /no zombie "sleep" to get rid of/);
+  p.procs.push(sleep(203, 6, [], { state: 'Z' }));
+  assert.equal((await run('process', p, { name: 'sleep', state: 'Z' })).r.ok, true);
+  assert.equal((await run('process', p, { name: 'sleep', state: 'Z', absent: true, seenFirst: true }, memo)).r.ok, false);
+  p.procs.pop();
+  assert.equal((await run('process', p, { name: 'sleep', state: 'Z', absent: true, seenFirst: true }, memo)).r.ok, true);
+  p.procs.push({ ...sleep(204, 7, []), name: 'yes', state: 'Z' });
+  assert.equal((await run('process', p, { name: 'yes', absent: true })).r.ok, true, 'a killed, unreaped yes is gone');
+});
+
+test('chroot: jailed root, and cwd outside the jail', async () => {
+  const p = new FakeProbe();
+  assert.match((await run('chroot', p, { dir: '/nope' })).r.message, /not a directory/);
+  assert.match((await run('chroot', p, { dir: '/jail' })).r.message, /no process has \/jail/);
+  p.procs.push({ hostPid: 300, boxPid: 9, boxPpid: 1, hostPpid: 100, pgrpHost: 300, name: 'sh', argv: ['/bin/sh'], state: 'S' });
+  p.roots.set(300, '1:42');
+  assert.equal((await run('chroot', p, { dir: '/jail' })).r.ok, true);
+  assert.equal((await run('chroot', p, { dir: '/jail', escaped: true })).r.ok, false);
+  p.cwdOut.add(300);
+  assert.equal((await run('chroot', p, { dir: '/jail', escaped: true })).r.ok, true);
+});
+
+test('counters compare with the baseline taken when the step began', async () => {
+  const p = new FakeProbe();
+  p.st = stats({ oom: 2, throttled: 10, usage: 1_000_000 });
+  const oom = await run('oom-kill', p, {});
+  assert.equal(oom.r.ok, false, 'earlier OOM kills do not count');
+  p.st = stats({ oom: 3, throttled: 20, usage: 2_000_000 });
+  assert.equal((await run('oom-kill', p, {}, oom.memo)).r.ok, true);
+  const cpu = await run('cpu-throttled', p, { minPeriods: 5 });
+  p.st = stats({ throttled: 24 });
+  assert.equal((await run('cpu-throttled', p, { minPeriods: 5 }, cpu.memo)).r.ok, false);
+  p.st = stats({ throttled: 25 });
+  assert.equal((await run('cpu-throttled', p, { minPeriods: 5 }, cpu.memo)).r.ok, true);
+  const bomb = await run('pids-max-hit', p, {});
+  p.pidsEvents = 'max 17\n';
+  assert.match((await run('pids-max-hit', p, {}, bomb.memo)).r.message, /17 fork\(s\) refused at pids.max = 32/);
+  const calm: Memo = {};
+  p.st = stats({ pids: 2 });
+  assert.equal((await run('pids-calm', p, {}, calm)).r.ok, false, 'never crowded on this step');
+  p.st = stats({ pids: 32 });
+  assert.equal((await run('pids-calm', p, {}, calm)).r.ok, false);
+  p.st = stats({ pids: 1 });
+  assert.equal((await run('pids-calm', p, {}, calm)).r.ok, true);
+});
+
+test('network and IPC checks read the box namespaces', async () => {
+  const p = new FakeProbe();
+  p.proc['net/tcp'] = '  sl  local_address rem_address   st\n   0: 0100007F:1F90 00000000:0000 0A 0\n';
+  p.proc['net/tcp6'] = '  sl  local_address rem_address st\n';
+  assert.equal((await run('tcp-listen', p, { port: 8080 })).r.ok, true);
+  assert.match((await run('tcp-listen', p, { port: 8081 })).r.message, /listening: 8080/);
+  const t = await run('net-traffic', p, { dev: 'lo', minPackets: 4 });
+  assert.match(t.r.message, /lo is down/);
+  p.ns['net:ip -o link show dev lo'] = '1: lo: <LOOPBACK,UP,LOWER_UP> mtu 65536';
+  p.proc['net/dev'] = 'h1\nh2\n    lo: 900 13 0 0 0 0 0 0 900 13 0 0 0 0 0 0\n';
+  assert.equal((await run('net-traffic', p, { dev: 'lo', minPackets: 4 }, t.memo)).r.ok, true);
+  assert.match((await run('sysv-shm', p, {})).r.message, /no shared memory segment/);
+  p.ns['ipc:cat /proc/sysvipc/shm'] = 'key shmid perms size cpid lpid\n1095648583 0 644 16384 935 935 1\n';
+  assert.equal((await run('sysv-shm', p, {})).r.ok, true);
+  assert.equal((await run('sysv-shm', p, { otherAttached: true })).r.ok, false);
+  p.ns['ipc:cat /proc/sysvipc/shm'] = 'key shmid perms size cpid lpid\n1095648583 0 644 16384 935 937 1\n';
+  assert.equal((await run('sysv-shm', p, { otherAttached: true })).r.ok, true);
+});
+
+test('teardown: all stages of the seed order, in order', async () => {
+  const p = new FakeProbe();
+  const ev = (stage: string) => ({ stage }) as StageEvent;
+  assert.match((await run('teardown', p, {})).r.message, /still running/);
+  p.events = ['child_exit', 'umount_proc'].map(ev);
+  assert.match((await run('teardown', p, {})).r.message, /waiting for umount_dev/);
+  p.events = ['child_exit', 'umount_proc', 'umount_dev', 'namespaced_parent_exit', 'overlay_umount', 'cgroup_remove', 'cleanup_done'].map(ev);
+  assert.equal((await run('teardown', p, {})).r.ok, true);
+});

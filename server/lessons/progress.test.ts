@@ -1,0 +1,57 @@
+// Progress store: passed steps per learner and lesson, "done" when all are passed, tokens never stored, kept across reopen.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { ProgressStore, defaultDbPath, learnerKey } from './progress.ts';
+import { settingsFor, settingsMatch, sizeBytes } from './settings.ts';
+
+test('steps are recorded once, lessons are done when every step is, and the file survives a reopen', (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'boxlab-progress-'));
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const file = path.join(dir, 'sub', 'boxlab.db');
+  const token = 'A'.repeat(43);
+  const key = learnerKey(token);
+  let store = new ProgressStore(file);
+  assert.equal(store.persistent, true);
+  store.touch(key, 'Ada');
+  assert.equal(store.pass(key, 'xray-tour', 0), true);
+  assert.equal(store.pass(key, 'xray-tour', 0), false, 'already recorded');
+  store.pass(key, 'xray-tour', 1);
+  let p = store.progress(key, { 'xray-tour': 3 });
+  assert.deepEqual(p['xray-tour'].steps, [0, 1]);
+  assert.equal(p['xray-tour'].done, false);
+  store.close();
+  store = new ProgressStore(file);
+  store.pass(key, 'xray-tour', 2);
+  p = store.progress(key, { 'xray-tour': 3 });
+  assert.equal(p['xray-tour'].done, true);
+  assert.deepEqual(store.progress(learnerKey('B'.repeat(43)), { 'xray-tour': 3 }), {}, 'other learners see nothing');
+  store.close();
+  assert.equal((fs.statSync(file).mode & 0o777).toString(8), '600');
+  assert.ok(!fs.readFileSync(file).includes(token), 'the token itself is never written');
+});
+
+test('an unwritable path falls back to memory instead of failing the server', () => {
+  const lines: string[] = [];
+  const store = new ProgressStore('/proc/boxlab-cannot/boxlab.db', (l) => lines.push(l));
+  assert.equal(store.persistent, false);
+  assert.match(lines[0], /in memory only/);
+  store.close();
+});
+
+test('default path follows BOXLAB_HOME', () => {
+  assert.equal(defaultDbPath({}), '/var/lib/boxlab/boxlab.db');
+  assert.equal(defaultDbPath({ BOXLAB_HOME: '/srv/b' }), '/srv/b/boxlab.db');
+});
+
+test('lesson settings are capped by the server limits and compared by value', () => {
+  const limits = { memory: '256M', cpuLimit: '0.5', pids: 128 };
+  assert.deepEqual(settingsFor({ memory: '64M', pids: 32 }, limits), { memory: '64M', pids: 32 });
+  assert.deepEqual(settingsFor({ memory: '1G', cpuLimit: '2', pids: 4096 }, limits), { memory: '256M', cpuLimit: '0.5', pids: 128 });
+  assert.equal(sizeBytes('64M'), 64 << 20);
+  assert.equal(settingsMatch({ memory: '64M', cpuLimit: '0.5', pids: 128 }, { memory: '65536K' }, limits), true);
+  assert.equal(settingsMatch({ memory: '256M', cpuLimit: '0.5', pids: 128 }, { memory: '64M' }, limits), false);
+  assert.equal(settingsMatch({ memory: '256M', cpuLimit: '0.5', pids: 128 }, {}, limits), true);
+});
