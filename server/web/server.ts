@@ -184,7 +184,13 @@ export async function startServer(opts: StartServerOptions = {}): Promise<Runnin
   });
   http.on('upgrade', (req, socket, head) =>
     course.handlesUpgrade(req) ? course.handleUpgrade(req, socket, head) : sockets.handleUpgrade(req, socket, head));
-  http.on('clientError', (_err, socket) => socket.destroy());
+  // A malformed request gets a precise status (as Node's default handler would send), then the connection closes.
+  http.on('clientError', (err: NodeJS.ErrnoException, socket) => {
+    if (err.code === 'ECONNRESET' || !socket.writable) return void socket.destroy();
+    const status = err.code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large'
+      : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? '408 Request Timeout' : '400 Bad Request';
+    socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+  });
 
   await new Promise<void>((resolve, reject) => {
     http.once('error', reject);
