@@ -36,14 +36,7 @@ export function Header({ current = 'playground' }: { current?: 'playground' | 'l
       </a>
       <nav aria-label="Main" className="flex items-center gap-1">
         {nav('playground', '/', 'Playground')}
-        {nav(
-          'lessons',
-          '/lessons',
-          'Lessons',
-          <span className="ml-1.5 rounded bg-accent-soft px-1 py-px text-[0.625rem] font-semibold uppercase tracking-wide text-accent">
-            soon
-          </span>,
-        )}
+        {nav('lessons', '/lessons', 'Lessons')}
       </nav>
       <div className="ml-auto flex items-center gap-1.5">
         <ToggleButton

@@ -1,0 +1,186 @@
+// A lesson page: the steps on the left (checks turn them green), the learner's terminal and x-ray on the right.
+'use client';
+import { useCallback, useEffect, useRef, useState, useSyncExternalStore } from 'react';
+import type { Terminal } from '@xterm/xterm';
+import type { LessonResponse, LessonSummary, ProgressResponse } from '../../server/protocol/lessons';
+import { Header } from '../playground/Header';
+import { Overlay } from '../playground/Overlay';
+import { SessionBar } from '../playground/SessionBar';
+import { useSize, useTheme } from '../playground/prefs';
+import { BoxlabClient } from '../terminal/BoxlabClient';
+import { INITIAL_VIEW, type ClientView } from '../terminal/client-types';
+import { TerminalView, type TermHandle } from '../terminal/TerminalView';
+import { XrayPanel } from '../xray/XrayPanel';
+import { Blocks } from './Blocks';
+import { FollowPanel } from './FollowPanel';
+import { learnerId, learnerName } from './learner';
+import { fetchLesson, fetchLessons, fetchProgress } from './lesson-api';
+import { lessonDeps } from './lesson-deps';
+import { StepCard } from './StepCard';
+import { useLessonChannel } from './useLessonChannel';
+
+const noSubscribe = () => () => {};
+const initialView = () => INITIAL_VIEW;
+
+export function LessonRunner({ slug }: { slug: string }) {
+  const [theme] = useTheme();
+  const [size] = useSize();
+  const [data, setData] = useState<LessonResponse | null>(null);
+  const [next, setNext] = useState<LessonSummary | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [passed, setPassed] = useState<ReadonlySet<number>>(new Set());
+  const [current, setCurrent] = useState<number | null>(null);
+  const [client, setClient] = useState<BoxlabClient | null>(null);
+  const clientRef = useRef<BoxlabClient | null>(null);
+  const term = useRef<Terminal | null>(null);
+  const view: ClientView = useSyncExternalStore(client?.subscribe ?? noSubscribe, client?.getView ?? initialView, initialView);
+
+  useEffect(() => {
+    let live = true;
+    Promise.all([fetchLesson(slug), fetchProgress(learnerId()).catch((): ProgressResponse => ({ progress: {} })), fetchLessons().catch(() => null)])
+      .then(([l, p, list]) => {
+        if (!live) return;
+        const done = new Set<number>(p.progress[slug]?.steps ?? []);
+        setData(l);
+        setPassed(done);
+        // Continue where the learner left off: the first step not passed yet.
+        const first = l.lesson.steps.findIndex((s) => !done.has(s.index));
+        setCurrent(first < 0 ? l.lesson.steps.length - 1 : first);
+        const later = list?.lessons.filter((x) => x.order > l.lesson.order).sort((a, b) => a.order - b.order)[0];
+        setNext(later ?? null);
+        document.title = `${l.lesson.title} · Boxlab lessons`;
+      })
+      .catch((e: Error) => live && setError(e.message));
+    return () => {
+      live = false;
+    };
+  }, [slug]);
+
+  // The step being worked on stays in view as the learner moves through the lesson.
+  useEffect(() => {
+    if (current !== null) document.querySelector(`[data-testid=step-${current}]`)?.scrollIntoView({ block: 'nearest', behavior: 'smooth' });
+  }, [current]);
+
+  const onPassed = useCallback((step: number) => setPassed((s) => (s.has(step) ? s : new Set([...s, step]))), []);
+  const cls = useLessonChannel(client, slug, current, onPassed);
+
+  const onReady = useCallback((h: TermHandle) => {
+    const c = new BoxlabClient(h.sink, lessonDeps(learnerName));
+    term.current = h.term;
+    clientRef.current = c;
+    c.resize(h.term.rows, h.term.cols);
+    window.__boxlab = { term: h.term, client: c, renderer: h.renderer };
+    setClient(c);
+    c.start(); // a lesson needs its sandbox at once: resume this tab's session, or make one
+    const online = () => c.retryNow();
+    window.addEventListener('online', online);
+    return () => {
+      window.removeEventListener('online', online);
+      c.dispose();
+      clientRef.current = null;
+      term.current = null;
+      delete window.__boxlab;
+    };
+  }, []);
+
+  const ready = view.phase === 'running';
+  const run = (cmd: string) => {
+    if (clientRef.current?.input(`${cmd}\r`)) term.current?.focus();
+  };
+  const actions = {
+    start: () => client?.start(),
+    newSession: () => client?.newSession(),
+    restart: () => client?.restart(),
+    takeOver: () => client?.takeOver(),
+    retryNow: () => client?.retryNow(),
+    retryAfterError: () => {
+      if (!client?.restart()) client?.newSession();
+    },
+  };
+  const lesson = data?.lesson;
+  const cgroup = view.cgroupVersion ?? data?.cgroupVersion ?? null;
+  const complete = !!lesson && lesson.steps.every((s) => passed.has(s.index));
+  const settings = lesson ? Object.entries(lesson.sandbox) : [];
+
+  return (
+    <div className="flex h-dvh min-h-[32rem] flex-col">
+      <Header current="lessons" />
+      <main className="grid min-h-0 flex-1 grid-cols-1 gap-3 p-3 lg:grid-cols-[minmax(22rem,32rem)_minmax(0,1fr)]">
+        <section aria-label="Lesson" className="scroll-thin min-h-0 overflow-y-auto pr-1" data-testid="lesson">
+          {error && <p className="rounded-xl border border-bad/50 p-4 text-bad">{error} <a className="underline" href="/lessons">All lessons</a></p>}
+          {lesson && (
+            <div className="space-y-4">
+              <div className="space-y-2">
+                <a href="/lessons" className="text-sm text-muted hover:text-fg">← All lessons</a>
+                <p className="font-mono text-xs uppercase tracking-[0.2em] text-accent">Lesson {lesson.order}</p>
+                <h1 className="text-2xl font-semibold tracking-tight text-fg">{lesson.title}</h1>
+                <p className="flex flex-wrap gap-1.5 text-xs">
+                  <span data-testid="host-cgroup" className="rounded bg-raised px-1.5 py-0.5 text-muted">
+                    {cgroup === 2 ? 'this host: cgroup v2' : cgroup === 1 ? 'this host: cgroup v1 (hybrid)' : 'host: …'}
+                  </span>
+                  {settings.map(([k, v]) => (
+                    <span key={k} className="rounded bg-accent-soft px-1.5 py-0.5 text-accent" title="This lesson's sandbox is rebuilt with this limit">
+                      {k === 'cpuLimit' ? 'cpu' : k} {String(v)}
+                    </span>
+                  ))}
+                </p>
+              </div>
+              <div className="space-y-3 text-[0.9375rem] text-muted">
+                <Blocks blocks={lesson.intro} cgroup={cgroup} onRun={run} ready={ready} />
+              </div>
+              <ol className="space-y-2.5" data-testid="steps">
+                {lesson.steps.map((s) => (
+                  <StepCard
+                    key={s.index} step={s} passed={passed.has(s.index)} current={s.index === current} check={cls.checks[s.index] ?? null}
+                    cgroup={cgroup} ready={ready} last={s.index === lesson.steps.length - 1} onRun={run}
+                    onSelect={() => setCurrent(s.index)} onNext={() => setCurrent(Math.min(s.index + 1, lesson.steps.length - 1))}
+                  />
+                ))}
+              </ol>
+              {complete && (
+                <div data-testid="lesson-complete" className="rounded-xl border border-ok/50 bg-ok/10 p-4">
+                  <p className="font-semibold text-ok">✓ Lesson complete</p>
+                  {next ? (
+                    <a href={`/lessons/${next.slug}`} data-testid="next-lesson" className="mt-2 inline-flex h-9 items-center rounded-md bg-accent px-4 text-sm font-semibold text-accent-fg hover:brightness-110">
+                      Next: {next.title} →
+                    </a>
+                  ) : (
+                    <a href="/lessons" className="mt-2 inline-block text-sm text-accent underline">Back to all lessons</a>
+                  )}
+                </div>
+              )}
+              {lesson.outro.length > 0 && (
+                <div className="space-y-3 text-[0.9375rem] text-muted">
+                  <Blocks blocks={lesson.outro} cgroup={cgroup} onRun={run} ready={ready} />
+                </div>
+              )}
+            </div>
+          )}
+        </section>
+        <div className="relative flex min-h-0 flex-col gap-3">
+          <FollowPanel name={cls.broadcast} />
+          <section aria-label="Terminal" className="flex min-h-[18rem] min-w-0 flex-[3] flex-col overflow-hidden rounded-xl border border-line bg-panel shadow-sm focus-within:border-accent/50">
+            <SessionBar view={view} onReset={() => client?.reset()} />
+            <div className="relative min-h-0 flex-1">
+              <TerminalView theme={theme} large={size === 'large'} onReady={onReady} onData={(d) => clientRef.current?.input(d)}
+                onResize={(r, c) => clientRef.current?.resize(r, c)} onNotice={() => {}} />
+              <Overlay view={view} actions={actions} mounted={client !== null} />
+            </div>
+          </section>
+          <aside className="min-h-[12rem] flex-[2] overflow-hidden rounded-xl border border-line bg-panel shadow-sm">
+            <XrayPanel view={view} client={client} wide={false} onWide={() => {}} />
+          </aside>
+        </div>
+      </main>
+      {cls.ended && (
+        <div role="dialog" aria-modal="true" data-testid="class-ended" className="fixed inset-0 z-50 grid place-items-center bg-bg/80 p-6 backdrop-blur-sm">
+          <div className="max-w-md rounded-2xl border border-line bg-panel p-6 text-center shadow-2xl">
+            <h2 className="text-xl font-semibold text-fg">Class over</h2>
+            <p className="mt-2 text-muted">{cls.ended}</p>
+            <a href="/lessons" className="mt-5 inline-flex h-10 items-center rounded-lg bg-accent px-5 text-sm font-semibold text-accent-fg">All lessons</a>
+          </div>
+        </div>
+      )}
+    </div>
+  );
+}
