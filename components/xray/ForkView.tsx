@@ -75,7 +75,7 @@ export function ForkView(props: { stages: readonly StageEvent[]; creating: boole
             )}
           </div>
           {cur && (
-            <p aria-live="polite" className="mx-4 mt-2 rounded-lg bg-accent/10 px-3 py-2 text-xs leading-relaxed" data-testid="fork-caption">
+            <p aria-live="polite" className="mx-4 mt-2 rounded-lg bg-accent/10 px-3 py-2 text-xs leading-relaxed [overflow-wrap:anywhere]" data-testid="fork-caption">
               <span className="font-mono text-faint">
                 {cursor! + 1}/{arrived}
               </span>{' '}

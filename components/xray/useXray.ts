@@ -3,7 +3,7 @@
 import { useEffect, useState } from 'react';
 import type { XrayView } from '../../server/protocol/xray';
 import type { BoxlabClient } from '../terminal/BoxlabClient';
-import { EMPTY_XRAY, applyXray, type XrayState } from './xray-state';
+import { EMPTY_XRAY, applyXray, extendHistory, type XrayState } from './xray-state';
 
 export function useXray(client: BoxlabClient | null, views: readonly XrayView[]): XrayState {
   const [state, setState] = useState<XrayState>(EMPTY_XRAY);
@@ -19,8 +19,11 @@ export function useXray(client: BoxlabClient | null, views: readonly XrayView[])
       else if (m.type === 'xray') setState((s) => applyXray(s, m));
       else if (m.type === 'stage' && m.event.stage === 'prepare_state') setState(EMPTY_XRAY);
     });
+    // A quiet box sends no stats: keep the sparklines moving with the last known values.
+    const tick = list.includes('cgroup') ? setInterval(() => setState((s) => extendHistory(s)), 500) : null;
     return () => {
       off();
+      if (tick) clearInterval(tick);
       if (list.length) client.control({ type: 'xray', views: [] });
     };
   }, [client, key]);

@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { XrayMsg, XrayProc } from '../../server/protocol/xray';
-import { EMPTY_XRAY, HISTORY, applyXray, mergedTop } from './xray-state';
+import { EMPTY_XRAY, HISTORY, applyXray, extendHistory, mergedTop } from './xray-state';
 
 const proc = (hostPid: number, pid: number | null, state = 'S'): XrayProc => ({
   hostPid, pid, hostPpid: 1, ppid: pid === 1 ? 0 : 1, name: 'sh', state, cmd: 'sh', uid: 1, uidIn: 0, threads: 1,
@@ -58,4 +58,15 @@ test('merged top level: image only, upper only, both, or deleted by a whiteout',
   ]);
   const top = mergedTop([{ name: 'bin', kind: 'dir' }, { name: 'etc', kind: 'dir' }, { name: 'home', kind: 'dir' }, { name: 'tmp', kind: 'dir' }], files);
   assert.deepEqual(Object.fromEntries(top.map((e) => [e.name, e.source])), { bin: 'image', etc: 'upper', home: 'deleted', new: 'upper', tmp: 'both' });
+});
+
+test('a quiet box sends no stats: the history is extended with the last values, zero cpu, on the server clock', () => {
+  let s = applyXray(EMPTY_XRAY, msg(1, true, 10_000, { stats: stats(500) }), 1_000);
+  assert.equal(extendHistory(s, 1_200), s, 'too soon');
+  s = extendHistory(s, 1_600);
+  assert.equal(s.history.length, 2);
+  assert.deepEqual(s.history[1], { at: 10_600, memory: 1000, cpu: 0, throttled: 0, pids: 2 });
+  s = applyXray(s, msg(2, false, 10_800, { stats: stats(100_500) }), 1_800);
+  assert.equal(s.history[2].cpu, 0.5, 'a real sample after a synthetic one: delta over 200 ms');
+  assert.equal(extendHistory(EMPTY_XRAY, 5_000), EMPTY_XRAY);
 });

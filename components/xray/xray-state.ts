@@ -15,6 +15,8 @@ export interface StatPoint {
 export interface XrayState {
   seq: number;
   at: number;
+  /** Browser clock when the last message arrived: maps "now" onto the server's clock for the history. */
+  receivedAt: number;
   costMs: number;
   procs: ReadonlyMap<number, XrayProc>;
   procsTruncated: boolean;
@@ -34,7 +36,7 @@ export interface XrayState {
 export const HISTORY = 120;
 
 export const EMPTY_XRAY: XrayState = {
-  seq: 0, at: 0, costMs: 0, procs: new Map(), procsTruncated: false, ns: null, stats: null, history: [], oomAt: null,
+  seq: 0, at: 0, receivedAt: 0, costMs: 0, procs: new Map(), procsTruncated: false, ns: null, stats: null, history: [], oomAt: null,
   files: new Map(), fsMeta: null, lowerTop: [], touched: new Map(), mounts: null,
 };
 
@@ -51,10 +53,10 @@ function point(prev: StatPoint | undefined, prevStats: SandboxStats | null, s: S
 }
 
 /** Applies one x-ray message; `full` starts from scratch (new subscription or new sandbox). */
-export function applyXray(state: XrayState, msg: XrayMsg): XrayState {
+export function applyXray(state: XrayState, msg: XrayMsg, receivedAt: number = Date.now()): XrayState {
   const base = msg.full ? EMPTY_XRAY : state;
   if (!msg.full && msg.seq <= state.seq) return state; // a stale message of an older socket
-  const next: XrayState = { ...base, seq: msg.seq, at: msg.at, costMs: msg.costMs };
+  const next: XrayState = { ...base, seq: msg.seq, at: msg.at, receivedAt, costMs: msg.costMs };
   if (msg.procs) {
     const procs = new Map(base.procs);
     for (const pid of msg.procs.del) procs.delete(pid);
@@ -87,6 +89,19 @@ export function applyXray(state: XrayState, msg: XrayMsg): XrayState {
   }
   if (msg.mounts) next.mounts = msg.mounts;
   return next;
+}
+
+/**
+ * The server sends stats only when they change, so a quiet box sends none: while the cgroups view is open the
+ * history is extended with the last stats. Unchanged stats mean unchanged usage_usec, hence exactly 0 cpu.
+ */
+export function extendHistory(state: XrayState, now: number = Date.now(), everyMs = 500): XrayState {
+  const last = state.history[state.history.length - 1];
+  if (!state.stats || !last || !state.receivedAt) return state;
+  const at = state.at + (now - state.receivedAt);
+  if (at - last.at < everyMs) return state;
+  const p: StatPoint = { at, memory: last.memory, cpu: 0, throttled: 0, pids: last.pids };
+  return { ...state, history: [...state.history, p].slice(-HISTORY) };
 }
 
 export type Source = 'image' | 'upper' | 'both' | 'deleted';
