@@ -84,6 +84,10 @@ export function LessonRunner({ slug }: { slug: string }) {
   }, []);
 
   const ready = view.phase === 'running';
+  // The shell gets the keyboard as soon as it runs (after a reload, a reset, or a rebuild for the lesson's limits).
+  useEffect(() => {
+    if (ready) term.current?.focus();
+  }, [ready]);
   const run = (cmd: string) => {
     if (clientRef.current?.input(`${cmd}\r`)) term.current?.focus();
   };
