@@ -2,8 +2,17 @@
 import { cgroupsSection } from './cgroups.ts';
 import { createSection } from './create.ts';
 import { forkSection } from './fork.ts';
+import { attackSection } from './fault-attack.ts';
+import { crashSection } from './fault-crash.ts';
+import { hostileSection } from './fault-hostile.ts';
+import { burstSection } from './load-burst.ts';
+import { churnSection } from './load-churn.ts';
+import { densitySection } from './load-density.ts';
 import type { Section } from './types.ts';
 
 export type { Section, SectionContext, SectionResult } from './types.ts';
 
-export const sections: Section[] = [createSection, forkSection, cgroupsSection];
+export const sections: Section[] = [
+  createSection, forkSection, cgroupsSection,
+  densitySection, burstSection, churnSection, crashSection, attackSection, hostileSection,
+];
