@@ -23,7 +23,7 @@ async function samplerCost(): Promise<void> {
     for (const [name, views] of sets) {
       let full = 0;
       const s = new XraySampler(sh.box, (m) => (full ||= JSON.stringify(m).length));
-      (s as unknown as { views: XrayView[] }).views = [...views].sort();
+      s.select(views);
       const first = await s.sampleOnce();
       full = JSON.stringify(first).length;
       const walls: number[] = [];

@@ -29,9 +29,7 @@ test('v1: a full message with every view, valid on the wire, then only what chan
   t.after(fx.cleanup);
   const src = await source(fx, 1);
   const s = sampler(src, fx);
-  s.watch(ALL);
-  s.stop(); // drive samples by hand
-  (s as unknown as { views: string[]; stopped: boolean }).views = [...ALL].sort();
+  s.select(ALL); // samples driven by hand, no timer
   const first = (await s.sampleOnce())!;
   assert.equal(xrayMsg.safeParse(first).success, true, JSON.stringify(xrayMsg.safeParse(first).error?.issues[0]));
   assert.equal(first.full, true);
@@ -76,7 +74,7 @@ test('v2: stats from memory.current / memory.max ("max" is -1) / cpu.stat µs', 
   const fx = makeFixture();
   t.after(fx.cleanup);
   const s = sampler(await source(fx, 2), fx);
-  (s as unknown as { views: string[] }).views = ['cgroup'];
+  s.select(['cgroup']);
   const m = (await s.sampleOnce())!;
   assert.deepEqual(m.stats, {
     memory: { current: 1204224, limit: -1, oomKills: 0, swapCurrent: 0 },
@@ -92,7 +90,7 @@ test('PID 1 whose cgroup does not name this sandbox (recycled pid) is not sample
   const fx = makeFixture();
   t.after(fx.cleanup);
   const s = sampler(await source(fx, 1, 'bx-another000000'), fx);
-  (s as unknown as { views: string[] }).views = ['mounts', 'ns', 'procs'];
+  s.select(['mounts', 'ns', 'procs']);
   const m = (await s.sampleOnce())!;
   assert.deepEqual(m.procs!.set, []);
   assert.ok(m.ns!.every((r) => r.box === null));
@@ -164,7 +162,7 @@ test('a walk cut short by the time budget (loaded machine) deletes nothing: the 
   const s = new XraySampler(await source(fx, 1), (m) => sent.push(m), {
     procRoot: fx.proc, budgetMs: 5, now: () => (slow ? (clock += 10) : clock), statfs: () => ({ blocks: 1, bfree: 1, bsize: 1 }),
   });
-  (s as unknown as { views: string[] }).views = ['fs'];
+  s.select(['fs']);
   assert.equal((await s.sampleOnce())!.fs!.set.length, 9);
   slow = true;
   writeFileSync(join(fx.layers.upper, 'tmp/late'), '');
@@ -197,7 +195,7 @@ test('other boxes mounting on the host do not resend this box’s mount table', 
   const fx = makeFixture();
   t.after(fx.cleanup);
   const s = sampler(await source(fx, 1), fx);
-  (s as unknown as { views: string[] }).views = ['mounts'];
+  s.select(['mounts']);
   assert.equal((await s.sampleOnce())!.mounts!.hostCount, 3);
   writeFileSync(join(fx.proc, 'self/mountinfo'), '1 0 8:1 / / rw - ext4 /dev/sda1 rw\n9 1 0:9 / /run/other rw - tmpfs t rw\n');
   assert.equal(await s.sampleOnce(), null);

@@ -63,13 +63,19 @@ export class XraySampler {
 
   /** Views to sample; [] stops: no timer, no reads. A new set starts over with a full message. */
   watch(views: readonly XrayView[]): void {
+    if (!this.select(views)) return;
+    this.cancel();
+    if (this.views.length && !this.stopped) this.schedule(Math.max(0, this.lastStart + this.interval - performance.now()));
+  }
+
+  /** Sets the views without scheduling anything (watch() does both; tests and the bench call sampleOnce() themselves). */
+  select(views: readonly XrayView[]): boolean {
     const next = [...new Set(views)].sort();
-    if (same(next, this.views)) return;
+    if (same(next, this.views)) return false;
     this.views = next;
     this.prev = {};
     this.full = true;
-    this.cancel();
-    if (next.length && !this.stopped) this.schedule(Math.max(0, this.lastStart + this.interval - performance.now()));
+    return true;
   }
 
   private get interval(): number {
