@@ -121,3 +121,18 @@ test('after a reload the progress is still there (kept on the server), in the le
   assert.ok(me, 'the dashboard knows the learner by the name they chose');
   assert.equal(me.lessonsDone, 2);
 });
+
+test('the OOM lesson: the sandbox is rebuilt with 64 MiB, the fill and the OOM kill turn the steps green', async () => {
+  await page.goto(`${server.url}/lessons/cgroup-memory`);
+  await page.waitForSelector('[data-testid=step-0]');
+  // The server rebuilds the box with the lesson's limit; the chip shows what the cgroup holds.
+  await page.waitForFunction(() => /64 MiB/.test(document.querySelector('[data-testid=limits]')?.textContent ?? ''), null, { timeout: 30_000 });
+  await waitForPhase(page, 'running', 30_000);
+  await page.click('[data-testid=xray-tab-cgroup]');
+  const times = [await doStep(0)];
+  await page.click('[data-testid=step-0] [data-testid=next]');
+  times.push(await doStep(1));
+  results.cgroupMemoryMs = times;
+  await page.waitForSelector('[data-testid=lesson-complete]');
+  await shot('cgroup-memory-oom');
+});

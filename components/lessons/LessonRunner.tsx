@@ -164,7 +164,7 @@ export function LessonRunner({ slug }: { slug: string }) {
         <div className="relative flex min-h-0 flex-col gap-3">
           <FollowPanel name={cls.broadcast} />
           <section aria-label="Terminal" className="flex min-h-[18rem] min-w-0 flex-[3] flex-col overflow-hidden rounded-xl border border-line bg-panel shadow-sm focus-within:border-accent/50">
-            <SessionBar view={view} onReset={() => client?.reset()} />
+            <SessionBar view={withActualLimits(view)} onReset={() => client?.reset()} />
             <div className="relative min-h-0 flex-1">
               <TerminalView theme={theme} large={size === 'large'} onReady={onReady} onData={(d) => clientRef.current?.input(d)}
                 onResize={(r, c) => clientRef.current?.resize(r, c)} onNotice={() => {}} />
@@ -187,4 +187,14 @@ export function LessonRunner({ slug }: { slug: string }) {
       )}
     </div>
   );
+}
+
+/** The limits chips show what the box's cgroup really holds (a lesson may have lowered them), once stats arrive. */
+function withActualLimits(view: ClientView): ClientView {
+  const st = view.stats;
+  if (!st || !view.limits) return view;
+  return {
+    ...view,
+    limits: { ...view.limits, memory: `${Math.round(st.memory.limit / 1048576)}M`, cpuLimit: String(st.cpu.quotaFraction), pids: st.pids.max },
+  };
 }

@@ -158,3 +158,18 @@ test('spectate: snapshot then live output, read-only; broadcast reaches a follow
   assert.equal(srv.manager.size, 0);
   assert.ok(fake.made.every((f) => f.destroyed), 'every sandbox torn down');
 });
+
+test("a lesson with its own limits gets a sandbox rebuilt with them (never above the server's)", async (t) => {
+  const { url, fake } = await setup(t);
+  const { c } = await learner(url, 'Cy', 'cgroup-memory');
+  await c.waitMessage('check', (m) => /Rebuilding your sandbox/.test(m.message), 3000);
+  await c.until(() => fake.made.some((f) => f.config.memory === '64M' && !f.destroyed), 3000, 'a 64M sandbox');
+  assert.equal(fake.made.filter((f) => !f.destroyed).length, 1, 'the old sandbox was torn down');
+  const made = fake.made.length;
+  c.control({ type: 'lesson', slug: 'overlayfs', step: 0, learner: LEARNER });
+  await c.waitMessage('check', (m) => m.slug === 'overlayfs', 3000);
+  await new Promise((r) => setTimeout(r, 300));
+  assert.equal(fake.made.length, made, 'a lesson without settings keeps the current sandbox');
+  c.control({ type: 'lesson', slug: 'cgroup-pids', step: 0, learner: LEARNER });
+  await c.until(() => fake.made.some((f) => f.config.pids === 32 && f.config.memory === '256M' && !f.destroyed), 3000, 'a pids-32 sandbox with the default memory');
+});

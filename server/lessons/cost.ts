@@ -14,6 +14,12 @@ export class CostMeter {
     this.runs.set(type, (this.runs.get(type) ?? 0) + 1);
   }
 
+  /** Mean of the last 20 runs of a type (0 before any). */
+  recentMean(type: string): number {
+    const list = this.samples.get(type)?.slice(-20) ?? [];
+    return list.length ? list.reduce((a, b) => a + b, 0) / list.length : 0;
+  }
+
   summary(): Record<string, { runs: number; meanMs: number; p95Ms: number }> {
     const out: Record<string, { runs: number; meanMs: number; p95Ms: number }> = {};
     for (const [type, list] of this.samples) {
