@@ -122,6 +122,12 @@ test('after a reload the progress is still there (kept on the server), in the le
   assert.equal(me.lessonsDone, 2);
 });
 
+test('an x-ray link (/lessons#<slug>) opens that lesson', async () => {
+  await page.goto(`${server.url}/lessons#overlayfs`);
+  await page.waitForURL(/\/lessons\/overlayfs$/);
+  await page.waitForSelector('[data-testid=step-0]');
+});
+
 test('the OOM lesson: the sandbox is rebuilt with 64 MiB, the fill and the OOM kill turn the steps green', async () => {
   await page.goto(`${server.url}/lessons/cgroup-memory`);
   await page.waitForSelector('[data-testid=step-0]');

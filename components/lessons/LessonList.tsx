@@ -1,7 +1,7 @@
 // The lesson list: every lesson in order, what this learner has done (kept on the server), and the name shown to an instructor.
 'use client';
 import { useEffect, useState } from 'react';
-import type { LessonListResponse, ProgressResponse } from '../../server/protocol/lessons';
+import { SLUG_RE, type LessonListResponse, type ProgressResponse } from '../../server/protocol/lessons';
 import { Header } from '../playground/Header';
 import { learnerId, learnerName, setLearnerName } from './learner';
 import { fetchLessons, fetchProgress } from './lesson-api';
@@ -13,6 +13,9 @@ export function LessonList() {
   const [name, setName] = useState('');
 
   useEffect(() => {
+    // The x-ray's "Lesson →" links are /lessons#<slug>: open that lesson.
+    const wanted = window.location.hash.slice(1);
+    if (SLUG_RE.test(wanted)) return void window.location.replace(`/lessons/${wanted}`);
     setName(learnerName());
     fetchLessons().then(setList, (e: Error) => setError(e.message));
     fetchProgress(learnerId()).then((p) => setProgress(p.progress), () => {});

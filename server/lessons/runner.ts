@@ -36,7 +36,7 @@ export interface RunnerOptions {
   /** Server limits: lesson settings may lower them, never raise them. */
   limits: Limits;
   intervalMs?: number;
-  /** Checks after Enter: typed commands usually finish within these delays. */
+  /** Checks after Enter (default 60, 250, 700 ms): typed commands usually finish within these delays. */
   quickDelaysMs?: number[];
   maxConcurrent?: number;
   probeFor?: (sb: SandboxHandle, s: Session) => BoxProbe;
@@ -87,7 +87,7 @@ export class CheckRunner {
     const st = this.states.get(session.id);
     if (!st?.slug || st.passedAt !== null || !data.includes(13)) return;
     for (const t of st.quick) clearTimeout(t);
-    st.quick = (this.opts.quickDelaysMs ?? [150, 500]).map((ms) => setTimeout(() => void this.run(session, st), ms));
+    st.quick = (this.opts.quickDelaysMs ?? [60, 250, 700]).map((ms) => setTimeout(() => void this.run(session, st), ms));
   }
 
   /** Sandbox settings of the lesson this session is in (merged into its sandbox config at creation). */
