@@ -173,3 +173,16 @@ test("a lesson with its own limits gets a sandbox rebuilt with them (never above
   c.control({ type: 'lesson', slug: 'cgroup-pids', step: 0, learner: LEARNER });
   await c.until(() => fake.made.some((f) => f.config.pids === 32 && f.config.memory === '256M' && !f.destroyed), 3000, 'a pids-32 sandbox with the default memory');
 });
+
+test('a flood of lesson messages runs the check at most about once per 50 ms', async (t) => {
+  const { url, srv } = await setup(t);
+  const { c } = await learner(url, 'Flo');
+  await c.waitMessage('check');
+  const before = srv.course.runner.cost.summary().file?.runs ?? 0;
+  const t0 = Date.now();
+  for (let i = 0; i < 200; i++) c.control({ type: 'lesson', slug: 'xray-tour', step: i % 2, learner: LEARNER });
+  await new Promise((r) => setTimeout(r, 400));
+  const runs = Object.values(srv.course.runner.cost.summary()).reduce((n, v) => n + v.runs, 0) - before;
+  const ms = Date.now() - t0;
+  assert.ok(runs <= ms / 50 + 4, `${runs} check runs in ${ms} ms for 200 messages`);
+});

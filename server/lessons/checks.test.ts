@@ -39,7 +39,7 @@ class FakeProbe implements BoxProbe {
   lowerStat(rel: string) { const e = this.lower.get(rel); return e ? stat(e) : null; }
   readUpper(rel: string) { const e = this.upper.get(rel); return e?.kind === 'file' ? { data: Buffer.from(e.data ?? ''), stat: stat(e) } : null; }
   procText(rel: string) { if (!(rel in this.proc)) throw new Error(`ENOENT ${rel}`); return this.proc[rel]; }
-  hostText() { return '65534\n'; }
+  hostText(p: string) { return p === '/proc/sysvipc/shm' ? 'key shmid perms size cpid lpid\n' : '65534\n'; }
   async stats() { return this.st; }
   cgroupText() { return this.pidsEvents; }
   async inNamespace(kind: string, argv: string[]) { return this.ns[`${kind}:${argv.join(' ')}`] ?? ''; }
@@ -166,7 +166,7 @@ test('network and IPC checks read the box namespaces', async () => {
   assert.equal((await run('net-traffic', p, { dev: 'lo', minPackets: 4 }, t.memo)).r.ok, true);
   assert.match((await run('sysv-shm', p, {})).r.message, /no shared memory segment/);
   p.ns['ipc:cat /proc/sysvipc/shm'] = 'key shmid perms size cpid lpid\n1095648583 0 644 16384 935 935 1\n';
-  assert.equal((await run('sysv-shm', p, {})).r.ok, true);
+  assert.match((await run('sysv-shm', p, {})).r.message, /host's IPC namespace has no segment with that key/);
   assert.equal((await run('sysv-shm', p, { otherAttached: true })).r.ok, false);
   p.ns['ipc:cat /proc/sysvipc/shm'] = 'key shmid perms size cpid lpid\n1095648583 0 644 16384 935 937 1\n';
   assert.equal((await run('sysv-shm', p, { otherAttached: true })).r.ok, true);

@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import { FACT_NAMES, answerMatches, readFact, type FactName } from './facts.ts';
 import type { BoxProbe, BoxProc } from './probe.ts';
+import { listeningPorts, matching, pidsMaxEvents, procLabel, rxPackets, shmSegments } from './kernel-reads.ts';
 
 export interface CheckResult {
   ok: boolean;
@@ -37,7 +38,7 @@ const fileParams = z.strictObject({
   owner: z.number().int().min(0).optional(),
 });
 
-const procParams = z.strictObject({
+export const procParams = z.strictObject({
   name: z.string().optional(),
   argv: z.string().optional(),
   state: z.string().length(1).optional(),
@@ -48,58 +49,7 @@ const procParams = z.strictObject({
   /** ...after one was seen earlier on this step. */
   seenFirst: z.boolean().optional(),
 });
-type ProcParams = z.infer<typeof procParams>;
-
-function matching(procs: BoxProc[], p: ProcParams): BoxProc[] {
-  const alive = new Set(procs.map((x) => x.hostPid));
-  return procs.filter((x) =>
-    (p.name === undefined || x.name === p.name) &&
-    (p.argv === undefined || x.argv.join(' ').includes(p.argv)) &&
-    // A zombie is not running: it only matches when state Z is asked for (ash reaps its jobs at the next prompt).
-    (p.state === undefined ? x.state !== 'Z' : x.state === p.state) &&
-    (!p.orphan || (x.boxPpid === 1 && x.pgrpHost !== x.hostPid && !alive.has(x.pgrpHost))),
-  );
-}
-
-/** 'zombie "sleep"', 'orphaned "sleep 1002"', '"yes"'; with `article`, 'a zombie "sleep"'. */
-function procLabel(p: ProcParams, article = false): string {
-  const what = p.argv ? `"${p.argv}"` : p.name ? `"${p.name}"` : 'process';
-  const adj = p.state === 'Z' ? 'zombie ' : p.orphan ? 'orphaned ' : '';
-  const a = article && (adj || !p.argv && !p.name) ? (adj.startsWith('o') ? 'an ' : 'a ') : '';
-  return `${a}${adj}${what}`;
-}
-
-async function rxPackets(probe: BoxProbe, dev: string): Promise<number | null> {
-  const line = probe.procText('net/dev').split('\n').find((l) => l.trim().startsWith(`${dev}:`));
-  return line ? Number(line.split(':')[1].trim().split(/\s+/)[1]) : null;
-}
-
-function listeningPorts(probe: BoxProbe): Set<number> {
-  const ports = new Set<number>();
-  for (const f of ['net/tcp', 'net/tcp6']) {
-    let text = '';
-    try {
-      text = probe.procText(f);
-    } catch {
-      continue; // no IPv6 in this kernel
-    }
-    for (const line of text.split('\n').slice(1)) {
-      const cols = line.trim().split(/\s+/);
-      if (cols[3] === '0A') ports.add(parseInt(cols[1].split(':').at(-1)!, 16)); // 0A = TCP_LISTEN
-    }
-  }
-  return ports;
-}
-
-async function shmSegments(probe: BoxProbe): Promise<{ key: string; size: number; cpid: number; lpid: number }[]> {
-  const text = await probe.inNamespace('ipc', ['cat', '/proc/sysvipc/shm']);
-  return text.trim().split('\n').slice(1).filter(Boolean).map((l) => {
-    const c = l.trim().split(/\s+/);
-    return { key: c[0], size: Number(c[3]), cpid: Number(c[4]), lpid: Number(c[5]) };
-  });
-}
-
-const pidsMaxEvents = (probe: BoxProbe): number => Number(/^max\s+(\d+)/m.exec(probe.cgroupText('pids', 'pids.events'))?.[1] ?? 0);
+export type ProcParams = z.infer<typeof procParams>;
 
 export const CHECKS: Record<string, CheckDef> = {
   file: {
@@ -299,7 +249,12 @@ export const CHECKS: Record<string, CheckDef> = {
       if (!segs.length) return fail('the box\'s IPC namespace has no shared memory segment');
       const seg = segs[0];
       const what = `key ${seg.key}, ${seg.size} bytes`;
-      if (!p.otherAttached) return pass(`segment ${what}, created by host pid ${seg.cpid}; the host's IPC namespace does not list it`);
+      if (!p.otherAttached) {
+        // The server's own IPC namespace is the host's: the same key there would be another object.
+        const onHost = probe.hostText('/proc/sysvipc/shm').trim().split('\n').slice(1).filter((l) => l.trim().split(/\s+/)[0] === seg.key).length;
+        const host = onHost ? `the host has ${onHost} other segment(s) with that key: different objects` : "the host's IPC namespace has no segment with that key";
+        return pass(`segment ${what}, created by host pid ${seg.cpid}; ${host}`);
+      }
       return seg.lpid !== seg.cpid ? pass(`segment ${what}: last attached by host pid ${seg.lpid}, not its creator`) : fail(`only the creator (host pid ${seg.cpid}) used segment ${what}`);
     },
   },

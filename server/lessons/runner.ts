@@ -169,6 +169,8 @@ export class CheckRunner {
     } else if (s.state === 'exited') probe = this.lastProbe.get(s.id);
     if (!probe) return;
     if (this.running >= (this.opts.maxConcurrent ?? 16)) return;
+    // At most one run per 50 ms per learner: a flood of lesson messages cannot make the server fork nsenter without bound.
+    if (performance.now() - st.lastRun < 50) return;
     st.inflight = true;
     st.lastRun = performance.now();
     this.running++;
