@@ -225,7 +225,9 @@ export const CHECKS: Record<string, CheckDef> = {
     summary: (p) => `a TCP socket listens on port ${p.port} in the box's network namespace`,
     run(probe, p) {
       const ports = listeningPorts(probe);
-      return ports.has(p.port) ? pass(`port ${p.port} listens in the box's network namespace, not on the host`) : fail(`nothing listens on ${p.port}${ports.size ? ` (listening: ${[...ports].join(', ')})` : ''}`);
+      if (!ports.has(p.port)) return fail(`nothing listens on ${p.port}${ports.size ? ` (listening: ${[...ports].join(', ')})` : ''}`);
+      const onHost = listeningPorts(probe, true).has(p.port);
+      return pass(`port ${p.port} listens in the box's network namespace; ${onHost ? `the host's own port ${p.port} is another socket` : `on the host nothing listens on ${p.port}`}`);
     },
   },
 

@@ -26,12 +26,13 @@ export async function rxPackets(probe: BoxProbe, dev: string): Promise<number | 
   return line ? Number(line.split(':')[1].trim().split(/\s+/)[1]) : null;
 }
 
-export function listeningPorts(probe: BoxProbe): Set<number> {
+/** LISTEN ports of the box's network namespace, or (host: true) of the server's own, which is the host's. */
+export function listeningPorts(probe: BoxProbe, host = false): Set<number> {
   const ports = new Set<number>();
   for (const f of ['net/tcp', 'net/tcp6']) {
     let text = '';
     try {
-      text = probe.procText(f);
+      text = host ? probe.hostText(`/proc/${f}`) : probe.procText(f);
     } catch {
       continue; // no IPv6 in this kernel
     }
