@@ -44,6 +44,23 @@ export interface BoxProbe {
   cwdOutside(hostPid: number, dirId: string): boolean | null;
 }
 
+/**
+ * Host directory of the box's cgroup for a controller: its path in /proc/<init>/cgroup (as the host sees it) under the
+ * host's mount of that hierarchy, minus the mount's root (a v1 hierarchy may be mounted from a sub-cgroup, as in Docker).
+ * A v1 line for the controller wins (hybrid hosts); otherwise the unified hierarchy (pure v2).
+ */
+export function cgroupDir(controller: string, procCgroup: string, hostMountinfo: string): string {
+  const cg = parseProcCgroup(procCgroup);
+  const mounts = parseMountinfo(hostMountinfo);
+  const v1 = cg.v1.get(controller);
+  const m = v1 !== undefined
+    ? mounts.find((e) => e.fsType === 'cgroup' && e.superOptions.includes(controller))
+    : mounts.find((e) => e.fsType === 'cgroup2');
+  const rel = v1 ?? cg.v2;
+  if (!m || rel === undefined) throw new Error(`no ${controller} cgroup found for the box`);
+  return path.posix.join(m.mountPoint, path.posix.relative(m.root, rel));
+}
+
 const NSENTER = ['/usr/bin/nsenter', '/bin/nsenter', '/usr/sbin/nsenter'];
 const idOf = (s: fs.Stats): string => `${s.dev}:${s.ino}`;
 
@@ -154,15 +171,7 @@ export class RealProbe implements BoxProbe {
   cgroupText(controller: 'pids' | 'memory' | 'cpu', file: string): string {
     let dir = this.cgDirs.get(controller);
     if (!dir) {
-      const cg = parseProcCgroup(this.procText('cgroup'));
-      const mounts = parseMountinfo(fs.readFileSync('/proc/self/mountinfo', 'utf8'));
-      const v1 = cg.v1.get(controller);
-      const m = v1 !== undefined
-        ? mounts.find((e) => e.fsType === 'cgroup' && e.superOptions.includes(controller))
-        : mounts.find((e) => e.fsType === 'cgroup2');
-      const rel = v1 ?? cg.v2;
-      if (!m || rel === undefined) throw new Error(`no ${controller} cgroup found for the box`);
-      dir = path.posix.join(m.mountPoint, path.posix.relative(m.root, rel));
+      dir = cgroupDir(controller, this.procText('cgroup'), fs.readFileSync('/proc/self/mountinfo', 'utf8'));
       this.cgDirs.set(controller, dir);
     }
     return fs.readFileSync(path.posix.join(dir, file), 'utf8');
