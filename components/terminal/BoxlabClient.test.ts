@@ -233,3 +233,33 @@ test('dispose closes the socket and stops every timer', async () => {
   assert.equal(env.timers.size, 0);
   assert.equal(env.store.size, 1, 'dispose keeps the session for the next page load');
 });
+
+test('with scheduleRender, a burst of control messages notifies listeners once, a new phase at once; getView is always current', async () => {
+  const env = new FakeEnv();
+  env.sessionReplies = [created];
+  const frames: (() => void)[] = [];
+  const client = new BoxlabClient(new FakeSink(), { ...env.deps(), scheduleRender: (fn) => void frames.push(fn) });
+  let notified = 0;
+  client.subscribe(() => notified++);
+  client.start();
+  assert.equal(notified, 1, 'idle → creating: told at once');
+  await flush();
+  env.ws.open();
+  env.ws.text(hello(false, 'creating'));
+  for (const s of ['prepare_state', 'fork1', 'cgroup_create', 'running']) env.ws.text({ type: 'stage', event: stage(s) });
+  assert.equal(client.getView().stages.length, 4, 'the view itself is never stale');
+  assert.equal(notified, 1, 'stage events wait for the frame');
+  assert.equal(frames.length, 1, 'one frame asked for the whole burst');
+  env.ws.text({ type: 'state', state: 'running' });
+  assert.equal(notified, 2, 'creating → running: told at once (the page focuses the terminal on it)');
+  frames.shift()!();
+  assert.equal(notified, 2, 'the pending frame has nothing left to tell');
+  env.ws.text({ type: 'pong', t: env.t });
+  assert.equal(frames.length, 1, 'the next change asks for a new frame');
+  frames.shift()!();
+  assert.equal(notified, 3);
+  env.ws.text({ type: 'pong', t: env.t });
+  client.dispose();
+  frames.shift()!();
+  assert.equal(notified, 3, 'nothing after dispose');
+});

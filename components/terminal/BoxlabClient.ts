@@ -37,6 +37,8 @@ export class BoxlabClient {
   private timer: unknown = null;
   private pingTimer: unknown = null;
   private disposed = false;
+  /** A batched view notification is scheduled (deps.scheduleRender). */
+  private notifyPending = false;
   /** Counters for the e2e and the stats line. */
   readonly metrics = { bytesIn: 0, acks: 0, bytesAcked: 0, framesOut: 0 };
 
@@ -324,7 +326,20 @@ export class BoxlabClient {
 
   private update(patch: Partial<ClientView>): void {
     if (this.disposed) return;
+    // A new phase is told at once: the page acts on it (focus on 'running'), and there are only a few per session.
+    const phaseChanged = patch.phase !== undefined && patch.phase !== this.view.phase;
     this.view = { ...this.view, ...patch };
+    const schedule = this.deps.scheduleRender;
+    if (!schedule || phaseChanged) return this.notify();
+    if (this.notifyPending) return;
+    this.notifyPending = true;
+    schedule(() => {
+      if (this.notifyPending && !this.disposed) this.notify();
+    });
+  }
+
+  private notify(): void {
+    this.notifyPending = false;
     for (const fn of this.listeners) fn();
   }
 }

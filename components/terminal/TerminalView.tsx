@@ -83,8 +83,9 @@ export function TerminalView(props: Props) {
       t.loadAddon(new Unicode11Addon());
       t.unicode.activeVersion = '11';
       t.open(host.current);
-      // ?renderer=dom forces the DOM renderer (GPU-less projectors, and comparing the two in the e2e).
-      const renderer = new URLSearchParams(window.location.search).get('renderer') === 'dom' ? 'dom' : await loadWebgl(t);
+      // ?renderer=dom|webgl forces one (comparing the two in the e2e and bench); otherwise WebGL only on a real GPU.
+      const forced = new URLSearchParams(window.location.search).get('renderer');
+      const renderer = forced === 'dom' || (forced !== 'webgl' && !hardwareWebgl()) ? 'dom' : await loadWebgl(t);
       if (disposed) return t.dispose();
       term.current = t;
       fit.current = f;
@@ -194,6 +195,26 @@ export function TerminalView(props: Props) {
     </div>
   );
 }
+
+/**
+ * Whether WebGL runs on a GPU. With software GL (SwiftShader, llvmpipe: no GPU, or --disable-gpu) the WebGL renderer
+ * parses a flood at about 1 MB/s with main-thread tasks of up to 850 ms, the DOM renderer at 15-22 MB/s with none
+ * (docs/performance.md, Terminal). failIfMajorPerformanceCaveat catches some software GL; Chromium's SwiftShader
+ * fallback passes it, so the unmasked renderer name is checked too.
+ */
+function hardwareWebgl(): boolean {
+  try {
+    const gl = document.createElement('canvas').getContext('webgl2', { failIfMajorPerformanceCaveat: true });
+    if (!gl) return false;
+    const info = gl.getExtension('WEBGL_debug_renderer_info');
+    const name = info ? String(gl.getParameter(info.UNMASKED_RENDERER_WEBGL)) : '';
+    gl.getExtension('WEBGL_lose_context')?.loseContext(); // contexts are capped per page: give this one back now
+    return !SOFTWARE_GL.test(name);
+  } catch {
+    return false;
+  }
+}
+const SOFTWARE_GL = /swiftshader|llvmpipe|softpipe|software|basic render driver/i;
 
 async function loadWebgl(t: Terminal): Promise<Renderer> {
   try {

@@ -18,5 +18,16 @@ export function browserDeps(): ClientDeps {
     setTimeout: (fn, ms) => window.setTimeout(fn, ms),
     clearTimeout: (id) => window.clearTimeout(id as number),
     random: Math.random,
+    // Once per frame; the timer covers hidden tabs, where animation frames stop.
+    scheduleRender: (fn) => {
+      let done = false;
+      const run = () => {
+        if (done) return;
+        done = true;
+        fn();
+      };
+      window.requestAnimationFrame(run);
+      window.setTimeout(run, 100);
+    },
   };
 }

@@ -64,6 +64,12 @@ export interface ClientDeps {
   setTimeout(fn: () => void, ms: number): unknown;
   clearTimeout(id: unknown): void;
   random(): number;
+  /**
+   * Batches view notifications (the browser: once per animation frame). Absent: listeners hear every change at once.
+   * A session start brings ~25 control messages in a burst; with React re-rendering the page on each (3-4 ms apiece
+   * in Chromium here) the prompt's bytes queued behind them waited ~90 ms (docs/performance.md, Terminal).
+   */
+  scheduleRender?(fn: () => void): void;
 }
 
 export const INITIAL_VIEW: ClientView = {

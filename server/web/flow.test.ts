@@ -1,7 +1,7 @@
 // FlowControl and PauseGate: a fake pty floods while a fake client acks slowly; pause/resume happen and memory stays bounded.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { FlowControl, PauseGate } from './flow.ts';
+import { FlowControl, FrameCoalescer, PauseGate } from './flow.ts';
 import { FLOW } from '../protocol/messages.ts';
 
 test('pauses above high, resumes only below low, transitions reported once', () => {
@@ -123,4 +123,68 @@ test('flood with a slow acking client: pause/resume cycle, client backlog bounde
   assert.ok(maxBacklog <= FLOW.highWater + CHUNK, `client backlog peaked at ${maxBacklog}`);
   assert.ok(flow.stats.maxUnacked <= FLOW.highWater + CHUNK, `unacked peaked at ${flow.stats.maxUnacked}`);
   assert.ok(consumed > TOTAL / 2, 'the client made progress');
+});
+
+const turn = () => new Promise<void>((r) => setImmediate(r));
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+test('FrameCoalescer: output after a quiet spell goes out at the end of the turn, in one frame', async () => {
+  const frames: Buffer[] = [];
+  const c = new FrameCoalescer((b) => frames.push(b), { streamMs: 50 });
+  c.push(Buffer.from('e'));
+  c.push(Buffer.from('cho'));
+  assert.equal(frames.length, 0);
+  await turn();
+  assert.deepEqual(frames.map(String), ['echo'], 'no timer: an echo is never held back');
+  await sleep(60);
+  c.push(Buffer.alloc(2000, 1)); // quiet again: immediate, even though big
+  await turn();
+  assert.equal(frames.length, 2);
+});
+
+test('FrameCoalescer: a stream (big frame moments ago) is batched for streamMs, or until maxFrame', async () => {
+  let t = 0;
+  const frames: Buffer[] = [];
+  const c = new FrameCoalescer((b) => frames.push(b), { streamMs: 30, streamMinBytes: 1024, maxFrame: 10_000, now: () => t });
+  c.push(Buffer.alloc(4095));
+  await turn();
+  assert.equal(frames.length, 1);
+  t = 1;
+  c.push(Buffer.alloc(4095)); // streaming: waits for the timer
+  await turn();
+  c.push(Buffer.alloc(4095));
+  await turn();
+  assert.equal(frames.length, 1, 'held while streaming');
+  c.push(Buffer.alloc(4095)); // 12,285 queued >= maxFrame: sent at once
+  assert.equal(frames.length, 2);
+  assert.equal(frames[1].length, 3 * 4095);
+  t = 2;
+  c.push(Buffer.alloc(100));
+  await sleep(45);
+  assert.equal(frames.length, 3, 'the timer sends the rest');
+  assert.deepEqual(c.stats, { frames: 3, bytes: 4 * 4095 + 100, streamed: 2 });
+  t = 100;
+  c.push(Buffer.from('x')); // quiet for longer than streamMs: back to end-of-turn
+  await turn();
+  assert.equal(frames.length, 4);
+});
+
+test('FrameCoalescer: small frames never start streaming; flush() sends now; dispose() drops and cancels', async () => {
+  let t = 0;
+  const frames: Buffer[] = [];
+  const c = new FrameCoalescer((b) => frames.push(b), { streamMs: 30, streamMinBytes: 1024, now: () => t });
+  for (let i = 0; i < 5; i++) {
+    c.push(Buffer.from('k'));
+    await turn();
+    t += 1;
+  }
+  assert.equal(frames.length, 5, 'keystroke echoes back to back: one frame each, no timer');
+  c.push(Buffer.alloc(2000));
+  c.flush();
+  assert.equal(frames.length, 6, 'flush before a control message keeps the order');
+  c.push(Buffer.from('late'));
+  c.dispose();
+  await sleep(40);
+  assert.equal(frames.length, 6);
+  assert.equal(c.pending, 0);
 });

@@ -115,3 +115,84 @@ export class PauseGate {
     if (this.holders.size > 0) target.pause();
   }
 }
+
+export interface CoalesceOptions {
+  /** A frame is sent as soon as this many bytes are queued. */
+  maxFrame?: number;
+  /** Streaming: output within this long after a frame of at least streamMinBytes waits this long to join the next frame. */
+  streamMs?: number;
+  streamMinBytes?: number;
+  now?: () => number;
+}
+
+/**
+ * Batches pty output into WebSocket frames. Output after a quiet spell (an echo, a prompt) goes out at the end of the
+ * event-loop turn, so a keystroke's echo is never delayed by a timer (notes/terminal.md: a fixed 5 ms timer cost
+ * 5 ms of echo). While output streams, the pty gives at most 4 KiB per read (the n_tty buffer), one read per turn;
+ * a frame per read costs every party per frame (ws writev, Chromium's network and browser processes, one xterm
+ * write and callback), so a stream is batched for streamMs or up to maxFrame instead (docs/performance.md, Terminal).
+ */
+export class FrameCoalescer {
+  private queue: Buffer[] = [];
+  private queued = 0;
+  private timer: ReturnType<typeof setTimeout> | null = null;
+  private immediate: ReturnType<typeof setImmediate> | null = null;
+  private lastFlushAt = -Infinity;
+  private lastFrameBytes = 0;
+  private readonly maxFrame: number;
+  private readonly streamMs: number;
+  private readonly streamMin: number;
+  private readonly now: () => number;
+  readonly stats = { frames: 0, bytes: 0, streamed: 0 };
+
+  constructor(private readonly sendFrame: (data: Buffer) => void, opts: CoalesceOptions = {}) {
+    this.maxFrame = opts.maxFrame ?? 64 * 1024;
+    this.streamMs = opts.streamMs ?? 5;
+    this.streamMin = opts.streamMinBytes ?? 1024;
+    this.now = opts.now ?? (() => performance.now());
+  }
+
+  get pending(): number {
+    return this.queued;
+  }
+
+  push(chunk: Buffer): void {
+    if (chunk.length === 0) return;
+    this.queue.push(chunk);
+    this.queued += chunk.length;
+    if (this.queued >= this.maxFrame) return this.flush();
+    if (this.timer || this.immediate) return;
+    if (this.lastFrameBytes >= this.streamMin && this.now() - this.lastFlushAt < this.streamMs) {
+      this.stats.streamed++;
+      this.timer = setTimeout(() => this.flush(), this.streamMs);
+    } else this.immediate = setImmediate(() => this.flush());
+  }
+
+  /** Sends what is queued now (before a control message, so frames stay in order with it). */
+  flush(): void {
+    this.cancel();
+    if (this.queued === 0) return;
+    const data = this.queue.length === 1 ? this.queue[0] : Buffer.concat(this.queue, this.queued);
+    this.queue = [];
+    this.queued = 0;
+    this.lastFlushAt = this.now();
+    this.lastFrameBytes = data.length;
+    this.stats.frames++;
+    this.stats.bytes += data.length;
+    this.sendFrame(data);
+  }
+
+  /** Drops what is queued and any pending timer (the socket is gone). */
+  dispose(): void {
+    this.cancel();
+    this.queue = [];
+    this.queued = 0;
+  }
+
+  private cancel(): void {
+    if (this.timer) clearTimeout(this.timer);
+    if (this.immediate) clearImmediate(this.immediate);
+    this.timer = null;
+    this.immediate = null;
+  }
+}

@@ -5,6 +5,7 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import {
   CLOSE, LIMITS, PROTOCOL_VERSION, TOKEN_PROTOCOL_PREFIX, WS_PATH, parseClientMessage, type ClientMessage, type ServerMessage,
 } from '../protocol/messages.ts';
+import { FrameCoalescer } from './flow.ts';
 import type { Session, SessionClient } from './session.ts';
 import type { SessionManager } from './sessions.ts';
 
@@ -44,34 +45,27 @@ function refuse(socket: Duplex, status: 401 | 403 | 404, message: string): void 
   );
 }
 
-/** Adapts a ws socket to a SessionClient: output coalesced per event-loop turn, control messages in order with it. */
+/** Adapts a ws socket to a SessionClient: output batched into frames (FrameCoalescer), control messages in order with it. */
 class WsClient implements SessionClient {
-  private queue: Buffer[] = [];
-  private scheduled = false;
+  private readonly frames: FrameCoalescer;
   badMessages = 0;
-  constructor(readonly ws: WebSocket) {}
+  constructor(readonly ws: WebSocket) {
+    this.frames = new FrameCoalescer((data) => {
+      if (this.ws.readyState === this.ws.OPEN) this.ws.send(data, { binary: true });
+    });
+    ws.once('close', () => this.frames.dispose());
+  }
 
   output(chunk: Buffer): void {
-    this.queue.push(chunk);
-    if (!this.scheduled) {
-      this.scheduled = true;
-      setImmediate(() => this.flush());
-    }
+    this.frames.push(chunk);
   }
   send(msg: ServerMessage): void {
-    this.flush();
+    this.frames.flush();
     if (this.ws.readyState === this.ws.OPEN) this.ws.send(JSON.stringify(msg));
   }
   close(code: number, reason: string): void {
-    this.flush();
+    this.frames.flush();
     if (this.ws.readyState === this.ws.OPEN || this.ws.readyState === this.ws.CONNECTING) this.ws.close(code, reason);
-  }
-  private flush(): void {
-    this.scheduled = false;
-    if (!this.queue.length) return;
-    const data = this.queue.length === 1 ? this.queue[0] : Buffer.concat(this.queue);
-    this.queue = [];
-    if (this.ws.readyState === this.ws.OPEN) this.ws.send(data, { binary: true });
   }
 }
 
