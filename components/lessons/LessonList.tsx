@@ -13,12 +13,20 @@ export function LessonList() {
   const [name, setName] = useState('');
 
   useEffect(() => {
-    // The x-ray's "Lesson →" links are /lessons#<slug>: open that lesson.
-    const wanted = window.location.hash.slice(1);
-    if (SLUG_RE.test(wanted)) return void window.location.replace(`/lessons/${wanted}`);
+    // The x-ray's "Lesson →" links are /lessons#<slug>: open that lesson (also when only the fragment changes).
+    const follow = () => {
+      const wanted = window.location.hash.slice(1);
+      if (!SLUG_RE.test(wanted)) return false;
+      window.location.replace(`/lessons/${wanted}`);
+      return true;
+    };
+    window.addEventListener('hashchange', follow);
+    const stop = () => window.removeEventListener('hashchange', follow);
+    if (follow()) return stop;
     setName(learnerName());
     fetchLessons().then(setList, (e: Error) => setError(e.message));
     fetchProgress(learnerId()).then((p) => setProgress(p.progress), () => {});
+    return stop;
   }, []);
 
   const lessons = list?.lessons ?? [];
