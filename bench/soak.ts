@@ -3,8 +3,8 @@
 // reported as medians with the per-run values; JSON to bench/results/soak-<date>.json. Loopback only; every run ends.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
-import { join } from 'node:path';
-import { saveResult } from './create.ts';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { svgChart } from './lib/load-svg.ts';
 import { failOn, sleep } from './lib/load-typist.ts';
 import { machineFacts } from './lib/machine.ts';
@@ -22,6 +22,7 @@ const runs = Number(opt('runs') ?? 3);
 const only = opt('only')?.split(',');
 const svgDir = opt('svg');
 const log = (l: string) => console.error(`[soak] ${l}`);
+const RESULTS_DIR = join(dirname(fileURLToPath(import.meta.url)), 'results');
 
 type Metric<R> = [label: string, get: (r: R) => number, fmt?: (v: number) => string];
 interface Scenario<R> {
@@ -143,10 +144,10 @@ const scenarios: Record<string, Scenario<any>> = {
   },
 };
 
-/** Waits (at most 3 minutes) for the 1-minute load average to fall under 2.5 on this 2-CPU machine. */
+/** Waits (at most 2 minutes) for the 1-minute load average to fall under 3 on this 2-CPU machine. */
 async function quiet(): Promise<number[]> {
-  for (let i = 0; i < 18 && os.loadavg()[0] > 2.5; i++) {
-    if (i === 0) log(`load ${os.loadavg()[0].toFixed(1)}: waiting (up to 3 min) for a quieter machine`);
+  for (let i = 0; i < 12 && os.loadavg()[0] > 3; i++) {
+    if (i === 0) log(`load ${os.loadavg()[0].toFixed(1)}: waiting (up to 2 min) for a quieter machine`);
     await sleep(10_000);
   }
   return os.loadavg();
@@ -201,7 +202,7 @@ if (svgDir) {
     writeFileSync(join(svgDir, 'load-density-echo.svg'), svgChart({
       title: `Keystroke echo while ${d.params.idle} idle shells are opened and held (${d.params.typists} typing)`,
       xLabel: 'seconds since the typists started', yLabel: 'echo latency (ms, log scale)', yLog: true,
-      series: Object.keys(colors).map((ph) => ({ name: ph, color: colors[ph], kind: 'dots' as const, points: d.echoSamples.filter((s) => s.phase === ph).map((s) => [s.t / 1000, s.ms] as [number, number]) })),
+      series: Object.keys(colors).map((ph) => ({ name: ph, color: colors[ph], kind: 'dots' as const, points: d.echoSamples[ph] ?? [] })),
       hLines: [{ y: 50, label: 'goal: p99 < 50 ms', color: '#b91c1c' }],
     }));
   }
@@ -222,5 +223,11 @@ if (svgDir) {
 }
 
 console.log(out.join('\n'));
-if (!args.includes('--no-save')) log(`wrote ${saveResult('soak', { machine: m, runs, args, results: all }, false)}`);
+if (!args.includes('--no-save')) {
+  // Compact JSON (no indentation): thousands of echo samples per run.
+  const file = join(RESULTS_DIR, `soak-${m.date.replace(/:/g, '-').replace(/\..*$/, '')}.json`);
+  mkdirSync(RESULTS_DIR, { recursive: true });
+  writeFileSync(file, `${JSON.stringify({ machine: m, runs, args, results: all })}\n`);
+  log(`wrote ${file}`);
+}
 process.exit(failed ? 1 : 0);

@@ -76,7 +76,9 @@ export function svgChart(c: Chart): string {
   }
   for (const s of c.series) {
     if (s.kind === 'dots') {
-      for (const [x, y] of s.points) out.push(`<circle cx="${X(x).toFixed(1)}" cy="${Y(y).toFixed(1)}" r="1.6" fill="${s.color}" fill-opacity="0.6"/>`);
+      out.push(`<g fill="${s.color}" fill-opacity="0.6">`);
+      for (const [x, y] of s.points) out.push(`<circle cx="${X(x).toFixed(1)}" cy="${Y(y).toFixed(1)}" r="1.6"/>`);
+      out.push('</g>');
     } else {
       out.push(`<polyline fill="none" stroke="${s.color}" stroke-width="2" points="${s.points.map(([x, y]) => `${X(x).toFixed(1)},${Y(y).toFixed(1)}`).join(' ')}"/>`);
     }

@@ -39,8 +39,8 @@ export interface DensityResult {
   shutdown: { clean: boolean; ms: number };
   leftovers: Inventory;
   rssCurve: { t: number; rssKiB: number }[];
-  /** Every echo sample (phase, ms, t since the typists started) for plots. */
-  echoSamples: { phase: string; ms: number; t: number }[];
+  /** Every echo sample per phase as [s since the typists started, ms], rounded, for plots. */
+  echoSamples: Record<string, [number, number][]>;
 }
 
 const MEMINFO_KEYS = ['MemAvailable', 'Shmem', 'Slab', 'SUnreclaim', 'KernelStack', 'PageTables', 'Percpu'];
@@ -134,7 +134,10 @@ export async function runDensity(p: DensityParams, log: (l: string) => void = ()
       shutdown,
       leftovers: inventory(ids),
       rssCurve: curve.samples.map((s) => ({ t: s.t, rssKiB: s.rssKiB })),
-      echoSamples: echo.samples,
+      echoSamples: echo.samples.reduce<Record<string, [number, number][]>>((acc, s) => {
+        (acc[s.phase] ??= []).push([Math.round(s.t / 10) / 100, Math.round(s.ms * 100) / 100]);
+        return acc;
+      }, {}),
     };
   } finally {
     stopTyping = true;
