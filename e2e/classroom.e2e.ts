@@ -149,6 +149,13 @@ test("broadcast: the instructor's command output reaches a following learner", a
     return s;
   });
   assert.doesNotMatch(beaOwn, /demo-42/, "Bea's own sandbox is untouched");
+  // The instructor's x-ray goes along: the view they open is the one followers receive.
+  await bea.click('[data-testid=follow-panel] [data-testid=xray-tab-procs]');
+  await teacher.click('[data-testid=console] [data-testid=xray-tab-procs]');
+  await teacher.click('[data-testid=console] [data-testid=terminal]');
+  await teacher.keyboard.type('sleep 4242 &');
+  await teacher.keyboard.press('Enter');
+  await bea.waitForFunction(() => /sleep 4242/.test(document.querySelector('[data-testid=follow-panel] [data-testid=xray]')?.textContent ?? ''), null, { timeout: 10_000 });
   await bea.screenshot({ path: `${outDir}/classroom-broadcast-learner.png` });
   await teacher.screenshot({ path: `${outDir}/classroom-broadcasting.png` });
 });

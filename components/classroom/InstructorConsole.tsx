@@ -8,6 +8,7 @@ import { useSize, useTheme } from '../playground/prefs';
 import { BoxlabClient } from '../terminal/BoxlabClient';
 import { INITIAL_VIEW, type ClientView } from '../terminal/client-types';
 import { TerminalView, type TermHandle } from '../terminal/TerminalView';
+import { XrayPanel } from '../xray/XrayPanel';
 import { instructorDeps } from './instructor-deps';
 
 const noSubscribe = () => () => {};
@@ -56,13 +57,17 @@ export function InstructorConsole(props: { token: string; broadcasting: boolean;
           {props.broadcasting ? 'Stop broadcasting' : 'Broadcast to the class'}
         </button>
       </div>
-      <section className="flex min-h-0 flex-1 flex-col overflow-hidden rounded-xl border border-line bg-panel">
+      <section className="flex min-h-0 flex-[3] flex-col overflow-hidden rounded-xl border border-line bg-panel">
         <SessionBar view={view} onReset={() => client?.reset()} />
         <div className="relative min-h-0 flex-1">
           <TerminalView theme={theme} large={size === 'large'} onReady={onReady} onData={(d) => ref.current?.input(d)} onResize={(r, c) => ref.current?.resize(r, c)} onNotice={() => {}} />
           <Overlay view={view} actions={actions} mounted={client !== null} />
         </div>
       </section>
+      {/* The views open here are the ones learners following the broadcast see. */}
+      <aside className="min-h-[12rem] flex-[2] overflow-hidden rounded-xl border border-line bg-panel">
+        <XrayPanel view={view} client={client} wide={false} onWide={() => {}} />
+      </aside>
     </div>
   );
 }

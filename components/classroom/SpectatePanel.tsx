@@ -3,20 +3,15 @@
 import { useState, useSyncExternalStore } from 'react';
 import { PROTOCOL_VERSION } from '../../server/protocol/messages';
 import { INSTRUCTOR_PROTOCOL_PREFIX } from '../../server/protocol/lessons';
-import type { BoxlabClient } from '../terminal/BoxlabClient';
-import { INITIAL_VIEW, type ClientView } from '../terminal/client-types';
-import { XrayPanel } from '../xray/XrayPanel';
 import type { WatchClient } from './WatchClient';
 import { WatchTerminal } from './WatchTerminal';
+import { WatchXray } from './WatchXray';
 
 const none = () => () => {};
 
 export function SpectatePanel({ token, sessionId, onClose }: { token: string; sessionId: string; onClose(): void }) {
   const [watch, setWatch] = useState<WatchClient | null>(null);
   const wv = useSyncExternalStore(watch?.subscribe ?? none, () => watch?.getView() ?? null, () => null);
-  // The x-ray panel reads control messages; a viewer cannot subscribe, so it shows what the learner's own views receive.
-  const adapter = watch ? ({ onControl: (fn: never) => watch.onControl(fn), control: () => false } as unknown as BoxlabClient) : null;
-  const view: ClientView = { ...INITIAL_VIEW, phase: wv?.state === 'running' ? 'running' : 'creating', stages: wv?.stages ?? [], stats: wv?.stats ?? null };
   return (
     <div className="flex h-full min-h-0 flex-col gap-3" data-testid="spectate-panel">
       <div className="flex items-center gap-2">
@@ -27,7 +22,7 @@ export function SpectatePanel({ token, sessionId, onClose }: { token: string; se
         <WatchTerminal key={sessionId} protocols={[PROTOCOL_VERSION, INSTRUCTOR_PROTOCOL_PREFIX + token]} query={`session=${encodeURIComponent(sessionId)}`} testId="spectate-term" onClient={setWatch} />
       </div>
       <div className="min-h-[12rem] flex-[2] overflow-hidden rounded-xl border border-line bg-panel">
-        <XrayPanel view={view} client={adapter} wide={false} onWide={() => {}} />
+        <WatchXray watch={watch} />
       </div>
     </div>
   );

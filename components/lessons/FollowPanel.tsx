@@ -2,11 +2,14 @@
 'use client';
 import { useState } from 'react';
 import { PROTOCOL_VERSION, TOKEN_PROTOCOL_PREFIX } from '../../server/protocol/messages';
+import type { WatchClient } from '../classroom/WatchClient';
 import { WatchTerminal } from '../classroom/WatchTerminal';
+import { WatchXray } from '../classroom/WatchXray';
 import { tabSessionToken } from './lesson-deps';
 
 export function FollowPanel({ name }: { name: string | null }) {
   const [open, setOpen] = useState(false);
+  const [watch, setWatch] = useState<WatchClient | null>(null);
   if (!name) return null;
   const token = tabSessionToken();
   return (
@@ -28,8 +31,12 @@ export function FollowPanel({ name }: { name: string | null }) {
               Back to my terminal
             </button>
           </div>
-          <div className="min-h-0 flex-1">
-            <WatchTerminal protocols={[PROTOCOL_VERSION, TOKEN_PROTOCOL_PREFIX + token]} testId="follow-term" fontSize={15} />
+          <div className="min-h-0 flex-[3]">
+            <WatchTerminal protocols={[PROTOCOL_VERSION, TOKEN_PROTOCOL_PREFIX + token]} testId="follow-term" fontSize={15} onClient={setWatch} />
+          </div>
+          {/* The instructor's x-ray, as their own open view receives it. */}
+          <div className="min-h-[10rem] flex-[2] border-t border-line">
+            <WatchXray watch={watch} />
           </div>
         </div>
       )}
