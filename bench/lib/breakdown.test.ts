@@ -14,10 +14,10 @@ function run(k: number): BoxRun {
     createMs: 0.5 + 12 + k,
     events: [
       ev('prepare_state', 0, 0.5),
-      ev('cgroup_create', 0.5, 2 + k),
-      ev('upper_tmpfs', 2.5 + k, 0.5),
-      ev('fork1', 3 + k, 1),
-      ev('unshare_user', 4.2 + k, 0.1, 'namespaced_parent'),
+      ev('fork1', 0.5, 1),
+      ev('cgroup_create', 1.5, 2 + k),
+      ev('upper_tmpfs', 3.5 + k, 0.5),
+      ev('unshare_user', 1.6, 0.1, 'namespaced_parent'),
       ev('uid_map', 5 + k, 0.2),
       ev('overlay_mount', 5.2 + k, 0.3),
       ev('cgroup_attach', 5.5 + k, 0.5),
@@ -31,10 +31,10 @@ function run(k: number): BoxRun {
 
 test('stage rows: medians of duration and of start since the createSandbox() call, in STAGES order', () => {
   const rows = stageRows([run(0), run(1), run(10)]);
-  assert.deepEqual(rows.map((r) => r.stage).slice(0, 5), ['prepare_state', 'cgroup_create', 'upper_tmpfs', 'fork1', 'unshare_user']);
+  assert.deepEqual(rows.map((r) => r.stage).slice(0, 5), ['prepare_state', 'fork1', 'cgroup_create', 'upper_tmpfs', 'unshare_user']);
   const cg = rows.find((r) => r.stage === 'cgroup_create')!;
   assert.equal(cg.duration, 3);
-  assert.equal(cg.start, 1);
+  assert.equal(cg.start, 2);
   assert.equal(rows.find((r) => r.stage === 'exec')!.role, 'inner_child');
   assert.equal(rows.find((r) => r.stage === 'fork2'), undefined, 'a stage never seen has no row');
 });
@@ -43,7 +43,7 @@ test('critical path: host stages and the waits between them', () => {
   const seg = Object.fromEntries(criticalPath([run(0)]).map((s) => [s.name, s.ms]));
   assert.equal(seg.setup, 0.5);
   assert.equal(seg.cgroup_create, 2);
-  assert.equal(seg['wait unshare_user'], 1); // uid_map at 5, fork1 ended at 4
+  assert.equal(seg['wait unshare_user'], 1); // uid_map at 5, upper_tmpfs ended at 4
   assert.ok(Math.abs(seg['children to exec'] - 4) < 1e-9); // exec ends 10, attach ended 6
   assert.ok(Math.abs(seg['execve to Node'] - 1) < 1e-9);
   assert.ok(Math.abs(seg.resolve - 0.5) < 1e-9); // 12.5 - 0.5 - 11.5
