@@ -20,6 +20,31 @@ export interface MirrorOptions {
   scrollback?: number;
   /** Told how many bytes were queued / parsed, so the owner can hold the pty while the parser lags. */
   flow?: { sent(n: number): void; ack(n: number): void };
+  /** Skip plain text that would scroll out of the buffer anyway (see Mirror.hold). Default true. */
+  skipPlain?: boolean;
+}
+
+/** Plain output: printable ASCII, TAB, CR, LF. Anything else (ESC, other C0, UTF-8) goes to the parser as is. */
+export function isPlain(b: Uint8Array): boolean {
+  for (let i = 0; i < b.length; i++) {
+    const c = b[i];
+    if (c >= 0x20 ? c > 0x7e : c !== 0x0a && c !== 0x0d && c !== 0x09) return false;
+  }
+  return true;
+}
+
+function countCrlf(b: Buffer): number {
+  let n = 0;
+  for (let i = b.indexOf(CRLF); i !== -1; i = b.indexOf(CRLF, i + 2)) n++;
+  return n;
+}
+const CRLF = Buffer.from('\r\n');
+/** Held plain text is handed to the parser beyond this (a line longer than the buffer can hold is never skipped). */
+const HOLD_MAX = 256 * 1024;
+
+/** Private state of @xterm/headless 6 read to prove a skip safe; anything missing means "not safe". */
+interface CoreView {
+  _core?: { buffer?: { scrollTop?: number; scrollBottom?: number }; _inputHandler?: { _parser?: { currentState?: number } } };
 }
 
 export class Mirror {
@@ -30,10 +55,19 @@ export class Mirror {
   private pendingBytes = 0;
   private disposed = false;
   private readonly waiting = new Set<(err?: Error) => void>();
+  private readonly skipPlain: boolean;
+  /** Plain chunks not yet given to the parser, and the CRLF count of each. */
+  private held: Buffer[] = [];
+  private heldCrlf: number[] = [];
+  private heldBytes = 0;
+  private heldCrlfTotal = 0;
+  /** Bytes never parsed because they would have scrolled out of the buffer (tests, bench). */
+  skippedBytes = 0;
 
   constructor(opts: MirrorOptions = {}) {
     this.scrollback = opts.scrollback ?? 1000;
     this.flow = opts.flow;
+    this.skipPlain = opts.skipPlain ?? true;
     this.term = new Terminal({
       rows: opts.rows ?? 24,
       cols: opts.cols ?? 80,
@@ -52,11 +86,68 @@ export class Mirror {
   }
   /** Bytes written but not yet parsed. */
   get pending(): number {
-    return this.pendingBytes;
+    return this.pendingBytes + this.heldBytes;
   }
 
   write(chunk: Uint8Array): void {
     if (this.disposed || chunk.length === 0) return;
+    if (this.skipPlain && isPlain(chunk)) return this.hold(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length));
+    this.release();
+    this.feed(chunk);
+  }
+
+  /**
+   * Parsing every byte of a flood cost the server ~30 ms of CPU per MB, more than everything else it does per byte
+   * (docs/performance.md, Terminal). Plain text changes nothing but the cells it writes, and once the text after it
+   * holds rows + scrollback + 2 CRLF-ended lines, those cells have scrolled out of the buffer: the buffer's final
+   * content is the last lines alone, whatever the parser's state before them (the first, partial, row of the kept
+   * text scrolls out too). So whole held chunks are dropped from the front while that holds, provided the
+   * parser has consumed everything before them and sits in its ground state (not inside an escape sequence the
+   * plain bytes would continue), with the full scroll region (rows outside a region keep old text), on the normal
+   * buffer (the alternate one would be safe too; kept out to stay simple). Modes and attributes are untouched by
+   * plain text, so the snapshot is byte for byte the same (mirror.test.ts compares it against a full parse).
+   */
+  private hold(chunk: Buffer): void {
+    const crlf = countCrlf(chunk);
+    this.held.push(chunk);
+    this.heldCrlf.push(crlf);
+    this.heldBytes += chunk.length;
+    this.heldCrlfTotal += crlf;
+    const need = this.term.rows + this.scrollback + 2;
+    if (this.held.length > 1 && this.heldCrlfTotal - this.heldCrlf[0] >= need && this.canSkip()) {
+      while (this.held.length > 1 && this.heldCrlfTotal - this.heldCrlf[0] >= need) {
+        const b = this.held.shift()!;
+        this.heldCrlfTotal -= this.heldCrlf.shift()!;
+        this.heldBytes -= b.length;
+        this.skippedBytes += b.length;
+      }
+    }
+    if (this.heldBytes > HOLD_MAX) this.release();
+  }
+
+  private canSkip(): boolean {
+    if (this.pendingBytes > 0) return false;
+    const core = (this.term as unknown as CoreView)._core;
+    return (
+      this.term.buffer.active.type === 'normal' &&
+      core?._inputHandler?._parser?.currentState === 0 &&
+      core.buffer?.scrollTop === 0 &&
+      core.buffer.scrollBottom === this.term.rows - 1
+    );
+  }
+
+  /** Hands held plain text to the parser (before anything else is written, a resize or a snapshot). */
+  private release(): void {
+    if (!this.held.length) return;
+    const held = this.held;
+    this.held = [];
+    this.heldCrlf = [];
+    this.heldBytes = 0;
+    this.heldCrlfTotal = 0;
+    this.feed(held.length === 1 ? held[0] : Buffer.concat(held));
+  }
+
+  private feed(chunk: Uint8Array): void {
     const n = chunk.length;
     this.pendingBytes += n;
     this.flow?.sent(n);
@@ -69,6 +160,7 @@ export class Mirror {
 
   resize(rows: number, cols: number): void {
     if (this.disposed || (rows === this.term.rows && cols === this.term.cols)) return;
+    this.release();
     this.term.resize(cols, rows);
   }
 
@@ -78,6 +170,7 @@ export class Mirror {
    */
   snapshot(): Promise<MirrorSnapshot> {
     if (this.disposed) return Promise.reject(new Error('mirror disposed'));
+    this.release();
     return new Promise((resolve, reject) => {
       const done = (err?: Error): void => {
         this.waiting.delete(done);
@@ -104,6 +197,8 @@ export class Mirror {
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
+    this.held = [];
+    this.heldBytes = 0;
     for (const done of [...this.waiting]) done(new Error('mirror disposed'));
     if (this.pendingBytes > 0) this.flow?.ack(this.pendingBytes);
     this.pendingBytes = 0;
