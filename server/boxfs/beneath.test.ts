@@ -1,14 +1,14 @@
-// Unit tests of safe-read.ts (no root): links planted anywhere on the path are refused, plain files still work.
+// Strict path-beneath reads and writes (no root): links planted anywhere on the path are refused, plain files still work.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { readProcFile, safeReadBeneath, safeWriteBeneath, UnsafePathError } from './safe-read.ts';
+import { readFileBeneath, readProcFile, UnsafePathError, writeFileBeneath } from './index.ts';
 
 function fixture(t: { after(fn: () => void): void }) {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'boxlab-saferead-'));
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'boxlab-boxfs-'));
   t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
   const root = path.join(dir, 'upper');
   const outside = path.join(dir, 'outside');
@@ -32,55 +32,55 @@ const refused = (code: string | RegExp) => (err: unknown) => {
 
 test('plain files beneath the root are read', (t) => {
   const { root } = fixture(t);
-  assert.equal(safeReadBeneath(root, 'root/ok.txt').toString(), 'hello');
-  assert.equal(safeReadBeneath(root, '/root//sub/./deep.txt').toString(), 'deep');
+  assert.equal(readFileBeneath(root, 'root/ok.txt').toString(), 'hello');
+  assert.equal(readFileBeneath(root, '/root//sub/./deep.txt').toString(), 'deep');
 });
 
 test('a symlink as the last component is not followed, absolute or relative', (t) => {
   const { root } = fixture(t);
   // The naive read follows it: that is what the probe must catch.
   assert.equal(fs.readFileSync(path.join(root, 'root', '.x'), 'utf8'), 'host secret');
-  assert.throws(() => safeReadBeneath(root, 'root/.x'), refused('ELOOP'));
-  assert.throws(() => safeReadBeneath(root, 'root/rel'), refused('ELOOP'));
+  assert.throws(() => readFileBeneath(root, 'root/.x'), refused('ELOOP'));
+  assert.throws(() => readFileBeneath(root, 'root/rel'), refused('ELOOP'));
 });
 
 test('a symlink as a directory component is not followed', (t) => {
   const { root } = fixture(t);
   assert.equal(fs.readFileSync(path.join(root, 'root', 'd', 'secret'), 'utf8'), 'host secret');
-  assert.throws(() => safeReadBeneath(root, 'root/d/secret'), refused(/^(ELOOP|ENOTDIR)$/));
+  assert.throws(() => readFileBeneath(root, 'root/d/secret'), refused(/^(ELOOP|ENOTDIR)$/));
 });
 
 test('".." is refused before anything is opened', (t) => {
   const { root } = fixture(t);
-  assert.throws(() => safeReadBeneath(root, 'root/../../outside/secret'), refused('EPERM'));
-  assert.throws(() => safeReadBeneath(root, ''), refused('EISDIR'));
+  assert.throws(() => readFileBeneath(root, 'root/../../outside/secret'), refused('EPERM'));
+  assert.throws(() => readFileBeneath(root, ''), refused('EISDIR'));
 });
 
 test('a FIFO is refused without blocking, a directory is refused', (t) => {
   const { root } = fixture(t);
   execFileSync('mkfifo', [path.join(root, 'root', 'fifo')]);
   const t0 = performance.now();
-  assert.throws(() => safeReadBeneath(root, 'root/fifo'), refused('EINVAL'));
+  assert.throws(() => readFileBeneath(root, 'root/fifo'), refused('EINVAL'));
   assert.ok(performance.now() - t0 < 1000, 'returned at once');
-  assert.throws(() => safeReadBeneath(root, 'root/sub'), refused(/^(EINVAL|EISDIR)$/));
+  assert.throws(() => readFileBeneath(root, 'root/sub'), refused(/^(EINVAL|EISDIR)$/));
 });
 
 test('reads are capped', (t) => {
   const { root } = fixture(t);
   fs.writeFileSync(path.join(root, 'big'), Buffer.alloc(5000));
-  assert.equal(safeReadBeneath(root, 'big', 5000).length, 5000);
-  assert.throws(() => safeReadBeneath(root, 'big', 4999), refused('EFBIG'));
+  assert.equal(readFileBeneath(root, 'big', 5000).length, 5000);
+  assert.throws(() => readFileBeneath(root, 'big', 4999), refused('EFBIG'));
 });
 
 test('writes never go through a planted link and do create plain files', (t) => {
   const { root, outside } = fixture(t);
-  assert.throws(() => safeWriteBeneath(root, 'root/.x', 'pwned'), refused('ELOOP'));
-  assert.throws(() => safeWriteBeneath(root, 'root/d/new', 'pwned'), refused(/^(ELOOP|ENOTDIR)$/));
+  assert.throws(() => writeFileBeneath(root, 'root/.x', 'pwned'), refused('ELOOP'));
+  assert.throws(() => writeFileBeneath(root, 'root/d/new', 'pwned'), refused(/^(ELOOP|ENOTDIR)$/));
   assert.equal(fs.readFileSync(path.join(outside, 'secret'), 'utf8'), 'host secret');
   assert.deepEqual(fs.readdirSync(outside), ['secret']);
-  safeWriteBeneath(root, 'root/ok.txt', 'hi');
+  writeFileBeneath(root, 'root/ok.txt', 'hi');
   assert.equal(fs.readFileSync(path.join(root, 'root', 'ok.txt'), 'utf8'), 'hi');
-  safeWriteBeneath(root, 'root/new.txt', 'new', { mode: 0o600 });
+  writeFileBeneath(root, 'root/new.txt', 'new', { mode: 0o600 });
   assert.equal(fs.statSync(path.join(root, 'root', 'new.txt')).mode & 0o777, 0o600);
 });
 
