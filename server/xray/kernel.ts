@@ -1,7 +1,7 @@
 // Namespace inodes (host vs box) and the box's mount table, read from /proc without following any link.
 import { readFileSync, readlinkSync } from 'node:fs';
 import { NS_KINDS, XRAY_LIMITS, type XrayMount, type XrayNs } from '../protocol/xray.ts';
-import { gone, readAt, readlinkAt } from './fsx.ts';
+import { gone, readAt, readlinkAt } from '../boxfs/index.ts';
 import { clean, unescapeMountField } from './text.ts';
 
 type Kind = (typeof NS_KINDS)[number];

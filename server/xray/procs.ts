@@ -1,6 +1,6 @@
 // The box's process tree from the host's /proc: walked from PID 1 through task/*/children, each process read via its own dir fd.
 import { XRAY_LIMITS, type XrayProc } from '../protocol/xray.ts';
-import { closeFd, listAt, openDir, readAt, readText } from './fsx.ts';
+import { closeFd, listAt, openDir, readAt, readText } from '../boxfs/index.ts';
 import { clean, cleanCmdline } from './text.ts';
 
 export interface Status {

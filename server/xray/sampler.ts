@@ -2,7 +2,7 @@
 import type { SandboxStats } from '../engine/types.ts';
 import { XRAY_LIMITS, type XrayFile, type XrayFsMeta, type XrayLowerTop, type XrayMsg, type XrayNs, type XrayProc, type XrayView } from '../protocol/xray.ts';
 import { byKey, diffKeyed, same } from './diff.ts';
-import { closeFd, openDir, readAt } from './fsx.ts';
+import { closeFd, openDir, readAt } from '../boxfs/index.ts';
 import { countHostMounts, hostNamespaces, sampleMounts, sampleNamespaces } from './kernel.ts';
 import { parseIdMap, sampleProcs } from './procs.ts';
 import { lowerTop, walkUpper, type UpperOptions } from './upper.ts';

@@ -1,7 +1,7 @@
 // The overlay's upper layer, walked fd by fd without following links: what the learner created, changed or deleted.
 import { statfsSync, type Stats } from 'node:fs';
 import { XRAY_LIMITS, type XrayFile, type XrayFsMeta, type XrayLowerTop } from '../protocol/xray.ts';
-import { at, closeFd, listAt, lstatAt, openDir, readlinkAt } from './fsx.ts';
+import { at, closeFd, listAt, lstatAt, openDir, readlinkAt } from '../boxfs/index.ts';
 import { clean } from './text.ts';
 
 export interface Layers {
@@ -178,7 +178,7 @@ function isOpaque(upperDir: number, lowerDir: number, merged: () => number | nul
 function usage(upper: number | null, statfs: NonNullable<UpperOptions['statfs']>): { usedBytes: number; sizeBytes: number } {
   if (upper === null) return { usedBytes: 0, sizeBytes: 0 };
   try {
-    const s = statfs(at(upper) as string);
+    const s = statfs(at(upper));
     return { usedBytes: (s.blocks - s.bfree) * s.bsize, sizeBytes: s.blocks * s.bsize };
   } catch {
     return { usedBytes: 0, sizeBytes: 0 };
