@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { parseMountinfo, parseProcCgroup } from '../engine/cgroups/detect.ts';
 import type { SandboxHandle, SandboxStats, StageEvent } from '../engine/types.ts';
-import { lstatBeneath, readBeneath, statDirBeneath } from './saferead.ts';
+import { lstatBeneath, readHeadBeneath, statDirBeneath } from '../boxfs/index.ts';
 
 export interface BoxProc {
   hostPid: number;
@@ -151,7 +151,7 @@ export class RealProbe implements BoxProbe {
     return lstatBeneath(this.box.layers.lower, rel);
   }
   readUpper(rel: string, maxBytes?: number) {
-    return readBeneath(this.box.layers.upper, rel, maxBytes);
+    return readHeadBeneath(this.box.layers.upper, rel, maxBytes);
   }
 
   procText(rel: string): string {
