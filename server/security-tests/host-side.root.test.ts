@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { buildProbeImage, SKIP, startBox, type ProbeImage } from './harness.ts';
-import { readProcFile, safeReadBeneath, safeWriteBeneath, UnsafePathError } from './safe-read.ts';
+import { readFileBeneath, readProcFile, UnsafePathError, writeFileBeneath } from '../boxfs/index.ts';
 
 const refused = (err: unknown) => err instanceof UnsafePathError && /^(ELOOP|ENOTDIR|EINVAL)$/.test(err.code);
 
@@ -23,7 +23,7 @@ describe('host-side reads and writes of box files', { skip: SKIP }, () => {
     if (victimDir) fs.rmSync(victimDir, { recursive: true, force: true });
   });
 
-  test('a symlink the box planted is not followed by safe-read; a naive reader would leak /etc/shadow', async (t) => {
+  test('a symlink the box planted is not followed by boxfs; a naive reader would leak /etc/shadow', async (t) => {
     const victim = path.join(victimDir, 'victim');
     const plant = [
       'ln -s /etc/shadow /root/.x', 'ln -s /etc /root/d', `ln -s ${victim} /root/.w`, 'mkfifo /root/.f',
@@ -34,8 +34,8 @@ describe('host-side reads and writes of box files', { skip: SKIP }, () => {
       await live.waitFor(/ready/);
       const upper = live.box.layers.upper;
       const init = live.box.pids.init;
-      // Control: safe-read does read plain files of the box.
-      assert.equal(safeReadBeneath(upper, 'root/ok.txt').toString(), 'hello\n');
+      // Control: boxfs does read plain files of the box.
+      assert.equal(readFileBeneath(upper, 'root/ok.txt').toString(), 'hello\n');
       assert.equal(readProcFile(init, 'comm').toString(), 'sh\n');
 
       // The insecure answer, to prove the probe can fail: path-based reads follow the box's links to host files.
@@ -44,18 +44,18 @@ describe('host-side reads and writes of box files', { skip: SKIP }, () => {
       assert.ok(fs.readFileSync(`/proc/${init}/root/root/.x`).equals(shadow), 'naive read via /proc/<pid>/root resolves it against the host root');
 
       for (const rel of ['root/.x', 'root/d/shadow', 'root/.f']) {
-        assert.throws(() => safeReadBeneath(upper, rel), refused, `upper/${rel}`);
+        assert.throws(() => readFileBeneath(upper, rel), refused, `upper/${rel}`);
       }
       for (const rel of ['root/root/.x', 'root/etc/hostname', 'cwd/.x', 'exe']) {
         assert.throws(() => readProcFile(init, rel), refused, `/proc/${init}/${rel}`);
       }
-      assert.throws(() => safeWriteBeneath(upper, 'root/.w', 'pwned'), refused);
-      assert.throws(() => safeWriteBeneath(upper, 'root/d/pwned', 'pwned'), refused);
+      assert.throws(() => writeFileBeneath(upper, 'root/.w', 'pwned'), refused);
+      assert.throws(() => writeFileBeneath(upper, 'root/d/pwned', 'pwned'), refused);
       assert.equal(fs.readFileSync(victim, 'utf8'), 'original');
       fs.writeFileSync(path.join(upper, 'root/.w'), 'pwned');
       assert.equal(fs.readFileSync(victim, 'utf8'), 'pwned', 'a naive write through the link clobbers the host file');
       fs.writeFileSync(victim, 'original');
-      t.diagnostic('safe-read: ELOOP/ENOTDIR/EINVAL for .x, d/shadow, FIFO, /proc/<pid>/root and cwd; naive fs calls followed all of them');
+      t.diagnostic('boxfs: ELOOP/ENOTDIR/EINVAL for .x, d/shadow, FIFO, /proc/<pid>/root and cwd; naive fs calls followed all of them');
     } finally {
       await live.close();
     }
