@@ -60,22 +60,17 @@ export function gone(err: unknown): boolean {
   return GONE.has(code(err));
 }
 
-/** fn(), or `fallback` when it failed because the thing is gone. */
-export function tryOr<T>(fn: () => T, fallback: T): T {
+/** fn(), or `fallback` when it failed in an `expected` way (by default: the thing is gone); other errors are thrown. */
+export function tryOr<T>(fn: () => T, fallback: T, expected: (err: unknown) => boolean = gone): T {
   try {
     return fn();
   } catch (err) {
-    if (gone(err)) return fallback;
+    if (expected(err)) return fallback;
     throw err;
   }
 }
 
 /** fn(), or null when the path is absent (a planted link counts as absent); other errors are thrown. */
 export function orAbsent<T>(fn: () => T): T | null {
-  try {
-    return fn();
-  } catch (err) {
-    if (absent(err)) return null;
-    throw err;
-  }
+  return tryOr<T | null>(fn, null, absent);
 }

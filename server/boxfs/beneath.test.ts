@@ -3,13 +3,12 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { readFileBeneath, readProcFile, UnsafePathError, writeFileBeneath } from './index.ts';
+import { tempDir } from './fixture.ts';
 
 function fixture(t: { after(fn: () => void): void }) {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'boxlab-boxfs-'));
-  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const dir = tempDir(t);
   const root = path.join(dir, 'upper');
   const outside = path.join(dir, 'outside');
   fs.mkdirSync(path.join(root, 'root', 'sub'), { recursive: true });

@@ -3,13 +3,12 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { lstatBeneath, readHeadBeneath, statDirBeneath } from './index.ts';
+import { tempDir } from './fixture.ts';
 
 function tree(t: { after(fn: () => void): void }) {
-  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'boxlab-boxfs-'));
-  t.after(() => fs.rmSync(root, { recursive: true, force: true }));
+  const root = tempDir(t);
   const upper = path.join(root, 'upper');
   const secret = path.join(root, 'host-secret');
   fs.mkdirSync(path.join(upper, 'root'), { recursive: true });
