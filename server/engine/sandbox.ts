@@ -73,8 +73,9 @@ export async function teardown(
     await step(() => proc.close());
   }
   built.pty?.stream.destroy();
-  // Pipe mode: our end of the box's stdin is closed even if endInput() was never called.
-  (built.proc?.stdio?.stdin as { destroy?: () => void } | undefined)?.destroy?.();
+  // Pipe mode: our ends of the box's stdio are closed even if endInput() was never called, or a paused
+  // stdout never got to read its EOF.
+  for (const s of Object.values(built.proc?.stdio ?? {})) (s as { destroy?: () => void }).destroy?.();
   if (built.cgroups) await step(() => built.cgroups!.killAll());
   if (built.overlayMounted || built.upperMounted) {
     await step(() => clock.outer('overlay_umount', false, () => unmountLayers(sys, built.layers)));
