@@ -3,7 +3,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import {
-  CLOSE, LIMITS, PROTOCOL_VERSION, TOKEN_PROTOCOL_PREFIX, WS_PATH, parseClientMessage, type ClientMessage, type ServerMessage,
+  CLOSE, FLOW, LIMITS, PROTOCOL_VERSION, TOKEN_PROTOCOL_PREFIX, WS_PATH, parseClientMessage, type ClientMessage, type ServerMessage,
 } from '../protocol/messages.ts';
 import { FrameCoalescer } from './flow.ts';
 import type { Session, SessionClient } from './session.ts';
@@ -51,7 +51,11 @@ class WsClient implements SessionClient {
   badMessages = 0;
   constructor(readonly ws: WebSocket) {
     this.frames = new FrameCoalescer((data) => {
-      if (this.ws.readyState === this.ws.OPEN) this.ws.send(data, { binary: true });
+      if (this.ws.readyState !== this.ws.OPEN) return;
+      // A peer that never reads (but answers pings) is resumed by every flow resync and its queue here would grow
+      // without end; no acking client ever owes 4× the high watermark: drop it (RFC 6455 1008, policy violation).
+      if (this.ws.bufferedAmount > 4 * FLOW.highWater) return void this.ws.close(1008, 'not reading');
+      this.ws.send(data, { binary: true });
     });
     ws.once('close', () => this.frames.dispose());
   }
