@@ -115,7 +115,7 @@ export function attackMarkdown(r: AttackResult): string {
     const l = a.limits;
     switch (a.kind) {
       case 'fork-bomb': return `pids.max ${l.pidsMax}: peak ${a.peakPids}, ${a.pidsEventsMax} forks refused`;
-      case 'memory-bomb': return `memory ${l.memoryBytes / 2 ** 20} MiB: peak ${(a.peakMemKiB / 1024).toFixed(0)} MiB, ${a.oomKills} OOM kills, ${a.memFailcnt} charge failures`;
+      case 'memory-bomb': return `memory ${l.memoryBytes / 2 ** 20} MiB: peak ${(a.peakMemKiB / 1024).toFixed(0)} MiB, ${a.oomKills} OOM kills in the box`;
       case 'disk-fill': return `upper ${l.upperKiB / 1024} MiB, shm ${l.shmKiB / 1024} MiB: upper peak ${(a.peakUpperUsedKiB / 1024).toFixed(1)} MiB`;
       case 'busy-64': return `cpu ${l.cpuQuotaUs}/${l.cpuPeriodUs} µs: ${a.cpuSec.toFixed(1)} s CPU in ${(r.params.durationMs / 1000).toFixed(0)} s, throttled ${a.throttledPeriods} periods, pids peak ${a.peakPids}`;
       case 'yes-flood': return `${(a.bytesReceived / 2 ** 20).toFixed(1)} MiB delivered to its (acking) client, ${a.cpuSec.toFixed(1)} s CPU`;

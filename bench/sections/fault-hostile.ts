@@ -24,8 +24,12 @@ export interface HostileParams {
 }
 
 export const HOSTILE_QUICK: HostileParams = { users: 3, heartbeatMs: 2000, holdMs: 5000, floodAttempts: 200, baseMs: 2000, slow: false };
-/** The production heartbeat (30 s): a peer that answers no ping is dropped after 30-60 s, so the watch is 70 s. */
-export const HOSTILE_FULL: HostileParams = { users: 5, heartbeatMs: 30_000, holdMs: 70_000, floodAttempts: 1000, baseMs: 5000, slow: true };
+/**
+ * The production heartbeat (30 s): a peer that answers no ping is dropped after 30-60 s. A peer that answers pings
+ * but never reads first fills ~4 MB of kernel socket buffer (about 80 s at 50 KB/s of resyncs), then 1 MiB of
+ * queue, then the 30 s close timeout runs: 150 s of watch sees it dropped.
+ */
+export const HOSTILE_FULL: HostileParams = { users: 5, heartbeatMs: 30_000, holdMs: 150_000, floodAttempts: 1000, baseMs: 5000, slow: true };
 
 export interface HostileResult {
   params: HostileParams;
