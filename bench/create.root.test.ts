@@ -12,7 +12,7 @@ test('create benchmark: n=3, all variants timed, leak-free', { skip: !isRoot && 
   t.after(() => void removeRuncCgroups());
   const tmpBefore = new Set(readdirSync(tmpdir()));
   const r = await runCreateBench({ n: 3, gapMs: 0, warmup: 1 });
-  for (const key of ['boxlab.create', 'boxlab.exit', 'boxlab.full', 'boxlab-synccg.create', 'boxlab-pool.create', 'bwrap', 'runc']) {
+  for (const key of ['boxlab.create', 'boxlab.exit', 'boxlab.full', 'boxlab-pool.create', 'bwrap', 'runc']) {
     const m = r.metrics[key];
     assert.ok(m, `metric ${key}`);
     assert.equal(m.samples.length, 3, key);

@@ -6,7 +6,7 @@ import { createSandbox, defaultDeps } from '../server/engine/index.ts';
 import type { EngineDeps } from '../server/engine/deps.ts';
 import { defaultImagePath, ensureImage } from '../server/rootfs/index.ts';
 import { criticalPath, stageRows, type BoxRun } from './lib/breakdown.ts';
-import { CgroupPool, syncCgroupDeps } from './lib/fast-cgroups.ts';
+import { CgroupPool } from './lib/fast-cgroups.ts';
 import { bwrapArgv, bwrapHasOverlay, RuncHarness, timeExit, type Timed } from './lib/competitors.ts';
 import { machineFacts, type MachineFacts } from './lib/machine.ts';
 import { fmtMs, markdownTable, rotate, summarize, type Summary } from './lib/stats.ts';
@@ -97,13 +97,12 @@ export async function runCreateBench(opts: CreateOptions): Promise<CreateResult>
   if (!overlay) notes.push('bwrap has no --overlay-src/--tmp-overlay (added in 0.9): it binds the image read-only instead, and has no cgroup support at all.');
   const runc = new RuncHarness(image, LIMITS);
   const base = await defaultDeps();
-  const syncDeps = syncCgroupDeps(base);
   const pool = new CgroupPool({ memoryBytes: LIMITS.memoryBytes, cpuFraction: 0.5, pids: LIMITS.pids }, 2);
   const poolDeps = pool.deps(base);
   const ids: string[] = [];
   const m: Record<string, Metric> = {};
   const metric = (key: string, label: string) => (m[key] ??= { key, label, samples: [] });
-  const runsBy: Record<string, BoxRun[]> = { boxlab: [], 'boxlab-synccg': [], 'boxlab-pool': [] };
+  const runsBy: Record<string, BoxRun[]> = { boxlab: [], 'boxlab-pool': [] };
   const variants: Record<string, () => Promise<void>> = {
     boxlab: async () => {
       const s = await boxSample(image, ids);
@@ -112,17 +111,11 @@ export async function runCreateBench(opts: CreateOptions): Promise<CreateResult>
       metric('boxlab.exit', 'boxlab: to /bin/true exit').samples.push(s.exitMs);
       metric('boxlab.full', 'boxlab: full cycle incl. destroy()').samples.push(s.fullMs);
     },
-    'boxlab-synccg': async () => {
-      const s = await boxSample(image, ids, syncDeps);
-      runsBy['boxlab-synccg'].push(s);
-      metric('boxlab-synccg.create', 'prototype: boxlab + sync cgroup I/O, layout cached: createSandbox()').samples.push(s.createMs);
-      metric('boxlab-synccg.full', 'prototype: boxlab + sync cgroup I/O: full cycle').samples.push(s.fullMs);
-    },
     'boxlab-pool': async () => {
       await pool.fill(); // off the clock: a server refills while idle
       const s = await boxSample(image, ids, poolDeps);
       runsBy['boxlab-pool'].push(s);
-      metric('boxlab-pool.create', 'prototype: boxlab + sync cgroup I/O + pre-made cgroups: createSandbox()').samples.push(s.createMs);
+      metric('boxlab-pool.create', 'prototype: boxlab + pre-made cgroups: createSandbox()').samples.push(s.createMs);
     },
     bwrap: async () => {
       const ms = checkExit('bwrap', await timeExit(bwrapArgv(image, 'ro-bind')));
