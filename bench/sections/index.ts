@@ -9,10 +9,11 @@ import { burstSection } from './load-burst.ts';
 import { churnSection } from './load-churn.ts';
 import { densitySection } from './load-density.ts';
 import type { Section } from './types.ts';
+import { webSections } from './web-all.ts';
 
 export type { Section, SectionContext, SectionResult } from './types.ts';
 
 export const sections: Section[] = [
   createSection, forkSection, cgroupsSection,
-  densitySection, burstSection, churnSection, crashSection, attackSection, hostileSection,
+  densitySection, burstSection, churnSection, crashSection, attackSection, hostileSection, ...webSections,
 ];

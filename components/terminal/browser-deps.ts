@@ -18,7 +18,8 @@ export function browserDeps(): ClientDeps {
     setTimeout: (fn, ms) => window.setTimeout(fn, ms),
     clearTimeout: (id) => window.clearTimeout(id as number),
     random: Math.random,
-    // Once per frame; the timer covers hidden tabs, where animation frames stop.
+    // Once per frame, in a task of its own right after it (inside the frame it would add to the frame's own
+    // render and layout, one long task); the plain timer covers hidden tabs, where animation frames stop.
     scheduleRender: (fn) => {
       let done = false;
       const run = () => {
@@ -26,7 +27,7 @@ export function browserDeps(): ClientDeps {
         done = true;
         fn();
       };
-      window.requestAnimationFrame(run);
+      window.requestAnimationFrame(() => window.setTimeout(run, 0));
       window.setTimeout(run, 100);
     },
   };
