@@ -71,7 +71,7 @@ export const webMemorySection: Section = {
     const load0 = os.loadavg();
     const runs: MemoryRun[] = [];
     // Node's default young generation grows to 16 MiB semi-spaces under the allocation rate of a flood (heapTotal
-    // +19 MB, never given back); --max-semi-space-size=1 keeps it at 1 MiB for ~3 % more server CPU.
+    // +19 MB, never given back); --max-semi-space-size=1 keeps it at 1 MiB for a few % more server CPU.
     for (const [flags, kinds] of [['', ['base64 lines', 'giant line']], ['--max-semi-space-size=1', ['base64 lines']]] as [string, FloodKind[]][]) {
       // Box cpu 2 so the flood is quick; the server's work per byte is the same at any box limit.
       const srv = await startBenchServer({ cpuLimit: '2' }, flags ? [flags] : []);
