@@ -67,7 +67,7 @@ export const webMemorySection: Section = {
   name: 'web-memory',
   title: 'Terminal: server memory over a 1 GB flood',
   async run({ quick, log }) {
-    const bytes = quick ? 200 * MB : 1000 * MB;
+    const bytes = quick ? 60 * MB : 1000 * MB;
     const load0 = os.loadavg();
     const runs: MemoryRun[] = [];
     // Node's default young generation grows to 16 MiB semi-spaces under the allocation rate of a flood (heapTotal
