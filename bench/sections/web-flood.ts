@@ -117,7 +117,7 @@ export const webFloodSection: Section = {
             ceiling = [];
             for (let i = 0; i < reps; i++) ceiling.push(await xtermCeiling(page, bytes / 2));
             for (const [kind, cmd] of Object.entries(CTRL_C_COMMANDS)) {
-              for (let i = 0; i < (quick ? 2 : 5); i++) {
+              for (let i = 0; i < (quick ? 1 : 5); i++) {
                 const r = await ctrlCInPage(page, cmd, 2000);
                 log(`web-flood: Ctrl-C in ${kind}: prompt painted ${r.promptFrameMs.toFixed(0)} ms after the key`);
                 ctrlC.push({ ...r, kind });
