@@ -142,3 +142,15 @@ test('overlay options refuse separators that would inject options', () => {
   assert.equal(overlayOptions('/a', '/b', '/c'), 'lowerdir=/a,upperdir=/b,workdir=/c');
   for (const p of ['/a,upperdir=/x', '/a:/b', '/a\\b']) assert.throws(() => overlayOptions(p, '/b', '/c'), /may not contain/);
 });
+
+test('a failed cgroup removal keeps the state record, so the next sweep can retry by id', async (t) => {
+  const { deps, runDir } = setup(t);
+  const failing = { ...deps, cgroups: async (id: string, l: Parameters<typeof deps.cgroups>[1]) => {
+    const set = await deps.cgroups(id, l);
+    return { ...set, remove: async () => { throw Object.assign(new Error('rmdir: EBUSY'), { code: 'EBUSY' }); } };
+  } };
+  const box = await createSandbox(config, {}, failing);
+  await assert.rejects(box.destroy(), /EBUSY/);
+  assert.deepEqual(list(join(runDir, 'sandboxes')), [box.id], 'record kept for the sweep');
+  assert.equal(list(join(runDir, 'slots')).length, 1, 'uid slot still held');
+});

@@ -81,6 +81,9 @@ export async function teardown(
     await step(() => clock.outer('overlay_umount', false, () => unmountLayers(sys, built.layers)));
   }
   if (built.cgroups) await step(() => clock.outer('cgroup_remove', false, () => built.cgroups!.remove()));
+  // A failed unmount or cgroup removal keeps the state record (and its dir, which may still hold mounts), so that
+  // the next sweep finds the leftovers by id and retries instead of losing track of them.
+  if (errors.length) throw errors[0];
   await step(() =>
     clock.outer('cleanup_done', false, () => {
       rmSync(built.dir, { recursive: true, force: true });
