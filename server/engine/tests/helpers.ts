@@ -1,4 +1,6 @@
 // helpers.ts: shared helpers of the engine's root test suite: boxes that always die, command runs with timeouts, leak checks.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
 import { readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { ensureImage, defaultImagePath } from '../../rootfs/index.ts';
@@ -318,4 +320,15 @@ export function leaksOf(t: BoxTrace): string[] {
     if (left.length && !slotTakenByOther(t)) problems.push(`${t.id}: processes of its uid range left: ${left.map(describePid).join('; ')}`);
   }
   return problems;
+}
+
+/** The closing test of every file: all of its boxes are gone (mounts, cgroups, processes, run dir, uid slots). */
+export function testNoLeftovers(tracker: BoxTracker, opts: { skip?: string | boolean; timeout?: number }): void {
+  test('no leftovers: every box of this file is gone (mounts, cgroups, processes, run dir, uid slots)', opts, async () => {
+    await tracker.destroyAll();
+    assert.ok(tracker.traces.length > 0, 'no box was made');
+    assert.deepEqual(tracker.leaks(), []);
+    assert.deepEqual(tracker.errors.map(String), []);
+    assert.deepEqual(zombieChildren(), []);
+  });
 }

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { after, test } from 'node:test';
-import { BoxTracker, cgroupDirOf, PipeShell, readTrim, runInBox, SKIP_NOT_ROOT, sleep, zombieChildren } from './helpers.ts';
+import { BoxTracker, cgroupDirOf, PipeShell, readTrim, runInBox, SKIP_NOT_ROOT, sleep, zombieChildren, testNoLeftovers } from './helpers.ts';
 import type { Sandbox } from '../sandbox.ts';
 
 const tracker = new BoxTracker();
@@ -138,10 +138,4 @@ test('pids: pids.max 32 stops a fork bomb; the host can still fork; the box is s
   assert.deepEqual(tracker.leaks().filter((l) => l.startsWith(`${sh.box.id}:`)), []);
 });
 
-test('no leftovers: every box of this file is gone (mounts, cgroups, processes, run dir, uid slots)', opts, async () => {
-  await tracker.destroyAll();
-  assert.ok(tracker.traces.length > 0, 'no box was made');
-  assert.deepEqual(tracker.leaks(), []);
-  assert.deepEqual(tracker.errors.map(String), []);
-  assert.deepEqual(zombieChildren(), []);
-});
+testNoLeftovers(tracker, opts);
