@@ -22,6 +22,17 @@ function leftovers(ids: string[]) {
   return { mounts, dirs };
 }
 
+/** `boxlab run --trace` of a long command, once its box is up; `err()` is the trace so far. */
+async function startLongRun() {
+  const child = spawn(process.execPath, [BIN, 'run', '--trace', '--', '/bin/sh', '-c', 'echo up; sleep 100'], { stdio: ['pipe', 'pipe', 'pipe'] });
+  let out = '';
+  let trace = '';
+  child.stdout.on('data', (b) => (out += b));
+  child.stderr.on('data', (b) => (trace += b));
+  while (!out.includes('up')) await new Promise((r) => setTimeout(r, 20));
+  return { child, err: () => trace };
+}
+
 function idsFromTrace(stderr: string): string[] {
   return [...new Set([...stderr.matchAll(/boxlab\/(bx-[0-9a-f]+)/g)].map((m) => m[1]))];
 }
@@ -60,30 +71,20 @@ test('clear one-line errors and exit 125 for bad input', opts, () => {
 });
 
 test('SIGTERM to the CLI tears the box down and exits 143', opts, async () => {
-  const child = spawn(process.execPath, [BIN, 'run', '--trace', '--', '/bin/sh', '-c', 'echo up; sleep 100'], { stdio: ['pipe', 'pipe', 'pipe'] });
-  let out = '';
-  let err = '';
-  child.stdout.on('data', (b) => (out += b));
-  child.stderr.on('data', (b) => (err += b));
-  while (!out.includes('up')) await new Promise((r) => setTimeout(r, 20));
+  const { child, err } = await startLongRun();
   child.kill('SIGTERM');
   const status = await new Promise((r) => child.on('exit', (code) => r(code)));
   assert.equal(status, 143);
-  const ids = idsFromTrace(err);
+  const ids = idsFromTrace(err());
   assert.equal(ids.length, 1);
   assert.deepEqual(leftovers(ids), { mounts: [], dirs: [] });
-  assert.match(err, /"stage":"cleanup_done"/);
+  assert.match(err(), /"stage":"cleanup_done"/);
 });
 
 test('after kill -9 of the CLI, the next start sweeps what it left', opts, async () => {
-  const child = spawn(process.execPath, [BIN, 'run', '--trace', '--', '/bin/sh', '-c', 'echo up; sleep 100'], { stdio: ['pipe', 'pipe', 'pipe'] });
-  let out = '';
-  let err = '';
-  child.stdout.on('data', (b) => (out += b));
-  child.stderr.on('data', (b) => (err += b));
-  while (!out.includes('up')) await new Promise((r) => setTimeout(r, 20));
-  const ids = idsFromTrace(err);
-  const init = JSON.parse(err.split('\n').find((l) => l.includes('"stage":"running"'))!).hostPid as number;
+  const { child, err } = await startLongRun();
+  const ids = idsFromTrace(err());
+  const init = JSON.parse(err().split('\n').find((l) => l.includes('"stage":"running"'))!).hostPid as number;
   child.kill('SIGKILL');
   await new Promise((r) => child.on('exit', r));
   // PDEATHSIG takes the box's processes down with the dead outer parent, but mounts and state stay behind.
