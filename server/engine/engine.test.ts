@@ -55,7 +55,7 @@ test('the outer parent writes the uid map, mounts the idmapped overlay and joins
   const overlay = sys.calls.find((c) => c.name === 'mount' && c.args[2] === 'overlay')!;
   assert.match(String(overlay.args[4]), /^lowerdir=.*\/lower,upperdir=.*\/rw\/upper,workdir=.*\/rw\/work$/);
   const tmpfs = sys.calls.find((c) => c.name === 'mount' && c.args[2] === 'tmpfs')!;
-  assert.match(String(tmpfs.args[4]), /size=67108864/);
+  assert.match(String(tmpfs.args[4]), /size=67108864,nr_inodes=16384,/);
   assert.deepEqual(sys.calls.find((c) => c.name === 'takePtyMaster')!.args, [FAKE_INIT_PID, FAKE_MASTER_FD]);
   await box.destroy();
 });

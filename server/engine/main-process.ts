@@ -18,7 +18,7 @@ const STAGE_TIMEOUT_MS = 10_000;
 export const BOX_OOM_SCORE_ADJ = 500;
 
 export const DEFENSE_BITS: Record<string, number> = {
-  seccomp: 1, caps: 2, no_new_privs: 4, mask_proc: 8, close_fds: 16, rlimits: 32, pivot_root: 64,
+  seccomp: 1, caps: 2, no_new_privs: 4, mask_proc: 8, close_fds: 16, rlimits: 32, pivot_root: 64, proc_ro: 128,
 };
 
 /** Everything creation made, so that teardown (or a failure half way) releases exactly that. */
@@ -105,7 +105,7 @@ export async function containerMainProcess(
       rlimitNofile: 1024,
       rlimitFsize: limits.diskBytes,
       devOpts: 'mode=755,size=65536,nr_inodes=64',
-      shmOpts: `mode=1777,size=${limits.shmBytes}`,
+      shmOpts: `mode=1777,size=${limits.shmBytes},nr_inodes=${limits.shmInodes}`,
       seccompFilter: (config.disable ?? []).includes('seccomp') ? null : sys.seccompFilter(),
     }), (p) => ({ detail: `namespaced parent pid ${p.pid}`, hostPidOverride: p.pid }));
     built.proc = proc;
@@ -121,9 +121,9 @@ export async function containerMainProcess(
     built.record.cgroups = built.cgroups.paths as Record<string, string>;
 
     await outer('upper_tmpfs', () => {
-      mountUpperTmpfs(sys, built.layers, limits.diskBytes, built.uidBase);
+      mountUpperTmpfs(sys, built.layers, limits.diskBytes, limits.diskInodes, built.uidBase);
       built.upperMounted = true;
-    }, () => ({ detail: `tmpfs size=${config.diskLimit}` }));
+    }, () => ({ detail: `tmpfs size=${config.diskLimit} nr_inodes=${limits.diskInodes}` }));
 
 
     const child = async (stage: StageName) => {
