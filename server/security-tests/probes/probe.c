@@ -177,6 +177,21 @@ static int cmd_unix(const char *name) {
   return 0;
 }
 
+/* Empty files in `dir` until the kernel refuses one: an inode flood, which costs kernel memory and no data blocks. */
+static int cmd_files(const char *dir) {
+  mkdir(dir, 0755);
+  char path[4096];
+  for (long n = 0;; n++) {
+    snprintf(path, sizeof path, "%s/%ld", dir, n);
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (fd < 0) {
+      printf("files %s err %s %ld\n", dir, strerrorname_np(errno), n);
+      return 0;
+    }
+    close(fd);
+  }
+}
+
 /* A sibling's memory through /proc/<pid>/mem: the child waits for its flag to change, the parent writes it at the
  * same address (fork copies the layout). ptrace_may_access lets the same uid in (PTRACE_MODE_ATTACH), so only the
  * open for writing can be refused. Then /proc/self/mem, and a read-only open of the sibling's file. */
@@ -225,7 +240,8 @@ int main(int argc, char **argv) {
   if (!strcmp(c, "write") && (argc == 3 || argc == 4)) return cmd_write(argv[2], argc == 4 ? argv[3] : NULL);
   if (!strcmp(c, "unix") && argc == 3) return cmd_unix(argv[2]);
   if (!strcmp(c, "memwrite")) return cmd_memwrite();
+  if (!strcmp(c, "files") && argc == 3) return cmd_files(argv[2]);
   fprintf(stderr, "usage: probe sys [NAME...] | fds | escape DIR [PATH...] | alloc MB | spin N SECS | forkloop | whoami PATH |\n"
-                  "       suid BIN SECRET | stat PATH | read PATH | write PATH [DATA] | unix NAME | memwrite\n");
+                  "       suid BIN SECRET | stat PATH | read PATH | write PATH [DATA] | unix NAME | memwrite | files DIR\n");
   return 2;
 }
