@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { createSandbox } from './index.ts';
 import { overlayOptions } from './overlay.ts';
+import { uidSlotEntries } from './uid-registry.ts';
 import { fakeDeps, FAKE_INIT_PID, FAKE_MASTER_FD, FAKE_NP_PID } from './testing/fake-syscalls.ts';
 import { SandboxError, STAGES, type StageEvent, type StageName } from './types.ts';
 
@@ -74,7 +75,7 @@ test('destroy tears down in the seed order and leaves no state, slot or dir', as
   assert.deepEqual(umounts.slice(-3), ['merged', 'lower', 'rw']);
   assert.ok(names.lastIndexOf('umount2') < names.indexOf('cgroups.remove'), 'overlay before cgroups');
   assert.deepEqual(list(join(runDir, 'sandboxes')), []);
-  assert.deepEqual(list(join(runDir, 'slots')), []);
+  assert.deepEqual(uidSlotEntries(join(runDir, 'uids')), []);
 });
 
 test('PID 1 exiting on its own reports the exit status and cleans up without a destroy call', async (t) => {
@@ -99,7 +100,7 @@ for (const stage of CREATION.filter((s) => s !== 'running')) {
     assert.match(err.info.sandboxId ?? '', /^bx-[0-9a-f]{12}$/);
     assert.match(err.message, new RegExp(stage));
     assert.deepEqual(list(join(runDir, 'sandboxes')), [], 'sandbox dir removed');
-    assert.deepEqual(list(join(runDir, 'slots')), [], 'uid slot released');
+    assert.deepEqual(uidSlotEntries(join(runDir, 'uids')), [], 'uid slot released');
     const names = sys.names();
     const made = (n: string) => names.includes(n);
     if (made('cgroups.create')) assert.ok(made('cgroups.remove'), 'cgroups removed');
@@ -152,5 +153,5 @@ test('a failed cgroup removal keeps the state record, so the next sweep can retr
   const box = await createSandbox(config, {}, failing);
   await assert.rejects(box.destroy(), /EBUSY/);
   assert.deepEqual(list(join(runDir, 'sandboxes')), [box.id], 'record kept for the sweep');
-  assert.equal(list(join(runDir, 'slots')).length, 1, 'uid slot still held');
+  assert.equal(uidSlotEntries(join(runDir, 'uids')).length, 1, 'uid slot still held');
 });
