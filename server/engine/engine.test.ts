@@ -1,6 +1,6 @@
 // engine.test.ts: the engine's logic over the recording fake syscall layer: stage order, errors, teardown order, no leaks.
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -58,6 +58,13 @@ test('the outer parent writes the uid map, mounts the idmapped overlay and joins
   const tmpfs = sys.calls.find((c) => c.name === 'mount' && c.args[2] === 'tmpfs')!;
   assert.match(String(tmpfs.args[4]), /size=67108864,nr_inodes=16384,/);
   assert.deepEqual(sys.calls.find((c) => c.name === 'takePtyMaster')!.args, [FAKE_INIT_PID, FAKE_MASTER_FD]);
+  // The uid slot is held by this process, then also by the namespaced parent and PID 1 (a crash of ours frees it
+  // only when they are gone too).
+  const [entry] = uidSlotEntries(deps.uidRegistry);
+  const held = JSON.parse(readFileSync(entry.path, 'utf8')) as { id: string; owners: { pid: number }[] };
+  assert.equal(held.id, box.id);
+  assert.deepEqual(held.owners.map((o) => o.pid), [process.pid, FAKE_NP_PID, FAKE_INIT_PID]);
+  assert.match(String(writes[1][1]), new RegExp(`^0 ${(1 << 30) + entry.slot * 65536} 65536\n$`), 'uid_map is the slot\'s range');
   await box.destroy();
 });
 
