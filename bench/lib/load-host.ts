@@ -3,6 +3,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { RUN_DIR, UID_BASE, UID_RANGE } from '../../server/engine/state.ts';
+import { uidSlotEntries } from '../../server/engine/uid-registry.ts';
 
 const CONTROLLER_DIRS = ['memory', 'cpu', 'cpuacct', 'pids', 'freezer', 'unified'];
 const read = (p: string): string | null => {
@@ -78,10 +79,10 @@ export function inventory(boxes: Map<string, number | null>, runDir = RUN_DIR): 
   for (const p of boxlabParents()) for (const name of list(p)) if (ids.has(name)) inv.cgroups.push(join(p, name));
   for (const name of list(sandboxes)) if (ids.has(name)) inv.stateDirs.push(join(sandboxes, name));
   const slotOwner = new Map<number, string>();
-  for (const name of list(join(runDir, 'slots'))) {
-    const owner = read(join(runDir, 'slots', name));
-    if (owner !== null) slotOwner.set(Number(name), owner);
-    if (owner !== null && ids.has(owner)) inv.slots.push(name);
+  // The machine-wide uid registry (server/engine/uid-registry.ts): one entry file per holder of a slot.
+  for (const e of uidSlotEntries()) {
+    slotOwner.set(e.slot, e.id);
+    if (ids.has(e.id)) inv.slots.push(String(e.slot));
   }
   // A released range may already belong to a newer box of someone else: only ranges nobody else holds count.
   const ranges = [...boxes.entries()]

@@ -42,6 +42,7 @@ enum bx_disable {
   BX_NO_CLOSE_FDS = 1 << 4,
   BX_NO_RLIMITS = 1 << 5,
   BX_NO_PIVOT = 1 << 6,
+  BX_NO_PROC_RO = 1 << 7,
 };
 
 /* One fixed-size record per stage on the status pipe: smaller than PIPE_BUF, so writes from both

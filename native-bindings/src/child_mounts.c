@@ -113,7 +113,11 @@ void setup_mounts(struct ctx *c) {
   /* Mounted before the old root goes away: the kernel allows proc in a user namespace only while a fully
    * visible proc exists in the mount namespace (mount_too_revealing in fs/namespace.c). */
   ensure_dir(c, in_root(d, root, "/proc"), 0555);
-  CHECK(c, mount("proc", d, "proc", NOSUID_NODEV_NOEXEC, NULL), "mount(proc)", d);
+  /* Read-only: opening any /proc file for writing then fails with EROFS (mnt_want_write in do_dentry_open), so
+   * /proc/<pid>/mem of a sibling (which ptrace_may_access allows to the same uid, whatever seccomp says about
+   * ptrace) and /proc/self/mem (the FOLL_FORCE path of Dirty COW, CVE-2016-5195) cannot be written. */
+  unsigned long ro = (c->p->disable & BX_NO_PROC_RO) ? 0 : MS_RDONLY;
+  CHECK(c, mount("proc", d, "proc", NOSUID_NODEV_NOEXEC | ro, NULL), "mount(proc)", d);
   ensure_dir(c, in_root(d, root, "/sys"), 0555);
   if (mount("sysfs", d, "sysfs", MS_RDONLY | NOSUID_NODEV_NOEXEC, NULL) < 0)
     CHECK(c, mount("tmpfs", d, "tmpfs", MS_RDONLY | NOSUID_NODEV_NOEXEC, "size=0"), "mount(tmpfs)", d);

@@ -6,6 +6,19 @@ export interface ResolvedLimits {
   cgroup: CgroupLimits;
   diskBytes: number;
   shmBytes: number;
+  /** nr_inodes of the upper tmpfs and of /dev/shm (inodeCap). */
+  diskInodes: number;
+  shmInodes: number;
+}
+
+/** One inode per 4 KiB of the size cap, at least 1024: a tmpfs without nr_inodes takes files until the memory
+ * cgroup kills the box (each empty file costs kernel memory, not disk), with it a flood ends in ENOSPC. Filling the
+ * inodes costs about as much memory as filling the bytes (measured in docs/security.md), so a disk cap that fits
+ * in the memory limit fits for inodes too. */
+export const BYTES_PER_INODE = 4096;
+export const MIN_INODES = 1024;
+export function inodeCap(sizeBytes: number): number {
+  return Math.max(MIN_INODES, Math.floor(sizeBytes / BYTES_PER_INODE));
 }
 
 export const DEFAULTS = {
@@ -67,13 +80,17 @@ export function resolveLimits(c: SandboxConfig): ResolvedLimits {
   const rows = c.rows ?? 24;
   const cols = c.cols ?? 80;
   if (!(rows >= 1 && rows <= 1000 && cols >= 1 && cols <= 1000)) throw bad(`terminal size out of range: ${rows}x${cols}`);
+  const diskBytes = parse('disk limit', () => parseMemory(c.diskLimit));
+  const shmBytes = parse('shm limit', () => parseMemory(c.shmLimit));
   return {
     cgroup: {
       memoryBytes: parse('--memory', () => parseMemory(c.memory)),
       cpuFraction: parse('--cpu-limit', () => parseCpuFraction(c.cpuLimit)),
       pids: c.pids,
     },
-    diskBytes: parse('disk limit', () => parseMemory(c.diskLimit)),
-    shmBytes: parse('shm limit', () => parseMemory(c.shmLimit)),
+    diskBytes,
+    shmBytes,
+    diskInodes: inodeCap(diskBytes),
+    shmInodes: inodeCap(shmBytes),
   };
 }

@@ -6,6 +6,8 @@ export interface EngineDeps {
   sys: Syscalls;
   cgroups: (sandboxId: string, limits: CgroupLimits) => Promise<CgroupSet>;
   runDir: string;
+  /** The machine-wide uid slot registry (uid-registry.ts UID_REGISTRY unless a unit test gives a temp dir). */
+  uidRegistry?: string;
   /** Capabilities the box keeps (bit n = capability n). */
   capKeep: bigint;
 }

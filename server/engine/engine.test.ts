@@ -1,11 +1,12 @@
 // engine.test.ts: the engine's logic over the recording fake syscall layer: stage order, errors, teardown order, no leaks.
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { createSandbox } from './index.ts';
 import { overlayOptions } from './overlay.ts';
+import { uidSlotEntries } from './uid-registry.ts';
 import { fakeDeps, FAKE_INIT_PID, FAKE_MASTER_FD, FAKE_NP_PID } from './testing/fake-syscalls.ts';
 import { SandboxError, STAGES, type StageEvent, type StageName } from './types.ts';
 
@@ -55,8 +56,15 @@ test('the outer parent writes the uid map, mounts the idmapped overlay and joins
   const overlay = sys.calls.find((c) => c.name === 'mount' && c.args[2] === 'overlay')!;
   assert.match(String(overlay.args[4]), /^lowerdir=.*\/lower,upperdir=.*\/rw\/upper,workdir=.*\/rw\/work$/);
   const tmpfs = sys.calls.find((c) => c.name === 'mount' && c.args[2] === 'tmpfs')!;
-  assert.match(String(tmpfs.args[4]), /size=67108864/);
+  assert.match(String(tmpfs.args[4]), /size=67108864,nr_inodes=16384,/);
   assert.deepEqual(sys.calls.find((c) => c.name === 'takePtyMaster')!.args, [FAKE_INIT_PID, FAKE_MASTER_FD]);
+  // The uid slot is held by this process, then also by the namespaced parent and PID 1 (a crash of ours frees it
+  // only when they are gone too).
+  const [entry] = uidSlotEntries(deps.uidRegistry);
+  const held = JSON.parse(readFileSync(entry.path, 'utf8')) as { id: string; owners: { pid: number }[] };
+  assert.equal(held.id, box.id);
+  assert.deepEqual(held.owners.map((o) => o.pid), [process.pid, FAKE_NP_PID, FAKE_INIT_PID]);
+  assert.match(String(writes[1][1]), new RegExp(`^0 ${(1 << 30) + entry.slot * 65536} 65536\n$`), 'uid_map is the slot\'s range');
   await box.destroy();
 });
 
@@ -74,7 +82,7 @@ test('destroy tears down in the seed order and leaves no state, slot or dir', as
   assert.deepEqual(umounts.slice(-3), ['merged', 'lower', 'rw']);
   assert.ok(names.lastIndexOf('umount2') < names.indexOf('cgroups.remove'), 'overlay before cgroups');
   assert.deepEqual(list(join(runDir, 'sandboxes')), []);
-  assert.deepEqual(list(join(runDir, 'slots')), []);
+  assert.deepEqual(uidSlotEntries(join(runDir, 'uids')), []);
 });
 
 test('PID 1 exiting on its own reports the exit status and cleans up without a destroy call', async (t) => {
@@ -99,7 +107,7 @@ for (const stage of CREATION.filter((s) => s !== 'running')) {
     assert.match(err.info.sandboxId ?? '', /^bx-[0-9a-f]{12}$/);
     assert.match(err.message, new RegExp(stage));
     assert.deepEqual(list(join(runDir, 'sandboxes')), [], 'sandbox dir removed');
-    assert.deepEqual(list(join(runDir, 'slots')), [], 'uid slot released');
+    assert.deepEqual(uidSlotEntries(join(runDir, 'uids')), [], 'uid slot released');
     const names = sys.names();
     const made = (n: string) => names.includes(n);
     if (made('cgroups.create')) assert.ok(made('cgroups.remove'), 'cgroups removed');
@@ -152,5 +160,5 @@ test('a failed cgroup removal keeps the state record, so the next sweep can retr
   const box = await createSandbox(config, {}, failing);
   await assert.rejects(box.destroy(), /EBUSY/);
   assert.deepEqual(list(join(runDir, 'sandboxes')), [box.id], 'record kept for the sweep');
-  assert.equal(list(join(runDir, 'slots')).length, 1, 'uid slot still held');
+  assert.equal(uidSlotEntries(join(runDir, 'uids')).length, 1, 'uid slot still held');
 });

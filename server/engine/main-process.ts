@@ -6,7 +6,8 @@ import type { EngineDeps } from './deps.ts';
 import { layerPaths, mountOverlay, mountUpperTmpfs, type Layers } from './overlay.ts';
 import { AsyncQueue } from './queue.ts';
 import { StageClock } from './stages.ts';
-import { claimSlot, ensureRunDir, processStartTime, sandboxesDir, UID_BASE, UID_RANGE, writeRecord, type SandboxRecord } from './state.ts';
+import { ensureRunDir, processStartTime, sandboxesDir, UID_BASE, UID_RANGE, writeRecord, type SandboxRecord } from './state.ts';
+import { addUidSlotOwners, claimUidSlot, ownerOf, type UidClaim } from './uid-registry.ts';
 import { CLONE, type BoxProcess, type ChildEvent, type PtyMaster } from './syscalls.ts';
 import { SandboxError, STAGES, type NamespaceKind, type SandboxConfig, type StageName } from './types.ts';
 import type { ResolvedLimits } from './config.ts';
@@ -18,7 +19,7 @@ const STAGE_TIMEOUT_MS = 10_000;
 export const BOX_OOM_SCORE_ADJ = 500;
 
 export const DEFENSE_BITS: Record<string, number> = {
-  seccomp: 1, caps: 2, no_new_privs: 4, mask_proc: 8, close_fds: 16, rlimits: 32, pivot_root: 64,
+  seccomp: 1, caps: 2, no_new_privs: 4, mask_proc: 8, close_fds: 16, rlimits: 32, pivot_root: 64, proc_ro: 128,
 };
 
 /** Everything creation made, so that teardown (or a failure half way) releases exactly that. */
@@ -26,6 +27,7 @@ export interface Built {
   id: string;
   dir: string;
   slot: number;
+  slotClaim?: UidClaim;
   uidBase: number;
   layers: Layers;
   record: SandboxRecord;
@@ -77,7 +79,10 @@ export async function containerMainProcess(
         ensureRunDir(deps.runDir, true);
         mkdirSync(dir, { mode: 0o700 });
       }
-      built.slot = claimSlot(id, deps.runDir);
+      // Machine-wide: no live box of any server or CLI run on this host holds the same uids.
+      built.slotClaim = claimUidSlot(id, dir, [ownerOf(process.pid)], { registry: deps.uidRegistry });
+      built.slot = built.slotClaim.slot;
+      built.record.slotEntry = built.slotClaim.entry;
       built.uidBase = UID_BASE + built.slot * UID_RANGE;
       // Only this box's root (host gid uidBase) may walk through to its merged root: other host users and other
       // boxes may not, since their ids differ.
@@ -105,11 +110,14 @@ export async function containerMainProcess(
       rlimitNofile: 1024,
       rlimitFsize: limits.diskBytes,
       devOpts: 'mode=755,size=65536,nr_inodes=64',
-      shmOpts: `mode=1777,size=${limits.shmBytes}`,
+      shmOpts: `mode=1777,size=${limits.shmBytes},nr_inodes=${limits.shmInodes}`,
       seccompFilter: (config.disable ?? []).includes('seccomp') ? null : sys.seccompFilter(),
     }), (p) => ({ detail: `namespaced parent pid ${p.pid}`, hostPidOverride: p.pid }));
     built.proc = proc;
     built.record.namespacedParent = { pid: proc.pid, starttime: processStartTime(proc.pid) ?? '' };
+    // Before uid_map, so before any process runs with the slot's uids: a crash of ours from here on leaves the slot
+    // held while the namespaced parent (and with it PID 1, PDEATHSIG) lives.
+    addUidSlotOwners(built.slotClaim!, [built.record.namespacedParent]);
     const events = new AsyncQueue<ChildEvent>();
     built.events = events;
     proc.onEvent((e) => events.push(e));
@@ -121,9 +129,9 @@ export async function containerMainProcess(
     built.record.cgroups = built.cgroups.paths as Record<string, string>;
 
     await outer('upper_tmpfs', () => {
-      mountUpperTmpfs(sys, built.layers, limits.diskBytes, built.uidBase);
+      mountUpperTmpfs(sys, built.layers, limits.diskBytes, limits.diskInodes, built.uidBase);
       built.upperMounted = true;
-    }, () => ({ detail: `tmpfs size=${config.diskLimit}` }));
+    }, () => ({ detail: `tmpfs size=${config.diskLimit} nr_inodes=${limits.diskInodes}` }));
 
 
     const child = async (stage: StageName) => {
@@ -175,6 +183,7 @@ export async function containerMainProcess(
     built.initPid = fork2.value;
     built.record.init = { pid: fork2.value, starttime: processStartTime(fork2.value) ?? '' };
     writeRecord(built.record);
+    addUidSlotOwners(built.slotClaim!, [built.record.init]);
     for (const s of ['mount_private', 'mount_proc', 'mount_dev', 'mask_paths'] as const) await child(s);
     const pty = await child('pty_open');
     if (config.stdio === 'pty') {

@@ -26,10 +26,11 @@ export function overlayOptions(lower: string, upper: string, work: string): stri
   return `lowerdir=${lower},upperdir=${upper},workdir=${work}`;
 }
 
-/** tmpfs capped at `sizeBytes`: a disk-filling box ends in ENOSPC, not a full host disk. */
-export function mountUpperTmpfs(sys: Syscalls, l: Layers, sizeBytes: number, uid: number): void {
+/** tmpfs capped at `sizeBytes` and `nrInodes` (config.ts inodeCap): a disk-filling or file-creating box ends in
+ * ENOSPC, not a full host disk nor an OOM kill of its shell. */
+export function mountUpperTmpfs(sys: Syscalls, l: Layers, sizeBytes: number, nrInodes: number, uid: number): void {
   mkdirSync(l.rw, { mode: 0o700 });
-  sys.mount('boxlab-upper', l.rw, 'tmpfs', MS.NOSUID | MS.NODEV, `size=${sizeBytes},mode=0700`);
+  sys.mount('boxlab-upper', l.rw, 'tmpfs', MS.NOSUID | MS.NODEV, `size=${sizeBytes},nr_inodes=${nrInodes},mode=0700`);
   mkdirSync(l.upper, { mode: 0o755 });
   mkdirSync(l.work, { mode: 0o700 });
   // The upper dir is the merged root's own inode: owned by the box's root so root inside can write to /.

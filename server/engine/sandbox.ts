@@ -7,7 +7,7 @@ import { nsInodes } from './main-process.ts';
 import { unmountLayers } from './overlay.ts';
 import type { AsyncQueue } from './queue.ts';
 import type { StageClock } from './stages.ts';
-import { releaseSlot } from './state.ts';
+import { releaseUidSlot } from './uid-registry.ts';
 import { SIGKILL, type ChildEvent } from './syscalls.ts';
 import type { ExitInfo, NamespaceInfo, NamespaceKind, SandboxConfig, SandboxHandle, SandboxStats, StageEvent } from './types.ts';
 
@@ -87,7 +87,7 @@ export async function teardown(
   await step(() =>
     clock.outer('cleanup_done', false, () => {
       rmSync(built.dir, { recursive: true, force: true });
-      if (built.slot >= 0) releaseSlot(built.slot, deps.runDir);
+      if (built.slotClaim) releaseUidSlot(built.slotClaim);
     }),
   );
   if (errors.length) throw errors[0];

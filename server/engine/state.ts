@@ -1,16 +1,18 @@
-// state.ts: the run directory (per-sandbox dirs, uid-range slots, state records) that a restart after a crash sweeps.
-import { chmodSync, closeSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync, constants } from 'node:fs';
+// state.ts: the run directory (per-sandbox dirs and state records) that a restart after a crash sweeps.
+import { chmodSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 export const RUN_DIR = process.env.BOXLAB_RUN ?? '/run/boxlab';
-/** Host uids of session N are [UID_BASE + N*UID_RANGE, +UID_RANGE): sessions are strangers even outside their namespaces. */
+/** Host uids of session N are [UID_BASE + N*UID_RANGE, +UID_RANGE): sessions are strangers even outside their namespaces.
+ * Slots N come from the machine-wide registry (uid-registry.ts), not from the run dir. */
 export const UID_BASE = 1 << 30;
 export const UID_RANGE = 65536;
-export const MAX_SLOTS = 4096;
 
 export interface SandboxRecord {
   id: string;
   slot: number;
+  /** The uid registry entry that holds the slot. */
+  slotEntry?: string;
   createdAt: string;
   serverPid: number;
   namespacedParent?: { pid: number; starttime: string };
@@ -30,31 +32,10 @@ export function ensureRunDir(runDir = RUN_DIR, force = false): void {
   if (readyRunDirs.has(runDir) && !force) return;
   // 0711: the inner child (an unprivileged host uid) must traverse down to its merged root, but nobody may list
   // the sandboxes; each sandbox dir is then 0710 with the box's own gid (see main-process.ts).
-  mkdirSync(join(runDir, 'slots'), { recursive: true, mode: 0o700 });
   mkdirSync(sandboxesDir(runDir), { recursive: true, mode: 0o711 });
   chmodSync(runDir, 0o711);
   chmodSync(sandboxesDir(runDir), 0o711);
   readyRunDirs.add(runDir);
-}
-
-/** Claims a free uid-range slot with O_EXCL, so a CLI and a server running at once never share a range. */
-export function claimSlot(id: string, runDir = RUN_DIR, start = Math.floor(Math.random() * MAX_SLOTS)): number {
-  for (let i = 0; i < MAX_SLOTS; i++) {
-    const slot = (start + i) % MAX_SLOTS;
-    try {
-      const fd = openSync(join(runDir, 'slots', String(slot)), constants.O_CREAT | constants.O_EXCL | constants.O_WRONLY, 0o600);
-      writeFileSync(fd, id);
-      closeSync(fd);
-      return slot;
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-    }
-  }
-  throw new Error(`no free uid range: all ${MAX_SLOTS} slots of ${runDir}/slots are taken`);
-}
-
-export function releaseSlot(slot: number, runDir = RUN_DIR): void {
-  rmSync(join(runDir, 'slots', String(slot)), { force: true });
 }
 
 export function writeRecord(rec: SandboxRecord): void {
@@ -82,6 +63,18 @@ export function readRecords(runDir = RUN_DIR): (SandboxRecord & { ageMs: number 
     }
   }
   return out;
+}
+
+/** Mount points under dir, deepest first (mountinfo field 5, octal escapes decoded). */
+export function mountsUnder(dir: string, mountinfo = readFileSync('/proc/self/mountinfo', 'utf8')): string[] {
+  const prefix = dir.endsWith('/') ? dir : dir + '/';
+  return mountinfo
+    .split('\n')
+    .map((l) => l.split(' ')[4])
+    .filter((m): m is string => !!m)
+    .map((m) => m.replace(/\\([0-7]{3})/g, (_, o) => String.fromCharCode(parseInt(o, 8))))
+    .filter((m) => m.startsWith(prefix))
+    .sort((a, b) => b.length - a.length);
 }
 
 /** Field 22 of /proc/<pid>/stat: with the pid it names one process, so a reused pid is never killed by mistake. */

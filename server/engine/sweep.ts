@@ -1,8 +1,9 @@
 // sweep.ts: after a crash (kill -9 of the server), finds what dead sandboxes left and removes it.
-import { readFileSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { sweepCgroups } from './cgroups/index.ts';
 import type { EngineDeps } from './deps.ts';
-import { processStartTime, readRecords, releaseSlot, RUN_DIR } from './state.ts';
+import { mountsUnder, processStartTime, readRecords, RUN_DIR } from './state.ts';
+import { pruneUidSlots } from './uid-registry.ts';
 import { MNT_DETACH, SIGKILL } from './syscalls.ts';
 
 export interface SweepReport {
@@ -21,23 +22,13 @@ function alive(pid: number): boolean {
   }
 }
 
-/** Mount points under dir, deepest first (mountinfo field 5, octal escapes decoded). */
-export function mountsUnder(dir: string, mountinfo = readFileSync('/proc/self/mountinfo', 'utf8')): string[] {
-  const prefix = dir.endsWith('/') ? dir : dir + '/';
-  return mountinfo
-    .split('\n')
-    .map((l) => l.split(' ')[4])
-    .filter((m): m is string => !!m)
-    .map((m) => m.replace(/\\([0-7]{3})/g, (_, o) => String.fromCharCode(parseInt(o, 8))))
-    .filter((m) => m.startsWith(prefix))
-    .sort((a, b) => b.length - a.length);
-}
+export { mountsUnder };
 
 /**
  * Removes leftovers of sandboxes whose server is gone: processes (only when pid and start time both match the
  * record, so a reused pid is never killed), mounts under the run dir, cgroups under boxlab/, state and slots.
  */
-export async function sweep(deps?: Pick<EngineDeps, 'sys'> & { runDir?: string }, onlyDeadServers = true): Promise<SweepReport> {
+export async function sweep(deps?: Pick<EngineDeps, 'sys'> & { runDir?: string; uidRegistry?: string }, onlyDeadServers = true): Promise<SweepReport> {
   const runDir = deps?.runDir ?? RUN_DIR;
   const sys = deps?.sys ?? (await import('../../native-bindings/index.ts')).realSyscalls;
   const report: SweepReport = { sandboxes: [], killed: [], unmounted: [], cgroups: [] };
@@ -59,9 +50,11 @@ export async function sweep(deps?: Pick<EngineDeps, 'sys'> & { runDir?: string }
       }
     }
     rmSync(r.dir, { recursive: true, force: true });
-    if (r.slot >= 0) releaseSlot(r.slot, runDir);
     report.sandboxes.push(r.id);
   }
+  // A slot is freed by the registry itself once its box's processes are gone and nothing is mounted under its dir;
+  // SIGKILL above is asynchronous, so a box still dying keeps its entry until the next prune or claim.
+  pruneUidSlots({ registry: deps?.uidRegistry });
   // Only cgroups of sandboxes recorded here as dead: the boxlab/ parent may be shared with other servers'
   // live sandboxes (v1 hierarchies whose own cgroup is '/'), which must never be touched.
   const dead = new Set(records.map((r) => r.id));

@@ -40,7 +40,8 @@ export type Defense =
   | 'mask_proc'
   | 'close_fds'
   | 'rlimits'
-  | 'pivot_root';
+  | 'pivot_root'
+  | 'proc_ro';
 
 export type ProcessRole = 'outer' | 'namespaced_parent' | 'inner_child';
 

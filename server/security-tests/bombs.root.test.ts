@@ -150,3 +150,33 @@ bombSuite('cpu bomb', 'cpu', { cpuLimit: '0.5', pids: 128 }, '/probe spin 64 8; 
     assert.ok(r.result.throttled > 20, 'CFS throttled the box');
     assertResponsive(t, r);
   });
+
+bombSuite('inode bomb', 'inodes', { diskLimit: '16M', shmLimit: '4M', memory: '256M' },
+  '/probe files /root/flood; /probe files /dev/shm/flood; echo "alive $$"',
+  (live) => {
+    // config.ts inodeCap: one inode per 4 KiB of the size cap, at least 1024; statfs f_files is nr_inodes.
+    const st = fs.statfsSync(path.dirname(live.box.layers.upper));
+    assert.equal(st.files, (16 << 20) / 4096, 'upper tmpfs nr_inodes read back with statfs');
+    const shm = fs.readFileSync(`/proc/${live.box.pids.init}/mountinfo`, 'utf8').split('\n').find((l) => l.split(' ')[4] === '/dev/shm');
+    assert.match(shm ?? '', / - tmpfs \S+ \S*nr_inodes=1024\b/, '/dev/shm nr_inodes (floor) read back');
+    assert.equal(readCg(ownDir(live, 'memory'), 'memory.limit_in_bytes'), String(256 << 20), 'the memory limit the inodes must fit in');
+  },
+  async (live, t) => {
+    const mem = ownDir(live, 'memory');
+    const before = Number(readCg(mem, 'memory.usage_in_bytes'));
+    const r = await hostResponsiveness(() => live.waitFor(/^alive \d+$/m, 60_000));
+    const made = Object.fromEntries([...live.out.matchAll(/^files (\S+) err (\S+) (\d+)$/gm)].map((m) => [m[1], { errno: m[2], n: Number(m[3]) }]));
+    const after = Number(readCg(mem, 'memory.usage_in_bytes'));
+    const kills = Number(/^oom_kill (\d+)$/m.exec(readCg(mem, 'memory.oom_control'))?.[1]);
+    const up = fs.statfsSync(path.dirname(live.box.layers.upper));
+    const perFile = (after - before) / made['/root/flood'].n;
+    t.diagnostic(`upper: ${made['/root/flood']?.n} files then ${made['/root/flood']?.errno} (f_ffree ${up.ffree} of ${up.files}); /dev/shm: ${made['/dev/shm/flood']?.n} files then ${made['/dev/shm/flood']?.errno}; memory +${((after - before) / 2 ** 20).toFixed(1)} MiB (${perFile.toFixed(0)} B per file), oom_kill ${kills}`);
+    assert.equal(made['/root/flood']?.errno, 'ENOSPC', 'the upper flood ended in ENOSPC');
+    assert.ok(made['/root/flood'].n > 3000 && made['/root/flood'].n <= 4096, 'close to the cap, never above');
+    assert.equal(up.ffree, 0, 'every inode of the upper tmpfs used');
+    assert.equal(made['/dev/shm/flood']?.errno, 'ENOSPC', 'the /dev/shm flood ended in ENOSPC');
+    assert.ok(made['/dev/shm/flood'].n > 1000 && made['/dev/shm/flood'].n <= 1024);
+    assert.equal(kills, 0, 'no OOM kill');
+    assert.match(live.out, /^alive 1$/m, 'the shell (PID 1) is alive after both floods');
+    assertResponsive(t, r);
+  });

@@ -44,7 +44,7 @@ describe('filesystem view of the box', { skip: SKIP }, () => {
   after(() => img?.cleanup());
 
   test('/proc: runc masked paths read empty, /proc/sys read-only; exposed with mask_proc disabled', async (t) => {
-    const cfgs = { secure: [], 'no mask_proc': ['mask_proc'], 'no caps': ['caps'], 'no caps+mask_proc': ['caps', 'mask_proc'] } as const;
+    const cfgs = { secure: [], 'no mask_proc': ['mask_proc'], 'no proc_ro': ['proc_ro'], 'no caps': ['caps'], 'no caps+mask_proc+proc_ro': ['caps', 'mask_proc', 'proc_ro'] } as const;
     const r: Record<string, { out: string; stat: Map<string, string>; read: Map<string, string>; write: Map<string, string> }> = {};
     for (const [name, disable] of Object.entries(cfgs)) {
       const run = await runInBox({ baseDir: img.image, script: PROC_SCRIPT, disable: [...disable] });
@@ -72,12 +72,15 @@ describe('filesystem view of the box', { skip: SKIP }, () => {
     assert.equal(o.read.get('/proc/timer_list'), 'err EACCES');
     assert.doesNotMatch(o.out, /^firmware 0$/m, 'unmasked: host firmware tables listed');
 
-    // /proc/sys/net belongs to the box's netns: refused for lack of CAP_NET_ADMIN, then by the ro mount, then open.
+    // /proc/sys/net belongs to the box's netns. The read-only /proc (its superblock, procmem.root.test.ts) answers
+    // first; without it the lack of CAP_NET_ADMIN, then the ro bind of /proc/sys; with all three off it opens.
     const fwd = Object.fromEntries(Object.keys(cfgs).map((k) => [k, r[k].write.get('/proc/sys/net/ipv4/ip_forward')]));
-    assert.deepEqual(fwd, { secure: 'err EACCES', 'no mask_proc': 'err EACCES', 'no caps': 'err EROFS', 'no caps+mask_proc': 'ok' });
-    // Host-global sysctls belong to the host's root: past every switch the user namespace refuses (EACCES).
+    assert.deepEqual(fwd, { secure: 'err EROFS', 'no mask_proc': 'err EROFS', 'no proc_ro': 'err EACCES', 'no caps': 'err EROFS', 'no caps+mask_proc+proc_ro': 'ok' });
+    // Host-global sysctls belong to the host's root: the read-only /proc answers first (EROFS); past every switch
+    // the user namespace refuses (EACCES).
     for (const [name, run] of Object.entries(r)) {
-      assert.equal(run.write.get('/proc/sys/kernel/core_pattern'), 'err EACCES', `core_pattern under ${name}`);
+      const roProc = !(cfgs[name as keyof typeof cfgs] as readonly string[]).includes('proc_ro');
+      assert.equal(run.write.get('/proc/sys/kernel/core_pattern'), roProc ? 'err EROFS' : 'err EACCES', `core_pattern under ${name}`);
       assert.match(run.write.get('/proc/sysrq-trigger') ?? '', hostHas('/proc/sysrq-trigger') ? /^err (EACCES|EROFS)$/ : /^err ENOENT$/);
       // /sys is mounted read-only whatever is disabled, even the box's own lo.
       assert.equal(run.write.get('/sys/class/net/lo/mtu'), 'err EROFS', `/sys under ${name}`);

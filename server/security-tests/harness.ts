@@ -7,6 +7,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createSandbox, type ExitInfo, type SandboxConfig } from '../engine/index.ts';
 import { RUN_DIR, UID_RANGE } from '../engine/state.ts';
+import { uidSlotEntries } from '../engine/uid-registry.ts';
 import { defaultImagePath, ensureImage } from '../rootfs/index.ts';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
@@ -119,7 +120,7 @@ export class LiveBox {
     }
   }
 
-  /** Destroys the box, then fails if a mount, cgroup, state dir or process of its uid range survived. */
+  /** Destroys the box, then fails if a mount, cgroup, state dir, uid slot entry or process of its uid range survived. */
   async close(): Promise<void> {
     await this.box.destroy();
     const left = leftovers(this.id, this.uidBase);
@@ -238,6 +239,7 @@ export function leftovers(id: string, uidBase: number): string[] {
   for (const dir of cgroupCandidates(id)) if (fs.existsSync(dir)) found.push(`cgroup ${dir}`);
   for (const pid of procsInUidRange(uidBase)) found.push(`process ${pid}`);
   if (fs.existsSync(path.join(RUN_DIR, 'sandboxes', id))) found.push('its state dir');
+  if (uidSlotEntries().some((e) => e.id === id)) found.push('its uid slot entry');
   return found;
 }
 

@@ -184,5 +184,5 @@ export function fakeCgroups(calls: Call[]): (id: string, limits: CgroupLimits) =
 
 export function fakeDeps(runDir: string): { deps: EngineDeps; sys: FakeSyscalls } {
   const sys = new FakeSyscalls();
-  return { sys, deps: { sys, cgroups: fakeCgroups(sys.calls), runDir, capKeep: 0xa00405fbn } };
+  return { sys, deps: { sys, cgroups: fakeCgroups(sys.calls), runDir, uidRegistry: `${runDir}/uids`, capKeep: 0xa00405fbn } };
 }

@@ -7,6 +7,7 @@ import { ensureImage, defaultImagePath } from '../../rootfs/index.ts';
 import { createSandbox, type ExitInfo, type SandboxConfig, type StageEvent } from '../index.ts';
 import type { Sandbox } from '../sandbox.ts';
 import { RUN_DIR, UID_BASE, UID_RANGE } from '../state.ts';
+import { uidSlotEntries } from '../uid-registry.ts';
 
 export const isRoot = process.getuid?.() === 0;
 export const SKIP_NOT_ROOT = isRoot ? false : 'needs root: makes real namespaces, mounts and cgroups';
@@ -265,31 +266,14 @@ export function fdTable(): string[] {
 /** Fds opened since `before` (a fdTable()), ignoring the one readdir itself used. */
 export const newFds = (before: string[]) => fdTable().filter((f) => !before.includes(f) && !f.includes('/proc/'));
 
-/** Slot files of the run dir that name `id` (each slot file holds the id that claimed it). */
-export function slotsOf(id: string, runDir = RUN_DIR): string[] {
-  const dir = join(runDir, 'slots');
-  let names: string[] = [];
-  try {
-    names = readdirSync(dir);
-  } catch {
-    return [];
-  }
-  return names.filter((n) => {
-    try {
-      return readFileSync(join(dir, n), 'utf8') === id;
-    } catch {
-      return false;
-    }
-  });
+/** Slots whose machine-wide registry entry names `id` (uid-registry.ts). */
+export function slotsOf(id: string): string[] {
+  return uidSlotEntries().filter((e) => e.id === id).map((e) => String(e.slot));
 }
 
-function slotTakenByOther(t: BoxTrace, runDir = RUN_DIR): boolean {
+function slotTakenByOther(t: BoxTrace): boolean {
   const slot = (t.uidBase! - UID_BASE) / UID_RANGE;
-  try {
-    return readFileSync(join(runDir, 'slots', String(slot)), 'utf8') !== t.id;
-  } catch {
-    return false;
-  }
+  return uidSlotEntries().some((e) => e.slot === slot && e.id !== t.id);
 }
 
 const exists = (p: string) => {

@@ -177,6 +177,53 @@ static int cmd_unix(const char *name) {
   return 0;
 }
 
+/* Empty files in `dir` until the kernel refuses one: an inode flood, which costs kernel memory and no data blocks. */
+static int cmd_files(const char *dir) {
+  mkdir(dir, 0755);
+  char path[4096];
+  for (long n = 0;; n++) {
+    snprintf(path, sizeof path, "%s/%ld", dir, n);
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (fd < 0) {
+      printf("files %s err %s %ld\n", dir, strerrorname_np(errno), n);
+      return 0;
+    }
+    close(fd);
+  }
+}
+
+/* A sibling's memory through /proc/<pid>/mem: the child waits for its flag to change, the parent writes it at the
+ * same address (fork copies the layout). ptrace_may_access lets the same uid in (PTRACE_MODE_ATTACH), so only the
+ * open for writing can be refused. Then /proc/self/mem, and a read-only open of the sibling's file. */
+static volatile int memflag;
+static int cmd_memwrite(void) {
+  pid_t kid = fork();
+  if (kid == 0) {
+    for (int i = 0; i < 300 && !memflag; i++) usleep(10000);
+    _exit(memflag == 42 ? 0 : 1);
+  }
+  char path[64];
+  snprintf(path, sizeof path, "/proc/%d/mem", kid);
+  int fd = open(path, O_RDWR | O_CLOEXEC);
+  if (fd < 0) report_errno("memwrite", "open", errno);
+  else {
+    int v = 42;
+    if (pwrite(fd, &v, sizeof v, (off_t)(uintptr_t)&memflag) != (ssize_t)sizeof v) report_errno("memwrite", "pwrite", errno);
+    else printf("memwrite pwrite ok\n");
+    close(fd);
+  }
+  int st = 0;
+  waitpid(kid, &st, 0);
+  printf("memwrite sibling %s\n", WIFEXITED(st) && WEXITSTATUS(st) == 0 ? "changed" : "unchanged");
+  fd = open("/proc/self/mem", O_RDWR | O_CLOEXEC);
+  printf("memwrite self %s\n", fd >= 0 ? "ok" : strerrorname_np(errno));
+  if (fd >= 0) close(fd);
+  fd = open("/proc/1/mem", O_RDONLY | O_CLOEXEC);
+  printf("memwrite read-pid1 %s\n", fd >= 0 ? "ok" : strerrorname_np(errno));
+  if (fd >= 0) close(fd);
+  return 0;
+}
+
 int main(int argc, char **argv) {
   setvbuf(stdout, NULL, _IOLBF, 0);
   const char *c = argc > 1 ? argv[1] : "";
@@ -192,7 +239,9 @@ int main(int argc, char **argv) {
   if (!strcmp(c, "read") && argc == 3) return cmd_read(argv[2]);
   if (!strcmp(c, "write") && (argc == 3 || argc == 4)) return cmd_write(argv[2], argc == 4 ? argv[3] : NULL);
   if (!strcmp(c, "unix") && argc == 3) return cmd_unix(argv[2]);
+  if (!strcmp(c, "memwrite")) return cmd_memwrite();
+  if (!strcmp(c, "files") && argc == 3) return cmd_files(argv[2]);
   fprintf(stderr, "usage: probe sys [NAME...] | fds | escape DIR [PATH...] | alloc MB | spin N SECS | forkloop | whoami PATH |\n"
-                  "       suid BIN SECRET | stat PATH | read PATH | write PATH [DATA] | unix NAME\n");
+                  "       suid BIN SECRET | stat PATH | read PATH | write PATH [DATA] | unix NAME | memwrite | files DIR\n");
   return 2;
 }
