@@ -5,9 +5,12 @@ import type { LessonSlug } from './ui';
 
 export type NsKind = (typeof NS_KINDS)[number];
 
+/** The caption is one SVG text line of a 400-unit row (NamespacesView): longer words are cut off. */
+export const MAX_CAPTION_CHARS = 70;
+
 export interface NsClaim {
   title: string;
-  /** The caption under the namespace's row: only what the box really lets you see or do. */
+  /** The caption under the namespace's row: only what the box really lets you see or do (MAX_CAPTION_CHARS). */
   words: string;
   /** The lesson that teaches it; null when there is none (no link rather than a wrong one). */
   lesson: LessonSlug | null;
@@ -27,7 +30,7 @@ export const NS_CLAIMS: Record<NsKind, NsClaim> = {
   mnt: { title: 'mount', words: 'Mount table: the box’s /, /proc and /dev mounts are its own.', lesson: 'mount-namespace', isolated: true },
   uts: {
     title: 'UTS',
-    words: `Hostname: set by Boxlab at start, unseen by the host; renaming needs ${UTS_RENAME_CAP.name}.`,
+    words: `Hostname: the box’s own, set by Boxlab; renaming needs ${UTS_RENAME_CAP.name}.`,
     lesson: 'uts-namespace',
     isolated: true,
   },
