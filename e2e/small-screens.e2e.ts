@@ -157,6 +157,7 @@ test('Reset asks in the session bar (fits a phone); Escape keeps the box, "Reset
   await page.screenshot({ path: `${outDir}/small-reset-confirm-390x844.png` });
   await page.keyboard.press('Escape');
   await page.waitForSelector('[data-testid=reset]');
+  await page.waitForFunction(() => document.activeElement?.getAttribute('data-testid') === 'reset', undefined, { timeout: 2000 });
   assert.equal(server.made(), made, 'no new box');
   await waitForScreen(page, /still-here/);
   await page.click('[data-testid=reset]');

@@ -13,10 +13,21 @@ export function SessionBar(props: { view: ClientView; onReset: () => void }) {
   // (nothing covers the terminal). After an exit the box is already gone, so Reset acts at once.
   const [asking, setAsking] = useState(false);
   const live = view.phase === 'running';
+  const resetButton = useRef<HTMLButtonElement>(null);
+  const refocus = useRef(false);
   useEffect(() => {
     if (!live) setAsking(false);
   }, [live]);
-  if (asking) return <ConfirmReset onCancel={() => setAsking(false)} onReset={() => (setAsking(false), props.onReset())} />;
+  useEffect(() => {
+    // Keep (or Escape) hands the keyboard back to the Reset button rather than to nowhere.
+    if (!asking && refocus.current) resetButton.current?.focus();
+    refocus.current = false;
+  }, [asking]);
+  const keep = () => {
+    refocus.current = true;
+    setAsking(false);
+  };
+  if (asking) return <ConfirmReset onCancel={keep} onReset={() => (setAsking(false), props.onReset())} />;
   return (
     <div className="flex h-11 shrink-0 items-center gap-3 border-b border-line px-3">
       <span className="shrink-0">
@@ -39,6 +50,7 @@ export function SessionBar(props: { view: ClientView; onReset: () => void }) {
       )}
       <button
         type="button"
+        ref={resetButton}
         onClick={() => (live ? setAsking(true) : props.onReset())}
         disabled={!canReset}
         data-testid="reset"

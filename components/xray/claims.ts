@@ -6,7 +6,7 @@ import type { LessonSlug } from './ui';
 export type NsKind = (typeof NS_KINDS)[number];
 
 /** The caption is one SVG text line of a 400-unit row (NamespacesView): longer words are cut off. */
-export const MAX_CAPTION_CHARS = 70;
+export const MAX_CAPTION_CHARS = 64;
 
 export interface NsClaim {
   title: string;
@@ -30,7 +30,7 @@ export const NS_CLAIMS: Record<NsKind, NsClaim> = {
   mnt: { title: 'mount', words: 'Mount table: the box’s /, /proc and /dev mounts are its own.', lesson: 'mount-namespace', isolated: true },
   uts: {
     title: 'UTS',
-    words: `Hostname: the box’s own, set by Boxlab; renaming needs ${UTS_RENAME_CAP.name}.`,
+    words: `Hostname: its own, set by Boxlab; renaming needs ${UTS_RENAME_CAP.name}.`,
     lesson: 'uts-namespace',
     isolated: true,
   },
