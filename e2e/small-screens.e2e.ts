@@ -93,6 +93,19 @@ for (const size of SIZES) {
   }
 }
 
+for (const size of SIZES) {
+  test(`the lesson list at ${size.width}x${size.height}: no horizontal overflow`, async () => {
+    const ctx = await browser.newContext({ viewport: { width: size.width, height: size.height }, colorScheme: 'dark' });
+    const page = await ctx.newPage();
+    await page.goto(`${server.url}/lessons`);
+    await page.waitForSelector('[data-testid=lesson-xray-tour]');
+    const got = await overflow(page);
+    assert.deepEqual(got.out, []);
+    assert.ok(got.scrollWidth <= got.clientWidth, `page ${got.scrollWidth} px wide in a ${got.clientWidth} px window`);
+    await ctx.close();
+  });
+}
+
 /** The notice's box and the terminal's do not overlap. */
 async function disjoint(page: Page, notice: string): Promise<void> {
   const a = await page.locator(notice).boundingBox();
