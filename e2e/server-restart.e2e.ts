@@ -1,10 +1,11 @@
 // e2e: a page open while its server restarts says plainly that the box is gone and offers a new one, both after a
 // clean shutdown (close 4503) and after a kill -9 (no close at all), instead of retrying with stale stats.
-// Real web server over the FakeSandbox shell, on ports of this suite's own; run after the Next build.
+// Real web server over the FakeSandbox shell, restarted on the same free port; run after the Next build.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -15,7 +16,15 @@ import { startMockServer } from './mock-server.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const outDir = `${root}e2e/output`;
-const PORT = Number(process.env.BOXLAB_E2E_RESTART_PORT ?? 46020);
+
+/** A port free right now (the restarted server must come back on the same one, as a real restart does). */
+async function freePort(): Promise<number> {
+  const srv = net.createServer().listen(0, '127.0.0.1');
+  await new Promise((r) => srv.once('listening', r));
+  const { port } = srv.address() as net.AddressInfo;
+  await new Promise((r) => srv.close(r));
+  return port;
+}
 let browser: Browser;
 const children = new Set<ChildProcess>();
 
@@ -57,12 +66,13 @@ async function goneThenStart(page: Page, text: string, shot: string): Promise<vo
 }
 
 test('clean restart (close 4503): "shut down; your box is gone", then "The server restarted; your box is gone"', async () => {
-  let server = await startMockServer({ port: PORT });
+  let server = await startMockServer({ port: 0 });
+  const port = server.port;
   const page = await runningPage(server.url);
   await server.close();
   await waitForPhase(page, 'ended');
   assert.equal(await message(page), GONE.shutdown);
-  server = await startMockServer({ port: PORT });
+  server = await startMockServer({ port });
   try {
     await goneThenStart(page, GONE.restarted, 'restart-4503');
   } finally {
@@ -84,7 +94,7 @@ function spawnMock(port: number): Promise<ChildProcess> {
 }
 
 test('kill -9 and restart: "Reconnecting" while down, then "The server restarted; your box is gone"', async () => {
-  const port = PORT + 1;
+  const port = await freePort();
   let child = await spawnMock(port);
   const page = await runningPage(`http://127.0.0.1:${port}`);
   child.kill('SIGKILL');
