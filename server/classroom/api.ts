@@ -85,7 +85,7 @@ export async function courseApi(course: Course, r: IncomingMessage, res: ServerR
     if (r.method !== 'POST') return methodNotAllowed(res, 'POST'), true;
     const created = course.createInstructorSession(r.socket.remoteAddress ?? 'unknown');
     if (!created.ok) return sendJson(res, 503, { error: 'full', retryAfterSec: created.retryAfterSec }, { 'Retry-After': String(created.retryAfterSec) }), true;
-    const body: CreateSessionResponse = { sessionId: created.session.id, token: created.token, limits: course.deps.manager.limits, wsPath: WS_PATH };
+    const body: CreateSessionResponse = { sessionId: created.session.id, token: created.token, limits: course.deps.manager.limits, wsPath: WS_PATH, bootId: course.deps.manager.bootId };
     return sendJson(res, 201, body), true;
   }
   if (sub === '/action') {

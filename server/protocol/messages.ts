@@ -138,6 +138,8 @@ export const createSessionResponse = z.object({
   token: tokenSchema,
   limits: sessionLimits,
   wsPath: z.literal(WS_PATH),
+  /** The server process that made it (SessionManager.bootId); see healthResponse. */
+  bootId: z.string().max(64).optional(),
 });
 export type CreateSessionResponse = z.infer<typeof createSessionResponse>;
 export const fullResponse = z.object({ error: z.literal('full'), retryAfterSec: int().positive() });
@@ -147,6 +149,8 @@ export const healthResponse = z.object({
   sessions: int(),
   capacity: int(),
   cgroupVersion: z.union([z.literal(1), z.literal(2)]),
+  /** Random per server process: differs from a session's bootId after a restart (the session and its box are gone). */
+  bootId: z.string().max(64).optional(),
 });
 export type HealthResponse = z.infer<typeof healthResponse>;
 

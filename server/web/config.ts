@@ -96,6 +96,11 @@ const FIELDS: Record<Exclude<keyof ServerConfig, never>, [string, string, Parser
   staticDir: ['BOXLAB_STATIC_DIR', 'static-dir', str],
 };
 
+/** Every server setting as `--flag` and env var, for `boxlab serve --help` (the same table loadConfig() reads). */
+export const CONFIG_OPTIONS: ReadonlyArray<{ key: keyof ServerConfig; env: string; flag: string }> = Object.entries(FIELDS).map(
+  ([key, [env, flag]]) => ({ key: key as keyof ServerConfig, env, flag }),
+);
+
 export function defaultConfig(): ServerConfig {
   return {
     port: 3000,

@@ -140,7 +140,7 @@ export async function startServer(opts: StartServerOptions = {}): Promise<Runnin
 
   async function api(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
     if (path === API_HEALTH_PATH && (req.method === 'GET' || req.method === 'HEAD')) {
-      const body: HealthResponse = { ok: true, sessions: manager.size, capacity: manager.capacity, cgroupVersion: manager.cgroupVersion };
+      const body: HealthResponse = { ok: true, sessions: manager.size, capacity: manager.capacity, cgroupVersion: manager.cgroupVersion, bootId: manager.bootId };
       return json(res, 200, body);
     }
     if (await courseApi(course, req, res, path)) return;
@@ -169,7 +169,7 @@ export async function startServer(opts: StartServerOptions = {}): Promise<Runnin
       const body: FullResponse = { error: 'full', retryAfterSec: created.retryAfterSec };
       return json(res, 503, body, { 'Retry-After': String(created.retryAfterSec) });
     }
-    const body: CreateSessionResponse = { sessionId: created.session.id, token: created.token, limits: manager.limits, wsPath: WS_PATH };
+    const body: CreateSessionResponse = { sessionId: created.session.id, token: created.token, limits: manager.limits, wsPath: WS_PATH, bootId: manager.bootId };
     return json(res, 201, body);
   }
 

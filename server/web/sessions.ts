@@ -49,6 +49,8 @@ export class SessionManager {
   private readonly byToken = new Map<string, Entry>();
   private readonly ending = new Set<Promise<void>>();
   private closing = false;
+  /** Names this server process: a client whose session is refused compares it to tell a restart from an expiry. */
+  readonly bootId = randomBytes(8).toString('hex');
 
   constructor(private readonly opts: SessionManagerOptions) {}
 
