@@ -8,7 +8,8 @@ const USAGE = `usage: boxlab <command> [options]
 commands:
   run       run a shell or command in a fresh sandbox (boxlab run --help)
   rootfs    build or rebuild the default image (--debian for a Debian minbase via debootstrap)
-  serve     start the playground web server (PORT, HOST env; see README)
+  serve     start the playground web server (PORT, HOST env; --lessons DIR adds a lesson pack; see README)
+  lesson    lesson check DIR: lint a lesson pack and prove every step in a real box (docs/authoring.md)
   sweep     remove what crashed sandboxes left behind (mounts, cgroups, processes)`;
 
 async function rootfs(argv: string[]): Promise<number> {
@@ -43,6 +44,10 @@ export async function main(argv: string[]): Promise<number> {
       case 'serve': {
         const { serveCommand } = await import('./serve.ts');
         return await serveCommand(rest);
+      }
+      case 'lesson': {
+        const { lessonCommand } = await import('./lesson.ts');
+        return await lessonCommand(rest);
       }
       case 'sweep': {
         requireRoot();

@@ -2,7 +2,7 @@
 import type { SandboxHandle } from '../engine/types.ts';
 import type { CheckMsg, LessonMsg, SandboxSettings } from '../protocol/lessons.ts';
 import type { Session } from '../web/session.ts';
-import { checkDef, type CheckResult, type Memo } from './checks.ts';
+import type { CheckResult, Memo } from './checks.ts';
 import type { LoadedLesson } from './loader.ts';
 import { RealProbe, type BoxProbe } from './probe.ts';
 import { learnerKey, type ProgressStore } from './progress.ts';
@@ -154,9 +154,8 @@ export class CheckRunner {
     const lesson = st.slug ? this.opts.lessons().get(st.slug) : undefined;
     if (!lesson || st.inflight || st.passedAt !== null || !s.client || s.destroyed) return;
     const spec = lesson.specs[st.step];
-    const def = checkDef(spec.check.type)!;
-    const states = def.states ?? ['running'];
-    if (!states.includes(s.state as 'running' | 'exited')) return;
+    const check = spec.check;
+    if (!check.states.includes(s.state as 'running' | 'exited')) return;
     let probe: BoxProbe | undefined;
     if (s.sandbox) {
       probe = this.probes.get(s.sandbox.id);
@@ -181,10 +180,10 @@ export class CheckRunner {
     try {
       const memoFor = `${probe.id}|${slug}|${step}`;
       if (st.memoFor !== memoFor || !st.memo) {
-        st.memo = def.init ? await def.init(probe, spec.check.params) : {};
+        st.memo = await check.init(probe);
         st.memoFor = memoFor;
       }
-      result = await def.run(probe, spec.check.params, st.memo);
+      result = await check.run(probe, st.memo);
     } catch (err) {
       result = { ok: false, message: `the check could not read the box: ${(err as Error).message}` };
     } finally {

@@ -129,7 +129,7 @@ export async function startServer(opts: StartServerOptions = {}): Promise<Runnin
   });
   const course: Course = new Course(
     { manager, limits: { memory: cfg.memory, cpuLimit: cfg.cpuLimit, pids: cfg.pids }, allowedOrigins: cfg.allowedOrigins, cgroupVersion: manager.cgroupVersion, log },
-    opts.course,
+    { packDirs: cfg.lessonDirs, ...opts.course },
   );
   const sockets = createSocketServer({
     manager, allowedOrigins: cfg.allowedOrigins, heartbeatMs: opts.heartbeatMs, log,
