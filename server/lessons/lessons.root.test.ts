@@ -39,7 +39,7 @@ for (const l of lessons) {
 }
 
 test('summary table and check cost per type (ms, measured above)', () => {
-  console.log(proofTable(proofs).split('\n').map((l) => `# ${l}`).join('\n'));
+  console.log(proofTable(proofs));
   const rows = Object.entries(timings).map(([k, v]) => {
     const s = [...v].sort((a, b) => a - b);
     return `${k}: n=${s.length} mean=${(s.reduce((a, b) => a + b, 0) / s.length).toFixed(2)} p95=${s[Math.floor(s.length * 0.95)].toFixed(2)}`;
