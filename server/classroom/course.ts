@@ -57,6 +57,9 @@ export class Course {
   constructor(readonly deps: CourseDeps, private readonly opts: CourseOptions = {}) {
     this.auth = new InstructorAuth(opts.instructorToken ?? process.env.BOXLAB_INSTRUCTOR_TOKEN);
     this.packs = new PackSet({ builtinDir: opts.lessonsDir, packDirs: opts.packDirs, log: deps.log, watch: opts.watchLessons });
+    for (const p of this.packs.packs) {
+      if (p.manifest.image && !imageDir(p.manifest.image)) deps.log(`lesson pack ${p.dir}: image "${p.manifest.image}" is not built on this server (boxlab rootfs): its lessons use the default image`);
+    }
     this.runner = new CheckRunner({
       lessons: () => this.lessonMap,
       store: () => this.store,
