@@ -19,16 +19,19 @@ export async function lessonCommand(argv: string[], out = (s: string) => process
     options: { 'lint-only': { type: 'boolean' }, lesson: { type: 'string', multiple: true }, help: { type: 'boolean', short: 'h' } },
   });
   if (values.help) return out(LESSON_USAGE), 0;
-  const [sub, dir, ...more] = positionals;
-  if (sub !== 'check' || !dir || more.length) throw new CliError(LESSON_USAGE, 2);
+  const [sub, given, ...more] = positionals;
+  if (sub !== 'check' || !given || more.length) throw new CliError(LESSON_USAGE, 2);
+  // Absolute, so every error of this pack (file:line) is recognised whatever form of the path was typed.
+  const dir = path.resolve(given);
   if (!fs.statSync(dir, { throwIfNoEntry: false })?.isDirectory()) throw new CliError(`${dir} is not a folder`, 2);
   const builtin = path.resolve(dir) === path.resolve(DEFAULT_LESSONS_DIR);
   const pack = loadPack(dir, builtin);
   // Prerequisites may name lessons of the built-in course; slugs must not collide with them.
   const merged = builtin ? mergePacks([pack]) : mergePacks([loadPack(DEFAULT_LESSONS_DIR, true), pack]);
-  const errors = merged.errors.filter((e) => e.startsWith(path.resolve(dir)) || e.startsWith(dir));
+  const errors = merged.errors.filter((e) => e.startsWith(dir + path.sep));
   const lessons = merged.lessons.filter((l) => pack.lessons.includes(l) && (!values.lesson || values.lesson.includes(l.lesson.slug)));
-  out(`pack "${pack.info.title}" (${dir}): ${pack.lessons.length} lesson(s), ${pack.lessons.reduce((n, l) => n + l.specs.length, 0)} step(s)`);
+  out(`pack "${pack.info.title}" (${given}): ${pack.lessons.length} lesson(s), ${pack.lessons.reduce((n, l) => n + l.specs.length, 0)} step(s)`);
+  if (!pack.lessons.length && !errors.length) errors.push(`${dir}: no lesson (<slug>.md) in this folder`);
   for (const e of errors) out(`error: ${e}`);
   if (values.lesson) for (const s of values.lesson) if (!lessons.some((l) => l.lesson.slug === s)) out(`error: no lesson "${s}" in ${dir}`), errors.push(s);
   for (const l of lessons) {
