@@ -31,6 +31,16 @@ test('file + process composed with all: both must hold; the first failure is the
   assert.equal((await run(null, p, { not: { process: 'sleep 9' } })).r.ok, false);
 });
 
+test('answer: the pid of a process on either side of the PID namespace', async () => {
+  const p = new FakeProbe();
+  p.procs.push({ hostPid: 31337, boxPid: 7, boxPpid: 1, hostPpid: 100, pgrpHost: 31337, name: 'sleep', argv: ['sleep', '3003'], state: 'S' });
+  p.upper.set('/root/answer', { kind: 'file', data: '7\n' });
+  assert.equal((await run(null, p, { answer: 'box-pid-of', arg: 'sleep 3003' })).r.ok, true);
+  assert.equal((await run(null, p, { answer: 'host-pid-of', arg: 'sleep 3003' })).r.ok, false);
+  p.upper.set('/root/answer', { kind: 'file', data: '31337\n' });
+  assert.equal((await run(null, p, { answer: 'host-pid-of', arg: 'sleep 3003' })).r.ok, true);
+});
+
 test('namespace: differs from the host, or from another process of the box', async () => {
   const p = new FakeProbe();
   const ns: Record<string, number> = { 'self:uts': 4026531838, '100:uts': 4026532999, '201:uts': 4026532999, '202:uts': 4026533000 };
