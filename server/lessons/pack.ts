@@ -45,6 +45,19 @@ export function readManifest(dir: string): Manifest {
   return r.data;
 }
 
+/** Parsed lessons by file identity and options: an unchanged file is not parsed again (servers in tests, reloads). */
+const cache = new Map<string, LoadedLesson>();
+
+function parseCached(file: string, st: fs.Stats, slug: string, opts: Parameters<typeof parseLesson>[3]): LoadedLesson {
+  const key = JSON.stringify([file, st.ino, st.size, st.mtimeMs, st.ctimeMs, opts]);
+  const hit = cache.get(key);
+  if (hit) return hit;
+  const l = parseLesson(fs.readFileSync(file, 'utf8'), file, slug, opts);
+  if (cache.size > 512) cache.clear();
+  cache.set(key, l);
+  return l;
+}
+
 export function loadPack(dir: string, builtin = false): LoadedPack {
   const errors: string[] = [];
   let manifest: Manifest = manifestSchema.parse({});
@@ -68,7 +81,7 @@ export function loadPack(dir: string, builtin = false): LoadedPack {
       if (!st.isFile()) throw new FormatError(file, 1, 'not a regular file (links are not followed)');
       if (st.size > 256 * 1024) throw new FormatError(file, 1, 'larger than 256 KiB');
       const sandbox = { ...manifest.sandbox, ...(manifest.image ? { image: manifest.image } : {}) };
-      lessons.push(parseLesson(fs.readFileSync(file, 'utf8'), file, name.slice(0, -3), { pack: info, dir, sandbox }));
+      lessons.push(parseCached(file, st, name.slice(0, -3), { pack: info, dir, sandbox }));
     } catch (err) {
       errors.push((err as Error).message);
     }
