@@ -21,6 +21,8 @@ export interface LearnerState {
   last: CheckResult | null;
   memo: Memo | null;
   memoFor: string;
+  /** The check the memo was made for: a pack reloaded mid-step gets a fresh baseline for its new check. */
+  memoCheck: unknown;
   inflight: boolean;
   /** performance.now() of the last run, for spacing out costly checks on the periodic tick. */
   lastRun: number;
@@ -112,7 +114,7 @@ export class CheckRunner {
     if (!st) {
       st = {
         sessionId: id, key: null, name: '', slug: null, step: 0, stepSince: Date.now(), passedAt: null, last: null,
-        memo: null, memoFor: '', inflight: false, lastRun: 0, sentKey: '', overrides: {}, quick: [],
+        memo: null, memoFor: '', memoCheck: null, inflight: false, lastRun: 0, sentKey: '', overrides: {}, quick: [],
       };
       this.states.set(id, st);
     }
@@ -179,9 +181,10 @@ export class CheckRunner {
     let result: CheckResult;
     try {
       const memoFor = `${probe.id}|${slug}|${step}`;
-      if (st.memoFor !== memoFor || !st.memo) {
+      if (st.memoFor !== memoFor || !st.memo || st.memoCheck !== check) {
         st.memo = await check.init(probe);
         st.memoFor = memoFor;
+        st.memoCheck = check;
       }
       result = await check.run(probe, st.memo);
     } catch (err) {
