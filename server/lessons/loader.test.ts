@@ -46,6 +46,11 @@ test('inline marks; net_cls/net_prio and host:port stay text; links: http(s), /p
     { t: 'text', v: ' net_cls/net_prio host:port ' }, { t: 'lesson', slug: 'pid-namespace', c: [{ t: 'text', v: 'n' }] },
     { t: 'text', v: ' <b>raw</b>' },
   ] });
+  assert.deepEqual(intro('[ref][Docs] and [next][n]\n\n[docs]: https://example.org\n[n]: lesson:pid-namespace')[0], { t: 'p', c: [
+    { t: 'link', href: 'https://example.org', c: [{ t: 'text', v: 'ref' }] }, { t: 'text', v: ' and ' },
+    { t: 'lesson', slug: 'pid-namespace', c: [{ t: 'text', v: 'next' }] },
+  ] });
+  assert.throws(() => intro('[x][bad]\n\n[bad]: javascript:alert(1)'), /link "javascript:alert\(1\)"/);
   assert.throws(() => intro('[x](javascript:alert(1))'), /f\.md:6: link "javascript:alert\(1\)"/);
   assert.throws(() => intro('[x](lesson:Bad_Slug)'), /does not name a lesson slug/);
 });

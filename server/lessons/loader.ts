@@ -7,7 +7,7 @@ import { z } from 'zod';
 import { SLUG_RE, type Block, type Lesson, type LessonStep, type PackInfo, type SandboxSettings } from '../protocol/lessons.ts';
 import { lstatBeneath } from '../boxfs/index.ts';
 import { compileCheck, type Check } from './compose.ts';
-import { lineOf, parseDoc, plainText, toBlocks, type Ctx } from './markdown.ts';
+import { definitions, lineOf, parseDoc, plainText, toBlocks, type Ctx } from './markdown.ts';
 import { FormatError, parseYaml, zodError } from './yaml.ts';
 
 export interface StepSpec {
@@ -76,6 +76,7 @@ export function parseLesson(text: string, file: string, slug: string, opts: Pars
     },
   };
   const root = parseDoc(src, file);
+  ctx.defs = definitions(root);
   const [head, ...nodes] = root.children;
   if (head?.type !== 'yaml') throw new FormatError(file, 1, 'a lesson starts with a "---" front matter block');
   const y = parseYaml(head.value, file, lineOf(head) + 1);

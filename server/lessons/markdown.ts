@@ -19,6 +19,21 @@ export interface Ctx {
   image(rel: string, line: number): string;
   /** Called for each `lesson:<slug>` link (the pack loader verifies the slug names a lesson). */
   lessonLink?(slug: string, line: number): void;
+  /** Link reference definitions ([id]: url) of the file, for [text][id] links and images. */
+  defs?: Map<string, string>;
+}
+
+/** `[id]: url` definitions anywhere in the file (identifiers are already normalised by mdast). */
+export function definitions(root: Root): Map<string, string> {
+  const out = new Map<string, string>();
+  const walk = (nodes: RootContent[]): void => {
+    for (const n of nodes) {
+      if (n.type === 'definition') out.set(n.identifier, n.url);
+      else if ('children' in n && Array.isArray(n.children)) walk(n.children as RootContent[]);
+    }
+  };
+  walk(root.children);
+  return out;
 }
 
 export const lineOf = (n: { position?: { start: { line: number } } }): number => n.position?.start.line ?? 1;
@@ -60,21 +75,33 @@ export function toInlines(nodes: PhrasingContent[], ctx: Ctx): Inline[] {
       case 'emphasis': out.push({ t: 'em', c: toInlines(n.children, ctx) }); break;
       case 'delete': out.push({ t: 'del', c: toInlines(n.children, ctx) }); break;
       case 'break': out.push({ t: 'br' }); break;
+      case 'linkReference':
       case 'link': {
         const c = toInlines(n.children, ctx);
-        const slug = /^lesson:(.*)$/.exec(n.url)?.[1];
+        const url = n.type === 'link' ? n.url : ctx.defs?.get(n.identifier);
+        if (url === undefined) {
+          text(rawOf(n, ctx.src));
+          break;
+        }
+        const slug = /^lesson:(.*)$/.exec(url)?.[1];
         if (slug !== undefined) {
           if (!SLUG_RE.test(slug)) throw new FormatError(ctx.file, lineOf(n), `"lesson:${slug}" does not name a lesson slug`);
           ctx.lessonLink?.(slug, lineOf(n));
           out.push({ t: 'lesson', slug, c });
-        } else if (SAFE_HREF.test(n.url)) out.push({ t: 'link', href: n.url, c });
+        } else if (SAFE_HREF.test(url)) out.push({ t: 'link', href: url, c });
         // No javascript:, data: or relative URLs can come out of a lesson file.
-        else throw new FormatError(ctx.file, lineOf(n), `link "${n.url}": use http(s)://, /path, #anchor or lesson:<slug>`);
+        else throw new FormatError(ctx.file, lineOf(n), `link "${url}": use http(s)://, /path, #anchor or lesson:<slug>`);
         break;
       }
       case 'image':
         out.push({ t: 'img', src: ctx.image(n.url, lineOf(n)), alt: n.alt ?? '' });
         break;
+      case 'imageReference': {
+        const url = ctx.defs?.get(n.identifier);
+        if (url === undefined) text(rawOf(n, ctx.src));
+        else out.push({ t: 'img', src: ctx.image(url, lineOf(n)), alt: n.alt ?? '' });
+        break;
+      }
       case 'html':
         // Raw HTML is shown as the text it is, never interpreted.
         text(n.value);
