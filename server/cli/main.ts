@@ -39,6 +39,10 @@ export async function main(argv: string[]): Promise<number> {
         const { serveCommand } = await import('./serve.ts');
         return await serveCommand(rest);
       }
+      case 'lesson': {
+        const { lessonCommand } = await import('./lesson.ts');
+        return await lessonCommand(rest);
+      }
       case 'sweep': {
         if (rest.length) throw new CliError(`sweep takes no arguments, got ${JSON.stringify(rest[0])}\n${usageOf('sweep')}`, 2);
         requireRoot();

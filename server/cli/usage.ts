@@ -7,7 +7,8 @@ export const USAGE = `usage: boxlab <command> [options]
 commands:
   run       run a shell or command in a fresh sandbox
   rootfs    build or rebuild the default image (--debian for a Debian minbase via debootstrap)
-  serve     start the playground web server (what \`npm start\` runs)
+  serve     start the playground web server (what \`npm start\` runs; --lessons DIR adds a lesson pack)
+  lesson    lesson check DIR: lint a lesson pack and prove every step in a real box (docs/authoring.md)
   sweep     remove what crashed sandboxes left behind (mounts, cgroups, processes)
 
 \`boxlab <command> --help\` tells more about each.`;
@@ -22,6 +23,16 @@ Builds the image a box boots from (its read-only lower layer), replacing an old 
   -h, --help         this help
 
 Needs root.`;
+
+export const LESSON_USAGE = `usage: boxlab lesson check DIR [--lint-only] [--lesson SLUG]...
+
+Lints the lesson pack in DIR (a folder of <slug>.md lessons, optional images and pack.yaml), then proves every step in
+a real sandbox (as root): the check is red before the action and after the step's \`wrong\` commands, green after its
+\`solution\`. Prints one row per step; exits 1 when any lesson fails to parse or to prove. See docs/authoring.md.
+
+  --lint-only        only lint (schema errors with file:line); no box, no root needed
+  --lesson SLUG      prove only this lesson (repeatable)
+  -h, --help         this help`;
 
 export const SWEEP_USAGE = `usage: boxlab sweep
 
@@ -63,6 +74,8 @@ export function usageOf(cmd: string): string | null {
       return serveUsage();
     case 'sweep':
       return SWEEP_USAGE;
+    case 'lesson':
+      return LESSON_USAGE;
     default:
       return null;
   }
@@ -74,4 +87,4 @@ export function wantsHelp(argv: string[]): boolean {
   return own.includes('--help') || own.includes('-h');
 }
 
-export const SUBCOMMANDS = ['run', 'rootfs', 'serve', 'sweep'] as const;
+export const SUBCOMMANDS = ['run', 'rootfs', 'serve', 'lesson', 'sweep'] as const;

@@ -23,6 +23,8 @@ export interface ServerConfig {
   /** Extra origins allowed to open the WebSocket besides the Host's own. */
   allowedOrigins: string[];
   staticDir: string;
+  /** Lesson pack folders served beside the built-in course (`--lessons DIR`, repeatable; BOXLAB_LESSONS=dir1:dir2). */
+  lessonDirs: string[];
 }
 
 export class ConfigError extends Error {
@@ -94,7 +96,10 @@ const FIELDS: Record<Exclude<keyof ServerConfig, never>, [string, string, Parser
   shellArgs: ['BOXLAB_SHELL_ARGS', 'shell-args', words],
   allowedOrigins: ['BOXLAB_ALLOWED_ORIGINS', 'allowed-origins', origins],
   staticDir: ['BOXLAB_STATIC_DIR', 'static-dir', str],
+  lessonDirs: ['BOXLAB_LESSONS', 'lessons', (v) => v.split(':').filter(Boolean)],
 };
+/** Flags given more than once add up instead of replacing. */
+const REPEATABLE = new Set<string>(['lessonDirs']);
 
 /** Every server setting as `--flag` and env var, for `boxlab serve --help` (the same table loadConfig() reads). */
 export const CONFIG_OPTIONS: ReadonlyArray<{ key: keyof ServerConfig; env: string; flag: string }> = Object.entries(FIELDS).map(
@@ -120,6 +125,7 @@ export function defaultConfig(): ServerConfig {
     shellArgs: ['-l'],
     allowedOrigins: [],
     staticDir: fileURLToPath(new URL('../../out', import.meta.url)),
+    lessonDirs: [],
   };
 }
 
@@ -131,6 +137,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     const v = env[envName];
     if (v !== undefined && v !== '') cfg[key] = parse(v, envName);
   }
+  const flagged: Record<string, unknown[]> = {};
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const m = /^--([a-z-]+)(?:=(.*))?$/.exec(a);
@@ -141,8 +148,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       v = argv[++i];
       if (v === undefined) throw new ConfigError(`--${m[1]} needs a value`);
     }
-    cfg[key] = FIELDS[key as keyof ServerConfig][2](v, `--${m[1]}`);
+    const parsed = FIELDS[key as keyof ServerConfig][2](v, `--${m[1]}`);
+    if (REPEATABLE.has(key)) (flagged[key] ??= []).push(...(parsed as unknown[]));
+    else cfg[key] = parsed;
   }
+  for (const [k, v] of Object.entries(flagged)) cfg[k] = v;
   const out = cfg as unknown as ServerConfig;
   if (out.maxPerClient > out.maxSessions) out.maxPerClient = out.maxSessions;
   return out;

@@ -129,7 +129,7 @@ export async function startServer(opts: StartServerOptions = {}): Promise<Runnin
   });
   const course: Course = new Course(
     { manager, limits: { memory: cfg.memory, cpuLimit: cfg.cpuLimit, pids: cfg.pids }, allowedOrigins: cfg.allowedOrigins, cgroupVersion: manager.cgroupVersion, log },
-    opts.course,
+    { packDirs: cfg.lessonDirs, ...opts.course },
   );
   const sockets = createSocketServer({
     manager, allowedOrigins: cfg.allowedOrigins, heartbeatMs: opts.heartbeatMs, log,
@@ -175,6 +175,9 @@ export async function startServer(opts: StartServerOptions = {}): Promise<Runnin
 
   const http = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
+    // A pack lesson has no prerendered page (its slug is not known at build time): it gets the generic lesson page.
+    const packSlug = /^\/lessons\/([a-z0-9][a-z0-9-]{0,63})\/?$/.exec(path)?.[1];
+    if (packSlug && course.lesson(packSlug)?.lesson.pack.builtin === false) req.url = '/lesson';
     const p = path.startsWith('/api/') ? api(req, res, path) : serveStatic(req, res);
     p.catch((err: Error) => {
       log(`${req.method} ${path}: ${err.message}`);
