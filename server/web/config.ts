@@ -23,7 +23,13 @@ export interface ServerConfig {
   /** Extra origins allowed to open the WebSocket besides the Host's own. */
   allowedOrigins: string[];
   staticDir: string;
+  /** Keystroke bytes that may wait per session for a box that does not read its terminal; more is refused. */
+  inputQueueBytes: number;
 }
+
+/** Input flow of a session (server/web/input-flow.ts): hold the socket above this fraction of the queue's cap;
+ * a hold with no byte taken by the box for stallMs ends, and input over the cap is refused. */
+export const INPUT_FLOW = { holdFraction: 0.25, stallMs: 1000 } as const;
 
 export class ConfigError extends Error {
   constructor(message: string) {
@@ -50,6 +56,12 @@ const cpu: Parser = (v, what) => {
   return v;
 };
 const str: Parser = (v) => v;
+const bytesIn = (min: number, max: number): Parser => (v, what) => {
+  const m = /^(\d+)([KMkm]?)$/.exec(v);
+  const n = m ? Number(m[1]) * ({ '': 1, K: 1024, M: 1024 * 1024 } as const)[m[2].toUpperCase() as '' | 'K' | 'M'] : NaN;
+  if (!(n >= min && n <= max)) throw new ConfigError(`${what}: "${v}" must be a size from ${min / 1024}K to ${max / 1024 / 1024}M`);
+  return n;
+};
 const list: Parser = (v) => v.split(',').map((s) => s.trim()).filter(Boolean);
 const words: Parser = (v) => v.split(' ').filter(Boolean);
 const origins: Parser = (v, what) => {
@@ -94,6 +106,7 @@ const FIELDS: Record<Exclude<keyof ServerConfig, never>, [string, string, Parser
   shellArgs: ['BOXLAB_SHELL_ARGS', 'shell-args', words],
   allowedOrigins: ['BOXLAB_ALLOWED_ORIGINS', 'allowed-origins', origins],
   staticDir: ['BOXLAB_STATIC_DIR', 'static-dir', str],
+  inputQueueBytes: ['BOXLAB_INPUT_QUEUE', 'input-queue', bytesIn(16 * 1024, 64 * 1024 * 1024)],
 };
 
 export function defaultConfig(): ServerConfig {
@@ -115,6 +128,7 @@ export function defaultConfig(): ServerConfig {
     shellArgs: ['-l'],
     allowedOrigins: [],
     staticDir: fileURLToPath(new URL('../../out', import.meta.url)),
+    inputQueueBytes: 1024 * 1024,
   };
 }
 
