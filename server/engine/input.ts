@@ -23,7 +23,7 @@ export interface InputQueueOptions {
   /** At most this many bytes handed to the kernel per attempt, so one attempt stays short. */
   maxPerAttempt?: number;
   timers?: Timers;
-  /** The queue became empty after holding bytes (everything was written). */
+  /** The queue became empty after bytes had to wait (everything was written). */
   onDrain?: () => void;
   /** The fd failed (the box is gone): what was queued is dropped. */
   onError?: (err: Error) => void;
@@ -54,6 +54,8 @@ export class InputQueue {
   private timer: unknown = null;
   private delay: number;
   private closed = false;
+  /** Bytes were left over after an attempt: 'drain' is due when the queue empties (not after every keystroke). */
+  private waited = false;
   private readonly minMs: number;
   private readonly maxMs: number;
   private readonly maxPerAttempt: number;
@@ -100,6 +102,7 @@ export class InputQueue {
   /** Drops everything and stops retrying (the box is being destroyed): no write happens after this returns. */
   close(): void {
     this.closed = true;
+    this.waited = false;
     this.cancel();
     this.items.length = 0;
     this.headOffset = 0;
@@ -142,9 +145,11 @@ export class InputQueue {
     }
     if (!this.items.length) {
       this.delay = this.minMs;
-      if (progressed) this.opts.onDrain?.();
+      if (this.waited) this.opts.onDrain?.();
+      this.waited = false;
       return;
     }
+    this.waited = true;
     if (progressed) this.delay = this.minMs;
     else {
       this.stats.blocked++;

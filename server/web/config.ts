@@ -28,7 +28,9 @@ export interface ServerConfig {
 }
 
 /** Input flow of a session (server/web/input-flow.ts): hold the socket above this fraction of the queue's cap;
- * a hold with no byte taken by the box for stallMs ends, and input over the cap is refused. */
+ * a hold with no byte taken by the box for stallMs ends, and input over the cap is refused. ws emits every frame of
+ * the chunk it already read after pause() (up to one 64 KiB socket read), so the cap's other 3/4 must exceed that:
+ * BOXLAB_INPUT_QUEUE is at least 128K. */
 export const INPUT_FLOW = { holdFraction: 0.25, stallMs: 1000 } as const;
 
 export class ConfigError extends Error {
@@ -106,7 +108,7 @@ const FIELDS: Record<Exclude<keyof ServerConfig, never>, [string, string, Parser
   shellArgs: ['BOXLAB_SHELL_ARGS', 'shell-args', words],
   allowedOrigins: ['BOXLAB_ALLOWED_ORIGINS', 'allowed-origins', origins],
   staticDir: ['BOXLAB_STATIC_DIR', 'static-dir', str],
-  inputQueueBytes: ['BOXLAB_INPUT_QUEUE', 'input-queue', bytesIn(16 * 1024, 64 * 1024 * 1024)],
+  inputQueueBytes: ['BOXLAB_INPUT_QUEUE', 'input-queue', bytesIn(128 * 1024, 64 * 1024 * 1024)],
 };
 
 export function defaultConfig(): ServerConfig {

@@ -113,7 +113,22 @@ export class FakeSandbox extends EventEmitter implements SandboxHandle {
 
   private consume(buf: Buffer): void {
     this.input.push(buf);
-    for (const byte of buf) {
+    // Printable runs are echoed as one buffer (a paste is one queue entry, not one per byte).
+    let run = -1;
+    const flush = (end: number): void => {
+      if (run < 0) return;
+      const part = buf.subarray(run, end);
+      this.line += part.toString('latin1');
+      this.queue(Buffer.from(part));
+      run = -1;
+    };
+    for (let i = 0; i < buf.length; i++) {
+      const byte = buf[i];
+      if (byte >= 0x20 && byte !== 0x7f) {
+        if (run < 0) run = i;
+        continue;
+      }
+      flush(i);
       if (byte === 0x03) {
         this.gen = null;
         this.out.length = 0;
@@ -129,11 +144,9 @@ export class FakeSandbox extends EventEmitter implements SandboxHandle {
           this.line = this.line.slice(0, -1);
           this.queue('\b \b');
         }
-      } else if (byte >= 0x20) {
-        this.line += String.fromCharCode(byte);
-        this.queue(Buffer.from([byte]));
       }
     }
+    flush(buf.length);
   }
 
   private run(cmd: string): void {
