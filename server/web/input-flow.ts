@@ -8,6 +8,7 @@ export interface InputFlowHost {
   hold(on: boolean): void;
   /** Tells the learner, in the terminal, what happened to their input. */
   notice(text: string, code: 'input_refused' | 'input_resumed'): void;
+  log?(line: string): void;
 }
 
 export interface InputFlowOptions {
@@ -101,6 +102,7 @@ export class InputFlow {
     const first = this.refusedNow === 0;
     this.refusedNow += n;
     if (!first) return;
+    this.host.log?.(`input: refused ${n} bytes (${sb.inputQueued} queued, cap ${sb.inputStats.cap})`);
     this.stats.notices++;
     this.host.notice(
       `input refused: the box is not reading its terminal and ${kib(sb.inputQueued)} of input already wait for it ` +
@@ -120,6 +122,7 @@ export class InputFlow {
       if (written !== this.lastWritten) return void (this.lastWritten = written);
       this.stats.stalls++;
       this.stalledAt = written;
+      this.host.log?.(`input: no byte taken for ${this.stallMs} ms with ${sb.inputQueued} queued: socket released, refusing over the cap`);
       this.release();
     }, this.stallMs);
     this.timer.unref();

@@ -77,6 +77,7 @@ export class Session {
           this.onOutput(Buffer.from(`\r\n\x1b[1;33m[boxlab] ${text}\x1b[0m\r\n`));
           this.deliver({ type: 'error', code, message: text });
         },
+        log: (line) => this.deps.log?.(`session ${this.id}: ${line}`),
       },
       deps.input,
     );

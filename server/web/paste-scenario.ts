@@ -1,0 +1,195 @@
+// Test/bench scenario (root): a real server process, a big paste into a box that does not read (`sleep 600`) and
+// one that counts (`wc -c`), /api/health polled from another process throughout, then SIGTERM and a leftover check.
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { readRecords, type SandboxRecord } from '../engine/state.ts';
+import { mountsUnder } from '../engine/sweep.ts';
+import { TestClient, newSession } from './test-client.ts';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const PROMPT = /# (\x1b\[6n)?$/;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export interface PasteParams {
+  /** Bytes pasted into each box. */
+  bytes: number;
+  /** Keystroke frame size the client sends (the browser splits a paste at 16 KiB; the report saw 4 KiB). */
+  frame: number;
+  /** --input-queue of the server, or its default. */
+  inputQueue?: string;
+  /** Gap between health requests (ms). */
+  healthGapMs: number;
+  /** Echo on in the counting box (what a learner's terminal does); off measures the input path alone. */
+  echo: boolean;
+}
+
+export interface PasteResult {
+  params: PasteParams;
+  /** Health latencies (ms) during the pastes, from a separate process. */
+  health: { samples: number[]; errors: number };
+  read: { sent: number; counted: number | null; ms: number; refusals: number };
+  stuck: { sent: number; refusedNotice: boolean; noticeInTerminal: boolean; resumedNotice: boolean };
+  sigterm: { ms: number; code: number | null; signal: string | null; closeCodes: number[] };
+  leftovers: string[];
+  serverLog: string;
+}
+
+/** 64-byte lines of letters ending in a newline: the count `wc -c` prints is the only run of digits in the output. */
+export function pasteBytes(n: number): Buffer {
+  const line = Buffer.from('abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijk\n');
+  const b = Buffer.alloc(n);
+  for (let i = 0; i < n; i += line.length) line.copy(b, i, 0, Math.min(line.length, n - i));
+  if (n > 0) b[n - 1] = 0x0a;
+  return b;
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** What is left of these sandboxes: state dir, mounts under it, cgroups, processes (empty when all is gone). */
+export function leftoversOf(records: SandboxRecord[]): string[] {
+  const out: string[] = [];
+  for (const r of records) {
+    if (existsSync(r.dir)) out.push(`dir ${r.dir}`);
+    for (const m of mountsUnder(r.dir)) out.push(`mount ${m}`);
+    for (const p of Object.values(r.cgroups ?? {})) if (existsSync(p)) out.push(`cgroup ${p}`);
+    for (const p of [r.init?.pid, r.namespacedParent?.pid]) if (p && alive(p)) out.push(`pid ${p}`);
+  }
+  return out;
+}
+
+async function startServer(args: string[]): Promise<{ child: ChildProcessWithoutNullStreams; url: string; log: () => string }> {
+  const entry = fileURLToPath(new URL('./server.ts', import.meta.url));
+  const child = spawn(process.execPath, ['--import', 'tsx', entry, '--port', '0', '--static-dir', '/nonexistent/out', ...args], { cwd: ROOT });
+  let out = '';
+  child.stdout.on('data', (d) => (out += d));
+  child.stderr.on('data', (d) => (out += d));
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`server did not start: ${out}`)), 30_000);
+    const check = (): void => {
+      const m = /listening on (http:\/\/\S+)/.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        child.stdout.off('data', check);
+        resolve(m[1]);
+      }
+    };
+    child.stdout.on('data', check);
+    child.once('exit', () => reject(new Error(`server exited: ${out}`)));
+  });
+  return { child, url, log: () => out };
+}
+
+async function healthProbe(url: string, gapMs: number): Promise<() => Promise<{ samples: number[]; errors: number }>> {
+  const entry = fileURLToPath(new URL('./health-probe.ts', import.meta.url));
+  const p = spawn(process.execPath, ['--import', 'tsx', entry, url, String(gapMs)], { cwd: ROOT });
+  let out = '';
+  p.stdout.on('data', (d) => (out += d));
+  await new Promise<void>((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error('health probe did not start')), 20_000);
+    p.stdout.on('data', () => out.includes('ready\n') && (clearTimeout(t), resolve()));
+  });
+  return async () => {
+    const done = new Promise<void>((r) => p.once('exit', () => r()));
+    p.stdin.end();
+    await done;
+    return JSON.parse(out.split('\n').filter((l) => l.startsWith('{')).at(-1) ?? '{"samples":[],"errors":-1}');
+  };
+}
+
+async function shell(url: string): Promise<TestClient> {
+  const c = new TestClient(url, (await newSession(url)).token);
+  c.autoAck = 32 * 1024;
+  await c.opened();
+  await c.waitMessage('state', (m) => m.state === 'running', 20_000);
+  await c.waitText(PROMPT, 10_000);
+  return c;
+}
+
+function send(c: TestClient, data: Buffer, frame: number): void {
+  for (let i = 0; i < data.length; i += frame) c.ws.send(data.subarray(i, i + frame), { binary: true });
+}
+
+export async function runPaste(p: PasteParams, log: (l: string) => void = () => {}): Promise<PasteResult> {
+  const srv = await startServer(p.inputQueue ? ['--input-queue', p.inputQueue] : []);
+  const clients: TestClient[] = [];
+  let stopProbe: (() => Promise<{ samples: number[]; errors: number }>) | null = null;
+  try {
+    const stuck = await shell(srv.url);
+    const reader = await shell(srv.url);
+    clients.push(stuck, reader);
+    stuck.type('sleep 600\r');
+    reader.type(p.echo ? 'wc -c\r' : 'stty -echo; wc -c\r');
+    await sleep(500);
+    const records = readRecords().filter((r) => r.serverPid === srv.child.pid);
+    stopProbe = await healthProbe(srv.url, p.healthGapMs);
+    await sleep(300);
+    const data = pasteBytes(p.bytes);
+    log(`paste: ${p.bytes} bytes in ${p.frame}-byte frames into sleep 600 and wc -c`);
+    const t0 = performance.now();
+    send(stuck, data, p.frame);
+    send(reader, data, p.frame);
+    reader.type('\x04'); // EOF at the start of a line: wc prints its count
+    // The paste holds no digit and the prompt's hostname digits are followed by ':', so the first run of digits
+    // ending a line is wc's count. With echo on it can land amid the echo (n_tty commits echoes lazily), so the
+    // frames are scanned as they come, each once (a 10 MB string checked on every frame would be O(n²)).
+    let counted: number | null = null;
+    let seen = reader.binary.length;
+    let carry = '';
+    try {
+      await reader.until(() => {
+        for (; seen < reader.binary.length && counted === null; seen++) {
+          const text = carry + reader.binary[seen].toString('latin1');
+          const m = /(\d+)\r\n/.exec(text);
+          if (m) counted = Number(m[1]);
+          carry = text.slice(-24);
+        }
+        return counted !== null;
+      }, 300_000, 'wc -c to print its count');
+    } catch (err) {
+      log(`paste: ${(err as Error).message.slice(0, 300)}`);
+    }
+    const readMs = performance.now() - t0;
+    log(`paste: wc -c counted ${counted} in ${readMs.toFixed(0)} ms`);
+    await stuck.waitMessage('error', (m) => m.code === 'input_refused', 30_000).catch(() => undefined);
+    await sleep(500);
+    const health = await stopProbe();
+    stopProbe = null;
+    const refused = stuck.of('error').some((m) => m.code === 'input_refused');
+    const stuckResult = {
+      sent: p.bytes,
+      refusedNotice: refused,
+      noticeInTerminal: /\[boxlab\] input refused/.test(stuck.text()),
+      resumedNotice: stuck.of('error').some((m) => m.code === 'input_resumed'),
+    };
+    // SIGTERM with the stuck box still holding a full queue.
+    const exited = new Promise<{ code: number | null; signal: string | null }>((r) => srv.child.once('exit', (code, signal) => r({ code, signal })));
+    const ts = performance.now();
+    srv.child.kill('SIGTERM');
+    const timeout = sleep(10_000).then(() => null);
+    const ex = await Promise.race([exited, timeout]);
+    const sigMs = performance.now() - ts;
+    if (!ex) srv.child.kill('SIGKILL');
+    const closeCodes = await Promise.all(clients.map((c) => c.waitClose(3000).then((x) => x.code, () => -1)));
+    return {
+      params: p,
+      health,
+      read: { sent: p.bytes, counted, ms: readMs, refusals: reader.of('error').filter((m) => m.code === 'input_refused').length },
+      stuck: stuckResult,
+      sigterm: { ms: sigMs, code: ex?.code ?? null, signal: ex ? ex.signal : 'timeout', closeCodes },
+      leftovers: leftoversOf(records),
+      serverLog: srv.log(),
+    };
+  } finally {
+    if (stopProbe) await stopProbe().catch(() => undefined);
+    for (const c of clients) if (!c.closed) c.ws.terminate();
+    if (srv.child.exitCode === null && srv.child.signalCode === null) srv.child.kill('SIGKILL');
+  }
+}

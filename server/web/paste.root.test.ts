@@ -1,0 +1,31 @@
+// One learner can never stall the room (root, real server process): a 10 MB paste into `sleep 600` and into
+// `wc -c` at once; /api/health answers throughout, every byte is counted, SIGTERM ends it all within 2 s.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { summarize } from '../../bench/lib/stats.ts';
+import { runPaste } from './paste-scenario.ts';
+
+const root = process.getuid?.() === 0;
+/** The issue's bound is p99 < 50 ms; the test keeps 2x for a machine shared with other suites (bench/sections/fault-paste.ts measures it). */
+const P99_BOUND_MS = Number(process.env.BOXLAB_PASTE_P99_MS ?? 100);
+
+test('10 MB paste into sleep 600 and into wc -c: health answers, every byte arrives, SIGTERM within 2 s, nothing left', { skip: !root && 'needs root', timeout: 600_000 }, async (t) => {
+  const bytes = 10 * 1024 * 1024;
+  const r = await runPaste({ bytes, frame: 4096, healthGapMs: 10, echo: true }, (l) => t.diagnostic(l));
+  const h = summarize(r.health.samples);
+  t.diagnostic(`health during the pastes: n=${h.n} p50=${h.p50.toFixed(1)} p99=${h.p99.toFixed(1)} max=${h.max.toFixed(1)} ms, errors ${r.health.errors}`);
+  t.diagnostic(`wc -c counted ${r.read.counted} of ${bytes} in ${r.read.ms.toFixed(0)} ms; SIGTERM → exit ${r.sigterm.code} in ${r.sigterm.ms.toFixed(0)} ms`);
+  assert.equal(r.read.counted, bytes, 'every byte of the paste reached the reading box');
+  assert.equal(r.read.refusals, 0, 'nothing refused to a box that reads');
+  assert.equal(r.stuck.refusedNotice, true, 'the learner of the stuck box was told (control message)');
+  assert.equal(r.stuck.noticeInTerminal, true, 'and sees it in the terminal');
+  assert.equal(r.health.errors, 0);
+  assert.ok(h.n >= 20, `health answered ${h.n} times`);
+  assert.ok(h.max < 1000, `no freeze: slowest health answer ${h.max.toFixed(0)} ms`);
+  assert.ok(h.p99 < P99_BOUND_MS, `health p99 ${h.p99.toFixed(1)} ms < ${P99_BOUND_MS}`);
+  assert.equal(r.sigterm.signal, null, `server exited by itself after SIGTERM (${r.sigterm.signal})\n${r.serverLog.slice(-2000)}`);
+  assert.equal(r.sigterm.code, 0, r.serverLog.slice(-2000));
+  assert.ok(r.sigterm.ms < 2000, `SIGTERM to exit ${r.sigterm.ms.toFixed(0)} ms`);
+  assert.deepEqual(r.sigterm.closeCodes, [4503, 4503]);
+  assert.deepEqual(r.leftovers, [], 'no state dir, mount, cgroup or process left');
+});
