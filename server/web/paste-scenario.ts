@@ -22,12 +22,20 @@ export interface PasteParams {
   healthGapMs: number;
   /** Echo on in the counting box (what a learner's terminal does); off measures the input path alone. */
   echo: boolean;
+  /** Health polled this long before the pastes (default 3000 ms). */
+  baselineMs?: number;
+  /** How long to wait for wc's count (default 300 s). */
+  readTimeoutMs?: number;
+  /** Extra node flags for the server process (e.g. --cpu-prof). */
+  serverNodeArgs?: string[];
 }
 
 export interface PasteResult {
   params: PasteParams;
   /** Health latencies (ms) during the pastes, from a separate process. */
   health: { samples: number[]; errors: number };
+  /** The same, for baselineMs before the pastes, boxes idle: the machine's own noise. */
+  baseline: { samples: number[]; errors: number };
   read: { sent: number; counted: number | null; ms: number; refusals: number };
   stuck: { sent: number; refusedNotice: boolean; noticeInTerminal: boolean; resumedNotice: boolean };
   sigterm: { ms: number; code: number | null; signal: string | null; closeCodes: number[] };
@@ -65,9 +73,9 @@ export function leftoversOf(records: SandboxRecord[]): string[] {
   return out;
 }
 
-async function startServer(args: string[]): Promise<{ child: ChildProcessWithoutNullStreams; url: string; log: () => string }> {
+async function startServer(args: string[], nodeArgs: string[] = []): Promise<{ child: ChildProcessWithoutNullStreams; url: string; log: () => string }> {
   const entry = fileURLToPath(new URL('./server.ts', import.meta.url));
-  const child = spawn(process.execPath, ['--import', 'tsx', entry, '--port', '0', '--static-dir', '/nonexistent/out', ...args], { cwd: ROOT });
+  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', entry, '--port', '0', '--static-dir', '/nonexistent/out', ...args], { cwd: ROOT });
   let out = '';
   child.stdout.on('data', (d) => (out += d));
   child.stderr.on('data', (d) => (out += d));
@@ -118,7 +126,7 @@ function send(c: TestClient, data: Buffer, frame: number): void {
 }
 
 export async function runPaste(p: PasteParams, log: (l: string) => void = () => {}): Promise<PasteResult> {
-  const srv = await startServer(p.inputQueue ? ['--input-queue', p.inputQueue] : []);
+  const srv = await startServer(p.inputQueue ? ['--input-queue', p.inputQueue] : [], p.serverNodeArgs);
   const clients: TestClient[] = [];
   let stopProbe: (() => Promise<{ samples: number[]; errors: number }>) | null = null;
   try {
@@ -129,6 +137,9 @@ export async function runPaste(p: PasteParams, log: (l: string) => void = () => 
     reader.type(p.echo ? 'wc -c\r' : 'stty -echo; wc -c\r');
     await sleep(500);
     const records = readRecords().filter((r) => r.serverPid === srv.child.pid);
+    stopProbe = await healthProbe(srv.url, p.healthGapMs);
+    await sleep(p.baselineMs ?? 3000);
+    const baseline = await stopProbe();
     stopProbe = await healthProbe(srv.url, p.healthGapMs);
     await sleep(300);
     const data = pasteBytes(p.bytes);
@@ -152,13 +163,13 @@ export async function runPaste(p: PasteParams, log: (l: string) => void = () => 
           carry = text.slice(-24);
         }
         return counted !== null;
-      }, 300_000, 'wc -c to print its count');
+      }, p.readTimeoutMs ?? 300_000, 'wc -c to print its count');
     } catch (err) {
       log(`paste: ${(err as Error).message.slice(0, 300)}`);
     }
     const readMs = performance.now() - t0;
     log(`paste: wc -c counted ${counted} in ${readMs.toFixed(0)} ms`);
-    await stuck.waitMessage('error', (m) => m.code === 'input_refused', 30_000).catch(() => undefined);
+    await stuck.waitMessage('error', (m) => m.code === 'input_refused', Math.min(30_000, p.readTimeoutMs ?? 30_000)).catch(() => undefined);
     await sleep(500);
     const health = await stopProbe();
     stopProbe = null;
@@ -181,6 +192,7 @@ export async function runPaste(p: PasteParams, log: (l: string) => void = () => 
     return {
       params: p,
       health,
+      baseline,
       read: { sent: p.bytes, counted, ms: readMs, refusals: reader.of('error').filter((m) => m.code === 'input_refused').length },
       stuck: stuckResult,
       sigterm: { ms: sigMs, code: ex?.code ?? null, signal: ex ? ex.signal : 'timeout', closeCodes },
