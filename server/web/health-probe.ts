@@ -1,6 +1,7 @@
 // Test/bench helper process: GET /api/health back to back from its own event loop (so the caller's load is not
 // measured), until stdin ends; then prints {samples (ms), errors} as one JSON line. A request still unanswered at the
 // end counts as a sample of its age, so a frozen server shows up as one huge latency rather than as nothing.
+// `late`: how late this process's own gap timer fired each time: when it is high too, the machine stalled, not the server.
 // Usage: node --import tsx server/web/health-probe.ts <url> [gapMs]
 import { request } from 'node:http';
 
@@ -8,6 +9,10 @@ const [url, gap = '10'] = process.argv.slice(2);
 const gapMs = Number(gap);
 const u = new URL('/api/health', url);
 const samples: number[] = [];
+/** ms since start at which each sample's request was sent. */
+const at: number[] = [];
+const late: number[] = [];
+const start = performance.now();
 let errors = 0;
 let stopped = false;
 let inflightSince: number | null = null;
@@ -20,8 +25,10 @@ function once(): Promise<void> {
       res.resume();
       res.on('end', () => {
         inflightSince = null;
-        if (res.statusCode === 200) samples.push(performance.now() - t0);
-        else errors++;
+        if (res.statusCode === 200) {
+          samples.push(performance.now() - t0);
+          at.push(t0 - start);
+        } else errors++;
         resolve();
       });
     });
@@ -36,13 +43,18 @@ function once(): Promise<void> {
 
 process.stdin.on('end', () => {
   stopped = true;
-  if (inflightSince !== null) samples.push(performance.now() - inflightSince);
-  process.stdout.write(JSON.stringify({ samples, errors }) + '\n', () => process.exit(0));
+  if (inflightSince !== null) {
+    samples.push(performance.now() - inflightSince);
+    at.push(inflightSince - start);
+  }
+  process.stdout.write(JSON.stringify({ samples, at, late, errors }) + '\n', () => process.exit(0));
 });
 process.stdin.resume();
 process.stdout.write('ready\n');
 for (;;) {
   if (stopped) break;
   await once();
+  const t = performance.now();
   await new Promise((r) => setTimeout(r, gapMs));
+  late.push(Math.max(0, performance.now() - t - gapMs));
 }

@@ -1,7 +1,7 @@
 // Test/bench scenario (root): a real server process, a big paste into a box that does not read (`sleep 600`) and
 // one that counts (`wc -c`), /api/health polled from another process throughout, then SIGTERM and a leftover check.
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { readRecords, type SandboxRecord } from '../engine/state.ts';
 import { mountsUnder } from '../engine/sweep.ts';
@@ -30,12 +30,22 @@ export interface PasteParams {
   serverNodeArgs?: string[];
 }
 
+/** Health latencies (ms), when each was sent (ms from the probe's start), the probe's own timer lateness (ms). */
+export interface Probe {
+  samples: number[];
+  at: number[];
+  late: number[];
+  errors: number;
+}
+
 export interface PasteResult {
   params: PasteParams;
   /** Health latencies (ms) during the pastes, from a separate process. */
-  health: { samples: number[]; errors: number };
+  health: Probe;
   /** The same, for baselineMs before the pastes, boxes idle: the machine's own noise. */
-  baseline: { samples: number[]; errors: number };
+  baseline: Probe;
+  /** Server CPU (utime+stime, ms) used during the pastes. */
+  serverCpuMs: number;
   read: { sent: number; counted: number | null; ms: number; refusals: number };
   stuck: { sent: number; refusedNotice: boolean; noticeInTerminal: boolean; resumedNotice: boolean };
   sigterm: { ms: number; code: number | null; signal: string | null; closeCodes: number[] };
@@ -50,6 +60,13 @@ export function pasteBytes(n: number): Buffer {
   for (let i = 0; i < n; i += line.length) line.copy(b, i, 0, Math.min(line.length, n - i));
   if (n > 0) b[n - 1] = 0x0a;
   return b;
+}
+
+/** utime+stime of a process in ms (proc(5): fields 14 and 15, in clock ticks of 100 Hz). */
+function cpuMs(pid: number): number {
+  const s = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
+  return (Number(f[11]) + Number(f[12])) * 10;
 }
 
 function alive(pid: number): boolean {
@@ -95,7 +112,7 @@ async function startServer(args: string[], nodeArgs: string[] = []): Promise<{ c
   return { child, url, log: () => out };
 }
 
-async function healthProbe(url: string, gapMs: number): Promise<() => Promise<{ samples: number[]; errors: number }>> {
+async function healthProbe(url: string, gapMs: number): Promise<() => Promise<Probe>> {
   const entry = fileURLToPath(new URL('./health-probe.ts', import.meta.url));
   const p = spawn(process.execPath, ['--import', 'tsx', entry, url, String(gapMs)], { cwd: ROOT });
   let out = '';
@@ -108,7 +125,7 @@ async function healthProbe(url: string, gapMs: number): Promise<() => Promise<{ 
     const done = new Promise<void>((r) => p.once('exit', () => r()));
     p.stdin.end();
     await done;
-    return JSON.parse(out.split('\n').filter((l) => l.startsWith('{')).at(-1) ?? '{"samples":[],"errors":-1}');
+    return JSON.parse(out.split('\n').filter((l) => l.startsWith('{')).at(-1) ?? '{"samples":[],"at":[],"late":[],"errors":-1}');
   };
 }
 
@@ -128,7 +145,7 @@ function send(c: TestClient, data: Buffer, frame: number): void {
 export async function runPaste(p: PasteParams, log: (l: string) => void = () => {}): Promise<PasteResult> {
   const srv = await startServer(p.inputQueue ? ['--input-queue', p.inputQueue] : [], p.serverNodeArgs);
   const clients: TestClient[] = [];
-  let stopProbe: (() => Promise<{ samples: number[]; errors: number }>) | null = null;
+  let stopProbe: (() => Promise<Probe>) | null = null;
   try {
     const stuck = await shell(srv.url);
     const reader = await shell(srv.url);
@@ -142,6 +159,7 @@ export async function runPaste(p: PasteParams, log: (l: string) => void = () => 
     const baseline = await stopProbe();
     stopProbe = await healthProbe(srv.url, p.healthGapMs);
     await sleep(300);
+    const cpu0 = cpuMs(srv.child.pid!);
     const data = pasteBytes(p.bytes);
     log(`paste: ${p.bytes} bytes in ${p.frame}-byte frames into sleep 600 and wc -c`);
     const t0 = performance.now();
@@ -171,6 +189,7 @@ export async function runPaste(p: PasteParams, log: (l: string) => void = () => 
     log(`paste: wc -c counted ${counted} in ${readMs.toFixed(0)} ms`);
     await stuck.waitMessage('error', (m) => m.code === 'input_refused', Math.min(30_000, p.readTimeoutMs ?? 30_000)).catch(() => undefined);
     await sleep(500);
+    const serverCpuMs = cpuMs(srv.child.pid!) - cpu0;
     const health = await stopProbe();
     stopProbe = null;
     const refused = stuck.of('error').some((m) => m.code === 'input_refused');
@@ -193,6 +212,7 @@ export async function runPaste(p: PasteParams, log: (l: string) => void = () => 
       params: p,
       health,
       baseline,
+      serverCpuMs,
       read: { sent: p.bytes, counted, ms: readMs, refusals: reader.of('error').filter((m) => m.code === 'input_refused').length },
       stuck: stuckResult,
       sigterm: { ms: sigMs, code: ex?.code ?? null, signal: ex ? ex.signal : 'timeout', closeCodes },
