@@ -24,6 +24,8 @@ export interface PasteParams {
   echo: boolean;
   /** Health polled this long before the pastes (default 3000 ms). */
   baselineMs?: number;
+  /** The counting command (default `wc -c`); it must print the byte count alone on a line. */
+  readCmd?: string;
   /** How long to wait for wc's count (default 300 s). */
   readTimeoutMs?: number;
   /** Extra node flags for the server process (e.g. --cpu-prof). */
@@ -151,7 +153,8 @@ export async function runPaste(p: PasteParams, log: (l: string) => void = () => 
     const reader = await shell(srv.url);
     clients.push(stuck, reader);
     stuck.type('sleep 600\r');
-    reader.type(p.echo ? 'wc -c\r' : 'stty -echo; wc -c\r');
+    const cmd = p.readCmd ?? 'wc -c';
+    reader.type(p.echo ? `${cmd}\r` : `stty -echo; ${cmd}\r`);
     await sleep(500);
     const records = readRecords().filter((r) => r.serverPid === srv.child.pid);
     stopProbe = await healthProbe(srv.url, p.healthGapMs);

@@ -29,3 +29,18 @@ test('10 MB paste into sleep 600 and into wc -c: health answers, every byte arri
   assert.deepEqual(r.sigterm.closeCodes, [4503, 4503]);
   assert.deepEqual(r.leftovers, [], 'no state dir, mount, cgroup or process left');
 });
+
+test('4 MB paste into a box that writes what it reads to the terminal (tee): every byte, though its output waits for acks', { skip: !root && 'needs root', timeout: 600_000 }, async (t) => {
+  // The socket is held while the paste drains, so acks cannot arrive: output must not wait for them meanwhile, or
+  // tee blocks writing, stops reading, and its input is refused after the stall (it was: 1.2 of 10 MB counted).
+  const bytes = 4 * 1024 * 1024;
+  const r = await runPaste({ bytes, frame: 4096, healthGapMs: 10, echo: true, readCmd: 'tee /dev/stderr | wc -c', baselineMs: 500 }, (l) => t.diagnostic(l));
+  const h = summarize(r.health.samples);
+  t.diagnostic(`health: p99=${h.p99.toFixed(1)} max=${h.max.toFixed(1)} ms; counted ${r.read.counted} in ${r.read.ms.toFixed(0)} ms; SIGTERM ${r.sigterm.ms.toFixed(0)} ms`);
+  assert.equal(r.read.counted, bytes);
+  assert.equal(r.read.refusals, 0);
+  assert.ok(h.max < 1000, `no freeze: slowest health answer ${h.max.toFixed(0)} ms`);
+  assert.equal(r.sigterm.code, 0, r.serverLog.slice(-2000));
+  assert.ok(r.sigterm.ms < 2000, `SIGTERM to exit ${r.sigterm.ms.toFixed(0)} ms`);
+  assert.deepEqual(r.leftovers, []);
+});

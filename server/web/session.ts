@@ -71,7 +71,12 @@ export class Session {
   constructor(readonly id: string, private readonly deps: SessionDeps) {
     this.inputFlow = new InputFlow(
       {
-        hold: (on) => this.client?.holdInput?.(on),
+        hold: (on) => {
+          this.client?.holdInput?.(on);
+          // Acks travel on the held socket: output is not paused for them during a hold (a box that writes what it
+          // reads, like `tee`, would wait for acks queued behind its own input), and what was counted is forgotten.
+          this.socketFlow.reset();
+        },
         notice: (text, code) => {
           // In the terminal itself (mirror and socket alike, so a reconnect shows it too), and as a control message.
           this.onOutput(Buffer.from(`\r\n\x1b[1;33m[boxlab] ${text}\x1b[0m\r\n`));
@@ -299,7 +304,7 @@ export class Session {
   }
 
   private onSocketFlow(paused: boolean): void {
-    this.gate.set('socket', paused);
+    this.gate.set('socket', paused && !this.inputFlow.isHeld);
     if (paused) this.armResync();
     else this.clearResync();
   }
