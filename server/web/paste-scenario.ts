@@ -1,7 +1,9 @@
 // Test/bench scenario (root): a real server process, a big paste into a box that does not read (`sleep 600`) and
 // one that counts (`wc -c`), /api/health polled from another process throughout, then SIGTERM and a leftover check.
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { readRecords, type SandboxRecord } from '../engine/state.ts';
 import { mountsUnder } from '../engine/sweep.ts';
@@ -10,6 +12,7 @@ import { TestClient, newSession } from './test-client.ts';
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const PROMPT = /# (\x1b\[6n)?$/;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const LOOP_PROBE = fileURLToPath(new URL('./loop-probe.ts', import.meta.url));
 
 export interface PasteParams {
   /** Bytes pasted into each box. */
@@ -40,6 +43,28 @@ export interface Probe {
   errors: number;
 }
 
+export interface LoopFigures {
+  count: number;
+  p50: number;
+  p99: number;
+  max: number;
+}
+
+/** Asks the server's loop probe for its window (SIGUSR1) and reads what it wrote. */
+async function readLoop(child: ChildProcessWithoutNullStreams, file: string): Promise<LoopFigures | null> {
+  rmSync(file, { force: true });
+  child.kill('SIGUSR1');
+  for (let i = 0; i < 100; i++) {
+    await sleep(20);
+    try {
+      return JSON.parse(readFileSync(file, 'utf8')) as LoopFigures;
+    } catch {
+      // not written yet
+    }
+  }
+  return null;
+}
+
 export interface PasteResult {
   params: PasteParams;
   /** Health latencies (ms) during the pastes, from a separate process. */
@@ -48,6 +73,10 @@ export interface PasteResult {
   baseline: Probe;
   /** Server CPU (utime+stime, ms) used during the pastes. */
   serverCpuMs: number;
+  /** The server's own event-loop lateness during the pastes (ms; server/web/loop-probe.ts), null if unread. */
+  serverLoop: LoopFigures | null;
+  /** The same during the baseline (boxes idle). */
+  baselineLoop: LoopFigures | null;
   read: { sent: number; counted: number | null; ms: number; refusals: number };
   stuck: { sent: number; refusedNotice: boolean; noticeInTerminal: boolean; resumedNotice: boolean };
   sigterm: { ms: number; code: number | null; signal: string | null; closeCodes: number[] };
@@ -92,9 +121,12 @@ export function leftoversOf(records: SandboxRecord[]): string[] {
   return out;
 }
 
-async function startServer(args: string[], nodeArgs: string[] = []): Promise<{ child: ChildProcessWithoutNullStreams; url: string; log: () => string }> {
+async function startServer(args: string[], nodeArgs: string[] = [], env: Record<string, string> = {}): Promise<{ child: ChildProcessWithoutNullStreams; url: string; log: () => string }> {
   const entry = fileURLToPath(new URL('./server.ts', import.meta.url));
-  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', entry, '--port', '0', '--static-dir', '/nonexistent/out', ...args], { cwd: ROOT });
+  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', '--import', LOOP_PROBE, entry, '--port', '0', '--static-dir', '/nonexistent/out', ...args], {
+    cwd: ROOT,
+    env: { ...process.env, ...env },
+  });
   let out = '';
   child.stdout.on('data', (d) => (out += d));
   child.stderr.on('data', (d) => (out += d));
@@ -145,7 +177,8 @@ function send(c: TestClient, data: Buffer, frame: number): void {
 }
 
 export async function runPaste(p: PasteParams, log: (l: string) => void = () => {}): Promise<PasteResult> {
-  const srv = await startServer(p.inputQueue ? ['--input-queue', p.inputQueue] : [], p.serverNodeArgs);
+  const loopFile = join(tmpdir(), `boxlab-loop-${process.pid}-${Date.now()}.json`);
+  const srv = await startServer(p.inputQueue ? ['--input-queue', p.inputQueue] : [], p.serverNodeArgs, { BOXLAB_LOOP_PROBE: loopFile });
   const clients: TestClient[] = [];
   let stopProbe: (() => Promise<Probe>) | null = null;
   try {
@@ -158,11 +191,14 @@ export async function runPaste(p: PasteParams, log: (l: string) => void = () => 
     await sleep(500);
     const records = readRecords().filter((r) => r.serverPid === srv.child.pid);
     stopProbe = await healthProbe(srv.url, p.healthGapMs);
+    srv.child.kill('SIGUSR2');
     await sleep(p.baselineMs ?? 3000);
     const baseline = await stopProbe();
+    const baselineLoop = await readLoop(srv.child, loopFile);
     stopProbe = await healthProbe(srv.url, p.healthGapMs);
     await sleep(300);
     const cpu0 = cpuMs(srv.child.pid!);
+    srv.child.kill('SIGUSR2');
     const data = pasteBytes(p.bytes);
     log(`paste: ${p.bytes} bytes in ${p.frame}-byte frames into sleep 600 and wc -c`);
     const t0 = performance.now();
@@ -193,6 +229,8 @@ export async function runPaste(p: PasteParams, log: (l: string) => void = () => 
     await stuck.waitMessage('error', (m) => m.code === 'input_refused', Math.min(30_000, p.readTimeoutMs ?? 30_000)).catch(() => undefined);
     await sleep(500);
     const serverCpuMs = cpuMs(srv.child.pid!) - cpu0;
+    const serverLoop = await readLoop(srv.child, loopFile);
+
     const health = await stopProbe();
     stopProbe = null;
     const refused = stuck.of('error').some((m) => m.code === 'input_refused');
@@ -216,6 +254,8 @@ export async function runPaste(p: PasteParams, log: (l: string) => void = () => 
       health,
       baseline,
       serverCpuMs,
+      serverLoop,
+      baselineLoop,
       read: { sent: p.bytes, counted, ms: readMs, refusals: reader.of('error').filter((m) => m.code === 'input_refused').length },
       stuck: stuckResult,
       sigterm: { ms: sigMs, code: ex?.code ?? null, signal: ex ? ex.signal : 'timeout', closeCodes },
@@ -223,6 +263,7 @@ export async function runPaste(p: PasteParams, log: (l: string) => void = () => 
       serverLog: srv.log(),
     };
   } finally {
+    rmSync(loopFile, { force: true });
     if (stopProbe) await stopProbe().catch(() => undefined);
     for (const c of clients) if (!c.closed) c.ws.terminate();
     if (srv.child.exitCode === null && srv.child.signalCode === null) srv.child.kill('SIGKILL');
