@@ -86,3 +86,23 @@ test('a box that reads slowly gets a paste 8x the cap complete, in order, throug
   assert.ok(sb.inputStats.refused === 0);
   t.diagnostic(`holds ${session.inputFlow.stats.holds}, stalls ${session.inputFlow.stats.stalls}, max queued ${(sb.inputStats as { maxQueued?: number }).maxQueued}`);
 });
+
+test('while the socket is held for a paste, output does not wait for acks (they queue behind it); after the hold it does again', async (t) => {
+  const { url, fake, srv } = await start(t, { inputQueueBytes: 128 * 1024 }, { input: { stallMs: 5000 }, fake: { chunkSize: 16 * 1024 } });
+  const { token, sessionId } = await newSession(url);
+  const c = new TestClient(url, token); // never acks
+  await c.opened();
+  await c.waitText(/\$ $/);
+  const sb = fake.made[0];
+  const session = srv.manager.get(sessionId)!;
+  c.type('yes\r');
+  await c.until(() => sb.paused, 3000, 'output paused without acks');
+  sb.setReading(false);
+  send(c, paste(512 * 1024));
+  await c.until(() => session.inputFlow.isHeld, 3000, 'hold');
+  await c.until(() => !sb.paused && session.socketFlow.unacked > 2 * 256 * 1024, 3000, 'output flowing past the high watermark while held');
+  sb.setReading(true);
+  await c.until(() => !session.inputFlow.isHeld, 5000, 'hold released when the queue drained');
+  await c.until(() => sb.paused, 3000, 'output paused again for want of acks');
+  c.type('\x03');
+});
