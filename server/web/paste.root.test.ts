@@ -2,8 +2,11 @@
 // `wc -c` at once; /api/health answers throughout, every byte is counted, SIGTERM ends it all within 2 s.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { summarize } from '../../bench/lib/stats.ts';
-import { runPaste } from './paste-scenario.ts';
+import { pasteBytes, runPaste } from './paste-scenario.ts';
+import { startServer } from './server.ts';
+import { TestClient, newSession } from './test-client.ts';
 
 const root = process.getuid?.() === 0;
 /**
@@ -48,4 +51,32 @@ test('4 MB paste into a box that writes what it reads to the terminal (tee): eve
   assert.equal(r.sigterm.code, 0, r.serverLog.slice(-2000));
   assert.ok(r.sigterm.ms < 2000, `SIGTERM to exit ${r.sigterm.ms.toFixed(0)} ms`);
   assert.deepEqual(r.leftovers, []);
+});
+
+test('a box that stops reading gets what was queued in order and complete when it reads again (md5 of the accepted prefix)', { skip: !root && 'needs root', timeout: 120_000 }, async (t) => {
+  const srv = await startServer({ config: { port: 0, staticDir: '/nonexistent/out' }, log: () => {} });
+  t.after(() => srv.close());
+  const { token, sessionId } = await newSession(srv.url);
+  const c = new TestClient(srv.url, token);
+  c.autoAck = 32 * 1024;
+  await c.opened();
+  await c.waitText(/# (\x1b\[6n)?$/, 20_000);
+  const sb = srv.manager.get(sessionId)!.sandbox!;
+  c.type('stty -echo; sleep 4; md5sum\r');
+  await c.until(() => sb.inputQueued === 0 && sb.inputStats.written > 0, 2000, 'command line taken');
+  await new Promise((r) => setTimeout(r, 300)); // the shell read its line; sleep runs
+  const w0 = sb.inputStats.written;
+  const data = pasteBytes(3 * 1024 * 1024);
+  for (let i = 0; i < data.length; i += 4096) c.ws.send(data.subarray(i, i + 4096), { binary: true });
+  await c.waitMessage('error', (m) => m.code === 'input_refused', 4000);
+  const refusedWhileAsleep = sb.inputStats.refused;
+  await c.waitMessage('error', (m) => m.code === 'input_resumed', 15_000);
+  const accepted = sb.inputStats.written - w0;
+  t.diagnostic(`accepted ${accepted} of ${data.length} bytes (cap ${sb.inputStats.cap}), refused ${sb.inputStats.refused}`);
+  assert.equal(sb.inputStats.refused, refusedWhileAsleep, 'every refusal happened while the box slept');
+  assert.equal(accepted + sb.inputStats.refused, data.length, 'each byte was either accepted or refused');
+  assert.ok(accepted >= sb.inputStats.cap && accepted <= sb.inputStats.cap + 128 * 1024, `accepted ${accepted}: the cap plus what the kernel holds`);
+  c.type('\x04');
+  const want = createHash('md5').update(data.subarray(0, accepted)).digest('hex');
+  await c.waitText(new RegExp(`${want}  -`), 10_000);
 });
