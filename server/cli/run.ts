@@ -55,6 +55,43 @@ export async function runCommand(a: RunArgs): Promise<number> {
   return tty ? attachTty(box) : attachPipes(box);
 }
 
+/**
+ * Local stdin → the box with back-pressure: the box's input queue is bounded (write() refuses over its cap), so
+ * stdin is paused while half of it waits and resumed on 'drain'; a refused chunk is kept and written first then.
+ * `cat big | boxlab run` thus streams every byte without ever blocking (or buffering all of it in) this process.
+ */
+function feed(box: Sandbox, stdin: NodeJS.ReadableStream, onEnd?: () => void): () => void {
+  let pending: Buffer | null = null;
+  let ended = false;
+  const push = (b: Buffer): void => {
+    if (!box.write(b)) {
+      pending = b;
+      stdin.pause();
+    } else if (box.inputQueued > box.inputStats.cap / 2) stdin.pause();
+  };
+  const onData = (b: Buffer): void => push(b);
+  const onDrain = (): void => {
+    const p = pending;
+    pending = null;
+    if (p) push(p);
+    if (pending) return;
+    if (ended) onEnd?.();
+    else stdin.resume();
+  };
+  const onStdinEnd = (): void => {
+    ended = true;
+    if (!pending) onEnd?.();
+  };
+  stdin.on('data', onData);
+  stdin.on('end', onStdinEnd);
+  box.on('drain', onDrain);
+  return () => {
+    stdin.off('data', onData);
+    stdin.off('end', onStdinEnd);
+    box.off('drain', onDrain);
+  };
+}
+
 /** Ctrl-C and friends go to the box through the pty (raw mode); signals sent to this process end the box. */
 function onSignals(box: Sandbox, done: (status: number) => void): () => void {
   const handlers = Object.entries(SIGNALS).map(([name, n]) => {
@@ -71,16 +108,15 @@ async function attachTty(box: Sandbox): Promise<number> {
   const stdin = process.stdin;
   stdin.setRawMode(true);
   stdin.resume();
-  const onInput = (b: Buffer) => box.write(b);
+  const offInput = feed(box, stdin);
   const onResize = () => box.resize(process.stdout.rows, process.stdout.columns);
-  stdin.on('data', onInput);
   process.stdout.on('resize', onResize);
   box.on('data', (b: Buffer) => process.stdout.write(b));
   return new Promise<number>((resolve) => {
     let offSignals = () => {};
     const done = (status: number) => {
       offSignals();
-      stdin.off('data', onInput);
+      offInput();
       process.stdout.off('resize', onResize);
       stdin.setRawMode(false);
       stdin.pause();
@@ -97,16 +133,12 @@ async function attachTty(box: Sandbox): Promise<number> {
 async function attachPipes(box: Sandbox): Promise<number> {
   box.on('data', (b: Buffer) => process.stdout.write(b));
   box.on('stderr', (b: Buffer) => process.stderr.write(b));
-  const onInput = (b: Buffer) => box.write(b);
-  const onEnd = () => box.endInput();
-  process.stdin.on('data', onInput);
-  process.stdin.on('end', onEnd);
+  const offInput = feed(box, process.stdin, () => box.endInput());
   return new Promise<number>((resolve) => {
     let offSignals = () => {};
     const done = (status: number) => {
       offSignals();
-      process.stdin.off('data', onInput);
-      process.stdin.off('end', onEnd);
+      offInput();
       process.stdin.pause();
       resolve(status);
     };

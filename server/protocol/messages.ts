@@ -122,7 +122,7 @@ export const exitMsg = z.object({
   status: int(),
 });
 export const statsMsg = z.object({ type: z.literal('stats'), stats: sandboxStats });
-export const errorCode = z.enum(['bad_message', 'bad_state', 'create_failed', 'expired', 'internal']);
+export const errorCode = z.enum(['bad_message', 'bad_state', 'create_failed', 'expired', 'internal', 'input_refused', 'input_resumed']);
 export type ErrorCode = z.infer<typeof errorCode>;
 export const errorMsg = z.object({ type: z.literal('error'), code: z.string(), message: z.string() });
 export const pongMsg = z.object({ type: z.literal('pong'), t: z.number() });

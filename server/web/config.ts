@@ -25,7 +25,15 @@ export interface ServerConfig {
   staticDir: string;
   /** Lesson pack folders served beside the built-in course (`--lessons DIR`, repeatable; BOXLAB_LESSONS=dir1:dir2). */
   lessonDirs: string[];
+  /** Keystroke bytes that may wait per session for a box that does not read its terminal; more is refused. */
+  inputQueueBytes: number;
 }
+
+/** Input flow of a session (server/web/input-flow.ts): hold the socket above this fraction of the queue's cap;
+ * a hold with no byte taken by the box for stallMs ends, and input over the cap is refused. ws emits every frame of
+ * the chunk it already read after pause() (up to one 64 KiB socket read), so the cap's other 3/4 must exceed that:
+ * BOXLAB_INPUT_QUEUE is at least 128K. */
+export const INPUT_FLOW = { holdFraction: 0.25, stallMs: 1000 } as const;
 
 export class ConfigError extends Error {
   constructor(message: string) {
@@ -52,6 +60,12 @@ const cpu: Parser = (v, what) => {
   return v;
 };
 const str: Parser = (v) => v;
+const bytesIn = (min: number, max: number): Parser => (v, what) => {
+  const m = /^(\d+)([KMkm]?)$/.exec(v);
+  const n = m ? Number(m[1]) * ({ '': 1, K: 1024, M: 1024 * 1024 } as const)[m[2].toUpperCase() as '' | 'K' | 'M'] : NaN;
+  if (!(n >= min && n <= max)) throw new ConfigError(`${what}: "${v}" must be a size from ${min / 1024}K to ${max / 1024 / 1024}M`);
+  return n;
+};
 const list: Parser = (v) => v.split(',').map((s) => s.trim()).filter(Boolean);
 const words: Parser = (v) => v.split(' ').filter(Boolean);
 const origins: Parser = (v, what) => {
@@ -97,6 +111,7 @@ const FIELDS: Record<Exclude<keyof ServerConfig, never>, [string, string, Parser
   allowedOrigins: ['BOXLAB_ALLOWED_ORIGINS', 'allowed-origins', origins],
   staticDir: ['BOXLAB_STATIC_DIR', 'static-dir', str],
   lessonDirs: ['BOXLAB_LESSONS', 'lessons', (v) => v.split(':').filter(Boolean)],
+  inputQueueBytes: ['BOXLAB_INPUT_QUEUE', 'input-queue', bytesIn(128 * 1024, 64 * 1024 * 1024)],
 };
 /** Flags given more than once add up instead of replacing. */
 const REPEATABLE = new Set<string>(['lessonDirs']);
@@ -126,6 +141,7 @@ export function defaultConfig(): ServerConfig {
     allowedOrigins: [],
     staticDir: fileURLToPath(new URL('../../out', import.meta.url)),
     lessonDirs: [],
+    inputQueueBytes: 1024 * 1024,
   };
 }
 

@@ -8,6 +8,7 @@ import {
 } from '../protocol/messages.ts';
 import { defaultConfig, detectCgroupVersion, ensureServerImage, loadConfig, resolveImagePath, sessionLimits, type ServerConfig } from './config.ts';
 import type { FlowOptions } from './flow.ts';
+import type { InputFlowOptions } from './input-flow.ts';
 import type { SandboxFactory, Session } from './session.ts';
 import { SessionManager } from './sessions.ts';
 import { createSocketServer, originAllowed } from './socket.ts';
@@ -24,6 +25,8 @@ export interface StartServerOptions {
   sweep?: () => Promise<unknown>;
   cgroupVersion?: 1 | 2;
   flow?: FlowOptions;
+  /** Input hold/stall tuning (server/web/input-flow.ts); the queue's cap is config.inputQueueBytes. */
+  input?: InputFlowOptions;
   statsIntervalMs?: number;
   heartbeatMs?: number;
   /** Lessons, progress and classroom (instructor token, database path, lessons dir). */
@@ -67,6 +70,7 @@ export function sandboxConfigFor(cfg: ServerConfig, baseDir: string, s: Session)
     diskLimit: cfg.disk,
     shmLimit: cfg.shm,
     stdio: 'pty',
+    inputQueueBytes: cfg.inputQueueBytes,
     rows: s.rows,
     cols: s.cols,
   };
@@ -124,6 +128,7 @@ export async function startServer(opts: StartServerOptions = {}): Promise<Runnin
     maxPerClient: cfg.maxPerClient,
     cgroupVersion: opts.cgroupVersion ?? detectCgroupVersion(),
     flow: opts.flow,
+    input: opts.input,
     statsIntervalMs: opts.statsIntervalMs,
     log,
   });

@@ -69,7 +69,13 @@ class WsClient implements SessionClient {
   }
   close(code: number, reason: string): void {
     this.frames.flush();
+    this.holdInput(false); // a held socket could not read the peer's close frame
     if (this.ws.readyState === this.ws.OPEN || this.ws.readyState === this.ws.CONNECTING) this.ws.close(code, reason);
+  }
+  /** ws pause(): the socket is not read, so a paste waits in the peer's buffers (TCP back-pressure). */
+  holdInput(on: boolean): void {
+    if (on && this.ws.readyState === this.ws.OPEN) this.ws.pause();
+    else if (!on && this.ws.isPaused) this.ws.resume();
   }
 }
 

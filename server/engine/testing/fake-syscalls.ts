@@ -131,7 +131,8 @@ export class FakeSyscalls implements Syscalls {
   takePtyMaster(pid: number, targetFd: number): PtyMaster {
     this.rec('takePtyMaster', pid, targetFd);
     const stream = new PassThrough() as unknown as PtyMaster['stream'];
-    return { fd: 99, stream };
+    // The fake box reads every byte at once; tests of a full pty drive InputQueue with their own writer.
+    return { fd: 99, stream, tryWrite: (chunk) => chunk.length };
   }
   setWinsize(fd: number, rows: number, cols: number): void {
     this.rec('setWinsize', fd, rows, cols);
