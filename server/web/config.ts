@@ -2,6 +2,45 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { SessionLimits } from '../protocol/messages.ts';
+import type { Rate } from './budget.ts';
+import type { ConnectionLimits } from './gate.ts';
+import { parseHost } from './hosts.ts';
+
+/**
+ * What one client may cost the others (docs/protocol.md, "Budgets"). Per session is the main tool; per address is
+ * generous because a classroom behind one NAT is one address (30 learners, each a WebSocket plus up to 6 HTTP
+ * connections of its browser: ~210 connections, ~210 attempts when all reload at once).
+ */
+export interface FairnessLimits {
+  /** Frames a session's client sends (kept across reconnects). 1000 messages/s: acks of 32 KiB allow 32 MB/s of output. */
+  session: { messages: Rate; bytes: Rate };
+  /** All sockets of one address together (IPv6: one /64). */
+  address: { messages: Rate; bytes: Rate };
+  /** Slowed without a break this long, or in debt deeper than maxDebtMs: closed with 1008. */
+  closeAfterMs: number;
+  maxDebtMs: number;
+  connections: ConnectionLimits;
+  /** Request headers (also of an upgrade) must arrive within this; a silent connection is closed after it. */
+  headersTimeoutMs: number;
+  /** A whole request, body included. */
+  requestTimeoutMs: number;
+  /** After the upgrade request: a refused handshake's socket is cut this long after its answer if the peer stays. */
+  handshakeMs: number;
+  /** How often Node checks the two timeouts above. */
+  timeoutCheckMs: number;
+}
+
+export const FAIRNESS: FairnessLimits = {
+  session: { messages: { perSec: 1000, burst: 2000 }, bytes: { perSec: 256 * 1024, burst: 1024 * 1024 } },
+  address: { messages: { perSec: 10_000, burst: 20_000 }, bytes: { perSec: 2560 * 1024, burst: 10 * 1024 * 1024 } },
+  closeAfterMs: 10_000,
+  maxDebtMs: 2000,
+  connections: { attempts: { perSec: 100, burst: 300 }, maxDelayMs: 2000, maxOpenPerAddress: 400 },
+  headersTimeoutMs: 5000,
+  requestTimeoutMs: 10_000,
+  handshakeMs: 5000,
+  timeoutCheckMs: 1000,
+};
 
 export interface ServerConfig {
   port: number;
@@ -22,7 +61,11 @@ export interface ServerConfig {
   shellArgs: string[];
   /** Extra origins allowed to open the WebSocket besides the Host's own. */
   allowedOrigins: string[];
+  /** Host names served besides localhost, 127.0.0.1, [::1] and the bound addresses (`name` or `name:port`). */
+  allowedHosts: string[];
   staticDir: string;
+  /** Budgets and timeouts (FAIRNESS); not from env or flags. */
+  fairness: FairnessLimits;
 }
 
 export class ConfigError extends Error {
@@ -50,6 +93,11 @@ const cpu: Parser = (v, what) => {
   return v;
 };
 const str: Parser = (v) => v;
+const hosts: Parser = (v, what) => {
+  const out = list(v, what) as string[];
+  for (const h of out) if (!parseHost(h)) throw new ConfigError(`${what}: "${h}" is not a host name, address or name:port`);
+  return out;
+};
 const list: Parser = (v) => v.split(',').map((s) => s.trim()).filter(Boolean);
 const words: Parser = (v) => v.split(' ').filter(Boolean);
 const origins: Parser = (v, what) => {
@@ -76,7 +124,7 @@ export function parseDuration(v: string, what = 'duration'): number {
 }
 const duration: Parser = (v, what) => parseDuration(v, what);
 
-const FIELDS: Record<Exclude<keyof ServerConfig, never>, [string, string, Parser]> = {
+const FIELDS: Record<Exclude<keyof ServerConfig, 'fairness'>, [string, string, Parser]> = {
   port: ['PORT', 'port', intIn(0, 65535)],
   host: ['HOST', 'host', str],
   memory: ['BOXLAB_MEMORY', 'memory', size],
@@ -93,6 +141,7 @@ const FIELDS: Record<Exclude<keyof ServerConfig, never>, [string, string, Parser
   shell: ['BOXLAB_SHELL', 'shell', str],
   shellArgs: ['BOXLAB_SHELL_ARGS', 'shell-args', words],
   allowedOrigins: ['BOXLAB_ALLOWED_ORIGINS', 'allowed-origins', origins],
+  allowedHosts: ['BOXLAB_ALLOWED_HOSTS', 'allowed-hosts', hosts],
   staticDir: ['BOXLAB_STATIC_DIR', 'static-dir', str],
 };
 
@@ -114,7 +163,9 @@ export function defaultConfig(): ServerConfig {
     shell: '/bin/sh',
     shellArgs: ['-l'],
     allowedOrigins: [],
+    allowedHosts: [],
     staticDir: fileURLToPath(new URL('../../out', import.meta.url)),
+    fairness: FAIRNESS,
   };
 }
 
@@ -136,7 +187,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       v = argv[++i];
       if (v === undefined) throw new ConfigError(`--${m[1]} needs a value`);
     }
-    cfg[key] = FIELDS[key as keyof ServerConfig][2](v, `--${m[1]}`);
+    cfg[key] = FIELDS[key as keyof typeof FIELDS][2](v, `--${m[1]}`);
   }
   const out = cfg as unknown as ServerConfig;
   if (out.maxPerClient > out.maxSessions) out.maxPerClient = out.maxSessions;
