@@ -42,7 +42,7 @@ test('pacer: within budget ok; a flood is slowed, then closed after closeAfterMs
   assert.equal(v.action, 'slow');
   assert.equal(v.action === 'slow' && v.ms, 10);
   // The flooder waits out each pause, then sends again at once: it never recovers half its burst.
-  let verdict = v;
+  let verdict: Verdict = v;
   while (verdict.action === 'slow') {
     c.advance(verdict.ms);
     verdict = pacer.charge(1);
