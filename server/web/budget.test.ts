@@ -1,7 +1,7 @@
 // Token buckets, the slow-then-close pacer, per-key budget books and address keys, on a fake clock.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { addressKey, BudgetBook, MessageBudget, Pacer, TokenBucket } from './budget.ts';
+import { addressKey, BudgetBook, MessageBudget, Pacer, TokenBucket, type Verdict } from './budget.ts';
 import { FAIRNESS } from './config.ts';
 
 function clock() {
