@@ -5,6 +5,7 @@ import { forkSection } from './fork.ts';
 import { attackSection } from './fault-attack.ts';
 import { crashSection } from './fault-crash.ts';
 import { hostileSection } from './fault-hostile.ts';
+import { fairnessSection } from './hostile-fairness.ts';
 import { burstSection } from './load-burst.ts';
 import { churnSection } from './load-churn.ts';
 import { densitySection } from './load-density.ts';
@@ -15,5 +16,5 @@ export type { Section, SectionContext, SectionResult } from './types.ts';
 
 export const sections: Section[] = [
   createSection, forkSection, cgroupsSection,
-  densitySection, burstSection, churnSection, crashSection, attackSection, hostileSection, ...webSections,
+  densitySection, burstSection, churnSection, crashSection, attackSection, hostileSection, fairnessSection, ...webSections,
 ];

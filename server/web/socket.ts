@@ -7,7 +7,7 @@ import {
 } from '../protocol/messages.ts';
 import { addressKey, BudgetBook, MessageBudget, Pacer } from './budget.ts';
 import { FAIRNESS, type FairnessLimits } from './config.ts';
-import { FrameCoalescer } from './flow.ts';
+import { FrameCoalescer, PauseGate } from './flow.ts';
 import { endWith } from './gate.ts';
 import type { Session, SessionClient } from './session.ts';
 import type { SessionManager } from './sessions.ts';
@@ -52,7 +52,10 @@ function refuse(socket: Duplex, status: 401 | 403 | 404, message: string): void 
 class WsClient implements SessionClient {
   private readonly frames: FrameCoalescer;
   badMessages = 0;
+  /** The socket is read only while nobody holds it (holders: 'budget' while a client is slowed; others may join). */
+  readonly reading: PauseGate;
   constructor(readonly ws: WebSocket) {
+    this.reading = new PauseGate({ pause: () => ws.pause(), resume: () => ws.resume() });
     this.frames = new FrameCoalescer((data) => {
       if (this.ws.readyState !== this.ws.OPEN) return;
       // A peer that never reads (but answers pings) is resumed by every flow resync and its queue here would grow
@@ -145,12 +148,12 @@ export function createSocketServer(opts: SocketServerOptions) {
       // Slowed: its socket is not read until the debt is paid (what it sends meanwhile waits in its own buffers).
       if (!slowed) overBudget.slowed++;
       slowed = true;
-      ws.pause();
+      client.reading.set('budget', true);
       if (resumeTimer) clearTimeout(resumeTimer);
       resumeTimer = setTimeout(() => {
         resumeTimer = null;
         slowed = false;
-        ws.resume();
+        client.reading.set('budget', false);
       }, Math.ceil(v.ms));
       return true;
     };
