@@ -59,13 +59,21 @@ async function paste(a: FairnessArgs): Promise<CaseRow> {
   const t0 = performance.now();
   for (let i = 0; i < frames; i++) c.write(frame);
   const total = frames * frame.length;
-  const limit = t0 + a.floodMs * 2;
-  while (!c.closed && c.ws.bufferedAmount > 0 && performance.now() < limit) await sleep(50);
-  const ms = performance.now() - t0;
-  const accepted = total - c.ws.bufferedAmount;
+  // Done when the client is closed, or its queue is empty and the shell's echo has not grown for a second.
+  const limit = t0 + a.floodMs * 3;
+  let last = -1;
+  let still = 0;
+  while (!c.closed && performance.now() < limit) {
+    await sleep(100);
+    still = c.ws.bufferedAmount === 0 && c.received === last ? still + 100 : 0;
+    last = c.received;
+    if (still >= 1000) break;
+  }
+  const ms = performance.now() - t0 - still;
+  const left = total - c.ws.bufferedAmount;
   const row = {
     case: `${(total / 1e6).toFixed(1)} MB paste`, sent: `${frames} frames of 16 KiB at once`,
-    outcome: `${ended(c)}; ${(accepted / 1e6).toFixed(2)} MB left the client (${((accepted / 1e6) / (ms / 1000)).toFixed(2)} MB/s), ${(c.received / 1e6).toFixed(2)} MB echoed back`, ms,
+    outcome: `${ended(c)} after ${(ms / 1000).toFixed(1)} s; ${(left / 1e6).toFixed(2)} MB left the client, ${(c.received / 1e6).toFixed(2)} MB echoed back by the shell`, ms,
   };
   await c.close().catch(() => {});
   return row;
