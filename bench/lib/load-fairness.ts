@@ -149,7 +149,7 @@ async function main(a: FairnessArgs): Promise<void> {
   const silent = await silentSockets(a);
   emit({ ev: 'phase', name: 'gap3' });
   await sleep(a.gapMs);
-  rows.push(await paste(a));
+  if (a.pasteBytes > 0) rows.push(await paste(a));
   emit({ ev: 'result', value: { rows, flood, silent } satisfies FairnessActorResult });
   process.exit(0);
 }

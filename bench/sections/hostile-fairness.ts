@@ -144,7 +144,10 @@ export const fairnessSection: Section = {
   name: 'hostile-fairness',
   title: 'Faults: hostile fairness (one greedy client, quiet learners)',
   async run({ quick, log }) {
-    const r = await runFairness(quick ? FAIRNESS_QUICK : FAIRNESS_FULL, log);
+    const p = quick ? FAIRNESS_QUICK : FAIRNESS_FULL;
+    // FAIRNESS_PASTE_MB=0 leaves the paste out (a server whose pty input blocks would hang on it: the baseline run).
+    const mb = process.env.FAIRNESS_PASTE_MB;
+    const r = await runFairness(mb === undefined ? p : { ...p, actor: { ...p.actor, pasteBytes: Number(mb) * 1024 * 1024 } }, log);
     return {
       markdown: failOn(fairnessMarkdown(r), [
         !r.serverAlive && 'the server died',
