@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { addressKey, BudgetBook, MessageBudget, Pacer, TokenBucket, type Verdict } from './budget.ts';
 import { FAIRNESS } from './config.ts';
+import { ACK_COST } from './socket.ts';
 
 function clock() {
   let t = 1000;
@@ -109,10 +110,11 @@ test('address keys: IPv4, IPv4-mapped, IPv6 by /64', () => {
   assert.equal(addressKey(undefined), 'unknown');
 });
 
-test('FAIRNESS defaults: a classroom behind one address fits; acks at 32 KiB allow 32 MB/s', () => {
+test('FAIRNESS defaults: a classroom behind one address fits; whole acks allow 64 MB/s of output', () => {
   assert.ok(FAIRNESS.connections.maxOpenPerAddress >= 30 * 7, '30 learners x (1 WebSocket + 6 HTTP connections)');
   assert.ok(FAIRNESS.connections.attempts.burst + (FAIRNESS.connections.maxDelayMs / 1000) * FAIRNESS.connections.attempts.perSec >= 30 * 7);
-  assert.ok(FAIRNESS.session.messages.perSec * 32 * 1024 >= 32e6);
+  assert.ok((FAIRNESS.session.messages.perSec / ACK_COST) * 32 * 1024 >= 64e6);
+  assert.ok(FAIRNESS.session.messages.perSec >= 100, 'mouse reports of a full-screen program, with room');
   assert.ok(FAIRNESS.address.messages.perSec >= 10 * FAIRNESS.session.messages.perSec);
   assert.ok(FAIRNESS.requestTimeoutMs >= FAIRNESS.headersTimeoutMs);
 });

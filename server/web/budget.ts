@@ -56,9 +56,9 @@ export class MessageBudget {
     this.bytes = new TokenBucket(limits.bytes, now);
   }
 
-  /** Charges one message of n bytes; ms to wait (0: within budget). */
-  charge(n: number): number {
-    return Math.max(this.messages.take(1), this.bytes.take(n));
+  /** Charges a message of n bytes (counted as `cost` messages); ms to wait (0: within budget). */
+  charge(n: number, cost = 1): number {
+    return Math.max(this.messages.take(cost), this.bytes.take(n));
   }
 
   /** At least half of both buckets is back: the owner has behaved for a while. */
@@ -94,13 +94,13 @@ export class Pacer {
     return this.slowSince === null ? 0 : this.now() - this.slowSince;
   }
 
-  charge(bytes: number): Verdict {
+  charge(bytes: number, cost = 1): Verdict {
     const t = this.now();
     if (this.slowSince !== null && this.budgets.every((b) => b.budget.recovered)) this.slowSince = null;
     let ms = 0;
     let why = '';
     for (const b of this.budgets) {
-      const w = b.budget.charge(bytes);
+      const w = b.budget.charge(bytes, cost);
       if (w > ms) {
         ms = w;
         why = `${b.name} over budget`;

@@ -12,7 +12,10 @@ import { parseHost } from './hosts.ts';
  * connections of its browser: ~210 connections, ~210 attempts when all reload at once).
  */
 export interface FairnessLimits {
-  /** Frames a session's client sends (kept across reconnects). 1000 messages/s: acks of 32 KiB allow 32 MB/s of output. */
+  /**
+   * Frames a session's client sends (kept across reconnects). People type ~10 keys/s, xterm reports mouse moves at
+   * up to ~100/s; an ack of a full 32 KiB costs a tenth of a message (socket.ts ACK_COST): 2000 acks/s, 64 MB/s of output.
+   */
   session: { messages: Rate; bytes: Rate };
   /** All sockets of one address together (IPv6: one /64). */
   address: { messages: Rate; bytes: Rate };
@@ -31,8 +34,8 @@ export interface FairnessLimits {
 }
 
 export const FAIRNESS: FairnessLimits = {
-  session: { messages: { perSec: 1000, burst: 2000 }, bytes: { perSec: 256 * 1024, burst: 1024 * 1024 } },
-  address: { messages: { perSec: 10_000, burst: 20_000 }, bytes: { perSec: 2560 * 1024, burst: 10 * 1024 * 1024 } },
+  session: { messages: { perSec: 200, burst: 600 }, bytes: { perSec: 256 * 1024, burst: 1024 * 1024 } },
+  address: { messages: { perSec: 2000, burst: 6000 }, bytes: { perSec: 2560 * 1024, burst: 10 * 1024 * 1024 } },
   closeAfterMs: 10_000,
   maxDebtMs: 2000,
   connections: { attempts: { perSec: 100, burst: 300 }, maxDelayMs: 2000, maxOpenPerAddress: 400 },

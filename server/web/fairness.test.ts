@@ -60,6 +60,23 @@ test('a client sending 10,000 messages at once is slowed, then closed with 1008;
   assert.equal(srv.manager.size, 2, 'the session outlives its socket (a reconnect finds it; its budget is kept)');
 });
 
+test('whole acks cost a tenth of a message: 1000 of them pass a 200/s budget, 1000 tiny ones do not', async (t) => {
+  const fairness = limits({
+    session: { messages: { perSec: 200, burst: 200 }, bytes: { perSec: 1e6, burst: 1e6 } },
+    closeAfterMs: 5000, maxDebtMs: 1000,
+  });
+  const { url, srv } = await start(t, { fairness, maxPerClient: 5 });
+  const fast = await shell(url);
+  for (let i = 0; i < 1000; i++) fast.control({ type: 'ack', bytes: 32 * 1024 });
+  fast.control({ type: 'ping', t: 1 });
+  await fast.waitMessage('pong');
+  assert.deepEqual(srv.sockets.overBudget, { slowed: 0, closed: 0 });
+  const tiny = await shell(url);
+  for (let i = 0; i < 1000; i++) tiny.control({ type: 'ack', bytes: 1 });
+  assert.equal((await tiny.waitClose(5000)).code, 1008);
+  assert.equal(fast.closed, null);
+});
+
 test('a paste over the byte budget is slowed, not closed, and arrives whole', async (t) => {
   const fairness = limits({
     session: { messages: { perSec: 1000, burst: 1000 }, bytes: { perSec: 200 * 1024, burst: 64 * 1024 } },

@@ -12,6 +12,9 @@ import { endWith } from './gate.ts';
 import type { Session, SessionClient } from './session.ts';
 import type { SessionManager } from './sessions.ts';
 
+/** What an ack of at least FLOW.ackEvery bytes costs in the message budget (others cost 1). */
+export const ACK_COST = 0.1;
+
 export type AuthResult = { ok: true; session: Session } | { ok: false; status: 401 | 403 | 404; message: string };
 
 /** Origin must be the Host's own (any scheme of http/https: a TLS proxy may sit in front) or explicitly allowed. */
@@ -133,9 +136,9 @@ export function createSocketServer(opts: SocketServerOptions) {
     let resumeTimer: NodeJS.Timeout | null = null;
     let slowed = false;
     /** Slow, then close: false when the frame must be dropped because the socket is being closed. */
-    const spend = (bytes: number): boolean => {
+    const spend = (bytes: number, cost = 1): boolean => {
       if (ws.readyState !== ws.OPEN) return false;
-      const v = pacer.charge(bytes);
+      const v = pacer.charge(bytes, cost);
       if (v.action === 'ok') return true;
       if (v.action === 'close') {
         overBudget.closed++;
@@ -177,8 +180,8 @@ export function createSocketServer(opts: SocketServerOptions) {
     ws.on('message', (data, isBinary) => {
       if (session.client !== client) return; // replaced: its frames no longer count
       const buf = Buffer.isBuffer(data) ? data : Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data);
-      if (!spend(buf.length)) return;
       if (isBinary) {
+        if (!spend(buf.length)) return;
         if (buf.length > LIMITS.maxInputFrame) return bad(`keystroke frame of ${buf.length} bytes exceeds ${LIMITS.maxInputFrame}`);
         session.input(buf);
         return opts.onInput?.(session, buf);
@@ -190,6 +193,8 @@ export function createSocketServer(opts: SocketServerOptions) {
         return bad('text frame is not valid UTF-8');
       }
       const r = parseClientMessage(text);
+      // A whole ack (the client acks every 32 KiB it parsed) costs a tenth: fast output must not be held by its acks.
+      if (!spend(buf.length, r.ok && r.msg.type === 'ack' && r.msg.bytes >= FLOW.ackEvery ? ACK_COST : 1)) return;
       if (!r.ok) return bad(r.error);
       const msg = r.msg;
       switch (msg.type) {
