@@ -19,6 +19,9 @@ export interface FairnessLimits {
   session: { messages: Rate; bytes: Rate };
   /** All sockets of one address together (IPv6: one /64). */
   address: { messages: Rate; bytes: Rate };
+  /** Socket attaches per session (each costs a screen snapshot): over budget delayed up to attachMaxDelayMs, then 429. */
+  attach: Rate;
+  attachMaxDelayMs: number;
   /** Slowed without a break this long, or in debt deeper than maxDebtMs: closed with 1008. */
   closeAfterMs: number;
   maxDebtMs: number;
@@ -36,6 +39,8 @@ export interface FairnessLimits {
 export const FAIRNESS: FairnessLimits = {
   session: { messages: { perSec: 200, burst: 600 }, bytes: { perSec: 256 * 1024, burst: 1024 * 1024 } },
   address: { messages: { perSec: 2000, burst: 6000 }, bytes: { perSec: 2560 * 1024, burst: 10 * 1024 * 1024 } },
+  attach: { perSec: 1, burst: 10 },
+  attachMaxDelayMs: 2000,
   closeAfterMs: 10_000,
   maxDebtMs: 2000,
   // A burst is served in one go (measured: ~0.5 ms of the event loop per request on a busy machine), so it stays

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { FAIRNESS, type FairnessLimits } from './config.ts';
-import { TestClient, http, newSession, start } from './test-client.ts';
+import { TestClient, http, newSession, rawUpgrade, start } from './test-client.ts';
 
 const fds = () => readdirSync('/proc/self/fd').length;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -70,11 +70,27 @@ test('whole acks cost a tenth of a message: 1000 of them pass a 200/s budget, 10
   for (let i = 0; i < 1000; i++) fast.control({ type: 'ack', bytes: 32 * 1024 });
   fast.control({ type: 'ping', t: 1 });
   await fast.waitMessage('pong');
-  assert.deepEqual(srv.sockets.overBudget, { slowed: 0, closed: 0 });
+  assert.deepEqual([srv.sockets.overBudget.slowed, srv.sockets.overBudget.closed], [0, 0]);
   const tiny = await shell(url);
   for (let i = 0; i < 1000; i++) tiny.control({ type: 'ack', bytes: 1 });
   assert.equal((await tiny.waitClose(5000)).code, 1008);
   assert.equal(fast.closed, null);
+});
+
+test('reconnecting in a loop: attaches per session delayed over the budget, then refused with 429', async (t) => {
+  const fairness = limits({ attach: { perSec: 2, burst: 2 }, attachMaxDelayMs: 600 });
+  const { url, srv } = await start(t, { fairness });
+  const { token } = await newSession(url);
+  const up = () => rawUpgrade(url, { Origin: url, 'Sec-WebSocket-Protocol': `boxlab.v1, boxlab.token.${token}` }).then((r) => r.status);
+  const t0 = performance.now();
+  const statuses = await Promise.all([up(), up(), up(), up()]);
+  const ms = performance.now() - t0;
+  assert.deepEqual(statuses.sort(), [101, 101, 101, 429]);
+  assert.ok(ms >= 450, `the third waited for its token (${ms.toFixed(0)} ms)`);
+  assert.deepEqual([srv.sockets.overBudget.delayedAttaches, srv.sockets.overBudget.refusedAttaches], [1, 1]);
+  const other = await newSession(url);
+  const r = await rawUpgrade(url, { Origin: url, 'Sec-WebSocket-Protocol': `boxlab.v1, boxlab.token.${other.token}` });
+  assert.equal(r.status, 101, 'another session has its own budget');
 });
 
 test('a paste over the byte budget is slowed, not closed, and arrives whole', async (t) => {

@@ -44,7 +44,7 @@ export interface RunningServer {
   /** Connection admission per address (counts of admitted, delayed and refused connections). */
   gate: ConnectionGate;
   /** The /ws endpoint (live sockets, and how many were slowed or closed for going over budget). */
-  sockets: { size: number; overBudget: { slowed: number; closed: number } };
+  sockets: { size: number; overBudget: { slowed: number; closed: number; delayedAttaches: number; refusedAttaches: number } };
   /** Closes every socket with 4503, destroys every sandbox (awaited), stops listening. Idempotent. */
   close(): Promise<void>;
 }

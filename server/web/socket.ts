@@ -5,7 +5,7 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import {
   CLOSE, FLOW, LIMITS, PROTOCOL_VERSION, TOKEN_PROTOCOL_PREFIX, WS_PATH, parseClientMessage, type ClientMessage, type ServerMessage,
 } from '../protocol/messages.ts';
-import { addressKey, BudgetBook, MessageBudget, Pacer } from './budget.ts';
+import { addressKey, BudgetBook, MessageBudget, Pacer, TokenBucket } from './budget.ts';
 import { FAIRNESS, type FairnessLimits } from './config.ts';
 import { FrameCoalescer, PauseGate } from './flow.ts';
 import { endWith } from './gate.ts';
@@ -42,8 +42,8 @@ export function authorizeUpgrade(req: IncomingMessage, manager: SessionManager, 
   return { ok: true, session };
 }
 
-const STATUS_TEXT = { 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found' } as const;
-function refuse(socket: Duplex, status: 401 | 403 | 404, message: string): void {
+const STATUS_TEXT = { 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 429: 'Too Many Requests' } as const;
+function refuse(socket: Duplex, status: keyof typeof STATUS_TEXT, message: string): void {
   const body = `${message}\n`;
   endWith(socket, 
     `HTTP/1.1 ${status} ${STATUS_TEXT[status]}\r\nConnection: close\r\nContent-Type: text/plain; charset=utf-8\r\n` +
@@ -91,7 +91,7 @@ export interface SocketServerOptions {
   onMessage?: (session: Session, msg: ClientMessage, client: SessionClient) => void;
   onInput?: (session: Session, data: Buffer) => void;
   /** Message and byte budgets (per session, per address) and the slow-then-close policy; default FAIRNESS. */
-  fairness?: Pick<FairnessLimits, 'session' | 'address' | 'closeAfterMs' | 'maxDebtMs'>;
+  fairness?: Pick<FairnessLimits, 'session' | 'address' | 'closeAfterMs' | 'maxDebtMs' | 'attach' | 'attachMaxDelayMs'>;
   log?: (line: string) => void;
 }
 
@@ -113,7 +113,8 @@ export function createSocketServer(opts: SocketServerOptions) {
   // Per session (kept across reconnects, so reconnecting does not refill it) and per address (all its sockets).
   const sessionBudgets = new WeakMap<Session, MessageBudget>();
   const addressBudgets = new BudgetBook(() => new MessageBudget(fair.address));
-  const overBudget = { slowed: 0, closed: 0 };
+  const overBudget = { slowed: 0, closed: 0, delayedAttaches: 0, refusedAttaches: 0 };
+  const attachBudgets = new WeakMap<Session, TokenBucket>();
   const live = new Map<WebSocket, { client: WsClient; alive: boolean }>();
   const heartbeat = setInterval(() => {
     for (const [ws, s] of live) {
@@ -225,10 +226,22 @@ export function createSocketServer(opts: SocketServerOptions) {
       const auth = authorizeUpgrade(req, manager, opts.allowedOrigins);
       if (!auth.ok) return refuse(socket, auth.status, auth.message);
       const addr = addressKey(req.socket.remoteAddress);
-      wss.handleUpgrade(req, socket, head, (ws) => onConnection(ws, auth.session, addr));
+      // Every attach costs a snapshot of the session's screen: a client reconnecting in a loop is slowed, then refused.
+      let attaches = attachBudgets.get(auth.session);
+      if (!attaches) attachBudgets.set(auth.session, (attaches = new TokenBucket(fair.attach)));
+      const wait = attaches.waitFor(1);
+      if (wait > fair.attachMaxDelayMs) {
+        overBudget.refusedAttaches++;
+        return refuse(socket, 429, 'too many reconnects for this session; retry in a few seconds');
+      }
+      attaches.take(1);
+      const go = (): void => wss.handleUpgrade(req, socket, head, (ws) => onConnection(ws, auth.session, addr));
+      if (wait === 0) return go();
+      overBudget.delayedAttaches++;
+      setTimeout(() => (socket.destroyed ? undefined : go()), Math.ceil(wait));
     },
     /** Sockets slowed and closed for going over budget since start. */
-    get overBudget(): { slowed: number; closed: number } {
+    get overBudget(): { slowed: number; closed: number; delayedAttaches: number; refusedAttaches: number } {
       return { ...overBudget };
     },
     /** Every open socket closed with code (sessions survive; the caller decides their fate). */
