@@ -2,6 +2,7 @@
 // paste, 10,000 messages a second, 1000 connects, 500 silent sockets; each case's outcome as the client saw it.
 import { connect, type Socket } from 'node:net';
 import { WebSocket } from 'ws';
+import { clientProtocols } from '../../server/protocol/messages.ts';
 import { loopbackAddress, LoadClient } from './load-client.ts';
 import { hostileFlood, type FloodResult } from './load-flood.ts';
 import { procSample } from './load-server.ts';
@@ -79,31 +80,57 @@ async function paste(a: FairnessArgs): Promise<CaseRow> {
   return row;
 }
 
-/** Half pings, half one-byte keystrokes (x, then backspace, so the line stays short), `rate` a second. */
+/**
+ * Half pings, half one-byte keystrokes (x, then backspace, so the line stays short), `rate` a second, for floodMs:
+ * when the server closes the socket, the client reconnects with the same token at once and floods again.
+ */
 async function messages(a: FairnessArgs): Promise<CaseRow> {
   const c = (await LoadClient.open(a.url, { localAddress: loopbackAddress(50_002) })) as LoadClient;
   await c.ready();
-  c.keepTail = false;
+  await c.close();
+  const closes: string[] = [];
   let pongs = 0;
-  c.ws.on('message', (d: Buffer, bin: boolean) => void (!bin && d.toString().includes('"pong"') && pongs++));
+  let refused = 0;
+  let ws: WebSocket | null = null;
+  const open = (): void => {
+    const w = new WebSocket(a.url.replace(/^http/, 'ws') + '/ws', clientProtocols(c.token), { origin: a.url, perMessageDeflate: false, localAddress: loopbackAddress(50_002) });
+    w.on('message', (d: Buffer, bin: boolean) => void (!bin && d.toString().includes('"pong"') && pongs++));
+    w.on('unexpected-response', (req) => {
+      refused++;
+      req.destroy();
+      if (w === ws) ws = null;
+    });
+    w.on('error', () => {});
+    w.on('close', (code) => {
+      if (code !== 1006 || w === ws) closes.push(String(code));
+      if (w === ws) ws = null;
+    });
+    ws = w;
+  };
   emit({ ev: 'phase', name: 'messages' });
   const t0 = performance.now();
   let sent = 0;
-  while (!c.closed && performance.now() - t0 < a.floodMs) {
-    const due = Math.floor(((performance.now() - t0) / 1000) * a.rate);
-    for (; sent < due && c.ws.readyState === WebSocket.OPEN; sent++) {
-      if (sent % 2) c.ws.send(JSON.stringify({ type: 'ping', t: sent }));
-      else c.ws.send(Buffer.from(sent % 4 ? '\x7f' : 'x'), { binary: true });
-    }
+  let due = 0;
+  while (performance.now() - t0 < a.floodMs) {
+    if (!ws) open();
+    const w = ws!;
+    due = Math.floor(((performance.now() - t0) / 1000) * a.rate);
+    if (w.readyState === WebSocket.OPEN) {
+      for (; sent < due && w.readyState === WebSocket.OPEN; sent++) {
+        if (sent % 2) w.send(JSON.stringify({ type: 'ping', t: sent }));
+        else w.send(Buffer.from(sent % 4 ? '\x7f' : 'x'), { binary: true });
+      }
+    } else sent = Math.max(sent, due - a.rate / 100); // what it could not send while reconnecting is not owed
     await sleep(10);
   }
   const ms = performance.now() - t0;
-  const row = {
-    case: `${a.rate.toLocaleString('en-US')} messages/s`, sent: `${sent.toLocaleString('en-US')} messages (pings and 1-byte keys) in ${(ms / 1000).toFixed(1)} s`,
-    outcome: `${ended(c)} after ${(ms / 1000).toFixed(1)} s; ${pongs.toLocaleString('en-US')} pongs; ${c.ws.bufferedAmount.toLocaleString('en-US')} bytes still queued in the client`, ms,
+  const tally = Object.entries(closes.reduce<Record<string, number>>((m, k) => ((m[k] = (m[k] ?? 0) + 1), m), {})).map(([k, n]) => `${n} × ${k}`).join(', ');
+  const last = ws as WebSocket | null;
+  last?.terminate();
+  return {
+    case: `${a.rate.toLocaleString('en-US')} messages/s`, sent: `${sent.toLocaleString('en-US')} messages (pings and 1-byte keys) in ${(ms / 1000).toFixed(1)} s, reconnecting at once after each close`,
+    outcome: `closes: ${tally || 'none'}; upgrades refused: ${refused}; ${pongs.toLocaleString('en-US')} pongs`, ms,
   };
-  await c.close().catch(() => {});
-  return row;
 }
 
 async function silentSockets(a: FairnessArgs): Promise<SilentResult> {
