@@ -45,7 +45,8 @@ export function authorizeUpgrade(req: IncomingMessage, manager: SessionManager, 
 const STATUS_TEXT = { 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 429: 'Too Many Requests' } as const;
 function refuse(socket: Duplex, status: keyof typeof STATUS_TEXT, message: string): void {
   const body = `${message}\n`;
-  endWith(socket, 
+  endWith(
+    socket,
     `HTTP/1.1 ${status} ${STATUS_TEXT[status]}\r\nConnection: close\r\nContent-Type: text/plain; charset=utf-8\r\n` +
       `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
   );
