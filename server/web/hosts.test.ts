@@ -29,7 +29,7 @@ test('allowlist: bound to 0.0.0.0 serves every interface address and the hostnam
   let t = 0;
   let addrs = ['127.0.0.1', '192.168.1.20', '::1', 'fe80::1%eth0', '2001:db8::5'];
   const h = new HostAllowlist({ bound: '0.0.0.0', port: 80, interfaces: () => addrs, hostname: () => 'Lab-PC', now: () => t });
-  for (const ok of ['192.168.1.20', '192.168.1.20:80', '[2001:db8::5]', 'lab-pc', 'localhost']) assert.ok(h.allows(ok), ok);
+  for (const ok of ['192.168.1.20', '192.168.1.20:80', '[2001:db8::5]', 'lab-pc', 'lab-pc.local', 'localhost']) assert.ok(h.allows(ok), ok);
   assert.equal(h.allows('192.168.1.20:8080'), false, 'other port');
   assert.equal(h.allows('10.0.0.9'), false);
   addrs = [...addrs, '10.0.0.9'];

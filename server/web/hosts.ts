@@ -30,7 +30,7 @@ export function canonicalHost(name: string): string | null {
 }
 
 export interface HostAllowlistOptions {
-  /** The address or name the server listens on (0.0.0.0 or :: : every address of every interface, and the hostname). */
+  /** The address or name the server listens on (0.0.0.0 or :: : every address of every interface, the hostname and hostname.local). */
   bound: string;
   /** The port it serves. */
   port: number;
@@ -107,7 +107,9 @@ export class HostAllowlist {
     };
     if (WILDCARD.has(this.opts.bound)) {
       for (const a of (this.opts.interfaces ?? interfaceAddresses)()) add(a);
-      add((this.opts.hostname ?? osHostname)().toLowerCase());
+      const name = (this.opts.hostname ?? osHostname)().toLowerCase();
+      add(name);
+      if (!name.includes('.')) add(`${name}.local`); // what mDNS (Avahi, Bonjour) answers for it on the LAN
     } else add(this.opts.bound);
     this.own = own;
   }
