@@ -6,6 +6,7 @@ import { attackSection } from './fault-attack.ts';
 import { crashSection } from './fault-crash.ts';
 import { hostileSection } from './fault-hostile.ts';
 import { pasteSection } from './fault-paste.ts';
+import { fairnessSection } from './hostile-fairness.ts';
 import { burstSection } from './load-burst.ts';
 import { churnSection } from './load-churn.ts';
 import { densitySection } from './load-density.ts';
@@ -16,5 +17,5 @@ export type { Section, SectionContext, SectionResult } from './types.ts';
 
 export const sections: Section[] = [
   createSection, forkSection, cgroupsSection,
-  densitySection, burstSection, churnSection, crashSection, attackSection, hostileSection, pasteSection, ...webSections,
+  densitySection, burstSection, churnSection, crashSection, attackSection, hostileSection, pasteSection, fairnessSection, ...webSections,
 ];

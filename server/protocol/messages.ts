@@ -13,6 +13,8 @@ export const API_HEALTH_PATH = '/api/health';
 
 export const CLOSE = {
   NORMAL: 1000,
+  /** RFC 6455 policy violation: over budget (docs/protocol.md, "Budgets"), or not reading its output. */
+  POLICY: 1008,
   TOO_BIG: 1009,
   REPLACED: 4001,
   BAD_MESSAGES: 4400,
