@@ -60,13 +60,19 @@ export const PROBE_INIT = `
         mc.port1.onmessage = () => resolve({ parsed: (parsed ?? performance.now()) - t0, painted: performance.now() - t0, bytes: tp.bytes - bytes0 });
         mc.port2.postMessage(0);
       };
-      const timer = setTimeout(() => finish(new Error('probe ' + kind + ': nothing after ' + timeoutMs + ' ms; row: ' + bufRow(t.buffer.active.cursorY))), timeoutMs);
+      const b = () => t.buffer.active;
+      const why = () => ' row: ' + JSON.stringify(bufRow(b().cursorY)) + ', dom: ' + JSON.stringify(domRow(b().cursorY)) + ', viewportY ' + b().viewportY + ', baseY ' + b().baseY;
+      const timer = setTimeout(() => finish(new Error('probe ' + kind + ': nothing after ' + timeoutMs + ' ms;' + why())), timeoutMs);
+      // Rows on screen are the buffer from viewportY; a page scrolled off the bottom shows the cursor row elsewhere.
+      const domTest = () => { const off = b().baseY - b().viewportY; return test((y) => domRow(y + off), b().cursorY); };
       const d = t.onWriteParsed(() => {
-        if (parsed === null && test(bufRow, t.buffer.active.cursorY)) parsed = performance.now();
+        if (parsed !== null || !test(bufRow, b().cursorY)) return;
+        parsed = performance.now();
+        // Parsed but never seen painted within 5 s (a render skipped, a scrolled page): fail this sample, not the run.
+        setTimeout(() => { if (!done) finish(new Error('probe ' + kind + ': parsed, not painted within 5 s;' + why())); }, 5000);
       });
       const mo = new MutationObserver(() => {
-        if (t.buffer.active.viewportY !== t.buffer.active.baseY) return; // scrolled back: rows are not the bottom
-        if (test(domRow, t.buffer.active.cursorY)) finish();
+        if (domTest()) finish();
       });
       mo.observe(rowsEl, { childList: true, subtree: true, characterData: true });
     });

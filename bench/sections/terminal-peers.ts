@@ -100,6 +100,7 @@ export const terminalPeersSection: Section = {
     const spans: Record<Cond, { busy: number; loadavg: number[]; loadBefore: number[]; workers: number }> = {} as never;
     const sizes: Record<string, { cols: number; rows: number }> = {};
     let memory: { boxlab: IdleMemory; ttyd: IdleMemory } | null = null;
+    const failures: { cond: Cond; peer: Peer; what: string; error: string }[] = [];
     try {
       for (const cond of ['quiet', 'loaded'] as Cond[]) {
         const loadBefore = os.loadavg();
@@ -116,10 +117,21 @@ export const terminalPeersSection: Section = {
             const order: Peer[] = r % 2 === 0 ? ['boxlab', 'ttyd'] : ['ttyd', 'boxlab'];
             for (const p of order) {
               const s = res[cond][p];
-              await echoRound(pages[p], keys, 60, s.echo);
-              await floodRound(pages[p], floodBytes, s.flood);
-              await ctrlcRound(pages[p], 1500, s.ctrlc);
-              log(`terminal-peers ${cond} round ${r + 1}/${rounds} ${p}: echo painted p50 ${pct(s.echo, 'painted', 'p50')} ms, flood ${s.flood.at(-1)!.mbPerSec.toFixed(2)} MB/s, ctrl-c ${s.ctrlc.at(-1)!.painted.toFixed(0)} ms`);
+              // A failed sample is recorded and the shell brought back to a prompt; the run goes on.
+              const guard = async (what: string, f: () => Promise<void>) => {
+                try {
+                  await f();
+                } catch (err) {
+                  failures.push({ cond, peer: p, what, error: String((err as Error).message).slice(0, 300) });
+                  log(`terminal-peers ${cond} ${p} ${what} FAILED: ${(err as Error).message.slice(0, 200)}`);
+                  await pages[p].keyboard.press('Control+c').catch(() => {});
+                  await sleep(1000);
+                }
+              };
+              await guard('echo', () => echoRound(pages[p], keys, 60, s.echo));
+              await guard('flood', () => floodRound(pages[p], floodBytes, s.flood));
+              await guard('ctrl-c', () => ctrlcRound(pages[p], 1500, s.ctrlc));
+              log(`terminal-peers ${cond} round ${r + 1}/${rounds} ${p}: echo painted p50 ${pct(s.echo, 'painted', 'p50')} ms, flood ${s.flood.at(-1)?.mbPerSec.toFixed(2)} MB/s, ctrl-c ${s.ctrlc.at(-1)?.painted.toFixed(0)} ms`);
             }
           }
           await pages.ttyd.context().close();
@@ -130,8 +142,11 @@ export const terminalPeersSection: Section = {
           for (let i = 0; i < clicks + 1; i++) {
             await srv.destroyAll();
             await loadWarm(cp, srv.url, 'dom');
-            const r = await probe(cp, 'prompt', () => cp.click('[data-testid=start]'), 'click', 60_000);
-            if (i > 0) res[cond].boxlab.click.push(r); // the first warms the server's and the page's caches
+            const r = await probe(cp, 'prompt', () => cp.click('[data-testid=start]'), 'click', 60_000).catch((err: Error) => {
+              failures.push({ cond, peer: 'boxlab', what: 'click', error: err.message.slice(0, 300) });
+              return null;
+            });
+            if (i > 0 && r) res[cond].boxlab.click.push(r); // the first warms the server's and the page's caches
           }
           log(`terminal-peers ${cond}: click → prompt painted p50 ${pct(res[cond].boxlab.click, 'painted', 'p50')} ms`);
           await cp.context().close();
@@ -149,7 +164,9 @@ export const terminalPeersSection: Section = {
       await peer.close();
       await srv.close();
     }
-    return { markdown: report(res, spans, sizes, memory, peer, rounds, keys, floodBytes), json: { res, spans, sizes, memory, ttyd: { version: peer.version, shell: peer.shell } } };
+    const md = report(res, spans, sizes, memory, peer, rounds, keys, floodBytes);
+    const failed = failures.length ? `\n\nFailed samples (left out above): ${failures.map((f) => `${f.cond} ${f.peer} ${f.what}: ${f.error}`).join('; ')}` : '';
+    return { markdown: md + failed, json: { res, spans, sizes, memory, failures, ttyd: { version: peer.version, shell: peer.shell } } };
   },
 };
 
