@@ -1,7 +1,7 @@
 // trace-terminal.ts: `node --import tsx bench/trace-terminal.ts [keys]`: a Chromium trace of keystrokes in Boxlab's
 // playground and in ttyd (same harness as the terminal-peers section), summarised per key, as JSON on stdout.
 import { launchBrowser } from '../e2e/browser.ts';
-import { fitTo } from './lib/term-probe.ts';
+import { fitTo, pointerOnTerminal } from './lib/term-probe.ts';
 import { traceKeys } from './lib/term-trace.ts';
 import { findTtyd, startTtyd } from './lib/ttyd-peer.ts';
 import { startBenchServer } from './lib/web-server.ts';
@@ -16,6 +16,7 @@ try {
   const pages = { boxlab: await boxlabPage(browser, srv), ...(peer ? { ttyd: await ttydPage(browser, peer) } : {}) };
   for (const [name, page] of Object.entries(pages)) {
     await fitTo(page, 113, 41);
+    await pointerOnTerminal(page);
     await page.evaluate(() => ((window as any).__boxlab?.term ?? (window as any).term).focus());
     // BOXLAB_TRACE_EVAL: a change to try in the Boxlab page first (e.g. "__boxlab.term.options.cursorBlink = false").
     if (name === 'boxlab' && process.env.BOXLAB_TRACE_EVAL) await page.evaluate(process.env.BOXLAB_TRACE_EVAL);

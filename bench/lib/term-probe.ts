@@ -124,3 +124,13 @@ export async function fitTo(page: Page, cols: number, rows: number): Promise<{ c
   const s = (await termSize(page))!;
   return { cols: s.cols, rows: s.rows };
 }
+
+/**
+ * Puts the mouse over the middle of the terminal. Chromium sends a page synthetic mouse moves after layout changes
+ * under a pointer it has seen (hit test, xterm's link detection), so both pages must have it in the same place: over
+ * the terminal, where a user's pointer usually rests (the Start click leaves it there in the playground).
+ */
+export async function pointerOnTerminal(page: Page): Promise<void> {
+  const r = await page.locator('.xterm-screen').boundingBox();
+  if (r) await page.mouse.move(r.x + r.width / 2, r.y + r.height / 2);
+}

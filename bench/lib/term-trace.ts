@@ -58,7 +58,16 @@ export function summarizeTrace(events: TraceEvent[], keys: number): KeyTrace {
   const main = [...count.entries()].sort((a, b) => b[1] - a[1])[0]?.[0];
   const onMain = events.filter((e) => `${e.pid}:${e.tid}` === main);
   const per = (x: number) => x / keys;
-  const busy = onMain.filter((e) => e.ph === 'X' && (e.name === 'ThreadControllerImpl::RunTask' || e.name === 'RunTask')).reduce((a, e) => a + (e.dur ?? 0), 0) / 1000;
+  // Busy = the union of task spans (RunTask and ThreadControllerImpl::RunTask nest; count no time twice).
+  const spans = onMain.filter((e) => e.ph === 'X' && (e.name === 'ThreadControllerImpl::RunTask' || e.name === 'RunTask')).map((e) => [e.ts, e.ts + (e.dur ?? 0)]).sort((a, b) => a[0] - b[0]);
+  let busy = 0;
+  let end = -Infinity;
+  for (const [a, b] of spans) {
+    if (b <= end) continue;
+    busy += b - Math.max(a, end);
+    end = b;
+  }
+  busy /= 1000;
   const nOf = (name: string) => onMain.filter((e) => e.name === name && (e.ph === 'X' || e.ph === 'B' || e.ph === 'I' || e.ph === 'i')).length;
   const byName = new Map<string, number>();
   for (const e of onMain) if (e.ph === 'X') byName.set(e.name, (byName.get(e.name) ?? 0) + (e.dur ?? 0) / 1000);

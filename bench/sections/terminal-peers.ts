@@ -7,7 +7,7 @@ import { launchBrowser } from '../../e2e/browser.ts';
 import { cpuSpan, startBusyLoad } from '../lib/busy-load.ts';
 import { fmtMs, markdownTable, summarize } from '../lib/stats.ts';
 import { boxlabIdleMemory, ttydIdleMemory, type IdleMemory } from '../lib/term-memory.ts';
-import { PROBE_INIT, fitTo, probe, type ProbeResult } from '../lib/term-probe.ts';
+import { PROBE_INIT, fitTo, pointerOnTerminal, probe, type ProbeResult } from '../lib/term-probe.ts';
 import { findTtyd, startTtyd, type TtydPeer } from '../lib/ttyd-peer.ts';
 import { loadWarm, newPlaygroundPage } from '../lib/web-page.ts';
 import { startBenchServer, type BenchServer } from '../lib/web-server.ts';
@@ -109,7 +109,10 @@ export const terminalPeersSection: Section = {
         try {
           await srv.destroyAll();
           const pages: Record<Peer, Page> = { boxlab: await boxlabPage(browser, srv), ttyd: await ttydPage(browser, peer) };
-          for (const p of ['boxlab', 'ttyd'] as Peer[]) sizes[p] = await fitTo(pages[p], COLS, ROWS);
+          for (const p of ['boxlab', 'ttyd'] as Peer[]) {
+            sizes[p] = await fitTo(pages[p], COLS, ROWS);
+            await pointerOnTerminal(pages[p]);
+          }
           log(`terminal-peers ${cond}: sizes boxlab ${sizes.boxlab.cols}x${sizes.boxlab.rows}, ttyd ${sizes.ttyd.cols}x${sizes.ttyd.rows}`);
           await echoRound(pages.boxlab, 10, 30, []); // warm-up
           await echoRound(pages.ttyd, 10, 30, []);
@@ -175,7 +178,7 @@ function report(res: Record<Cond, Record<Peer, Samples>>, spans: Record<Cond, { 
   const cell = (c: Cond, p: Peer, f: (s: Samples) => string) => f(res[c][p]);
   const row = (label: string, f: (s: Samples) => string) => [label, cell('quiet', 'boxlab', f), cell('quiet', 'ttyd', f), cell('loaded', 'boxlab', f), cell('loaded', 'ttyd', f)];
   const lines = [
-    `Both pages in one headless Chromium (--disable-gpu, DOM renderer), terminals ${sizes.boxlab?.cols}x${sizes.boxlab?.rows} (Boxlab) and ${sizes.ttyd?.cols}x${sizes.ttyd?.rows} (ttyd), ${rounds} rounds per condition with the order alternating; per round and peer ${keys} keys ('a', Backspace, 60 ms apart), one flood (\`head -c ${Math.round((floodBytes * 57) / 78)} /dev/urandom | base64\`, about ${floodBytes / 1e6} MB of output; ttyd's shell inherits SIGPIPE ignored, so \`base64 | head\` never ends there), one Ctrl-C after 1.5 s of \`base64 /dev/urandom\`. ttyd ${peer.version}, shell: ${peer.shell}. Boxlab: the real server, box defaults (cpu 0.5). Times are from the input event's timeStamp to the probe in \`bench/lib/term-probe.ts\` (parsed: xterm's buffer shows it; painted: the DOM row shows it and the frame that drew it ended).`,
+    `Both pages in one headless Chromium (--disable-gpu, DOM renderer), terminals ${sizes.boxlab?.cols}x${sizes.boxlab?.rows} (Boxlab) and ${sizes.ttyd?.cols}x${sizes.ttyd?.rows} (ttyd), ${rounds} rounds per condition with the order alternating; per round and peer ${keys} keys ('a', Backspace, 60 ms apart), one flood (\`head -c ${Math.round((floodBytes * 57) / 78)} /dev/urandom | base64\`, about ${floodBytes / 1e6} MB of output; ttyd's shell inherits SIGPIPE ignored, so \`base64 | head\` never ends there), one Ctrl-C after 1.5 s of \`base64 /dev/urandom\`. ttyd ${peer.version}, shell: ${peer.shell}. Boxlab: the real server, box defaults (cpu 0.5). The mouse rests over the middle of each terminal. Times are from the input event's timeStamp to the probe in \`bench/lib/term-probe.ts\` (parsed: xterm's buffer shows it; painted: the DOM row shows it and the frame that drew it ended).`,
     '',
     `Quiet: the machine as it was (other work running), CPU busy ${(spans.quiet.busy * 100).toFixed(0)} % over the run, load average ${la(spans.quiet.loadBefore)} before, ${la(spans.quiet.loadavg)} after. Loaded: plus ${spans.loaded.workers} busy loops, CPU busy ${(spans.loaded.busy * 100).toFixed(0)} %, load average ${la(spans.loaded.loadavg)} at the end.`,
     '',
