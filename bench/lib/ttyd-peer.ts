@@ -34,6 +34,8 @@ export interface TtydPeer {
   version: string;
   shell: string;
   rssKiB(): number;
+  /** The last 4000 characters ttyd logged (connections, closes, spawned shells). */
+  log(): string;
   close(): Promise<void>;
 }
 
@@ -62,6 +64,7 @@ export async function startTtyd(bin: string, port: number, imagePath: string): P
     pid: child.pid!,
     version,
     shell: sh.how,
+    log: () => log,
     rssKiB: () => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))?.[1]),
     close: async () => {
       if (child.exitCode !== null) return;
