@@ -48,10 +48,16 @@ export function Playground() {
     window.__boxlab = { term: h.term, client: c, renderer: h.renderer };
     setRenderer(h.renderer);
     setClient(c);
+    // Focus as the running state arrives, not a frame later with the render: views are told once per frame, and a
+    // key typed right after the prompt must reach the shell (the effect below covers the rest).
+    const offControl = c.onControl((m) => {
+      if ((m.type === 'state' || m.type === 'hello') && m.state === 'running') h.term.focus();
+    });
     c.resume();
     const online = () => c.retryNow();
     window.addEventListener('online', online);
     return () => {
+      offControl();
       window.removeEventListener('online', online);
       c.dispose();
       clientRef.current = null;

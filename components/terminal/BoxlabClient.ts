@@ -346,11 +346,12 @@ export class BoxlabClient {
 
   private update(patch: Partial<ClientView>): void {
     if (this.disposed) return;
-    // A new phase is told at once: the page acts on it (focus on 'running'), and there are only a few per session.
-    const phaseChanged = patch.phase !== undefined && patch.phase !== this.view.phase;
     this.view = { ...this.view, ...patch };
+    // Phase changes wait for the frame too: told at once, React re-rendered the page inside the socket's message task
+    // (79 ms in a Chromium trace of Start under load) and the prompt's bytes queued behind it; in the click handler it
+    // held back the POST (docs/performance.md, Terminal against ttyd). getView() is always current.
     const schedule = this.deps.scheduleRender;
-    if (!schedule || phaseChanged) return this.notify();
+    if (!schedule) return this.notify();
     if (this.notifyPending) return;
     this.notifyPending = true;
     schedule(() => {
