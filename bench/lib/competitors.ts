@@ -16,10 +16,10 @@ export interface Timed {
 }
 
 /** Spawns argv and resolves when it exited: the time is from just before spawn() to the 'exit' event. */
-export function timeExit(argv: string[]): Promise<Timed> {
+export function timeExit(argv: string[], env?: NodeJS.ProcessEnv): Promise<Timed> {
   return new Promise((resolve, reject) => {
     const t0 = process.hrtime.bigint();
-    const child = spawn(argv[0], argv.slice(1), { stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(argv[0], argv.slice(1), { stdio: ['ignore', 'ignore', 'pipe'], env });
     let stderr = '';
     child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
     child.on('error', reject);

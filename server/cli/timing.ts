@@ -1,6 +1,8 @@
 // timing.ts: `BOXLAB_TIMING=1 boxlab run ...` prints where the whole process's time went (one JSON line on stderr),
 // from performance marks that bin/boxlab.js and run.ts set; bench/sections/cli.ts reads it.
 
+import { performance } from 'node:perf_hooks';
+
 /** A named point in time (ms since the process started); free enough to stay on the hot path. */
 export function mark(name: string): void {
   if (process.env.BOXLAB_TIMING) performance.mark(name);
