@@ -112,9 +112,9 @@ export class RuncHarness {
   }
 
   /** `runc run` (foreground, no terminal): create, start, wait for /bin/true, then delete, all before it exits. */
-  run(): Promise<Timed> {
+  run(prefix: string[] = []): Promise<Timed> {
     const id = `bench-${process.pid}-${this.seq++}`;
-    return timeExit(['runc', '--root', this.stateRoot, 'run', '--bundle', this.dir, id]);
+    return timeExit([...prefix, 'runc', '--root', this.stateRoot, 'run', '--bundle', this.dir, id]);
   }
 
   cleanup(): void {
