@@ -1,6 +1,6 @@
 // build-dist.js: compiles the server and CLI TypeScript to JavaScript in dist/ (run by `npm install`), so nothing
 // ships or runs tsx at run time. `--if-needed`: only when a source is newer than the last build.
-import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { chownSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { distStale, STAMP } from './dist-stamp.js';
@@ -56,6 +56,12 @@ export async function buildDist({ quiet = false } = {}) {
   });
   const inputs = Object.keys(r.metafile.inputs).map((p) => relative(root, join(process.cwd(), p)));
   writeFileSync(join(tmp, STAMP), JSON.stringify({ builtAt: t0Wall, inputs }) + '\n');
+  // `sudo npm start`/`sudo npm test` rebuild as root: hand dist/ to the checkout's owner, or their next
+  // `npm install` could not replace it.
+  if (process.getuid?.() === 0) {
+    const { uid, gid } = statSync(root);
+    for (const f of ['', ...readdirSync(tmp)]) chownSync(join(tmp, f), uid, gid);
+  }
   const old = `${out}.old-${process.pid}`;
   try {
     renameSync(out, old);

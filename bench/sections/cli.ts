@@ -43,7 +43,9 @@ async function phase(load: string, n: number, image: string, log: (l: string) =>
   const runc = new RuncHarness(image, LIMITS);
   const samples: Record<string, number[]> = {};
   const timings: Record<string, number[]> = {};
-  const add = (k: string, ms: number) => (samples[k] ??= []).push(ms);
+  const add = (k: string, ms: number): void => {
+    (samples[k] ??= []).push(ms);
+  };
   const time = (argv: string[], e?: NodeJS.ProcessEnv) => timeExit([...prefix, ...argv], e);
   const variants: Record<string, (round: number) => Promise<void>> = {
     'boxlab run': async () => {
