@@ -1,5 +1,6 @@
 // index.ts: the registry of benchmark sections, in the order `npm run bench` runs them. Add new sections here.
 import { cgroupsSection } from './cgroups.ts';
+import { cliSection } from './cli.ts';
 import { createSection } from './create.ts';
 import { forkSection } from './fork.ts';
 import { attackSection } from './fault-attack.ts';
@@ -16,6 +17,6 @@ import { webSections } from './web-all.ts';
 export type { Section, SectionContext, SectionResult } from './types.ts';
 
 export const sections: Section[] = [
-  createSection, forkSection, cgroupsSection,
+  createSection, cliSection, forkSection, cgroupsSection,
   densitySection, burstSection, churnSection, crashSection, attackSection, hostileSection, pasteSection, fairnessSection, ...webSections,
 ];

@@ -2,6 +2,7 @@
 import { parseArgs } from 'node:util';
 import { parseRunArgs } from './args.ts';
 import { CliError, requireRoot } from './preflight.ts';
+import { mark, reportTiming } from './timing.ts';
 import { USAGE, usageOf, wantsHelp } from './usage.ts';
 
 async function rootfs(argv: string[]): Promise<number> {
@@ -31,7 +32,10 @@ export async function main(argv: string[]): Promise<number> {
       case 'run': {
         const a = parseRunArgs(rest);
         const { runCommand } = await import('./run.ts');
-        return await runCommand(a);
+        mark('load-run');
+        const status = await runCommand(a);
+        reportTiming();
+        return status;
       }
       case 'rootfs':
         return await rootfs(rest);

@@ -1,19 +1,23 @@
 // run.ts: `boxlab run`: one sandbox attached to this terminal (pty) or to stdin/stdout (pipe), exit status passed through.
 import { consoleProgress, defaultImagePath, ensureImage, validateImage } from '../rootfs/index.ts';
-import { createSandbox, sweep } from '../engine/index.ts';
+import { createSandbox, sweep, sweepNeeded } from '../engine/index.ts';
 import type { Sandbox } from '../engine/sandbox.ts';
 import { defaultEnv } from '../engine/config.ts';
 import { SandboxError, type StageEvent } from '../engine/types.ts';
 import type { RunArgs } from './args.ts';
 import { CliError, requireOverlay, requireRoot } from './preflight.ts';
+import { mark } from './timing.ts';
 
 const SIGNALS: Partial<Record<NodeJS.Signals, number>> = { SIGINT: 2, SIGTERM: 15, SIGHUP: 1, SIGQUIT: 3 };
 
 export async function runCommand(a: RunArgs): Promise<number> {
   requireRoot();
   requireOverlay();
-  // A previous run killed with -9 may have left mounts, cgroups or processes: remove them first.
-  await sweep();
+  mark('preflight');
+  // A previous run killed with -9 may have left mounts, cgroups or processes: remove them first. Only then: the
+  // check is one readdir of an (almost always) empty dir, the sweep itself loads the native layer and walks cgroups.
+  if (sweepNeeded()) await sweep();
+  mark('sweep-check');
   const baseDir = a.baseDir ?? defaultImagePath();
   if (!a.baseDir) {
     const progress = consoleProgress('rootfs');
@@ -22,6 +26,7 @@ export async function runCommand(a: RunArgs): Promise<number> {
   }
   const shell = a.command[0] ?? a.shell ?? '/bin/sh';
   const image = await validateImage(baseDir, shell);
+  mark('image');
   const tty = Boolean(process.stdin.isTTY && process.stdout.isTTY);
   const hostname = a.hostname ?? 'boxlab';
   const args = a.command.length ? a.command.slice(1) : tty && !a.shell ? ['-l'] : [];
@@ -51,6 +56,7 @@ export async function runCommand(a: RunArgs): Promise<number> {
     if (err instanceof SandboxError) throw new CliError(err.message);
     throw err;
   }
+  mark('create');
   box.on('stage', trace);
   return tty ? attachTty(box) : attachPipes(box);
 }
@@ -124,7 +130,9 @@ async function attachTty(box: Sandbox): Promise<number> {
     };
     offSignals = onSignals(box, done);
     void box.wait().then(async (e) => {
+      mark('wait');
       await box.destroy();
+      mark('destroy');
       done(e.status);
     });
   });
@@ -144,7 +152,9 @@ async function attachPipes(box: Sandbox): Promise<number> {
     };
     offSignals = onSignals(box, done);
     void box.wait().then(async (e) => {
+      mark('wait');
       await box.destroy();
+      mark('destroy');
       // Let stdout drain before the process exits with the box's status.
       process.stdout.write('', () => done(e.status));
     });

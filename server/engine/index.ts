@@ -11,7 +11,7 @@ import { type CreateOptions, type SandboxConfig } from './types.ts';
 
 export * from './types.ts';
 export { withDefaults, defaultEnv, DEFAULTS } from './config.ts';
-export { sweep } from './sweep.ts';
+export { sweep, sweepNeeded } from './sweep.ts';
 
 let realDeps: Promise<EngineDeps> | null = null;
 
