@@ -27,32 +27,42 @@ export async function runCommand(a: RunArgs): Promise<number> {
   const args = a.command.length ? a.command.slice(1) : tty && !a.shell ? ['-l'] : [];
   const trace = (e: StageEvent) => a.trace && process.stderr.write(JSON.stringify(e) + '\n');
 
-  let box: Sandbox;
+  const box = await openBox(
+    {
+      baseDir: image.root,
+      shell: image.shell,
+      args,
+      memory: a.memory,
+      cpuLimit: a.cpuLimit,
+      pids: a.pids,
+      workdir: a.workdir,
+      hostname,
+      diskLimit: a.disk,
+      env: { ...defaultEnv(hostname, process.env.TERM ?? 'xterm-256color'), ...a.env },
+      stdio: tty ? 'pty' : 'pipe',
+      rows: tty ? process.stdout.rows : undefined,
+      cols: tty ? process.stdout.columns : undefined,
+    } as Parameters<typeof createSandbox>[0],
+    trace,
+  );
+  return tty ? attachTty(box) : attachPipes(box);
+}
+
+/**
+ * Creates the box with `trace` seeing every stage event exactly once: the engine hands each event to onStage, the
+ * teardown ones included (a 'stage' listener on the box as well printed every teardown event twice).
+ */
+export async function openBox(
+  config: Parameters<typeof createSandbox>[0],
+  trace: (e: StageEvent) => unknown,
+  create: typeof createSandbox = createSandbox,
+): Promise<Sandbox> {
   try {
-    box = await createSandbox(
-      {
-        baseDir: image.root,
-        shell: image.shell,
-        args,
-        memory: a.memory,
-        cpuLimit: a.cpuLimit,
-        pids: a.pids,
-        workdir: a.workdir,
-        hostname,
-        diskLimit: a.disk,
-        env: { ...defaultEnv(hostname, process.env.TERM ?? 'xterm-256color'), ...a.env },
-        stdio: tty ? 'pty' : 'pipe',
-        rows: tty ? process.stdout.rows : undefined,
-        cols: tty ? process.stdout.columns : undefined,
-      } as Parameters<typeof createSandbox>[0],
-      { onStage: trace },
-    );
+    return await create(config, { onStage: (e) => void trace(e) });
   } catch (err) {
     if (err instanceof SandboxError) throw new CliError(err.message);
     throw err;
   }
-  box.on('stage', trace);
-  return tty ? attachTty(box) : attachPipes(box);
 }
 
 /** Ctrl-C and friends go to the box through the pty (raw mode); signals sent to this process end the box. */
