@@ -2,7 +2,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
+import type { Controller } from '../cgroups/detect.ts';
+import { cgroupView } from '../cgroups/view.ts';
 import { ensureImage, defaultImagePath } from '../../rootfs/index.ts';
 import { createSandbox, type ExitInfo, type SandboxConfig, type StageEvent } from '../index.ts';
 import type { Sandbox } from '../sandbox.ts';
@@ -176,14 +178,15 @@ export class PipeShell {
   }
 }
 
-/** Directory of `pid`'s cgroup of a v1 controller, as the host sees it (not through any engine code). */
-export function cgroupDirOf(pid: number, controller: string): string {
-  const text = readFileSync(`/proc/${pid}/cgroup`, 'utf8');
-  for (const line of text.split('\n')) {
-    const [, ctrls, p] = line.split(':');
-    if (ctrls !== undefined && ctrls.split(',').includes(controller)) return join('/sys/fs/cgroup', controller, p!);
-  }
-  throw new Error(`pid ${pid} has no ${controller} cgroup: ${text}`);
+/** Directory of `pid`'s cgroup for a controller (v1, v2 or hybrid), found by the engine's own detection. */
+export function cgroupDirOf(pid: number, controller: Controller): string {
+  return cgroupView(pid).dir(controller);
+}
+export { cgroupView };
+
+/** The box's own cgroup is a direct child of a box parent Boxlab made (boxlab/ on v1 and without systemd, boxes/ in a unit). */
+export function isBoxCgroup(dir: string, id: string): boolean {
+  return basename(dir) === id && ['boxlab', 'boxes'].includes(basename(dirname(dir)));
 }
 
 export const readTrim = (p: string) => readFileSync(p, 'utf8').trim();
@@ -226,7 +229,7 @@ function describePid(pid: number): string {
   try {
     const s = readFileSync(`/proc/${pid}/stat`, 'utf8');
     const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
-    const cg = readFileSync(`/proc/${pid}/cgroup`, 'utf8').match(/:memory:(.*)$/m)?.[1] ?? '?';
+    const cg = readFileSync(`/proc/${pid}/cgroup`, 'utf8').match(/^\d+:(?:[^:]*\bmemory\b[^:]*)?:(.*)$/m)?.[1] ?? '?';
     return `${pid} ${s.slice(s.indexOf('(') + 1, s.lastIndexOf(')'))} ${f[0]} ppid=${f[1]} cg=${cg}`;
   } catch {
     return `${pid} (gone)`;

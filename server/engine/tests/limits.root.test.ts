@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { after, test } from 'node:test';
-import { BoxTracker, cgroupDirOf, PipeShell, readTrim, runInBox, SKIP_NOT_ROOT, sleep, zombieChildren, testNoLeftovers } from './helpers.ts';
+import { BoxTracker, cgroupView, isBoxCgroup, PipeShell, readTrim, runInBox, SKIP_NOT_ROOT, sleep, zombieChildren, testNoLeftovers } from './helpers.ts';
 import type { Sandbox } from '../sandbox.ts';
 
 const tracker = new BoxTracker();
@@ -14,28 +14,31 @@ const MEM = 64 * 2 ** 20;
 const HOG = 'x=$(head -c 300000000 /dev/zero | tr "\\0" a); echo survived ${#x}';
 let memoryLimitVerified = false;
 
-/** The box's memory cgroup, read through the host's /proc (not the engine), with its limit checked against 64M. */
-function checkMemoryLimit(box: Sandbox): string {
-  const dir = cgroupDirOf(box.pids.init, 'memory');
-  assert.ok(dir.endsWith(`/boxlab/${box.id}`), `memory cgroup of PID 1: ${dir}`);
-  assert.equal(Number(readTrim(`${dir}/memory.limit_in_bytes`)), MEM);
-  // memsw exists only with swap accounting; swap is off on this host, but if present it must not allow more.
-  if (existsSync(`${dir}/memory.memsw.limit_in_bytes`)) assert.equal(Number(readTrim(`${dir}/memory.memsw.limit_in_bytes`)), MEM);
-  assert.match(readTrim(`${dir}/memory.oom_control`), /^oom_kill_disable 0$/m);
-  return dir;
+/** The box's memory cgroup, found through the host's /proc by the engine's detection, with its limit checked against 64M. */
+function checkMemoryLimit(box: Sandbox): ReturnType<typeof cgroupView> {
+  const cg = cgroupView(box.pids.init);
+  const dir = cg.dir('memory');
+  assert.ok(isBoxCgroup(dir, box.id), `memory cgroup of PID 1: ${dir}`);
+  assert.equal(cg.memoryMax(), MEM);
+  // Swap accounting may be off; where it is on, the box may not swap beyond the limit (v1 memsw = limit, v2 swap.max 0).
+  const swap = cg.swapAllowance();
+  assert.ok(swap === null || swap === 0, `swap allowance ${swap}`);
+  assert.equal(cg.oomKillDisable(), 0);
+  return cg;
 }
 
 test('memory: --memory 64M is really set on the box cgroup (host view of PID 1 cgroup) and stats agree', opts, async (t) => {
   t.after(() => tracker.destroyAll());
   const sh = await PipeShell.open(tracker, { memory: '64M' });
-  const dir = checkMemoryLimit(sh.box);
-  // Every process of the box is in it, not just PID 1.
-  const child = await sh.run('sleep 0.1 & cat /proc/$!/cgroup | grep memory; wait');
-  assert.ok(child.out.trim().endsWith(':/'), `in-box view of the cgroup (cgroup namespace root): ${child.out}`);
+  const cg = checkMemoryLimit(sh.box);
+  // Every process of the box is in it, not just PID 1 (v1: the memory line; v2: the 0:: line).
+  const child = await sh.run('sleep 0.1 & cat /proc/$!/cgroup; wait');
+  const line = (cg.version === 2 ? /^0::(.*)$/m : /^\d+:[^:]*\bmemory\b[^:]*:(.*)$/m).exec(child.out)?.[1];
+  assert.equal(line, '/', `in-box view of the cgroup (cgroup namespace root): ${child.out}`);
   const st = await sh.box.stats();
   assert.equal(st.memory.limit, MEM);
-  assert.equal(st.cgroupVersion, 1);
-  t.diagnostic(`${dir}: limit ${MEM}, usage ${st.memory.current}`);
+  assert.equal(st.cgroupVersion, cg.version);
+  t.diagnostic(`cgroup v${cg.version} ${cg.dir('memory')}: limit ${MEM}, usage ${st.memory.current}`);
   memoryLimitVerified = true;
 });
 
@@ -47,17 +50,18 @@ test('memory: a ~300 MB hog in a child of the shell is OOM-killed (137), the box
     await tracker.destroyAll();
   });
   const sh = await PipeShell.open(tracker, { memory: '64M' });
-  const dir = checkMemoryLimit(sh.box);
+  const cg = checkMemoryLimit(sh.box);
   const t0 = performance.now();
   const r = await sh.run(`(${HOG})`, 30_000);
   const ms = performance.now() - t0;
   assert.equal(r.code, 137, `hog exit ${r.code}, out ${r.out}`);
   assert.doesNotMatch(r.out, /survived/);
   const st = await sh.box.stats();
-  const peak = Number(readTrim(`${dir}/memory.max_usage_in_bytes`));
-  t.diagnostic(`hog killed after ${Math.round(ms)} ms; peak usage ${peak} of ${MEM}; stats ${JSON.stringify(st.memory)}`);
+  const peak = cg.memoryPeak();
+  t.diagnostic(`cgroup v${cg.version}: hog killed after ${Math.round(ms)} ms; peak usage ${peak ?? 'n/a (no memory.peak before 5.19)'} of ${MEM}; stats ${JSON.stringify(st.memory)}`);
   assert.ok(st.memory.oomKills >= 1, `oomKills ${st.memory.oomKills}`);
-  assert.ok(peak <= MEM && peak > 0.75 * MEM, `peak ${peak}: the hog never reached the limit, or passed it`);
+  assert.equal(cg.oomKills(), st.memory.oomKills, 'the kernel file and the engine agree');
+  if (peak !== null) assert.ok(peak <= MEM && peak > 0.75 * MEM, `peak ${peak}: the hog never reached the limit, or passed it`);
   // PID 1 was not the victim: the shell answers, and a host process started before is still there.
   assert.deepEqual(await sh.run('echo alive'), { out: 'alive\n', code: 0 });
   assert.equal(hostSleeper.exitCode, null);
@@ -82,10 +86,9 @@ test('memory: the hog as PID 1 itself is OOM-killed: box exit is signal 9, statu
 test('cpu: --cpu-limit 0.25 sets a 25 ms / 100 ms CFS quota and two busy loops get about a quarter core', opts, async (t) => {
   t.after(() => tracker.destroyAll());
   const sh = await PipeShell.open(tracker, { cpuLimit: '0.25' });
-  const dir = cgroupDirOf(sh.box.pids.init, 'cpu');
-  assert.ok(dir.endsWith(`/boxlab/${sh.box.id}`), dir);
-  assert.equal(readTrim(`${dir}/cpu.cfs_period_us`), '100000');
-  assert.equal(readTrim(`${dir}/cpu.cfs_quota_us`), '25000');
+  const cg = cgroupView(sh.box.pids.init);
+  assert.ok(isBoxCgroup(cg.dir('cpu'), sh.box.id), cg.dir('cpu'));
+  assert.deepEqual(cg.cpuQuota(), { quotaUs: 25000, periodUs: 100000 });
   // Two loops could use both cores of this host without the quota.
   await sh.run('while :; do :; done & while :; do :; done & echo started');
   await sleep(300);
@@ -104,9 +107,10 @@ test('cpu: --cpu-limit 0.25 sets a 25 ms / 100 ms CFS quota and two busy loops g
 test('pids: pids.max 32 stops a fork bomb; the host can still fork; the box is still killable and leaves nothing', opts, async (t) => {
   t.after(() => tracker.destroyAll());
   const sh = await PipeShell.open(tracker, { pids: 32 });
-  const dir = cgroupDirOf(sh.box.pids.init, 'pids');
-  assert.ok(dir.endsWith(`/boxlab/${sh.box.id}`), dir);
-  assert.equal(readTrim(`${dir}/pids.max`), '32');
+  const cg = cgroupView(sh.box.pids.init);
+  const dir = cg.dir('pids');
+  assert.ok(isBoxCgroup(dir, sh.box.id), dir);
+  assert.equal(cg.pidsMax(), 32);
   assert.equal((await sh.box.stats()).pids.max, 32);
   // The guard ends the bomb's starter; the bomb's orphans keep forking until the box is destroyed.
   sh.box.write("timeout 3 sh -c 'b(){ b|b& }; b'\n");
