@@ -1,5 +1,6 @@
 // index.ts: the registry of benchmark sections, in the order `npm run bench` runs them. Add new sections here.
 import { cgroupsSection } from './cgroups.ts';
+import { clone3Section } from './clone3.ts';
 import { createSection } from './create.ts';
 import { forkSection } from './fork.ts';
 import { attackSection } from './fault-attack.ts';
@@ -14,6 +15,6 @@ import { webSections } from './web-all.ts';
 export type { Section, SectionContext, SectionResult } from './types.ts';
 
 export const sections: Section[] = [
-  createSection, forkSection, cgroupsSection,
+  createSection, forkSection, cgroupsSection, clone3Section,
   densitySection, burstSection, churnSection, crashSection, attackSection, hostileSection, ...webSections,
 ];
