@@ -5,16 +5,15 @@ import type { Sandbox } from '../engine/sandbox.ts';
 import { defaultEnv } from '../engine/config.ts';
 import { SandboxError, type StageEvent } from '../engine/types.ts';
 import type { RunArgs } from './args.ts';
-import { CliError, requireOverlay, requireRoot } from './preflight.ts';
+import { CliError, preflight } from './preflight.ts';
 
 const SIGNALS: Partial<Record<NodeJS.Signals, number>> = { SIGINT: 2, SIGTERM: 15, SIGHUP: 1, SIGQUIT: 3 };
 
 export async function runCommand(a: RunArgs): Promise<number> {
-  requireRoot();
-  requireOverlay();
+  const baseDir = a.baseDir ?? defaultImagePath();
+  await preflight(baseDir);
   // A previous run killed with -9 may have left mounts, cgroups or processes: remove them first.
   await sweep();
-  const baseDir = a.baseDir ?? defaultImagePath();
   if (!a.baseDir) {
     const progress = consoleProgress('rootfs');
     await ensureImage(baseDir, progress);
