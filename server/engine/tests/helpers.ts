@@ -12,6 +12,11 @@ import { RUN_DIR, UID_BASE, UID_RANGE } from '../state.ts';
 
 export const isRoot = process.getuid?.() === 0;
 export const SKIP_NOT_ROOT = isRoot ? false : 'needs root: makes real namespaces, mounts and cgroups';
+/**
+ * Slow hosts (the qemu TCG guest of the cgroup v2 runs: ~10x slower) set BOXLAB_TEST_TIME_FACTOR: timeouts scale by
+ * it, and CPU-share lower bounds (which only prove the loops ran) are relaxed; limits themselves are never relaxed.
+ */
+export const TIME_FACTOR = Math.max(1, Number(process.env.BOXLAB_TEST_TIME_FACTOR) || 1);
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 let image: Promise<string> | null = null;
