@@ -1,6 +1,7 @@
 // run.ts: `boxlab run`: one sandbox attached to this terminal (pty) or to stdin/stdout (pipe), exit status passed through.
 import { consoleProgress, defaultImagePath, ensureImage, validateImage } from '../rootfs/index.ts';
 import { createSandbox, sweep } from '../engine/index.ts';
+import { pruneOwnParents } from '../engine/cgroups/index.ts';
 import type { Sandbox } from '../engine/sandbox.ts';
 import { defaultEnv } from '../engine/config.ts';
 import { SandboxError, type StageEvent } from '../engine/types.ts';
@@ -44,7 +45,10 @@ export async function runCommand(a: RunArgs): Promise<number> {
     } as Parameters<typeof createSandbox>[0],
     trace,
   );
-  return tty ? attachTty(box) : attachPipes(box);
+  const status = await (tty ? attachTty(box) : attachPipes(box));
+  // Nothing of ours stays behind: an emptied box parent goes too (a systemd scope goes with this process).
+  await pruneOwnParents().catch(() => {});
+  return status;
 }
 
 /**

@@ -4,7 +4,7 @@ import path from 'node:path';
 import type { StageName } from '../types.ts';
 import { CONTROLLERS, detectLayout, unifiedMount, type CgroupLayout, type Controller } from './detect.ts';
 import { cgError, errCode, nodeIO, sleep, type CgroupIO } from './io.ts';
-import { checkPids, type CgroupLimits } from './parse.ts';
+import { checkPids, parsePids, type CgroupLimits } from './parse.ts';
 import { BOX_PARENT_NAMES, ensureV2Base, resolveV2Base, rmdirIfUnused, siblingUnitBoxes, SUPERVISOR_LEAF, sweepLegacy, type SystemdHooks, type V2Base } from './delegate.ts';
 import { makeSet, PARENT_NAME, removeIfEmpty, type CgroupSet, type Ctx, type Node } from './set.ts';
 import { realSystemdHooks } from './systemd.ts';
@@ -137,7 +137,8 @@ export async function createCgroups(sandboxId: string, limits: CgroupLimits, opt
     }
     for (const n of nodes) {
       cur = { syscall: 'mkdir', path: n.dir };
-      await mkdirLeaf(ctx.io, n.dir);
+      // A parent another process's sweep removed meanwhile is made again, and on v2 delegated again.
+      await mkdirLeaf(ctx.io, n.dir, n.version === 2 && ctx.base ? () => ensureBase(ctx, n.controllers) : undefined);
       created.push(n);
       cur = { syscall: 'write', path: n.dir };
       if (n.version === 1) await writeV1Limits(ctx.io, n.dir, n.controllers, limits);
@@ -157,6 +158,7 @@ export async function createCgroups(sandboxId: string, limits: CgroupLimits, opt
 /** ensureV2Base, with our own placement remembered: once in <unit>/supervisor we stay there. */
 async function ensureBase(ctx: Ctx, ctrls: Controller[]): Promise<void> {
   const base = ctx.base!;
+  ctrls = ctrls.filter((c) => c === 'memory' || c === 'cpu' || c === 'pids');
   const own = placed.has(base.top) && base.supervisorDir ? base.supervisorDir : await ctx.hooks!.ownDirNow();
   await ensureV2Base(ctx.io, base, ctx.hooks!.pid, own, ctrls);
   if (base.kind === 'unit') placed.add(base.top);
@@ -164,11 +166,12 @@ async function ensureBase(ctx: Ctx, ctrls: Controller[]): Promise<void> {
 const placed = new Set<string>();
 
 /** Makes <own>/boxlab (if missing) and the leaf; a concurrent sweep may rmdir the parent in between, so retry once. */
-async function mkdirLeaf(io: CgroupIO, dir: string): Promise<void> {
+async function mkdirLeaf(io: CgroupIO, dir: string, parentMade?: () => Promise<void>): Promise<void> {
   for (let attempt = 0; ; attempt++) {
     const parent = path.posix.dirname(dir);
     try {
       await io.mkdir(parent);
+      await parentMade?.();
     } catch (e) {
       if (errCode(e) !== 'EEXIST') throw e;
     }
@@ -228,13 +231,23 @@ export async function sweepCgroups(
     }
   }
   for (const p of own) await removeIfEmpty(ctx, p);
-  // A dead server's unit: once its boxes and supervisor are gone, systemd sees it empty and collects it.
+  // A dead server's unit (nobody left in its supervisor leaf): once its boxes/ and supervisor/ are gone, systemd
+  // sees it empty and collects it. A live server's unit is left alone, even with no box at the moment.
   for (const p of others) {
-    if ((await rmdirIfUnused(ctx.io, p)) && path.posix.basename(p) === 'boxes') {
-      await rmdirIfUnused(ctx.io, j(path.posix.dirname(p), SUPERVISOR_LEAF));
-    }
+    if (path.posix.basename(p) !== 'boxes') continue;
+    const sup = j(path.posix.dirname(p), SUPERVISOR_LEAF);
+    if ((await ctx.io.exists(sup)) && parsePids(await ctx.io.read(j(sup, 'cgroup.procs')).catch(() => '')).length) continue;
+    if (await rmdirIfUnused(ctx.io, p)) await rmdirIfUnused(ctx.io, sup);
   }
   if (ctx.base && ctx.layout.unified) await sweepLegacy(ctx.io, j(ctx.fsRoot, ctx.layout.unified.mountPoint), ctx.base.startedIn).catch(() => []);
   if (errors.length) throw errors[0];
   return removed;
+}
+
+/** After this process's last box: removes its own box parents if empty (v1 <own>/boxlab, v2 subtree boxlab/ or boxes/). */
+export async function pruneOwnParents(opts: CgroupOptions = {}): Promise<void> {
+  const ctx = await context(opts);
+  for (const p of new Set(CONTROLLERS.filter((c) => ctx.layout.controllers[c]).map((c) => parentDir(ctx, c)))) {
+    await removeIfEmpty(ctx, p).catch(() => {});
+  }
 }

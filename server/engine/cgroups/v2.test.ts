@@ -5,7 +5,7 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { SandboxError } from '../types.ts';
 import { FakeKernel, type FakeOptions } from './fake-kernel.ts';
-import { createCgroups, sweepCgroups, v2Base } from './index.ts';
+import { createCgroups, pruneOwnParents, sweepCgroups, v2Base } from './index.ts';
 import { fakeSystemd, MNT, optsFor, systemdTree } from './systemd-fake.ts';
 
 const LIM = { memoryBytes: 64 * 2 ** 20, cpuFraction: 0.25, pids: 20 };
@@ -229,4 +229,36 @@ test('v2 without cgroup.kill (< 5.14): freeze, SIGKILL each, unfreeze', async (t
   assert.deepEqual(k.writes.filter((w) => w.path.endsWith('cgroup.freeze')).map((w) => w.data), ['1', '0']);
   const removed = await sweepCgroups(o);
   assert.deepEqual(removed, [path.join(k.root, MNT, 'boxlab/box1')]);
+});
+
+test('v2 subtree: a parent another process pruned between our checks is made and delegated again', async (t) => {
+  const { k, o } = await plainV2(t);
+  const set = await createCgroups('box1', LIM, o);
+  await set.remove();
+  await pruneOwnParents(o);
+  assert.deepEqual(await k.tree(MNT), [], 'pruned after the last box');
+  // Race: just before our leaf mkdir, someone else's prune removes the (empty) parent we had just delegated.
+  let raced = false;
+  const io = { ...k.io, mkdir: async (p: string) => {
+    if (!raced && p.endsWith('/boxlab/box2')) {
+      raced = true;
+      await k.io.rmdir(path.dirname(p));
+    }
+    return k.io.mkdir(p);
+  } };
+  const set2 = await createCgroups('box2', LIM, { ...o, io });
+  assert.ok(raced);
+  assert.equal(await k.readRel(`${MNT}/boxlab/box2/memory.max`), '67108864');
+  assert.equal(await k.readRel(`${MNT}/boxlab/cgroup.subtree_control`), 'memory cpu pids');
+  await set2.remove();
+});
+
+test('sweep leaves a live sibling unit alone even when it has no box at the moment', async (t) => {
+  const { k, o } = await onSystemd(t, 900, SESSION);
+  const live = `${MNT}/system.slice/boxlab-920.scope`;
+  await k.mkcg(`${live}/boxes`);
+  await k.mkcg(`${live}/supervisor`);
+  await k.place(`${live}/supervisor`, 920);
+  await sweepCgroups({ ...o, filter: () => true });
+  assert.ok((await k.tree(MNT)).includes(`${live}/boxes`));
 });
