@@ -44,7 +44,7 @@ test('memory: --memory 64M is really set on the box cgroup (host view of PID 1 c
 
 test('memory: a ~300 MB hog in a child of the shell is OOM-killed (137), the box and the host live on', opts, async (t) => {
   if (!memoryLimitVerified) throw new Error('refusing to run the memory hog: the previous test did not verify the limit');
-  const hostSleeper = spawn('sleep', ['60'], { stdio: 'ignore' });
+  const hostSleeper = spawn('sleep', [String(60 * TIME_FACTOR)], { stdio: 'ignore' });
   t.after(async () => {
     hostSleeper.kill('SIGKILL');
     await tracker.destroyAll();
