@@ -71,9 +71,15 @@ export async function resolveV2Base(mountDir: string, ownDir: string, hooks: Sys
   }
   let found = await delegatedUnit(ownDir, hooks);
   if (!found) {
-    const name = `boxlab-${hooks.pid}.scope`;
+    let name = `boxlab-${hooks.pid}.scope`;
     try {
-      await hooks.startScope(name, hooks.pid);
+      try {
+        await hooks.startScope(name, hooks.pid);
+      } catch {
+        // A scope of an earlier process with our pid may still exist (its boxes outlived a kill -9): another name.
+        name = `boxlab-${hooks.pid}-${Math.random().toString(36).slice(2, 8)}.scope`;
+        await hooks.startScope(name, hooks.pid);
+      }
     } catch (e) {
       throw fail('EPERM', 'StartTransientUnit', ownDir,
         `cgroup v2 under systemd: ${ownDir} is not delegated to Boxlab and asking systemd for a scope failed (${(e as Error).message}); ` +

@@ -32,7 +32,7 @@ const run = (cmd: string, args: string[]) =>
  */
 async function startScope(name: string, pid: number): Promise<void> {
   await run('busctl', [
-    'call', '--system', 'org.freedesktop.systemd1', '/org/freedesktop/systemd1', 'org.freedesktop.systemd1.Manager',
+    '--system', 'call', 'org.freedesktop.systemd1', '/org/freedesktop/systemd1', 'org.freedesktop.systemd1.Manager',
     'StartTransientUnit', 'ssa(sv)a(sa(sv))', name, 'fail', '4',
     'PIDs', 'au', '1', String(pid),
     'Delegate', 'b', 'true',

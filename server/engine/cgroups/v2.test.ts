@@ -152,6 +152,17 @@ test('systemd: a unit without the controllers delegated, and a failed StartTrans
   await k.place(unit, 800);
   await assert.rejects(createCgroups('b1', LIM, o), /controller\(s\) cpu not available in .*boxlab.service: give the unit Delegate=yes/);
 
+  // Our pid's usual scope name is taken (an earlier process's scope outlived it): a second name is used.
+  await k.place(SESSION, 800);
+  await k.mkcg(`${MNT}/system.slice/boxlab-800.scope`);
+  const taken = hooks.startScope.bind(hooks);
+  hooks.startScope = async (name, pid) => {
+    if (name === 'boxlab-800.scope') throw new Error('Unit boxlab-800.scope already exists.');
+    return taken(name, pid);
+  };
+  const base = await v2Base(o);
+  assert.match(base!.how, /^transient scope boxlab-800-[a-z0-9]+\.scope$/);
+
   await k.place(SESSION, 800);
   hooks.failStart = 'busctl failed: Failed to connect to bus';
   await assert.rejects(v2Base(o), (e: Error) => {
