@@ -75,6 +75,13 @@ function takePtyMaster(pid: number, targetFd: number): PtyMaster {
   }
 }
 
+/** Value of an extended attribute (not following a final symlink), or null when absent or unreadable. */
+export function readXattr(path: string, name: string): string | null {
+  const buf = Buffer.alloc(256);
+  const n = Number(libc.lgetxattr(path, name, buf, buf.length));
+  return n < 0 ? null : buf.subarray(0, n).toString('utf8');
+}
+
 export const realSyscalls: Syscalls = {
   spawnBox,
   mount(source, target, fstype, flags, data) {

@@ -1,6 +1,7 @@
 // index.ts: the registry of benchmark sections, in the order `npm run bench` runs them. Add new sections here.
 import { cgroupsSection } from './cgroups.ts';
 import { cliSection } from './cli.ts';
+import { clone3Section } from './clone3.ts';
 import { createSection } from './create.ts';
 import { forkSection } from './fork.ts';
 import { attackSection } from './fault-attack.ts';
@@ -17,6 +18,6 @@ import { webSections } from './web-all.ts';
 export type { Section, SectionContext, SectionResult } from './types.ts';
 
 export const sections: Section[] = [
-  createSection, cliSection, forkSection, cgroupsSection,
+  createSection, cliSection, forkSection, cgroupsSection, clone3Section,
   densitySection, burstSection, churnSection, crashSection, attackSection, hostileSection, pasteSection, fairnessSection, ...webSections,
 ];

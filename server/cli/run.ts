@@ -1,24 +1,25 @@
 // run.ts: `boxlab run`: one sandbox attached to this terminal (pty) or to stdin/stdout (pipe), exit status passed through.
 import { consoleProgress, defaultImagePath, ensureImage, validateImage } from '../rootfs/index.ts';
 import { createSandbox, sweep, sweepNeeded } from '../engine/index.ts';
+import { pruneOwnParents } from '../engine/cgroups/index.ts';
 import type { Sandbox } from '../engine/sandbox.ts';
 import { defaultEnv } from '../engine/config.ts';
 import { SandboxError, type StageEvent } from '../engine/types.ts';
 import type { RunArgs } from './args.ts';
-import { CliError, requireOverlay, requireRoot } from './preflight.ts';
+import { CliError, preflight } from './preflight.ts';
 import { mark } from './timing.ts';
 
 const SIGNALS: Partial<Record<NodeJS.Signals, number>> = { SIGINT: 2, SIGTERM: 15, SIGHUP: 1, SIGQUIT: 3 };
 
 export async function runCommand(a: RunArgs): Promise<number> {
-  requireRoot();
-  requireOverlay();
+  const baseDir = a.baseDir ?? defaultImagePath();
+  // Root, then every host feature a box needs (one-line error naming the missing one and its fix).
+  await preflight(baseDir);
   mark('preflight');
   // A previous run killed with -9 may have left mounts, cgroups or processes: remove them first. Only then: the
   // check is one readdir of an (almost always) empty dir, the sweep itself loads the native layer and walks cgroups.
   if (sweepNeeded()) await sweep();
   mark('sweep-check');
-  const baseDir = a.baseDir ?? defaultImagePath();
   if (!a.baseDir) {
     const progress = consoleProgress('rootfs');
     await ensureImage(baseDir, progress);
@@ -32,33 +33,46 @@ export async function runCommand(a: RunArgs): Promise<number> {
   const args = a.command.length ? a.command.slice(1) : tty && !a.shell ? ['-l'] : [];
   const trace = (e: StageEvent) => a.trace && process.stderr.write(JSON.stringify(e) + '\n');
 
-  let box: Sandbox;
+  const box = await openBox(
+    {
+      baseDir: image.root,
+      shell: image.shell,
+      args,
+      memory: a.memory,
+      cpuLimit: a.cpuLimit,
+      pids: a.pids,
+      workdir: a.workdir,
+      hostname,
+      diskLimit: a.disk,
+      env: { ...defaultEnv(hostname, process.env.TERM ?? 'xterm-256color'), ...a.env },
+      stdio: tty ? 'pty' : 'pipe',
+      rows: tty ? process.stdout.rows : undefined,
+      cols: tty ? process.stdout.columns : undefined,
+    } as Parameters<typeof createSandbox>[0],
+    trace,
+  );
+  mark('create');
+  const status = await (tty ? attachTty(box) : attachPipes(box));
+  // Nothing of ours stays behind: an emptied box parent goes too (a systemd scope goes with this process).
+  await pruneOwnParents().catch(() => {});
+  return status;
+}
+
+/**
+ * Creates the box with `trace` seeing every stage event exactly once: the engine hands each event to onStage, the
+ * teardown ones included (a 'stage' listener on the box as well printed every teardown event twice).
+ */
+export async function openBox(
+  config: Parameters<typeof createSandbox>[0],
+  trace: (e: StageEvent) => unknown,
+  create: typeof createSandbox = createSandbox,
+): Promise<Sandbox> {
   try {
-    box = await createSandbox(
-      {
-        baseDir: image.root,
-        shell: image.shell,
-        args,
-        memory: a.memory,
-        cpuLimit: a.cpuLimit,
-        pids: a.pids,
-        workdir: a.workdir,
-        hostname,
-        diskLimit: a.disk,
-        env: { ...defaultEnv(hostname, process.env.TERM ?? 'xterm-256color'), ...a.env },
-        stdio: tty ? 'pty' : 'pipe',
-        rows: tty ? process.stdout.rows : undefined,
-        cols: tty ? process.stdout.columns : undefined,
-      } as Parameters<typeof createSandbox>[0],
-      { onStage: trace },
-    );
+    return await create(config, { onStage: (e) => void trace(e) });
   } catch (err) {
     if (err instanceof SandboxError) throw new CliError(err.message);
     throw err;
   }
-  mark('create');
-  box.on('stage', trace);
-  return tty ? attachTty(box) : attachPipes(box);
 }
 
 /**

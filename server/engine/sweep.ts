@@ -71,6 +71,8 @@ export async function sweep(deps?: Pick<EngineDeps, 'sys'> & { runDir?: string; 
   // Only cgroups of sandboxes recorded here as dead: the boxlab/ parent may be shared with other servers'
   // live sandboxes (v1 hierarchies whose own cgroup is '/'), which must never be touched.
   const dead = new Set(records.map((r) => r.id));
-  report.cgroups = await sweepCgroups({ filter: (id) => dead.has(id) });
+  // Recorded paths find boxes made under another server's cgroup subtree (its own systemd scope on v2).
+  const recorded = records.flatMap((r) => Object.values(r.cgroups ?? {}));
+  report.cgroups = await sweepCgroups({ filter: (id) => dead.has(id), recorded });
   return report;
 }

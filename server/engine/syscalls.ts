@@ -34,6 +34,8 @@ export interface SpawnRequest {
   devOpts: string;
   shmOpts: string;
   seccompFilter: Buffer | null;
+  /** cgroup v2 only: start the namespaced parent inside this cgroup (clone3 CLONE_INTO_CGROUP, Linux 5.7). */
+  cgroupDir?: string;
 }
 
 /** A running double fork: the namespaced parent's pid and the channels to it. */
@@ -50,6 +52,8 @@ export interface BoxProcess {
   stdio?: { stdin: NodeJS.WritableStream; stdout: NodeJS.ReadableStream; stderr: NodeJS.ReadableStream };
   /** Releases the outer ends of the status/control pipes. */
   close(): void;
+  /** True when it was born in SpawnRequest.cgroupDir; false when the kernel fell back to posix_spawn (attach it). */
+  cgroupPlaced?: boolean;
 }
 
 export interface WaitResult {
