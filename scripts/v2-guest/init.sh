@@ -1,0 +1,43 @@
+#!/bin/busybox sh
+# init.sh: PID 1 of the v2 guest's initramfs: loads virtio/9p/overlay, lays a tmpfs-backed writable overlay over the
+# host's read-only / (9p), moves the job share in and hands over to stage2.sh inside that root (switch_root).
+/bin/busybox mkdir -p /sbin /usr/bin /usr/sbin
+/bin/busybox --install -s
+export PATH=/bin:/sbin:/usr/bin:/usr/sbin
+up() { read -r u _ </proc/uptime; echo "$u"; }
+say() { echo "[guest $(up)s] $*"; }
+fail() {
+  say "FATAL: $*"
+  [ -d /job ] && echo 125 >/job/status
+  sync
+  poweroff -f
+}
+
+mkdir -p /proc /sys /dev /host /job /up /newroot
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev
+say "kernel $(uname -r), $(grep -c ^processor /proc/cpuinfo) cpu(s), $(awk '/MemTotal/ {print int($2/1024)}' /proc/meminfo) MB"
+for m in $(cat /modules.list); do insmod "/modules/$m.ko" || fail "insmod $m"; done
+
+# msize: bigger 9p messages mean fewer round trips; cache=loose keeps file data in the guest page cache (the share is
+# read-only and nothing changes it while the guest runs). See Documentation/filesystems/9p.rst.
+P9=trans=virtio,version=9p2000.L,msize=524288
+mount -t 9p -o "$P9,cache=loose,ro" hostroot /host || fail "mount hostroot (9p)"
+mount -t 9p -o "$P9" job /job || fail "mount job (9p)"
+. /job/config.sh
+
+mount -t tmpfs -o mode=0755,size=${UPPER_SIZE:-1g} upper /up
+mkdir /up/u /up/w
+if ! mount -t overlay -o lowerdir=/host,upperdir=/up/u,workdir=/up/w guestroot /newroot; then
+  say "overlay over 9p refused: the root stays read-only (tmpfs only on /tmp, /run, /var/lib/boxlab, /root)"
+  mount --bind /host /newroot
+fi
+
+mount -t tmpfs -o mode=0755,nosuid,nodev run /newroot/run
+mkdir -p /newroot/run/v2-guest/job
+mount --move /job /newroot/run/v2-guest/job
+cp /bin/busybox /stage2.sh /newroot/run/v2-guest/
+say "root ready; switching root"
+for d in dev proc sys; do mount --move "/$d" "/newroot/$d"; done
+exec switch_root /newroot /run/v2-guest/busybox sh /run/v2-guest/stage2.sh
