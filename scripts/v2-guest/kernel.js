@@ -3,8 +3,12 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 
-/** Modules the initramfs loads, roots only: virtio-pci carries the 9p shares, overlay makes the writable root. */
-export const GUEST_MODULES = ['virtio_pci', '9pnet_virtio', '9p', 'overlay'];
+/**
+ * Modules the initramfs loads, roots only: virtio-pci carries the 9p shares and the scratch disk, ext4 formats that
+ * disk (crc32c_generic by hand: ext4's metadata checksums ask the crypto API for it, and there is no modprobe),
+ * overlay makes the writable root.
+ */
+export const GUEST_MODULES = ['virtio_pci', 'virtio_blk', 'crc32c_generic', 'ext4', '9pnet_virtio', '9p', 'overlay'];
 
 function run(cmd, args, opts = {}) {
   const r = spawnSync(cmd, args, { encoding: 'utf8', ...opts });

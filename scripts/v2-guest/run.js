@@ -2,7 +2,7 @@
 // run.js: runs one command inside a pure cgroup v2 guest (Debian kernel under qemu, caller in session-1.scope) and
 // returns its exit status. Usage: node scripts/v2-guest/run.js [--checkout DIR] [options] -- <command...>
 import { spawn, spawnSync } from 'node:child_process';
-import { accessSync, constants, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { accessSync, closeSync, constants, existsSync, ftruncateSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -14,6 +14,7 @@ const USAGE = `usage: node scripts/v2-guest/run.js [options] -- <command...>
   --checkout DIR   directory the command runs in (default: this repository); the guest sees the host's / read-only
   --timeout SEC    hard limit for boot + command (default 3600); on expiry qemu is killed and the exit code is 124
   --smp N          virtual CPUs (default 2)      --mem MB   guest memory (default 3072)
+  --disk GB        size of the sparse ext4 scratch disk behind /, /tmp, /var/lib/boxlab (default 8)
   --cpu MODEL      qemu CPU model (default max under TCG, host under KVM)
   --accel A        auto (default: kvm if /dev/kvm and the CPU flags allow, else tcg), kvm or tcg
   --env K=V        extra environment for the command (repeatable)
@@ -28,6 +29,7 @@ const { values: opt, positionals } = parseArgs({
     timeout: { type: 'string', default: '3600' },
     smp: { type: 'string', default: '2' },
     mem: { type: 'string', default: '3072' },
+    disk: { type: 'string', default: '8' },
     cpu: { type: 'string' },
     accel: { type: 'string', default: 'auto' },
     env: { type: 'string', multiple: true, default: [] },
@@ -116,6 +118,12 @@ const image = ensureImage();
 const job = mkdtempSync(join(tmpdir(), 'boxlab-v2-job-'));
 const initrd = join(job, 'initramfs.cpio');
 const mods = buildInitramfs(initrd, kernel, join(job, 'stage'));
+const disk = join(job, 'scratch.ext4');
+const fd = openSync(disk, 'w');
+ftruncateSync(fd, Number(opt.disk) * 2 ** 30); // sparse: only what the guest writes takes host disk space
+closeSync(fd);
+const mkfs = spawnSync('mkfs.ext4', ['-q', '-F', '-L', 'v2-scratch', disk], { encoding: 'utf8' });
+if (mkfs.status !== 0) fatal(`mkfs.ext4 failed: ${mkfs.stderr || mkfs.error?.message} (apt-get install e2fsprogs)`);
 const env = commandEnv();
 const cmdText = positionals.join(' ');
 writeFileSync(
@@ -127,7 +135,7 @@ writeFileSync(
 writeFileSync(
   join(job, 'config.sh'),
   [`IMAGE_SRC=${sq(image)}`, "ROOT_CONTROLLERS='cpu memory pids'", "SLICE_CONTROLLERS='cpu memory pids'",
-    `UPPER_SIZE=${sq(`${Math.floor(Number(opt.mem) / 2)}m`)}`, `CMD_TEXT=${sq(cmdText)}`, ''].join('\n'),
+    `CMD_TEXT=${sq(cmdText)}`, ''].join('\n'),
 );
 log(`kernel ${kernel.release}, initramfs ${(readFileSync(initrd).length / 1e6).toFixed(1)} MB with ${mods.length} modules`);
 
@@ -146,6 +154,8 @@ const args = [
   '-kernel', kernel.vmlinuz, '-initrd', initrd, '-append', cmdline,
   ...fsdev('hostroot', '/', ',readonly=on,multidevs=remap'),
   ...fsdev('job', job, ''),
+  // cache=unsafe: the disk is thrown away after the run, so flushes need not reach the host's disk.
+  '-drive', `file=${disk},if=virtio,format=raw,cache=unsafe`,
 ];
 log(`booting qemu (${mode}, ${opt.smp} vCPU, ${opt.mem} MB), timeout ${opt.timeout}s: ${cmdText}`);
 const vm = spawn(qemu, args, { stdio: ['ignore', 'pipe', 'pipe'] });

@@ -1,4 +1,4 @@
-# stage2.sh: PID 1 in the guest's real root: fresh tmpfs where tests write, cgroup2 in the layout a systemd host has,
+# stage2.sh: PID 1 in the guest's real root: fresh scratch dirs where tests write, cgroup2 in the layout a systemd host has,
 # then the job's command in user.slice/user-0.slice/session-1.scope (where sudo leaves a caller); powers off after it.
 BB=/run/v2-guest/busybox
 J=/run/v2-guest/job
@@ -13,10 +13,12 @@ finish() {
 }
 . "$J/config.sh"
 
-$BB mount -t tmpfs -o mode=1777,nosuid,nodev tmp /tmp
+# /tmp, /var/lib/boxlab and /root: fresh directories of the ext4 scratch disk (as on a Debian 12 host: disk, not tmpfs).
+D=/run/v2-guest/disk
 $BB mkdir -p /var/lib/boxlab /dev/pts /dev/shm /root
-$BB mount -t tmpfs -o mode=0755 boxlab /var/lib/boxlab
-$BB mount -t tmpfs -o mode=0700 roothome /root
+$BB mount --bind $D/tmp /tmp
+$BB mount --bind $D/boxlab /var/lib/boxlab
+$BB mount --bind $D/root /root
 $BB mount -t devpts -o newinstance,ptmxmode=0666,mode=0620,gid=5 devpts /dev/pts
 $BB mount -t tmpfs -o mode=1777,nosuid,nodev shm /dev/shm
 $BB ln -sf /proc/self/fd /dev/fd 2>/dev/null
