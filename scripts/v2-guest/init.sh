@@ -18,7 +18,7 @@ mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev
 say "kernel $(uname -r), $(grep -c ^processor /proc/cpuinfo) cpu(s), $(awk '/MemTotal/ {print int($2/1024)}' /proc/meminfo) MB"
-for m in $(cat /modules.list); do insmod "/modules/$m.ko" || fail "insmod $m"; done
+while read -r m params; do insmod "/modules/$m.ko" $params || fail "insmod $m"; done </modules.list
 
 # msize: bigger 9p messages mean fewer round trips; cache=loose keeps file data in the guest page cache (the share is
 # read-only and nothing changes it while the guest runs). See Documentation/filesystems/9p.rst.

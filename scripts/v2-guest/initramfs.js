@@ -5,6 +5,8 @@ import { join } from 'node:path';
 import { moduleLoadOrder } from './kernel.js';
 
 const HERE = import.meta.dirname;
+/** insmod parameters: dummy makes no dummy0 of its own (stage2.sh adds the one link it wants, eth0). */
+const PARAMS = { dummy: 'numdummies=0' };
 
 /** Debian's busybox-static installs /bin/busybox; the dynamic `busybox` package does too but cannot run without libc. */
 export function staticBusybox(path = '/bin/busybox') {
@@ -35,7 +37,7 @@ export function buildInitramfs(out, kernel, stage) {
   copyFileSync(join(HERE, 'stage2.sh'), join(stage, 'stage2.sh'));
   const mods = moduleLoadOrder(kernel.modDir);
   for (const m of mods) copyFileSync(m.file, join(stage, 'modules', `${m.name}.ko`));
-  writeFileSync(join(stage, 'modules.list'), mods.map((m) => m.name).join('\n') + '\n');
+  writeFileSync(join(stage, 'modules.list'), mods.map((m) => `${m.name} ${PARAMS[m.name] ?? ''}`.trim()).join('\n') + '\n');
   // busybox cpio -o reads the file list on stdin; -R 0:0 makes every entry root's whoever builds it.
   const list = spawnSync('find', ['.', '-mindepth', '1'], { cwd: stage, encoding: 'utf8' });
   const r = spawnSync(busybox, ['cpio', '-o', '-H', 'newc', '-R', '0:0'], { cwd: stage, input: list.stdout, maxBuffer: 1 << 28 });

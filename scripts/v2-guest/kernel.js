@@ -6,9 +6,9 @@ import { basename, join } from 'node:path';
 /**
  * Modules the initramfs loads, roots only: virtio-pci carries the 9p shares and the scratch disk, ext4 formats that
  * disk (crc32c_generic by hand: ext4's metadata checksums ask the crypto API for it, and there is no modprobe),
- * overlay makes the writable root.
+ * overlay makes the writable root, dummy gives the guest a NIC-like eth0 that leads nowhere.
  */
-export const GUEST_MODULES = ['virtio_pci', 'virtio_blk', 'crc32c_generic', 'ext4', '9pnet_virtio', '9p', 'overlay'];
+export const GUEST_MODULES = ['virtio_pci', 'virtio_blk', 'crc32c_generic', 'ext4', '9pnet_virtio', '9p', 'overlay', 'dummy'];
 
 function run(cmd, args, opts = {}) {
   const r = spawnSync(cmd, args, { encoding: 'utf8', ...opts });
