@@ -98,6 +98,8 @@ function commandEnv() {
     BOXLAB_V2_GUEST: '1',
   };
   if (!process.stdout.isTTY) env.NO_COLOR = '1';
+  // Root tests scale their timeouts by this factor (helpers.ts); software emulation is roughly 10x slower.
+  if (mode === 'tcg') env.BOXLAB_TEST_TIME_FACTOR = '8';
   for (const [k, v] of Object.entries(process.env)) {
     if (k.startsWith('BOXLAB_') && !/^BOXLAB_(HOME|RUN|V2_)/.test(k)) env[k] = v;
   }
