@@ -8,8 +8,7 @@ import { join, relative } from 'node:path';
 const root = join(import.meta.dirname ?? new URL('.', import.meta.url).pathname, '..');
 const SKIP_DIRS = new Set(['node_modules', '.next', 'out', '.git', 'native-bindings/build']);
 const args = process.argv.slice(2);
-// Filters: any number of path substrings; a file runs when it contains one of them (none: every file).
-const only = args.filter((a) => !a.startsWith('-'));
+const only = args.find((a) => !a.startsWith('-'));
 const phases = (args.find((a) => a.startsWith('--phases=')) ?? '--phases=unit,root,e2e').slice(9).split(',');
 
 function walk(dir, out = []) {
@@ -22,7 +21,7 @@ function walk(dir, out = []) {
   return out;
 }
 
-const files = walk(root).filter((f) => !only.length || only.some((o) => f.includes(o))).sort();
+const files = walk(root).filter((f) => !only || f.includes(only)).sort();
 const unit = files.filter((f) => f.endsWith('.test.ts') && !f.endsWith('.root.test.ts') && !f.startsWith('e2e/'));
 const privileged = files.filter((f) => f.endsWith('.root.test.ts'));
 const e2e = files.filter((f) => f.startsWith('e2e/') && f.endsWith('.e2e.ts'));
