@@ -16,7 +16,7 @@ export function staticBusybox(path = '/bin/busybox') {
 }
 
 /** True when a 64-bit ELF has a PT_INTERP program header, i.e. needs a dynamic loader (elf(5)). */
-function hasInterpreter(b) {
+export function hasInterpreter(b) {
   if (b.readUInt32BE(0) !== 0x7f454c46 || b[4] !== 2) throw new Error('not a 64-bit ELF file');
   const phoff = Number(b.readBigUInt64LE(0x20));
   const size = b.readUInt16LE(0x36);

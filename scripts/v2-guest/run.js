@@ -52,8 +52,10 @@ const QBOOT = '/usr/share/qemu/qboot.rom';
 const CACHE = process.env.BOXLAB_V2_CACHE ?? '/var/cache/boxlab-v2-guest';
 const checkout = resolve(opt.checkout);
 
+let job = null;
 function fatal(msg) {
   log(`error: ${msg}`);
+  if (job) rmSync(job, { recursive: true, force: true });
   process.exit(125);
 }
 
@@ -124,7 +126,7 @@ if (opt.prepare) {
   log(`ready: kernel ${kernel.release} (${kernel.vmlinuz}), image ${image}`);
   process.exit(0);
 }
-const job = mkdtempSync(join(tmpdir(), 'boxlab-v2-job-'));
+job = mkdtempSync(join(tmpdir(), 'boxlab-v2-job-'));
 const initrd = join(job, 'initramfs.cpio');
 const mods = buildInitramfs(initrd, kernel, join(job, 'stage'));
 const disk = join(job, 'scratch.ext4');
