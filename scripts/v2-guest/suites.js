@@ -27,20 +27,29 @@ const args = [run, '--timeout', opt.budget];
 for (const k of ['checkout', 'smp', 'mem']) if (opt[k]) args.push(`--${k}`, opt[k]);
 // One scripts/test.js per filter (it takes one path filter), all in one boot; any failure fails the whole.
 const sq = (x) => `'${x.replace(/'/g, `'\\''`)}'`;
-const script = ['rc=0', ...filters.map((f) => `node scripts/test.js --phases=root ${sq(f)} || rc=1`), 'exit $rc'].join('; ');
+const stamp = (what) => `echo "[v2-suites $(cut -d' ' -f1 /proc/uptime)s] ${what}"`;
+const script = ['rc=0', ...filters.flatMap((f) => [stamp(`start ${f}`), `node scripts/test.js --phases=root ${sq(f)} || rc=1`]),
+  stamp('end'), 'exit $rc'].join('; ');
 args.push('--', 'sh', '-c', script);
 
 const t0 = Date.now();
 const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
-let out = '';
+// Kept as they stream: each test.js closing line, and the harness's own lines (boot time).
+const closing = [];
+let boot = '?';
+let partial = '';
 child.stdout.on('data', (b) => {
   process.stdout.write(b);
-  out = (out + b.toString('utf8')).slice(-20000);
+  const lines = (partial + b.toString('utf8')).split('\n');
+  partial = lines.pop();
+  for (const l of lines) {
+    // test.js closes with "N passed, N failed, N skipped" (its phase lines start with ===): one per filter.
+    const m = /^(\d+) passed, (\d+) failed, (\d+) skipped$/.exec(l);
+    if (m) closing.push(m);
+    boot = /^\[v2-guest .*\bboot ([\d.?]+)s/.exec(l)?.[1] ?? boot;
+  }
 });
-child.on('exit', (code) => {
-  // test.js closes with "N passed, N failed, N skipped" (its phase lines start with ===): one per filter.
-  const closing = [...out.matchAll(/^(\d+) passed, (\d+) failed, (\d+) skipped$/gm)];
-  const boot = /boot ([\d.?]+)s/.exec(out)?.[1] ?? '?';
+child.on('close', (code) => {
   const mins = ((Date.now() - t0) / 60000).toFixed(1);
   let pass = 0;
   let fail = 0;
