@@ -172,6 +172,8 @@ const args = [
 ];
 log(`booting qemu (${mode}, ${opt.smp} vCPU, ${opt.mem} MB), timeout ${opt.timeout}s: ${cmdText}`);
 const vm = spawn(qemu, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+// Decode as a stream: a chunk may end inside a multi-byte character (the test reporter's ✔ and ✖).
+vm.stdout.setEncoding('utf8');
 let timedOut = false;
 let bootSecs = null;
 let firstLine = null;
@@ -182,7 +184,7 @@ const timer = setTimeout(() => {
 }, Number(opt.timeout) * 1000);
 let partial = '';
 vm.stdout.on('data', (b) => {
-  const lines = (partial + b.toString('utf8').replace(/\r/g, '')).split('\n');
+  const lines = (partial + b.replace(/\r/g, '')).split('\n');
   partial = lines.pop();
   for (const l of lines) {
     if (firstLine === null) firstLine = secs();

@@ -38,9 +38,10 @@ const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit
 const closing = [];
 let boot = '?';
 let partial = '';
+child.stdout.setEncoding('utf8');
 child.stdout.on('data', (b) => {
   process.stdout.write(b);
-  const lines = (partial + b.toString('utf8')).split('\n');
+  const lines = (partial + b).split('\n');
   partial = lines.pop();
   for (const l of lines) {
     // test.js closes with "N passed, N failed, N skipped" (its phase lines start with ===): one per filter.
