@@ -7,10 +7,11 @@ import { parseArgs } from 'node:util';
 
 /**
  * What runs by default: every privileged test that creates cgroups or boxes through the engine (engine tests incl.
- * limits, the cgroup layer, the security probes). Other root suites (web, cli, lessons, xray, bench) reach the same
- * engine through more layers and cost far more start-up time under emulation; they stay on the host's `npm test`.
+ * limits, the cgroup layer, the security probes) and the native layer's root tests (seccomp; clone3 into a cgroup
+ * where present). Other root suites (web, cli, lessons, xray, bench) reach the same engine through more layers and
+ * cost far more start-up time under emulation; they stay on the host's `npm test`.
  */
-export const V2_SUITES = ['server/engine/', 'server/security-tests/'];
+export const V2_SUITES = ['server/engine/', 'server/security-tests/', 'native-bindings/'];
 
 const { values: opt, positionals } = parseArgs({
   allowPositionals: true,
