@@ -128,7 +128,12 @@ if (opt.prepare) {
 }
 job = mkdtempSync(join(tmpdir(), 'boxlab-v2-job-'));
 const initrd = join(job, 'initramfs.cpio');
-const mods = buildInitramfs(initrd, kernel, join(job, 'stage'));
+let mods;
+try {
+  mods = buildInitramfs(initrd, kernel, join(job, 'stage'));
+} catch (e) {
+  fatal(`initramfs: ${e.message}`);
+}
 const disk = join(job, 'scratch.ext4');
 const fd = openSync(disk, 'w');
 ftruncateSync(fd, Number(opt.disk) * 2 ** 30); // sparse: only what the guest writes takes host disk space
