@@ -19,7 +19,7 @@ const bad = (text: string, re: RegExp) => {
 };
 
 test('constants match the spec', () => {
-  assert.deepEqual(CLOSE, { NORMAL: 1000, TOO_BIG: 1009, REPLACED: 4001, BAD_MESSAGES: 4400, SESSION_GONE: 4404, TIMEOUT: 4408, SHUTDOWN: 4503 });
+  assert.deepEqual(CLOSE, { NORMAL: 1000, POLICY: 1008, TOO_BIG: 1009, REPLACED: 4001, BAD_MESSAGES: 4400, SESSION_GONE: 4404, TIMEOUT: 4408, SHUTDOWN: 4503 });
   assert.equal(LIMITS.maxPayload, 65536);
   assert.equal(LIMITS.maxInputFrame, 16384);
   assert.equal(FLOW.highWater, 262144);

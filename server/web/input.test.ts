@@ -61,14 +61,15 @@ test('a box that does not read: queue fills to the cap, the rest is refused with
 test('a box that reads slowly gets a paste 8x the cap complete, in order, through socket holds, without refusal', async (t) => {
   const cap = 128 * 1024;
   const { c, sb, session } = await shell(t, cap, 1000);
-  // The "box" reads in bursts: 30 ms stopped, then a turn of reading.
+  // The "box" reads in bursts: 30 ms stopped, then 10 ms of reading (the fake pty has no kernel buffer to fill
+  // while stopped, so a shorter window mostly measures how the queue's retry timer, up to 50 ms, meets it).
   let stop = false;
   void (async () => {
     while (!stop) {
       sb.setReading(false);
       await sleep(30);
       sb.setReading(true);
-      await sleep(2);
+      await sleep(10);
     }
   })();
   t.after(() => (stop = true));

@@ -120,7 +120,7 @@ export function makeCgroupTree(root: string, version: 1 | 2): { mountinfo: strin
     put(join(dirs.pids, 'pids.max'), '128\n');
     return { mountinfo: read('host-v1-mountinfo.txt'), selfCgroup: read('host-v1-cgroup.txt'), fsRoot, dirs };
   }
-  const dir = join(fsRoot, 'sys/fs/cgroup/system.slice/boxlab.service/boxlab', ID);
+  const dir = join(fsRoot, 'sys/fs/cgroup/boxlab', ID) // v2 without systemd: the documented subtree;
   put(join(fsRoot, 'sys/fs/cgroup/cgroup.controllers'), 'cpuset cpu io memory hugetlb pids rdma misc\n');
   put(join(dir, 'memory.current'), '1204224\n');
   put(join(dir, 'memory.max'), 'max\n');
