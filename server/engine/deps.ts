@@ -10,4 +10,6 @@ export interface EngineDeps {
   uidRegistry?: string;
   /** Capabilities the box keeps (bit n = capability n). */
   capKeep: bigint;
+  /** Capabilities a lab-mode box keeps (security/lab-policy.ts); without it lab mode is refused. */
+  capKeepLab?: bigint;
 }
