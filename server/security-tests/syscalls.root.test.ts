@@ -27,24 +27,26 @@ interface Expect {
    * diagnostic says which one this kernel chose, and the variant's own `opens` then applies.
    */
   orKernel?: { secure: string; opens: RunName[]; by: string };
+  /** The answer in a lab-mode box (config lab: true, every defense on) when it differs from `secure`; see LAB below. */
+  lab?: string;
 }
 
 const SECCOMP = 'seccomp (policy.ts)';
 const LAYERED = 'seccomp, and without it the missing CAP_SYS_ADMIN';
 const EXPECT: Record<string, Expect> = {
-  unshare_user: { secure: 'err EPERM', opens: [S, B], by: `${SECCOMP}: a nested user ns needs no capability` },
-  clone_newuser: { secure: 'err EPERM', opens: [S, B], by: `${SECCOMP}: clone flag rule` },
-  unshare_net: { secure: 'err EPERM', opens: [B], by: LAYERED },
-  clone_newns: { secure: 'err EPERM', opens: [B], by: LAYERED },
+  unshare_user: { secure: 'err EPERM', opens: [S, B], by: `${SECCOMP}: a nested user ns needs no capability`, lab: 'ok' },
+  clone_newuser: { secure: 'err EPERM', opens: [S, B], by: `${SECCOMP}: clone flag rule`, lab: 'ok' },
+  unshare_net: { secure: 'err EPERM', opens: [B], by: LAYERED, lab: 'ok' },
+  clone_newns: { secure: 'err EPERM', opens: [B], by: LAYERED, lab: 'ok' },
   clone3: { secure: 'err ENOSYS', opens: [S, B], by: `${SECCOMP}: ENOSYS so libc falls back to clone` },
-  setns: { secure: 'err EPERM', opens: [S, B], by: SECCOMP },
-  mount: { secure: 'err EPERM', opens: [B], by: LAYERED },
+  setns: { secure: 'err EPERM', opens: [S, B], by: SECCOMP, lab: 'err EBADF' },
+  mount: { secure: 'err EPERM', opens: [B], by: LAYERED, lab: 'ok' },
   fsopen: { secure: 'err EPERM', opens: [B], by: LAYERED },
-  umount: { secure: 'err EPERM', opens: [B], by: `${LAYERED} (would unmask /proc/keys)` },
+  umount: { secure: 'err EPERM', opens: [B], by: `${LAYERED} (would unmask /proc/keys)`, lab: 'err EINVAL' },
   move_mount: { secure: 'err EPERM', opens: [B], by: LAYERED },
   fsmount: { secure: 'err EPERM', opens: [B], by: LAYERED },
   fspick: { secure: 'err EPERM', opens: [B], by: LAYERED },
-  pivot_root: { secure: 'err EPERM', opens: [B], by: LAYERED },
+  pivot_root: { secure: 'err EPERM', opens: [B], by: LAYERED, lab: 'err EINVAL' },
   open_tree: { secure: 'err EPERM', opens: [S, B], by: `${SECCOMP}: a plain open_tree needs no capability` },
   fsconfig: { secure: 'err EPERM', opens: [S, B], by: `${SECCOMP}: CVE-2022-0185 lived here` },
   mount_setattr: { secure: 'err EPERM', opens: [S, B], by: SECCOMP },
@@ -82,11 +84,20 @@ const EXPECT: Record<string, Expect> = {
   },
 };
 
+/**
+ * Lab mode lets through only what LAB_ALLOWED in lab-policy.ts names; everything else must answer in a lab box
+ * exactly as in a default box. The lab answers above: nested namespaces are made (ok); setns(-1) reaches the kernel
+ * (EBADF); a tmpfs mounts on /mnt in the box's own mount namespace; /proc/keys is no mount point in a lab box (no
+ * masks: EINVAL); pivot_root(".", ".") from /root, which is no mount point, is EINVAL.
+ */
+const LAB_RUN = 'lab';
+
 const normalize = (a: string | undefined) => (a === undefined ? 'missing' : a.startsWith('ok') ? 'ok' : a);
 
 describe('syscalls refused inside a real box', { skip: SKIP }, () => {
   let img: ProbeImage;
   const results = new Map<RunName, Map<string, string>>();
+  let labResults = new Map<string, string>();
 
   before(async () => {
     img = await buildProbeImage();
@@ -96,6 +107,9 @@ describe('syscalls refused inside a real box', { skip: SKIP }, () => {
       assert.equal(run.exit.code, 0, `probe ran under ${name}: ${run.out}`);
       results.set(name, answers(run.lines, 'sys'));
     }
+    const lab = await runInBox({ baseDir: img.image, stdio: 'pty', shell: '/probe', args: ['sys'], lab: true });
+    assert.equal(lab.exit.code, 0, `probe ran in lab mode: ${lab.out}`);
+    labResults = answers(lab.lines, 'sys');
   });
   after(() => img?.cleanup());
 
@@ -103,6 +117,7 @@ describe('syscalls refused inside a real box', { skip: SKIP }, () => {
     for (const [run, got] of results) {
       assert.deepEqual([...got.keys()].sort(), Object.keys(EXPECT).sort(), `probes of run "${run}"`);
     }
+    assert.deepEqual([...labResults.keys()].sort(), Object.keys(EXPECT).sort(), `probes of run "${LAB_RUN}"`);
   });
 
   for (const [probe, spec] of Object.entries(EXPECT)) {
@@ -118,6 +133,9 @@ describe('syscalls refused inside a real box', { skip: SKIP }, () => {
         if (want.opens.includes(run)) assert.notEqual(seen[run], want.secure, `${probe} must get through with ${run}`);
         else assert.equal(seen[run], want.secure, `${probe} must stay refused with ${run} (another layer holds)`);
       }
+      const lab = normalize(labResults.get(probe));
+      t.diagnostic(`${probe}: lab=${lab}`);
+      assert.equal(lab, spec.lab ?? want.secure, `${probe} in a lab-mode box`);
     });
   }
 });
