@@ -49,13 +49,14 @@ function str(meta: Record<string, Value>, key: string, file: string): string {
 
 function sandboxSettings(v: Value | undefined, file: string): SandboxSettings {
   if (v === undefined || v === null) return {};
-  if (typeof v !== 'object' || Array.isArray(v)) throw new FormatError(file, 1, '"sandbox" must be a map (memory, cpuLimit, pids)');
+  if (typeof v !== 'object' || Array.isArray(v)) throw new FormatError(file, 1, '"sandbox" must be a map (memory, cpuLimit, pids, lab)');
   const out: SandboxSettings = {};
   for (const [k, raw] of Object.entries(v)) {
     const s = String(raw);
     if (k === 'memory' && /^\d+[KMG]$/.test(s)) out.memory = s;
     else if (k === 'cpuLimit' && /^\d+(\.\d+)?$/.test(s) && Number(s) > 0) out.cpuLimit = s;
     else if (k === 'pids' && /^\d+$/.test(s) && Number(s) >= 8) out.pids = Number(s);
+    else if (k === 'lab' && (raw === true || raw === false)) out.lab = raw;
     else throw new FormatError(file, 1, `sandbox.${k}: "${s}" is not a valid setting`);
   }
   return out;

@@ -5,6 +5,8 @@ export interface Limits {
   memory: string;
   cpuLimit: string;
   pids: number;
+  /** The operator's switch (BOXLAB_LAB): false drops every lesson's lab mode. */
+  lab?: boolean;
 }
 
 const UNITS: Record<string, number> = { '': 1, K: 1024, M: 1024 ** 2, G: 1024 ** 3 };
@@ -21,11 +23,13 @@ export function settingsFor(want: SandboxSettings, limits: Limits): SandboxSetti
   if (want.memory) out.memory = sizeBytes(want.memory) <= sizeBytes(limits.memory) ? want.memory : limits.memory;
   if (want.cpuLimit) out.cpuLimit = Number(want.cpuLimit) <= Number(limits.cpuLimit) ? want.cpuLimit : limits.cpuLimit;
   if (want.pids) out.pids = Math.min(want.pids, limits.pids);
+  if (want.lab && limits.lab !== false) out.lab = true;
   return out;
 }
 
 /** True when a box made with `config` has every setting of `want` (unset ones mean the server default). */
-export function settingsMatch(config: { memory: string; cpuLimit: string; pids: number }, want: SandboxSettings, limits: Limits): boolean {
+export function settingsMatch(config: { memory: string; cpuLimit: string; pids: number; lab?: boolean }, want: SandboxSettings, limits: Limits): boolean {
   const full = { memory: want.memory ?? limits.memory, cpuLimit: want.cpuLimit ?? limits.cpuLimit, pids: want.pids ?? limits.pids };
-  return sizeBytes(config.memory) === sizeBytes(full.memory) && Number(config.cpuLimit) === Number(full.cpuLimit) && config.pids === full.pids;
+  return sizeBytes(config.memory) === sizeBytes(full.memory) && Number(config.cpuLimit) === Number(full.cpuLimit) && config.pids === full.pids
+    && (config.lab ?? false) === (want.lab ?? false);
 }

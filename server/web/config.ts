@@ -23,6 +23,8 @@ export interface ServerConfig {
   /** Extra origins allowed to open the WebSocket besides the Host's own. */
   allowedOrigins: string[];
   staticDir: string;
+  /** Lab mode for the lessons that ask for it (docs/lab-mode.md); BOXLAB_LAB=off turns it off server-wide. */
+  lab: boolean;
 }
 
 export class ConfigError extends Error {
@@ -75,6 +77,11 @@ export function parseDuration(v: string, what = 'duration'): number {
   return n;
 }
 const duration: Parser = (v, what) => parseDuration(v, what);
+const onOff: Parser = (v, what) => {
+  if (v === 'on' || v === 'true' || v === '1') return true;
+  if (v === 'off' || v === 'false' || v === '0') return false;
+  throw new ConfigError(`${what}: "${v}" must be on or off`);
+};
 
 const FIELDS: Record<Exclude<keyof ServerConfig, never>, [string, string, Parser]> = {
   port: ['PORT', 'port', intIn(0, 65535)],
@@ -94,6 +101,7 @@ const FIELDS: Record<Exclude<keyof ServerConfig, never>, [string, string, Parser
   shellArgs: ['BOXLAB_SHELL_ARGS', 'shell-args', words],
   allowedOrigins: ['BOXLAB_ALLOWED_ORIGINS', 'allowed-origins', origins],
   staticDir: ['BOXLAB_STATIC_DIR', 'static-dir', str],
+  lab: ['BOXLAB_LAB', 'lab', onOff],
 };
 
 export function defaultConfig(): ServerConfig {
@@ -115,6 +123,7 @@ export function defaultConfig(): ServerConfig {
     shellArgs: ['-l'],
     allowedOrigins: [],
     staticDir: fileURLToPath(new URL('../../out', import.meta.url)),
+    lab: true,
   };
 }
 
