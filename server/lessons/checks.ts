@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import { FACT_NAMES, answerMatches, readFact, type FactName } from './facts.ts';
 import type { BoxProbe, BoxProc } from './probe.ts';
+import { LAB_CHECKS } from './lab-checks.ts';
 import { listeningPorts, matching, pidsMaxEvents, procLabel, rxPackets, shmSegments } from './kernel-reads.ts';
 
 export interface CheckResult {
@@ -279,5 +280,6 @@ export const CHECKS: Record<string, CheckDef> = {
 };
 
 export function checkDef(type: string): CheckDef | undefined {
+  if (Object.hasOwn(LAB_CHECKS, type)) return LAB_CHECKS[type];
   return Object.hasOwn(CHECKS, type) ? CHECKS[type] : undefined;
 }

@@ -6,7 +6,7 @@ import { parseLesson } from './loader.ts';
 import { settingsFor, settingsMatch } from './settings.ts';
 
 const limits = { memory: '256M', cpuLimit: '0.5', pids: 128 };
-const LESSON = `---\ntitle: T\nsummary: S\norder: 1\nsandbox:\n  lab: true\n---\n\n## Step: s\n\n\`\`\`check\ntype: file_exists\npath: /tmp/x\n\`\`\`\n\n\`\`\`solution\ntouch /tmp/x\n\`\`\`\n`;
+const LESSON = `---\ntitle: T\nsummary: S\norder: 1\nsandbox:\n  lab: true\n---\n\n## Step: s\n\n\`\`\`check\ntype: file\npath: /tmp/x\n\`\`\`\n\n\`\`\`solution\ntouch /tmp/x\n\`\`\`\n`;
 
 test('front matter sandbox.lab is parsed; a non-boolean is a format error', () => {
   assert.equal(parseLesson(LESSON, 'x.md', 'x').lesson.sandbox.lab, true);
