@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import { describe, test } from 'node:test';
 import { defaultImagePath, ensureImage } from '../../rootfs/index.ts';
 import { SKIP, startBox } from '../../security-tests/harness.ts';
+import { sampleProcs } from '../../xray/procs.ts';
 
 const demo = async (lab: boolean) => {
   const base = await ensureImage(defaultImagePath(), () => {});
@@ -22,7 +23,9 @@ const demo = async (lab: boolean) => {
         const kids = fs.readFileSync(`/proc/${c}/task/${c}/children`, 'utf8').trim().split(/\s+/).filter(Boolean);
         return [c, ...kids].map((p) => /^NSpid:\s+(.*)$/m.exec(fs.readFileSync(`/proc/${p}/status`, 'utf8'))?.[1].trim() ?? '');
       });
-    return { out: live.out, nspids: nspids.map((n) => n.replace(/\s+/g, ' ')) };
+    // What a follower's x-ray gets: the same walk the sampler does.
+    const xray = sampleProcs({ procRoot: '/proc', init: live.box.pids.init, parent: live.box.pids.namespacedParent, uidMap: [] }).procs;
+    return { xray, out: live.out, nspids: nspids.map((n) => n.replace(/\s+/g, ' ')) };
   } finally {
     await live.close();
   }
@@ -30,7 +33,7 @@ const demo = async (lab: boolean) => {
 
 describe('instructor demo: unshare --pid --fork --mount-proc sh; ps', { skip: SKIP }, () => {
   test('lab box: the new shell is PID 1, ps lists only it and ps, the host sees three NSpid levels', async (t) => {
-    const { out, nspids } = await demo(true);
+    const { out, nspids, xray } = await demo(true);
     assert.match(out, /me=1 done/, out);
     // ps reads the new /proc: only the nested shell (1) and ps itself (2), none of the box's processes.
     const rows = out.split('\n').filter((l) => /^\s*\d+\s+root\s/.test(l));
@@ -38,6 +41,11 @@ describe('instructor demo: unshare --pid --fork --mount-proc sh; ps', { skip: SK
     const deep = nspids.find((n) => n.split(/\s+/).length === 3 && n.endsWith(' 1'));
     assert.ok(deep, `a process with NSpid host box 1: ${JSON.stringify(nspids)}`);
     t.diagnostic(`NSpid of the nested shell: ${deep}`);
+    const shown = xray.find((p) => p.nspid?.length === 2 && p.nspid[1] === 1);
+    assert.ok(shown, `the x-ray lists the nested PID 1 with its levels: ${JSON.stringify(xray)}`);
+    assert.deepEqual(shown.nsOwn?.map((n) => n.kind).sort(), ['mnt', 'pid'], 'its own pid and mount namespaces');
+    assert.equal(shown.pid, shown.nspid?.[0], "pid is the box-level one");
+    t.diagnostic(`x-ray row: pid ${shown.pid}, nspid ${shown.nspid?.join('/')}, own ${JSON.stringify(shown.nsOwn)}`);
   });
 
   test('plain box: the same command is refused (seccomp), the shell stays the box PID 1', async () => {
