@@ -3,6 +3,7 @@
 import type { XrayNs } from '../../server/protocol/xray';
 import { Empty, LessonLink, SampleNote, TextTable, ViewHeader, type LessonSlug } from './ui';
 import type { XrayState } from './xray-state';
+import { NestedNamespaces } from './NestedNamespaces';
 
 export const NS_INFO: Record<XrayNs['kind'], { title: string; words: string; lesson: LessonSlug }> = {
   pid: { title: 'PID', words: 'Process IDs: the box counts from 1, blind to host processes.', lesson: 'pid-namespace' },
@@ -102,6 +103,7 @@ export function NamespacesView({ state, running }: { state: XrayState; running: 
             head={['kind', 'host inode', 'box inode', '', 'isolates']}
             rows={rows.map((r) => [r.kind, r.host ?? '—', r.box ?? '—', r.box !== null && r.box !== r.host ? 'isolated' : 'shared', NS_INFO[r.kind].words])}
           />
+          <NestedNamespaces state={state} />
           <SampleNote costMs={state.costMs} at={state.at} />
         </>
       )}
