@@ -136,6 +136,8 @@ export const xrayMsg = z.object({
       hostCount: int(),
       /** Where the merged root sat on the host before pivot_root made it "/". */
       mergedPath: str(XRAY_LIMITS.path + 1),
+      /** Lab mode: the learner's own mount namespaces, each with the mounts the box's table does not have. */
+      nested: z.array(z.object({ ino: int(), pid: int(), list: z.array(xrayMount).max(50) })).max(8).optional(),
     })
     .optional(),
 });

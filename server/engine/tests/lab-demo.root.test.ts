@@ -6,6 +6,8 @@ import { describe, test } from 'node:test';
 import { defaultImagePath, ensureImage } from '../../rootfs/index.ts';
 import { SKIP, startBox } from '../../security-tests/harness.ts';
 import { sampleProcs } from '../../xray/procs.ts';
+import { closeFd, openDir } from '../../boxfs/index.ts';
+import { sampleNestedMounts } from '../../xray/nested-mounts.ts';
 
 const demo = async (lab: boolean) => {
   const base = await ensureImage(defaultImagePath(), () => {});
@@ -25,7 +27,10 @@ const demo = async (lab: boolean) => {
       });
     // What a follower's x-ray gets: the same walk the sampler does.
     const xray = sampleProcs({ procRoot: '/proc', init: live.box.pids.init, parent: live.box.pids.namespacedParent, uidMap: [] }).procs;
-    return { xray, out: live.out, nspids: nspids.map((n) => n.replace(/\s+/g, ' ')) };
+    const fd = openDir(`/proc/${live.box.pids.init}`)!;
+    const mounts = sampleNestedMounts('/proc', xray, fd);
+    closeFd(fd);
+    return { xray, mounts, out: live.out, nspids: nspids.map((n) => n.replace(/\s+/g, ' ')) };
   } finally {
     await live.close();
   }
@@ -33,7 +38,10 @@ const demo = async (lab: boolean) => {
 
 describe('instructor demo: unshare --pid --fork --mount-proc sh; ps', { skip: SKIP }, () => {
   test('lab box: the new shell is PID 1, ps lists only it and ps, the host sees three NSpid levels', async (t) => {
-    const { out, nspids, xray } = await demo(true);
+    const { out, nspids, xray, mounts } = await demo(true);
+    // The x-ray's Layers tab: the learner's mount namespace, with the fresh /proc the box does not have.
+    assert.equal(mounts.length, 1, JSON.stringify(mounts));
+    assert.deepEqual(mounts[0].list.map((m) => `${m.mountPoint} ${m.fsType}`), ['/proc proc']);
     assert.match(out, /me=1 done/, out);
     // ps reads the new /proc: only the nested shell (1) and ps itself (2), none of the box's processes.
     const rows = out.split('\n').filter((l) => /^\s*\d+\s+root\s/.test(l));
