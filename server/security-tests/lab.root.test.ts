@@ -37,9 +37,12 @@ describe('lab mode: the outer boundary', { skip: SKIP }, () => {
     assert.ok(made >= 1 && made <= LAB_NS_MAX - 1, `siblings made: ${made} (${r.out})`);
   });
 
-  test('a veth pair and a bridge made in the box stay in the box; host links unchanged', async () => {
+  test('a veth pair and a bridge made in the box stay in the box; host links unchanged', async (t) => {
     const before = execFileSync('ip', ['-o', 'link']).toString();
     const r = await lab('ip link add bxlv0 type veth peer name bxlv1 && ip link add bxlbr0 type bridge && ip link set bxlv0 master bxlbr0 && ip -o link | grep -c bxl');
+    // A kernel without the veth/bridge drivers loaded or loadable (the v2 test guest: no modules for its kernel)
+    // answers EOPNOTSUPP: nothing was made, so there is nothing to contain; recorded, not hidden.
+    if (/Operation not supported/.test(r.out)) return t.skip(`this kernel has no veth/bridge driver: ${r.out.trim()}`);
     assert.match(r.out, /^3\s*$/m, r.out);
     const after = execFileSync('ip', ['-o', 'link']).toString();
     assert.ok(!/bxl/.test(after), 'no link of the box on the host');
