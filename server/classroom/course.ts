@@ -100,7 +100,10 @@ export class Course {
   }
 
   sandboxOverrides(s: Session): SandboxSettings {
-    return this.runner.overrides(s.id);
+    // The instructor's terminal is a lab box (unless the operator turned lab mode off): the classic demo,
+    // `unshare --pid --fork --mount-proc sh` then `ps`, works as typed while broadcasting (docs/lab-mode.md).
+    const lab = this.instructors.has(s.id) && this.deps.limits.lab !== false;
+    return lab ? { lab: true, ...this.runner.overrides(s.id) } : this.runner.overrides(s.id);
   }
 
   handlesUpgrade(req: IncomingMessage): boolean {

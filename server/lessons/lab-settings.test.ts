@@ -13,13 +13,13 @@ test('front matter sandbox.lab is parsed; a non-boolean is a format error', () =
   assert.throws(() => parseLesson(LESSON.replace('lab: true', 'lab: yes'), 'x.md', 'x'), /sandbox.lab/);
 });
 
-test('settingsFor keeps lab unless the operator turned it off; settingsMatch tells a lab box from a plain one', () => {
+test('settingsFor keeps lab unless the operator turned it off; settingsMatch wants a lab box only for a lab lesson', () => {
   assert.deepEqual(settingsFor({ lab: true }, limits), { lab: true });
   assert.deepEqual(settingsFor({ lab: true }, { ...limits, lab: false }), {});
   const plain = { memory: '256M', cpuLimit: '0.5', pids: 128 };
   assert.equal(settingsMatch(plain, { lab: true }, limits), false);
   assert.equal(settingsMatch({ ...plain, lab: true }, { lab: true }, limits), true);
-  assert.equal(settingsMatch({ ...plain, lab: true }, {}, limits), false, 'a plain lesson after a lab one gets a plain box again');
+  assert.equal(settingsMatch({ ...plain, lab: true }, {}, limits), true, 'a lab box serves a plain lesson (no rebuild loop for the instructor)');
 });
 
 test('BOXLAB_LAB / --lab: on by default, off turns it off, anything else is an error', () => {

@@ -31,5 +31,7 @@ export function settingsFor(want: SandboxSettings, limits: Limits): SandboxSetti
 export function settingsMatch(config: { memory: string; cpuLimit: string; pids: number; lab?: boolean }, want: SandboxSettings, limits: Limits): boolean {
   const full = { memory: want.memory ?? limits.memory, cpuLimit: want.cpuLimit ?? limits.cpuLimit, pids: want.pids ?? limits.pids };
   return sizeBytes(config.memory) === sizeBytes(full.memory) && Number(config.cpuLimit) === Number(full.cpuLimit) && config.pids === full.pids
-    && (config.lab ?? false) === (want.lab ?? false);
+    // A lab box serves a lesson that does not ask for lab mode (the instructor's box is always one: rebuilding it
+    // into a plain box would loop, course.ts gives it lab again); a lesson that asks for it needs one.
+    && (!want.lab || config.lab === true);
 }
