@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { startServer, type RunningServer } from '../server/web/server.ts';
 import { fakeFactory } from '../server/web/fake-sandbox.ts';
 import type { StageName } from '../server/engine/types.ts';
+import type { CourseOptions } from '../server/classroom/course.ts';
 
 export interface MockOptions {
   port?: number;
@@ -12,6 +13,8 @@ export interface MockOptions {
   maxSessions?: number;
   /** Make every sandbox fail at this stage (to see errors in the stage list). */
   failAt?: StageName;
+  /** Lessons/progress options (e.g. a temporary database). */
+  course?: CourseOptions;
 }
 
 export async function startMockServer(opts: MockOptions = {}): Promise<RunningServer & { made: () => number }> {
@@ -27,6 +30,7 @@ export async function startMockServer(opts: MockOptions = {}): Promise<RunningSe
     createSandbox: (config, o) => fake.create(opts.failAt ? { ...config, failAt: opts.failAt } : config, o),
     sweep: async () => {},
     cgroupVersion: 1,
+    course: opts.course,
     log: () => {},
   });
   return Object.assign(server, { made: () => fake.made.length });

@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import type { RunningServer } from '../server/web/server.ts';
 import { FLOW } from '../server/protocol/messages.ts';
-import { launchBrowser, screenText, waitForPhase, waitForScreen } from './browser.ts';
+import { launchBrowser, phase, screenText, waitForPhase, waitForScreen } from './browser.ts';
 import { runCommand, measureFlood } from './terminal-actions.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -102,9 +102,20 @@ test('a reload gets the same shell back with its history on screen', async () =>
   await shot('04-reloaded');
 });
 
-test('Reset gives a fresh shell in a new sandbox', async () => {
+test('Reset asks first; Keep keeps the box, Reset box gives a fresh shell in a new sandbox', async () => {
   if (backend === 'real') assert.equal(await runCommand(page, 'touch /root/was-here && echo touched'), 'touched');
-  await page.click('button:has-text("Reset")');
+  const id = await page.evaluate(() => window.__boxlab!.client.getView().sessionId);
+  const made = await page.evaluate(() => window.__boxlab!.client.getView().stages.length);
+  await page.click('[data-testid=reset]');
+  await page.waitForSelector('[data-testid=reset-confirm]');
+  await page.click('[data-testid=reset-cancel]');
+  await page.waitForSelector('[data-testid=reset]');
+  assert.equal(await phase(page), 'running', 'Keep leaves the box running');
+  assert.equal(await page.evaluate(() => window.__boxlab!.client.getView().stages.length), made, 'no new box');
+  if (backend === 'real') assert.equal(await runCommand(page, 'test -e /root/was-here && echo present || echo gone'), 'present');
+  await page.click('[data-testid=reset]');
+  await page.click('[data-testid=reset-confirm-yes]');
+  assert.equal(await page.evaluate(() => window.__boxlab!.client.getView().sessionId), id, 'same session, new box');
   await waitForPhase(page, 'running', 30_000);
   await waitForScreen(page, /[#$]$/);
   const text = await screenText(page);

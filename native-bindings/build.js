@@ -11,7 +11,7 @@ const build = join(here, 'build');
 const lib = join(build, 'libboxlab.so');
 const exe = join(build, 'boxlab-nsexec');
 const s = (...names) => names.map((n) => join(src, n));
-const LIB_SOURCES = s('spawn.c', 'stages.c');
+const LIB_SOURCES = s('spawn.c', 'clone3.c', 'stages.c');
 const EXE_SOURCES = s('nsexec_main.c', 'boxlab_child.c', 'child_util.c', 'child_mounts.c', 'child_privileges.c', 'stages.c');
 const inputs = readdirSync(src).map((f) => join(src, f));
 const FLAGS = ['-O2', '-g', '-Wall', '-Wextra', '-Werror', '-fvisibility=hidden'];

@@ -1,6 +1,6 @@
 // index.ts: the real Syscalls implementation, the only door from the engine to the kernel (through koffi).
 import koffi from 'koffi';
-import { chownSync, statSync, writeFileSync } from 'node:fs';
+import { chownSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import tty from 'node:tty';
 import type { PtyMaster, Syscalls, WaitResult } from '../server/engine/syscalls.ts';
 import { SyscallError, check } from './errors.ts';
@@ -46,11 +46,40 @@ function takePtyMaster(pid: number, targetFd: number): PtyMaster {
   const pidfd = sys('pidfd_open', libc.syscall(libc.SYS.pidfd_open, 'int', pid, 'unsigned int', 0));
   try {
     const fd = sys('pidfd_getfd', libc.syscall(libc.SYS.pidfd_getfd, 'int', pidfd, 'int', targetFd, 'unsigned int', 0));
+    try {
+      // O_NONBLOCK on our own open file description (pidfd_getfd dups it; the box's copy was closed after the
+      // handover): a write the box does not read answers EAGAIN instead of parking the event loop in n_tty_write.
+      const flags = sys('fcntl(F_GETFL)', libc.fcntl(fd, libc.F_GETFL, 0));
+      sys('fcntl(F_SETFL)', libc.fcntl(fd, libc.F_SETFL, flags | libc.O.NONBLOCK));
+    } catch (err) {
+      libc.close(fd);
+      throw err;
+    }
+    // Reads: libuv handles EAGAIN on a non-blocking fd like on any socket (read when epoll says readable).
     const stream = new tty.ReadStream(fd);
-    return { fd, stream: stream as unknown as PtyMaster['stream'] };
+    const tryWrite = (chunk: Buffer): number => {
+      // After destroy() the fd number may already belong to something else: never write to it.
+      if (stream.destroyed) throw new SyscallError('write', koffi.os.errno.EBADF, 'pty master (closed)');
+      try {
+        return writeSync(fd, chunk);
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code === 'EAGAIN' || code === 'EWOULDBLOCK') return 0;
+        if (code === 'EINTR') return 0;
+        throw err;
+      }
+    };
+    return { fd, stream: stream as unknown as PtyMaster['stream'], tryWrite };
   } finally {
     libc.close(pidfd);
   }
+}
+
+/** Value of an extended attribute (not following a final symlink), or null when absent or unreadable. */
+export function readXattr(path: string, name: string): string | null {
+  const buf = Buffer.alloc(256);
+  const n = Number(libc.lgetxattr(path, name, buf, buf.length));
+  return n < 0 ? null : buf.subarray(0, n).toString('utf8');
 }
 
 export const realSyscalls: Syscalls = {

@@ -20,6 +20,12 @@ export const close = libc.func('int close(int fd)');
 export const kill = libc.func('int kill(int pid, int sig)');
 export const waitpid = libc.func('int waitpid(int pid, _Out_ int *status, int options)');
 export const open = libc.func('int open(const char *path, int flags, int mode)');
+/** fcntl(2) with an int argument (F_GETFL/F_SETFL); the x86-64 and arm64 ABIs pass it like the variadic int. */
+export const fcntl = libc.func('int fcntl(int fd, int cmd, int arg)');
+export const F_GETFL = 3;
+export const F_SETFL = 4;
+/** lgetxattr(2): systemd marks delegated cgroups with user.delegate / trusted.delegate = "1" (v251+). */
+export const lgetxattr = libc.func('long lgetxattr(const char *path, const char *name, _Out_ uint8_t *value, size_t size)');
 export const ioctlWinsize = libc.func('int ioctl(int fd, unsigned long req, const uint16_t *ws)');
 /** glibc's syscall(2) is variadic: each call passes the type of every argument (koffi variadic calls). */
 export const syscall = libc.func('long syscall(long nr, ...)');

@@ -1,6 +1,6 @@
 // spawn.ts: starts the double fork through the C helper (bx_spawn starts boxlab-nsexec) and wraps its pipes as event streams.
 import koffi from 'koffi';
-import { writeSync } from 'node:fs';
+import { existsSync, writeSync } from 'node:fs';
 import { Socket } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -45,6 +45,7 @@ function load() {
   });
   return {
     spawn: handle.func('int bx_spawn(const bx_params *p, const uint8_t *filter, int32_t len)'),
+    spawnCg: handle.func('int bx_spawn_cg(const bx_params *p, const uint8_t *filter, int32_t len, const char *cgroup_dir, _Out_ int32_t *placed)'),
     abi: handle.func('int bx_abi_version(void)'),
     eventSize: handle.func('int bx_event_size(void)'),
     stageName: handle.func('const char *bx_stage_name(int stage)'),
@@ -116,7 +117,8 @@ export function spawnBox(req: SpawnRequest): BoxProcess {
     const argv = Buffer.from(req.argv.map((a) => a + '\0').join(''));
     const envp = Buffer.from(req.env.map((a) => a + '\0').join(''));
     const filter = req.seccompFilter;
-    const pid = h.spawn(
+    const placed = [0];
+    const pid = h.spawnCg(
       {
         root: req.root, hostname: req.hostname, workdir: req.workdir,
         argv: argv.toString('latin1'), envp: envp.toString('latin1'),
@@ -129,11 +131,17 @@ export function spawnBox(req: SpawnRequest): BoxProcess {
       },
       filter,
       filter ? filter.length / 8 : 0,
+      req.cgroupDir ?? null,
+      placed,
     ) as number;
+    // ENOENT is also "helper missing": the cgroup directory's absence tells them apart.
+    if (pid < 0 && req.cgroupDir && (-pid !== 2 || !existsSync(req.cgroupDir))) throw new SyscallError('clone3', -pid, req.cgroupDir, 'CLONE_INTO_CGROUP into the box cgroup');
     if (pid < 0) throw new SyscallError('posix_spawn', -pid, 'native-bindings/build/boxlab-nsexec', -pid === 2 ? 'helper program missing: run npm install' : undefined);
     // The children hold their ends now; ours are closed so EOF tells us when they are gone.
     for (const fd of [statusW, controlR, execW, ...stdioFds]) if (fd >= 0) libc.close(fd);
-    return wrap(pid, statusR, controlW, execR, outer);
+    const proc = wrap(pid, statusR, controlW, execR, outer);
+    proc.cgroupPlaced = placed[0] === 1;
+    return proc;
   } catch (err) {
     for (const fd of opened) libc.close(fd);
     throw err;

@@ -50,6 +50,8 @@ function runPhase(name, list, extra = []) {
   console.log(`=== ${name}: ${pass} passed, ${fail} failed, ${skip} skipped (exit ${r.status}) ===`);
 }
 
+// The CLI tests run bin/boxlab.js, which runs dist/: build it once here rather than in concurrent test processes.
+spawnSync(process.execPath, [join(root, 'scripts', 'build-dist.js'), '--if-needed'], { cwd: root, stdio: 'inherit' });
 if (phases.includes('unit')) runPhase('unit', unit);
 if (phases.includes('root')) {
   if (isRoot) runPhase('root', privileged, ['--test-concurrency=1']);

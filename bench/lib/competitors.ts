@@ -16,10 +16,10 @@ export interface Timed {
 }
 
 /** Spawns argv and resolves when it exited: the time is from just before spawn() to the 'exit' event. */
-export function timeExit(argv: string[]): Promise<Timed> {
+export function timeExit(argv: string[], env?: NodeJS.ProcessEnv): Promise<Timed> {
   return new Promise((resolve, reject) => {
     const t0 = process.hrtime.bigint();
-    const child = spawn(argv[0], argv.slice(1), { stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(argv[0], argv.slice(1), { stdio: ['ignore', 'ignore', 'pipe'], env });
     let stderr = '';
     child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
     child.on('error', reject);
@@ -112,9 +112,9 @@ export class RuncHarness {
   }
 
   /** `runc run` (foreground, no terminal): create, start, wait for /bin/true, then delete, all before it exits. */
-  run(): Promise<Timed> {
+  run(prefix: string[] = []): Promise<Timed> {
     const id = `bench-${process.pid}-${this.seq++}`;
-    return timeExit(['runc', '--root', this.stateRoot, 'run', '--bundle', this.dir, id]);
+    return timeExit([...prefix, 'runc', '--root', this.stateRoot, 'run', '--bundle', this.dir, id]);
   }
 
   cleanup(): void {

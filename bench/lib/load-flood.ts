@@ -73,6 +73,7 @@ export async function hostileFlood(url: string, attempts: number, serverPid: num
             const rec = { closedAt: null as number | null, t0: ts, destroy: () => s.destroy() };
             silent.push(rec);
             s.on('close', () => (rec.closedAt ??= performance.now() - ts));
+            s.resume(); // read whatever the server answers (a 408 or 429), so its FIN (and 'close') is seen
             s.on('error', (e: NodeJS.ErrnoException) => {
               note(kind, e.code ?? 'error');
               resolve();

@@ -8,6 +8,7 @@ export type ChildRequest =
   | { id: number; op: 'destroyAll' }
   | { id: number; op: 'flow' }
   | { id: number; op: 'boxes' }
+  | { id: number; op: 'boxPids' }
   | { id: number; op: 'close' };
 
 const overrides = JSON.parse(process.env.BOXLAB_BENCH_CONFIG ?? '{}') as Partial<ServerConfig>;
@@ -33,6 +34,9 @@ process.on('message', async (m: ChildRequest) => {
       case 'boxes':
         // cgroup CPU of each live sandbox (usage, throttling): what the box itself spent producing the output.
         return send({ id: m.id, ok: true, value: await Promise.all(server.manager.sessions().filter((i) => i.session.sandbox).map(async (i) => ({ id: i.session.sandbox!.id, ...(await i.session.sandbox!.stats()).cpu }))) });
+      case 'boxPids':
+        // Host pids of each box's namespaced parent and PID 1 (the memory bench reads their PSS and cgroup).
+        return send({ id: m.id, ok: true, value: server.manager.sessions().filter((i) => i.session.sandbox).map((i) => ({ id: i.session.sandbox!.id, ...i.session.sandbox!.pids })) });
       case 'destroyAll':
         await Promise.all(server.manager.sessions().map((i) => server.manager.destroy(i.session)));
         return send({ id: m.id, ok: true, value: null });

@@ -25,6 +25,8 @@ export interface BenchServer {
   flow(): Promise<{ id: string; socket: Record<string, number>; mirror: Record<string, number> }[]>;
   /** cgroup CPU of every live sandbox: usageUsec, nrThrottled, throttledUsec. */
   boxes(): Promise<{ id: string; usageUsec: number; quotaFraction: number; nrThrottled: number; throttledUsec: number }[]>;
+  /** Host pids of every live sandbox: its namespaced parent and its PID 1. */
+  boxPids(): Promise<{ id: string; namespacedParent: number; init: number }[]>;
   destroyAll(): Promise<void>;
   close(): Promise<void>;
   /** VmRSS and VmHWM of the server process from /proc (kB), without a round trip through its event loop. */
@@ -67,6 +69,7 @@ export async function startBenchServer(config: Partial<ServerConfig> = {}, nodeA
     stats: () => call<ChildStats>('stats'),
     flow: () => call('flow'),
     boxes: () => call('boxes'),
+    boxPids: () => call('boxPids'),
     destroyAll: () => call<void>('destroyAll'),
     close: () =>
       (closed ??= (async () => {

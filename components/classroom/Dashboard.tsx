@@ -104,7 +104,15 @@ export function Dashboard() {
         <div className="ml-auto flex flex-wrap items-center gap-2 text-sm">
           <select value={goto} onChange={(e) => setGoto(e.target.value)} data-testid="goto-lesson" className="h-8 rounded-md border border-line bg-bg px-2 text-fg">
             <option value="">Move everyone to…</option>
-            {lessons.map((l) => <option key={l.slug} value={l.slug}>{l.order}. {l.title}</option>)}
+            {/* One group per pack: the built-in course, then each lesson pack served with --lessons. */}
+            {[...new Set(lessons.map((l) => l.pack.id))].map((id) => {
+              const group = lessons.filter((l) => l.pack.id === id);
+              return (
+                <optgroup key={id} label={group[0].pack.title}>
+                  {group.map((l) => <option key={l.slug} value={l.slug}>{l.order}. {l.title}</option>)}
+                </optgroup>
+              );
+            })}
           </select>
           <button type="button" disabled={!goto} data-testid="goto" onClick={() => act({ action: 'goto', slug: goto }, 'Moved')} className="h-8 rounded-md border border-line px-3 text-muted hover:bg-raised hover:text-fg disabled:opacity-50">Go</button>
           <button type="button" data-testid="reset-all" onClick={() => confirm('Give every learner a fresh sandbox?') && act({ action: 'reset_all' }, 'Reset')} className="h-8 rounded-md border border-line px-3 text-muted hover:bg-raised hover:text-fg">Reset everyone</button>

@@ -3,7 +3,7 @@
 import { useCallback, useRef, useState, useSyncExternalStore } from 'react';
 import type { Terminal } from '@xterm/xterm';
 import { SessionBar } from '../playground/SessionBar';
-import { Overlay } from '../playground/Overlay';
+import { NoticeBar, Overlay } from '../playground/Overlay';
 import { useSize, useTheme } from '../playground/prefs';
 import { BoxlabClient } from '../terminal/BoxlabClient';
 import { INITIAL_VIEW, type ClientView } from '../terminal/client-types';
@@ -63,6 +63,7 @@ export function InstructorConsole(props: { token: string; broadcasting: boolean;
           <TerminalView theme={theme} large={size === 'large'} onReady={onReady} onData={(d) => ref.current?.input(d)} onResize={(r, c) => ref.current?.resize(r, c)} onNotice={() => {}} />
           <Overlay view={view} actions={actions} mounted={client !== null} />
         </div>
+        <NoticeBar view={view} actions={actions} />
       </section>
       {/* The views open here are the ones learners following the broadcast see. */}
       <aside className="min-h-[12rem] flex-[2] overflow-hidden rounded-xl border border-line bg-panel">

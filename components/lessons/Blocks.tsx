@@ -1,4 +1,4 @@
-// Renders lesson content (plain data from the server, never HTML): paragraphs, lists, code, click-to-type commands, v1/v2 parts.
+// Renders lesson content (a typed tree from the server, never HTML) with React elements: text, lists, tables, images, code, commands, v1/v2 parts.
 'use client';
 import type { Block, Inline } from '../../server/protocol/lessons';
 
@@ -12,14 +12,41 @@ export function Inlines({ c }: { c: Inline[] }) {
           case 'code':
             return <code key={i} className="rounded bg-raised px-1 py-px font-mono text-[0.85em] text-fg">{x.v}</code>;
           case 'strong':
-            return <strong key={i} className="font-semibold text-fg">{x.v}</strong>;
+            return <strong key={i} className="font-semibold text-fg"><Inlines c={x.c} /></strong>;
           case 'em':
-            return <em key={i}>{x.v}</em>;
+            return <em key={i}><Inlines c={x.c} /></em>;
+          case 'del':
+            return <del key={i}><Inlines c={x.c} /></del>;
+          case 'br':
+            return <br key={i} />;
           case 'link':
-            return <a key={i} href={x.href} className="text-accent underline underline-offset-2 hover:brightness-110">{x.v}</a>;
+            return <a key={i} href={x.href} rel="noopener noreferrer" className="text-accent underline underline-offset-2 hover:brightness-110"><Inlines c={x.c} /></a>;
+          case 'lesson':
+            return <a key={i} href={`/lessons/${x.slug}`} data-testid="lesson-link" className="text-accent underline underline-offset-2 hover:brightness-110"><Inlines c={x.c} /></a>;
+          case 'img':
+            // eslint-disable-next-line @next/next/no-img-element -- a pack's own file, served by the server, not optimised
+            return <img key={i} src={x.src} alt={x.alt} loading="lazy" className="my-1 inline-block max-h-96 max-w-full rounded-md border border-line" />;
         }
       })}
     </>
+  );
+}
+
+function Table({ b }: { b: Extract<Block, { t: 'table' }> }) {
+  const align = (j: number) => (b.align[j] === 'center' ? 'text-center' : b.align[j] === 'right' ? 'text-right' : 'text-left');
+  return (
+    <div className="overflow-x-auto">
+      <table className="w-full border-collapse text-sm">
+        <thead>
+          <tr>{b.head.map((c, j) => <th key={j} className={`border-b border-line px-2 py-1 font-semibold text-fg ${align(j)}`}><Inlines c={c} /></th>)}</tr>
+        </thead>
+        <tbody>
+          {b.rows.map((r, k) => (
+            <tr key={k}>{r.map((c, j) => <td key={j} className={`border-b border-line/60 px-2 py-1 ${align(j)}`}><Inlines c={c} /></td>)}</tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
   );
 }
 
@@ -45,18 +72,29 @@ export function Blocks({ blocks, cgroup, onRun, ready }: { blocks: Block[]; cgro
           case 'p':
             return <p key={i} className="leading-relaxed"><Inlines c={b.c} /></p>;
           case 'h':
-            return <h3 key={i} className="pt-1 text-base font-semibold text-fg"><Inlines c={b.c} /></h3>;
+            return b.level <= 2
+              ? <h3 key={i} className="pt-1 text-base font-semibold text-fg"><Inlines c={b.c} /></h3>
+              : <h4 key={i} className="pt-1 text-sm font-semibold text-fg"><Inlines c={b.c} /></h4>;
           case 'ul':
           case 'ol': {
             const L = b.t;
             return (
-              <L key={i} className={`space-y-1 pl-5 ${b.t === 'ul' ? 'list-disc' : 'list-decimal'}`}>
-                {b.items.map((it, j) => <li key={j}><Inlines c={it} /></li>)}
+              <L key={i} start={b.t === 'ol' ? b.start : undefined} className={`space-y-1 pl-5 ${b.t === 'ul' ? 'list-disc' : 'list-decimal'}`}>
+                {b.items.map((it, j) => (
+                  <li key={j} className="space-y-1">
+                    {/* A tight item is one paragraph: render it inline so bullets keep their text on the same line. */}
+                    {it.length === 1 && it[0].t === 'p' ? <Inlines c={it[0].c} /> : <Blocks blocks={it} cgroup={cgroup} onRun={onRun} ready={ready} />}
+                  </li>
+                ))}
               </L>
             );
           }
           case 'quote':
-            return <blockquote key={i} className="border-l-2 border-accent/50 pl-3 text-muted"><Inlines c={b.c} /></blockquote>;
+            return <blockquote key={i} className="space-y-1 border-l-2 border-accent/50 pl-3 text-muted"><Blocks blocks={b.blocks} cgroup={cgroup} onRun={onRun} ready={ready} /></blockquote>;
+          case 'table':
+            return <Table key={i} b={b} />;
+          case 'hr':
+            return <hr key={i} className="border-line" />;
           case 'code':
             return <pre key={i} className="overflow-x-auto rounded-md bg-term p-2.5 font-mono text-[0.8125rem]">{b.v}</pre>;
           case 'cmd':

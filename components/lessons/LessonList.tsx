@@ -1,7 +1,7 @@
-// The lesson list: every lesson in order, what this learner has done (kept on the server), and the name shown to an instructor.
+// The lesson list: the built-in course then each lesson pack, every lesson in order, what this learner has done (kept on the server), and the name shown to an instructor.
 'use client';
 import { useEffect, useState } from 'react';
-import { SLUG_RE, type LessonListResponse, type ProgressResponse } from '../../server/protocol/lessons';
+import { SLUG_RE, type LessonListResponse, type LessonSummary, type ProgressResponse } from '../../server/protocol/lessons';
 import { Header } from '../playground/Header';
 import { learnerId, learnerName, setLearnerName } from './learner';
 import { fetchLessons, fetchProgress } from './lesson-api';
@@ -30,6 +30,13 @@ export function LessonList() {
   }, []);
 
   const lessons = list?.lessons ?? [];
+  // The server sends the built-in course first, then each pack in its order: one section per pack.
+  const groups: { pack: LessonSummary['pack']; lessons: LessonSummary[] }[] = [];
+  for (const l of lessons) {
+    const g = groups.find((x) => x.pack.id === l.pack.id);
+    if (g) g.lessons.push(l);
+    else groups.push({ pack: l.pack, lessons: [l] });
+  }
   const doneCount = lessons.filter((l) => progress[l.slug]?.done).length;
   return (
     <div className="flex min-h-dvh flex-col">
@@ -58,34 +65,43 @@ export function LessonList() {
           </label>
         </div>
         {error && <p className="text-bad">{error}</p>}
-        <ol className="grid gap-3 sm:grid-cols-2" data-testid="lesson-list">
-          {lessons.map((l) => {
-            const p = progress[l.slug];
-            const n = p?.steps.length ?? 0;
-            return (
-              <li key={l.slug} data-testid={`lesson-${l.slug}`} data-done={p?.done ? 'true' : 'false'}>
-                <a href={`/lessons/${l.slug}`} className={`flex h-full flex-col gap-2 rounded-xl border bg-panel p-4 shadow-sm hover:border-accent/60 ${p?.done ? 'border-ok/60' : 'border-line'}`}>
-                  <span className="flex items-center gap-2">
-                    <span className={`grid size-7 shrink-0 place-items-center rounded-full text-sm font-semibold ${p?.done ? 'bg-ok text-bg' : 'bg-raised text-muted'}`}>
-                      {p?.done ? '✓' : l.order}
-                    </span>
-                    <span className="font-semibold text-fg">{l.title}</span>
-                  </span>
-                  <span className="text-sm leading-relaxed text-muted">{l.summary}</span>
-                  <span className="mt-auto flex flex-wrap items-center gap-2 text-xs text-faint">
-                    <span data-testid="lesson-steps">{p?.done ? 'done' : `${n} of ${l.stepTitles.length} steps`}</span>
-                    <span className="h-1.5 flex-1 overflow-hidden rounded bg-raised">
-                      <span className="block h-full bg-ok" style={{ width: `${(n / l.stepTitles.length) * 100}%` }} />
-                    </span>
-                    {Object.entries(l.sandbox).map(([k, v]) => (
-                      <span key={k} className="rounded bg-accent-soft px-1 text-accent">{k === 'cpuLimit' ? 'cpu' : k} {String(v)}</span>
-                    ))}
-                  </span>
-                </a>
-              </li>
-            );
-          })}
-        </ol>
+        {groups.map((group) => (
+          <section key={group.pack.id} className="space-y-3" data-testid={`pack-${group.pack.id}`}>
+            {!group.pack.builtin && (
+              <h2 className="pt-2 text-lg font-semibold text-fg">
+                {group.pack.title} <span className="font-mono text-xs font-normal text-faint">lesson pack</span>
+              </h2>
+            )}
+            <ol className="grid gap-3 sm:grid-cols-2" data-testid={group.pack.builtin ? 'lesson-list' : `lesson-list-${group.pack.id}`}>
+              {group.lessons.map((l) => {
+                const p = progress[l.slug];
+                const n = p?.steps.length ?? 0;
+                return (
+                  <li key={l.slug} data-testid={`lesson-${l.slug}`} data-done={p?.done ? 'true' : 'false'}>
+                    <a href={`/lessons/${l.slug}`} className={`flex h-full flex-col gap-2 rounded-xl border bg-panel p-4 shadow-sm hover:border-accent/60 ${p?.done ? 'border-ok/60' : 'border-line'}`}>
+                      <span className="flex items-center gap-2">
+                        <span className={`grid size-7 shrink-0 place-items-center rounded-full text-sm font-semibold ${p?.done ? 'bg-ok text-bg' : 'bg-raised text-muted'}`}>
+                          {p?.done ? '✓' : l.order}
+                        </span>
+                        <span className="font-semibold text-fg">{l.title}</span>
+                      </span>
+                      <span className="text-sm leading-relaxed text-muted">{l.summary}</span>
+                      <span className="mt-auto flex flex-wrap items-center gap-2 text-xs text-faint">
+                        <span data-testid="lesson-steps">{p?.done ? 'done' : `${n} of ${l.stepTitles.length} steps`}</span>
+                        <span className="h-1.5 flex-1 overflow-hidden rounded bg-raised">
+                          <span className="block h-full bg-ok" style={{ width: `${(n / l.stepTitles.length) * 100}%` }} />
+                        </span>
+                        {Object.entries(l.sandbox).map(([k, v]) => (
+                          <span key={k} className="rounded bg-accent-soft px-1 text-accent">{k === 'cpuLimit' ? 'cpu' : k} {String(v)}</span>
+                        ))}
+                      </span>
+                    </a>
+                  </li>
+                );
+              })}
+            </ol>
+          </section>
+        ))}
       </main>
     </div>
   );

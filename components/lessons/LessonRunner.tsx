@@ -4,7 +4,7 @@ import { useCallback, useEffect, useRef, useState, useSyncExternalStore } from '
 import type { Terminal } from '@xterm/xterm';
 import type { LessonResponse, LessonSummary, ProgressResponse } from '../../server/protocol/lessons';
 import { Header } from '../playground/Header';
-import { Overlay } from '../playground/Overlay';
+import { NoticeBar, Overlay } from '../playground/Overlay';
 import { SessionBar } from '../playground/SessionBar';
 import { useSize, useTheme } from '../playground/prefs';
 import { BoxlabClient } from '../terminal/BoxlabClient';
@@ -33,6 +33,7 @@ export function LessonRunner({ slug }: { slug: string }) {
   const [client, setClient] = useState<BoxlabClient | null>(null);
   const clientRef = useRef<BoxlabClient | null>(null);
   const term = useRef<Terminal | null>(null);
+  const terminalRef = useRef<HTMLElement>(null);
   const view: ClientView = useSyncExternalStore(client?.subscribe ?? noSubscribe, client?.getView ?? initialView, initialView);
 
   useEffect(() => {
@@ -89,7 +90,10 @@ export function LessonRunner({ slug }: { slug: string }) {
     if (ready) term.current?.focus();
   }, [ready]);
   const run = (cmd: string) => {
-    if (clientRef.current?.input(`${cmd}\r`)) term.current?.focus();
+    if (!clientRef.current?.input(`${cmd}\r`)) return;
+    term.current?.focus();
+    // On a small screen the terminal is below the steps: bring it into view to show what the command did.
+    terminalRef.current?.scrollIntoView({ block: 'nearest', behavior: 'smooth' });
   };
   const actions = {
     start: () => client?.start(),
@@ -107,10 +111,12 @@ export function LessonRunner({ slug }: { slug: string }) {
   const settings = lesson ? Object.entries(lesson.sandbox) : [];
 
   return (
-    <div className="flex h-dvh min-h-[32rem] flex-col">
+    // Below lg the page scrolls: the steps (at most 60% of the window, scrolling inside), then a terminal with room
+    // for 24 rows, then the x-ray (as on the playground; e2e/small-screens.e2e.ts).
+    <div className="flex min-h-dvh flex-col lg:h-dvh lg:min-h-[32rem]">
       <Header current="lessons" />
-      <main className="grid min-h-0 flex-1 grid-cols-1 gap-3 p-3 lg:grid-cols-[minmax(22rem,32rem)_minmax(0,1fr)]">
-        <section aria-label="Lesson" className="scroll-thin min-h-0 overflow-y-auto pr-1" data-testid="lesson">
+      <main className="grid flex-1 grid-cols-1 gap-3 p-3 lg:min-h-0 lg:grid-cols-[minmax(22rem,32rem)_minmax(0,1fr)]">
+        <section aria-label="Lesson" className="scroll-thin max-h-[60dvh] min-h-0 overflow-y-auto pr-1 lg:max-h-none" data-testid="lesson">
           {error && <p className="rounded-xl border border-bad/50 p-4 text-bad">{error} <a className="underline" href="/lessons">All lessons</a></p>}
           {lesson && (
             <div className="space-y-4">
@@ -163,15 +169,16 @@ export function LessonRunner({ slug }: { slug: string }) {
         </section>
         <div className="relative flex min-h-0 flex-col gap-3">
           <FollowPanel name={cls.broadcast} />
-          <section aria-label="Terminal" className="flex min-h-[18rem] min-w-0 flex-[3] flex-col overflow-hidden rounded-xl border border-line bg-panel shadow-sm focus-within:border-accent/50">
+          <section ref={terminalRef} aria-label="Terminal" className="flex min-h-[35rem] min-w-0 flex-[3] flex-col lg:min-h-[18rem] overflow-hidden rounded-xl border border-line bg-panel shadow-sm focus-within:border-accent/50">
             <SessionBar view={withActualLimits(view)} onReset={() => client?.reset()} />
             <div className="relative min-h-0 flex-1">
               <TerminalView theme={theme} large={size === 'large'} onReady={onReady} onData={(d) => clientRef.current?.input(d)}
                 onResize={(r, c) => clientRef.current?.resize(r, c)} onNotice={() => {}} />
               <Overlay view={view} actions={actions} mounted={client !== null} />
             </div>
+            <NoticeBar view={view} actions={actions} />
           </section>
-          <aside className="min-h-[12rem] flex-[2] overflow-hidden rounded-xl border border-line bg-panel shadow-sm">
+          <aside className="h-[26rem] shrink-0 overflow-hidden rounded-xl lg:h-auto lg:min-h-[12rem] lg:flex-[2] border border-line bg-panel shadow-sm">
             <XrayPanel view={view} client={client} wide={false} onWide={() => {}} />
           </aside>
         </div>

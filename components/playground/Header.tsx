@@ -20,25 +20,26 @@ export function Header({ current = 'playground' }: { current?: 'playground' | 'l
     <a
       href={href}
       aria-current={current === id ? 'page' : undefined}
-      className="rounded-md px-2.5 py-1.5 text-sm text-muted hover:text-fg aria-[current=page]:bg-raised aria-[current=page]:text-fg"
+      className="shrink-0 rounded-md px-2 py-1.5 text-sm text-muted sm:px-2.5 hover:text-fg aria-[current=page]:bg-raised aria-[current=page]:text-fg"
     >
       {label}
       {extra}
     </a>
   );
   return (
-    <header className="flex h-14 shrink-0 items-center gap-4 border-b border-line bg-panel px-4 sm:gap-6">
-      <a href="/" className="flex items-center gap-2 rounded-md text-fg" aria-label="Boxlab home">
+    // Fits a 360 px phone: tighter gaps below sm, the wordmark only from 380 px, every item keeps its size.
+    <header className="flex h-14 shrink-0 items-center gap-2 border-b border-line bg-panel px-3 sm:gap-6 sm:px-4">
+      <a href="/" className="flex shrink-0 items-center gap-2 rounded-md text-fg" aria-label="Boxlab home">
         <Logo className="size-7 text-accent" />
-        <span className="text-[1.1875rem] font-semibold tracking-tight">
+        <span className="hidden text-[1.1875rem] font-semibold tracking-tight min-[380px]:inline">
           box<span className="text-accent">lab</span>
         </span>
       </a>
-      <nav aria-label="Main" className="flex items-center gap-1">
+      <nav aria-label="Main" className="flex min-w-0 items-center gap-0.5 sm:gap-1">
         {nav('playground', '/', 'Playground')}
         {nav('lessons', '/lessons', 'Lessons')}
       </nav>
-      <div className="ml-auto flex items-center gap-1.5">
+      <div className="ml-auto flex shrink-0 items-center gap-1.5">
         <ToggleButton
           pressed={size === 'large'}
           onClick={() => setSize(size === 'large' ? 'normal' : 'large')}
@@ -69,7 +70,7 @@ function ToggleButton(props: { pressed?: boolean; onClick: () => void; label: st
       title={props.label}
       aria-label={props.label}
       onClick={props.onClick}
-      className="flex h-8 items-center gap-1.5 rounded-md border border-line px-2.5 text-sm text-muted hover:bg-raised hover:text-fg aria-pressed:border-accent/50 aria-pressed:text-fg"
+      className="flex h-8 items-center gap-1.5 rounded-md border border-line px-2 text-sm sm:px-2.5 text-muted hover:bg-raised hover:text-fg aria-pressed:border-accent/50 aria-pressed:text-fg"
     >
       {props.children}
     </button>

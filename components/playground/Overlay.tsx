@@ -1,4 +1,4 @@
-// What covers the terminal when there is no live shell: Start, building, full, ended, errors; banners for exit and reconnect.
+// What covers the terminal when there is no live shell (Start, building, full, ended, errors); the bar for exit and reconnect.
 'use client';
 import type { ClientView } from '../terminal/client-types';
 import { secondsLeft, useNow } from './StatusPill';
@@ -88,26 +88,41 @@ export function Overlay({ view, actions, mounted }: { view: ClientView; actions:
           <Primary onClick={actions.takeOver}>Use it here</Primary>
         </Cover>
       );
+    case 'exited':
+    case 'reconnecting':
+    case 'running':
+      return null;
+  }
+}
+
+/**
+ * The exit and reconnect notices: a bar in the page's flow between the terminal and the stats, so the terminal
+ * shrinks to make room (xterm keeps the cursor's lines in view) and the notice never covers the shell's last lines.
+ */
+export function NoticeBar({ view, actions }: { view: ClientView; actions: OverlayActions }) {
+  const now = useNow(view.retryAt !== null);
+  const left = secondsLeft(view.retryAt, now);
+  switch (view.phase) {
     case 'exited': {
       const e = view.exit;
       return (
-        <Banner tone={e && e.status !== 0 ? 'bad' : 'muted'}>
+        <Bar tone={e && e.status !== 0 ? 'bad' : 'muted'}>
           <span>
             The shell exited{e ? (e.signal ? ` (killed by signal ${e.signal})` : ` with status ${e.status}`) : ''}. Its sandbox
             has been torn down.
           </span>
           <Primary small onClick={actions.restart}>Start again</Primary>
-        </Banner>
+        </Bar>
       );
     }
     case 'reconnecting':
       return (
-        <Banner tone="warn">
+        <Bar tone="warn">
           <span>Connection lost. Reconnecting{left ? ` in ${left} s` : '…'} (attempt {view.attempt}).</span>
           <Primary small onClick={actions.retryNow}>Retry now</Primary>
-        </Banner>
+        </Bar>
       );
-    case 'running':
+    default:
       return null;
   }
 }
@@ -132,13 +147,11 @@ function Cover({ children, dim }: { children: React.ReactNode; dim?: boolean }) 
   );
 }
 
-function Banner({ children, tone }: { children: React.ReactNode; tone: 'bad' | 'warn' | 'muted' }) {
-  const ring = tone === 'bad' ? 'ring-bad/40' : tone === 'warn' ? 'ring-warn/40' : 'ring-line';
+function Bar({ children, tone }: { children: React.ReactNode; tone: 'bad' | 'warn' | 'muted' }) {
+  const edge = tone === 'bad' ? 'border-bad/50' : tone === 'warn' ? 'border-warn/50' : 'border-line';
   return (
-    <div className="absolute inset-x-3 bottom-3 z-10 flex justify-center" data-testid="banner">
-      <div role="status" className={`flex flex-wrap items-center gap-3 rounded-xl bg-panel/95 px-4 py-2.5 text-sm text-fg shadow-xl shadow-black/20 ring-1 backdrop-blur ${ring}`}>
-        {children}
-      </div>
+    <div role="status" data-testid="banner" className={`flex shrink-0 flex-wrap items-center justify-center gap-x-3 gap-y-1.5 border-t-2 bg-raised px-3 py-2 text-sm text-fg ${edge}`}>
+      {children}
     </div>
   );
 }

@@ -8,7 +8,7 @@ import { INITIAL_VIEW, type ClientView } from '../terminal/client-types';
 import { TerminalView, type Renderer, type TermHandle } from '../terminal/TerminalView';
 import { XrayPanel } from '../xray/XrayPanel';
 import { Header } from './Header';
-import { Overlay } from './Overlay';
+import { NoticeBar, Overlay } from './Overlay';
 import { SessionBar } from './SessionBar';
 import { StatsBar } from './StatsBar';
 import { useSize, useTheme } from './prefs';
@@ -48,10 +48,16 @@ export function Playground() {
     window.__boxlab = { term: h.term, client: c, renderer: h.renderer };
     setRenderer(h.renderer);
     setClient(c);
+    // Focus as the running state arrives, not a frame later with the render: views are told once per frame, and a
+    // key typed right after the prompt must reach the shell (the effect below covers the rest).
+    const offControl = c.onControl((m) => {
+      if ((m.type === 'state' || m.type === 'hello') && m.state === 'running') h.term.focus();
+    });
     c.resume();
     const online = () => c.retryNow();
     window.addEventListener('online', online);
     return () => {
+      offControl();
       window.removeEventListener('online', online);
       c.dispose();
       clientRef.current = null;
@@ -85,9 +91,11 @@ export function Playground() {
   };
 
   return (
-    <div className="flex h-dvh min-h-[32rem] flex-col">
+    // Below lg the x-ray stacks under the terminal and the page scrolls: the terminal keeps room for 24 rows (35rem with
+    // its bars at 18 px cells; e2e/small-screens.e2e.ts checks 390x844 and 900x700) instead of sharing the viewport.
+    <div className="flex min-h-dvh flex-col lg:h-dvh lg:min-h-[32rem]">
       <Header />
-      <main className={`grid min-h-0 flex-1 grid-cols-1 grid-rows-[minmax(22rem,1fr)_minmax(16rem,40%)] gap-3 p-3 lg:grid-rows-1 ${wideXray ? 'lg:grid-cols-[minmax(0,1fr)_minmax(0,1fr)]' : 'lg:grid-cols-[minmax(0,1fr)_minmax(21rem,27rem)]'}`}>
+      <main className={`grid flex-1 grid-cols-1 grid-rows-[minmax(35rem,1fr)_26rem] gap-3 p-3 lg:min-h-0 lg:grid-rows-1 ${wideXray ? 'lg:grid-cols-[minmax(0,1fr)_minmax(0,1fr)]' : 'lg:grid-cols-[minmax(0,1fr)_minmax(21rem,27rem)]'}`}>
         <section
           aria-label="Terminal"
           className="flex min-h-0 min-w-0 flex-col overflow-hidden rounded-xl border border-line bg-panel shadow-sm focus-within:border-accent/50"
@@ -103,13 +111,9 @@ export function Playground() {
               onNotice={setNotice}
             />
             <Overlay view={view} actions={actions} mounted={client !== null} />
-            {notice && (
-              <div role="status" className="pointer-events-none absolute right-3 top-3 z-20 rounded-lg bg-fg px-3 py-1.5 text-xs font-medium text-bg shadow-lg">
-                {notice}
-              </div>
-            )}
           </div>
-          <StatsBar view={view} renderer={renderer} />
+          <NoticeBar view={view} actions={actions} />
+          <StatsBar view={view} renderer={renderer} notice={notice} />
         </section>
         <aside className="min-h-0 overflow-hidden rounded-xl border border-line bg-panel shadow-sm">
           <XrayPanel view={view} client={client} wide={wideXray} onWide={setWideXray} />

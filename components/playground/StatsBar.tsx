@@ -4,7 +4,8 @@ import { useEffect, useRef, useState } from 'react';
 import type { ClientView } from '../terminal/client-types';
 import { cpuPercent, formatBytes } from './format';
 
-export function StatsBar(props: { view: ClientView; renderer: string | null }) {
+/** `notice` ("Copied to the clipboard") is shown here, in the bar, never over the terminal's text. */
+export function StatsBar(props: { view: ClientView; renderer: string | null; notice?: string | null }) {
   const { stats, latencyMs } = props.view;
   const prev = useRef<{ usec: number; at: number } | null>(null);
   const [cpu, setCpu] = useState<number | null>(null);
@@ -42,9 +43,10 @@ export function StatsBar(props: { view: ClientView; renderer: string | null }) {
           <Stat name="pids" value={`${stats.pids.current} / ${stats.pids.max}`} title={`tasks in the box / pids limit (cgroup v${stats.cgroupVersion})`} />
         </>
       ) : (
-        <span className="text-faint">No live stats yet.</span>
+        <span className="text-faint">{props.view.phase === 'reconnecting' ? 'No live stats while reconnecting.' : 'No live stats yet.'}</span>
       )}
       <span className="ml-auto flex items-center gap-4">
+        {props.notice && <span role="status" className="rounded bg-fg px-2 py-0.5 font-medium text-bg" data-testid="notice">{props.notice}</span>}
         {latencyMs !== null && <Stat name="rtt" value={`${latencyMs} ms`} title="WebSocket round trip" />}
         {props.renderer && <Stat name="render" value={props.renderer} title="xterm.js renderer" />}
         <span className="hidden gap-2 text-faint 2xl:flex">

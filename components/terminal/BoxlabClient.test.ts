@@ -234,7 +234,7 @@ test('dispose closes the socket and stops every timer', async () => {
   assert.equal(env.store.size, 1, 'dispose keeps the session for the next page load');
 });
 
-test('with scheduleRender, a burst of control messages notifies listeners once, a new phase at once; getView is always current', async () => {
+test('with scheduleRender, a burst of control messages (new phases too) notifies listeners once per frame; getView is always current', async () => {
   const env = new FakeEnv();
   env.sessionReplies = [created];
   const frames: (() => void)[] = [];
@@ -242,7 +242,10 @@ test('with scheduleRender, a burst of control messages notifies listeners once, 
   let notified = 0;
   client.subscribe(() => notified++);
   client.start();
-  assert.equal(notified, 1, 'idle → creating: told at once');
+  assert.equal(notified, 0, 'idle → creating: told in the frame, not inside the click');
+  assert.equal(client.getView().phase, 'creating');
+  frames.shift()!();
+  assert.equal(notified, 1);
   await flush();
   env.ws.open();
   env.ws.text(hello(false, 'creating'));
@@ -251,9 +254,11 @@ test('with scheduleRender, a burst of control messages notifies listeners once, 
   assert.equal(notified, 1, 'stage events wait for the frame');
   assert.equal(frames.length, 1, 'one frame asked for the whole burst');
   env.ws.text({ type: 'state', state: 'running' });
-  assert.equal(notified, 2, 'creating → running: told at once (the page focuses the terminal on it)');
+  assert.equal(notified, 1, 'creating → running: in the same frame, not inside the message task');
+  assert.equal(client.getView().phase, 'running');
+  assert.equal(frames.length, 1, 'still one frame for the burst and the new phase');
   frames.shift()!();
-  assert.equal(notified, 2, 'the pending frame has nothing left to tell');
+  assert.equal(notified, 2, 'the frame tells the burst and the new phase once');
   env.ws.text({ type: 'pong', t: env.t });
   assert.equal(frames.length, 1, 'the next change asks for a new frame');
   frames.shift()!();

@@ -10,9 +10,9 @@ import {
   type ServerMessage,
   type SessionState,
 } from './protocol';
-import { requestSession, serverIsUp } from './session-api';
+import { requestSession, serverHealth } from './session-api';
 import { SessionStore, backoffMs, type StoredSession } from './session-store';
-import { ENDED_BY_CODE, INITIAL_VIEW as INITIAL, type ClientDeps, type ClientView, type Phase, type TerminalSink, type WebSocketLike } from './client-types';
+import { ENDED_BY_CODE, GONE, INITIAL_VIEW as INITIAL, type ClientDeps, type ClientView, type Phase, type TerminalSink, type WebSocketLike } from './client-types';
 
 export type { ClientDeps, ClientView, Phase, TerminalSink, WebSocketLike };
 
@@ -260,15 +260,35 @@ export class BoxlabClient {
       return;
     }
     if (code in ENDED_BY_CODE) return this.ended(ENDED_BY_CODE[code]);
-    if (!opened && (await serverIsUp(this.deps))) {
-      // The upgrade was refused (401: unknown token) while the server answers: the session is gone.
-      return this.ended('The previous session is no longer on the server.');
+    const bootId = this.session?.bootId;
+    if (code === CLOSE.shutdown) {
+      // The server destroys every box before it exits (4503): say so now, not after minutes of retries.
+      this.ended(GONE.shutdown);
+      return this.watchForServer(bootId, 0);
     }
+    const health = opened ? null : await serverHealth(this.deps);
     if (this.disposed) return;
+    if (health) {
+      // The upgrade was refused (401: unknown token) while the server answers: the session and its box are gone.
+      const why = !bootId || !health.bootId ? GONE.unknown : health.bootId !== bootId ? GONE.restarted : GONE.away;
+      return this.ended(why);
+    }
     const attempt = this.view.attempt + 1;
     const delay = backoffMs(attempt - 1, this.deps.random);
-    this.update({ phase: 'reconnecting', attempt, retryAt: this.deps.now() + delay });
+    // Stats of a box we cannot see are not live: none rather than stale numbers.
+    this.update({ phase: 'reconnecting', attempt, retryAt: this.deps.now() + delay, stats: null });
     this.timer = this.deps.setTimeout(() => this.connect(), delay);
+  }
+
+  /** After a shutdown: poll health until the server answers, then tell the learner it is back (their box is not). */
+  private watchForServer(bootId: string | undefined, attempt: number): void {
+    this.timer = this.deps.setTimeout(async () => {
+      this.timer = null;
+      const health = await serverHealth(this.deps);
+      if (this.disposed || this.view.phase !== 'ended' || this.view.message !== GONE.shutdown) return;
+      if (!health) return this.watchForServer(bootId, attempt + 1);
+      this.update({ message: bootId && health.bootId === bootId ? GONE.unknown : GONE.restarted });
+    }, backoffMs(attempt, this.deps.random));
   }
 
   private ended(message: string): void {
@@ -326,11 +346,12 @@ export class BoxlabClient {
 
   private update(patch: Partial<ClientView>): void {
     if (this.disposed) return;
-    // A new phase is told at once: the page acts on it (focus on 'running'), and there are only a few per session.
-    const phaseChanged = patch.phase !== undefined && patch.phase !== this.view.phase;
     this.view = { ...this.view, ...patch };
+    // Phase changes wait for the frame too: told at once, React re-rendered the page inside the socket's message task
+    // (79 ms in a Chromium trace of Start under load) and the prompt's bytes queued behind it; in the click handler it
+    // held back the POST (docs/performance.md, Terminal against ttyd). getView() is always current.
     const schedule = this.deps.scheduleRender;
-    if (!schedule || phaseChanged) return this.notify();
+    if (!schedule) return this.notify();
     if (this.notifyPending) return;
     this.notifyPending = true;
     schedule(() => {

@@ -68,7 +68,11 @@ export function TerminalView(props: Props) {
         fontFamily: FONT,
         fontSize: fontSize(p.large),
         lineHeight: 1.15,
-        cursorBlink: true,
+        // No blink: xterm's DOM renderer blinks with an infinite CSS animation of the cursor's colours, which Chromium
+        // cannot run on the compositor, so an idle terminal drew ~60 main-thread frames a second and every key
+        // restarted the animation (27.6 frames and 8 style recalcs per key against 5.4 and 2 without; ttyd's default
+        // is off too). Measured in bench/trace-terminal.ts, docs/performance.md (Terminal against ttyd).
+        cursorBlink: false,
         scrollback: 5000,
         // unicode11 and search decorations use proposed API.
         allowProposedApi: true,

@@ -79,6 +79,8 @@ export class FakeEnv {
   /** Replies for POST /api/session, used in order (the last one repeats). */
   sessionReplies: Reply[] = [];
   healthUp = true;
+  /** The bootId GET /api/health answers with (undefined: an older server that sends none). */
+  healthBootId: string | undefined = undefined;
 
   deps(): ClientDeps {
     return {
@@ -88,7 +90,7 @@ export class FakeEnv {
         let r: Reply;
         if (url.endsWith('/api/health')) {
           if (!this.healthUp) throw new TypeError('fetch failed');
-          r = { status: 200, body: { ok: true } };
+          r = { status: 200, body: { ok: true, ...(this.healthBootId ? { bootId: this.healthBootId } : {}) } };
         } else {
           r = (this.sessionReplies.length > 1 ? this.sessionReplies.shift() : this.sessionReplies[0]) ?? { status: 500, body: {} };
         }

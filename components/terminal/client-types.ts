@@ -77,6 +77,14 @@ export const INITIAL_VIEW: ClientView = {
   retryAt: null, attempt: 0, message: null, latencyMs: null, resumed: false,
 };
 
+/** Why the box is gone, in the words the page shows (ended phase, with a Start button). */
+export const GONE = {
+  restarted: 'The server restarted; your box is gone.',
+  shutdown: 'The server shut down; your box is gone. Start a new one when it is back.',
+  away: 'Your box is gone: the server ended the session while this page was disconnected.',
+  unknown: 'Your box is gone: the server no longer knows this session.',
+} as const;
+
 export const ENDED_BY_CODE: Record<number, string> = {
   [CLOSE.normal]: 'The session was closed by the server.',
   [CLOSE.gone]: 'This session no longer exists on the server.',

@@ -25,15 +25,21 @@ export async function requestSession(deps: ClientDeps): Promise<CreateOutcome> {
     const why = typeof body.error === 'string' ? body.error : `HTTP ${res.status}`;
     return { kind: 'error', message: `The server refused a new session: ${why}.` };
   }
-  const { sessionId, token, wsPath, limits } = body as unknown as StoredSession;
-  return { kind: 'created', session: { sessionId, token, wsPath: wsPath || '/ws', limits } };
+  const { sessionId, token, wsPath, limits, bootId } = body as unknown as StoredSession;
+  return { kind: 'created', session: { sessionId, token, wsPath: wsPath || '/ws', limits, ...(typeof bootId === 'string' ? { bootId } : {}) } };
 }
 
-/** Tells "the upgrade was refused" (server answers) from "the server is down" after a socket failed to open. */
-export async function serverIsUp(deps: ClientDeps): Promise<boolean> {
+/**
+ * Tells "the upgrade was refused" (server answers) from "the server is down" after a socket failed to open:
+ * null when down, else the server's bootId (undefined from a server that does not send one).
+ */
+export async function serverHealth(deps: ClientDeps): Promise<{ bootId?: string } | null> {
   try {
-    return (await deps.fetch(`${deps.origin}/api/health`)).ok;
+    const res = await deps.fetch(`${deps.origin}/api/health`);
+    if (!res.ok) return null;
+    const body = (await res.json().catch(() => ({}))) as { bootId?: unknown };
+    return typeof body.bootId === 'string' ? { bootId: body.bootId } : {};
   } catch {
-    return false;
+    return null;
   }
 }

@@ -6,6 +6,8 @@ export interface StoredSession {
   token: string;
   wsPath: string;
   limits: Limits;
+  /** The server process that made the session (absent from older servers): tells a restart from an expiry. */
+  bootId?: string;
 }
 
 export interface KeyValueStore {

@@ -4,6 +4,7 @@ import { useState } from 'react';
 import { formatBytes } from '../playground/format';
 import { CHANGE_CHIP, LayersPicture, SOURCE_CHIP, type Chip } from './LayersPicture';
 import { MountTable } from './MountTable';
+import { TRY_COMMANDS } from './claims';
 import { Empty, SampleNote, TextTable, ViewHeader } from './ui';
 import { mergedTop, type XrayState } from './xray-state';
 
@@ -37,8 +38,8 @@ export function LayersView({ state, running }: { state: XrayState; running: bool
   return (
     <section aria-labelledby="layers-title" className="flex min-h-0 flex-col">
       <ViewHeader id="layers-title" title="Filesystem layers" lesson="overlayfs" aside={<span className="text-xs text-muted" data-testid="upper-count" title={`${meta.total} entries in the upper directory, directories included`}>{files.length} change{files.length === 1 ? '' : 's'}</span>}>
-        overlayfs shows the read-only image (lower) with your changes on top (upper). Try <code className="font-mono">echo hi &gt; /tmp/x</code> or{' '}
-        <code className="font-mono">rm /etc/motd</code>.
+        overlayfs shows the read-only image (lower) with your changes on top (upper). Try <code className="font-mono">{TRY_COMMANDS.layers[0]}</code> or{' '}
+        <code className="font-mono">{TRY_COMMANDS.layers[1]}</code>.
       </ViewHeader>
       <div className="px-3 pt-3">
         <LayersPicture merged={merged} upper={upper} lower={lower} upperNote={note} onPoint={setPointed} />

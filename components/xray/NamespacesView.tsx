@@ -1,20 +1,13 @@
 // View 2, namespaces: per kind, the host's inode next to the box's; isolated or shared at a glance, and what each one isolates.
 'use client';
 import type { XrayNs } from '../../server/protocol/xray';
-import { Empty, LessonLink, SampleNote, TextTable, ViewHeader, type LessonSlug } from './ui';
+import { NS_CLAIMS } from './claims';
+import { Empty, LessonLink, SampleNote, TextTable, ViewHeader } from './ui';
 import type { XrayState } from './xray-state';
 import { NestedNamespaces } from './NestedNamespaces';
 
-export const NS_INFO: Record<XrayNs['kind'], { title: string; words: string; lesson: LessonSlug }> = {
-  pid: { title: 'PID', words: 'Process IDs: the box counts from 1, blind to host processes.', lesson: 'pid-namespace' },
-  mnt: { title: 'mount', words: 'Mount table: the box’s /, /proc and /dev mounts are its own.', lesson: 'mount-namespace' },
-  uts: { title: 'UTS', words: 'Hostname: sethostname in the box renames only the box.', lesson: 'uts-namespace' },
-  ipc: { title: 'IPC', words: 'Shared memory and message queues are the box’s own.', lesson: 'ipc-namespace' },
-  net: { title: 'network', words: 'Network: only a loopback, no way out; host sockets invisible.', lesson: 'network-namespace' },
-  user: { title: 'user', words: 'User IDs: root inside is an unprivileged uid on the host.', lesson: 'user-namespace' },
-  cgroup: { title: 'cgroup', words: 'cgroup view: the box sees its own cgroup as the root.', lesson: 'cgroup-memory' },
-  time: { title: 'time', words: 'Boot and monotonic clocks: shared with the host here.', lesson: 'xray-tour' },
-};
+/** The captions come from claims.ts, which a root test checks against the kernel. */
+export const NS_INFO = NS_CLAIMS;
 
 const W = 400;
 const ROW = 66;
@@ -92,11 +85,14 @@ export function NamespacesView({ state, running }: { state: XrayState; running: 
           </div>
           <p className="flex flex-wrap gap-x-1 px-4 pt-1 text-xs text-muted">
             Lessons:
-            {rows.map((r) => (
-              <LessonLink key={r.kind} slug={NS_INFO[r.kind].lesson}>
-                {NS_INFO[r.kind].title}
-              </LessonLink>
-            ))}
+            {rows.map((r) => {
+              const lesson = NS_INFO[r.kind].lesson;
+              return lesson ? (
+                <LessonLink key={r.kind} slug={lesson}>
+                  {NS_INFO[r.kind].title}
+                </LessonLink>
+              ) : null;
+            })}
           </p>
           <TextTable
             summary="Namespaces as a table"

@@ -1,5 +1,6 @@
 // View 3, processes: the tree inside the box, each with its pid inside and on the host (NSpid); PID 1 marked, zombies visible.
 'use client';
+import { TRY_COMMANDS } from './claims';
 import { Empty, SampleNote, TextTable, ViewHeader } from './ui';
 import { STATE_WORDS, procTree, type TreeRow } from './proc-tree';
 import type { XrayState } from './xray-state';
@@ -59,7 +60,7 @@ export function ProcessesView({ state, running }: { state: XrayState; running: b
         aside={<span className="text-xs text-muted" data-testid="procs-count">{boxRows.length} in the box{zombies ? ` · ${zombies} zombie${zombies > 1 ? 's' : ''}` : ''}</span>}
       >
         Each process has two pids: its own inside the box and the host’s (the <code className="font-mono">NSpid</code> line of /proc/PID/status). Try{' '}
-        <code className="font-mono">sleep 100 &amp;</code>.
+        <code className="font-mono">{TRY_COMMANDS.processes[0]}</code>.
       </ViewHeader>
       {!rows.length ? (
         <Empty>{running ? 'Reading /proc…' : 'Start a sandbox to see its processes.'}</Empty>

@@ -1,13 +1,14 @@
 // The "Stages" panel: every stage event of the sandbox as it arrives (role, pids, duration, ok/error); the x-ray grows from it.
 'use client';
-import { useEffect, useRef, useState } from 'react';
+import { memo, useEffect, useRef, useState } from 'react';
 import type { StageEvent } from '../../server/engine/types';
 import { PendingRow, RoleBadge, StageRow } from './StageRow';
 import { CREATION_STAGES, STAGE_ROLE, formatMs } from './stage-info';
 
 export { RoleBadge };
 
-export function StageList(props: { stages: readonly StageEvent[]; pending: boolean }) {
+// Memoised: the page re-renders on every stats tick and pong; the list only changes when a stage arrives.
+export const StageList = memo(function StageList(props: { stages: readonly StageEvent[]; pending: boolean }) {
   const { stages } = props;
   const list = useRef<HTMLOListElement>(null);
   const stick = useRef(true);
@@ -72,4 +73,4 @@ export function StageList(props: { stages: readonly StageEvent[]; pending: boole
       </ol>
     </section>
   );
-}
+});

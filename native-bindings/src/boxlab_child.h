@@ -2,6 +2,7 @@
 #ifndef BOXLAB_CHILD_H
 #define BOXLAB_CHILD_H
 #include <stdint.h>
+#include <sys/types.h>
 
 #define BX_ABI_VERSION 1
 /* Only the entry points below are exported; the library is built with -fvisibility=hidden. */
@@ -106,6 +107,13 @@ struct bx_blob_header {
 
 /* Starts the namespaced parent (the boxlab-nsexec program beside this library) and returns its pid, or -errno. */
 BX_API int bx_spawn(const struct bx_params *p, const uint8_t *seccomp_filter, int32_t seccomp_len);
+/* Like bx_spawn, but on cgroup v2 the namespaced parent starts inside `cgroup_dir` (clone3 CLONE_INTO_CGROUP,
+ * Linux 5.7); *placed says whether it did (0: posix_spawn fallback, the caller attaches it). */
+BX_API int bx_spawn_cg(const struct bx_params *p, const uint8_t *seccomp_filter, int32_t seccomp_len,
+                       const char *cgroup_dir, int32_t *placed);
+/* clone3.c: starts `path` inside the cgroup directory with fds srcs[i] at BX_FD_BOOTSTRAP + i; 0 or -errno. */
+int bx_clone_into_cgroup(const char *path, char *const argv[], char *const envp[], const int *srcs, int n,
+                         const char *cgroup_dir, pid_t *pid_out);
 BX_API int bx_abi_version(void);
 BX_API int bx_event_size(void);
 BX_API const char *bx_stage_name(int stage);

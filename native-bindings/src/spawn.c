@@ -1,4 +1,5 @@
-/* spawn.c: bx_spawn, the library side called by Node through koffi: packs the request and posix_spawns boxlab-nsexec.
+/* spawn.c: bx_spawn, the library side called by Node through koffi: packs the request and starts boxlab-nsexec,
+ * with posix_spawn, or on cgroup v2 with clone3(CLONE_INTO_CGROUP) straight into the box's cgroup (clone3.c).
  *
  * posix_spawn uses clone(CLONE_VM|CLONE_VFORK) in glibc: no copy of Node's page tables (a fork of Node costs
  * ~2 ms and pins ~10 MiB of copy-on-write pages per box, measured in bench/), and no Node code in the child. */
@@ -69,6 +70,12 @@ static size_t pack(const struct bx_params *p, const uint8_t *filter, int32_t fle
 }
 
 BX_API int bx_spawn(const struct bx_params *p, const uint8_t *filter, int32_t filter_len) {
+  return bx_spawn_cg(p, filter, filter_len, NULL, NULL);
+}
+
+BX_API int bx_spawn_cg(const struct bx_params *p, const uint8_t *filter, int32_t filter_len, const char *cgroup_dir,
+                       int32_t *placed) {
+  if (placed) *placed = 0;
   const char *path = helper();
   if (!path || access(path, X_OK) < 0) return -ENOENT;
   if (p->argc < 1 || p->argc > 256 || p->envc < 0 || p->envc > 256) return -E2BIG;
@@ -91,13 +98,30 @@ BX_API int bx_spawn(const struct bx_params *p, const uint8_t *filter, int32_t fi
   free(blob);
   blob = NULL;
 
+  /* Each dup2 onto a fixed number clears close-on-exec there; everything else Node holds is closed. */
+  int srcs[] = {boot[0], p->status_fd, p->control_fd, p->exec_fd, p->stdio_fds[0], p->stdio_fds[1], p->stdio_fds[2]};
+  int n = p->stdio_fds[0] >= 0 ? 7 : 4;
+  char *const argv[] = {"boxlab-nsexec", NULL};
+  char *const envp[] = {NULL};
+  pid_t pid;
+  if (cgroup_dir && cgroup_dir[0]) {
+    /* Born in the box's cgroup: no cgroup.procs write later, and not a moment outside the box's limits. */
+    int rc = bx_clone_into_cgroup(path, argv, envp, srcs, n, cgroup_dir, &pid);
+    if (rc == 0) {
+      close(boot[0]);
+      if (placed) *placed = 1;
+      return pid;
+    }
+    /* Kernels before 5.7 (ENOSYS before 5.3, E2BIG for the larger struct) or an unsupported arch: attach later. */
+    if (rc != -ENOSYS && rc != -E2BIG && rc != -EINVAL && rc != -EOPNOTSUPP) {
+      close(boot[0]);
+      return rc;
+    }
+  }
   posix_spawn_file_actions_t fa;
   posix_spawnattr_t at;
   posix_spawn_file_actions_init(&fa);
   posix_spawnattr_init(&at);
-  /* Each dup2 onto a fixed number clears close-on-exec there; everything else Node holds is closed. */
-  int srcs[] = {boot[0], p->status_fd, p->control_fd, p->exec_fd, p->stdio_fds[0], p->stdio_fds[1], p->stdio_fds[2]};
-  int n = p->stdio_fds[0] >= 0 ? 7 : 4;
   for (int i = 0; i < n; i++) posix_spawn_file_actions_adddup2(&fa, srcs[i], BX_FD_BOOTSTRAP + i);
   posix_spawn_file_actions_addclosefrom_np(&fa, BX_FD_BOOTSTRAP + n);
   sigset_t none, all;
@@ -106,9 +130,6 @@ BX_API int bx_spawn(const struct bx_params *p, const uint8_t *filter, int32_t fi
   posix_spawnattr_setsigmask(&at, &none);
   posix_spawnattr_setsigdefault(&at, &all);
   posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-  char *const argv[] = {"boxlab-nsexec", NULL};
-  char *const envp[] = {NULL};
-  pid_t pid;
   int rc = posix_spawn(&pid, path, &fa, &at, argv, envp);
   posix_spawn_file_actions_destroy(&fa);
   posix_spawnattr_destroy(&at);

@@ -9,6 +9,7 @@ import { learnerKey } from '../lessons/progress.ts';
 import { SECURITY_HEADERS } from '../web/static.ts';
 import { originAllowed } from '../web/socket.ts';
 import type { Course } from './course.ts';
+import { servePackFile } from './pack-files.ts';
 
 const MAX_BODY = 4096;
 const LEARNER_RE = /^[A-Za-z0-9_-]{43}$/;
@@ -48,6 +49,11 @@ export async function courseApi(course: Course, r: IncomingMessage, res: ServerR
     const body: LessonListResponse = { cgroupVersion, lessons: course.lessons.map(({ lesson: { intro, steps, outro, ...summary } }) => summary) };
     return sendJson(res, 200, body), true;
   }
+  const file = /^\/api\/lessons\/([a-z0-9][a-z0-9-]{0,63})\/files\/(.+)$/.exec(path);
+  if (file) {
+    if (!get) return methodNotAllowed(res, 'GET'), true;
+    return servePackFile(res, course.packs.dirOf(file[1]), file[2], r.method === 'HEAD'), true;
+  }
   if (path.startsWith(`${API_LESSONS_PATH}/`)) {
     if (!get) return methodNotAllowed(res, 'GET'), true;
     const l = course.lesson(path.slice(API_LESSONS_PATH.length + 1));
@@ -85,7 +91,7 @@ export async function courseApi(course: Course, r: IncomingMessage, res: ServerR
     if (r.method !== 'POST') return methodNotAllowed(res, 'POST'), true;
     const created = course.createInstructorSession(r.socket.remoteAddress ?? 'unknown');
     if (!created.ok) return sendJson(res, 503, { error: 'full', retryAfterSec: created.retryAfterSec }, { 'Retry-After': String(created.retryAfterSec) }), true;
-    const body: CreateSessionResponse = { sessionId: created.session.id, token: created.token, limits: course.deps.manager.limits, wsPath: WS_PATH };
+    const body: CreateSessionResponse = { sessionId: created.session.id, token: created.token, limits: course.deps.manager.limits, wsPath: WS_PATH, bootId: course.deps.manager.bootId };
     return sendJson(res, 201, body), true;
   }
   if (sub === '/action') {

@@ -1,9 +1,12 @@
 // The course: lessons + check runner + progress + classroom (instructor sessions, broadcast, class actions), wired to the web server.
+import fs from 'node:fs';
 import type { IncomingMessage } from 'node:http';
+import path from 'node:path';
 import type { Duplex } from 'node:stream';
 import { CLOSE, type ClientMessage } from '../protocol/messages.ts';
 import { WATCH_PATH, type ClassAction, type SandboxSettings } from '../protocol/lessons.ts';
-import { loadLessons, type LoadedLesson } from '../lessons/loader.ts';
+import type { LoadedLesson } from '../lessons/loader.ts';
+import { PackSet } from '../lessons/packset.ts';
 import { ProgressStore, defaultDbPath } from '../lessons/progress.ts';
 import { CheckRunner } from '../lessons/runner.ts';
 import type { Limits } from '../lessons/settings.ts';
@@ -20,7 +23,12 @@ export interface CourseOptions {
   instructorToken?: string;
   /** SQLite file; default ${BOXLAB_HOME:-/var/lib/boxlab}/boxlab.db, opened on first use. */
   dbPath?: string;
+  /** The built-in course's folder (default lessons/). */
   lessonsDir?: string;
+  /** Lesson packs served beside the built-in course (`boxlab serve --lessons DIR`). */
+  packDirs?: readonly string[];
+  /** Re-read packs when their files change (default true). */
+  watchLessons?: boolean;
   checkIntervalMs?: number;
   probeFor?: (sb: SandboxHandle, s: Session) => BoxProbe;
 }
@@ -40,24 +48,23 @@ export class Course {
   readonly runner: CheckRunner;
   readonly watch: WatchHub;
   readonly dashboard: Dashboard;
-  readonly lessonErrors: string[];
+  readonly packs: PackSet;
   /** Sessions created by the instructor: never listed as learners, the only ones that can be broadcast. */
   readonly instructors = new Set<string>();
   broadcastId: string | null = null;
-  private readonly lessonMap: Map<string, LoadedLesson>;
   private storeInstance: ProgressStore | null = null;
 
   constructor(readonly deps: CourseDeps, private readonly opts: CourseOptions = {}) {
     this.auth = new InstructorAuth(opts.instructorToken ?? process.env.BOXLAB_INSTRUCTOR_TOKEN);
-    const { lessons, errors } = loadLessons(opts.lessonsDir);
-    this.lessonErrors = errors;
-    for (const e of errors) deps.log(`lesson skipped: ${e}`);
-    this.lessonMap = new Map(lessons.map((l) => [l.lesson.slug, l]));
+    this.packs = new PackSet({ builtinDir: opts.lessonsDir, packDirs: opts.packDirs, log: deps.log, watch: opts.watchLessons });
+    for (const p of this.packs.packs) {
+      if (p.manifest.image && !imageDir(p.manifest.image)) deps.log(`lesson pack ${p.dir}: image "${p.manifest.image}" is not built on this server (boxlab rootfs): its lessons use the default image`);
+    }
     this.runner = new CheckRunner({
       lessons: () => this.lessonMap,
       store: () => this.store,
       getSession: (id) => deps.manager.get(id),
-      limits: deps.limits,
+      limits: { ...deps.limits, hasImage: (name) => imageDir(name) !== undefined },
       intervalMs: opts.checkIntervalMs,
       probeFor: opts.probeFor,
       log: deps.log,
@@ -73,6 +80,13 @@ export class Course {
   /** Opened on first use, so a server that never sees a learner never touches the disk. */
   get store(): ProgressStore {
     return (this.storeInstance ??= new ProgressStore(this.opts.dbPath ?? defaultDbPath(), this.deps.log));
+  }
+
+  get lessonErrors(): string[] {
+    return this.packs.errors;
+  }
+  private get lessonMap(): Map<string, LoadedLesson> {
+    return this.packs.lessonMap;
   }
 
   get lessons(): LoadedLesson[] {
@@ -99,11 +113,17 @@ export class Course {
     this.runner.onInput(session, data);
   }
 
-  sandboxOverrides(s: Session): SandboxSettings {
-    // The instructor's terminal is a lab box (unless the operator turned lab mode off): the classic demo,
-    // `unshare --pid --fork --mount-proc sh` then `ps`, works as typed while broadcasting (docs/lab-mode.md).
+  /**
+   * Limits of the lesson the session is in; a pack's image becomes the box's base directory when the server has it.
+   * The instructor's terminal is a lab box (unless the operator turned lab mode off): the classic demo,
+   * `unshare --pid --fork --mount-proc sh` then `ps`, works as typed while broadcasting (docs/lab-mode.md).
+   */
+  sandboxOverrides(s: Session): Omit<SandboxSettings, 'image'> & { baseDir?: string } {
+    const { image, ...rest } = this.runner.overrides(s.id);
+    const dir = image ? imageDir(image) : undefined;
+    const out = dir ? { ...rest, baseDir: dir } : rest;
     const lab = this.instructors.has(s.id) && this.deps.limits.lab !== false;
-    return lab ? { lab: true, ...this.runner.overrides(s.id) } : this.runner.overrides(s.id);
+    return lab ? { lab: true, ...out } : out;
   }
 
   handlesUpgrade(req: IncomingMessage): boolean {
@@ -169,6 +189,7 @@ export class Course {
   }
 
   async close(): Promise<void> {
+    this.packs.close();
     this.runner.close();
     this.watch.close();
     this.storeInstance?.close();
@@ -181,6 +202,12 @@ async function rebuild(s: Session): Promise<boolean> {
   if (s.state === 'running') return (await s.reset(), true);
   if (s.state === 'exited' || s.state === 'error') return (await s.restart(), true);
   return false;
+}
+
+/** A named image under the images dir, only when it looks like a built image (a directory with /bin). */
+function imageDir(name: string): string | undefined {
+  const dir = path.join(process.env.BOXLAB_HOME ? path.join(process.env.BOXLAB_HOME, 'images') : '/var/lib/boxlab/images', name);
+  return fs.existsSync(path.join(dir, 'bin')) ? dir : undefined;
 }
 
 export function loadCourse(deps: CourseDeps, opts?: CourseOptions): Course {

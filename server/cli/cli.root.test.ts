@@ -8,10 +8,12 @@ import { RUN_DIR } from '../engine/state.ts';
 
 const BIN = join(import.meta.dirname, '..', '..', 'bin', 'boxlab.js');
 const root = process.getuid?.() === 0;
-const opts = { skip: root ? false : 'needs root (sudo npm test)' };
+/** Slow hosts (the qemu TCG guest) scale the per-run timeout: see server/engine/tests/helpers.ts. */
+const TIME_FACTOR = Math.max(1, Number(process.env.BOXLAB_TEST_TIME_FACTOR) || 1);
+const opts = { skip: root ? false : 'needs root (sudo npm test)', timeout: 300_000 * TIME_FACTOR };
 
 function run(args: string[], input = '') {
-  const r = spawnSync(process.execPath, [BIN, 'run', ...args], { input, encoding: 'utf8', timeout: 60_000 });
+  const r = spawnSync(process.execPath, [BIN, 'run', ...args], { input, encoding: 'utf8', timeout: 60_000 * TIME_FACTOR });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -34,7 +36,8 @@ async function startLongRun() {
 }
 
 function idsFromTrace(stderr: string): string[] {
-  return [...new Set([...stderr.matchAll(/boxlab\/(bx-[0-9a-f]+)/g)].map((m) => m[1]))];
+  // The box's cgroup path names it: .../boxlab/bx-… (v1, v2 without systemd) or .../boxes/bx-… (a systemd unit).
+  return [...new Set([...stderr.matchAll(/\/(?:boxlab|boxes)\/(bx-[0-9a-f]+)/g)].map((m) => m[1]))];
 }
 
 test('pipe mode: stdin is the script, stdout the output, exit status the command\'s', opts, () => {

@@ -1,15 +1,9 @@
 // main.ts: `boxlab` subcommands: run (one sandbox), rootfs (build images), serve (the playground), sweep (leftovers).
 import { parseArgs } from 'node:util';
-import { parseRunArgs, RUN_USAGE } from './args.ts';
+import { parseRunArgs } from './args.ts';
 import { CliError, requireRoot } from './preflight.ts';
-
-const USAGE = `usage: boxlab <command> [options]
-
-commands:
-  run       run a shell or command in a fresh sandbox (boxlab run --help)
-  rootfs    build or rebuild the default image (--debian for a Debian minbase via debootstrap)
-  serve     start the playground web server (PORT, HOST env; see README)
-  sweep     remove what crashed sandboxes left behind (mounts, cgroups, processes)`;
+import { mark, reportTiming } from './timing.ts';
+import { USAGE, usageOf, wantsHelp } from './usage.ts';
 
 async function rootfs(argv: string[]): Promise<number> {
   const { values } = parseArgs({ args: argv, options: { debian: { type: 'boolean' }, 'base-dir': { type: 'string' } } });
@@ -28,15 +22,20 @@ async function rootfs(argv: string[]): Promise<number> {
 export async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
   try {
+    // Help first, before any parsing or root check: `boxlab rootfs --help` must answer as a normal user too.
+    const help = cmd ? usageOf(cmd) : null;
+    if (help && wantsHelp(rest)) {
+      process.stdout.write(help + '\n');
+      return 0;
+    }
     switch (cmd) {
       case 'run': {
         const a = parseRunArgs(rest);
-        if (a.help) {
-          process.stdout.write(RUN_USAGE + '\n');
-          return 0;
-        }
         const { runCommand } = await import('./run.ts');
-        return await runCommand(a);
+        mark('load-run');
+        const status = await runCommand(a);
+        reportTiming();
+        return status;
       }
       case 'rootfs':
         return await rootfs(rest);
@@ -44,7 +43,12 @@ export async function main(argv: string[]): Promise<number> {
         const { serveCommand } = await import('./serve.ts');
         return await serveCommand(rest);
       }
+      case 'lesson': {
+        const { lessonCommand } = await import('./lesson.ts');
+        return await lessonCommand(rest);
+      }
       case 'sweep': {
+        if (rest.length) throw new CliError(`sweep takes no arguments, got ${JSON.stringify(rest[0])}\n${usageOf('sweep')}`, 2);
         requireRoot();
         const { sweep } = await import('../engine/index.ts');
         const r = await sweep();

@@ -4,7 +4,7 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { consoleProgress, defaultImagePath, ensureImage } from '../rootfs/index.ts';
-import { CliError, requireOverlay, requireRoot } from './preflight.ts';
+import { CliError, preflight } from './preflight.ts';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const WEB_SOURCES = ['app', 'components', 'server/protocol', 'next.config.ts', 'postcss.config.mjs', 'public'];
@@ -47,10 +47,10 @@ export function buildWebBundle(root = ROOT, log = (l: string) => process.stderr.
 }
 
 export async function serveCommand(argv: string[]): Promise<number> {
-  requireRoot();
-  requireOverlay();
+  const image = process.env.BOXLAB_IMAGE ?? defaultImagePath();
+  await preflight(image);
   const progress = consoleProgress('rootfs');
-  await ensureImage(process.env.BOXLAB_IMAGE ?? defaultImagePath(), progress);
+  await ensureImage(image, progress);
   progress.done();
   if (process.env.BOXLAB_SKIP_WEB_BUILD !== '1' && webBundleStale()) await buildWebBundle();
   const { main } = await import('../web/server.ts');

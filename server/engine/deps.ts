@@ -12,4 +12,9 @@ export interface EngineDeps {
   capKeep: bigint;
   /** Capabilities a lab-mode box keeps (security/lab-policy.ts); without it lab mode is refused. */
   capKeepLab?: bigint;
+  /**
+   * 'clone' (cgroup v2): cgroups are made first and the namespaced parent is born in them (clone3 CLONE_INTO_CGROUP),
+   * so there is no attach write; 'attach' (v1, hybrid; default): it starts first and is attached after uid_map.
+   */
+  cgroupPlacement?: 'clone' | 'attach';
 }

@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import { createSandbox } from './index.ts';
 import { overlayOptions } from './overlay.ts';
 import { uidSlotEntries } from './uid-registry.ts';
-import { fakeDeps, FAKE_INIT_PID, FAKE_MASTER_FD, FAKE_NP_PID } from './testing/fake-syscalls.ts';
+import { fakeCgroups, fakeDeps, FAKE_INIT_PID, FAKE_MASTER_FD, FAKE_NP_PID } from './testing/fake-syscalls.ts';
 import { SandboxError, STAGES, type StageEvent, type StageName } from './types.ts';
 
 const CREATION: StageName[] = STAGES.slice(0, STAGES.indexOf('running') + 1) as StageName[];
@@ -161,4 +161,28 @@ test('a failed cgroup removal keeps the state record, so the next sweep can retr
   await assert.rejects(box.destroy(), /EBUSY/);
   assert.deepEqual(list(join(runDir, 'sandboxes')), [box.id], 'record kept for the sweep');
   assert.equal(uidSlotEntries(join(runDir, 'uids')).length, 1, 'uid slot still held');
+});
+
+test('cgroup v2: cgroups first, the namespaced parent born in them (clone3), no attach write, oom_score_adj still set', async (t) => {
+  const { deps, sys } = setup(t);
+  const v2 = { ...deps, cgroups: fakeCgroups(sys.calls, 2), cgroupPlacement: 'clone' as const };
+  const seen: StageEvent[] = [];
+  const box = await createSandbox(config, { onStage: (e) => seen.push(e) }, v2);
+  const stages = seen.map((e) => e.stage);
+  assert.ok(stages.indexOf('cgroup_create') < stages.indexOf('fork1'), stages.join(' '));
+  assert.deepEqual([...stages].sort(), [...CREATION].sort(), 'every creation stage still reported once');
+  const spawn = sys.calls.find((c) => c.name === 'spawnBox')!;
+  assert.match(String((spawn.args[0] as { cgroupDir?: string }).cgroupDir), /\/boxlab\/bx-/);
+  assert.ok(!sys.names().includes('cgroups.addProcess'), 'no cgroup.procs write');
+  assert.ok(sys.calls.some((c) => c.name === 'writeProcFile' && c.args[1] === 'oom_score_adj'));
+  assert.match(seen.find((e) => e.stage === 'cgroup_attach')!.detail ?? '', /placed at clone3/);
+  await box.destroy();
+
+  // A v1/hybrid set under the same deps (placement decided per host, the set says v1): the attach path.
+  const s2 = setup(t);
+  const v1 = { ...s2.deps, cgroups: fakeCgroups(s2.sys.calls, 1), cgroupPlacement: 'clone' as const };
+  const b2 = await createSandbox(config, {}, v1);
+  assert.equal((s2.sys.calls.find((c) => c.name === 'spawnBox')!.args[0] as { cgroupDir?: string }).cgroupDir, undefined);
+  assert.ok(s2.sys.names().includes('cgroups.addProcess'));
+  await b2.destroy();
 });

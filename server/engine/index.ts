@@ -1,6 +1,7 @@
 // index.ts: the engine's entry points: createSandbox (build one box, or fail cleanly) and sweep (after a crash).
 import { randomBytes } from 'node:crypto';
-import { createCgroups } from './cgroups/index.ts';
+import { createCgroups, resolveLayout } from './cgroups/index.ts';
+import { layoutVersion } from './cgroups/detect.ts';
 import { resolveLimits, withDefaults } from './config.ts';
 import type { EngineDeps } from './deps.ts';
 import { containerMainProcess, type Built } from './main-process.ts';
@@ -11,7 +12,7 @@ import { type CreateOptions, type SandboxConfig } from './types.ts';
 
 export * from './types.ts';
 export { withDefaults, defaultEnv, DEFAULTS } from './config.ts';
-export { sweep } from './sweep.ts';
+export { sweep, sweepNeeded } from './sweep.ts';
 
 let realDeps: Promise<EngineDeps> | null = null;
 
@@ -27,7 +28,10 @@ export function defaultDeps(): Promise<EngineDeps> {
     // Compiled once per process: the same filter serves every box.
     const filter = compileSeccompFilter(policy.BOX_SECCOMP_POLICY);
     const labFilter = compileSeccompFilter(lab.LAB_SECCOMP_POLICY);
+    // On pure v2 the box's cgroup can be given to clone3; a host whose controllers are missing fails later, by name.
+    const placement: 'clone' | 'attach' = await resolveLayout().then((l) => (layoutVersion(l) === 2 ? 'clone' : 'attach'), () => 'attach');
     return {
+      cgroupPlacement: placement,
       sys: { ...realSyscalls, seccompFilter: (v?: 'box' | 'lab') => (v === 'lab' ? labFilter : filter) },
       cgroups: (id, limits) => createCgroups(id, limits),
       runDir: RUN_DIR,

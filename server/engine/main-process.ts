@@ -108,8 +108,20 @@ export async function containerMainProcess(
       writeRecord(built.record);
     }, () => ({ detail: `uid range ${built.uidBase}-${built.uidBase + UID_RANGE - 1}` }));
 
-    // The namespaced parent starts first: its exec and unshare(CLONE_NEWUSER) run while we make the cgroups and
-    // the tmpfs, which it needs only after the 'G' byte (bench/: hides ~1 ms of the create path).
+    const makeCgroups = async () => {
+      built.cgroups = await outer('cgroup_create', () => deps.cgroups(id, limits.cgroup), (cg) => ({
+        detail: `cgroup v${cg.version}: ${Object.values(cg.paths)[0] ?? ''}`,
+      }));
+      built.record.cgroups = built.cgroups.paths as Record<string, string>;
+      // Recorded now: a crash before fork2 must not hide cgroups that live outside our own subtree from the sweep.
+      writeRecord(built.record);
+    };
+    // On cgroup v2 the cgroups come first so that the namespaced parent is born in them (clone3 CLONE_INTO_CGROUP:
+    // no attach write, never a moment outside the limits). Otherwise it starts first: its exec and
+    // unshare(CLONE_NEWUSER) run while we make the cgroups and the tmpfs (bench/: hides ~1 ms of the create path).
+    const intoCgroup = deps.cgroupPlacement === 'clone';
+    if (intoCgroup) await makeCgroups();
+    const cgroupDir = intoCgroup && built.cgroups?.version === 2 ? built.cgroups.paths.memory : undefined;
     const proc = await outer('fork1', () => sys.spawnBox({
       root: built.layers.merged,
       hostname: config.hostname,
@@ -128,7 +140,11 @@ export async function containerMainProcess(
       devOpts: 'mode=755,size=65536,nr_inodes=64',
       shmOpts: `mode=1777,size=${limits.shmBytes},nr_inodes=${limits.shmInodes}`,
       seccompFilter: (config.disable ?? []).includes('seccomp') ? null : sys.seccompFilter(config.lab ? 'lab' : 'box'),
-    }), (p) => ({ detail: `namespaced parent pid ${p.pid}`, hostPidOverride: p.pid }));
+      cgroupDir,
+    }), (p) => ({
+      detail: `namespaced parent pid ${p.pid}${p.cgroupPlaced ? ', born in its cgroup (clone3 CLONE_INTO_CGROUP)' : ''}`,
+      hostPidOverride: p.pid,
+    }));
     built.proc = proc;
     built.record.namespacedParent = { pid: proc.pid, starttime: processStartTime(proc.pid) ?? '' };
     // Before uid_map, so before any process runs with the slot's uids: a crash of ours from here on leaves the slot
@@ -139,10 +155,7 @@ export async function containerMainProcess(
     proc.onEvent((e) => events.push(e));
     proc.onEnd(() => events.close(new Error('the namespaced parent exited')));
 
-    built.cgroups = await outer('cgroup_create', () => deps.cgroups(id, limits.cgroup), (cg) => ({
-      detail: `cgroup v${cg.version}: ${Object.values(cg.paths)[0] ?? ''}`,
-    }));
-    built.record.cgroups = built.cgroups.paths as Record<string, string>;
+    if (!intoCgroup) await makeCgroups();
 
     await outer('upper_tmpfs', () => {
       mountUpperTmpfs(sys, built.layers, limits.diskBytes, limits.diskInodes, built.uidBase);
@@ -185,11 +198,14 @@ export async function containerMainProcess(
       built.overlayMounted = true;
     }, () => ({ detail: `lower=${config.baseDir} (idmapped) upper=tmpfs` }));
     await outer('cgroup_attach', async () => {
-      await built.cgroups!.addProcess(proc.pid);
+      // Born there already (clone3): nothing to write; a kernel that fell back to posix_spawn gets the write.
+      if (!proc.cgroupPlaced) await built.cgroups!.addProcess(proc.pid);
       // Under host memory pressure the boxes go first, never the server; written by a privileged process it is
       // also the floor the box's root cannot go below (proc(5), oom_score_adj_min).
       sys.writeProcFile(proc.pid, 'oom_score_adj', String(BOX_OOM_SCORE_ADJ));
-    }, () => ({ detail: `pid ${proc.pid}, oom_score_adj ${BOX_OOM_SCORE_ADJ}` }));
+    }, () => ({
+      detail: `pid ${proc.pid}${proc.cgroupPlaced ? ' placed at clone3, no cgroup.procs write' : ''}, oom_score_adj ${BOX_OOM_SCORE_ADJ}`,
+    }));
     proc.control('G');
 
     await child('unshare_ns');

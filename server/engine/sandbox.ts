@@ -4,14 +4,17 @@ import { rmSync } from 'node:fs';
 import type { EngineDeps } from './deps.ts';
 import type { Built } from './main-process.ts';
 import { nsInodes } from './main-process.ts';
+import { InputQueue } from './input.ts';
 import { unmountLayers } from './overlay.ts';
 import type { AsyncQueue } from './queue.ts';
 import type { StageClock } from './stages.ts';
 import { releaseUidSlot } from './uid-registry.ts';
 import { SIGKILL, type ChildEvent } from './syscalls.ts';
-import type { ExitInfo, NamespaceInfo, NamespaceKind, SandboxConfig, SandboxHandle, SandboxStats, StageEvent } from './types.ts';
+import type { ExitInfo, InputStats, NamespaceInfo, NamespaceKind, SandboxConfig, SandboxHandle, SandboxStats, StageEvent } from './types.ts';
 
 const ALL_NS: NamespaceKind[] = ['pid', 'mnt', 'uts', 'ipc', 'net', 'user', 'cgroup', 'time'];
+/** Input that may wait for a box that does not read its terminal (SandboxConfig.inputQueueBytes overrides). */
+export const DEFAULT_INPUT_QUEUE_BYTES = 1024 * 1024;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export function exitInfo(waitStatus: number): ExitInfo {
@@ -102,6 +105,10 @@ export class Sandbox extends EventEmitter implements SandboxHandle {
   private destroying: Promise<void> | null = null;
   private childExitStatus: number | null = null;
   private outputDone = false;
+  /** Pty mode: keystrokes waiting for the box to read them; pipe mode counts the stdin socket's buffer instead. */
+  private readonly input: InputQueue | null;
+  private readonly inputCap: number;
+  private pipeRefused = 0;
 
   constructor(
     readonly config: SandboxConfig,
@@ -113,6 +120,17 @@ export class Sandbox extends EventEmitter implements SandboxHandle {
     this.id = built.id;
     this.pids = { namespacedParent: built.proc!.pid, init: built.initPid! };
     this.layers = { lower: config.baseDir, upper: built.layers.upper, merged: built.layers.merged };
+    this.inputCap = config.inputQueueBytes ?? DEFAULT_INPUT_QUEUE_BYTES;
+    const pty = built.pty;
+    this.input = pty
+      ? new InputQueue((chunk) => pty.tryWrite(chunk), {
+          cap: this.inputCap,
+          onDrain: () => this.emit('drain'),
+          // EIO: no slave is open any more (the shell is gone); its exit is reported through the status pipe.
+          onError: () => undefined,
+        })
+      : null;
+    built.proc?.stdio?.stdin.on('drain', () => this.emit('drain'));
     this.wireOutput();
     // After exec the namespaced parent's next event is child_exit: PID 1 is gone, so the box is too.
     void this.watchExit();
@@ -169,16 +187,37 @@ export class Sandbox extends EventEmitter implements SandboxHandle {
   private maybeExit(): void {
     if (this.exit || this.childExitStatus === null || !this.outputDone) return;
     this.exit = exitInfo(this.childExitStatus);
+    this.input?.close();
     this.emit('exit', this.exit);
     for (const w of this.exitWaiters.splice(0)) w(this.exit);
     // A failed cleanup surfaces to whoever awaits destroy(); never as an 'error' event nobody listens to.
     void this.destroy().catch(() => undefined);
   }
 
-  write(data: Buffer | string): void {
-    if (this.exit) return;
-    if (this.built.pty) this.built.pty.stream.write(data);
-    else this.built.proc!.stdio!.stdin.write(data);
+  write(data: Buffer | string): boolean {
+    if (this.exit || this.destroying) return false;
+    const buf = typeof data === 'string' ? Buffer.from(data) : data;
+    if (this.input) return this.input.push(buf);
+    // Pipe mode: the stdin socket is non-blocking (libuv) and buffers in memory; the cap bounds that buffer.
+    const stdin = this.built.proc!.stdio!.stdin as NodeJS.WritableStream & { writableLength?: number };
+    if ((stdin.writableLength ?? 0) + buf.length > this.inputCap) {
+      this.pipeRefused += buf.length;
+      return false;
+    }
+    stdin.write(buf);
+    return true;
+  }
+
+  get inputQueued(): number {
+    if (this.input) return this.input.queued;
+    return (this.built.proc?.stdio?.stdin as { writableLength?: number } | undefined)?.writableLength ?? 0;
+  }
+
+  get inputStats(): InputStats {
+    if (this.input) return { ...this.input.stats, cap: this.inputCap };
+    const queued = this.inputQueued;
+    const written = (this.built.proc?.stdio?.stdin as { bytesWritten?: number } | undefined)?.bytesWritten ?? 0;
+    return { queued, written, refused: this.pipeRefused, cap: this.inputCap };
   }
 
   endInput(): void {
@@ -219,6 +258,8 @@ export class Sandbox extends EventEmitter implements SandboxHandle {
   }
 
   destroy(): Promise<void> {
+    // Before teardown closes the master: no retry may write to a fd number that could be reused.
+    this.input?.close();
     const onEvent = (e: ChildEvent) => void this.clock.child(e, this.built.initPid ?? null);
     this.destroying ??= teardown(this.built, this.deps, this.clock, onEvent, this.childExitStatus !== null)
       .finally(() => this.emit('destroyed'));

@@ -2,7 +2,7 @@
 import { rmSync } from 'node:fs';
 import { sweepCgroups } from './cgroups/index.ts';
 import type { EngineDeps } from './deps.ts';
-import { mountsUnder, processStartTime, readRecords, RUN_DIR } from './state.ts';
+import { mountsUnder, processStartTime, readRecords, RUN_DIR, type SandboxRecord } from './state.ts';
 import { pruneUidSlots } from './uid-registry.ts';
 import { MNT_DETACH, SIGKILL } from './syscalls.ts';
 
@@ -24,6 +24,20 @@ function alive(pid: number): boolean {
 
 export { mountsUnder };
 
+/** A record whose server is gone (or, with onlyDeadServers false, any record); one without state.json after 30 s. */
+function isLeftover(r: SandboxRecord & { ageMs: number }, onlyDeadServers = true): boolean {
+  return r.serverPid === 0 ? r.ageMs > 30_000 : !onlyDeadServers || !alive(r.serverPid);
+}
+
+/**
+ * Whether sweep() would find anything: one readdir of the sandboxes dir (usually empty), then a record read and a
+ * kill(pid, 0) per entry. `boxlab run` asks this instead of sweeping on every start (the sweep loads the native
+ * layer and walks the cgroup hierarchies).
+ */
+export function sweepNeeded(runDir = RUN_DIR): boolean {
+  return readRecords(runDir).some((r) => isLeftover(r));
+}
+
 /**
  * Removes leftovers of sandboxes whose server is gone: processes (only when pid and start time both match the
  * record, so a reused pid is never killed), mounts under the run dir, cgroups under boxlab/, state and slots.
@@ -32,8 +46,7 @@ export async function sweep(deps?: Pick<EngineDeps, 'sys'> & { runDir?: string; 
   const runDir = deps?.runDir ?? RUN_DIR;
   const sys = deps?.sys ?? (await import('../../native-bindings/index.ts')).realSyscalls;
   const report: SweepReport = { sandboxes: [], killed: [], unmounted: [], cgroups: [] };
-  const records = readRecords(runDir).filter((r) =>
-    r.serverPid === 0 ? r.ageMs > 30_000 : !onlyDeadServers || !alive(r.serverPid));
+  const records = readRecords(runDir).filter((r) => isLeftover(r, onlyDeadServers));
   for (const r of records) {
     for (const p of [r.init, r.namespacedParent]) {
       if (p && p.starttime && processStartTime(p.pid) === p.starttime) {
@@ -58,6 +71,8 @@ export async function sweep(deps?: Pick<EngineDeps, 'sys'> & { runDir?: string; 
   // Only cgroups of sandboxes recorded here as dead: the boxlab/ parent may be shared with other servers'
   // live sandboxes (v1 hierarchies whose own cgroup is '/'), which must never be touched.
   const dead = new Set(records.map((r) => r.id));
-  report.cgroups = await sweepCgroups({ filter: (id) => dead.has(id) });
+  // Recorded paths find boxes made under another server's cgroup subtree (its own systemd scope on v2).
+  const recorded = records.flatMap((r) => Object.values(r.cgroups ?? {}));
+  report.cgroups = await sweepCgroups({ filter: (id) => dead.has(id), recorded });
   return report;
 }

@@ -34,6 +34,8 @@ export interface SpawnRequest {
   devOpts: string;
   shmOpts: string;
   seccompFilter: Buffer | null;
+  /** cgroup v2 only: start the namespaced parent inside this cgroup (clone3 CLONE_INTO_CGROUP, Linux 5.7). */
+  cgroupDir?: string;
 }
 
 /** A running double fork: the namespaced parent's pid and the channels to it. */
@@ -50,6 +52,8 @@ export interface BoxProcess {
   stdio?: { stdin: NodeJS.WritableStream; stdout: NodeJS.ReadableStream; stderr: NodeJS.ReadableStream };
   /** Releases the outer ends of the status/control pipes. */
   close(): void;
+  /** True when it was born in SpawnRequest.cgroupDir; false when the kernel fell back to posix_spawn (attach it). */
+  cgroupPlaced?: boolean;
 }
 
 export interface WaitResult {
@@ -59,10 +63,16 @@ export interface WaitResult {
   signal: number | null;
 }
 
-/** A pty master fd taken into this process, as a duplex stream. */
+/**
+ * A pty master fd taken into this process, O_NONBLOCK: output is read through `stream`; input goes through
+ * tryWrite only (the stream's own write would be a blocking write on a master: libuv's uv_tty_init cannot reopen
+ * a master and falls back to blocking writes, which spin on EAGAIN).
+ */
 export interface PtyMaster {
   fd: number;
-  stream: NodeJS.ReadWriteStream & { pause(): unknown; resume(): unknown; destroy(): unknown };
+  stream: NodeJS.ReadableStream & { pause(): unknown; resume(): unknown; destroy(): unknown };
+  /** write(2) of as much of chunk as the kernel takes now: the count, 0 when the pty is full (EAGAIN). Throws otherwise (EIO: no reader left; EBADF after destroy). */
+  tryWrite(chunk: Buffer): number;
 }
 
 export interface Syscalls {

@@ -33,6 +33,16 @@ export interface SandboxConfig {
   disable?: Defense[];
   /** Fault injection for tests: fail at this stage with EPERM-like error. */
   failAt?: StageName;
+  /** Input bytes that may wait for a box that does not read (default 1 MiB); more is refused by write(). */
+  inputQueueBytes?: number;
+}
+
+/** Input accounting of a sandbox: bytes waiting, handed to the box, refused over the cap. */
+export interface InputStats {
+  queued: number;
+  written: number;
+  refused: number;
+  cap: number;
 }
 
 /** Defenses that can be switched off one at a time by the security suite (never by the web server). */
@@ -168,9 +178,17 @@ export interface SandboxHandle {
   on(event: 'data' | 'stderr', fn: (b: Buffer) => void): this;
   on(event: 'exit', fn: (e: ExitInfo) => void): this;
   on(event: 'destroyed', fn: () => void): this;
+  /** The input queue emptied (pty) or the stdin socket drained (pipe). */
+  on(event: 'drain', fn: () => void): this;
   off(event: string, fn: (...a: any[]) => void): this;
-  /** Keystrokes / stdin bytes. */
-  write(data: Buffer | string): void;
+  /**
+   * Keystrokes / stdin bytes. Never blocks: they are written at once as far as the box reads, the rest waits in a
+   * bounded queue, in order. False: refused whole (the queue would exceed inputQueueBytes, or the box is gone).
+   */
+  write(data: Buffer | string): boolean;
+  /** Input bytes written but not yet taken by the box. */
+  readonly inputQueued: number;
+  readonly inputStats: InputStats;
   /** Close stdin (pipe mode). */
   endInput(): void;
   /** Flow control: stop / restart reading the pty (reads are batched per event-loop turn). */

@@ -1,60 +1,12 @@
-// Check logic over a fake probe: each check passes on the kernel state it names and fails, with a reason, on near misses.
+// Legacy check types over a fake probe (through their mapping onto the vocabulary): each passes on the kernel state it
+// names and fails, with a reason, on near misses.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type fs from 'node:fs';
-import type { SandboxStats, StageEvent } from '../engine/types.ts';
-import { CHECKS, type Memo } from './checks.ts';
+import type { StageEvent } from '../engine/types.ts';
+import type { Memo } from './checks.ts';
 import { answerMatches } from './facts.ts';
-import type { BoxProbe, BoxProc } from './probe.ts';
-
-type Entry = { kind: 'file' | 'dir' | 'whiteout'; uid?: number; mode?: number; data?: string };
-const stat = (e: Entry): fs.Stats => ({
-  isFile: () => e.kind === 'file', isDirectory: () => e.kind === 'dir', isCharacterDevice: () => e.kind === 'whiteout',
-  rdev: 0, uid: e.uid ?? 1_000_000, mode: e.mode ?? 0o644, size: e.data?.length ?? 0,
-}) as unknown as fs.Stats;
-
-function stats(over: { oom?: number; throttled?: number; usage?: number; pids?: number } = {}): SandboxStats {
-  return {
-    memory: { current: 5 << 20, limit: 64 << 20, oomKills: over.oom ?? 0 },
-    cpu: { usageUsec: over.usage ?? 0, quotaFraction: 0.2, nrThrottled: over.throttled ?? 0, throttledUsec: 0 },
-    pids: { current: over.pids ?? 1, max: 32 }, cgroupVersion: 1,
-  };
-}
-
-class FakeProbe implements BoxProbe {
-  id = 'bx-fake';
-  initPid = 100;
-  events: StageEvent[] = [];
-  upper = new Map<string, Entry>();
-  lower = new Map<string, Entry>();
-  procs: BoxProc[] = [{ hostPid: 100, boxPid: 1, boxPpid: 0, hostPpid: 99, pgrpHost: 100, name: 'sh', argv: ['/bin/sh', '-l'], state: 'S' }];
-  proc: Record<string, string> = { uid_map: '         0 1000000      65536\n', 'net/dev': 'h1\nh2\n    lo: 100 7 0 0 0 0 0 0 100 7 0 0 0 0 0 0\n' };
-  st = stats();
-  pidsEvents = 'max 0\n';
-  ns: Record<string, string> = {};
-  roots = new Map<number, string>();
-  cwdOut = new Set<number>();
-  processes() { return this.procs.map((p) => ({ ...p })); }
-  upperStat(rel: string) { const e = this.upper.get(rel); return e ? stat(e) : null; }
-  lowerStat(rel: string) { const e = this.lower.get(rel); return e ? stat(e) : null; }
-  readUpper(rel: string) { const e = this.upper.get(rel); return e?.kind === 'file' ? { data: Buffer.from(e.data ?? ''), stat: stat(e) } : null; }
-  procText(rel: string) { if (!(rel in this.proc)) throw new Error(`ENOENT ${rel}`); return this.proc[rel]; }
-  hostText(p: string) { return p === '/proc/sysvipc/shm' || p.startsWith('/proc/net/') ? 'header\n' : '65534\n'; }
-  async stats() { return this.st; }
-  cgroupText() { return this.pidsEvents; }
-  async inNamespace(kind: string, argv: string[]) { return this.ns[`${kind}:${argv.join(' ')}`] ?? ''; }
-  nsInode() { return 4026532999; }
-  boxDirId(rel: string) { return rel === '/jail' ? '1:42' : null; }
-  rootIdOf(pid: number) { return this.roots.get(pid) ?? '1:2'; }
-  cwdOutside(pid: number) { return this.cwdOut.has(pid); }
-}
-
-async function run(type: string, probe: FakeProbe, params: Record<string, unknown>, memo?: Memo) {
-  const def = CHECKS[type];
-  const p = def.params.parse(params);
-  const m = memo ?? (def.init ? await def.init(probe, p) : {});
-  return { r: await def.run(probe, p, m), memo: m };
-}
+import type { BoxProc } from './probe.ts';
+import { FakeProbe, run, stats } from './fake-probe.ts';
 
 test('file: new, copied-up, whiteout and owner are told apart', async () => {
   const p = new FakeProbe();
@@ -143,7 +95,7 @@ test('counters compare with the baseline taken when the step began', async () =>
   assert.equal((await run('cpu-throttled', p, { minPeriods: 5 }, cpu.memo)).r.ok, true);
   const bomb = await run('pids-max-hit', p, {});
   p.pidsEvents = 'max 17\n';
-  assert.match((await run('pids-max-hit', p, {}, bomb.memo)).r.message, /17 fork\(s\) refused at pids.max = 32/);
+  assert.match((await run('pids-max-hit', p, {}, bomb.memo)).r.message, /17 forks refused at pids.max since this step began \(1 of 32 tasks\)/);
   const calm: Memo = {};
   p.st = stats({ pids: 2 });
   assert.equal((await run('pids-calm', p, {}, calm)).r.ok, false, 'never crowded on this step');

@@ -12,6 +12,11 @@ export const FACTS = {
     const hit = p.processes().find((x) => x.argv.join(' ') === arg && x.state !== 'Z');
     return hit ? String(hit.boxPid) : null;
   },
+  /** pid on the host of the process whose command line is `arg` (the same process, numbered by the host's PID namespace). */
+  'host-pid-of': (p: BoxProbe, arg?: string) => {
+    const hit = p.processes().find((x) => x.argv.join(' ') === arg && x.state !== 'Z');
+    return hit ? String(hit.hostPid) : null;
+  },
   /** Host uid that the box's root (uid 0) is mapped to. */
   'host-root-uid': (p: BoxProbe) => {
     const line = p.procText('uid_map').trim().split('\n').map((l) => l.trim().split(/\s+/)).find((f) => f[0] === '0');

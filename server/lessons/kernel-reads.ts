@@ -1,8 +1,14 @@
 // Reads behind the checks: matching box processes, listening ports, lo counters, SysV segments, pids.events.
 import type { BoxProbe, BoxProc } from './probe.ts';
-import type { ProcParams } from './checks.ts';
+/** What a process check matches on: argv substring, exact name, state letter, orphaned. */
+export interface ProcMatch {
+  argv?: string;
+  name?: string;
+  state?: string;
+  orphan?: boolean;
+}
 
-export function matching(procs: BoxProc[], p: ProcParams): BoxProc[] {
+export function matching(procs: BoxProc[], p: ProcMatch): BoxProc[] {
   const alive = new Set(procs.map((x) => x.hostPid));
   return procs.filter((x) =>
     (p.name === undefined || x.name === p.name) &&
@@ -14,7 +20,7 @@ export function matching(procs: BoxProc[], p: ProcParams): BoxProc[] {
 }
 
 /** 'zombie "sleep"', 'orphaned "sleep 1002"', '"yes"'; with `article`, 'a zombie "sleep"'. */
-export function procLabel(p: ProcParams, article = false): string {
+export function procLabel(p: ProcMatch, article = false): string {
   const what = p.argv ? `"${p.argv}"` : p.name ? `"${p.name}"` : 'process';
   const adj = p.state === 'Z' ? 'zombie ' : p.orphan ? 'orphaned ' : '';
   const a = article && (adj || !p.argv && !p.name) ? (adj.startsWith('o') ? 'an ' : 'a ') : '';

@@ -2,6 +2,7 @@
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import { z } from 'zod';
+import { lstatBeneath, tryOr } from '../boxfs/index.ts';
 import type { CheckDef, CheckResult } from './checks.ts';
 import type { BoxProbe, BoxProc } from './probe.ts';
 
@@ -46,8 +47,8 @@ const hostnameOf = (pid: number): Promise<string> =>
   });
 
 export const nestedParams = z.strictObject({
-  /** Namespaces the process must hold apart from the box's own (PID 1's). */
-  ns: z.array(z.enum(KINDS)).min(1),
+  /** The word's value: namespaces the process must hold apart from the box's own (PID 1's). */
+  nested: z.array(z.enum(KINDS)).min(1),
   /** Pick the process by a piece of its command line. */
   argv: z.string().optional(),
   /** It is PID 1 of a nested PID namespace: NSpid has a level below the box's, ending in 1. */
@@ -56,8 +57,9 @@ export const nestedParams = z.strictObject({
   /** A mount of this type at this path in its mount namespace (and not in the box's). */
   fstype: z.string().optional(),
   target: z.string().optional(),
-  /** A path that must exist under the process's root (/proc/<pid>/root/<path>). */
-  file: z.string().optional(),
+  /** A path that must exist under the process's root (/proc/<pid>/root/<path>, walked without following links).
+   * Not `file`: that is a word of its own (a check map holds one word). */
+  rootHas: z.string().regex(/^\/[^\0]*$/, 'must be an absolute path under its root').optional(),
   /** Its root directory is not the box's root (pivot_root or chroot into something else). */
   newRoot: z.boolean().optional(),
   /** A link of its network namespace received packets, and so did one of the box's (a ping across a veth pair). */
@@ -77,7 +79,7 @@ const rootId = (pid: number): string | null => {
 /** Everything the learner's process must show; null when it does, else the first missing fact. */
 async function missing(probe: BoxProbe, p: BoxProc, want: NestedParams): Promise<string | null> {
   const init = probe.initPid;
-  for (const k of want.ns) {
+  for (const k of want.nested) {
     const a = nsIno(p.hostPid, k);
     if (a === null || a === nsIno(init, k)) return `it shares the box's ${k} namespace`;
   }
@@ -90,7 +92,8 @@ async function missing(probe: BoxProbe, p: BoxProc, want: NestedParams): Promise
     if (mountsOf(init).some((m) => m.target === want.target && m.fstype === hit.fstype)) return `the box itself has that mount at ${want.target} too`;
   }
   if (want.newRoot && rootId(p.hostPid) === rootId(init)) return 'its root directory is still the box\'s root';
-  if (want.file !== undefined && !fs.existsSync(`/proc/${p.hostPid}/root/${want.file.replace(/^\/+/, '')}`)) return `${want.file} does not exist under its root`;
+  // The learner's links are not followed: a host-root lookup through them would tell whether a host path exists.
+  if (want.rootHas !== undefined && !tryOr(() => lstatBeneath(`/proc/${p.hostPid}/root`, want.rootHas!), null)) return `${want.rootHas} does not exist under its root`;
   if (want.traffic) {
     const mine = linksOf(p.hostPid).filter((l) => l.rxPackets > 0);
     const box = linksOf(init).filter((l) => l.rxPackets > 0);
@@ -109,7 +112,7 @@ const describeNested = (p: BoxProc): string => {
 export const LAB_CHECKS: Record<string, CheckDef> = {
   nested: {
     params: nestedParams,
-    summary: (p: NestedParams) => `a process ${p.argv ? `running "${p.argv}" ` : ''}in ${p.ns.join(', ')} namespace(s) of its own${p.pid1 ? ', as PID 1' : ''}`,
+    summary: (p: NestedParams) => `a process ${p.argv ? `running "${p.argv}" ` : ''}in ${p.nested.join(', ')} namespace(s) of its own${p.pid1 ? ', as PID 1' : ''}`,
     async run(probe, p: NestedParams) {
       const candidates = probe.processes().filter((x) => x.state !== 'Z' && x.hostPid !== probe.initPid && (!p.argv || x.argv.join(' ').includes(p.argv)));
       let first: string | null = null;

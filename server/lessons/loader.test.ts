@@ -1,39 +1,73 @@
-// Lesson format: front matter, Markdown blocks and inline marks, step parts, and every file in lessons/ loading cleanly.
+// Lesson format: YAML front matter, CommonMark/GFM to typed blocks, links and images, step parts, and every file in lessons/ loading.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseKeyValues, parseScalar, splitFrontMatter } from './frontmatter.ts';
-import { parseInline, parseMarkdown } from './markdown.ts';
-import { loadLessons, parseLesson } from './loader.ts';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parseLesson } from './loader.ts';
+import { loadLessons } from './pack.ts';
+
+const FIXTURE = fs.mkdtempSync(path.join(os.tmpdir(), 'boxlab-pack-'));
+fs.mkdirSync(path.join(FIXTURE, 'img'));
+fs.writeFileSync(path.join(FIXTURE, 'img/cat.png'), 'png');
+fs.symlinkSync('/etc/passwd', path.join(FIXTURE, 'img/link.png'));
+process.on('exit', () => fs.rmSync(FIXTURE, { recursive: true, force: true }));
 
 const REQUIRED_SLUGS = ['xray-tour', 'pid-namespace', 'uts-namespace', 'mount-namespace', 'overlayfs', 'chroot-vs-pivot-root',
   'user-namespace', 'network-namespace', 'ipc-namespace', 'cgroup-memory', 'cgroup-cpu', 'cgroup-pids', 'capabilities-seccomp', 'double-fork'];
 
-test('front matter scalars, lists and one nested map', () => {
-  assert.equal(parseScalar('42'), 42);
-  assert.equal(parseScalar('"a: b"'), 'a: b');
-  assert.equal(parseScalar('true'), true);
-  assert.equal(parseScalar('0.2'), 0.2);
-  const kv = parseKeyValues('title: Hello: world\nlist: [a, b]\nsandbox:\n  memory: 64M\n  pids: 32\norder: 3');
-  assert.deepEqual(kv, { title: 'Hello: world', list: ['a', 'b'], sandbox: { memory: '64M', pids: 32 }, order: 3 });
-  assert.throws(() => parseKeyValues('a: 1\na: 2', 'f.md'), /f\.md:2: duplicate key "a"/);
-  assert.throws(() => parseKeyValues('  x: 1', 'f.md'), /no parent key/);
-  assert.throws(() => splitFrontMatter('title: x', 'f.md'), /starts with a "---"/);
+const lesson = (body: string, front = 'title: T\nsummary: S\norder: 1') => `---\n${front}\n---\n${body}\n\n## Step: S\n\n\`\`\`check\nfile: /root/x\n\`\`\`\n\n\`\`\`solution\ntouch /root/x\n\`\`\`\n`;
+const intro = (body: string) => parseLesson(lesson(body), 'f.md', 'f', { dir: FIXTURE }).lesson.intro;
+
+test('front matter is YAML: errors name the line; a value with ": " needs quotes, and the error says so', () => {
+  const ok = parseLesson(lesson('', 'title: "Hello: world"\nsummary: S\norder: 3\nprerequisites: [a-b]\nsandbox:\n  memory: 64M\n  pids: 32'), 'f.md', 'f');
+  assert.equal(ok.lesson.title, 'Hello: world');
+  assert.deepEqual(ok.lesson.sandbox, { memory: '64M', pids: 32 });
+  assert.throws(() => parseLesson(lesson('', 'title: Hello: world\nsummary: S\norder: 1'), 'f.md', 'f'), /f\.md:2: YAML: .*quote a value that contains ": "/);
+  assert.throws(() => parseLesson(lesson('', 'title: T\nsummary: S\norder: 1\norder: 2'), 'f.md', 'f'), /f\.md:5: YAML/);
+  assert.throws(() => parseLesson(lesson('', 'title: T\nsummary: S\norder: one'), 'f.md', 'f'), /f\.md:4: front matter: order/);
+  assert.throws(() => parseLesson(lesson('', 'title: T\nsummary: S\norder: 1\nsandbox:\n  memory: lots'), 'f.md', 'f'), /f\.md:6: front matter: sandbox\.memory/);
+  assert.throws(() => parseLesson('# no front matter', 'f.md', 'f'), /f\.md:1: a lesson starts with a "---"/);
 });
 
-test('markdown blocks: fences, containers, lists, quotes, headings; unclosed parts are errors with a line', () => {
-  const nodes = parseMarkdown('Para one\ncontinues.\n\n```cmd\nls\n```\n\n:::v1\n- a\n- b\n:::\n\n> quote\n### Sub', 'f.md');
-  assert.deepEqual(nodes.map((n) => n.k), ['para', 'fence', 'container', 'quote', 'heading']);
-  assert.equal((nodes[0] as { text: string }).text, 'Para one continues.');
-  assert.throws(() => parseMarkdown('```\nopen', 'f.md', 10), /f\.md:10: code fence is not closed/);
-  assert.throws(() => parseMarkdown(':::hint\ntext', 'f.md'), /container is not closed/);
+test('CommonMark + GFM to typed blocks: lists of blocks, quotes, tables, headings with levels, code with its language', () => {
+  const b = intro('Para one\ncontinues.\n\n- a *b*\n- **c**\n\n> quote\n\n| x | y |\n|---|--:|\n| 1 | `2` |\n\n### Sub\n\n```sh\nls\n```\n\n---');
+  assert.deepEqual(b.map((x) => x.t), ['p', 'ul', 'quote', 'table', 'h', 'code', 'hr']);
+  assert.deepEqual(b[1], { t: 'ul', items: [[{ t: 'p', c: [{ t: 'text', v: 'a ' }, { t: 'em', c: [{ t: 'text', v: 'b' }] }] }], [{ t: 'p', c: [{ t: 'strong', c: [{ t: 'text', v: 'c' }] }] }]] });
+  assert.deepEqual(b[3], { t: 'table', align: [null, 'right'], head: [[{ t: 'text', v: 'x' }], [{ t: 'text', v: 'y' }]], rows: [[[{ t: 'text', v: '1' }], [{ t: 'code', v: '2' }]]] });
+  assert.deepEqual(b[4], { t: 'h', level: 3, c: [{ t: 'text', v: 'Sub' }] });
+  assert.deepEqual(b[5], { t: 'code', v: 'ls', lang: 'sh' });
 });
 
-test('inline marks; emphasis only at word edges; unsafe link schemes become text', () => {
-  assert.deepEqual(parseInline('a `b` **c** *d* [e](/f) net_cls/net_prio'), [
-    { t: 'text', v: 'a ' }, { t: 'code', v: 'b' }, { t: 'text', v: ' ' }, { t: 'strong', v: 'c' }, { t: 'text', v: ' ' },
-    { t: 'em', v: 'd' }, { t: 'text', v: ' ' }, { t: 'link', v: 'e', href: '/f' }, { t: 'text', v: ' net_cls/net_prio' },
-  ]);
-  assert.deepEqual(parseInline('[x](javascript:alert(1))'), [{ t: 'text', v: 'x' }, { t: 'text', v: ')' }]);
+test('inline marks; net_cls/net_prio and host:port stay text; links: http(s), /path, #anchor, lesson:slug; others are errors', () => {
+  const [p] = intro('a `b` [e](/f) net_cls/net_prio host:port [n](lesson:pid-namespace) <b>raw</b>');
+  assert.deepEqual(p, { t: 'p', c: [
+    { t: 'text', v: 'a ' }, { t: 'code', v: 'b' }, { t: 'text', v: ' ' }, { t: 'link', href: '/f', c: [{ t: 'text', v: 'e' }] },
+    { t: 'text', v: ' net_cls/net_prio host:port ' }, { t: 'lesson', slug: 'pid-namespace', c: [{ t: 'text', v: 'n' }] },
+    { t: 'text', v: ' <b>raw</b>' },
+  ] });
+  assert.deepEqual(intro('[ref][Docs] and [next][n]\n\n[docs]: https://example.org\n[n]: lesson:pid-namespace')[0], { t: 'p', c: [
+    { t: 'link', href: 'https://example.org', c: [{ t: 'text', v: 'ref' }] }, { t: 'text', v: ' and ' },
+    { t: 'lesson', slug: 'pid-namespace', c: [{ t: 'text', v: 'next' }] },
+  ] });
+  assert.throws(() => intro('[x][bad]\n\n[bad]: javascript:alert(1)'), /link "javascript:alert\(1\)"/);
+  assert.throws(() => intro('[x](javascript:alert(1))'), /f\.md:6: link "javascript:alert\(1\)"/);
+  assert.throws(() => intro('[x](lesson:Bad_Slug)'), /does not name a lesson slug/);
+});
+
+test('images: files of the pack only, no "..", no links followed; served under /api/lessons/<slug>/files/', () => {
+  assert.deepEqual(intro('![a cat](img/cat.png)')[0], { t: 'p', c: [{ t: 'img', src: '/api/lessons/f/files/img/cat.png', alt: 'a cat' }] });
+  assert.throws(() => intro('![x](../secret.png)'), /f\.md:6: image "\.\.\/secret\.png"/);
+  assert.throws(() => intro('![x](img/missing.png)'), /is not a file of the pack/);
+  assert.throws(() => intro('![x](img/link.png)'), /is not a file of the pack \(links are not followed\)/);
+  assert.throws(() => intro('![x](https://example.org/x.png)'), /image "https/);
+  assert.throws(() => intro('![x](img/cat.exe)'), /image/);
+});
+
+test('unclosed fences and containers are errors with the line they open on', () => {
+  // A fence runs to the next bare ``` (CommonMark), so only one at the end of the file can be left open.
+  assert.throws(() => parseLesson(`${lesson('')}\n\`\`\`cmd\nopen`, 'f.md', 'f'), /f\.md:18: code fence is not closed/);
+  assert.throws(() => parseLesson(lesson(':::hint\ntext'), 'f.md', 'f'), /f\.md:6: ":::hint" container is not closed/);
 });
 
 const GOOD = `---
@@ -94,9 +128,9 @@ test('a lesson: steps with check, hints, solution; wrong commands stay server-si
 
 test('lesson errors name the file and line', () => {
   assert.throws(() => parseLesson(GOOD.replace('type: file', 'type: nope'), 'x.md', 'x'), /x\.md:\d+: unknown check type "nope"/);
-  assert.throws(() => parseLesson(GOOD.replace('path: /root/x', 'path: relative'), 'x.md', 'x'), /check file: path/);
+  assert.throws(() => parseLesson(GOOD.replace('path: /root/x', 'path: relative'), 'x.md', 'x'), /x\.md:19: check file: file must be an absolute path/);
   assert.throws(() => parseLesson(GOOD.replace(/```solution[\s\S]*?```/, ''), 'x.md', 'x'), /has no ```solution/);
-  assert.throws(() => parseLesson(GOOD.replace('memory: 64M', 'memory: lots'), 'x.md', 'x'), /sandbox\.memory/);
+  assert.throws(() => parseLesson(GOOD.replace('memory: 64M', 'memory: lots'), 'x.md', 'x'), /x\.md:6: front matter: sandbox\.memory/);
   assert.throws(() => parseLesson(GOOD, 'x.md', 'Bad Slug'), /not a valid slug/);
 });
 

@@ -1,156 +1,139 @@
-// Loads lessons/<slug>.md: front matter + Markdown steps with ```cmd, ```check, :::hint, ```solution and ```wrong (tests only) parts.
-import fs from 'node:fs';
+// Parses one lesson file (YAML front matter + Markdown steps with ```cmd, ```check, :::hint, ```solution, ```wrong and
+// ```cleanup parts) into the lesson sent to browsers and the specs only the server and the provers see.
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { SLUG_RE, type Block, type Lesson, type LessonStep, type SandboxSettings } from '../protocol/lessons.ts';
-import { checkDef } from './checks.ts';
-import { FormatError, parseKeyValues, splitFrontMatter, type Value } from './frontmatter.ts';
-import { parseInline, parseMarkdown, type RawNode } from './markdown.ts';
+import type { RootContent } from 'mdast';
+import { z } from 'zod';
+import { SLUG_RE, type Block, type Lesson, type LessonStep, type PackInfo, type SandboxSettings } from '../protocol/lessons.ts';
+import { lstatBeneath } from '../boxfs/index.ts';
+import { compileCheck, type Check } from './compose.ts';
+import { definitions, lineOf, parseDoc, plainText, toBlocks, type Ctx } from './markdown.ts';
+import { FormatError, parseYaml, zodError } from './yaml.ts';
 
 export interface StepSpec {
-  check: { type: string; params: unknown };
+  check: Check;
   solution: string[];
-  /** A plausible mistake: the tests type it and expect the check to keep failing. Never sent to the browser. */
+  /** A plausible mistake: the provers type it and expect the check to keep failing. Never sent to the browser. */
   wrong: string[];
-  /** What the learner is told to do after the step (e.g. leave a chroot); the tests type it before the next step. */
+  /** What the learner is told to do after the step (e.g. leave a chroot); the provers type it before the next step. */
   cleanup: string[];
+  /** Line of the step's heading, for the prover's table. */
+  line: number;
 }
 
 export interface LoadedLesson {
   lesson: Lesson;
   specs: StepSpec[];
   file: string;
+  /** `lesson:<slug>` links, checked against every served lesson when packs are merged. */
+  links: { slug: string; line: number }[];
 }
 
 export const DEFAULT_LESSONS_DIR = fileURLToPath(new URL('../../lessons', import.meta.url));
+export const BUILTIN_PACK: PackInfo = { id: 'boxlab', title: 'Boxlab course', order: 0, builtin: true };
+const IMAGE_RE = /^[A-Za-z0-9_][A-Za-z0-9._/-]*\.(png|jpe?g|gif|webp|svg)$/i;
 
-function toBlocks(nodes: RawNode[], file: string): Block[] {
-  const out: Block[] = [];
-  for (const n of nodes) {
-    if (n.k === 'para') out.push({ t: 'p', c: parseInline(n.text) });
-    else if (n.k === 'heading') out.push({ t: 'h', c: parseInline(n.text) });
-    else if (n.k === 'list') out.push({ t: n.ordered ? 'ol' : 'ul', items: n.items.map(parseInline) });
-    else if (n.k === 'quote') out.push({ t: 'quote', c: parseInline(n.text) });
-    else if (n.k === 'fence') {
-      if (n.lang === 'cmd') out.push({ t: 'cmd', v: n.text.split('\n').filter((l) => l.trim()) });
-      else if (['check', 'solution', 'wrong', 'cleanup'].includes(n.lang)) throw new FormatError(file, n.line, `\`\`\`${n.lang} belongs directly in a step`);
-      else out.push({ t: 'code', v: n.text });
-    } else if (n.name === 'v1' || n.name === 'v2') out.push({ t: 'only', cgroup: n.name === 'v1' ? 1 : 2, blocks: toBlocks(n.children, file) });
-    else throw new FormatError(file, n.line, `:::${n.name} is not allowed here (only :::v1, :::v2, and :::hint in a step)`);
-  }
-  return out;
+export const sandboxSchema = z.strictObject({
+  memory: z.string().regex(/^\d+[KMG]$/, 'is not a size like 64M').optional(),
+  cpuLimit: z.union([z.number(), z.string()]).transform(String).pipe(z.string().regex(/^\d+(\.\d+)?$/, 'is not a fraction of a core').refine((s) => Number(s) > 0, 'must be above 0')).optional(),
+  pids: z.number().int().min(8).optional(),
+  /** Lab mode (docs/lab-mode.md): the box lets the learner make namespaces, mount and pivot_root. */
+  lab: z.boolean().optional(),
+});
+const frontSchema = z.strictObject({
+  title: z.string().trim().min(1),
+  summary: z.string().trim().min(1),
+  order: z.number(),
+  prerequisites: z.array(z.string().regex(SLUG_RE, 'is not a lesson slug')).default([]),
+  sandbox: sandboxSchema.default({}),
+});
+
+export interface ParseOptions {
+  pack?: PackInfo;
+  /** The pack folder: images are files beneath it (checked without following links). */
+  dir?: string;
+  /** The pack's default limits; the lesson's own sandbox settings win. */
+  sandbox?: SandboxSettings;
 }
 
-function str(meta: Record<string, Value>, key: string, file: string): string {
-  const v = meta[key];
-  if (typeof v !== 'string' || !v.trim()) throw new FormatError(file, 1, `front matter needs "${key}" (text)`);
-  return v;
-}
-
-function sandboxSettings(v: Value | undefined, file: string): SandboxSettings {
-  if (v === undefined || v === null) return {};
-  if (typeof v !== 'object' || Array.isArray(v)) throw new FormatError(file, 1, '"sandbox" must be a map (memory, cpuLimit, pids, lab)');
-  const out: SandboxSettings = {};
-  for (const [k, raw] of Object.entries(v)) {
-    const s = String(raw);
-    if (k === 'memory' && /^\d+[KMG]$/.test(s)) out.memory = s;
-    else if (k === 'cpuLimit' && /^\d+(\.\d+)?$/.test(s) && Number(s) > 0) out.cpuLimit = s;
-    else if (k === 'pids' && /^\d+$/.test(s) && Number(s) >= 8) out.pids = Number(s);
-    else if (k === 'lab' && (raw === true || raw === false)) out.lab = raw;
-    else throw new FormatError(file, 1, `sandbox.${k}: "${s}" is not a valid setting`);
-  }
-  return out;
-}
+const lines = (v: string) => v.split('\n').filter((l) => l.trim());
+const STEP_PARTS = ['check', 'solution', 'wrong', 'cleanup'];
 
 /** Parses one lesson file's text. Throws FormatError with file:line on any mistake. */
-export function parseLesson(text: string, file: string, slug: string): LoadedLesson {
-  if (!SLUG_RE.test(slug)) throw new FormatError(file, 1, `"${slug}" is not a valid slug`);
-  const { meta, body, bodyLine } = splitFrontMatter(text, file);
-  const prereq = meta.prerequisites ?? [];
-  if (!Array.isArray(prereq) || prereq.some((p) => typeof p !== 'string')) throw new FormatError(file, 1, '"prerequisites" must be a [list] of slugs');
-  if (typeof meta.order !== 'number') throw new FormatError(file, 1, 'front matter needs "order" (a number)');
-  const nodes = parseMarkdown(body, file, bodyLine);
-  const intro: RawNode[] = [];
-  const outro: RawNode[] = [];
-  const raw: { title: string; line: number; nodes: RawNode[] }[] = [];
+export function parseLesson(text: string, file: string, slug: string, opts: ParseOptions = {}): LoadedLesson {
+  if (!SLUG_RE.test(slug)) throw new FormatError(file, 1, `"${slug}" is not a valid slug (lowercase letters, digits and dashes)`);
+  const src = text.replace(/\r\n/g, '\n');
+  const dir = opts.dir ?? path.dirname(file);
+  const links: LoadedLesson['links'] = [];
+  const ctx: Ctx = {
+    file, src,
+    lessonLink: (s, line) => links.push({ slug: s, line }),
+    image(rel, line) {
+      if (!IMAGE_RE.test(rel) || rel.split('/').some((p) => p === '..' || p === '.' || p === '')) {
+        throw new FormatError(file, line, `image "${rel}": a .png/.jpg/.gif/.webp/.svg path inside the pack, without ".."`);
+      }
+      const st = lstatBeneath(dir, `/${rel}`);
+      if (!st?.isFile()) throw new FormatError(file, line, `image "${rel}" is not a file of the pack (links are not followed)`);
+      return `/api/lessons/${slug}/files/${rel}`;
+    },
+  };
+  const root = parseDoc(src, file);
+  ctx.defs = definitions(root);
+  const [head, ...nodes] = root.children;
+  if (head?.type !== 'yaml') throw new FormatError(file, 1, 'a lesson starts with a "---" front matter block');
+  const y = parseYaml(head.value, file, lineOf(head) + 1);
+  const fm = frontSchema.safeParse(y.value ?? {});
+  if (!fm.success) throw zodError(y, file, 'front matter', fm.error.issues[0]);
+  const meta = fm.data;
+  const intro: RootContent[] = [];
+  const outro: RootContent[] = [];
+  const raw: { title: string; line: number; nodes: RootContent[] }[] = [];
   for (const n of nodes) {
-    const stepHead = n.k === 'heading' && n.level === 2 && /^Step:\s*/.test(n.text);
-    if (stepHead) raw.push({ title: n.text.replace(/^Step:\s*/, ''), line: n.line, nodes: [] });
-    else if (n.k === 'heading' && n.level === 2 && raw.length) outro.push(n);
+    const h2 = n.type === 'heading' && n.depth === 2 ? plainText(n.children, ctx) : null;
+    if (h2 !== null && /^Step:\s*/.test(h2)) raw.push({ title: h2.replace(/^Step:\s*/, '').trim(), line: lineOf(n), nodes: [] });
+    else if (h2 !== null && raw.length) outro.push(n);
     else if (outro.length) outro.push(n);
     else if (raw.length) raw[raw.length - 1].nodes.push(n);
     else intro.push(n);
   }
-  if (!raw.length) throw new FormatError(file, bodyLine, 'a lesson needs at least one "## Step: <title>"');
+  if (!raw.length) throw new FormatError(file, lineOf(head) + 1, 'a lesson needs at least one "## Step: <title>"');
   const steps: LessonStep[] = [];
   const specs: StepSpec[] = [];
   raw.forEach((s, index) => {
-    const bodyNodes: RawNode[] = [];
+    const body: RootContent[] = [];
     const hints: Block[][] = [];
-    let check: StepSpec['check'] | null = null;
-    let solution: string[] = [];
-    let wrong: string[] = [];
-    let cleanup: string[] = [];
-    let summary = '';
+    let check: Check | null = null;
+    const part: Record<string, string[]> = { solution: [], wrong: [], cleanup: [] };
     for (const n of s.nodes) {
-      if (n.k === 'fence' && n.lang === 'check') {
-        if (check) throw new FormatError(file, n.line, 'a step has exactly one ```check');
-        const kv = parseKeyValues(n.text, file, n.line + 1);
-        const { type, ...params } = kv;
-        const def = typeof type === 'string' ? checkDef(type) : undefined;
-        if (!def) throw new FormatError(file, n.line, `unknown check type ${JSON.stringify(type)}`);
-        const r = def.params.safeParse(params);
-        if (!r.success) throw new FormatError(file, n.line, `check ${type}: ${r.error.issues[0]?.path.join('.')} ${r.error.issues[0]?.message}`);
-        check = { type: type as string, params: r.data };
-        summary = def.summary(r.data);
-      } else if (n.k === 'fence' && n.lang === 'solution') solution = n.text.split('\n').filter((l) => l.trim());
-      else if (n.k === 'fence' && n.lang === 'wrong') wrong = n.text.split('\n').filter((l) => l.trim());
-      else if (n.k === 'fence' && n.lang === 'cleanup') cleanup = n.text.split('\n').filter((l) => l.trim());
-      else if (n.k === 'container' && n.name === 'hint') hints.push(toBlocks(n.children, file));
-      else bodyNodes.push(n);
+      if (n.type === 'code' && n.lang && STEP_PARTS.includes(n.lang)) {
+        if (n.lang !== 'check') part[n.lang] = lines(n.value);
+        else if (check) throw new FormatError(file, lineOf(n), 'a step has exactly one ```check');
+        else {
+          const cy = parseYaml(n.value, file, lineOf(n) + 1);
+          check = compileCheck(cy.value, cy, file);
+        }
+      } else if (n.type === 'containerDirective' && n.name === 'hint') hints.push(toBlocks(n.children, ctx));
+      else body.push(n);
     }
     if (!check) throw new FormatError(file, s.line, `step "${s.title}" has no \`\`\`check`);
-    if (!solution.length) throw new FormatError(file, s.line, `step "${s.title}" has no \`\`\`solution`);
-    steps.push({ index, title: s.title, body: toBlocks(bodyNodes, file), hints, solution, check: { type: check.type, summary } });
-    specs.push({ check, solution, wrong, cleanup });
+    if (!part.solution.length) throw new FormatError(file, s.line, `step "${s.title}" has no \`\`\`solution`);
+    const c: Check = check;
+    steps.push({ index, title: s.title, body: toBlocks(body, ctx), hints, solution: part.solution, check: { type: c.type, summary: c.summary } });
+    specs.push({ check: c, solution: part.solution, wrong: part.wrong, cleanup: part.cleanup, line: s.line });
   });
   const lesson: Lesson = {
     slug,
-    title: str(meta, 'title', file),
-    summary: str(meta, 'summary', file),
+    pack: opts.pack ?? BUILTIN_PACK,
+    title: meta.title,
+    summary: meta.summary,
     order: meta.order,
-    prerequisites: prereq as string[],
-    sandbox: sandboxSettings(meta.sandbox, file),
+    prerequisites: meta.prerequisites,
+    sandbox: { ...opts.sandbox, ...meta.sandbox },
     stepTitles: steps.map((s) => s.title),
-    intro: toBlocks(intro, file),
+    intro: toBlocks(intro, ctx),
     steps,
-    outro: toBlocks(outro, file),
+    outro: toBlocks(outro, ctx),
   };
-  return { lesson, specs, file };
+  return { lesson, specs, file, links };
 }
 
-/** Every lessons/<slug>.md, sorted by order; files that fail to parse are reported, not fatal. */
-export function loadLessons(dir = DEFAULT_LESSONS_DIR): { lessons: LoadedLesson[]; errors: string[] } {
-  const lessons: LoadedLesson[] = [];
-  const errors: string[] = [];
-  let names: string[] = [];
-  try {
-    names = fs.readdirSync(dir).filter((n) => n.endsWith('.md') && n !== 'README.md');
-  } catch (err) {
-    return { lessons, errors: [`${dir}: ${(err as Error).message}`] };
-  }
-  for (const name of names) {
-    const file = path.join(dir, name);
-    try {
-      lessons.push(parseLesson(fs.readFileSync(file, 'utf8'), file, name.slice(0, -3)));
-    } catch (err) {
-      errors.push((err as Error).message);
-    }
-  }
-  const slugs = new Set(lessons.map((l) => l.lesson.slug));
-  for (const l of lessons) {
-    for (const p of l.lesson.prerequisites) if (!slugs.has(p)) errors.push(`${l.file}: prerequisite "${p}" is not a lesson`);
-  }
-  lessons.sort((a, b) => a.lesson.order - b.lesson.order || a.lesson.slug.localeCompare(b.lesson.slug));
-  return { lessons, errors };
-}

@@ -37,6 +37,9 @@ export interface BoxProbe {
   /** A host binary run inside one of the box's namespaces that carry no files (uts, ipc, net): never its mount ns. */
   inNamespace(kind: 'uts' | 'ipc' | 'net', argv: string[]): Promise<string>;
   nsInode(kind: string): number;
+  /** The host's namespace inode (the server's own) and another box process's (fakes may leave them out). */
+  hostNsInode?(kind: string): number | null;
+  procNsInode?(hostPid: number, kind: string): number | null;
   /** dev:ino of a directory inside the box (walked without following links), of a process's root, of the box root. */
   boxDirId(rel: string): string | null;
   rootIdOf(hostPid: number): string | null;
@@ -63,6 +66,15 @@ export function cgroupDir(controller: string, procCgroup: string, hostMountinfo:
 
 const NSENTER = ['/usr/bin/nsenter', '/bin/nsenter', '/usr/sbin/nsenter'];
 const idOf = (s: fs.Stats): string => `${s.dev}:${s.ino}`;
+
+/** stat of /proc/<pid>/ns/<kind> follows the magic link once, to the namespace; null when the process is gone. */
+function nsStat(pid: number | 'self', kind: string): number | null {
+  try {
+    return fs.statSync(`/proc/${pid}/ns/${kind}`).ino;
+  } catch {
+    return null;
+  }
+}
 
 function statusField(text: string, key: string): string | undefined {
   const m = new RegExp(`^${key}:\\s*(.*)$`, 'm').exec(text);
@@ -188,6 +200,14 @@ export class RealProbe implements BoxProbe {
 
   nsInode(kind: string): number {
     return fs.statSync(`/proc/${this.initPid}/ns/${kind}`).ino;
+  }
+
+  hostNsInode(kind: string): number | null {
+    return nsStat('self', kind);
+  }
+
+  procNsInode(hostPid: number, kind: string): number | null {
+    return nsStat(hostPid, kind);
   }
 
   boxDirId(rel: string): string | null {

@@ -55,3 +55,12 @@ test('lesson settings are capped by the server limits and compared by value', ()
   assert.equal(settingsMatch({ memory: '256M', cpuLimit: '0.5', pids: 128 }, { memory: '64M' }, limits), false);
   assert.equal(settingsMatch({ memory: '256M', cpuLimit: '0.5', pids: 128 }, {}, limits), true);
 });
+
+test('a pack\'s image is asked for only when the server has it, and a box from another image does not match', () => {
+  const limits = { memory: '256M', cpuLimit: '0.5', pids: 128 };
+  assert.deepEqual(settingsFor({ image: 'debian' }, limits), {}, 'no hasImage: the default image, never a rebuild loop');
+  assert.deepEqual(settingsFor({ image: 'debian' }, { ...limits, hasImage: (n) => n === 'debian' }), { image: 'debian' });
+  const box = { memory: '256M', cpuLimit: '0.5', pids: 128, baseDir: '/var/lib/boxlab/images/busybox' };
+  assert.equal(settingsMatch(box, { image: 'debian' }, limits), false);
+  assert.equal(settingsMatch({ ...box, baseDir: '/var/lib/boxlab/images/debian' }, { image: 'debian' }, limits), true);
+});

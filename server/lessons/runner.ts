@@ -2,7 +2,7 @@
 import type { SandboxHandle } from '../engine/types.ts';
 import type { CheckMsg, LessonMsg, SandboxSettings } from '../protocol/lessons.ts';
 import type { Session } from '../web/session.ts';
-import { checkDef, type CheckResult, type Memo } from './checks.ts';
+import type { CheckResult, Memo } from './checks.ts';
 import type { LoadedLesson } from './loader.ts';
 import { RealProbe, type BoxProbe } from './probe.ts';
 import { learnerKey, type ProgressStore } from './progress.ts';
@@ -21,6 +21,8 @@ export interface LearnerState {
   last: CheckResult | null;
   memo: Memo | null;
   memoFor: string;
+  /** The check the memo was made for: a pack reloaded mid-step gets a fresh baseline for its new check. */
+  memoCheck: unknown;
   inflight: boolean;
   /** performance.now() of the last run, for spacing out costly checks on the periodic tick. */
   lastRun: number;
@@ -112,7 +114,7 @@ export class CheckRunner {
     if (!st) {
       st = {
         sessionId: id, key: null, name: '', slug: null, step: 0, stepSince: Date.now(), passedAt: null, last: null,
-        memo: null, memoFor: '', inflight: false, lastRun: 0, sentKey: '', overrides: {}, quick: [],
+        memo: null, memoFor: '', memoCheck: null, inflight: false, lastRun: 0, sentKey: '', overrides: {}, quick: [],
       };
       this.states.set(id, st);
     }
@@ -154,9 +156,8 @@ export class CheckRunner {
     const lesson = st.slug ? this.opts.lessons().get(st.slug) : undefined;
     if (!lesson || st.inflight || st.passedAt !== null || !s.client || s.destroyed) return;
     const spec = lesson.specs[st.step];
-    const def = checkDef(spec.check.type)!;
-    const states = def.states ?? ['running'];
-    if (!states.includes(s.state as 'running' | 'exited')) return;
+    const check = spec.check;
+    if (!check.states.includes(s.state as 'running' | 'exited')) return;
     let probe: BoxProbe | undefined;
     if (s.sandbox) {
       probe = this.probes.get(s.sandbox.id);
@@ -180,11 +181,12 @@ export class CheckRunner {
     let result: CheckResult;
     try {
       const memoFor = `${probe.id}|${slug}|${step}`;
-      if (st.memoFor !== memoFor || !st.memo) {
-        st.memo = def.init ? await def.init(probe, spec.check.params) : {};
+      if (st.memoFor !== memoFor || !st.memo || st.memoCheck !== check) {
+        st.memo = await check.init(probe);
         st.memoFor = memoFor;
+        st.memoCheck = check;
       }
-      result = await def.run(probe, spec.check.params, st.memo);
+      result = await check.run(probe, st.memo);
     } catch (err) {
       result = { ok: false, message: `the check could not read the box: ${(err as Error).message}` };
     } finally {
@@ -219,5 +221,5 @@ export class CheckRunner {
 }
 
 function describe(s: SandboxSettings): string {
-  return [s.memory && `memory ${s.memory}`, s.cpuLimit && `cpu ${s.cpuLimit}`, s.pids && `pids ${s.pids}`].filter(Boolean).join(', ');
+  return [s.memory && `memory ${s.memory}`, s.cpuLimit && `cpu ${s.cpuLimit}`, s.pids && `pids ${s.pids}`, s.lab && 'lab mode'].filter(Boolean).join(', ');
 }

@@ -15,25 +15,42 @@ export const slugSchema = z.string().regex(SLUG_RE, 'slug must be lowercase lett
 const learnerToken = z.string().regex(/^[A-Za-z0-9_-]{43}$/, 'learner id must be 32 bytes of base64url');
 export const learnerNameSchema = z.string().trim().max(64);
 
-// ---- lesson content (built by server/lessons, rendered by components/lessons) ----
+// ---- lesson content (built by server/lessons from mdast, rendered by components/lessons with React elements) ----
 export type Inline =
   | { t: 'text'; v: string }
   | { t: 'code'; v: string }
-  | { t: 'strong'; v: string }
-  | { t: 'em'; v: string }
-  | { t: 'link'; v: string; href: string };
+  | { t: 'strong' | 'em' | 'del'; c: Inline[] }
+  /** Only http(s)://, /path or #anchor. */
+  | { t: 'link'; c: Inline[]; href: string }
+  /** A link to another lesson (`lesson:<slug>` in the file). */
+  | { t: 'lesson'; c: Inline[]; slug: string }
+  /** An image of the lesson's pack, served by GET /api/lessons/<slug>/files/<path>. */
+  | { t: 'img'; src: string; alt: string }
+  | { t: 'br' };
 export type Block =
   | { t: 'p'; c: Inline[] }
-  | { t: 'h'; c: Inline[] }
-  | { t: 'ul' | 'ol'; items: Inline[][] }
-  | { t: 'code'; v: string }
+  | { t: 'h'; level: 2 | 3 | 4; c: Inline[] }
+  | { t: 'ul' | 'ol'; start?: number; items: Block[][] }
+  | { t: 'code'; v: string; lang?: string }
   /** Commands the learner clicks to type (and run) them in the terminal, one per line. */
   | { t: 'cmd'; v: string[] }
-  | { t: 'quote'; c: Inline[] }
+  | { t: 'quote'; blocks: Block[] }
+  | { t: 'table'; align: ('left' | 'center' | 'right' | null)[]; head: Inline[][]; rows: Inline[][][] }
+  | { t: 'hr' }
   /** Shown only on hosts of this cgroup version (1: v1 or hybrid, 2: pure v2). */
   | { t: 'only'; cgroup: 1 | 2; blocks: Block[] };
 
+/** The pack a lesson comes from: the built-in course (id "boxlab") or a folder given with --lessons. */
+export interface PackInfo {
+  id: string;
+  title: string;
+  order: number;
+  builtin: boolean;
+}
+
 export interface SandboxSettings {
+  /** A server image by name (a pack's manifest may ask for one, e.g. debian). */
+  image?: string;
   memory?: string;
   cpuLimit?: string;
   pids?: number;
@@ -56,6 +73,7 @@ export interface LessonStep {
 
 export interface LessonSummary {
   slug: string;
+  pack: PackInfo;
   title: string;
   summary: string;
   order: number;

@@ -13,6 +13,8 @@ export const API_HEALTH_PATH = '/api/health';
 
 export const CLOSE = {
   NORMAL: 1000,
+  /** RFC 6455 policy violation: over budget (docs/protocol.md, "Budgets"), or not reading its output. */
+  POLICY: 1008,
   TOO_BIG: 1009,
   REPLACED: 4001,
   BAD_MESSAGES: 4400,
@@ -122,7 +124,7 @@ export const exitMsg = z.object({
   status: int(),
 });
 export const statsMsg = z.object({ type: z.literal('stats'), stats: sandboxStats });
-export const errorCode = z.enum(['bad_message', 'bad_state', 'create_failed', 'expired', 'internal']);
+export const errorCode = z.enum(['bad_message', 'bad_state', 'create_failed', 'expired', 'internal', 'input_refused', 'input_resumed']);
 export type ErrorCode = z.infer<typeof errorCode>;
 export const errorMsg = z.object({ type: z.literal('error'), code: z.string(), message: z.string() });
 export const pongMsg = z.object({ type: z.literal('pong'), t: z.number() });
@@ -138,6 +140,8 @@ export const createSessionResponse = z.object({
   token: tokenSchema,
   limits: sessionLimits,
   wsPath: z.literal(WS_PATH),
+  /** The server process that made it (SessionManager.bootId); see healthResponse. */
+  bootId: z.string().max(64).optional(),
 });
 export type CreateSessionResponse = z.infer<typeof createSessionResponse>;
 export const fullResponse = z.object({ error: z.literal('full'), retryAfterSec: int().positive() });
@@ -147,6 +151,8 @@ export const healthResponse = z.object({
   sessions: int(),
   capacity: int(),
   cgroupVersion: z.union([z.literal(1), z.literal(2)]),
+  /** Random per server process: differs from a session's bootId after a restart (the session and its box are gone). */
+  bootId: z.string().max(64).optional(),
 });
 export type HealthResponse = z.infer<typeof healthResponse>;
 

@@ -4,6 +4,8 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import type { Controller } from '../engine/cgroups/detect.ts';
+import { cgroupView } from '../engine/cgroups/view.ts';
 import { fileURLToPath } from 'node:url';
 import { createSandbox, type ExitInfo, type SandboxConfig } from '../engine/index.ts';
 import { RUN_DIR, UID_RANGE } from '../engine/state.ts';
@@ -194,21 +196,18 @@ function cgroupMounts(): CgMount[] {
   return out;
 }
 
-/** Host directory of `pid`'s cgroup for a controller, from the kernel's /proc/<pid>/cgroup and our mountinfo. */
-export function cgroupDirOf(pid: number, controller: string): string {
-  for (const line of fs.readFileSync(`/proc/${pid}/cgroup`, 'utf8').trim().split('\n')) {
-    const [, ctrls, cgPath] = line.split(':');
-    if (!ctrls.split(',').includes(controller)) continue;
-    const mnt = cgroupMounts().find((m) => m.fstype === 'cgroup' && m.superOpts.includes(controller));
-    if (!mnt) break;
-    return path.join(mnt.mountPoint, path.relative(mnt.root, cgPath));
-  }
-  throw new Error(`no v1 ${controller} cgroup for pid ${pid}`);
+/** Host directory of `pid`'s cgroup for a controller (v1, v2 or hybrid), found by the engine's own detection. */
+export function cgroupDirOf(pid: number, controller: Controller): string {
+  return cgroupView(pid).dir(controller);
 }
+export { cgroupView };
 
 export const readCg = (dir: string, file: string): string => fs.readFileSync(path.join(dir, file), 'utf8').trim();
 
-/** Where the engine would have put the box's cgroups: <mount>/<this process's cgroup>/boxlab/<id>, per hierarchy. */
+/**
+ * Where the engine would have put the box's cgroups: v1 <mount>/<this process's cgroup>/boxlab/<id> per hierarchy;
+ * v2 <mount>/boxlab/<id> without systemd, <unit>/boxes/<id> in a delegated unit (we live in <unit>/supervisor).
+ */
 function cgroupCandidates(id: string): string[] {
   const mounts = cgroupMounts();
   const out: string[] = [];
@@ -217,7 +216,10 @@ function cgroupCandidates(id: string): string[] {
     const mnt = hier === '0'
       ? mounts.find((m) => m.fstype === 'cgroup2')
       : mounts.find((m) => m.fstype === 'cgroup' && ctrls.split(',').some((c) => m.superOpts.includes(c)));
-    if (mnt) out.push(path.join(mnt.mountPoint, path.relative(mnt.root, cgPath), 'boxlab', id));
+    if (!mnt) continue;
+    const own = path.join(mnt.mountPoint, path.relative(mnt.root, cgPath));
+    out.push(path.join(own, 'boxlab', id));
+    if (hier === '0') out.push(path.join(mnt.mountPoint, 'boxlab', id), path.join(path.dirname(own), 'boxes', id));
   }
   return out;
 }

@@ -2,6 +2,56 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { SessionLimits } from '../protocol/messages.ts';
+import type { Rate } from './budget.ts';
+import type { ConnectionLimits } from './gate.ts';
+import { parseHost } from './hosts.ts';
+
+/**
+ * What one client may cost the others (docs/protocol.md, "Budgets"). Per session is the main tool; per address is
+ * generous because a classroom behind one NAT is one address (30 learners, each a WebSocket plus up to 6 HTTP
+ * connections of its browser: ~210 connections, ~210 attempts when all reload at once).
+ */
+export interface FairnessLimits {
+  /**
+   * Frames a session's client sends (kept across reconnects). People type ~10 keys/s, xterm reports mouse moves at
+   * up to ~100/s; an ack of a full 32 KiB costs a tenth of a message (socket.ts ACK_COST): 2000 acks/s, 64 MB/s of output.
+   */
+  session: { messages: Rate; bytes: Rate };
+  /** All sockets of one address together (IPv6: one /64). */
+  address: { messages: Rate; bytes: Rate };
+  /** Socket attaches per session (each costs a screen snapshot): over budget delayed up to attachMaxDelayMs, then 429. */
+  attach: Rate;
+  attachMaxDelayMs: number;
+  /** Slowed without a break this long, or in debt deeper than maxDebtMs: closed with 1008. */
+  closeAfterMs: number;
+  maxDebtMs: number;
+  connections: ConnectionLimits;
+  /** Request headers (also of an upgrade) must arrive within this; a silent connection is closed after it. */
+  headersTimeoutMs: number;
+  /** A whole request, body included. */
+  requestTimeoutMs: number;
+  /** After the upgrade request: a refused handshake's socket is cut this long after its answer if the peer stays. */
+  handshakeMs: number;
+  /** How often Node checks the two timeouts above. */
+  timeoutCheckMs: number;
+}
+
+export const FAIRNESS: FairnessLimits = {
+  session: { messages: { perSec: 200, burst: 600 }, bytes: { perSec: 256 * 1024, burst: 1024 * 1024 } },
+  address: { messages: { perSec: 2000, burst: 6000 }, bytes: { perSec: 2560 * 1024, burst: 10 * 1024 * 1024 } },
+  // A snapshot of 1000 lines of scrollback blocks the event loop for 10-55 ms on a busy machine (measured, 2 vCPUs).
+  attach: { perSec: 0.5, burst: 5 },
+  attachMaxDelayMs: 2000,
+  closeAfterMs: 10_000,
+  maxDebtMs: 2000,
+  // A burst is served in one go (measured: ~0.5 ms of the event loop per request on a busy machine), so it stays
+  // small; a room reloading at once (~210 attempts) waits up to ~1.1 s, a flood beyond 2 s of debt gets 429.
+  connections: { attempts: { perSec: 100, burst: 100 }, maxDelayMs: 2000, maxOpenPerAddress: 400 },
+  headersTimeoutMs: 5000,
+  requestTimeoutMs: 10_000,
+  handshakeMs: 5000,
+  timeoutCheckMs: 1000,
+};
 
 export interface ServerConfig {
   port: number;
@@ -22,10 +72,24 @@ export interface ServerConfig {
   shellArgs: string[];
   /** Extra origins allowed to open the WebSocket besides the Host's own. */
   allowedOrigins: string[];
+  /** Host names served besides localhost, 127.0.0.1, [::1] and the bound addresses (`name` or `name:port`). */
+  allowedHosts: string[];
   staticDir: string;
   /** Lab mode for the lessons that ask for it (docs/lab-mode.md); BOXLAB_LAB=off turns it off server-wide. */
   lab: boolean;
+  /** Lesson pack folders served beside the built-in course (`--lessons DIR`, repeatable; BOXLAB_LESSONS=dir1:dir2). */
+  lessonDirs: string[];
+  /** Keystroke bytes that may wait per session for a box that does not read its terminal; more is refused. */
+  inputQueueBytes: number;
+  /** Budgets and timeouts (FAIRNESS); not from env or flags. */
+  fairness: FairnessLimits;
 }
+
+/** Input flow of a session (server/web/input-flow.ts): hold the socket above this fraction of the queue's cap;
+ * a hold with no byte taken by the box for stallMs ends, and input over the cap is refused. ws emits every frame of
+ * the chunk it already read after pause() (up to one 64 KiB socket read), so the cap's other 3/4 must exceed that:
+ * BOXLAB_INPUT_QUEUE is at least 128K. */
+export const INPUT_FLOW = { holdFraction: 0.25, stallMs: 1000 } as const;
 
 export class ConfigError extends Error {
   constructor(message: string) {
@@ -52,6 +116,17 @@ const cpu: Parser = (v, what) => {
   return v;
 };
 const str: Parser = (v) => v;
+const bytesIn = (min: number, max: number): Parser => (v, what) => {
+  const m = /^(\d+)([KMkm]?)$/.exec(v);
+  const n = m ? Number(m[1]) * ({ '': 1, K: 1024, M: 1024 * 1024 } as const)[m[2].toUpperCase() as '' | 'K' | 'M'] : NaN;
+  if (!(n >= min && n <= max)) throw new ConfigError(`${what}: "${v}" must be a size from ${min / 1024}K to ${max / 1024 / 1024}M`);
+  return n;
+};
+const hosts: Parser = (v, what) => {
+  const out = list(v, what) as string[];
+  for (const h of out) if (!parseHost(h)) throw new ConfigError(`${what}: "${h}" is not a host name, address or name:port`);
+  return out;
+};
 const list: Parser = (v) => v.split(',').map((s) => s.trim()).filter(Boolean);
 const words: Parser = (v) => v.split(' ').filter(Boolean);
 const origins: Parser = (v, what) => {
@@ -83,7 +158,7 @@ const onOff: Parser = (v, what) => {
   throw new ConfigError(`${what}: "${v}" must be on or off`);
 };
 
-const FIELDS: Record<Exclude<keyof ServerConfig, never>, [string, string, Parser]> = {
+const FIELDS: Record<Exclude<keyof ServerConfig, 'fairness'>, [string, string, Parser]> = {
   port: ['PORT', 'port', intIn(0, 65535)],
   host: ['HOST', 'host', str],
   memory: ['BOXLAB_MEMORY', 'memory', size],
@@ -100,9 +175,19 @@ const FIELDS: Record<Exclude<keyof ServerConfig, never>, [string, string, Parser
   shell: ['BOXLAB_SHELL', 'shell', str],
   shellArgs: ['BOXLAB_SHELL_ARGS', 'shell-args', words],
   allowedOrigins: ['BOXLAB_ALLOWED_ORIGINS', 'allowed-origins', origins],
+  allowedHosts: ['BOXLAB_ALLOWED_HOSTS', 'allowed-hosts', hosts],
   staticDir: ['BOXLAB_STATIC_DIR', 'static-dir', str],
   lab: ['BOXLAB_LAB', 'lab', onOff],
+  lessonDirs: ['BOXLAB_LESSONS', 'lessons', (v) => v.split(':').filter(Boolean)],
+  inputQueueBytes: ['BOXLAB_INPUT_QUEUE', 'input-queue', bytesIn(128 * 1024, 64 * 1024 * 1024)],
 };
+/** Flags given more than once add up instead of replacing. */
+const REPEATABLE = new Set<string>(['lessonDirs']);
+
+/** Every server setting as `--flag` and env var, for `boxlab serve --help` (the same table loadConfig() reads). */
+export const CONFIG_OPTIONS: ReadonlyArray<{ key: keyof ServerConfig; env: string; flag: string }> = Object.entries(FIELDS).map(
+  ([key, [env, flag]]) => ({ key: key as keyof ServerConfig, env, flag }),
+);
 
 export function defaultConfig(): ServerConfig {
   return {
@@ -122,8 +207,12 @@ export function defaultConfig(): ServerConfig {
     shell: '/bin/sh',
     shellArgs: ['-l'],
     allowedOrigins: [],
+    allowedHosts: [],
     staticDir: fileURLToPath(new URL('../../out', import.meta.url)),
     lab: true,
+    lessonDirs: [],
+    inputQueueBytes: 1024 * 1024,
+    fairness: FAIRNESS,
   };
 }
 
@@ -135,6 +224,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     const v = env[envName];
     if (v !== undefined && v !== '') cfg[key] = parse(v, envName);
   }
+  const flagged: Record<string, unknown[]> = {};
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const m = /^--([a-z-]+)(?:=(.*))?$/.exec(a);
@@ -145,8 +235,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       v = argv[++i];
       if (v === undefined) throw new ConfigError(`--${m[1]} needs a value`);
     }
-    cfg[key] = FIELDS[key as keyof ServerConfig][2](v, `--${m[1]}`);
+    const parsed = FIELDS[key as keyof typeof FIELDS][2](v, `--${m[1]}`);
+    if (REPEATABLE.has(key)) (flagged[key] ??= []).push(...(parsed as unknown[]));
+    else cfg[key] = parsed;
   }
+  for (const [k, v] of Object.entries(flagged)) cfg[k] = v;
   const out = cfg as unknown as ServerConfig;
   if (out.maxPerClient > out.maxSessions) out.maxPerClient = out.maxSessions;
   return out;

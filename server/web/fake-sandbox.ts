@@ -1,9 +1,10 @@
-// Test-only SandboxHandle: stage events, a cooked-tty mini shell (echo, stty size, hostname, yes, flood N, seq N, exit), pause/resume.
+// Test-only SandboxHandle: stage events, a cooked-tty mini shell (echo, stty size, hostname, yes, flood N, seq N, sleep, exit), pause/resume, the engine's input queue.
 import { EventEmitter } from 'node:events';
+import { InputQueue } from '../engine/input.ts';
 import { randomBytes } from 'node:crypto';
 import {
   STAGES, SandboxError,
-  type CreateOptions, type ExitInfo, type NamespaceInfo, type ProcessRole, type SandboxConfig,
+  type CreateOptions, type ExitInfo, type InputStats, type NamespaceInfo, type ProcessRole, type SandboxConfig,
   type SandboxHandle, type SandboxStats, type StageEvent, type StageName,
 } from '../engine/types.ts';
 
@@ -50,9 +51,17 @@ export class FakeSandbox extends EventEmitter implements SandboxHandle {
   private readonly chunkSize: number;
   private exitWaiters: ((e: ExitInfo) => void)[] = [];
   private onStage?: (e: StageEvent) => void;
+  /** False: the box does not read its terminal (a real `sleep 600`): input waits in the queue, as with the engine. */
+  reading = true;
+  private readonly inputQ: InputQueue;
 
   constructor(readonly config: SandboxConfig, private readonly opts: FakeOptions = {}) {
     super();
+    // The engine's own queue, in front of a "pty" that takes everything while reading and nothing otherwise.
+    this.inputQ = new InputQueue((chunk) => (this.reading ? (this.consume(chunk), chunk.length) : 0), {
+      cap: config.inputQueueBytes ?? 1024 * 1024,
+      onDrain: () => this.emit('drain'),
+    });
     this.rows = config.rows ?? 24;
     this.cols = config.cols ?? 80;
     this.chunkSize = opts.chunkSize ?? 16 * 1024;
@@ -84,11 +93,42 @@ export class FakeSandbox extends EventEmitter implements SandboxHandle {
     this.emit('stage', e);
   }
 
-  write(data: Buffer | string): void {
-    if (this.exitInfo) return;
-    const buf = Buffer.isBuffer(data) ? data : Buffer.from(data);
+  write(data: Buffer | string): boolean {
+    if (this.exitInfo) return false;
+    return this.inputQ.push(Buffer.isBuffer(data) ? data : Buffer.from(data));
+  }
+
+  get inputQueued(): number {
+    return this.inputQ.queued;
+  }
+
+  get inputStats(): InputStats {
+    return { ...this.inputQ.stats, cap: this.inputQ.cap };
+  }
+
+  /** Stops or restarts reading input (a reader that starts again gets the queue at the next retry). */
+  setReading(on: boolean): void {
+    this.reading = on;
+  }
+
+  private consume(buf: Buffer): void {
     this.input.push(buf);
-    for (const byte of buf) {
+    // Printable runs are echoed as one buffer (a paste is one queue entry, not one per byte).
+    let run = -1;
+    const flush = (end: number): void => {
+      if (run < 0) return;
+      const part = buf.subarray(run, end);
+      this.line += part.toString('latin1');
+      this.queue(Buffer.from(part));
+      run = -1;
+    };
+    for (let i = 0; i < buf.length; i++) {
+      const byte = buf[i];
+      if (byte >= 0x20 && byte !== 0x7f) {
+        if (run < 0) run = i;
+        continue;
+      }
+      flush(i);
       if (byte === 0x03) {
         this.gen = null;
         this.out.length = 0;
@@ -104,17 +144,16 @@ export class FakeSandbox extends EventEmitter implements SandboxHandle {
           this.line = this.line.slice(0, -1);
           this.queue('\b \b');
         }
-      } else if (byte >= 0x20) {
-        this.line += String.fromCharCode(byte);
-        this.queue(Buffer.from([byte]));
       }
     }
+    flush(buf.length);
   }
 
   private run(cmd: string): void {
     const [name, ...args] = cmd.split(/\s+/);
     if (!name) return this.queue('$ ');
     if (name === 'exit') return this.exit(Number(args[0] ?? 0), null);
+    if (name === 'sleep') return void (this.reading = false); // reads nothing more until setReading(true)
     if (name === 'yes' || name === 'flood') {
       let left = name === 'yes' ? Infinity : Number(args[0] ?? 0);
       this.gen = (n) => {
@@ -231,6 +270,7 @@ export class FakeSandbox extends EventEmitter implements SandboxHandle {
     this.destroyCalls++;
     if (this.destroyed) return;
     this.destroyed = true;
+    this.inputQ.close();
     this.out.length = 0;
     this.gen = null;
     if (!this.exitInfo) {

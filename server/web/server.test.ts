@@ -23,7 +23,9 @@ test('POST /api/session and GET /api/health', async (t) => {
   assert.deepEqual(body.limits, { memory: '256M', cpuLimit: '0.5', pids: 128, disk: '64M', lifetimeSec: 7200, idleSec: 1800 });
   assert.equal(r.headers['cache-control'], 'no-store');
   const h = JSON.parse((await http(url, 'GET', '/api/health')).body);
-  assert.deepEqual(h, { ok: true, sessions: 1, capacity: 200, cgroupVersion: 1 });
+  assert.match(h.bootId, /^[0-9a-f]{16}$/);
+  assert.equal(h.bootId, body.bootId, 'the session names the server process that made it');
+  assert.deepEqual({ ...h, bootId: undefined }, { ok: true, sessions: 1, capacity: 200, cgroupVersion: 1, bootId: undefined });
   assert.equal((await http(url, 'POST', '/api/session', '{"name":5}')).status, 400);
   assert.equal((await http(url, 'POST', '/api/session', 'not json')).status, 400);
   assert.equal((await http(url, 'POST', '/api/session', 'x'.repeat(5000))).status, 413);

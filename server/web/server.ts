@@ -1,5 +1,6 @@
 // The root web server: JSON API, static front end, WebSocket sessions; SIGTERM/SIGINT close sockets (4503) and destroy every sandbox.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
 import type { AddressInfo } from 'node:net';
 import type { SandboxConfig } from '../engine/types.ts';
 import {
@@ -8,6 +9,9 @@ import {
 } from '../protocol/messages.ts';
 import { defaultConfig, detectCgroupVersion, ensureServerImage, loadConfig, resolveImagePath, sessionLimits, type ServerConfig } from './config.ts';
 import type { FlowOptions } from './flow.ts';
+import type { InputFlowOptions } from './input-flow.ts';
+import { ConnectionGate, endWith } from './gate.ts';
+import { HostAllowlist, MISDIRECTED, MISDIRECTED_BODY } from './hosts.ts';
 import type { SandboxFactory, Session } from './session.ts';
 import { SessionManager } from './sessions.ts';
 import { createSocketServer, originAllowed } from './socket.ts';
@@ -24,6 +28,8 @@ export interface StartServerOptions {
   sweep?: () => Promise<unknown>;
   cgroupVersion?: 1 | 2;
   flow?: FlowOptions;
+  /** Input hold/stall tuning (server/web/input-flow.ts); the queue's cap is config.inputQueueBytes. */
+  input?: InputFlowOptions;
   statsIntervalMs?: number;
   heartbeatMs?: number;
   /** Lessons, progress and classroom (instructor token, database path, lessons dir). */
@@ -38,6 +44,10 @@ export interface RunningServer {
   manager: SessionManager;
   /** Lessons, check runner, progress and the classroom (course.auth.token is the instructor's token). */
   course: Course;
+  /** Connection admission per address (counts of admitted, delayed and refused connections). */
+  gate: ConnectionGate;
+  /** The /ws endpoint (live sockets, and how many were slowed or closed for going over budget). */
+  sockets: { size: number; overBudget: { slowed: number; closed: number; delayedAttaches: number; refusedAttaches: number } };
   /** Closes every socket with 4503, destroys every sandbox (awaited), stops listening. Idempotent. */
   close(): Promise<void>;
 }
@@ -67,6 +77,7 @@ export function sandboxConfigFor(cfg: ServerConfig, baseDir: string, s: Session)
     diskLimit: cfg.disk,
     shmLimit: cfg.shm,
     stdio: 'pty',
+    inputQueueBytes: cfg.inputQueueBytes,
     rows: s.rows,
     cols: s.cols,
   };
@@ -124,15 +135,16 @@ export async function startServer(opts: StartServerOptions = {}): Promise<Runnin
     maxPerClient: cfg.maxPerClient,
     cgroupVersion: opts.cgroupVersion ?? detectCgroupVersion(),
     flow: opts.flow,
+    input: opts.input,
     statsIntervalMs: opts.statsIntervalMs,
     log,
   });
   const course: Course = new Course(
     { manager, limits: { memory: cfg.memory, cpuLimit: cfg.cpuLimit, pids: cfg.pids, lab: cfg.lab }, allowedOrigins: cfg.allowedOrigins, cgroupVersion: manager.cgroupVersion, log },
-    opts.course,
+    { packDirs: cfg.lessonDirs, ...opts.course },
   );
   const sockets = createSocketServer({
-    manager, allowedOrigins: cfg.allowedOrigins, heartbeatMs: opts.heartbeatMs, log,
+    manager, allowedOrigins: cfg.allowedOrigins, heartbeatMs: opts.heartbeatMs, log, fairness: cfg.fairness,
     onMessage: (s, msg, client) => course.onMessage(s, msg, client),
     onInput: (s, data) => course.onInput(s, data),
   });
@@ -140,7 +152,7 @@ export async function startServer(opts: StartServerOptions = {}): Promise<Runnin
 
   async function api(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
     if (path === API_HEALTH_PATH && (req.method === 'GET' || req.method === 'HEAD')) {
-      const body: HealthResponse = { ok: true, sessions: manager.size, capacity: manager.capacity, cgroupVersion: manager.cgroupVersion };
+      const body: HealthResponse = { ok: true, sessions: manager.size, capacity: manager.capacity, cgroupVersion: manager.cgroupVersion, bootId: manager.bootId };
       return json(res, 200, body);
     }
     if (await courseApi(course, req, res, path)) return;
@@ -169,12 +181,27 @@ export async function startServer(opts: StartServerOptions = {}): Promise<Runnin
       const body: FullResponse = { error: 'full', retryAfterSec: created.retryAfterSec };
       return json(res, 503, body, { 'Retry-After': String(created.retryAfterSec) });
     }
-    const body: CreateSessionResponse = { sessionId: created.session.id, token: created.token, limits: manager.limits, wsPath: WS_PATH };
+    const body: CreateSessionResponse = { sessionId: created.session.id, token: created.token, limits: manager.limits, wsPath: WS_PATH, bootId: manager.bootId };
     return json(res, 201, body);
   }
 
-  const http = createServer((req, res) => {
+  // Filled in once the port is known (port 0 picks one); until then no request can arrive.
+  let hosts: HostAllowlist | null = null;
+  const fair = cfg.fairness;
+  const http = createServer({
+    // A connection that does not finish its headers (or its request) in time is closed (408): silent sockets too.
+    headersTimeout: fair.headersTimeoutMs,
+    requestTimeout: fair.requestTimeoutMs,
+    connectionsCheckingInterval: fair.timeoutCheckMs,
+  }, (req, res) => {
+    if (!hosts?.allows(req.headers.host)) {
+      res.writeHead(421, { ...SECURITY_HEADERS, 'Content-Type': 'text/plain; charset=utf-8', Connection: 'close' });
+      return void res.end(MISDIRECTED_BODY);
+    }
     const path = (req.url ?? '/').split('?')[0];
+    // A pack lesson has no prerendered page (its slug is not known at build time): it gets the generic lesson page.
+    const packSlug = /^\/lessons\/([a-z0-9][a-z0-9-]{0,63})\/?$/.exec(path)?.[1];
+    if (packSlug && course.lesson(packSlug)?.lesson.pack.builtin === false) req.url = '/lesson';
     const p = path.startsWith('/api/') ? api(req, res, path) : serveStatic(req, res);
     p.catch((err: Error) => {
       log(`${req.method} ${path}: ${err.message}`);
@@ -182,14 +209,25 @@ export async function startServer(opts: StartServerOptions = {}): Promise<Runnin
       else res.destroy();
     });
   });
-  http.on('upgrade', (req, socket, head) =>
-    course.handlesUpgrade(req) ? course.handleUpgrade(req, socket, head) : sockets.handleUpgrade(req, socket, head));
+  const gate = new ConnectionGate(fair.connections, log);
+  gate.install(http);
+  http.on('upgrade', (req, socket: Duplex, head) => {
+    // A refused upgrade is answered and ended; a peer that never closes its side is cut after handshakeMs.
+    const guard = setTimeout(() => socket.destroy(), fair.handshakeMs);
+    socket.once('close', () => clearTimeout(guard));
+    socket.on('error', () => {});
+    if (!hosts?.allows(req.headers.host)) endWith(socket, MISDIRECTED, fair.handshakeMs);
+    else if (course.handlesUpgrade(req)) course.handleUpgrade(req, socket, head);
+    else sockets.handleUpgrade(req, socket, head);
+    // Upgraded (101 written synchronously by ws): the heartbeat watches it from now on.
+    if (!socket.writableEnded && !socket.destroyed) clearTimeout(guard);
+  });
   // A malformed request gets a precise status (as Node's default handler would send), then the connection closes.
   http.on('clientError', (err: NodeJS.ErrnoException, socket) => {
     if (err.code === 'ECONNRESET' || !socket.writable) return void socket.destroy();
     const status = err.code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large'
       : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? '408 Request Timeout' : '400 Bad Request';
-    socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+    endWith(socket, `HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
   });
 
   await new Promise<void>((resolve, reject) => {
@@ -200,15 +238,18 @@ export async function startServer(opts: StartServerOptions = {}): Promise<Runnin
     });
   });
   const port = (http.address() as AddressInfo).port;
+  hosts = new HostAllowlist({ bound: cfg.host, port, extra: cfg.allowedHosts });
   const hostForUrl = cfg.host.includes(':') ? `[${cfg.host}]` : cfg.host;
   const url = `http://${hostForUrl}:${port}`;
   log(`listening on ${url} (capacity ${cfg.maxSessions}, ${cfg.maxPerClient} per client)`);
+  log(`answering host names: ${hosts.names().join(' ')} (others: 421; add names with BOXLAB_ALLOWED_HOSTS)`);
   log(`classroom: ${url}/classroom#token=${course.auth.token}${opts.course?.instructorToken || process.env.BOXLAB_INSTRUCTOR_TOKEN ? ' (token from config)' : ''}`);
 
   let closing: Promise<void> | null = null;
   const close = (): Promise<void> =>
     (closing ??= (async () => {
       const stopped = new Promise<void>((r) => http.close(() => r()));
+      gate.close();
       sockets.closeAll(CLOSE.SHUTDOWN, 'server shutting down');
       await manager.destroyAll(CLOSE.SHUTDOWN, 'server shutting down');
       await course.close();
@@ -218,7 +259,7 @@ export async function startServer(opts: StartServerOptions = {}): Promise<Runnin
       log('stopped: every sandbox destroyed');
     })());
 
-  return { url, port, config: cfg, manager, course, close };
+  return { url, port, config: cfg, manager, course, gate, sockets, close };
 }
 
 /** `node --import tsx server/web/server.ts [--port N ...]`: serve until SIGTERM/SIGINT, then clean up and exit 0. */

@@ -2,6 +2,7 @@
 import type { CreateOptions, ExitInfo, SandboxConfig, SandboxHandle, StageEvent } from '../engine/types.ts';
 import { CLOSE, LIMITS, type ServerMessage, type SessionLimits, type SessionState } from '../protocol/messages.ts';
 import { FlowControl, PauseGate, type FlowOptions } from './flow.ts';
+import { InputFlow, type InputFlowOptions } from './input-flow.ts';
 import { Mirror } from './mirror.ts';
 import type { XrayView } from '../protocol/xray.ts';
 import { XrayFeed } from '../xray/feed.ts';
@@ -13,6 +14,8 @@ export interface SessionClient {
   send(msg: ServerMessage): void;
   output(chunk: Buffer): void;
   close(code: number, reason: string): void;
+  /** Stop / restart reading keystroke frames (and everything behind them) while the sandbox drains a paste. */
+  holdInput?(on: boolean): void;
 }
 
 export interface SessionDeps {
@@ -21,6 +24,7 @@ export interface SessionDeps {
   limits: SessionLimits;
   cgroupVersion: 1 | 2;
   flow?: FlowOptions;
+  input?: InputFlowOptions;
   scrollback?: number;
   statsIntervalMs?: number;
   /** Keystrokes, resizes, resets: what keeps a session from idling out. */
@@ -61,8 +65,27 @@ export class Session {
   private statsTimer: NodeJS.Timeout | null = null;
   private statsPending = false;
   private resyncTimer: NodeJS.Timeout | null = null;
+  /** Keystrokes → the sandbox's bounded queue; socket hold while it drains, refusal notices when it does not read. */
+  readonly inputFlow: InputFlow;
 
   constructor(readonly id: string, private readonly deps: SessionDeps) {
+    this.inputFlow = new InputFlow(
+      {
+        hold: (on) => {
+          this.client?.holdInput?.(on);
+          // Acks travel on the held socket: output is not paused for them during a hold (a box that writes what it
+          // reads, like `tee`, would wait for acks queued behind its own input), and what was counted is forgotten.
+          this.socketFlow.reset();
+        },
+        notice: (text, code) => {
+          // In the terminal itself (mirror and socket alike, so a reconnect shows it too), and as a control message.
+          this.onOutput(Buffer.from(`\r\n\x1b[1;33m[boxlab] ${text}\x1b[0m\r\n`));
+          this.deliver({ type: 'error', code, message: text });
+        },
+        log: (line) => this.deps.log?.(`session ${this.id}: ${line}`),
+      },
+      deps.input,
+    );
     this.socketFlow = new FlowControl((p) => this.onSocketFlow(p), deps.flow);
     this.mirrorFlow = new FlowControl((p) => this.gate.set('mirror', p), { ...deps.flow, resyncMs: 0 });
     this.mirror = new Mirror({ rows: this.rows, cols: this.cols, scrollback: deps.scrollback, flow: this.mirrorFlow });
@@ -75,6 +98,7 @@ export class Session {
     this.client = client;
     if (old) old.close(CLOSE.REPLACED, 'replaced');
     this.socketFlow.reset();
+    this.inputFlow.attached();
     this.xray.watch([]); // a new socket subscribes anew (and then gets a full x-ray)
     const resumed = this.attachedOnce;
     this.attachedOnce = true;
@@ -118,7 +142,7 @@ export class Session {
 
   input(data: Buffer): void {
     this.deps.onActivity?.(this);
-    if (this.state === 'running') this.sandbox?.write(data);
+    if (this.state === 'running') this.inputFlow.input(data);
   }
 
   resize(rows: number, cols: number): void {
@@ -153,6 +177,7 @@ export class Session {
       this.stopStats();
       this.xray.setSource(null);
       this.clearResync();
+      this.inputFlow.dispose();
       const client = this.client;
       this.client = null;
       if (client) {
@@ -204,8 +229,10 @@ export class Session {
     this.xray.setSource(sb);
     const onData = (b: Buffer): void => void (gen === this.generation && this.onOutput(b));
     const onExit = (e: ExitInfo): void => void (gen === this.generation && this.onExit(sb, e));
-    sb.on('stage', onStage).on('data', onData).on('exit', onExit);
-    this.unlisten.set(sb, () => sb.off('stage', onStage).off('data', onData).off('exit', onExit));
+    const onDrain = (): void => this.inputFlow.drained(sb);
+    sb.on('stage', onStage).on('data', onData).on('exit', onExit).on('drain', onDrain);
+    this.unlisten.set(sb, () => sb.off('stage', onStage).off('data', onData).off('exit', onExit).off('drain', onDrain));
+    this.inputFlow.setSandbox(sb);
     this.gate.retarget(sb);
     if (sb.config.rows !== this.rows || sb.config.cols !== this.cols) sb.resize(this.rows, this.cols);
     this.setState('running');
@@ -217,6 +244,7 @@ export class Session {
     const sb = this.sandbox;
     this.sandbox = null;
     this.xray.setSource(null);
+    this.inputFlow.setSandbox(null);
     this.gate.retarget(NOOP_TARGET);
     this.stopStats();
     if (!sb) return;
@@ -276,7 +304,7 @@ export class Session {
   }
 
   private onSocketFlow(paused: boolean): void {
-    this.gate.set('socket', paused);
+    this.gate.set('socket', paused && !this.inputFlow.isHeld);
     if (paused) this.armResync();
     else this.clearResync();
   }

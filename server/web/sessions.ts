@@ -3,6 +3,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { SandboxConfig } from '../engine/types.ts';
 import { CLOSE, type SessionLimits } from '../protocol/messages.ts';
 import type { FlowOptions } from './flow.ts';
+import type { InputFlowOptions } from './input-flow.ts';
 import { Session, type SandboxFactory, type SessionClient } from './session.ts';
 
 export interface SessionManagerOptions {
@@ -15,6 +16,7 @@ export interface SessionManagerOptions {
   maxPerClient: number;
   cgroupVersion: 1 | 2;
   flow?: FlowOptions;
+  input?: InputFlowOptions;
   scrollback?: number;
   statsIntervalMs?: number;
   log?: (line: string) => void;
@@ -49,6 +51,8 @@ export class SessionManager {
   private readonly byToken = new Map<string, Entry>();
   private readonly ending = new Set<Promise<void>>();
   private closing = false;
+  /** Names this server process: a client whose session is refused compares it to tell a restart from an expiry. */
+  readonly bootId = randomBytes(8).toString('hex');
 
   constructor(private readonly opts: SessionManagerOptions) {}
 
@@ -84,6 +88,7 @@ export class SessionManager {
       limits: this.opts.limits,
       cgroupVersion: this.opts.cgroupVersion,
       flow: this.opts.flow,
+      input: this.opts.input,
       scrollback: this.opts.scrollback,
       statsIntervalMs: this.opts.statsIntervalMs,
       onActivity: () => this.touch(id),

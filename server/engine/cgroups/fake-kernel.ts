@@ -128,8 +128,14 @@ export class FakeKernel {
   /** Makes a cgroup directory by hand (for tests that set up pre-existing state). */
   async mkcg(rel: string): Promise<string> {
     const p = this.abs(rel);
-    await fsp.mkdir(p, { recursive: true });
-    await this.populate(p, this.mountOf(p), false);
+    const m = this.mountOf(p);
+    // Missing ancestors become cgroups too, top first (a child's files depend on its parent's subtree_control).
+    const parts = path.relative(this.abs(m.mount), p).split(path.sep).filter(Boolean);
+    for (let i = 1; i <= parts.length; i++) {
+      const d = path.join(this.abs(m.mount), ...parts.slice(0, i));
+      await fsp.mkdir(d, { recursive: true });
+      await this.populate(d, m, false);
+    }
     return p;
   }
 
@@ -250,6 +256,28 @@ export class FakeKernel {
   async place(rel: string, pid: number): Promise<void> {
     await this.removePid(pid, this.mountOf(this.abs(rel)));
     await fsp.appendFile(path.join(this.abs(rel), 'cgroup.procs'), `${pid}\n`);
+  }
+
+  /** The cgroup (relative path) holding `pid` in the hierarchy mounted at `mount`, or null. */
+  async whereIs(pid: number, mount: string): Promise<string | null> {
+    for (const f of await this.procsFiles(this.abs(mount))) {
+      if ((await fsp.readFile(f, 'utf8')).split('\n').includes(String(pid))) return this.rel(path.dirname(f));
+    }
+    return null;
+  }
+
+  /** Every cgroup directory under `mount` (relative paths, sorted): what a test compares before and after. */
+  async tree(mount: string): Promise<string[]> {
+    const out: string[] = [];
+    const walk = async (d: string) => {
+      for (const e of await fsp.readdir(d, { withFileTypes: true })) {
+        if (!e.isDirectory()) continue;
+        out.push(this.rel(path.join(d, e.name)));
+        await walk(path.join(d, e.name));
+      }
+    };
+    await walk(this.abs(mount));
+    return out.sort();
   }
 
   async readRel(rel: string): Promise<string> {

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { SandboxError, type SandboxStats } from '../types.ts';
 import { layoutVersion, type CgroupLayout, type Controller } from './detect.ts';
 import { cgError, errCode, type CgroupIO } from './io.ts';
+import { BOX_PARENT_NAMES, type SystemdHooks, type V2Base } from './delegate.ts';
 import { parsePids } from './parse.ts';
 import { pidsStats, v1CpuStats, v1Freeze, v1MemoryStats, v1Thaw, type Clock } from './v1.ts';
 import { v2CpuStats, v2Kill, v2MemoryStats } from './v2.ts';
@@ -39,6 +40,9 @@ export interface Ctx {
   clock: Clock;
   fsRoot: string;
   layout: CgroupLayout;
+  /** The v2 subtree (delegated unit or documented subtree) when controllers live on cgroup2. */
+  base?: V2Base;
+  hooks?: SystemdHooks;
   killTimeoutMs: number;
   removeTimeoutMs: number;
 }
@@ -131,9 +135,9 @@ export function makeSet(ctx: Ctx, sandboxId: string, nodes: Node[]): CgroupSet {
     },
     async remove() {
       for (const n of nodes) {
-        // Only ever a direct child of <own>/boxlab named after this box (checkId bars "/" and "..").
-        if (path.posix.basename(n.dir) !== sandboxId || path.posix.basename(path.posix.dirname(n.dir)) !== PARENT_NAME) {
-          throw new Error(`refusing to remove ${n.dir}: not a ${PARENT_NAME}/${sandboxId} cgroup`);
+        // Only ever a direct child of a box parent Boxlab made (boxlab/ or boxes/) named after this box (checkId bars "/" and "..").
+        if (path.posix.basename(n.dir) !== sandboxId || !BOX_PARENT_NAMES.has(path.posix.basename(path.posix.dirname(n.dir)))) {
+          throw new Error(`refusing to remove ${n.dir}: not a ${PARENT_NAME}/${sandboxId} or boxes/${sandboxId} cgroup`);
         }
         const deadline = clock.now() + ctx.removeTimeoutMs;
         for (;;) {

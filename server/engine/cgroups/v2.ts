@@ -1,115 +1,11 @@
-// cgroup v2 writers and readers: subtree_control delegation down to <own>/boxlab, memory.max, cpu.max, pids.max.
+// cgroup v2 writers and readers: memory.max, cpu.max, pids.max, stats, cgroup.kill (the subtree itself: delegate.ts).
 import path from 'node:path';
 import type { Controller } from './detect.ts';
-import { errCode, type CgroupIO } from './io.ts';
-import { CFS_PERIOD_US, cfsQuotaUs, parseKeyed, parseLimit, parsePids, type CgroupLimits } from './parse.ts';
+import type { CgroupIO } from './io.ts';
+import { CFS_PERIOD_US, cfsQuotaUs, parseKeyed, parseLimit, type CgroupLimits } from './parse.ts';
 import type { CpuStats, MemoryStats } from './v1.ts';
 
 const j = path.posix.join;
-
-/** Leaf the server's own processes move to when <own> must become an inner node (see ensureV2Parent). */
-export const SERVER_LEAF = 'server';
-
-/** Cgroups from the mount root down to `leafParent`, top first (both are real paths, root is a prefix). */
-export function chainFromRoot(mountDir: string, leafParent: string): string[] {
-  const rel = path.posix.relative(mountDir, leafParent);
-  if (rel.startsWith('..') || path.posix.isAbsolute(rel)) throw new Error(`${leafParent} is not under ${mountDir}`);
-  const out = [mountDir];
-  let cur = mountDir;
-  for (const part of rel.split('/').filter(Boolean)) out.push((cur = j(cur, part)));
-  return out;
-}
-
-async function tokens(io: CgroupIO, file: string): Promise<string[]> {
-  return (await io.read(file)).trim().split(/\s+/).filter(Boolean);
-}
-
-export interface EnsureResult {
-  /** Controllers this call enabled, per cgroup (for logs and tests). */
-  enabled: Array<{ dir: string; controllers: string[] }>;
-  /** Pids moved from <own> into <own>/server. */
-  moved: number[];
-}
-
-/**
- * Makes `<own>/boxlab` and enables `ctrls` in cgroup.subtree_control of every cgroup from the mount
- * root down to it, top first (a controller can only be enabled where the parent enabled it).
- *
- * cgroup-v2.rst, "No Internal Process Constraint": a non-root cgroup can distribute domain resources
- * (memory, pids, cpu) to its children only when it has no processes of its own; writing "+memory" to
- * subtree_control of a populated non-root cgroup fails with EBUSY. When the server's own cgroup is
- * such a cgroup, its processes (the server and whatever shares its cgroup, all inside the server's
- * delegation) move into the leaf `<own>/server`, which leaves `<own>` an inner node that may delegate.
- * The root cgroup is exempt, so nothing moves when <own> is the root.
- */
-export async function ensureV2Parent(
-  io: CgroupIO,
-  mountDir: string,
-  ownDir: string,
-  ctrls: readonly Controller[],
-): Promise<EnsureResult> {
-  const parent = j(ownDir, 'boxlab');
-  const res: EnsureResult = { enabled: [], moved: [] };
-  for (const dir of chainFromRoot(mountDir, parent)) {
-    // Made only once every ancestor delegates, so a refusal higher up leaves nothing behind.
-    if (dir === parent && !(await io.exists(parent))) {
-      try {
-        await io.mkdir(parent);
-      } catch (e) {
-        if (errCode(e) !== 'EEXIST') throw e;
-      }
-    }
-    const have = await tokens(io, j(dir, 'cgroup.subtree_control'));
-    const missing = ctrls.filter((c) => !have.includes(c));
-    if (missing.length === 0) continue;
-    const avail = await tokens(io, j(dir, 'cgroup.controllers'));
-    const absent = missing.filter((c) => !avail.includes(c));
-    if (absent.length) {
-      throw Object.assign(new Error(`controller(s) ${absent.join(', ')} not available in ${dir}/cgroup.controllers`), {
-        code: 'ENOENT',
-        syscall: 'open',
-        path: j(dir, 'cgroup.controllers'),
-      });
-    }
-    const value = missing.map((c) => `+${c}`).join(' ');
-    // A few tries: a process may be forked into <own> between the move and the write (EBUSY again).
-    for (let attempt = 0; ; attempt++) {
-      if (dir === ownDir && dir !== mountDir) res.moved.push(...(await moveProcsToLeaf(io, ownDir)));
-      try {
-        await io.write(j(dir, 'cgroup.subtree_control'), value);
-        break;
-      } catch (e) {
-        if (errCode(e) !== 'EBUSY' || dir !== ownDir || attempt >= 3) throw e;
-      }
-    }
-    res.enabled.push({ dir, controllers: missing });
-  }
-  return res;
-}
-
-/** Moves every process of `ownDir` into `ownDir/server` (one write per process: cgroup.procs takes a pid). */
-async function moveProcsToLeaf(io: CgroupIO, ownDir: string): Promise<number[]> {
-  const pids = parsePids(await io.read(j(ownDir, 'cgroup.procs')));
-  if (pids.length === 0) return [];
-  const leaf = j(ownDir, SERVER_LEAF);
-  if (!(await io.exists(leaf))) {
-    try {
-      await io.mkdir(leaf);
-    } catch (e) {
-      if (errCode(e) !== 'EEXIST') throw e;
-    }
-  }
-  const moved: number[] = [];
-  for (const pid of pids) {
-    try {
-      await io.write(j(leaf, 'cgroup.procs'), String(pid));
-      moved.push(pid);
-    } catch (e) {
-      if (errCode(e) !== 'ESRCH') throw e; // exited meanwhile
-    }
-  }
-  return moved;
-}
 
 /** Writes the v2 limits of the controllers in `ctrls` into the leaf `dir`. */
 export async function writeV2Limits(io: CgroupIO, dir: string, ctrls: readonly Controller[], lim: CgroupLimits): Promise<void> {

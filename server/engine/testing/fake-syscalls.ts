@@ -36,6 +36,7 @@ class FakeBox implements BoxProcess {
   execResult = new Promise<{ ok: true } | { ok: false; errno: number }>((r) => (this.execDone = r));
   stdio?: BoxProcess['stdio'];
   initAlive = false;
+  cgroupPlaced = false;
   constructor(private req: SpawnRequest, private calls: Call[], private failErrno: number) {
     if (req.stdio === 'pipe') this.stdio = { stdin: new PassThrough(), stdout: new PassThrough(), stderr: new PassThrough() };
     setImmediate(() => this.run(BEFORE_GO));
@@ -117,6 +118,8 @@ export class FakeSyscalls implements Syscalls {
   spawnBox(req: SpawnRequest): BoxProcess {
     this.rec('spawnBox', req);
     this.box = new FakeBox(req, this.calls, this.failErrno);
+    // Like a kernel with clone3 CLONE_INTO_CGROUP: a given cgroup directory is where it is born.
+    this.box.cgroupPlaced = Boolean(req.cgroupDir);
     return this.box;
   }
   mount(source: string | null, target: string, fstype: string | null, flags: number, data: string | null): void {
@@ -131,7 +134,8 @@ export class FakeSyscalls implements Syscalls {
   takePtyMaster(pid: number, targetFd: number): PtyMaster {
     this.rec('takePtyMaster', pid, targetFd);
     const stream = new PassThrough() as unknown as PtyMaster['stream'];
-    return { fd: 99, stream };
+    // The fake box reads every byte at once; tests of a full pty drive InputQueue with their own writer.
+    return { fd: 99, stream, tryWrite: (chunk) => chunk.length };
   }
   setWinsize(fd: number, rows: number, cols: number): void {
     this.rec('setWinsize', fd, rows, cols);
@@ -161,12 +165,12 @@ export class FakeSyscalls implements Syscalls {
 }
 
 /** A recording CgroupSet: every call lands in `calls` with the others, so the order is visible. */
-export function fakeCgroups(calls: Call[]): (id: string, limits: CgroupLimits) => Promise<CgroupSet> {
+export function fakeCgroups(calls: Call[], version: 1 | 2 = 1): (id: string, limits: CgroupLimits) => Promise<CgroupSet> {
   return async (id, limits) => {
     calls.push({ name: 'cgroups.create', args: [id, limits] });
     return {
       sandboxId: id,
-      version: 1,
+      version,
       paths: { memory: `/fake/memory/boxlab/${id}` },
       addProcess: async (pid: number) => void calls.push({ name: 'cgroups.addProcess', args: [pid] }),
       stats: async () => ({

@@ -2,7 +2,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
+import type { Controller } from '../cgroups/detect.ts';
+import { cgroupView } from '../cgroups/view.ts';
 import { ensureImage, defaultImagePath } from '../../rootfs/index.ts';
 import { createSandbox, type ExitInfo, type SandboxConfig, type StageEvent } from '../index.ts';
 import type { Sandbox } from '../sandbox.ts';
@@ -11,6 +13,11 @@ import { uidSlotEntries } from '../uid-registry.ts';
 
 export const isRoot = process.getuid?.() === 0;
 export const SKIP_NOT_ROOT = isRoot ? false : 'needs root: makes real namespaces, mounts and cgroups';
+/**
+ * Slow hosts (the qemu TCG guest of the cgroup v2 runs: ~10x slower) set BOXLAB_TEST_TIME_FACTOR: timeouts scale by
+ * it, and CPU-share lower bounds (which only prove the loops ran) are relaxed; limits themselves are never relaxed.
+ */
+export const TIME_FACTOR = Math.max(1, Number(process.env.BOXLAB_TEST_TIME_FACTOR) || 1);
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 let image: Promise<string> | null = null;
@@ -177,14 +184,15 @@ export class PipeShell {
   }
 }
 
-/** Directory of `pid`'s cgroup of a v1 controller, as the host sees it (not through any engine code). */
-export function cgroupDirOf(pid: number, controller: string): string {
-  const text = readFileSync(`/proc/${pid}/cgroup`, 'utf8');
-  for (const line of text.split('\n')) {
-    const [, ctrls, p] = line.split(':');
-    if (ctrls !== undefined && ctrls.split(',').includes(controller)) return join('/sys/fs/cgroup', controller, p!);
-  }
-  throw new Error(`pid ${pid} has no ${controller} cgroup: ${text}`);
+/** Directory of `pid`'s cgroup for a controller (v1, v2 or hybrid), found by the engine's own detection. */
+export function cgroupDirOf(pid: number, controller: Controller): string {
+  return cgroupView(pid).dir(controller);
+}
+export { cgroupView };
+
+/** The box's own cgroup is a direct child of a box parent Boxlab made (boxlab/ on v1 and without systemd, boxes/ in a unit). */
+export function isBoxCgroup(dir: string, id: string): boolean {
+  return basename(dir) === id && ['boxlab', 'boxes'].includes(basename(dirname(dir)));
 }
 
 export const readTrim = (p: string) => readFileSync(p, 'utf8').trim();
@@ -227,7 +235,7 @@ function describePid(pid: number): string {
   try {
     const s = readFileSync(`/proc/${pid}/stat`, 'utf8');
     const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
-    const cg = readFileSync(`/proc/${pid}/cgroup`, 'utf8').match(/:memory:(.*)$/m)?.[1] ?? '?';
+    const cg = readFileSync(`/proc/${pid}/cgroup`, 'utf8').match(/^\d+:(?:[^:]*\bmemory\b[^:]*)?:(.*)$/m)?.[1] ?? '?';
     return `${pid} ${s.slice(s.indexOf('(') + 1, s.lastIndexOf(')'))} ${f[0]} ppid=${f[1]} cg=${cg}`;
   } catch {
     return `${pid} (gone)`;
