@@ -111,6 +111,7 @@ test('Reset asks first; Keep keeps the box, Reset box gives a fresh shell in a n
   await page.click('[data-testid=reset-cancel]');
   await page.waitForSelector('[data-testid=reset]');
   assert.equal(await phase(page), 'running', 'Keep leaves the box running');
+  await page.waitForFunction(() => document.activeElement?.classList.contains('xterm-helper-textarea'), undefined, { timeout: 2000 });
   assert.equal(await page.evaluate(() => window.__boxlab!.client.getView().stages.length), made, 'no new box');
   if (backend === 'real') assert.equal(await runCommand(page, 'test -e /root/was-here && echo present || echo gone'), 'present');
   await page.click('[data-testid=reset]');

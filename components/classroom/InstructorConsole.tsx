@@ -58,7 +58,7 @@ export function InstructorConsole(props: { token: string; broadcasting: boolean;
         </button>
       </div>
       <section className="flex min-h-0 flex-[3] flex-col overflow-hidden rounded-xl border border-line bg-panel">
-        <SessionBar view={view} onReset={() => client?.reset()} />
+        <SessionBar view={view} onReset={() => client?.reset()} onKeep={() => term.current?.focus()} />
         <div className="relative min-h-0 flex-1">
           <TerminalView theme={theme} large={size === 'large'} onReady={onReady} onData={(d) => ref.current?.input(d)} onResize={(r, c) => ref.current?.resize(r, c)} onNotice={() => {}} />
           <Overlay view={view} actions={actions} mounted={client !== null} />

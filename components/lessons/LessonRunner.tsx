@@ -170,7 +170,7 @@ export function LessonRunner({ slug }: { slug: string }) {
         <div className="relative flex min-h-0 flex-col gap-3">
           <FollowPanel name={cls.broadcast} />
           <section ref={terminalRef} aria-label="Terminal" className="flex min-h-[35rem] min-w-0 flex-[3] flex-col lg:min-h-[18rem] overflow-hidden rounded-xl border border-line bg-panel shadow-sm focus-within:border-accent/50">
-            <SessionBar view={withActualLimits(view)} onReset={() => client?.reset()} />
+            <SessionBar view={withActualLimits(view)} onReset={() => client?.reset()} onKeep={() => term.current?.focus()} />
             <div className="relative min-h-0 flex-1">
               <TerminalView theme={theme} large={size === 'large'} onReady={onReady} onData={(d) => clientRef.current?.input(d)}
                 onResize={(r, c) => clientRef.current?.resize(r, c)} onNotice={() => {}} />

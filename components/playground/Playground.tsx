@@ -100,7 +100,7 @@ export function Playground() {
           aria-label="Terminal"
           className="flex min-h-0 min-w-0 flex-col overflow-hidden rounded-xl border border-line bg-panel shadow-sm focus-within:border-accent/50"
         >
-          <SessionBar view={view} onReset={() => client?.reset()} />
+          <SessionBar view={view} onReset={() => client?.reset()} onKeep={() => term.current?.focus()} />
           <div className="relative min-h-0 flex-1">
             <TerminalView
               theme={theme}

@@ -5,7 +5,8 @@ import type { ClientView } from '../terminal/client-types';
 import { StatusPill } from './StatusPill';
 import { formatDuration, formatLimit } from './format';
 
-export function SessionBar(props: { view: ClientView; onReset: () => void }) {
+/** `onKeep`: where the keyboard goes after "Keep" (the terminal, so the learner types on); default the Reset button. */
+export function SessionBar(props: { view: ClientView; onReset: () => void; onKeep?: () => void }) {
   const { view } = props;
   const l = view.limits;
   const canReset = view.phase === 'running' || view.phase === 'exited';
@@ -19,8 +20,8 @@ export function SessionBar(props: { view: ClientView; onReset: () => void }) {
     if (!live) setAsking(false);
   }, [live]);
   useEffect(() => {
-    // Keep (or Escape) hands the keyboard back to the Reset button rather than to nowhere.
-    if (!asking && refocus.current) resetButton.current?.focus();
+    // Keep (or Escape) hands the keyboard back (to the terminal when the page says so) rather than to nowhere.
+    if (!asking && refocus.current) (props.onKeep ?? (() => resetButton.current?.focus()))();
     refocus.current = false;
   }, [asking]);
   const keep = () => {

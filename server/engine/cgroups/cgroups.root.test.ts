@@ -62,7 +62,13 @@ test('real cgroups: 64M / 0.25 CPU / 20 pids, attach, stats, enforcement, killAl
   if (p.freezer) assert.equal(await read(p.freezer, 'freezer.state'), 'THAWED');
   const t0 = performance.now();
   await sleepMs(1000);
-  const st = await set.stats();
+  let st = await set.stats();
+  // On a loaded machine the hog may get less than its 25 ms per period for a while and so is seldom throttled:
+  // watch longer (up to 10 s) until CFS has throttled it a few times; the limit itself is never relaxed.
+  for (let i = 0; st.cpu.nrThrottled < 5 && i < 18 * TIME_FACTOR; i++) {
+    await sleepMs(500);
+    st = await set.stats();
+  }
   const wallUs = (performance.now() - t0) * 1000;
   t.diagnostic(`stats after ${Math.round(wallUs / 1000)} ms: ${JSON.stringify(st)}`);
   assert.equal(st.cgroupVersion, set.version);
@@ -71,7 +77,8 @@ test('real cgroups: 64M / 0.25 CPU / 20 pids, attach, stats, enforcement, killAl
   assert.equal(st.pids.max, 20);
   assert.equal(st.cpu.quotaFraction, 0.25);
   // The hog wants a whole core; CFS gives it 25 ms per 100 ms period, so usage ~ wall/4 and it gets throttled.
-  assert.ok(st.cpu.usageUsec > (TIME_FACTOR > 1 ? 0.02 : 0.15) * wallUs && st.cpu.usageUsec < 0.4 * wallUs, `usage ${st.cpu.usageUsec} µs of ${wallUs}`);
+  // A lower bound only on a machine that gave the hog its share at once (no longer watch): the limit is the upper one.
+  assert.ok(st.cpu.usageUsec > (TIME_FACTOR > 1 || wallUs > 1.5e6 ? 0.02 : 0.15) * wallUs && st.cpu.usageUsec < 0.4 * wallUs, `usage ${st.cpu.usageUsec} µs of ${wallUs}`);
   assert.ok(st.cpu.nrThrottled >= 5, `throttled ${st.cpu.nrThrottled} times`);
   assert.ok(st.cpu.throttledUsec > 0);
 
