@@ -56,6 +56,16 @@ export function MountTable({ mounts }: { mounts: NonNullable<XrayState['mounts']
         </table>
       </div>
       {mounts.truncated && <p className="pt-1 text-xs text-warn">Only the first 200 mounts are shown.</p>}
+      {mounts.nested?.map((n) => (
+        <div key={n.ino} className="pt-2 text-xs" data-testid={`nested-mnt-${n.ino}`}>
+          <p className="text-fg">Your mount namespace mnt:[{n.ino}] (read through pid {n.pid}): {n.list.length} mount(s) the box does not have</p>
+          <ul className="font-mono text-muted">
+            {n.list.map((m) => (
+              <li key={m.id} data-mount={m.mountPoint}>{m.mountPoint} {m.fsType} {m.source}</li>
+            ))}
+          </ul>
+        </div>
+      ))}
     </div>
   );
 }

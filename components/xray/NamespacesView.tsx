@@ -4,6 +4,7 @@ import type { XrayNs } from '../../server/protocol/xray';
 import { NS_CLAIMS } from './claims';
 import { Empty, LessonLink, SampleNote, TextTable, ViewHeader } from './ui';
 import type { XrayState } from './xray-state';
+import { NestedNamespaces } from './NestedNamespaces';
 
 /** The captions come from claims.ts, which a root test checks against the kernel. */
 export const NS_INFO = NS_CLAIMS;
@@ -98,6 +99,7 @@ export function NamespacesView({ state, running }: { state: XrayState; running: 
             head={['kind', 'host inode', 'box inode', '', 'isolates']}
             rows={rows.map((r) => [r.kind, r.host ?? '—', r.box ?? '—', r.box !== null && r.box !== r.host ? 'isolated' : 'shared', NS_INFO[r.kind].words])}
           />
+          <NestedNamespaces state={state} />
           <SampleNote costMs={state.costMs} at={state.at} />
         </>
       )}

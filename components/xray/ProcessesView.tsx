@@ -19,7 +19,7 @@ function Node({ row, y }: { row: TreeRow; y: number }) {
   const who = p.uidIn === 0 ? 'root' : p.uidIn === null ? `uid ${p.uid}` : `uid ${p.uidIn}`;
   return (
     <g data-testid={`proc-${p.hostPid}`} data-pid={p.pid ?? ''} data-host-pid={p.hostPid} data-name={p.name} data-state={p.state} className="bx-row-in">
-      <title>{`${p.name} (${STATE_WORDS[p.state] ?? p.state}): pid ${p.pid ?? 'outside the box'} inside, ${p.hostPid} on the host; ${who} inside, uid ${p.uid} on the host; ${p.threads} thread(s)\n${p.cmd}`}</title>
+      <title>{`${p.name} (${STATE_WORDS[p.state] ?? p.state}): pid ${p.pid ?? 'outside the box'} inside, ${p.hostPid} on the host; ${who} inside, uid ${p.uid} on the host; ${p.threads} thread(s)${p.nspid ? `\nNSpid below the host: ${p.nspid.join(' → ')}` : ''}${p.nsOwn ? `\nown namespaces: ${p.nsOwn.map((n) => `${n.kind}:[${n.ino}]`).join(' ')}` : ''}\n${p.cmd}`}</title>
       {row.guides.map((g, i) =>
         g && i > 0 ? <line key={i} x1={12 + (i - 1) * IND} x2={12 + (i - 1) * IND} y1={y} y2={y + ROW} className="stroke-faint" strokeWidth={1.2} /> : null,
       )}
@@ -41,7 +41,7 @@ function Node({ row, y }: { row: TreeRow; y: number }) {
         </tspan>
       </text>
       <text x={W - 4} y={cy + 4} textAnchor="end" fontSize={10.5} className="fill-muted font-mono">
-        host {p.hostPid}
+        {p.nspid ? `${p.nspid.join('→')} · ` : ''}host {p.hostPid}
       </text>
     </g>
   );

@@ -15,7 +15,8 @@ import { useXray } from './useXray';
 export const TABS = [
   { id: 'stages', label: 'Stages', views: [] },
   { id: 'fork', label: 'Fork', views: [] },
-  { id: 'ns', label: 'Namespaces', views: ['ns'] },
+  // procs too: the learner's nested namespaces (lab mode) are read per process.
+  { id: 'ns', label: 'Namespaces', views: ['ns', 'procs'] },
   { id: 'procs', label: 'Procs', views: ['procs'] },
   { id: 'cgroup', label: 'cgroups', views: ['cgroup'] },
   { id: 'layers', label: 'Layers', views: ['fs', 'mounts'] },

@@ -30,7 +30,7 @@ export interface XrayState {
   lowerTop: XrayLowerTop;
   /** path → server time it appeared or changed, so fresh changes can be highlighted. */
   touched: ReadonlyMap<string, number>;
-  mounts: { list: readonly XrayMount[]; truncated: boolean; hostCount: number; mergedPath: string } | null;
+  mounts: { list: readonly XrayMount[]; truncated: boolean; hostCount: number; mergedPath: string; nested?: { ino: number; pid: number; list: readonly XrayMount[] }[] } | null;
 }
 
 export const HISTORY = 120;

@@ -15,6 +15,7 @@
 #include <net/if.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -84,6 +85,26 @@ static __attribute__((noreturn)) void container_init_process(struct ctx *c) {
 
 /* ---- namespaced parent ------------------------------------------------------------------------------ */
 
+/* Lab mode: /proc/sys/user/max_*_namespaces of the box's user namespace (the table shown is the writer's own user
+ * namespace's, kernel/ucount.c set_lookup). Creating any namespace below counts against every ancestor's limit
+ * (inc_ucount walks up the chain), and the box cannot raise these: writing needs CAP_SYS_RESOURCE in this user
+ * namespace (set_permissions), which PID 1 drops from its bounding set. Written here, before the box's own six
+ * namespaces exist: they count too. */
+static void cap_nested_namespaces(struct ctx *c) {
+  static const char *const kinds[] = {"user", "pid", "mnt", "uts", "ipc", "net", "cgroup", "time"};
+  char path[96], val[16];
+  int n = snprintf(val, sizeof val, "%d\n", BX_LAB_NS_MAX);
+  for (size_t i = 0; i < sizeof kinds / sizeof *kinds; i++) {
+    snprintf(path, sizeof path, "/proc/sys/user/max_%s_namespaces", kinds[i]);
+    int fd = open(path, O_WRONLY | O_CLOEXEC);
+    /* max_time_namespaces exists since Linux 5.6; an older kernel has no time namespaces to cap. */
+    if (fd < 0 && errno == ENOENT) continue;
+    CHECK(c, fd, "open", path);
+    if (write(fd, val, (size_t)n) != n) fail(c, "write", path, errno ? errno : EIO);
+    close(fd);
+  }
+}
+
 static void lo_up(struct ctx *c) {
   int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
   CHECK(c, s, "socket", "AF_INET");
@@ -137,6 +158,7 @@ __attribute__((noreturn)) void container_intermediate_process(struct ctx *c) {
   maybe_inject(c);
   CHECK(c, setresgid(0, 0, 0), "setresgid", NULL);
   CHECK(c, setresuid(0, 0, 0), "setresuid", NULL);
+  if (p->disable & BX_LAB) cap_nested_namespaces(c);
   CHECK(c, unshare((int)p->ns_flags), "unshare", "mnt|uts|ipc|net|cgroup|pid");
   ok(c, 0);
 

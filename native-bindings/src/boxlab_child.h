@@ -44,6 +44,9 @@ enum bx_disable {
   BX_NO_RLIMITS = 1 << 5,
   BX_NO_PIVOT = 1 << 6,
   BX_NO_PROC_RO = 1 << 7,
+  /* Not a defense: lab mode (server/engine/security/lab-policy.ts). The namespaced parent caps the nested
+   * namespaces of the box, and PID 1 mounts /proc without mount flags so that nested proc mounts pass. */
+  BX_LAB = 1 << 16,
 };
 
 /* One fixed-size record per stage on the status pipe: smaller than PIPE_BUF, so writes from both

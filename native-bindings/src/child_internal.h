@@ -10,6 +10,8 @@
 
 #define MAX_ARGS 256
 #define PATH_MAX_BX 512
+/* Lab mode: how many namespaces of each kind the whole box may hold (LAB_NS_MAX in lab-policy.ts). */
+#define BX_LAB_NS_MAX 32
 
 struct ctx {
   const struct bx_params *p;

@@ -117,7 +117,11 @@ void setup_mounts(struct ctx *c) {
    * /proc/<pid>/mem of a sibling (which ptrace_may_access allows to the same uid, whatever seccomp says about
    * ptrace) and /proc/self/mem (the FOLL_FORCE path of Dirty COW, CVE-2016-5195) cannot be written. */
   unsigned long ro = (c->p->disable & BX_NO_PROC_RO) ? 0 : MS_RDONLY;
-  CHECK(c, mount("proc", d, "proc", NOSUID_NODEV_NOEXEC | ro, NULL), "mount(proc)", d);
+  /* Lab mode: no mount flags at all. A proc copied into a nested user namespace gets its flags locked, and a new
+   * proc there must then carry each of them (mnt_already_visible), which busybox's plain `mount -t proc` does not.
+   * proc is noexec and nodev by its superblock anyway (SB_I_NOEXEC | SB_I_NODEV in fs/proc/root.c). */
+  unsigned long flags = (c->p->disable & BX_LAB) ? 0 : NOSUID_NODEV_NOEXEC | ro;
+  CHECK(c, mount("proc", d, "proc", flags, NULL), "mount(proc)", d);
   ensure_dir(c, in_root(d, root, "/sys"), 0555);
   if (mount("sysfs", d, "sysfs", MS_RDONLY | NOSUID_NODEV_NOEXEC, NULL) < 0)
     CHECK(c, mount("tmpfs", d, "tmpfs", MS_RDONLY | NOSUID_NODEV_NOEXEC, "size=0"), "mount(tmpfs)", d);

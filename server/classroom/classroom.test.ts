@@ -132,6 +132,8 @@ test('spectate: snapshot then live output, read-only; broadcast reaches a follow
   const inst = JSON.parse((await http(url, 'POST', '/api/classroom/session', '', { Authorization: `Bearer ${TOKEN}` })).body);
   const ic = new TestClient(url, inst.token);
   await ic.waitMessage('state', (m) => m.state === 'running');
+  assert.equal(fake.made.at(-1)!.config.lab, true, "the instructor's box is a lab box (the unshare demo works)");
+  assert.ok(fake.made.slice(0, -1).every((f) => !f.config.lab), 'learner boxes are not, outside lab lessons');
   const b = await learner(url, 'Bea', null, 'B'.repeat(43));
   const r = await http(url, 'POST', '/api/classroom/action', JSON.stringify({ action: 'broadcast', sessionId: inst.sessionId }), { Authorization: `Bearer ${TOKEN}` });
   assert.equal(JSON.parse(r.body).affected, 2);

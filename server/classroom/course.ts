@@ -113,11 +113,17 @@ export class Course {
     this.runner.onInput(session, data);
   }
 
-  /** Limits of the lesson the session is in; a pack's image becomes the box's base directory when the server has it. */
+  /**
+   * Limits of the lesson the session is in; a pack's image becomes the box's base directory when the server has it.
+   * The instructor's terminal is a lab box (unless the operator turned lab mode off): the classic demo,
+   * `unshare --pid --fork --mount-proc sh` then `ps`, works as typed while broadcasting (docs/lab-mode.md).
+   */
   sandboxOverrides(s: Session): Omit<SandboxSettings, 'image'> & { baseDir?: string } {
     const { image, ...rest } = this.runner.overrides(s.id);
     const dir = image ? imageDir(image) : undefined;
-    return dir ? { ...rest, baseDir: dir } : rest;
+    const out = dir ? { ...rest, baseDir: dir } : rest;
+    const lab = this.instructors.has(s.id) && this.deps.limits.lab !== false;
+    return lab ? { lab: true, ...out } : out;
   }
 
   handlesUpgrade(req: IncomingMessage): boolean {

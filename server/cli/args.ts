@@ -11,6 +11,7 @@ export const RUN_USAGE = `usage: boxlab run [options] [-- command [args...]]
   --workdir DIR      working directory inside (default /root)
   --hostname NAME    hostname inside (default boxlab)
   --disk SIZE        size cap of the writable layer (default 64M)
+  --lab              lab mode: unshare, mount, pivot_root and veth inside the box (docs/lab-mode.md)
   -e, --env K=V      extra environment variable (repeatable)
   --trace            print each stage event as a JSON line on stderr
   -h, --help         this help
@@ -27,6 +28,7 @@ export interface RunArgs {
   workdir?: string;
   hostname?: string;
   disk?: string;
+  lab: boolean;
   env: Record<string, string>;
   trace: boolean;
   help: boolean;
@@ -47,6 +49,7 @@ export function parseRunArgs(argv: string[]): RunArgs {
       workdir: { type: 'string' },
       hostname: { type: 'string' },
       disk: { type: 'string' },
+      lab: { type: 'boolean', default: false },
       env: { type: 'string', short: 'e', multiple: true },
       trace: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
@@ -72,6 +75,7 @@ export function parseRunArgs(argv: string[]): RunArgs {
     workdir: values.workdir,
     hostname: values.hostname,
     disk: values.disk,
+    lab: values.lab ?? false,
     env,
     trace: values.trace ?? false,
     help: values.help ?? false,

@@ -44,6 +44,7 @@ export async function runCommand(a: RunArgs): Promise<number> {
       workdir: a.workdir,
       hostname,
       diskLimit: a.disk,
+      lab: a.lab || undefined,
       env: { ...defaultEnv(hostname, process.env.TERM ?? 'xterm-256color'), ...a.env },
       stdio: tty ? 'pty' : 'pipe',
       rows: tty ? process.stdout.rows : undefined,

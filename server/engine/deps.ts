@@ -10,6 +10,8 @@ export interface EngineDeps {
   uidRegistry?: string;
   /** Capabilities the box keeps (bit n = capability n). */
   capKeep: bigint;
+  /** Capabilities a lab-mode box keeps (security/lab-policy.ts); without it lab mode is refused. */
+  capKeepLab?: bigint;
   /**
    * 'clone' (cgroup v2): cgroups are made first and the namespaced parent is born in them (clone3 CLONE_INTO_CGROUP),
    * so there is no attach write; 'attach' (v1, hybrid; default): it starts first and is attached after uid_map.

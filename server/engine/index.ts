@@ -19,21 +19,24 @@ let realDeps: Promise<EngineDeps> | null = null;
 /** The real kernel: loaded lazily so that importing the engine (e.g. in unit tests) needs no koffi. */
 export function defaultDeps(): Promise<EngineDeps> {
   realDeps ??= (async () => {
-    const [{ realSyscalls }, { compileSeccompFilter }, policy] = await Promise.all([
+    const [{ realSyscalls }, { compileSeccompFilter }, policy, lab] = await Promise.all([
       import('../../native-bindings/index.ts'),
       import('../../native-bindings/seccomp.ts'),
       import('./security/policy.ts'),
+      import('./security/lab-policy.ts'),
     ]);
     // Compiled once per process: the same filter serves every box.
     const filter = compileSeccompFilter(policy.BOX_SECCOMP_POLICY);
+    const labFilter = compileSeccompFilter(lab.LAB_SECCOMP_POLICY);
     // On pure v2 the box's cgroup can be given to clone3; a host whose controllers are missing fails later, by name.
     const placement: 'clone' | 'attach' = await resolveLayout().then((l) => (layoutVersion(l) === 2 ? 'clone' : 'attach'), () => 'attach');
     return {
       cgroupPlacement: placement,
-      sys: { ...realSyscalls, seccompFilter: () => filter },
+      sys: { ...realSyscalls, seccompFilter: (v?: 'box' | 'lab') => (v === 'lab' ? labFilter : filter) },
       cgroups: (id, limits) => createCgroups(id, limits),
       runDir: RUN_DIR,
       capKeep: policy.capMask(policy.BOX_CAPS),
+      capKeepLab: policy.capMask(lab.LAB_CAPS),
     };
   })();
   return realDeps;

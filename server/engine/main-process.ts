@@ -21,6 +21,22 @@ export const BOX_OOM_SCORE_ADJ = 500;
 export const DEFENSE_BITS: Record<string, number> = {
   seccomp: 1, caps: 2, no_new_privs: 4, mask_proc: 8, close_fds: 16, rlimits: 32, pivot_root: 64, proc_ro: 128,
 };
+/** BX_LAB in boxlab_child.h: lab mode (the namespaced parent caps nested namespaces, /proc is mounted plainly). */
+export const LAB_BIT = 1 << 16;
+
+/** The bits for the helper: the defenses switched off, and in lab mode the /proc masks and read-only /proc, which
+ * would make the kernel refuse every nested proc mount (mount_too_revealing in fs/namespace.c; docs/lab-mode.md). */
+export function disableBits(config: SandboxConfig): number {
+  const off = (config.disable ?? []).reduce((m, d) => m | (DEFENSE_BITS[d] ?? 0), 0);
+  return config.lab ? off | DEFENSE_BITS.mask_proc | DEFENSE_BITS.proc_ro | LAB_BIT : off;
+}
+
+function labCaps(deps: EngineDeps): bigint {
+  if (deps.capKeepLab === undefined) {
+    throw new SandboxError({ stage: 'prepare_state', syscall: 'config', errno: 22, code: 'EINVAL', message: 'lab mode: this engine has no lab capability set' });
+  }
+  return deps.capKeepLab;
+}
 
 /** Everything creation made, so that teardown (or a failure half way) releases exactly that. */
 export interface Built {
@@ -116,14 +132,14 @@ export async function containerMainProcess(
       rows: config.rows ?? 24,
       cols: config.cols ?? 80,
       nsFlags: NS_FLAGS,
-      capKeep: deps.capKeep,
-      disable: (config.disable ?? []).reduce((m, d) => m | (DEFENSE_BITS[d] ?? 0), 0),
+      capKeep: config.lab ? labCaps(deps) : deps.capKeep,
+      disable: disableBits(config),
       failAt: failAt ? STAGES.indexOf(failAt) : -1,
       rlimitNofile: 1024,
       rlimitFsize: limits.diskBytes,
       devOpts: 'mode=755,size=65536,nr_inodes=64',
       shmOpts: `mode=1777,size=${limits.shmBytes},nr_inodes=${limits.shmInodes}`,
-      seccompFilter: (config.disable ?? []).includes('seccomp') ? null : sys.seccompFilter(),
+      seccompFilter: (config.disable ?? []).includes('seccomp') ? null : sys.seccompFilter(config.lab ? 'lab' : 'box'),
       cgroupDir,
     }), (p) => ({
       detail: `namespaced parent pid ${p.pid}${p.cgroupPlaced ? ', born in its cgroup (clone3 CLONE_INTO_CGROUP)' : ''}`,

@@ -87,8 +87,8 @@ export interface Syscalls {
   kill(pid: number, signal: number): void;
   /** waitpid(pid, WNOHANG): null while it runs. */
   waitpid(pid: number): WaitResult | null;
-  /** Compiled seccomp filter of the box's policy (cached). */
-  seccompFilter(): Buffer | null;
+  /** Compiled seccomp filter of the box's policy, or of lab mode's (cached). */
+  seccompFilter(variant?: 'box' | 'lab'): Buffer | null;
   chown(path: string, uid: number, gid: number): void;
   /** Writes a kernel file of /proc/<pid>/ (uid_map, gid_map, setgroups). */
   writeProcFile(pid: number, name: string, data: string): void;

@@ -26,6 +26,9 @@ export interface SandboxConfig {
   /** Initial terminal size for 'pty'. */
   rows?: number;
   cols?: number;
+  /** Lab mode (docs/lab-mode.md): the learner may make nested namespaces, mount and pivot_root inside the box, with
+   * CAP_SYS_ADMIN/CAP_NET_ADMIN in the box's own user namespace; /proc is unmasked and read-write. */
+  lab?: boolean;
   /** Defenses to switch off, only for the security suite proving each one matters. */
   disable?: Defense[];
   /** Fault injection for tests: fail at this stage with EPERM-like error. */

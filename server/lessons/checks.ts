@@ -6,6 +6,7 @@ import type { BoxProbe, BoxProc } from './probe.ts';
 import { matching, procLabel } from './kernel-reads.ts';
 import { NET_CHECKS } from './checks-net.ts';
 import { CGROUP_CHECKS } from './checks-cgroup.ts';
+import { LAB_CHECKS } from './lab-checks.ts';
 
 export interface CheckResult {
   ok: boolean;
@@ -172,7 +173,8 @@ export const BASE_CHECKS: Record<string, CheckDef> = {
   },
 };
 
-export const CHECKS: Record<string, CheckDef> = { ...BASE_CHECKS, ...NET_CHECKS, ...CGROUP_CHECKS };
+// LAB_CHECKS: `nested`, what a lab-mode learner built inside the box (docs/lab-mode.md).
+export const CHECKS: Record<string, CheckDef> = { ...BASE_CHECKS, ...NET_CHECKS, ...CGROUP_CHECKS, ...LAB_CHECKS };
 
 export function checkDef(word: string): CheckDef | undefined {
   return Object.hasOwn(CHECKS, word) ? CHECKS[word] : undefined;

@@ -37,6 +37,8 @@ export const sandboxSchema = z.strictObject({
   memory: z.string().regex(/^\d+[KMG]$/, 'is not a size like 64M').optional(),
   cpuLimit: z.union([z.number(), z.string()]).transform(String).pipe(z.string().regex(/^\d+(\.\d+)?$/, 'is not a fraction of a core').refine((s) => Number(s) > 0, 'must be above 0')).optional(),
   pids: z.number().int().min(8).optional(),
+  /** Lab mode (docs/lab-mode.md): the box lets the learner make namespaces, mount and pivot_root. */
+  lab: z.boolean().optional(),
 });
 const frontSchema = z.strictObject({
   title: z.string().trim().min(1),

@@ -71,6 +71,7 @@ export async function proveLesson(l: LoadedLesson, opts: ProveOptions): Promise<
   const box = await createSandbox({
     baseDir: opts.baseDir, stdio: 'pty', shell: '/bin/sh', args: ['-l'], rows: 40, cols: 160, hostname: 'boxlab',
     memory: want.memory ?? limits.memory, cpuLimit: want.cpuLimit ?? limits.cpuLimit, pids: want.pids ?? limits.pids,
+    lab: want.lab,
   } as Parameters<typeof createSandbox>[0]);
   let out = '';
   box.on('data', (b: Buffer) => (out = (out + b.toString('utf8')).slice(-6000)));

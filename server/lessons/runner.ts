@@ -221,5 +221,5 @@ export class CheckRunner {
 }
 
 function describe(s: SandboxSettings): string {
-  return [s.memory && `memory ${s.memory}`, s.cpuLimit && `cpu ${s.cpuLimit}`, s.pids && `pids ${s.pids}`].filter(Boolean).join(', ');
+  return [s.memory && `memory ${s.memory}`, s.cpuLimit && `cpu ${s.cpuLimit}`, s.pids && `pids ${s.pids}`, s.lab && 'lab mode'].filter(Boolean).join(', ');
 }

@@ -54,6 +54,9 @@ export interface SandboxSettings {
   memory?: string;
   cpuLimit?: string;
   pids?: number;
+  /** Lab mode (docs/lab-mode.md): nested namespaces, mount and pivot_root in the box. Dropped when the server's
+   * BOXLAB_LAB is off. */
+  lab?: boolean;
 }
 
 export interface LessonStep {

@@ -47,6 +47,11 @@ export const xrayProc = z.object({
   /** uid inside the box's user namespace (via uid_map), null when unmapped. */
   uidIn: int().nullable(),
   threads: int(),
+  /** Lab mode: every level of NSpid below the host's when there are more than the box's (box pid, then nested). */
+  nspid: z.array(int()).max(34).optional(),
+  /** Lab mode: the namespaces of this process that are not the box's (PID 1's), with the user namespace the
+   * process is in (the owner of a namespace it made itself; NS_GET_USERNS is not read). */
+  nsOwn: z.array(z.object({ kind: z.enum(NS_KINDS), ino: int(), userns: int().nullable() })).max(8).optional(),
 });
 export type XrayProc = z.infer<typeof xrayProc>;
 
@@ -131,6 +136,8 @@ export const xrayMsg = z.object({
       hostCount: int(),
       /** Where the merged root sat on the host before pivot_root made it "/". */
       mergedPath: str(XRAY_LIMITS.path + 1),
+      /** Lab mode: the learner's own mount namespaces, each with the mounts the box's table does not have. */
+      nested: z.array(z.object({ ino: int(), pid: int(), list: z.array(xrayMount).max(50) })).max(8).optional(),
     })
     .optional(),
 });

@@ -27,6 +27,9 @@ const hasCc = (() => {
 export const SKIP: string | false =
   process.getuid?.() !== 0 ? 'needs root: real namespaces, mounts and cgroups' : !hasCc ? 'needs a C compiler (cc) for the probes' : false;
 
+/** The suite's mode: BOXLAB_SECURITY_MODE=lab makes every box a lab-mode box unless a test says otherwise. */
+export const SUITE_LAB = process.env.BOXLAB_SECURITY_MODE === 'lab';
+
 export type Box = Awaited<ReturnType<typeof createSandbox>>;
 export type BoxConfig = Partial<SandboxConfig> & { baseDir: string };
 
@@ -132,7 +135,10 @@ export class LiveBox {
 
 /** Starts a box (pipe mode unless told); stdin is closed at once unless `keepStdin` (then write to box.box). */
 export async function startBox(config: BoxConfig & { keepStdin?: boolean }): Promise<LiveBox> {
-  const { keepStdin, ...rest } = config;
+  const { keepStdin, ...given } = config;
+  // BOXLAB_SECURITY_MODE=lab runs the whole suite against lab-mode boxes (docs/lab-mode.md): the outer boundary
+  // must hold in both modes. A test that sets `lab` itself keeps its choice.
+  const rest = { lab: SUITE_LAB, ...given };
   const box: Box = await createSandbox({ stdio: 'pipe', ...rest });
   try {
     const live = new LiveBox(box);

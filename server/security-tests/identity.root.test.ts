@@ -5,7 +5,8 @@ import fs from 'node:fs';
 import type { Defense } from '../engine/index.ts';
 import { BOX_CAPS, CAPS, capMask } from '../engine/security/policy.ts';
 import { UID_BASE, UID_RANGE } from '../engine/state.ts';
-import { answers, buildProbeImage, runInBox, SKIP, startBox, type BoxRun, type LiveBox, type ProbeImage } from './harness.ts';
+import { LAB_CAPS } from '../engine/security/lab-policy.ts';
+import { answers, buildProbeImage, runInBox, SKIP, SUITE_LAB, startBox, type BoxRun, type LiveBox, type ProbeImage } from './harness.ts';
 
 const SCRIPT = [
   "grep -E '^(Cap|NoNewPrivs|Seccomp)' /proc/self/status",
@@ -79,7 +80,8 @@ describe('identity of root inside the box', { skip: SKIP }, () => {
   });
 
   test('CapEff/CapPrm/CapBnd are the short list; all 41 with caps disabled', (t) => {
-    const want = hex(capMask(BOX_CAPS));
+    // A lab-mode box keeps two more, in its own user namespace only (lab-policy.ts).
+    const want = hex(capMask(SUITE_LAB ? LAB_CAPS : BOX_CAPS));
     const sec = runs.get('secure')!;
     for (const k of ['CapEff', 'CapPrm', 'CapBnd']) assert.equal(status(sec, k), want, k);
     assert.equal(status(sec, 'CapAmb'), hex(0n));

@@ -27,6 +27,8 @@ interface Expect {
    * diagnostic says which one this kernel chose, and the variant's own `opens` then applies.
    */
   orKernel?: { secure: string; opens: RunName[]; by: string };
+  /** The answer in a lab-mode box (config lab: true, every defense on) when it differs from `secure`; see LAB below. */
+  lab?: string;
 }
 
 const SECCOMP = 'seccomp (policy.ts)';
@@ -39,19 +41,19 @@ const LAYERED = 'seccomp, and without it the missing CAP_SYS_ADMIN';
 const BY_CAP = (cap: string) => ({ secure: 'err EPERM', opens: [] as RunName[], by: `seccomp, and the kernel: ${cap} in the initial user ns` });
 
 const EXPECT: Record<string, Expect> = {
-  unshare_user: { secure: 'err EPERM', opens: [S, B], by: `${SECCOMP}: a nested user ns needs no capability` },
-  clone_newuser: { secure: 'err EPERM', opens: [S, B], by: `${SECCOMP}: clone flag rule` },
-  unshare_net: { secure: 'err EPERM', opens: [B], by: LAYERED },
-  clone_newns: { secure: 'err EPERM', opens: [B], by: LAYERED },
+  unshare_user: { secure: 'err EPERM', opens: [S, B], by: `${SECCOMP}: a nested user ns needs no capability`, lab: 'ok' },
+  clone_newuser: { secure: 'err EPERM', opens: [S, B], by: `${SECCOMP}: clone flag rule`, lab: 'ok' },
+  unshare_net: { secure: 'err EPERM', opens: [B], by: LAYERED, lab: 'ok' },
+  clone_newns: { secure: 'err EPERM', opens: [B], by: LAYERED, lab: 'ok' },
   clone3: { secure: 'err ENOSYS', opens: [S, B], by: `${SECCOMP}: ENOSYS so libc falls back to clone` },
-  setns: { secure: 'err EPERM', opens: [S, B], by: SECCOMP },
-  mount: { secure: 'err EPERM', opens: [B], by: LAYERED },
+  setns: { secure: 'err EPERM', opens: [S, B], by: SECCOMP, lab: 'err EBADF' },
+  mount: { secure: 'err EPERM', opens: [B], by: LAYERED, lab: 'ok' },
   fsopen: { secure: 'err EPERM', opens: [B], by: LAYERED },
-  umount: { secure: 'err EPERM', opens: [B], by: `${LAYERED} (would unmask /proc/keys)` },
+  umount: { secure: 'err EPERM', opens: [B], by: `${LAYERED} (would unmask /proc/keys)`, lab: 'err EINVAL' },
   move_mount: { secure: 'err EPERM', opens: [B], by: LAYERED },
   fsmount: { secure: 'err EPERM', opens: [B], by: LAYERED },
   fspick: { secure: 'err EPERM', opens: [B], by: LAYERED },
-  pivot_root: { secure: 'err EPERM', opens: [B], by: LAYERED },
+  pivot_root: { secure: 'err EPERM', opens: [B], by: LAYERED, lab: 'err EINVAL' },
   open_tree: { secure: 'err EPERM', opens: [S, B], by: `${SECCOMP}: a plain open_tree needs no capability` },
   fsconfig: { secure: 'err EPERM', opens: [S, B], by: `${SECCOMP}: CVE-2022-0185 lived here` },
   mount_setattr: { secure: 'err EPERM', opens: [S, B], by: SECCOMP },
@@ -89,6 +91,14 @@ const EXPECT: Record<string, Expect> = {
   },
 };
 
+/**
+ * Lab mode lets through only what LAB_ALLOWED in lab-policy.ts names; everything else must answer in a lab box
+ * exactly as in a default box. The lab answers above: nested namespaces are made (ok); setns(-1) reaches the kernel
+ * (EBADF); a tmpfs mounts on /mnt in the box's own mount namespace; /proc/keys is no mount point in a lab box (no
+ * masks: EINVAL); pivot_root(".", ".") from /root, which is no mount point, is EINVAL.
+ */
+const LAB_RUN = 'lab';
+
 /** What of `seen` contradicts `want`: the default box must answer `secure`; `opens` runs must differ, the others not. */
 function misfits(want: Omit<Expect, 'orKernel'>, seen: Record<RunName, string>): string[] {
   const out: string[] = [];
@@ -106,15 +116,20 @@ const normalize = (a: string | undefined) => (a === undefined ? 'missing' : a.st
 describe('syscalls refused inside a real box', { skip: SKIP }, () => {
   let img: ProbeImage;
   const results = new Map<RunName, Map<string, string>>();
+  let labResults = new Map<string, string>();
 
   before(async () => {
     img = await buildProbeImage();
     for (const [name, disable] of Object.entries(RUNS) as [RunName, readonly Defense[]][]) {
       // pty: TIOCSTI needs the box's own controlling terminal on fd 0.
-      const run = await runInBox({ baseDir: img.image, stdio: 'pty', shell: '/probe', args: ['sys'], disable: [...disable] });
+      // lab: false even under BOXLAB_SECURITY_MODE=lab: this file runs its own lab box below, next to these.
+      const run = await runInBox({ baseDir: img.image, stdio: 'pty', shell: '/probe', args: ['sys'], disable: [...disable], lab: false });
       assert.equal(run.exit.code, 0, `probe ran under ${name}: ${run.out}`);
       results.set(name, answers(run.lines, 'sys'));
     }
+    const lab = await runInBox({ baseDir: img.image, stdio: 'pty', shell: '/probe', args: ['sys'], lab: true });
+    assert.equal(lab.exit.code, 0, `probe ran in lab mode: ${lab.out}`);
+    labResults = answers(lab.lines, 'sys');
   });
   after(() => img?.cleanup());
 
@@ -122,6 +137,7 @@ describe('syscalls refused inside a real box', { skip: SKIP }, () => {
     for (const [run, got] of results) {
       assert.deepEqual([...got.keys()].sort(), Object.keys(EXPECT).sort(), `probes of run "${run}"`);
     }
+    assert.deepEqual([...labResults.keys()].sort(), Object.keys(EXPECT).sort(), `probes of run "${LAB_RUN}"`);
   });
 
   for (const [probe, spec] of Object.entries(EXPECT)) {
@@ -133,6 +149,9 @@ describe('syscalls refused inside a real box', { skip: SKIP }, () => {
       const want = [spec, ...(spec.orKernel ? [spec.orKernel] : [])].find((v) => misfits(v, seen).length === 0) ?? spec;
       t.diagnostic(`${probe}: ${Object.entries(seen).map(([r, a]) => `${r}=${a}`).join('; ')} | refused by ${want.by}`);
       assert.deepEqual(misfits(want, seen), [], `${probe}: ${JSON.stringify(seen)}`);
+      const lab = normalize(labResults.get(probe));
+      t.diagnostic(`${probe}: lab=${lab}`);
+      assert.equal(lab, spec.lab ?? want.secure, `${probe} in a lab-mode box`);
     });
   }
 });

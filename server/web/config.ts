@@ -75,6 +75,8 @@ export interface ServerConfig {
   /** Host names served besides localhost, 127.0.0.1, [::1] and the bound addresses (`name` or `name:port`). */
   allowedHosts: string[];
   staticDir: string;
+  /** Lab mode for the lessons that ask for it (docs/lab-mode.md); BOXLAB_LAB=off turns it off server-wide. */
+  lab: boolean;
   /** Lesson pack folders served beside the built-in course (`--lessons DIR`, repeatable; BOXLAB_LESSONS=dir1:dir2). */
   lessonDirs: string[];
   /** Keystroke bytes that may wait per session for a box that does not read its terminal; more is refused. */
@@ -150,6 +152,11 @@ export function parseDuration(v: string, what = 'duration'): number {
   return n;
 }
 const duration: Parser = (v, what) => parseDuration(v, what);
+const onOff: Parser = (v, what) => {
+  if (v === 'on' || v === 'true' || v === '1') return true;
+  if (v === 'off' || v === 'false' || v === '0') return false;
+  throw new ConfigError(`${what}: "${v}" must be on or off`);
+};
 
 const FIELDS: Record<Exclude<keyof ServerConfig, 'fairness'>, [string, string, Parser]> = {
   port: ['PORT', 'port', intIn(0, 65535)],
@@ -170,6 +177,7 @@ const FIELDS: Record<Exclude<keyof ServerConfig, 'fairness'>, [string, string, P
   allowedOrigins: ['BOXLAB_ALLOWED_ORIGINS', 'allowed-origins', origins],
   allowedHosts: ['BOXLAB_ALLOWED_HOSTS', 'allowed-hosts', hosts],
   staticDir: ['BOXLAB_STATIC_DIR', 'static-dir', str],
+  lab: ['BOXLAB_LAB', 'lab', onOff],
   lessonDirs: ['BOXLAB_LESSONS', 'lessons', (v) => v.split(':').filter(Boolean)],
   inputQueueBytes: ['BOXLAB_INPUT_QUEUE', 'input-queue', bytesIn(128 * 1024, 64 * 1024 * 1024)],
 };
@@ -201,6 +209,7 @@ export function defaultConfig(): ServerConfig {
     allowedOrigins: [],
     allowedHosts: [],
     staticDir: fileURLToPath(new URL('../../out', import.meta.url)),
+    lab: true,
     lessonDirs: [],
     inputQueueBytes: 1024 * 1024,
     fairness: FAIRNESS,

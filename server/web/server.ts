@@ -140,7 +140,7 @@ export async function startServer(opts: StartServerOptions = {}): Promise<Runnin
     log,
   });
   const course: Course = new Course(
-    { manager, limits: { memory: cfg.memory, cpuLimit: cfg.cpuLimit, pids: cfg.pids }, allowedOrigins: cfg.allowedOrigins, cgroupVersion: manager.cgroupVersion, log },
+    { manager, limits: { memory: cfg.memory, cpuLimit: cfg.cpuLimit, pids: cfg.pids, lab: cfg.lab }, allowedOrigins: cfg.allowedOrigins, cgroupVersion: manager.cgroupVersion, log },
     { packDirs: cfg.lessonDirs, ...opts.course },
   );
   const sockets = createSocketServer({

@@ -83,3 +83,13 @@ test('mountinfo: octal escapes decoded, then control characters made visible; bo
   assert.equal(cut.list.length, 200);
   assert.equal(cut.truncated, true);
 });
+
+test('lab mode: nested NSpid levels and the namespaces a process holds apart from the box', async () => {
+  const { nestedOf } = await import('./procs.ts');
+  const box = { pid: 10, mnt: 11, user: 12, net: 13 };
+  assert.deepEqual(nestedOf([500, 7], box, box), {}, 'a plain box process: nothing extra');
+  assert.deepEqual(nestedOf([501, 8, 1], { ...box, pid: 20, mnt: 21, user: 22 }, box), {
+    nspid: [8, 1],
+    nsOwn: [{ kind: 'pid', ino: 20, userns: 22 }, { kind: 'mnt', ino: 21, userns: 22 }, { kind: 'user', ino: 22, userns: 22 }],
+  });
+});

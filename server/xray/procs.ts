@@ -1,6 +1,7 @@
 // The box's process tree from the host's /proc: walked from PID 1 through task/*/children, each process read via its own dir fd.
 import { XRAY_LIMITS, type XrayProc } from '../protocol/xray.ts';
-import { closeFd, listAt, openDir, readAt, readText } from '../boxfs/index.ts';
+import { NS_KINDS } from '../protocol/xray.ts';
+import { closeFd, listAt, openDir, readAt, readlinkAt, readText } from '../boxfs/index.ts';
 import { clean, cleanCmdline } from './text.ts';
 
 export interface Status {
@@ -87,11 +88,32 @@ export interface ProcWalkOptions {
   maxThreads?: number;
 }
 
-function toProc(o: Opened, cmd: string, uidMap: ProcWalkOptions['uidMap'], boxPpid: number | null): XrayProc {
+type NsMap = Partial<Record<(typeof NS_KINDS)[number], number>>;
+
+/** Namespace inodes of a process through its dir fd ("pid:[4026531836]" -> 4026531836); pid_for_children is not read. */
+export function nsOf(fd: number): NsMap {
+  const out: NsMap = {};
+  for (const kind of NS_KINDS) {
+    const m = /\[(\d+)\]$/.exec(readlinkAt(fd, `ns/${kind}`)?.toString('latin1') ?? '');
+    if (m) out[kind] = Number(m[1]);
+  }
+  return out;
+}
+
+/** Lab mode: what a process built below the box (its NSpid levels past the box's and its own namespaces). */
+export function nestedOf(nspid: number[], mine: NsMap, box: NsMap): Pick<XrayProc, 'nspid' | 'nsOwn'> {
+  const nsOwn = NS_KINDS.filter((k) => mine[k] !== undefined && box[k] !== undefined && mine[k] !== box[k])
+    .map((kind) => ({ kind, ino: mine[kind]!, userns: mine.user ?? null }));
+  return { ...(nspid.length > 2 ? { nspid: nspid.slice(1) } : {}), ...(nsOwn.length ? { nsOwn } : {}) };
+}
+
+function toProc(o: Opened, cmd: string, uidMap: ProcWalkOptions['uidMap'], boxPpid: number | null, box?: NsMap): XrayProc {
   const s = o.status;
   return {
+    ...(box ? nestedOf(s.nspid, nsOf(o.fd), box) : {}),
     hostPid: s.nspid[0],
-    pid: s.nspid.length > 1 ? s.nspid[s.nspid.length - 1] : null,
+    // The box's level of NSpid, not the last one: a learner's nested PID 1 is pid N in the box (nspid has the rest).
+    pid: s.nspid.length > 1 ? s.nspid[1] : null,
     hostPpid: s.ppid,
     ppid: boxPpid,
     name: s.name,
@@ -122,13 +144,14 @@ export function sampleProcs(o: ProcWalkOptions): ProcSample {
   if (parent && init.status.ppid === o.parent) procs.push(toProc(parent, '', o.uidMap, null));
   closeFd(parent?.fd ?? null);
   const boxPidOf = new Map<number, number>();
+  const boxNs = nsOf(init.fd);
   const queue: Opened[] = [init];
   const seen = new Set<number>([o.init]);
   let accepted = 1;
   while (queue.length) {
     const cur = queue.shift()!;
     try {
-      const me = toProc(cur, cmdOf(cur.fd), o.uidMap, cur === init ? 0 : boxPidOf.get(cur.status.ppid) ?? null);
+      const me = toProc(cur, cmdOf(cur.fd), o.uidMap, cur === init ? 0 : boxPidOf.get(cur.status.ppid) ?? null, boxNs);
       boxPidOf.set(me.hostPid, me.pid ?? 0);
       procs.push(me);
       for (const child of childrenOf(cur.fd, cur.status, o.maxThreads ?? 64)) {

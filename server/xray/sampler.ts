@@ -6,6 +6,7 @@ import { closeFd, openDir, readAt } from '../boxfs/index.ts';
 import { countHostMounts, hostNamespaces, sampleMounts, sampleNamespaces } from './kernel.ts';
 import { parseIdMap, sampleProcs } from './procs.ts';
 import { lowerTop, walkUpper, type UpperOptions } from './upper.ts';
+import { sampleNestedMounts } from './nested-mounts.ts';
 
 /** What the sampler needs of a sandbox (a SandboxHandle has all of it). */
 export interface XraySource {
@@ -156,7 +157,11 @@ export class XraySampler {
       if (views.includes('mounts')) {
         const m = sampleMounts(box);
         this.hostMounts ??= countHostMounts(this.procRoot);
-        snap.mounts = { ...m, hostCount: this.hostMounts, mergedPath: this.src.layers.merged };
+        // Lab mode: the learner's mount namespaces, found through the process walk (done here if procs is not watched).
+        const procs = snap.procs ? [...snap.procs.values()] : box === null ? []
+          : sampleProcs({ procRoot: this.procRoot, init, parent: namespacedParent, uidMap: [], maxProcs: this.opts.maxProcs }).procs;
+        const nested = box === null ? [] : sampleNestedMounts(this.procRoot, procs, box);
+        snap.mounts = { ...m, hostCount: this.hostMounts, mergedPath: this.src.layers.merged, ...(nested.length ? { nested } : {}) };
       }
     } finally {
       closeFd(initFd);

@@ -1,0 +1,65 @@
+// The classic instructor demo typed into a real pty: `unshare --pid --fork --mount-proc sh` then `ps`, in a lab box
+// (works) and in a plain box (refused), with the nested shell's NSpid read from the host.
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import { describe, test } from 'node:test';
+import { defaultImagePath, ensureImage } from '../../rootfs/index.ts';
+import { SKIP, startBox } from '../../security-tests/harness.ts';
+import { sampleProcs } from '../../xray/procs.ts';
+import { closeFd, openDir } from '../../boxfs/index.ts';
+import { sampleNestedMounts } from '../../xray/nested-mounts.ts';
+
+const demo = async (lab: boolean) => {
+  const base = await ensureImage(defaultImagePath(), () => {});
+  const live = await startBox({ baseDir: base, lab, stdio: 'pty', shell: '/bin/sh', args: ['-l'], rows: 40, cols: 120 });
+  try {
+    await live.waitFor(/# /);
+    live.box.write('unshare --pid --fork --mount-proc sh\n');
+    await new Promise((r) => setTimeout(r, 500));
+    live.box.write('ps; echo "me=$$ done"\n');
+    await live.waitFor(/me=\d+ done/);
+    // The nested shell as the host sees it: NSpid host -> box -> nested.
+    const nspids = fs.readdirSync(`/proc/${live.box.pids.init}/task`).flatMap((t) =>
+      fs.readFileSync(`/proc/${live.box.pids.init}/task/${t}/children`, 'utf8').trim().split(/\s+/).filter(Boolean))
+      .flatMap((c) => {
+        const kids = fs.readFileSync(`/proc/${c}/task/${c}/children`, 'utf8').trim().split(/\s+/).filter(Boolean);
+        return [c, ...kids].map((p) => /^NSpid:\s+(.*)$/m.exec(fs.readFileSync(`/proc/${p}/status`, 'utf8'))?.[1].trim() ?? '');
+      });
+    // What a follower's x-ray gets: the same walk the sampler does.
+    const xray = sampleProcs({ procRoot: '/proc', init: live.box.pids.init, parent: live.box.pids.namespacedParent, uidMap: [] }).procs;
+    const fd = openDir(`/proc/${live.box.pids.init}`)!;
+    const mounts = sampleNestedMounts('/proc', xray, fd);
+    closeFd(fd);
+    return { xray, mounts, out: live.out, nspids: nspids.map((n) => n.replace(/\s+/g, ' ')) };
+  } finally {
+    await live.close();
+  }
+};
+
+describe('instructor demo: unshare --pid --fork --mount-proc sh; ps', { skip: SKIP }, () => {
+  test('lab box: the new shell is PID 1, ps lists only it and ps, the host sees three NSpid levels', async (t) => {
+    const { out, nspids, xray, mounts } = await demo(true);
+    // The x-ray's Layers tab: the learner's mount namespace, with the fresh /proc the box does not have.
+    assert.equal(mounts.length, 1, JSON.stringify(mounts));
+    assert.deepEqual(mounts[0].list.map((m) => `${m.mountPoint} ${m.fsType}`), ['/proc proc']);
+    assert.match(out, /me=1 done/, out);
+    // ps reads the new /proc: only the nested shell (1) and ps itself (2), none of the box's processes.
+    const rows = out.split('\n').filter((l) => /^\s*\d+\s+root\s/.test(l));
+    assert.deepEqual(rows.map((l) => Number(l.trim().split(/\s+/)[0])), [1, 2], `ps rows: ${rows.join(' | ')}`);
+    const deep = nspids.find((n) => n.split(/\s+/).length === 3 && n.endsWith(' 1'));
+    assert.ok(deep, `a process with NSpid host box 1: ${JSON.stringify(nspids)}`);
+    t.diagnostic(`NSpid of the nested shell: ${deep}`);
+    const shown = xray.find((p) => p.nspid?.length === 2 && p.nspid[1] === 1);
+    assert.ok(shown, `the x-ray lists the nested PID 1 with its levels: ${JSON.stringify(xray)}`);
+    assert.deepEqual(shown.nsOwn?.map((n) => n.kind).sort(), ['mnt', 'pid'], 'its own pid and mount namespaces');
+    assert.equal(shown.pid, shown.nspid?.[0], "pid is the box-level one");
+    t.diagnostic(`x-ray row: pid ${shown.pid}, nspid ${shown.nspid?.join('/')}, own ${JSON.stringify(shown.nsOwn)}`);
+  });
+
+  test('plain box: the same command is refused (seccomp), the shell stays the box PID 1', async () => {
+    const { out, nspids } = await demo(false);
+    assert.match(out, /unshare: unshare\([^)]*\): Operation not permitted/, out);
+    // The box's own shell is PID 1 there too (so `$$` proves nothing): no process has a third NSpid level.
+    assert.ok(nspids.every((n) => n.split(' ').length === 2), JSON.stringify(nspids));
+  });
+});
