@@ -27,8 +27,8 @@ test('token bucket: burst, debt as wait time, refill capped at the burst', () =>
 test('message budget: messages and bytes both count; the deeper debt decides', () => {
   const c = clock();
   const m = new MessageBudget({ messages: { perSec: 100, burst: 10 }, bytes: { perSec: 1000, burst: 1000 } }, c.now);
-  assert.equal(m.charge(500), 0);
-  assert.equal(m.charge(1000), 500, '500 bytes of debt at 1000 B/s');
+  assert.deepEqual(m.charge(500), { messagesMs: 0, bytesMs: 0 });
+  assert.deepEqual(m.charge(1000), { messagesMs: 0, bytesMs: 500 }, '500 bytes of debt at 1000 B/s');
   assert.equal(m.recovered, false);
   c.advance(1000);
   assert.equal(m.recovered, true, 'half of each bucket back');
@@ -70,6 +70,28 @@ test('pacer: a burst deeper than maxDebtMs closes at once; a client that recover
   let again = p2.charge(1);
   for (let i = 0; i < 130; i++) again = p2.charge(1); // 42 messages of debt: 420 ms
   assert.equal(again.action, 'slow', 'slowed again 1.9 s after the first time, but its clock restarted: not closed');
+});
+
+test('pacer: bytes over budget (a paste) are slowed as long as it takes, never closed; a message flood still is', () => {
+  const c = clock();
+  const session = new MessageBudget({ messages: { perSec: 200, burst: 600 }, bytes: { perSec: 1000, burst: 4000 } }, c.now);
+  const pacer = new Pacer([{ name: 'session', budget: session }], { closeAfterMs: 1000, maxDebtMs: 500, now: c.now });
+  // 10 s of 4 KiB frames at ~1 frame/s: four times the byte budget, but few messages.
+  let slowed = 0;
+  for (let i = 0; i < 40; i++) {
+    const v = pacer.charge(4096);
+    assert.notEqual(v.action, 'close', `frame ${i}: a paste is never closed`);
+    if (v.action === 'slow') {
+      slowed++;
+      assert.match(v.why, /bytes/);
+      c.advance(v.ms);
+    }
+  }
+  assert.ok(slowed >= 30, `the paste was paced (${slowed} pauses)`);
+  // The same pacer still closes a message flood.
+  let v: Verdict = { action: 'ok' };
+  for (let i = 0; i < 2000 && v.action !== 'close'; i++) v = pacer.charge(1);
+  assert.equal(v.action, 'close');
 });
 
 test('pacer: the address budget is shared by its sessions', () => {

@@ -56,9 +56,9 @@ export class MessageBudget {
     this.bytes = new TokenBucket(limits.bytes, now);
   }
 
-  /** Charges a message of n bytes (counted as `cost` messages); ms to wait (0: within budget). */
-  charge(n: number, cost = 1): number {
-    return Math.max(this.messages.take(cost), this.bytes.take(n));
+  /** Charges a message of n bytes (counted as `cost` messages); ms to wait for each bucket (0: within budget). */
+  charge(n: number, cost = 1): { messagesMs: number; bytesMs: number } {
+    return { messagesMs: this.messages.take(cost), bytesMs: this.bytes.take(n) };
   }
 
   /** At least half of both buckets is back: the owner has behaved for a while. */
@@ -79,9 +79,11 @@ export interface PacerOptions {
 
 /**
  * Slow, then close: one socket's verdict over several budgets (its session's and its address's). Each message is
- * charged to all of them; the deepest debt decides how long the socket is not read. "Slowed without a break" ends
- * only once every budget has recovered half its burst, so a client that floods again the moment it is read is not
- * forgiven between two pauses.
+ * charged to all of them; the deepest debt decides how long the socket is not read. Only a message flood is closed:
+ * bytes over budget are slowed, never closed, since a paste into a box that reads is legitimate and every byte of
+ * it must arrive (the socket is just read at the budget's pace: TCP holds the rest in the client). "Slowed without a
+ * break" ends only once every message budget has recovered half its burst, so a client that floods again the
+ * moment it is read is not forgiven between two pauses.
  */
 export class Pacer {
   private slowSince: number | null = null;
@@ -96,20 +98,28 @@ export class Pacer {
 
   charge(bytes: number, cost = 1): Verdict {
     const t = this.now();
-    if (this.slowSince !== null && this.budgets.every((b) => b.budget.recovered)) this.slowSince = null;
+    if (this.slowSince !== null && this.budgets.every((b) => b.budget.messages.level >= b.budget.messages.rate.burst / 2)) this.slowSince = null;
     let ms = 0;
     let why = '';
+    let floodMs = 0;
+    let floodWhy = '';
     for (const b of this.budgets) {
       const w = b.budget.charge(bytes, cost);
-      if (w > ms) {
-        ms = w;
-        why = `${b.name} over budget`;
+      if (w.messagesMs > floodMs) {
+        floodMs = w.messagesMs;
+        floodWhy = `${b.name} over budget`;
+      }
+      const most = Math.max(w.messagesMs, w.bytesMs);
+      if (most > ms) {
+        ms = most;
+        why = `${b.name} over budget${w.bytesMs > w.messagesMs ? ' (bytes)' : ''}`;
       }
     }
     if (ms === 0) return { action: 'ok' };
+    if (floodMs === 0) return { action: 'slow', ms, why };
     this.slowSince ??= t;
-    if (ms > this.opts.maxDebtMs) return { action: 'close', why };
-    if (t - this.slowSince >= this.opts.closeAfterMs) return { action: 'close', why: `${why} for ${Math.round(t - this.slowSince)} ms` };
+    if (floodMs > this.opts.maxDebtMs) return { action: 'close', why: floodWhy };
+    if (t - this.slowSince >= this.opts.closeAfterMs) return { action: 'close', why: `${floodWhy} for ${Math.round(t - this.slowSince)} ms` };
     return { action: 'slow', ms, why };
   }
 }

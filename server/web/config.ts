@@ -37,8 +37,8 @@ export interface FairnessLimits {
 }
 
 export const FAIRNESS: FairnessLimits = {
-  session: { messages: { perSec: 200, burst: 600 }, bytes: { perSec: 256 * 1024, burst: 1024 * 1024 } },
-  address: { messages: { perSec: 2000, burst: 6000 }, bytes: { perSec: 2560 * 1024, burst: 10 * 1024 * 1024 } },
+  session: { messages: { perSec: 200, burst: 600 }, bytes: { perSec: 1024 * 1024, burst: 2 * 1024 * 1024 } },
+  address: { messages: { perSec: 2000, burst: 6000 }, bytes: { perSec: 10 * 1024 * 1024, burst: 20 * 1024 * 1024 } },
   // A snapshot of 1000 lines of scrollback blocks the event loop for 10-55 ms on a busy machine (measured, 2 vCPUs).
   attach: { perSec: 0.5, burst: 5 },
   attachMaxDelayMs: 2000,

@@ -62,13 +62,16 @@ test('a box that stops reading gets what was queued in order and complete when i
   await c.opened();
   await c.waitText(/# (\x1b\[6n)?$/, 20_000);
   const sb = srv.manager.get(sessionId)!.sandbox!;
-  c.type('stty -echo; sleep 4; md5sum\r');
+  c.type('stty -echo; sleep 6; md5sum\r');
   await c.until(() => sb.inputQueued === 0 && sb.inputStats.written > 0, 2000, 'command line taken');
   await new Promise((r) => setTimeout(r, 300)); // the shell read its line; sleep runs
   const w0 = sb.inputStats.written;
   const data = pasteBytes(3 * 1024 * 1024);
   for (let i = 0; i < data.length; i += 4096) c.ws.send(data.subarray(i, i + 4096), { binary: true });
   await c.waitMessage('error', (m) => m.code === 'input_refused', 4000);
+  // The socket is read at the session's byte budget: wait until every byte was either queued or refused, still
+  // while the box sleeps (6 s), then nothing may be refused any more.
+  await c.until(() => sb.inputStats.written - w0 + sb.inputQueued + sb.inputStats.refused >= data.length, 5000, 'every byte queued or refused while the box sleeps');
   const refusedWhileAsleep = sb.inputStats.refused;
   await c.waitMessage('error', (m) => m.code === 'input_resumed', 15_000);
   const accepted = sb.inputStats.written - w0;
