@@ -1,9 +1,10 @@
-// systemd-serve-probe.ts: in the systemd guest, asks a running `boxlab serve` for /api/health, opens one session over
-// its WebSocket and prints the cgroup its box got (a bx-* directory under `unitDir`), then closes and waits for cleanup.
+// systemd-serve-probe.ts: in the systemd guest, prints the unit's delegate xattr, asks a running `boxlab serve` for
+// /api/health, opens one session over its WebSocket and prints the cgroup its box got (bx-* under `unitDir`).
 // Usage: node --import tsx scripts/v2-guest/systemd-serve-probe.ts http://127.0.0.1:PORT /sys/fs/cgroup/<unit dir>
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { WebSocket } from 'ws';
+import { readXattr } from '../../native-bindings/index.ts';
 import { clientProtocols } from '../../server/protocol/messages.ts';
 
 const [url, unitDir] = process.argv.slice(2);
@@ -24,6 +25,8 @@ for (let i = 0; i < 120 && !health; i++) {
   if (!health) await sleep(500);
 }
 if (!health) throw new Error(`${url}/api/health did not answer in 60 s`);
+// systemd >= 251 marks a Delegate=yes unit's cgroup so (what the engine reads to use the unit as it is).
+console.log(`${unitDir}: trusted.delegate=${readXattr(unitDir, 'trusted.delegate')}`);
 console.log(`health: ${health.status} ${await health.text()}`);
 const res = await fetch(`${url}/api/session`, { method: 'POST' });
 const s = (await res.json()) as { token: string; sessionId: string };

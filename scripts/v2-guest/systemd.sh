@@ -6,7 +6,9 @@ U=/etc/systemd/system
 # machine-id(5): systemd refuses to run without one (and dbus-daemon reads it); a fresh one in the overlay.
 $BB rm -f /etc/machine-id
 $BB sed 's/-//g' /proc/sys/kernel/random/uuid >/etc/machine-id
-$BB mkdir -p $U/dbus.socket.d $U/dbus.service.d
+$BB mkdir -p $U/dbus.socket.d $U/dbus.service.d /etc/systemd/system.conf.d
+# No [ OK ] lines on the console after a daemon-reload either: only the job's output and warnings (systemd-system.conf(5)).
+printf '[Manager]\nShowStatus=no\n' >/etc/systemd/system.conf.d/v2-guest.conf
 # The stock dbus units pull in sysinit.target (udev, journald, fstab, tmpfiles): nothing here needs those, and on
 # this root (9p + overlay, no udev) they would only fail or time out. DefaultDependencies=no: systemd.unit(5).
 for u in dbus.socket dbus.service; do printf '[Unit]\nDefaultDependencies=no\n' >$U/$u.d/v2-guest.conf; done
