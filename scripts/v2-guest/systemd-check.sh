@@ -23,6 +23,13 @@ while [ $i -lt "$RUNS" ]; do
   case "$box" in *session-1.scope*) bad "run $i: box under the caller's scope";; esac
   grep -qx $$ "$CG$me/cgroup.procs" || bad "the caller $$ left $me"
 done
+# README's one-command wrapper: a delegated scope that systemd-run names, used as it is (no boxlab-<pid>.scope).
+systemd-run --quiet --scope -p Delegate=yes --collect --unit=wrap-1 node bin/boxlab.js run --trace -- /bin/true 2>/tmp/trace.w
+rc=$?
+box=$(grep -o '"[^"]*/boxes/bx-[^"]*"' /tmp/trace.w | head -1)
+say "systemd-run --scope -p Delegate=yes: exit $rc, box cgroup $box"
+case "$box" in *"/system.slice/wrap-1.scope/boxes/bx-"*) ;; *) bad "wrapped run: box not in wrap-1.scope/boxes";; esac
+
 # `boxlab serve` as a service with Delegate=yes (README, Supported hosts); not named boxlab*, so the engine must see
 # the delegation itself (systemd's trusted.delegate xattr) and use the unit as it is, without asking for a scope.
 UNIT=sandbox-web.service
@@ -46,7 +53,7 @@ say "$UNIT stopped: $(systemctl show -P ActiveState $UNIT), dir $(test -d $D && 
 
 say "caller's scope after: $(procs); its children: $(find $CG$me -mindepth 1 -type d | tr '\n' ' ')"
 sleep 1
-left=$(find $CG -name 'boxlab-*' -o -name 'bx-*' -o -name 'sandbox-web*' | tr '\n' ' ')
+left=$(find $CG -name 'boxlab-*' -o -name 'bx-*' -o -name 'sandbox-web*' -o -name 'wrap-1*' | tr '\n' ' ')
 [ -z "$left" ] || bad "left over: $left"
 say "leftovers: [${left}]; units: $(systemctl list-units --all --no-legend 'boxlab-*' | tr -s ' ' | cut -c1-80)"
 systemd-cgls --no-pager | grep -v invocation_id
