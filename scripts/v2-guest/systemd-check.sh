@@ -30,6 +30,21 @@ box=$(grep -o '"[^"]*/boxes/bx-[^"]*"' /tmp/trace.w | head -1)
 say "systemd-run --scope -p Delegate=yes: exit $rc, box cgroup $box"
 case "$box" in *"/system.slice/wrap-1.scope/boxes/bx-"*) ;; *) bad "wrapped run: box not in wrap-1.scope/boxes";; esac
 
+# A unit named boxlab.service WITHOUT Delegate=yes: systemd 252 sets no trusted.delegate on it, so Boxlab must not
+# write inside it (by name alone) but take a boxlab-<pid>.scope of its own; the service stays active meanwhile.
+cat >/etc/systemd/system/boxlab.service <<EOT
+[Service]
+WorkingDirectory=$PWD
+ExecStart=$(command -v node) $PWD/bin/boxlab.js run -- /bin/sleep 30
+EOT
+systemctl daemon-reload && systemctl start boxlab.service
+for n in $(seq 120); do nd=$(find $CG -path '*/boxes/bx-*' -type d | head -1); [ -n "$nd" ] && break; sleep 0.5; done
+mp=$(systemctl show -P MainPID boxlab.service)
+say "boxlab.service (no Delegate): main pid $mp, $(systemctl show -P ActiveState boxlab.service), box $nd, inside the unit: [$(find $CG/system.slice/boxlab.service -mindepth 1 -type d | tr '\n' ' ')]"
+case "$nd" in *"/system.slice/boxlab-$mp.scope/boxes/bx-"*) ;; *) bad "undelegated boxlab.service: box not in boxlab-$mp.scope";; esac
+[ -z "$(find $CG/system.slice/boxlab.service -mindepth 1 -type d)" ] || bad "cgroups made inside the undelegated boxlab.service"
+systemctl stop boxlab.service; rm /etc/systemd/system/boxlab.service; systemctl daemon-reload
+
 # `boxlab serve` as a service with Delegate=yes (README, Supported hosts); not named boxlab*, so the engine must see
 # the delegation itself (systemd's trusted.delegate xattr) and use the unit as it is, without asking for a scope.
 UNIT=sandbox-web.service
