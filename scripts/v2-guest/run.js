@@ -18,6 +18,8 @@ const USAGE = `usage: node scripts/v2-guest/run.js [options] -- <command...>
   --cpu MODEL      qemu CPU model (default max under TCG, host under KVM)
   --accel A        auto (default: kvm if /dev/kvm and the CPU flags allow, else tcg), kvm or tcg
   --env K=V        extra environment for the command (repeatable)
+  --systemd        boot the host's real systemd as PID 1 (D-Bus, systemd-run --scope for the command) instead of
+                   faking its cgroup layout (systemd.sh, systemd-job.sh)
   --keep           keep the job directory (initramfs, status) for inspection
   --prepare        only fetch the kernel and build the busybox image into the cache (CI's download step)
 Environment: BOXLAB_V2_CACHE (default /var/cache/boxlab-v2-guest), BOXLAB_V2_KERNEL_DEB (a kernel .deb to use).
@@ -34,6 +36,7 @@ const { values: opt, positionals } = parseArgs({
     cpu: { type: 'string' },
     accel: { type: 'string', default: 'auto' },
     env: { type: 'string', multiple: true, default: [] },
+    systemd: { type: 'boolean', default: false },
     keep: { type: 'boolean', default: false },
     prepare: { type: 'boolean', default: false },
     help: { type: 'boolean', short: 'h' },
@@ -151,7 +154,9 @@ writeFileSync(
 writeFileSync(
   join(job, 'config.sh'),
   [`IMAGE_SRC=${sq(image)}`, "ROOT_CONTROLLERS='cpu memory pids'", "SLICE_CONTROLLERS='cpu memory pids'",
-    `CMD_TEXT=${sq(cmdText)}`, ''].join('\n'),
+    `CMD_TEXT=${sq(cmdText)}`,
+    ...(opt.systemd ? ['SYSTEMD=1', `SYSTEMD_SH=${sq(join(import.meta.dirname, 'systemd.sh'))}`,
+      `SYSTEMD_JOB=${sq(join(import.meta.dirname, 'systemd-job.sh'))}`] : []), ''].join('\n'),
 );
 log(`kernel ${kernel.release}, initramfs ${(readFileSync(initrd).length / 1e6).toFixed(1)} MB with ${mods.length} modules`);
 

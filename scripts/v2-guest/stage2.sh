@@ -28,6 +28,14 @@ $BB ip link set lo up 2>/dev/null
 # NIC that leads nowhere, so the guest still has no network (qemu gives it no network device at all).
 if [ -x /sbin/ip ]; then /sbin/ip link add eth0 type dummy && /sbin/ip link set eth0 up; fi
 
+if [ -n "$SYSTEMD" ]; then
+  # A real systemd mounts cgroup2 itself and lays out init.scope, system.slice and user.slice (systemd.sh).
+  [ -n "$IMAGE_SRC" ] && { $BB mkdir -p /var/lib/boxlab/images; $BB cp -a "$IMAGE_SRC" /var/lib/boxlab/images/busybox || finish 125; }
+  [ -n "$PREP" ] && sh -c "$PREP"
+  . "$SYSTEMD_SH"
+  say "exec of systemd failed"
+  finish 125
+fi
 # cgroup2 only (the kernel was booted with cgroup_no_v1=all), mounted as systemd mounts it.
 $BB mount -t cgroup2 -o nsdelegate,memory_recursiveprot cgroup2 $CG || $BB mount -t cgroup2 cgroup2 $CG || finish 125
 echo "$ROOT_CONTROLLERS" | $BB tr ' ' '\n' | while read -r c; do [ -n "$c" ] && echo "+$c" >$CG/cgroup.subtree_control; done

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // suites.js: `npm run test:v2`: the privileged engine, cgroup, limits and security suites inside the cgroup v2 guest,
-// with one closing line for CI. Usage: node scripts/v2-guest/suites.js [--budget SEC] [--checkout DIR] [filters...]
+// with one closing line for CI; then a second boot under the host's real systemd (systemd-check.sh: D-Bus delegation).
+// Usage: node scripts/v2-guest/suites.js [--budget SEC] [--checkout DIR] [filters...]; the filter `systemd` is that boot.
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -22,7 +23,10 @@ const { values: opt, positionals } = parseArgs({
     mem: { type: 'string' },
   },
 });
-const filters = positionals.length ? positionals : V2_SUITES;
+const wanted = positionals.filter((f) => f !== 'systemd');
+// The real-systemd boot runs by default and when asked for by name.
+const withSystemd = !positionals.length || positionals.includes('systemd');
+const filters = positionals.length ? wanted : V2_SUITES;
 const run = join(import.meta.dirname, 'run.js');
 const args = [run, '--timeout', opt.budget];
 for (const k of ['checkout', 'smp', 'mem']) if (opt[k]) args.push(`--${k}`, opt[k]);
@@ -34,13 +38,13 @@ const script = ['rc=0', ...filters.flatMap((f) => [stamp(`start ${f}`), `node sc
 args.push('--', 'sh', '-c', script);
 
 const t0 = Date.now();
-const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+const child = filters.length ? spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] }) : null;
 // Kept as they stream: each test.js closing line, and the harness's own lines (boot time).
 const closing = [];
 let boot = '?';
 let partial = '';
-child.stdout.setEncoding('utf8');
-child.stdout.on('data', (b) => {
+child?.stdout.setEncoding('utf8');
+child?.stdout.on('data', (b) => {
   process.stdout.write(b);
   const lines = (partial + b).split('\n');
   partial = lines.pop();
@@ -51,7 +55,26 @@ child.stdout.on('data', (b) => {
     boot = /^\[v2-guest .*\bboot ([\d.?]+)s/.exec(l)?.[1] ?? boot;
   }
 });
-child.on('close', (code) => {
+/** The second boot: scripts/v2-guest/systemd-check.sh under a real systemd, in what is left of the budget. */
+function systemdBoot() {
+  const left = Math.floor(Number(opt.budget) - (Date.now() - t0) / 1000);
+  if (left < 120) return Promise.resolve({ code: 124, boot: '?', why: `only ${left}s of the budget left` });
+  const sargs = [run, '--systemd', '--timeout', String(left)];
+  for (const k of ['checkout', 'smp', 'mem']) if (opt[k]) sargs.push(`--${k}`, opt[k]);
+  sargs.push('--', 'sh', 'scripts/v2-guest/systemd-check.sh');
+  const c = spawn(process.execPath, sargs, { stdio: ['ignore', 'pipe', 'inherit'] });
+  let sdBoot = '?';
+  c.stdout.setEncoding('utf8');
+  c.stdout.on('data', (b) => {
+    process.stdout.write(b);
+    sdBoot = /\[v2-guest .*\bboot ([\d.?]+)s/.exec(b)?.[1] ?? sdBoot;
+  });
+  return new Promise((resolve) => c.on('close', (code) => resolve({ code, boot: sdBoot, why: code === 124 ? 'time budget ran out' : `exit ${code}` })));
+}
+
+const main = child ? new Promise((resolve) => child.on('close', resolve)) : Promise.resolve(0);
+main.then(async (code) => {
+  const sd = withSystemd ? await systemdBoot() : null;
   const mins = ((Date.now() - t0) / 60000).toFixed(1);
   let pass = 0;
   let fail = 0;
@@ -67,6 +90,11 @@ child.on('close', (code) => {
   else if (!complete) why = ` (${closing.length} of ${filters.length} test summaries from the guest, exit ${code})`;
   // A guest that died or timed out without every summary must not read as green.
   if ((code !== 0 && fail === 0) || !complete) fail += 1;
-  console.log(`\n=== cgroup v2 guest [${filters.join(' ')}]: ${pass} passed, ${fail} failed, ${skip} skipped${why}; boot ${boot}s, ${mins} min ===`);
-  process.exitCode = code === 0 && complete ? 0 : code || 1;
+  if (sd) {
+    if (sd.code === 0) pass += 1;
+    else fail += 1;
+  }
+  const sdText = sd ? `; real systemd: ${sd.code === 0 ? 'passed' : `FAILED (${sd.why})`}, boot ${sd.boot ?? '?'}s` : '';
+  console.log(`\n=== cgroup v2 guest [${[...filters, ...(sd ? ['systemd'] : [])].join(' ')}]: ${pass} passed, ${fail} failed, ${skip} skipped${why}${child ? `; boot ${boot}s` : ''}${sdText}; ${mins} min ===`);
+  process.exitCode = code === 0 && complete && (!sd || sd.code === 0) ? 0 : code || 1;
 });

@@ -43,6 +43,8 @@ export interface SystemdHooks {
   isDelegated(dir: string): Promise<boolean>;
   /** Asks systemd for a transient scope `name` with Delegate=yes holding `pid` (D-Bus StartTransientUnit). */
   startScope(name: string, pid: number): Promise<void>;
+  /** systemd's major version (Manager.Version over D-Bus), null when unknown; asked only for a boxlab* unit without xattr. */
+  version?(): Promise<number | null>;
   /** Directory of our cgroup on the unified hierarchy, read again (after startScope). */
   ownDirNow(): Promise<string>;
 }
@@ -55,7 +57,9 @@ async function delegatedUnit(ownDir: string, hooks: SystemdHooks): Promise<{ uni
     if (!UNIT_RE.test(name)) continue;
     if (await hooks.isDelegated(unit).catch(() => false)) return { unit, how: `delegated unit ${name}` };
     // Older systemd (< 251) sets no xattr: a unit named boxlab* is taken as started with Delegate=yes (README).
-    if (BOXLAB_UNIT_RE.test(name)) return { unit, how: `unit ${name} (by name)` };
+    // systemd >= 251 sets trusted.delegate for every Delegate=yes unit, so there its absence means "not delegated":
+    // a boxlab.service without Delegate=yes then gets a transient scope like any caller (seen under systemd 252).
+    if (BOXLAB_UNIT_RE.test(name) && ((await hooks.version?.().catch(() => null)) ?? 0) < 251) return { unit, how: `unit ${name} (by name)` };
   }
   return null;
 }

@@ -29,6 +29,8 @@ export interface FakeSystemd extends SystemdHooks {
   started: string[];
   /** Make startScope fail (e.g. no busctl, no D-Bus). */
   failStart?: string;
+  /** What version() answers (null: unknown, as when busctl cannot ask). */
+  systemdVersion: number | null;
 }
 
 /**
@@ -40,6 +42,8 @@ export function fakeSystemd(k: FakeKernel, pid: number, delegated: Set<string>, 
     systemd,
     pid,
     started: [],
+    systemdVersion: null,
+    version: async () => hooks.systemdVersion,
     isDelegated: async (dir) => delegated.has(dir),
     async startScope(name, p) {
       if (hooks.failStart) throw new Error(hooks.failStart);

@@ -48,6 +48,17 @@ async function startScope(name: string, pid: number): Promise<void> {
   throw new Error(`pid ${pid} did not appear in ${name} within 2 s`);
 }
 
+/** Manager.Version, e.g. `s "252.39-1~deb12u1"` -> 252; null when the bus or the answer is not there. */
+export function parseSystemdVersion(busctlOut: string): number | null {
+  const m = /^s "(\d+)/.exec(busctlOut.trim());
+  return m ? Number(m[1]) : null;
+}
+
+async function version(): Promise<number | null> {
+  return parseSystemdVersion(await run('busctl', ['--system', 'get-property', 'org.freedesktop.systemd1', '/org/freedesktop/systemd1',
+    'org.freedesktop.systemd1.Manager', 'Version']));
+}
+
 /** Hooks on the real host; `mountPoint`/`mountRoot` locate our cgroup on the unified hierarchy. */
 export function realSystemdHooks(mountPoint: string, mountRoot: string, fsRoot = '/'): SystemdHooks {
   return {
@@ -55,6 +66,7 @@ export function realSystemdHooks(mountPoint: string, mountRoot: string, fsRoot =
     pid: process.pid,
     isDelegated,
     startScope,
+    version,
     async ownDirNow() {
       const own = parseProcCgroup(await fsp.readFile('/proc/self/cgroup', 'utf8')).v2 ?? '/';
       return path.join(fsRoot, dirThroughMount(mountPoint, mountRoot, own) ?? mountPoint);

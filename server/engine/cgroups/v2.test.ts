@@ -6,6 +6,7 @@ import { test } from 'node:test';
 import { SandboxError } from '../types.ts';
 import { FakeKernel, type FakeOptions } from './fake-kernel.ts';
 import { createCgroups, pruneOwnParents, sweepCgroups, v2Base } from './index.ts';
+import { parseSystemdVersion } from './systemd.ts';
 import { fakeSystemd, MNT, optsFor, systemdTree } from './systemd-fake.ts';
 
 const LIM = { memoryBytes: 64 * 2 ** 20, cpuFraction: 0.25, pids: 20 };
@@ -126,6 +127,28 @@ test('systemd, already in a delegated unit (xattr or boxlab name): no new scope,
   await k.mkcg(named);
   await k.place(named, 800);
   assert.equal((await v2Base(o))?.how, 'unit boxlab.service (by name)');
+});
+
+test('systemd >= 251: a boxlab.service without the delegate xattr is not delegated; it asks for its own scope', async (t) => {
+  // Seen under systemd 252 in the guest: boxlab.service without Delegate=yes was taken by name and failed with
+  // "cpu not available"; had system.slice offered cpu, Boxlab would have written inside a unit systemd manages.
+  const named = `${MNT}/system.slice/boxlab.service`;
+  const { k, o, hooks } = await onSystemd(t, 800, SESSION);
+  await k.mkcg(named);
+  await k.setRel(`${MNT}/system.slice/cgroup.subtree_control`, 'cpu memory pids\n');
+  await k.place(named, 800);
+  hooks.systemdVersion = 252;
+  assert.equal((await v2Base(o))?.how, 'transient scope boxlab-800.scope');
+  await createCgroups('b1', LIM, o);
+  assert.deepEqual(hooks.started, ['boxlab-800.scope']);
+  assert.equal(await k.whereIs(800, MNT), `${MNT}/system.slice/boxlab-800.scope/supervisor`);
+  assert.deepEqual(await k.io.listDirs(k.abs(named)), [], 'nothing made inside the undelegated unit');
+});
+
+test('parseSystemdVersion: busctl get-property Manager.Version', () => {
+  assert.equal(parseSystemdVersion('s "252.39-1~deb12u1"\n'), 252);
+  assert.equal(parseSystemdVersion('s "249"'), 249);
+  assert.equal(parseSystemdVersion(''), null);
 });
 
 test('systemd: another process in our unit is never moved; the error names it and the fix', async (t) => {
