@@ -153,7 +153,7 @@ writeFileSync(
 );
 writeFileSync(
   join(job, 'config.sh'),
-  [`IMAGE_SRC=${sq(image)}`, "ROOT_CONTROLLERS='cpu memory pids'", "SLICE_CONTROLLERS='cpu memory pids'",
+  [`IMAGE_SRC=${sq(image)}`, `CHECKOUT=${sq(checkout)}`, "ROOT_CONTROLLERS='cpu memory pids'", "SLICE_CONTROLLERS='cpu memory pids'",
     `CMD_TEXT=${sq(cmdText)}`,
     ...(opt.systemd ? ['SYSTEMD=1', `SYSTEMD_SH=${sq(join(import.meta.dirname, 'systemd.sh'))}`,
       `SYSTEMD_JOB=${sq(join(import.meta.dirname, 'systemd-job.sh'))}`] : []), ''].join('\n'),

@@ -16,9 +16,15 @@ finish() {
 # /tmp, /var/lib/boxlab and /root: fresh directories of the ext4 scratch disk (as on a Debian 12 host: disk, not tmpfs).
 D=/run/v2-guest/disk
 $BB mkdir -p /var/lib/boxlab /dev/pts /dev/shm /root
+# The checkout may live under one of those (CI clones into a temp dir): keep a handle on it before they are covered,
+# then put it back at its own path on top of the fresh directory, so the command still runs where it was started.
+if [ -n "$CHECKOUT" ]; then $BB mkdir -p /run/v2-guest/checkout && $BB mount --bind "$CHECKOUT" /run/v2-guest/checkout; fi
 $BB mount --bind $D/tmp /tmp
 $BB mount --bind $D/boxlab /var/lib/boxlab
 $BB mount --bind $D/root /root
+if [ -n "$CHECKOUT" ] && [ ! -e "$CHECKOUT/package.json" ]; then
+  $BB mkdir -p "$CHECKOUT" && $BB mount --bind /run/v2-guest/checkout "$CHECKOUT" || finish 125
+fi
 $BB mount -t devpts -o newinstance,ptmxmode=0666,mode=0620,gid=5 devpts /dev/pts
 $BB mount -t tmpfs -o mode=1777,nosuid,nodev shm /dev/shm
 $BB ln -sf /proc/self/fd /dev/fd 2>/dev/null
