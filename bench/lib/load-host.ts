@@ -3,7 +3,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { RUN_DIR, UID_BASE, UID_RANGE } from '../../server/engine/state.ts';
-import { uidSlotEntries } from '../../server/engine/uid-registry.ts';
+import { heldUidSlots } from '../../server/engine/uid-registry.ts';
 
 const CONTROLLER_DIRS = ['memory', 'cpu', 'cpuacct', 'pids', 'freezer', 'unified'];
 const read = (p: string): string | null => {
@@ -79,8 +79,10 @@ export function inventory(boxes: Map<string, number | null>, runDir = RUN_DIR): 
   for (const p of boxlabParents()) for (const name of list(p)) if (ids.has(name)) inv.cgroups.push(join(p, name));
   for (const name of list(sandboxes)) if (ids.has(name)) inv.stateDirs.push(join(sandboxes, name));
   const slotOwner = new Map<number, string>();
-  // The machine-wide uid registry (server/engine/uid-registry.ts): one entry file per holder of a slot.
-  for (const e of uidSlotEntries()) {
+  // The machine-wide uid registry (server/engine/uid-registry.ts): slots still held by a box. An entry file whose
+  // owners are all dead and whose dir has no mounts holds nothing (the next claim or prune removes it): a box that
+  // was killed with its server may be reaped by init only after the restart's sweep ran its prune.
+  for (const e of heldUidSlots()) {
     slotOwner.set(e.slot, e.id);
     if (ids.has(e.id)) inv.slots.push(String(e.slot));
   }

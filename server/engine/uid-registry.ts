@@ -158,6 +158,11 @@ export function uidSlotEntries(registry = UID_REGISTRY): { slot: number; id: str
   return out;
 }
 
+/** Entries whose slot is still held (a live owner, or mounts under the box's dir); stale files left for a prune are not. */
+export function heldUidSlots(opts: RegistryOptions = {}): { slot: number; id: string; path: string }[] {
+  return uidSlotEntries(opts.registry ?? UID_REGISTRY).filter((e) => entryLive(e.path, opts));
+}
+
 /** Removes every stale entry (and temp files a crash left); returns the ids removed. Run by the sweep. */
 export function pruneUidSlots(opts: RegistryOptions = {}): string[] {
   const registry = opts.registry ?? UID_REGISTRY;
