@@ -162,15 +162,17 @@ bombSuite('inode bomb', 'inodes', { diskLimit: '16M', shmLimit: '4M', memory: '2
     assert.equal(st.files, (16 << 20) / 4096, 'upper tmpfs nr_inodes read back with statfs');
     const shm = fs.readFileSync(`/proc/${live.box.pids.init}/mountinfo`, 'utf8').split('\n').find((l) => l.split(' ')[4] === '/dev/shm');
     assert.match(shm ?? '', / - tmpfs \S+ \S*nr_inodes=1024\b/, '/dev/shm nr_inodes (floor) read back');
-    assert.equal(readCg(ownDir(live, 'memory'), 'memory.limit_in_bytes'), String(256 << 20), 'the memory limit the inodes must fit in');
+    ownDir(live, 'memory');
+    assert.equal(cgroupView(live.box.pids.init).memoryMax(), 256 << 20, 'the memory limit the inodes must fit in');
   },
   async (live, t) => {
-    const mem = ownDir(live, 'memory');
-    const before = Number(readCg(mem, 'memory.usage_in_bytes'));
+    ownDir(live, 'memory');
+    const cg = cgroupView(live.box.pids.init); // v1 or v2, found the engine's way
+    const before = cg.memoryCurrent();
     const r = await hostResponsiveness(() => live.waitFor(/^alive \d+$/m, 60_000));
     const made = Object.fromEntries([...live.out.matchAll(/^files (\S+) err (\S+) (\d+)$/gm)].map((m) => [m[1], { errno: m[2], n: Number(m[3]) }]));
-    const after = Number(readCg(mem, 'memory.usage_in_bytes'));
-    const kills = Number(/^oom_kill (\d+)$/m.exec(readCg(mem, 'memory.oom_control'))?.[1]);
+    const after = cg.memoryCurrent();
+    const kills = cg.oomKills();
     const up = fs.statfsSync(path.dirname(live.box.layers.upper));
     const perFile = (after - before) / made['/root/flood'].n;
     t.diagnostic(`upper: ${made['/root/flood']?.n} files then ${made['/root/flood']?.errno} (f_ffree ${up.ffree} of ${up.files}); /dev/shm: ${made['/dev/shm/flood']?.n} files then ${made['/dev/shm/flood']?.errno}; memory +${((after - before) / 2 ** 20).toFixed(1)} MiB (${perFile.toFixed(0)} B per file), oom_kill ${kills}`);

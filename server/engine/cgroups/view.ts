@@ -11,6 +11,8 @@ export interface CgroupView {
   dir(c: Controller): string;
   /** memory.max (v2) / memory.limit_in_bytes (v1), bytes; -1 = unlimited. */
   memoryMax(): number;
+  /** Memory charged now, bytes: v2 memory.current, v1 memory.usage_in_bytes. */
+  memoryCurrent(): number;
   /** Swap allowed beyond memoryMax: v2 memory.swap.max, v1 memsw.limit - limit; null when swap is not accounted. */
   swapAllowance(): number | null;
   /** v1 oom_kill_disable (0 = the OOM killer acts); v2 has no such switch: always 0. */
@@ -51,6 +53,7 @@ export function cgroupView(pid: number, fsRoot = '/'): CgroupView {
     version: (['memory', 'cpu', 'pids'] as const).every((c) => v(c) === 2) ? 2 : 1,
     dir,
     memoryMax: () => parseLimit(read(mem(), v('memory') === 2 ? 'memory.max' : 'memory.limit_in_bytes')),
+    memoryCurrent: () => Number(read(mem(), v('memory') === 2 ? 'memory.current' : 'memory.usage_in_bytes')),
     swapAllowance() {
       if (v('memory') === 2) return existsSync(path.join(mem(), 'memory.swap.max')) ? parseLimit(read(mem(), 'memory.swap.max')) : null;
       if (!existsSync(path.join(mem(), 'memory.memsw.limit_in_bytes'))) return null;
