@@ -37,6 +37,11 @@ export function phase(page: Page): Promise<string | null> {
   return page.evaluate(() => window.__boxlab?.client.getView().phase ?? null);
 }
 
+/**
+ * Waits until the client is in phase `want`, then until the page has drawn it: views are told of a new phase in the
+ * next animation frame (components/terminal/BoxlabClient.ts), so the DOM lags the client's state by a frame or two.
+ */
 export async function waitForPhase(page: Page, want: string, timeoutMs = 15_000): Promise<void> {
   await page.waitForFunction((w) => window.__boxlab?.client.getView().phase === w, want, { timeout: timeoutMs });
+  await page.evaluate(() => new Promise<void>((done) => requestAnimationFrame(() => requestAnimationFrame(() => setTimeout(done, 0)))));
 }

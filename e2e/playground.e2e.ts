@@ -121,6 +121,8 @@ test('Reset asks first; Keep keeps the box, Reset box gives a fresh shell in a n
   await waitForScreen(page, /[#$]$/);
   const text = await screenText(page);
   assert.doesNotMatch(text, /before-reload-42/, 'old screen cleared');
+  // The stage list of the new box is drawn in a frame after its stages arrive.
+  await page.waitForFunction(() => document.querySelector('[data-testid=stage-list] li')?.getAttribute('data-stage') === 'prepare_state', undefined, { timeout: 5000 }).catch(() => {});
   const first = await page.$eval('[data-testid=stage-list] li', (e) => e.getAttribute('data-stage'));
   assert.equal(first, 'prepare_state');
   if (backend === 'real') assert.equal(await runCommand(page, 'test -e /root/was-here && echo present || echo gone'), 'gone');
