@@ -13,7 +13,8 @@ export interface SweepReport {
   cgroups: string[];
 }
 
-function alive(pid: number): boolean {
+/** Whether a process exists (kill(2) with signal 0). */
+export function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

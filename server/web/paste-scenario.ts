@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { readRecords, type SandboxRecord } from '../engine/state.ts';
-import { mountsUnder } from '../engine/sweep.ts';
+import { alive, mountsUnder } from '../engine/sweep.ts';
 import { TestClient, newSession } from './test-client.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -98,15 +98,6 @@ function cpuMs(pid: number): number {
   const s = readFileSync(`/proc/${pid}/stat`, 'utf8');
   const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
   return (Number(f[11]) + Number(f[12])) * 10;
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /** What is left of these sandboxes: state dir, mounts under it, cgroups, processes (empty when all is gone). */
