@@ -9,13 +9,43 @@ import { sampleProcs } from '../../xray/procs.ts';
 import { closeFd, openDir } from '../../boxfs/index.ts';
 import { sampleNestedMounts } from '../../xray/nested-mounts.ts';
 
+/** Host pids of every process below `pid` (children files), depth first. */
+const descendants = (pid: number): number[] => {
+  const kids = fs.readdirSync(`/proc/${pid}/task`).flatMap((t) => {
+    try { return fs.readFileSync(`/proc/${pid}/task/${t}/children`, 'utf8').trim().split(/\s+/).filter(Boolean); }
+    catch { return []; } // the task ended between readdir and read
+  }).map(Number);
+  return kids.flatMap((k) => [k, ...(fs.existsSync(`/proc/${k}`) ? descendants(k) : [])]);
+};
+
+/** True once a process below the box's init is PID 1 of a third pid namespace level (the nested `sh`) and has exec'd. */
+const nestedShell = (init: number): boolean => descendants(init).some((p) => {
+  try {
+    const status = fs.readFileSync(`/proc/${p}/status`, 'utf8');
+    const levels = /^NSpid:\s+(.*)$/m.exec(status)?.[1].trim().split(/\s+/) ?? [];
+    return levels.length === 3 && levels[2] === '1' && /^Name:\s+sh$/m.test(status);
+  } catch { return false; }
+});
+
+const waitUntil = async (ok: () => boolean, ms = 20_000) => {
+  const end = Date.now() + ms;
+  while (!ok()) {
+    if (Date.now() > end) throw new Error(`timed out after ${ms} ms`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+};
+
 const demo = async (lab: boolean) => {
   const base = await ensureImage(defaultImagePath(), () => {});
   const live = await startBox({ baseDir: base, lab, stdio: 'pty', shell: '/bin/sh', args: ['-l'], rows: 40, cols: 120 });
   try {
     await live.waitFor(/# /);
     live.box.write('unshare --pid --fork --mount-proc sh\n');
-    await new Promise((r) => setTimeout(r, 500));
+    // Type the next line only once the outer shell has handed the terminal on: the nested shell exists (lab box) or
+    // unshare's refusal is printed (plain box). A fixed sleep raced under emulation: busybox ash reads ahead while it
+    // still edits its own line, and a line typed that early went to the outer shell (CI on the v2 guest).
+    await waitUntil(() => lab ? nestedShell(live.box.pids.init) : /Operation not permitted/.test(live.out));
+    if (!lab) await live.waitFor(/not permitted[\s\S]*# /);
     live.box.write('ps; echo "me=$$ done"\n');
     await live.waitFor(/me=\d+ done/);
     // The nested shell as the host sees it: NSpid host -> box -> nested.
