@@ -81,6 +81,13 @@ export interface ServerConfig {
   lessonDirs: string[];
   /** Keystroke bytes that may wait per session for a box that does not read its terminal; more is refused. */
   inputQueueBytes: number;
+  /**
+   * Boxes made ahead with the default settings so a Start gets one at once (0 = off). Each counts against
+   * max-sessions like a session's box, is handed to exactly one session and replaced (server/web/pool.ts).
+   */
+  warmPool: number;
+  /** Seconds without output after which a session's screen mirror is kept only serialized (0 = never; mirror.ts). */
+  mirrorHibernateSec: number;
   /** Budgets and timeouts (FAIRNESS); not from env or flags. */
   fairness: FairnessLimits;
 }
@@ -180,6 +187,8 @@ const FIELDS: Record<Exclude<keyof ServerConfig, 'fairness'>, [string, string, P
   lab: ['BOXLAB_LAB', 'lab', onOff],
   lessonDirs: ['BOXLAB_LESSONS', 'lessons', (v) => v.split(':').filter(Boolean)],
   inputQueueBytes: ['BOXLAB_INPUT_QUEUE', 'input-queue', bytesIn(128 * 1024, 64 * 1024 * 1024)],
+  warmPool: ['BOXLAB_WARM_POOL', 'warm-pool', intIn(0, 16)],
+  mirrorHibernateSec: ['BOXLAB_MIRROR_HIBERNATE', 'mirror-hibernate', intIn(0, 86_400)],
 };
 /** Flags given more than once add up instead of replacing. */
 const REPEATABLE = new Set<string>(['lessonDirs']);
@@ -212,6 +221,8 @@ export function defaultConfig(): ServerConfig {
     lab: true,
     lessonDirs: [],
     inputQueueBytes: 1024 * 1024,
+    warmPool: 1,
+    mirrorHibernateSec: 10,
     fairness: FAIRNESS,
   };
 }

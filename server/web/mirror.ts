@@ -22,6 +22,11 @@ export interface MirrorOptions {
   flow?: { sent(n: number): void; ack(n: number): void };
   /** Skip plain text that would scroll out of the buffer anyway (see Mirror.hold). Default true. */
   skipPlain?: boolean;
+  /**
+   * Free the headless Terminal after this many ms without output, keeping only its serialized screen (see
+   * Mirror.hibernate); 0 = never. Default 0 here; the server passes its setting.
+   */
+  hibernateMs?: number;
 }
 
 /** Plain output: printable ASCII, TAB, CR, LF. Anything else (ESC, other C0, UTF-8) goes to the parser as is. */
@@ -48,8 +53,18 @@ interface CoreView {
 }
 
 export class Mirror {
-  private readonly term: Headless.Terminal;
-  private readonly serializer: Serialize.SerializeAddon;
+  /** null while hibernated (and before the first output): `frozen` then holds the whole state. */
+  private term: Headless.Terminal | null = null;
+  private serializer: Serialize.SerializeAddon | null = null;
+  private frozen = '';
+  private nrows: number;
+  private ncols: number;
+  private readonly hibernateMs: number;
+  private lastWrite = 0;
+  private hibernateTimer: NodeJS.Timeout | null = null;
+  /** Times the Terminal was freed / re-created (tests, bench). */
+  hibernations = 0;
+  thaws = 0;
   private readonly scrollback: number;
   private readonly flow?: MirrorOptions['flow'];
   private pendingBytes = 0;
@@ -68,22 +83,90 @@ export class Mirror {
     this.scrollback = opts.scrollback ?? 1000;
     this.flow = opts.flow;
     this.skipPlain = opts.skipPlain ?? true;
-    this.term = new Terminal({
-      rows: opts.rows ?? 24,
-      cols: opts.cols ?? 80,
+    this.nrows = opts.rows ?? 24;
+    this.ncols = opts.cols ?? 80;
+    this.hibernateMs = opts.hibernateMs ?? 0;
+  }
+
+  get rows(): number {
+    return this.nrows;
+  }
+  get cols(): number {
+    return this.ncols;
+  }
+  /** True while no Terminal is allocated (hibernated, or nothing written yet). */
+  get hibernated(): boolean {
+    return this.term === null;
+  }
+
+  /**
+   * The Terminal, re-created from the serialized state when hibernated. A 113x41 headless Terminal is ~140 KiB of
+   * V8 heap plus its buffer lines (docs/performance.md, memory per idle session): an idle session keeps only the
+   * string. The restore goes through the parser like any output, so it counts as pending until parsed.
+   */
+  private live(): Headless.Terminal {
+    if (this.term) return this.term;
+    const term = new Terminal({
+      rows: this.nrows,
+      cols: this.ncols,
       scrollback: this.scrollback,
       allowProposedApi: true, // the serialize addon reads term.buffer, a proposed API in headless
     });
     this.serializer = new SerializeAddon();
-    this.term.loadAddon(this.serializer);
+    term.loadAddon(this.serializer);
+    this.term = term;
+    this.armHibernate();
+    if (this.frozen) {
+      this.thaws++;
+      const n = this.frozen.length;
+      this.pendingBytes += n;
+      term.write(this.frozen, () => {
+        if (!this.disposed) this.pendingBytes -= n;
+      });
+      this.frozen = '';
+    }
+    return term;
   }
 
-  get rows(): number {
-    return this.term.rows;
+  private armHibernate(): void {
+    this.lastWrite = Date.now();
+    if (this.hibernateMs <= 0 || this.hibernateTimer) return;
+    // One timer re-armed for the remainder when it fires early, not one per write.
+    const fire = (): void => {
+      this.hibernateTimer = null;
+      if (this.disposed || !this.term) return;
+      const left = this.lastWrite + this.hibernateMs - Date.now();
+      if (left > 0 || !this.hibernate()) {
+        this.hibernateTimer = setTimeout(fire, Math.max(left, this.hibernateMs));
+        this.hibernateTimer.unref();
+      }
+    };
+    this.hibernateTimer = setTimeout(fire, this.hibernateMs);
+    this.hibernateTimer.unref();
   }
-  get cols(): number {
-    return this.term.cols;
+
+  /**
+   * Serializes the screen (the same string a reconnect gets) and frees the Terminal. Only when everything written is
+   * parsed, the parser is in its ground state with the full scroll region (DECSTBM is not serialized) and nobody
+   * waits for a snapshot; otherwise returns false and the timer tries again later. What the serialize addon keeps:
+   * cells with attributes, scrollback, cursor, the alternate screen, the input modes (cursor keys, bracketed paste,
+   * mouse). Not kept: tab stops, charsets, the saved cursor (DECSC), the window title: an idle shell has none set.
+   */
+  hibernate(): boolean {
+    const term = this.term;
+    if (!term || this.disposed) return false;
+    if (this.pendingBytes > 0 || this.heldBytes > 0 || this.waiting.size > 0) return false;
+    const core = (term as unknown as CoreView)._core;
+    const ground = core?._inputHandler?._parser?.currentState === 0 && core.buffer?.scrollTop === 0 && core.buffer.scrollBottom === term.rows - 1;
+    if (!ground) return false;
+    this.frozen = this.serializer!.serialize({ scrollback: this.scrollback });
+    term.dispose();
+    this.term = null;
+    this.serializer = null;
+    this.hibernations++;
+    return true;
   }
+
   /** Bytes written but not yet parsed. */
   get pending(): number {
     return this.pendingBytes + this.heldBytes;
@@ -91,6 +174,7 @@ export class Mirror {
 
   write(chunk: Uint8Array): void {
     if (this.disposed || chunk.length === 0) return;
+    this.armHibernate();
     if (this.skipPlain && isPlain(chunk)) return this.hold(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length));
     this.release();
     this.feed(chunk);
@@ -113,7 +197,7 @@ export class Mirror {
     this.heldCrlf.push(crlf);
     this.heldBytes += chunk.length;
     this.heldCrlfTotal += crlf;
-    const need = this.term.rows + this.scrollback + 2;
+    const need = this.nrows + this.scrollback + 2;
     if (this.held.length > 1 && this.heldCrlfTotal - this.heldCrlf[0]! >= need && this.canSkip()) {
       while (this.held.length > 1 && this.heldCrlfTotal - this.heldCrlf[0]! >= need) {
         const b = this.held.shift()!;
@@ -126,13 +210,15 @@ export class Mirror {
   }
 
   private canSkip(): boolean {
-    if (this.pendingBytes > 0) return false;
-    const core = (this.term as unknown as CoreView)._core;
+    // Hibernated: the parser's state is in the string; held text waits for the next thaw instead.
+    if (this.pendingBytes > 0 || !this.term) return false;
+    const term = this.term;
+    const core = (term as unknown as CoreView)._core;
     return (
-      this.term.buffer.active.type === 'normal' &&
+      term.buffer.active.type === 'normal' &&
       core?._inputHandler?._parser?.currentState === 0 &&
       core.buffer?.scrollTop === 0 &&
-      core.buffer.scrollBottom === this.term.rows - 1
+      core.buffer.scrollBottom === term.rows - 1
     );
   }
 
@@ -151,7 +237,7 @@ export class Mirror {
     const n = chunk.length;
     this.pendingBytes += n;
     this.flow?.sent(n);
-    this.term.write(chunk, () => {
+    this.live().write(chunk, () => {
       if (this.disposed) return;
       this.pendingBytes -= n;
       this.flow?.ack(n);
@@ -159,9 +245,12 @@ export class Mirror {
   }
 
   resize(rows: number, cols: number): void {
-    if (this.disposed || (rows === this.term.rows && cols === this.term.cols)) return;
+    if (this.disposed || (rows === this.nrows && cols === this.ncols)) return;
     this.release();
-    this.term.resize(cols, rows);
+    if (this.term || this.frozen) this.live().resize(cols, rows);
+    this.nrows = rows;
+    this.ncols = cols;
+    this.armHibernate();
   }
 
   /**
@@ -170,24 +259,27 @@ export class Mirror {
    */
   snapshot(): Promise<MirrorSnapshot> {
     if (this.disposed) return Promise.reject(new Error('mirror disposed'));
+    // Hibernated: the string is the snapshot (what serialize() would give again), no Terminal needed.
+    if (!this.term && !this.heldBytes) return Promise.resolve({ data: this.frozen, rows: this.nrows, cols: this.ncols });
     this.release();
+    const term = this.live();
     return new Promise((resolve, reject) => {
       const done = (err?: Error): void => {
         this.waiting.delete(done);
         if (err) reject(err);
       };
       this.waiting.add(done);
-      this.term.write('', () => {
+      term.write('', () => {
         if (!this.waiting.has(done)) return;
         done();
-        resolve({ data: this.serializer.serialize({ scrollback: this.scrollback }), rows: this.term.rows, cols: this.term.cols });
+        resolve({ data: this.serializer!.serialize({ scrollback: this.scrollback }), rows: term.rows, cols: term.cols });
       });
     });
   }
 
   /** Plain text of the buffer (tests and debugging). Call after snapshot() to be sure everything is parsed. */
   text(): string {
-    const buf = this.term.buffer.active;
+    const buf = this.live().buffer.active;
     const lines: string[] = [];
     for (let i = 0; i < buf.length; i++) lines.push(buf.getLine(i)?.translateToString(true) ?? '');
     while (lines.length && lines[lines.length - 1] === '') lines.pop();
@@ -202,6 +294,10 @@ export class Mirror {
     for (const done of [...this.waiting]) done(new Error('mirror disposed'));
     if (this.pendingBytes > 0) this.flow?.ack(this.pendingBytes);
     this.pendingBytes = 0;
-    this.term.dispose();
+    if (this.hibernateTimer) clearTimeout(this.hibernateTimer);
+    this.hibernateTimer = null;
+    this.frozen = '';
+    this.term?.dispose();
+    this.term = null;
   }
 }

@@ -55,7 +55,7 @@ export interface RunningServer {
 const MAX_BODY = 4096;
 
 /** The sandbox config every session boots with; rows/cols are the session's. */
-export function sandboxConfigFor(cfg: ServerConfig, baseDir: string, s: Session): SandboxConfig {
+export function sandboxConfigFor(cfg: ServerConfig, baseDir: string, s: Pick<Session, 'id' | 'rows' | 'cols'>): SandboxConfig {
   const hostname = `box-${s.id.slice(0, 8)}`;
   return {
     baseDir,
@@ -137,6 +137,10 @@ export async function startServer(opts: StartServerOptions = {}): Promise<Runnin
     flow: opts.flow,
     input: opts.input,
     statsIntervalMs: opts.statsIntervalMs,
+    mirrorHibernateSec: cfg.mirrorHibernateSec,
+    // The pool's boxes get what a session with no lesson or class gets; a session with overrides makes its own.
+    // A caller bringing its own factory (tests, fakes that count their boxes) gets a pool only when it asks for one.
+    pool: { size: opts.createSandbox && opts.config?.warmPool === undefined ? 0 : cfg.warmPool, config: async (id) => sandboxConfigFor(cfg, await (baseDir ??= resolveImagePath(cfg)), { id, rows: 24, cols: 80 }) },
     log,
   });
   const course: Course = new Course(

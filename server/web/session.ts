@@ -4,6 +4,7 @@ import { CLOSE, LIMITS, type ServerMessage, type SessionLimits, type SessionStat
 import { FlowControl, PauseGate, type FlowOptions } from './flow.ts';
 import { InputFlow, type InputFlowOptions } from './input-flow.ts';
 import { Mirror } from './mirror.ts';
+import type { PooledBox } from './pool.ts';
 import type { XrayView } from '../protocol/xray.ts';
 import { XrayFeed } from '../xray/feed.ts';
 
@@ -27,6 +28,10 @@ export interface SessionDeps {
   input?: InputFlowOptions;
   scrollback?: number;
   statsIntervalMs?: number;
+  /** Seconds without output before the mirror keeps only its serialized screen (0 = never). */
+  mirrorHibernateSec?: number;
+  /** A warm-pool box made for this session's id; used by the first create if its config is what this session gets. */
+  pooled?: PooledBox | null;
   /** Keystrokes, resizes, resets: what keeps a session from idling out. */
   onActivity?: (s: Session) => void;
   log?: (line: string) => void;
@@ -57,6 +62,7 @@ export class Session {
   /** Non-null while a resumed client waits for its snapshot: what happens meanwhile is sent after it. */
   private attachQueue: Queued[] | null = null;
   private busy = false;
+  private pooled: PooledBox | null;
   private readonly inflight = new Set<Promise<unknown>>();
   /** The x-ray sampler of the running sandbox, live only while the client watches a view (server/xray). */
   readonly xray = new XrayFeed((m) => this.deliver(m));
@@ -88,7 +94,10 @@ export class Session {
     );
     this.socketFlow = new FlowControl((p) => this.onSocketFlow(p), deps.flow);
     this.mirrorFlow = new FlowControl((p) => this.gate.set('mirror', p), { ...deps.flow, resyncMs: 0 });
-    this.mirror = new Mirror({ rows: this.rows, cols: this.cols, scrollback: deps.scrollback, flow: this.mirrorFlow });
+    this.mirror = new Mirror({
+      rows: this.rows, cols: this.cols, scrollback: deps.scrollback, flow: this.mirrorFlow, hibernateMs: (deps.mirrorHibernateSec ?? 0) * 1000,
+    });
+    this.pooled = deps.pooled ?? null;
   }
 
   /** Attaches a client (replacing any other); creates the sandbox on the first attach so stages stream live. */
@@ -178,6 +187,7 @@ export class Session {
       this.xray.setSource(null);
       this.clearResync();
       this.inputFlow.dispose();
+      this.discardPooled();
       const client = this.client;
       this.client = null;
       if (client) {
@@ -214,9 +224,16 @@ export class Session {
       if (gen === this.generation) this.onStage(e);
     };
     let sb: SandboxHandle;
+    let early: Buffer[] = [];
     try {
       const config = await this.deps.sandboxConfig(this);
-      sb = await this.deps.factory({ ...config, rows: this.rows, cols: this.cols }, { onStage });
+      const pooled = this.takePooled(config);
+      if (pooled) {
+        sb = pooled.sandbox;
+        early = pooled.output;
+        pooled.detach(); // this tick, before our listeners below: no output between them
+        if (gen === this.generation) for (const e of pooled.events) this.onStage(e);
+      } else sb = await this.deps.factory({ ...config, rows: this.rows, cols: this.cols }, { onStage });
     } catch (err) {
       if (gen !== this.generation) return;
       this.deps.log?.(`session ${this.id}: create failed: ${(err as Error).message}`);
@@ -236,7 +253,29 @@ export class Session {
     this.gate.retarget(sb);
     if (sb.config.rows !== this.rows || sb.config.cols !== this.cols) sb.resize(this.rows, this.cols);
     this.setState('running');
+    for (const b of early) onData(b); // a pooled box's prompt, printed before this session took it
     this.startStats();
+  }
+
+  /** The pooled box if its config is exactly this session's (rows and cols aside: resized on handover), else null. */
+  private takePooled(config: SandboxConfig): PooledBox | null {
+    const p = this.pooled;
+    if (!p) return null;
+    this.pooled = null;
+    const strip = ({ rows: _r, cols: _c, ...rest }: SandboxConfig) => JSON.stringify(rest);
+    if (strip(p.config) === strip(config)) return p;
+    this.deps.log?.(`session ${this.id}: pooled box not used (settings differ)`);
+    p.detach();
+    this.track(p.sandbox.destroy());
+    return null;
+  }
+
+  private discardPooled(): void {
+    const p = this.pooled;
+    this.pooled = null;
+    if (!p) return;
+    p.detach();
+    this.track(p.sandbox.destroy());
   }
 
   /** Destroys the current sandbox (awaited); its listeners stay until then so the teardown stages still show. */

@@ -4,6 +4,7 @@ import type { SandboxConfig } from '../engine/types.ts';
 import { CLOSE, type SessionLimits } from '../protocol/messages.ts';
 import type { FlowOptions } from './flow.ts';
 import type { InputFlowOptions } from './input-flow.ts';
+import { WarmPool } from './pool.ts';
 import { Session, type SandboxFactory, type SessionClient } from './session.ts';
 
 export interface SessionManagerOptions {
@@ -19,6 +20,16 @@ export interface SessionManagerOptions {
   input?: InputFlowOptions;
   scrollback?: number;
   statsIntervalMs?: number;
+  /** Seconds without output before a session's mirror is kept only serialized (0 = never). */
+  mirrorHibernateSec?: number;
+  /**
+   * Warm pool (server/web/pool.ts): size, and the config of a session with this id and no overrides. Its boxes count
+   * against maxSessions (sessions + pool boxes never exceed it, but for a box being made while a session takes the
+   * last slot: that one is destroyed as soon as it is ready) and go through admitBox like a session's.
+   */
+  pool?: { size: number; config: (id: string) => SandboxConfig | Promise<SandboxConfig> };
+  /** Host admission for one more box (e.g. host memory); consulted before the pool makes a box. */
+  admitBox?: () => boolean;
   log?: (line: string) => void;
 }
 
@@ -54,7 +65,20 @@ export class SessionManager {
   /** Names this server process: a client whose session is refused compares it to tell a restart from an expiry. */
   readonly bootId = randomBytes(8).toString('hex');
 
-  constructor(private readonly opts: SessionManagerOptions) {}
+  /** Boxes made ahead for sessions to come (null when off). */
+  readonly pool: WarmPool | null;
+
+  constructor(private readonly opts: SessionManagerOptions) {
+    const p = opts.pool;
+    this.pool = p && p.size > 0
+      ? new WarmPool({
+          size: p.size, factory: opts.factory, config: p.config, log: opts.log,
+          newId: () => randomBytes(6).toString('hex'),
+          admit: () => !this.closing && this.byId.size + this.pool!.count < opts.maxSessions && (opts.admitBox?.() ?? true),
+        })
+      : null;
+    this.pool?.fill();
+  }
 
   get size(): number {
     return this.byId.size;
@@ -80,7 +104,11 @@ export class SessionManager {
     const mine = all.filter((e) => e.addr === addr);
     if (all.length >= this.opts.maxSessions) return { ok: false, reason: 'full', retryAfterSec: retryAfter(all) };
     if (mine.length >= this.opts.maxPerClient) return { ok: false, reason: 'client_full', retryAfterSec: retryAfter(mine) };
-    const id = randomBytes(6).toString('hex');
+    // A pooled box becomes this session's box (the count of boxes stays); without one, a pool box still being made
+    // gives its slot back if sessions + pool would otherwise go over the cap.
+    const pooled = this.pool?.take() ?? null;
+    if (!pooled && this.pool && all.length + this.pool.count >= this.opts.maxSessions) this.pool.shrink();
+    const id = pooled?.id ?? randomBytes(6).toString('hex');
     const token = randomBytes(32).toString('base64url');
     const session = new Session(id, {
       factory: this.opts.factory,
@@ -91,6 +119,8 @@ export class SessionManager {
       input: this.opts.input,
       scrollback: this.opts.scrollback,
       statsIntervalMs: this.opts.statsIntervalMs,
+      mirrorHibernateSec: this.opts.mirrorHibernateSec,
+      pooled,
       onActivity: () => this.touch(id),
       log: this.opts.log,
     });
@@ -147,8 +177,10 @@ export class SessionManager {
   /** Shutdown: refuse new sessions, close every client with code, destroy every sandbox, wait for all of it. */
   async destroyAll(code: number = CLOSE.SHUTDOWN, reason = 'server shutting down'): Promise<void> {
     this.closing = true;
+    const pool = this.pool?.close();
     for (const entry of [...this.byId.values()]) void this.end(entry, code, reason);
     while (this.ending.size) await Promise.allSettled([...this.ending]);
+    await pool;
   }
 
   private touch(id: string): void {
@@ -167,6 +199,7 @@ export class SessionManager {
     }
     const notice = code === CLOSE.TIMEOUT ? { type: 'error' as const, code: 'expired', message: reason } : undefined;
     const p = entry.session.destroy(code, reason, notice);
+    void p.finally(() => this.pool?.fill()); // a freed slot may go back to the pool
     this.ending.add(p);
     void p.finally(() => this.ending.delete(p));
     return p;

@@ -1,0 +1,83 @@
+// The warm pool: a session gets a ready box (its own hostname, stages and prompt intact), boxes are never shared,
+// pool boxes count against max-sessions, a session with other settings makes its own box, shutdown destroys them all.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { STAGES } from '../engine/types.ts';
+import { TestClient, newSession, start } from './test-client.ts';
+
+const until = async (cond: () => boolean, what: string, ms = 5000): Promise<void> => {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+};
+async function connect(url: string, token: string): Promise<TestClient> {
+  const c = new TestClient(url, token);
+  await c.opened();
+  return c;
+}
+
+test('a session takes the ready box: its id, every stage, the prompt; the pool makes a replacement', async (t) => {
+  const { url, srv, fake } = await start(t, { warmPool: 1, maxPerClient: 5 });
+  await until(() => srv.manager.pool?.readyCount === 1, 'a ready pool box');
+  const pooled = fake.made[0]!;
+  const { sessionId, token } = await newSession(url);
+  assert.equal(pooled.config.hostname, `box-${sessionId.slice(0, 8)}`, 'the session got the id the box was made for');
+  const c = await connect(url, token);
+  await c.waitMessage('state', (m) => m.state === 'running');
+  assert.deepEqual(c.of('stage').map((m) => m.event.stage), STAGES.slice(0, STAGES.indexOf('running') + 1), 'every creation stage, once');
+  await c.waitText(/\$ $/);
+  c.control({ type: 'resize', rows: 30, cols: 100 });
+  c.type('stty size\r');
+  await c.waitText(/30 100\r\n/);
+  await until(() => srv.manager.pool?.readyCount === 1 && fake.made.length === 2, 'a replacement');
+  assert.equal(srv.manager.pool?.counts.taken, 1);
+  // a second session gets the replacement, not the first box
+  const second = await newSession(url);
+  const c2 = await connect(url, second.token);
+  await c2.waitText(/\$ $/);
+  assert.equal(fake.made[1]!.config.hostname, `box-${second.sessionId.slice(0, 8)}`);
+  c2.type('echo two\r');
+  await c2.waitText(/two\r\n/);
+  assert.doesNotMatch(c.text(), /two/, 'boxes are never shared');
+});
+
+test('sessions + pool boxes never exceed max-sessions; a freed slot refills the pool', async (t) => {
+  const { url, srv, fake } = await start(t, { warmPool: 2, maxSessions: 2, maxPerClient: 5 });
+  await until(() => srv.manager.pool?.readyCount === 2, 'two ready boxes');
+  const a = await newSession(url);
+  const ca = await connect(url, a.token);
+  await ca.waitText(/\$ $/);
+  const b = await newSession(url);
+  const cb = await connect(url, b.token);
+  await cb.waitText(/\$ $/);
+  await new Promise((r) => setTimeout(r, 50));
+  assert.equal(fake.live().length, 2, 'two sessions, no pool box beside them');
+  assert.equal(srv.manager.pool?.count, 0);
+  await srv.manager.destroy(srv.manager.get(a.sessionId)!);
+  await until(() => srv.manager.pool?.readyCount === 1, 'the freed slot back in the pool');
+  assert.equal(fake.live().length, 2);
+});
+
+test('a session whose settings differ from the defaults does not use the pooled box (it is destroyed, not reused)', async (t) => {
+  const { url, srv, fake } = await start(t, { warmPool: 1, maxPerClient: 5 });
+  await until(() => srv.manager.pool?.readyCount === 1, 'a ready pool box');
+  const pooled = fake.made[0]!;
+  const { token } = await newSession(url);
+  (pooled.config as { memory: string }).memory = '64M'; // as if a lesson had lowered the limit for this session
+  const c = await connect(url, token);
+  await c.waitText(/\$ $/);
+  assert.ok(pooled.destroyed, 'the pooled box was discarded');
+  assert.ok(fake.made.some((s) => s !== pooled && !s.destroyed && s.config.memory !== '64M'), 'the session made its own box');
+});
+
+test('shutdown destroys ready pool boxes and an unattached session\'s pooled box', async (t) => {
+  const { url, srv, fake } = await start(t, { warmPool: 1, maxPerClient: 5 });
+  await until(() => srv.manager.pool?.readyCount === 1, 'a ready pool box');
+  await newSession(url); // takes the box, never attaches
+  await until(() => srv.manager.pool?.readyCount === 1, 'a replacement');
+  await srv.close();
+  assert.ok(fake.made.length >= 2);
+  assert.ok(fake.made.every((s) => s.destroyed), 'every box destroyed');
+});
