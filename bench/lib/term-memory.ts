@@ -15,6 +15,8 @@ export interface IdleMemory {
   serverRssAfterKiB: number;
   /** PSS of each session's own processes (Boxlab: namespaced parent, PID 1 and below; ttyd: bwrap and the shell), KiB, mean. */
   shellPssKiB: number;
+  /** Boxlab only: the server's JS heap growth per session, KiB (when the caller measured it). */
+  heapKiBPerSession?: number;
   /** Boxlab only: the box's memory cgroup, mean per box (KiB): total charge, kernel part (v1 kmem), slab. */
   cgroup?: { chargeKiB: number; kernelKiB: number | null; slabKiB: number | null; version: 1 | 2 };
 }
@@ -57,7 +59,7 @@ function v1Slab(dir: string): number | null {
   }
 }
 
-export async function boxlabIdleMemory(srv: BenchServer, n: number): Promise<IdleMemory> {
+export async function boxlabIdleMemory(srv: BenchServer, n: number, settleMs = 2000, heapPerSession?: () => Promise<number>): Promise<IdleMemory> {
   await srv.destroyAll();
   await sleep(1500);
   const before = srv.procMem().rssKiB;
@@ -68,8 +70,9 @@ export async function boxlabIdleMemory(srv: BenchServer, n: number): Promise<Idl
       await c.waitPrompt(30_000);
       clients.push(c);
     }
-    await sleep(2000);
+    await sleep(settleMs);
     const after = srv.procMem().rssKiB;
+    const heapKiBPerSession = await heapPerSession?.();
     const boxes = await srv.boxPids();
     const pss = boxes.map((b) => pssKiB([b.namespacedParent, ...descendants(b.namespacedParent)]));
     const cg = boxes.map((b) => {
@@ -88,6 +91,7 @@ export async function boxlabIdleMemory(srv: BenchServer, n: number): Promise<Idl
       serverKiBPerSession: (after - before) / n,
       serverRssBeforeKiB: before,
       serverRssAfterKiB: after,
+      heapKiBPerSession,
       shellPssKiB: mean(pss),
       cgroup: cg.length ? { chargeKiB: mean(cg.map((x) => x.charge)) / 1024, kernelKiB: kib(cg.map((x) => x.kernel)), slabKiB: kib(cg.map((x) => x.slab)), version: cg[0].version } : undefined,
     };

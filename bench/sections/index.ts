@@ -12,6 +12,7 @@ import { fairnessSection } from './hostile-fairness.ts';
 import { burstSection } from './load-burst.ts';
 import { churnSection } from './load-churn.ts';
 import { densitySection } from './load-density.ts';
+import { startMemorySection } from './start-memory.ts';
 import type { Section } from './types.ts';
 import { webSections } from './web-all.ts';
 
@@ -19,5 +20,5 @@ export type { Section, SectionContext, SectionResult } from './types.ts';
 
 export const sections: Section[] = [
   createSection, cliSection, forkSection, cgroupsSection, clone3Section,
-  densitySection, burstSection, churnSection, crashSection, attackSection, hostileSection, pasteSection, fairnessSection, ...webSections,
+  densitySection, burstSection, churnSection, crashSection, attackSection, hostileSection, pasteSection, fairnessSection, ...webSections, startMemorySection,
 ];

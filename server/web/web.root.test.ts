@@ -49,7 +49,8 @@ async function run(c: TestClient, cmd: string, expect: RegExp): Promise<string> 
 }
 
 test('real sandboxes: echo, resize, isolation, auth, reconnect, reset, shutdown leaves nothing', { skip: !root && 'needs root' }, async (t) => {
-  const srv = await startServer({ config: { port: 0, staticDir: '/nonexistent/out', maxPerClient: 2 }, log: () => {} });
+  // warmPool 0: this test counts the process's boxes, one per session (the pool has its own tests).
+  const srv = await startServer({ config: { port: 0, staticDir: '/nonexistent/out', maxPerClient: 2, warmPool: 0 }, log: () => {} });
   t.after(() => srv.close());
   const { url } = srv;
   const s1 = await newSession(url);
@@ -143,7 +144,7 @@ test('real pty flood: paused near the high watermark without acks, Ctrl-C gets t
 
 test('SIGTERM: the server process closes sockets with 4503, destroys its sandboxes and exits 0', { skip: !root && 'needs root' }, async (t) => {
   const entry = fileURLToPath(new URL('./server.ts', import.meta.url));
-  const child = spawn(process.execPath, ['--import', 'tsx', entry, '--port', '0', '--static-dir', '/nonexistent/out'], {
+  const child = spawn(process.execPath, ['--import', 'tsx', entry, '--port', '0', '--static-dir', '/nonexistent/out', '--warm-pool', '0'], {
     cwd: fileURLToPath(new URL('../..', import.meta.url)),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
