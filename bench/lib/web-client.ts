@@ -52,11 +52,14 @@ export class BenchClient {
     const { token } = (await r.json()) as { token: string };
     const ws = new WebSocket(url.replace(/^http/, 'ws') + '/ws', clientProtocols(token), { origin: url, perMessageDeflate: false });
     ws.binaryType = 'nodebuffer';
+    // Listen before 'open' resolves: a server with a ready box sends hello, stages and the prompt in the frames
+    // right after the handshake, which ws emits before an await continuation could add the listener.
+    const client = new BenchClient(ws, opts);
     await new Promise<void>((resolve, reject) => {
       ws.once('open', () => resolve());
       ws.once('error', reject);
     });
-    return new BenchClient(ws, opts);
+    return client;
   }
 
   /** Resolves when test() holds after some frame (checked now and after every frame), or rejects after timeoutMs. */
