@@ -59,9 +59,24 @@ function v1Slab(dir: string): number | null {
   }
 }
 
-export async function boxlabIdleMemory(srv: BenchServer, n: number, settleMs = 2000, heapPerSession?: () => Promise<number>): Promise<IdleMemory> {
+/** Server RSS (and JS heap, after a full GC when the server has --expose-gc) per idle session, settleMs after the last prompt. */
+export async function boxlabIdleMemory(srv: BenchServer, n: number, settleMs = 2000, warmup = 0): Promise<IdleMemory> {
   await srv.destroyAll();
+  // Warm-up sessions (a command typed in each), destroyed before the baseline: V8 compiles the code paths of a
+  // session (bytecode, then optimised code) the first times they run, a one-time cost the heap would otherwise
+  // charge to the measured sessions (seen in heap snapshots: ~100-250 KiB of "code" per session without it).
+  for (let i = 0; i < warmup; i++) {
+    const c = await BenchClient.connect(srv.url);
+    await c.waitPrompt(30_000);
+    c.tail = '';
+    c.write('ls -l /; echo $((6*7))\n');
+    await c.until(() => /42\r\n/.test(c.tail), 30_000, 'the warm-up command');
+    await c.close();
+    await srv.destroyAll();
+  }
   await sleep(1500);
+  const heap0 = (await srv.gc()).heapUsed;
+  await sleep(500);
   const before = srv.procMem().rssKiB;
   const clients: BenchClient[] = [];
   try {
@@ -71,8 +86,9 @@ export async function boxlabIdleMemory(srv: BenchServer, n: number, settleMs = 2
       clients.push(c);
     }
     await sleep(settleMs);
+    const heapKiBPerSession = ((await srv.gc()).heapUsed - heap0) / 1024 / n;
+    await sleep(500);
     const after = srv.procMem().rssKiB;
-    const heapKiBPerSession = await heapPerSession?.();
     const boxes = await srv.boxPids();
     const pss = boxes.map((b) => pssKiB([b.namespacedParent, ...descendants(b.namespacedParent)]));
     const cg = boxes.map((b) => {

@@ -9,6 +9,7 @@ export type ChildRequest =
   | { id: number; op: 'flow' }
   | { id: number; op: 'boxes' }
   | { id: number; op: 'boxPids' }
+  | { id: number; op: 'gc' }
   | { id: number; op: 'close' };
 
 const overrides = JSON.parse(process.env.BOXLAB_BENCH_CONFIG ?? '{}') as Partial<ServerConfig>;
@@ -37,6 +38,10 @@ process.on('message', async (m: ChildRequest) => {
       case 'boxPids':
         // Host pids of each box's namespaced parent and PID 1 (the memory bench reads their PSS and cgroup).
         return send({ id: m.id, ok: true, value: server.manager.sessions().filter((i) => i.session.sandbox).map((i) => ({ id: i.session.sandbox!.id, ...i.session.sandbox!.pids })) });
+      case 'gc':
+        // A full collection (the memory benches start the server with --expose-gc), then what the heap holds.
+        (globalThis as { gc?: () => void }).gc?.();
+        return send({ id: m.id, ok: true, value: stats() });
       case 'destroyAll':
         await Promise.all(server.manager.sessions().map((i) => server.manager.destroy(i.session)));
         return send({ id: m.id, ok: true, value: null });

@@ -28,6 +28,8 @@ export interface BenchServer {
   /** Host pids of every live sandbox: its namespaced parent and its PID 1. */
   boxPids(): Promise<{ id: string; namespacedParent: number; init: number }[]>;
   destroyAll(): Promise<void>;
+  /** A full GC in the server when it runs with --expose-gc (else a no-op), then its stats. */
+  gc(): Promise<ChildStats>;
   close(): Promise<void>;
   /** VmRSS and VmHWM of the server process from /proc (kB), without a round trip through its event loop. */
   procMem(): { rssKiB: number; hwmKiB: number };
@@ -71,6 +73,7 @@ export async function startBenchServer(config: Partial<ServerConfig> = {}, nodeA
     boxes: () => call('boxes'),
     boxPids: () => call('boxPids'),
     destroyAll: () => call<void>('destroyAll'),
+    gc: () => call<ChildStats>('gc'),
     close: () =>
       (closed ??= (async () => {
         if (child.exitCode !== null) return;

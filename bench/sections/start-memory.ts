@@ -29,22 +29,24 @@ export const startMemorySection: Section = {
   name: 'start-memory',
   title: 'Terminal: click Start → prompt with/without the warm pool; memory per idle session with/without mirror hibernation, against ttyd',
   async run({ quick, log }) {
+    // BOXLAB_BENCH_CLICKS=0 skips the clicks, BOXLAB_BENCH_MEMORY_REPS=0 the memory part.
     const clicks = quick ? 6 : Number(process.env.BOXLAB_BENCH_CLICKS ?? 12);
-    const reps = quick ? 2 : 3;
-    const n = quick ? 6 : 12;
+    const reps = quick ? 2 : Number(process.env.BOXLAB_BENCH_MEMORY_REPS ?? 3);
+    const n = quick ? 6 : Number(process.env.BOXLAB_BENCH_SESSIONS ?? 30);
     const load0 = os.loadavg();
-    const pool = await startBenchServer({ warmPool: 1, mirrorHibernateSec: HIBERNATE_SEC });
-    const cold = await startBenchServer({ warmPool: 0, mirrorHibernateSec: 0 });
+    // --expose-gc: the memory part collects before each reading, so what is counted is what sessions keep alive.
+    const pool = await startBenchServer({ warmPool: 1, mirrorHibernateSec: HIBERNATE_SEC }, ['--expose-gc']);
+    const cold = await startBenchServer({ warmPool: 0, mirrorHibernateSec: 0 }, ['--expose-gc']);
     const variants: [string, BenchServer][] = [['warm pool 1', pool], ['no pool', cold]];
     const click: Record<string, ProbeResult[]> = { 'warm pool 1': [], 'no pool': [] };
     const node: Record<string, number[]> = { 'warm pool 1': [], 'no pool': [] };
-    const mem: { label: string; m: IdleMemory; heapKiB?: number }[] = [];
+    const mem: { label: string; m: IdleMemory }[] = [];
     const loads: number[][] = [];
     const browser = await launchBrowser();
     try {
       const page = await newPlaygroundPage(browser, { viewport: { width: 1440, height: 900 } });
       await page.addInitScript(PROBE_INIT);
-      for (let i = 0; i < clicks + 1; i++) {
+      for (let i = 0; clicks > 0 && i < clicks + 1; i++) {
         for (const [label, srv] of i % 2 ? [...variants].reverse() : variants) {
           await srv.destroyAll();
           await loadWarm(page, srv.url, 'dom');
@@ -67,9 +69,8 @@ export const startMemorySection: Section = {
       try {
         for (let r = 0; r < reps; r++) {
           for (const [label, srv, settle] of [[`hibernate ${HIBERNATE_SEC} s (defaults)`, pool, (HIBERNATE_SEC + 3) * 1000], ['no hibernation', cold, (HIBERNATE_SEC + 3) * 1000]] as const) {
-            const h0 = (await srv.stats()).heapUsed;
-            const m = await boxlabIdleMemory(srv, n, settle, async () => ((await srv.stats()).heapUsed - h0) / 1024 / n);
-            mem.push({ label, m, heapKiB: m.heapKiBPerSession });
+            const m = await boxlabIdleMemory(srv, n, settle, 4);
+            mem.push({ label, m });
             log(`start-memory: ${label}: ${m.serverKiBPerSession.toFixed(0)} KiB RSS/session, heap ${m.heapKiBPerSession?.toFixed(0)} KiB/session`);
           }
           if (peer) {
@@ -102,7 +103,7 @@ export const startMemorySection: Section = {
       '',
       markdownTable(['click → prompt (ms)', 'painted p50', 'p90', 'min', 'max', 'in buffer p50', 'Node client p50', 'Node p90'], [row('warm pool 1'), row('no pool')]),
       '',
-      `Memory per idle session: ${n} sessions each, ${reps} repetitions interleaved; Boxlab RSS growth of the server process ${HIBERNATE_SEC + 3} s after the last prompt (hibernation after ${HIBERNATE_SEC} s), JS heap growth per session beside it; ttyd 2 s after.`,
+      `Memory per idle session: ${n} sessions each, ${reps} repetitions interleaved; Boxlab after 4 warm-up sessions (created, a command typed, destroyed), then RSS growth of the server process ${HIBERNATE_SEC + 3} s after the last prompt (hibernation after ${HIBERNATE_SEC} s) and a full GC (servers run with --expose-gc), JS heap growth per session (after GC) beside it; ttyd 2 s after.`,
       '',
       markdownTable(['server', 'RSS KiB/session', 'JS heap KiB/session', 'shell side PSS KiB', 'box cgroup charge KiB', 'kernel KiB', 'slab KiB'], memRows),
     ].join('\n');
