@@ -8,7 +8,7 @@ import { loadWarm, newPlaygroundPage } from './lib/web-page.ts';
 import { startBenchServer } from './lib/web-server.ts';
 import { summarize } from './lib/stats.ts';
 
-interface Ev { name: string; ph: string; ts: number; dur?: number; tdur?: number; pid: number; tid: number; args?: { data?: { type?: string } } }
+interface Ev { name: string; ph: string; ts: number; dur?: number; tdur?: number; pid: number; tid: number; args?: { data?: { type?: string; functionName?: string; url?: string; lineNumber?: number } } }
 const CATEGORIES = ['devtools.timeline', 'disabled-by-default-devtools.timeline', 'toplevel', 'v8.execute', 'blink'];
 
 function busyAfterClick(events: Ev[]): { busyMs: number; top: [string, number][] } {
@@ -28,6 +28,15 @@ function busyAfterClick(events: Ev[]): { busyMs: number; top: [string, number][]
   void spans;
   const by = new Map<string, number>();
   for (const e of main) if (e.ph === 'X' && !/RunTask/.test(e.name)) by.set(e.name, (by.get(e.name) ?? 0) + (e.tdur ?? e.dur ?? 0) / 1000);
+  // JS by function (FunctionCall events are top-level calls into JS: event handlers, timers, message callbacks).
+  const fns = new Map<string, number>();
+  for (const e of main) {
+    if (e.ph !== 'X' || e.name !== 'FunctionCall' || e.ts < click.ts - 20_000) continue;
+    const d = e.args?.data;
+    const k = `${d?.functionName || '(anon)'}@${(d?.url ?? '?').replace(/^.*\//, '')}:${d?.lineNumber ?? ''}`;
+    fns.set(k, (fns.get(k) ?? 0) + (e.tdur ?? e.dur ?? 0) / 1000);
+  }
+  if (process.env.TRACE_FNS) console.error(JSON.stringify([...fns].sort((a, b) => b[1] - a[1]).slice(0, 12).map(([k, v]) => [k, Math.round(v * 10) / 10])));
   return { busyMs: busy / 1000, top: [...by.entries()].sort((a, b) => b[1] - a[1]).slice(0, 8).map(([k, v]) => [k, Math.round(v * 10) / 10]) };
 }
 
@@ -53,6 +62,7 @@ try {
       await cdp.send('Tracing.end');
       await done;
       await cdp.detach();
+      await page.evaluate(() => sessionStorage.clear()); // the next load may be the other server's origin
       const b = busyAfterClick(events);
       if (i > 0) out[name]!.push({ wall: r.painted, parsed: r.parsed, busy: b.busyMs, top: b.top });
       console.error(`${name} ${i}: painted ${r.painted.toFixed(0)} ms, main thread CPU ${b.busyMs.toFixed(1)} ms; ${JSON.stringify(b.top.slice(0, 5))}`);

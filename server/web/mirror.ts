@@ -44,6 +44,7 @@ function countCrlf(b: Buffer): number {
   return n;
 }
 const CRLF = Buffer.from('\r\n');
+const EMPTY = Buffer.alloc(0);
 /** Held plain text is handed to the parser beyond this (a line longer than the buffer can hold is never skipped). */
 const HOLD_MAX = 256 * 1024;
 
@@ -56,7 +57,8 @@ export class Mirror {
   /** null while hibernated (and before the first output): `frozen` then holds the whole state. */
   private term: Headless.Terminal | null = null;
   private serializer: Serialize.SerializeAddon | null = null;
-  private frozen = '';
+  /** The serialized screen while hibernated, as UTF-8: the addon builds it with += (a rope of hundreds of parts). */
+  private frozen: Buffer = EMPTY;
   private nrows: number;
   private ncols: number;
   private readonly hibernateMs: number;
@@ -116,14 +118,14 @@ export class Mirror {
     term.loadAddon(this.serializer);
     this.term = term;
     this.armHibernate();
-    if (this.frozen) {
+    if (this.frozen.length) {
       this.thaws++;
       const n = this.frozen.length;
       this.pendingBytes += n;
       term.write(this.frozen, () => {
         if (!this.disposed) this.pendingBytes -= n;
       });
-      this.frozen = '';
+      this.frozen = EMPTY;
     }
     return term;
   }
@@ -159,7 +161,7 @@ export class Mirror {
     const core = (term as unknown as CoreView)._core;
     const ground = core?._inputHandler?._parser?.currentState === 0 && core.buffer?.scrollTop === 0 && core.buffer.scrollBottom === term.rows - 1;
     if (!ground) return false;
-    this.frozen = this.serializer!.serialize({ scrollback: this.scrollback });
+    this.frozen = Buffer.from(this.serializer!.serialize({ scrollback: this.scrollback }));
     term.dispose();
     this.term = null;
     this.serializer = null;
@@ -247,7 +249,7 @@ export class Mirror {
   resize(rows: number, cols: number): void {
     if (this.disposed || (rows === this.nrows && cols === this.ncols)) return;
     this.release();
-    if (this.term || this.frozen) this.live().resize(cols, rows);
+    if (this.term || this.frozen.length) this.live().resize(cols, rows);
     this.nrows = rows;
     this.ncols = cols;
     this.armHibernate();
@@ -260,7 +262,7 @@ export class Mirror {
   snapshot(): Promise<MirrorSnapshot> {
     if (this.disposed) return Promise.reject(new Error('mirror disposed'));
     // Hibernated: the string is the snapshot (what serialize() would give again), no Terminal needed.
-    if (!this.term && !this.heldBytes) return Promise.resolve({ data: this.frozen, rows: this.nrows, cols: this.ncols });
+    if (!this.term && !this.heldBytes) return Promise.resolve({ data: this.frozen.toString(), rows: this.nrows, cols: this.ncols });
     this.release();
     const term = this.live();
     return new Promise((resolve, reject) => {
@@ -296,7 +298,7 @@ export class Mirror {
     this.pendingBytes = 0;
     if (this.hibernateTimer) clearTimeout(this.hibernateTimer);
     this.hibernateTimer = null;
-    this.frozen = '';
+    this.frozen = EMPTY;
     this.term?.dispose();
     this.term = null;
   }
