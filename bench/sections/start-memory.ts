@@ -35,8 +35,11 @@ export const startMemorySection: Section = {
     const n = quick ? 6 : Number(process.env.BOXLAB_BENCH_SESSIONS ?? 30);
     const load0 = os.loadavg();
     // --expose-gc: the memory part collects before each reading, so what is counted is what sessions keep alive.
-    const pool = await startBenchServer({ warmPool: 1, mirrorHibernateSec: HIBERNATE_SEC }, ['--expose-gc']);
-    const cold = await startBenchServer({ warmPool: 0, mirrorHibernateSec: 0 }, ['--expose-gc']);
+    // --max-semi-space-size=1 as `npm start` runs the server: with V8's default young generation (up to 16 MiB a
+    // semi-space) RSS swung by megabytes between readings, more than 30 sessions' worth.
+    const flags = ['--expose-gc', '--max-semi-space-size=1'];
+    const pool = await startBenchServer({ warmPool: 1, mirrorHibernateSec: HIBERNATE_SEC }, flags);
+    const cold = await startBenchServer({ warmPool: 0, mirrorHibernateSec: 0 }, flags);
     const variants: [string, BenchServer][] = [['warm pool 1', pool], ['no pool', cold]];
     const click: Record<string, ProbeResult[]> = { 'warm pool 1': [], 'no pool': [] };
     const node: Record<string, number[]> = { 'warm pool 1': [], 'no pool': [] };
@@ -53,6 +56,7 @@ export const startMemorySection: Section = {
           await new Promise((r) => setTimeout(r, 300)); // the pool refills after the previous session's box is gone
           const r = await probe(page, 'prompt', () => page.click('[data-testid=start]'), 'click', 60_000);
           if (i > 0) click[label]!.push(r);
+          await page.evaluate(() => sessionStorage.clear()); // the other server is another origin: loadWarm clears only its own
           await srv.destroyAll();
           await new Promise((r) => setTimeout(r, 300));
           const t = await nodeToPrompt(srv.url);
@@ -103,7 +107,7 @@ export const startMemorySection: Section = {
       '',
       markdownTable(['click → prompt (ms)', 'painted p50', 'p90', 'min', 'max', 'in buffer p50', 'Node client p50', 'Node p90'], [row('warm pool 1'), row('no pool')]),
       '',
-      `Memory per idle session: ${n} sessions each, ${reps} repetitions interleaved; Boxlab after 4 warm-up sessions (created, a command typed, destroyed), then RSS growth of the server process ${HIBERNATE_SEC + 3} s after the last prompt (hibernation after ${HIBERNATE_SEC} s) and a full GC (servers run with --expose-gc), JS heap growth per session (after GC) beside it; ttyd 2 s after.`,
+      `Memory per idle session: ${n} sessions each, ${reps} repetitions interleaved; Boxlab after 4 warm-up sessions (created, a command typed, destroyed), then RSS growth of the server process ${HIBERNATE_SEC + 3} s after the last prompt (hibernation after ${HIBERNATE_SEC} s) and a full GC (servers run with --expose-gc --max-semi-space-size=1, as \`npm start\`), JS heap growth per session (after GC) beside it; ttyd 2 s after.`,
       '',
       markdownTable(['server', 'RSS KiB/session', 'JS heap KiB/session', 'shell side PSS KiB', 'box cgroup charge KiB', 'kernel KiB', 'slab KiB'], memRows),
     ].join('\n');
