@@ -4,7 +4,8 @@ import type { IncomingMessage } from 'node:http';
 import path from 'node:path';
 import type { Duplex } from 'node:stream';
 import { CLOSE, type ClientMessage } from '../protocol/messages.ts';
-import { WATCH_PATH, type ClassAction, type SandboxSettings } from '../protocol/lessons.ts';
+import { WATCH_PATH, type ClassAction } from '../protocol/lessons.ts';
+import type { BoxSettings } from '../protocol/settings.ts';
 import type { LoadedLesson } from '../lessons/loader.ts';
 import { PackSet } from '../lessons/packset.ts';
 import { ProgressStore, defaultDbPath } from '../lessons/progress.ts';
@@ -118,7 +119,7 @@ export class Course {
    * The instructor's terminal is a lab box (unless the operator turned lab mode off): the classic demo,
    * `unshare --pid --fork --mount-proc sh` then `ps`, works as typed while broadcasting (docs/lab-mode.md).
    */
-  sandboxOverrides(s: Session): Omit<SandboxSettings, 'image'> & { baseDir?: string } {
+  sandboxOverrides(s: Session): Omit<BoxSettings, 'image'> & { baseDir?: string } {
     const { image, ...rest } = this.runner.overrides(s.id);
     const dir = image ? imageDir(image) : undefined;
     const out = dir ? { ...rest, baseDir: dir } : rest;

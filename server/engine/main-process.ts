@@ -160,7 +160,7 @@ export async function containerMainProcess(
     await outer('upper_tmpfs', () => {
       mountUpperTmpfs(sys, built.layers, limits.diskBytes, limits.diskInodes, built.uidBase);
       built.upperMounted = true;
-    }, () => ({ detail: `tmpfs size=${config.diskLimit} nr_inodes=${limits.diskInodes}` }));
+    }, () => ({ detail: `tmpfs size=${config.diskBytes} nr_inodes=${limits.diskInodes}` }));
 
 
     const child = async (stage: StageName) => {

@@ -1,13 +1,14 @@
 // Runs the check of the step each learner is on, about once a second and right after Enter, only while their socket is attached.
 import type { SandboxHandle } from '../engine/types.ts';
 import type { CheckMsg, LessonMsg, SandboxSettings } from '../protocol/lessons.ts';
+import type { BoxSettings } from '../protocol/settings.ts';
 import type { Session } from '../web/session.ts';
 import type { CheckResult, Memo } from './checks.ts';
 import type { LoadedLesson } from './loader.ts';
 import { RealProbe, type BoxProbe } from './probe.ts';
 import { learnerKey, type ProgressStore } from './progress.ts';
 import { CostMeter } from './cost.ts';
-import { settingsFor, settingsMatch, type Limits } from './settings.ts';
+import { boxSettingsText, settingsFor, settingsMatch, type Limits } from './settings.ts';
 
 export interface LearnerState {
   sessionId: string;
@@ -27,7 +28,7 @@ export interface LearnerState {
   /** performance.now() of the last run, for spacing out costly checks on the periodic tick. */
   lastRun: number;
   sentKey: string;
-  overrides: SandboxSettings;
+  overrides: BoxSettings;
   quick: NodeJS.Timeout[];
 }
 
@@ -93,7 +94,7 @@ export class CheckRunner {
   }
 
   /** Sandbox settings of the lesson this session is in (merged into its sandbox config at creation). */
-  overrides(sessionId: string): SandboxSettings {
+  overrides(sessionId: string): BoxSettings {
     return this.states.get(sessionId)?.overrides ?? {};
   }
 
@@ -143,12 +144,12 @@ export class CheckRunner {
 
   /** A lesson that needs other limits (e.g. 64M for the OOM lesson) gets a sandbox rebuilt with them. */
   private ensureSettings(s: Session, st: LearnerState, lesson: LoadedLesson): void {
-    const want = settingsFor(lesson.lesson.sandbox, this.opts.limits);
+    const want = settingsFor(lesson.settings, this.opts.limits);
     st.overrides = want;
     const sb = s.sandbox;
-    if (!Object.keys(lesson.lesson.sandbox).length || !sb || s.state !== 'running' || settingsMatch(sb.config, want, this.opts.limits)) return;
-    this.opts.log?.(`session ${s.id}: rebuilding the sandbox for lesson ${lesson.lesson.slug} (${JSON.stringify(want)})`);
-    this.send(s, st, { ok: false, message: `Rebuilding your sandbox with the limits this lesson needs (${describe(want)})…` }, 0);
+    if (!Object.keys(lesson.settings).length || !sb || s.state !== 'running' || settingsMatch(sb.config, want, this.opts.limits)) return;
+    this.opts.log?.(`session ${s.id}: rebuilding the sandbox for lesson ${lesson.lesson.slug} (${JSON.stringify(boxSettingsText(want))})`);
+    this.send(s, st, { ok: false, message: `Rebuilding your sandbox with the limits this lesson needs (${describe(boxSettingsText(want))})…` }, 0);
     void s.reset();
   }
 

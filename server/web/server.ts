@@ -2,6 +2,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { AddressInfo } from 'node:net';
+import { defaultEnv } from '../engine/config.ts';
 import type { SandboxConfig } from '../engine/types.ts';
 import {
   API_HEALTH_PATH, API_SESSION_PATH, CLOSE, WS_PATH, createSessionRequest,
@@ -59,23 +60,17 @@ export function sandboxConfigFor(cfg: ServerConfig, baseDir: string, s: Session)
   const hostname = `box-${s.id.slice(0, 8)}`;
   return {
     baseDir,
-    memory: cfg.memory,
-    cpuLimit: cfg.cpuLimit,
+    memoryBytes: cfg.memoryBytes,
+    cpuFraction: cfg.cpuFraction,
     pids: cfg.pids,
     shell: cfg.shell,
     args: cfg.shellArgs,
     workdir: '/root',
     hostname,
-    env: {
-      TERM: 'xterm-256color',
-      COLORTERM: 'truecolor',
-      HOME: '/root',
-      PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
-      LANG: 'C.UTF-8',
-      HOSTNAME: hostname,
-    },
-    diskLimit: cfg.disk,
-    shmLimit: cfg.shm,
+    // The engine's one box environment; xterm.js draws 24-bit colour.
+    env: defaultEnv(hostname, 'xterm-256color', { COLORTERM: 'truecolor' }),
+    diskBytes: cfg.diskBytes,
+    shmBytes: cfg.shmBytes,
     stdio: 'pty',
     inputQueueBytes: cfg.inputQueueBytes,
     rows: s.rows,
@@ -140,7 +135,7 @@ export async function startServer(opts: StartServerOptions = {}): Promise<Runnin
     log,
   });
   const course: Course = new Course(
-    { manager, limits: { memory: cfg.memory, cpuLimit: cfg.cpuLimit, pids: cfg.pids, lab: cfg.lab }, allowedOrigins: cfg.allowedOrigins, cgroupVersion: manager.cgroupVersion, log },
+    { manager, limits: { memoryBytes: cfg.memoryBytes, cpuFraction: cfg.cpuFraction, pids: cfg.pids, lab: cfg.lab }, allowedOrigins: cfg.allowedOrigins, cgroupVersion: manager.cgroupVersion, log },
     { packDirs: cfg.lessonDirs, ...opts.course },
   );
   const sockets = createSocketServer({
