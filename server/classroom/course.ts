@@ -18,6 +18,7 @@ import type { SessionManager } from '../web/sessions.ts';
 import { InstructorAuth } from './auth.ts';
 import { Dashboard } from './dashboard.ts';
 import { WatchHub } from './watch.ts';
+import { fromEnv } from '../protocol/settings.ts';
 
 export interface CourseOptions {
   /** Instructor token; default BOXLAB_INSTRUCTOR_TOKEN, else a random one printed at start. */
@@ -207,7 +208,7 @@ async function rebuild(s: Session): Promise<boolean> {
 
 /** A named image under the images dir, only when it looks like a built image (a directory with /bin). */
 function imageDir(name: string): string | undefined {
-  const dir = path.join(process.env.BOXLAB_HOME ? path.join(process.env.BOXLAB_HOME, 'images') : '/var/lib/boxlab/images', name);
+  const dir = path.join(fromEnv('home', process.env), 'images', name);
   return fs.existsSync(path.join(dir, 'bin')) ? dir : undefined;
 }
 

@@ -117,8 +117,8 @@ export const SETTINGS = {
   inputQueueBytes: def({ env: 'BOXLAB_INPUT_QUEUE', flags: ['input-queue'], scope: ['serve'], arg: 'SIZE', parse: bytes({ min: 128 * KiB, max: 64 * MiB }), default: MiB, shown: '1M', doc: 'keystroke bytes that may wait per session for a box that does not read (128K..64M)' }),
   instructorToken: def({ env: 'BOXLAB_INSTRUCTOR_TOKEN', scope: ['serve'], parse: text, shown: 'random, printed at start', doc: 'the instructor\'s token of /classroom' }),
   skipWebBuild: def({ env: 'BOXLAB_SKIP_WEB_BUILD', scope: ['serve'], parse: text, shown: '', doc: '1: serve out/ as it is, without rebuilding a stale front end' }),
-  home: def({ env: 'BOXLAB_HOME', scope: ['serve', 'run'], parse: text, shown: '/var/lib/boxlab', doc: 'images (under images/) and the progress database (boxlab.db)' }),
-  runDir: def({ env: 'BOXLAB_RUN', scope: ['serve', 'run'], parse: text, shown: '/run/boxlab', doc: 'live state of the boxes, swept after a crash' }),
+  home: def({ env: 'BOXLAB_HOME', scope: ['serve', 'run'], parse: text, default: '/var/lib/boxlab', shown: '/var/lib/boxlab', doc: 'images (under images/) and the progress database (boxlab.db)' }),
+  runDir: def({ env: 'BOXLAB_RUN', scope: ['serve', 'run'], parse: text, default: '/run/boxlab', shown: '/run/boxlab', doc: 'live state of the boxes, swept after a crash' }),
   timing: def({ env: 'BOXLAB_TIMING', scope: ['run'], parse: text, shown: '', doc: '1: print where the process\'s time went as one JSON line on stderr' }),
   loopProbe: def({ env: 'BOXLAB_LOOP_PROBE', scope: ['test'], parse: text, shown: '', doc: 'file the loop-probe preload writes the server\'s event-loop delays to' }),
   testTimeFactor: def({ env: 'BOXLAB_TEST_TIME_FACTOR', scope: ['test'], parse: text, shown: '1', doc: 'slow hosts (the v2 guest) scale test timeouts by this' }),
@@ -135,6 +135,12 @@ export function defaultOf<K extends SettingKey>(key: K): NonNullable<SettingValu
   const v = (SETTINGS[key] as Setting).default;
   if (v === undefined) throw new Error(`setting ${key} has no default`);
   return v as NonNullable<SettingValue<K>>;
+}
+
+/** A flagless text setting from the environment (an empty value counts as unset), else its default: for the
+ * modules that read one where it is used (BOXLAB_HOME, BOXLAB_RUN). */
+export function fromEnv(key: 'home' | 'runDir', env: Record<string, string | undefined>): string {
+  return env[SETTINGS[key].env!] || defaultOf(key);
 }
 
 /** The settings a command reads, in table order. */
