@@ -93,38 +93,135 @@ export const LIMIT_SETTINGS = {
 } as const;
 
 export const SETTINGS = {
-  port: def({ env: 'PORT', flags: ['port'], scope: ['serve'], arg: 'N', parse: count(0, 65535), default: 3000, shown: '3000', doc: 'TCP port to listen on (0: any free one)' }),
-  host: def({ env: 'HOST', flags: ['host'], scope: ['serve'], arg: 'ADDR', parse: text, default: '127.0.0.1', shown: '127.0.0.1', doc: 'address to listen on (0.0.0.0 or :: for every interface)' }),
+  port: def({
+    env: 'PORT', flags: ['port'], scope: ['serve'], arg: 'N', parse: count(0, 65535), default: 3000, shown: '3000',
+    doc: 'TCP port to listen on (0: any free one)',
+  }),
+  host: def({
+    env: 'HOST', flags: ['host'], scope: ['serve'], arg: 'ADDR', parse: text, default: '127.0.0.1',
+    shown: '127.0.0.1', doc: 'address to listen on (0.0.0.0 or :: for every interface)',
+  }),
   ...LIMIT_SETTINGS,
-  lifetimeSec: def({ env: 'BOXLAB_LIFETIME', flags: ['lifetime'], scope: ['serve'], arg: 'DURATION', parse: parseDurationSec, default: 2 * 3600, shown: '2h', doc: 'a session ends this long after it began (90s, 30m, 2h; at most 7 days)' }),
-  idleSec: def({ env: 'BOXLAB_IDLE', flags: ['idle'], scope: ['serve'], arg: 'DURATION', parse: parseDurationSec, default: 30 * 60, shown: '30m', doc: 'a session without input ends after this' }),
-  graceSec: def({ env: 'BOXLAB_GRACE', flags: ['grace'], scope: ['serve'], arg: 'DURATION', parse: parseDurationSec, default: 60, shown: '60s', doc: 'a box without any client is kept this long for a reload to resume it' }),
-  maxSessions: def({ env: 'BOXLAB_MAX_SESSIONS', flags: ['max-sessions'], scope: ['serve'], arg: 'N', parse: count(1, 100_000), default: 200, shown: '200', doc: 'boxes at once on this server; more get 503 with Retry-After' }),
-  maxPerClient: def({ env: 'BOXLAB_MAX_PER_CLIENT', flags: ['max-per-client'], scope: ['serve'], arg: 'N', parse: count(1, 100_000), default: 3, shown: '3', doc: 'boxes at once per client address (never more than max-sessions)' }),
-  imagePath: def<string>({ env: 'BOXLAB_IMAGE', flags: ['base-dir', 'image'], scope: ['serve', 'run'], arg: 'DIR', parse: text, shown: 'the busybox image', doc: 'image used as the read-only lower layer (the default one is built if missing)' }),
-  shell: def({ env: 'BOXLAB_SHELL', flags: ['shell'], scope: ['serve', 'run'], arg: 'PATH', parse: text, default: '/bin/sh', shown: '/bin/sh', doc: 'shell or binary to run inside the box' }),
-  shellArgs: def({ env: 'BOXLAB_SHELL_ARGS', flags: ['shell-args'], scope: ['serve'], arg: 'ARGS', parse: list(' '), default: ['-l'] as string[], shown: '-l', doc: 'arguments of the shell, separated by spaces' }),
-  workdir: def({ flags: ['workdir'], scope: ['run'], arg: 'DIR', parse: text, default: '/root', shown: '/root', doc: 'working directory inside the box' }),
-  hostname: def({ flags: ['hostname'], scope: ['run'], arg: 'NAME', parse: text, default: 'boxlab', shown: 'boxlab', doc: 'hostname inside the box (a web session gets box- and its id)' }),
-  runLab: def({ flags: ['lab'], scope: ['run'], default: false, shown: '', doc: 'lab mode: unshare, mount, pivot_root and veth inside the box (docs/lab-mode.md)' }),
-  env: def({ flags: ['env'], short: 'e', scope: ['run'], arg: 'K=V', parse: text, repeatable: true, shown: '', doc: 'extra environment variable of the box (repeatable)' }),
-  trace: def({ flags: ['trace'], scope: ['run'], default: false, shown: '', doc: 'print each stage event as a JSON line on stderr' }),
-  allowedOrigins: def({ env: 'BOXLAB_ALLOWED_ORIGINS', flags: ['allowed-origins'], scope: ['serve'], arg: 'LIST', parse: list(','), default: [] as string[], shown: '', doc: 'origins allowed to open sessions besides the Host\'s own (https://a.example,…)' }),
-  allowedHosts: def({ env: 'BOXLAB_ALLOWED_HOSTS', flags: ['allowed-hosts'], scope: ['serve'], arg: 'LIST', parse: list(','), default: [] as string[], shown: '', doc: 'host names served besides localhost and the bound addresses (name or name:port; others get 421)' }),
-  staticDir: def<string>({ env: 'BOXLAB_STATIC_DIR', flags: ['static-dir'], scope: ['serve'], arg: 'DIR', parse: text, shown: 'out/ of the checkout', doc: 'the built front end served as static files' }),
-  lab: def({ env: 'BOXLAB_LAB', flags: ['lab'], scope: ['serve'], arg: 'on|off', parse: onOff, default: true, shown: 'on', doc: 'lab mode for the lessons that ask for it; off drops it server-wide (docs/lab-mode.md)' }),
-  lessonDirs: def({ env: 'BOXLAB_LESSONS', flags: ['lessons'], scope: ['serve'], arg: 'DIR', parse: list(':'), repeatable: true, default: [] as string[], shown: '', doc: 'lesson pack folders served beside the course (env: dir1:dir2; flag repeatable)' }),
-  inputQueueBytes: def({ env: 'BOXLAB_INPUT_QUEUE', flags: ['input-queue'], scope: ['serve'], arg: 'SIZE', parse: bytes({ min: 128 * KiB, max: 64 * MiB }), default: MiB, shown: '1M', doc: 'keystroke bytes that may wait per session for a box that does not read (128K..64M)' }),
-  instructorToken: def({ env: 'BOXLAB_INSTRUCTOR_TOKEN', scope: ['serve'], parse: text, shown: 'random, printed at start', doc: 'the instructor\'s token of /classroom' }),
-  skipWebBuild: def({ env: 'BOXLAB_SKIP_WEB_BUILD', scope: ['serve'], parse: text, shown: '', doc: '1: serve out/ as it is, without rebuilding a stale front end' }),
-  home: def({ env: 'BOXLAB_HOME', scope: ['serve', 'run'], parse: text, default: '/var/lib/boxlab', shown: '/var/lib/boxlab', doc: 'images (under images/) and the progress database (boxlab.db)' }),
-  runDir: def({ env: 'BOXLAB_RUN', scope: ['serve', 'run'], parse: text, default: '/run/boxlab', shown: '/run/boxlab', doc: 'live state of the boxes, swept after a crash' }),
-  timing: def({ env: 'BOXLAB_TIMING', scope: ['run'], parse: text, shown: '', doc: '1: print where the process\'s time went as one JSON line on stderr' }),
-  loopProbe: def({ env: 'BOXLAB_LOOP_PROBE', scope: ['test'], parse: text, shown: '', doc: 'file the loop-probe preload writes the server\'s event-loop delays to' }),
-  testTimeFactor: def({ env: 'BOXLAB_TEST_TIME_FACTOR', scope: ['test'], parse: text, shown: '1', doc: 'slow hosts (the v2 guest) scale test timeouts by this' }),
-  securityMode: def({ env: 'BOXLAB_SECURITY_MODE', scope: ['test'], parse: text, shown: '', doc: 'lab: the security suite runs every box in lab mode' }),
-  lessonSlugs: def({ env: 'BOXLAB_LESSON_SLUGS', scope: ['test'], parse: text, shown: '', doc: 'slug,slug: the lesson proofs run only these' }),
-  pasteP99Ms: def({ env: 'BOXLAB_PASTE_P99_MS', scope: ['test'], parse: text, shown: '250', doc: 'bound of the paste test\'s p99 latency' }),
+  lifetimeSec: def({
+    env: 'BOXLAB_LIFETIME', flags: ['lifetime'], scope: ['serve'], arg: 'DURATION', parse: parseDurationSec,
+    default: 2 * 3600, shown: '2h', doc: 'a session ends this long after it began (90s, 30m, 2h; at most 7 days)',
+  }),
+  idleSec: def({
+    env: 'BOXLAB_IDLE', flags: ['idle'], scope: ['serve'], arg: 'DURATION', parse: parseDurationSec, default: 30 * 60,
+    shown: '30m', doc: 'a session without input ends after this',
+  }),
+  graceSec: def({
+    env: 'BOXLAB_GRACE', flags: ['grace'], scope: ['serve'], arg: 'DURATION', parse: parseDurationSec, default: 60,
+    shown: '60s', doc: 'a box without any client is kept this long for a reload to resume it',
+  }),
+  maxSessions: def({
+    env: 'BOXLAB_MAX_SESSIONS', flags: ['max-sessions'], scope: ['serve'], arg: 'N', parse: count(1, 100_000),
+    default: 200, shown: '200', doc: 'boxes at once on this server; more get 503 with Retry-After',
+  }),
+  maxPerClient: def({
+    env: 'BOXLAB_MAX_PER_CLIENT', flags: ['max-per-client'], scope: ['serve'], arg: 'N', parse: count(1, 100_000),
+    default: 3, shown: '3', doc: 'boxes at once per client address (never more than max-sessions)',
+  }),
+  imagePath: def<string>({
+    env: 'BOXLAB_IMAGE', flags: ['base-dir', 'image'], scope: ['serve', 'run'], arg: 'DIR', parse: text,
+    shown: 'the busybox image', doc: 'image used as the read-only lower layer (the default one is built if missing)',
+  }),
+  shell: def({
+    env: 'BOXLAB_SHELL', flags: ['shell'], scope: ['serve', 'run'], arg: 'PATH', parse: text, default: '/bin/sh',
+    shown: '/bin/sh', doc: 'shell or binary to run inside the box',
+  }),
+  shellArgs: def({
+    env: 'BOXLAB_SHELL_ARGS', flags: ['shell-args'], scope: ['serve'], arg: 'ARGS', parse: list(' '),
+    default: ['-l'] as string[], shown: '-l', doc: 'arguments of the shell, separated by spaces',
+  }),
+  workdir: def({
+    flags: ['workdir'], scope: ['run'], arg: 'DIR', parse: text, default: '/root', shown: '/root',
+    doc: 'working directory inside the box',
+  }),
+  hostname: def({
+    flags: ['hostname'], scope: ['run'], arg: 'NAME', parse: text, default: 'boxlab', shown: 'boxlab',
+    doc: 'hostname inside the box (a web session gets box- and its id)',
+  }),
+  runLab: def({
+    flags: ['lab'], scope: ['run'], default: false, shown: '',
+    doc: 'lab mode: unshare, mount, pivot_root and veth inside the box (docs/lab-mode.md)',
+  }),
+  env: def({
+    flags: ['env'], short: 'e', scope: ['run'], arg: 'K=V', parse: text, repeatable: true, shown: '',
+    doc: 'extra environment variable of the box (repeatable)',
+  }),
+  trace: def({
+    flags: ['trace'], scope: ['run'], default: false, shown: '',
+    doc: 'print each stage event as a JSON line on stderr',
+  }),
+  allowedOrigins: def({
+    env: 'BOXLAB_ALLOWED_ORIGINS', flags: ['allowed-origins'], scope: ['serve'], arg: 'LIST', parse: list(','),
+    default: [] as string[], shown: '',
+    doc: 'origins allowed to open sessions besides the Host\'s own (https://a.example,…)',
+  }),
+  allowedHosts: def({
+    env: 'BOXLAB_ALLOWED_HOSTS', flags: ['allowed-hosts'], scope: ['serve'], arg: 'LIST', parse: list(','),
+    default: [] as string[], shown: '',
+    doc: 'host names served besides localhost and the bound addresses (name or name:port; others get 421)',
+  }),
+  staticDir: def<string>({
+    env: 'BOXLAB_STATIC_DIR', flags: ['static-dir'], scope: ['serve'], arg: 'DIR', parse: text,
+    shown: 'out/ of the checkout', doc: 'the built front end served as static files',
+  }),
+  lab: def({
+    env: 'BOXLAB_LAB', flags: ['lab'], scope: ['serve'], arg: 'on|off', parse: onOff, default: true, shown: 'on',
+    doc: 'lab mode for the lessons that ask for it; off drops it server-wide (docs/lab-mode.md)',
+  }),
+  lessonDirs: def({
+    env: 'BOXLAB_LESSONS', flags: ['lessons'], scope: ['serve'], arg: 'DIR', parse: list(':'), repeatable: true,
+    default: [] as string[], shown: '',
+    doc: 'lesson pack folders served beside the course (env: dir1:dir2; flag repeatable)',
+  }),
+  inputQueueBytes: def({
+    env: 'BOXLAB_INPUT_QUEUE', flags: ['input-queue'], scope: ['serve'], arg: 'SIZE',
+    parse: bytes({ min: 128 * KiB, max: 64 * MiB }), default: MiB, shown: '1M',
+    doc: 'keystroke bytes that may wait per session for a box that does not read (128K..64M)',
+  }),
+  instructorToken: def({
+    env: 'BOXLAB_INSTRUCTOR_TOKEN', scope: ['serve'], parse: text, shown: 'random, printed at start',
+    doc: 'the instructor\'s token of /classroom',
+  }),
+  skipWebBuild: def({
+    env: 'BOXLAB_SKIP_WEB_BUILD', scope: ['serve'], parse: text, shown: '',
+    doc: '1: serve out/ as it is, without rebuilding a stale front end',
+  }),
+  home: def({
+    env: 'BOXLAB_HOME', scope: ['serve', 'run'], parse: text, default: '/var/lib/boxlab', shown: '/var/lib/boxlab',
+    doc: 'images (under images/) and the progress database (boxlab.db)',
+  }),
+  runDir: def({
+    env: 'BOXLAB_RUN', scope: ['serve', 'run'], parse: text, default: '/run/boxlab', shown: '/run/boxlab',
+    doc: 'live state of the boxes, swept after a crash',
+  }),
+  timing: def({
+    env: 'BOXLAB_TIMING', scope: ['run'], parse: text, shown: '',
+    doc: '1: print where the process\'s time went as one JSON line on stderr',
+  }),
+  loopProbe: def({
+    env: 'BOXLAB_LOOP_PROBE', scope: ['test'], parse: text, shown: '',
+    doc: 'file the loop-probe preload writes the server\'s event-loop delays to',
+  }),
+  testTimeFactor: def({
+    env: 'BOXLAB_TEST_TIME_FACTOR', scope: ['test'], parse: text, shown: '1',
+    doc: 'slow hosts (the v2 guest) scale test timeouts by this',
+  }),
+  securityMode: def({
+    env: 'BOXLAB_SECURITY_MODE', scope: ['test'], parse: text, shown: '',
+    doc: 'lab: the security suite runs every box in lab mode',
+  }),
+  lessonSlugs: def({
+    env: 'BOXLAB_LESSON_SLUGS', scope: ['test'], parse: text, shown: '',
+    doc: 'slug,slug: the lesson proofs run only these',
+  }),
+  pasteP99Ms: def({
+    env: 'BOXLAB_PASTE_P99_MS', scope: ['test'], parse: text, shown: '250',
+    doc: 'bound of the paste test\'s p99 latency',
+  }),
 } as const satisfies Record<string, Setting<any>>;
 
 export type SettingKey = keyof typeof SETTINGS;
