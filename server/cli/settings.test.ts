@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import { SETTINGS, type Setting } from '../protocol/settings.ts';
 import { GiB, MiB, TiB } from '../protocol/size.ts';
 import { parseLesson } from '../lessons/loader.ts';
-import { loadConfig } from '../web/config.ts';
+import { defaultConfig, loadConfig } from '../web/config.ts';
 import { parseRunArgs } from './args.ts';
 import { BEGIN, END, README, withTable } from '../../scripts/settings-doc.ts';
 
@@ -57,6 +57,10 @@ test('every setting is whole: a doc line, a scope, a parser for what it reads; f
     if (s.default !== undefined && s.parse && s.shown && typeof s.default === 'number') {
       assert.equal(s.parse(s.shown, {}), s.default, `${key}: the default shown (${s.shown}) is the default used`);
     }
+  }
+  const cfg = defaultConfig();
+  for (const [key, s] of Object.entries(SETTINGS) as [string, Setting][]) {
+    if (s.scope.includes('serve') && s.flags) assert.ok(key in cfg, `${key}: a serve setting with a flag is a ServerConfig field (loadConfig fills only those)`);
   }
   for (const scope of ['serve', 'run'] as const) {
     const flags = (Object.values(SETTINGS) as Setting[]).filter((s) => s.scope.includes(scope)).flatMap((s) => s.flags ?? []);

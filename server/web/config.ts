@@ -186,11 +186,6 @@ export function parseFlags(scope: 'serve' | 'run', argv: string[], ctx: ParseCon
   return out;
 }
 
-/** Every server setting as `--flag` and env var, for `boxlab serve --help` (the same table loadConfig() reads). */
-export const CONFIG_OPTIONS: ReadonlyArray<{ key: SettingKey; env: string; flag: string }> = settingsOf('serve')
-  .filter(([, s]) => s.env && s.flags)
-  .map(([key, s]) => ({ key, env: s.env!, flag: s.flags![0]! }));
-
 export function defaultConfig(): ServerConfig {
   return {
     port: defaultOf('port'),
