@@ -2,7 +2,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { AddressInfo } from 'node:net';
-import { defaultEnv } from '../engine/config.ts';
+import { DEFAULTS, defaultEnv } from '../engine/config.ts';
 import type { SandboxConfig } from '../engine/types.ts';
 import {
   API_HEALTH_PATH, API_SESSION_PATH, CLOSE, WS_PATH, createSessionRequest,
@@ -65,7 +65,7 @@ export function sandboxConfigFor(cfg: ServerConfig, baseDir: string, s: Session)
     pids: cfg.pids,
     shell: cfg.shell,
     args: cfg.shellArgs,
-    workdir: '/root',
+    workdir: DEFAULTS.workdir,
     hostname,
     // The engine's one box environment; xterm.js draws 24-bit colour.
     env: defaultEnv(hostname, 'xterm-256color', { COLORTERM: 'truecolor' }),
