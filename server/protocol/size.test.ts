@@ -81,3 +81,10 @@ test('errors are the problem only; the edge names the setting', () => {
   assert.ok(err instanceof LimitError);
   assert.equal(describeLimitError('BOXLAB_MEMORY', 'banana', err), 'BOXLAB_MEMORY: "banana" is not a size like 100M, 1G, 64MiB, 512k or 1048576');
 });
+
+test('the grammar and the schema import nothing from node (protocol: bundled anywhere)', async () => {
+  const { readFileSync } = await import('node:fs');
+  const importsOf = (f: string) => [...readFileSync(new URL(f, import.meta.url), 'utf8').matchAll(/from '([^']+)'/g)].map((m) => m[1]);
+  assert.deepEqual(importsOf('./size.ts'), []);
+  assert.deepEqual(importsOf('./settings.ts'), ['./size.ts']);
+});
