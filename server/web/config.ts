@@ -5,7 +5,7 @@ import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import type { SessionLimits } from '../protocol/messages.ts';
-import { SETTINGS, defaultOf, settingsOf, type ParseContext, type Setting, type SettingKey } from '../protocol/settings.ts';
+import { SETTINGS, settingsOf, type ParseContext, type Setting, type SettingKey } from '../protocol/settings.ts';
 import { describeLimitError, formatBytes, parseDurationSec } from '../protocol/size.ts';
 import type { Rate } from './budget.ts';
 import type { ConnectionLimits } from './gate.ts';
@@ -186,40 +186,24 @@ export function parseFlags(scope: 'serve' | 'run', argv: string[], ctx: ParseCon
   return out;
 }
 
+/** ServerConfig's fields: every setting of `boxlab serve` that has a flag (the flagless ones are read where used). */
+const SERVE_FIELDS = settingsOf('serve').filter(([, s]) => s.flags);
+
+/** Every field from its setting's default (server/protocol/settings.ts); lists are copied, never shared. */
 export function defaultConfig(): ServerConfig {
-  return {
-    port: defaultOf('port'),
-    host: defaultOf('host'),
-    memoryBytes: defaultOf('memoryBytes'),
-    cpuFraction: defaultOf('cpuFraction'),
-    pids: defaultOf('pids'),
-    diskBytes: defaultOf('diskBytes'),
-    shmBytes: defaultOf('shmBytes'),
-    lifetimeSec: defaultOf('lifetimeSec'),
-    idleSec: defaultOf('idleSec'),
-    graceSec: defaultOf('graceSec'),
-    maxSessions: defaultOf('maxSessions'),
-    maxPerClient: defaultOf('maxPerClient'),
-    imagePath: undefined,
-    shell: defaultOf('shell'),
-    shellArgs: [...defaultOf('shellArgs')],
-    allowedOrigins: [],
-    allowedHosts: [],
-    staticDir: fileURLToPath(new URL('../../out', import.meta.url)),
-    lab: defaultOf('lab'),
-    lessonDirs: [],
-    inputQueueBytes: defaultOf('inputQueueBytes'),
-    fairness: FAIRNESS,
-  };
+  const cfg: Record<string, unknown> = {};
+  for (const [key, s] of SERVE_FIELDS) cfg[key] = Array.isArray(s.default) ? [...s.default] : s.default;
+  // Where this checkout's front end is built: known here, not in protocol.
+  cfg.staticDir = fileURLToPath(new URL('../../out', import.meta.url));
+  cfg.fairness = FAIRNESS;
+  return cfg as unknown as ServerConfig;
 }
 
 /** Defaults, then env, then flags (`--port 8080` or `--port=8080`). Unknown flags are an error. */
 export function loadConfig(env: Record<string, string | undefined> = process.env, argv: string[] = []): ServerConfig {
   const cfg = defaultConfig() as unknown as Record<string, unknown>;
   const ctx: ParseContext = { cpus: availableParallelism() };
-  // Only ServerConfig's own fields: the env-only settings of serve (BOXLAB_HOME, …) are read where they are used.
-  const fields = settingsOf('serve').filter(([key]) => key in cfg);
-  for (const [key, s] of fields) {
+  for (const [key, s] of SERVE_FIELDS) {
     const v = s.env ? env[s.env] : undefined;
     if (v !== undefined && v !== '') cfg[key] = parseSetting(key, v, s.env!, ctx);
   }
