@@ -47,6 +47,9 @@ export function buildWebBundle(root = ROOT, log = (l: string) => process.stderr.
 }
 
 export async function serveCommand(argv: string[]): Promise<number> {
+  // Settings first: a bad flag or token is one line and exit 2, before the root check or an image build.
+  const { loadConfig } = await import('../web/config.ts');
+  loadConfig(process.env, argv);
   const image = process.env.BOXLAB_IMAGE ?? defaultImagePath();
   await preflight(image);
   const progress = consoleProgress('rootfs');
