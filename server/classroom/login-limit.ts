@@ -32,7 +32,7 @@ export class LoginLimiter {
     const b = this.byAddress.get(addressKey(addr));
     const ms = Math.max(b?.waitFor(1) ?? 0, this.global.waitFor(1));
     if (ms > 0) this.stats.refused++;
-    return Math.ceil(ms / 1000);
+    return Math.ceil(Math.round(ms) / 1000); // rounded to the ms first: 1000.0000002 ms is 1 s
   }
 
   /** A wrong token was presented from this address. */
