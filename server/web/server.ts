@@ -266,7 +266,9 @@ export async function startServer(opts: StartServerOptions = {}): Promise<Runnin
   log(`listening on ${url} (capacity ${cfg.maxSessions}, ${cfg.maxPerClient} per client)`);
   log(`answering host names: ${hosts.names().join(' ')} (others: 421; add names with BOXLAB_ALLOWED_HOSTS)`);
   for (const line of startupLines({ bound: cfg.host, port, tls, served: hosts.served() })) log(line);
-  log(`classroom: ${url}/classroom#token=${course.auth.token}${cfg.instructorToken ? ' (token from BOXLAB_INSTRUCTOR_TOKEN)' : ''}`);
+  // Bound to every address: the instructor on this machine opens it by name (a browser will not open 0.0.0.0).
+  const local = ['0.0.0.0', '::', '[::]', ''].includes(cfg.host) ? `${tls ? 'https' : 'http'}://localhost:${port}` : url;
+  log(`classroom: ${local}/classroom#token=${course.auth.token}${cfg.instructorToken ? ' (token from BOXLAB_INSTRUCTOR_TOKEN)' : ''}`);
 
   let closing: Promise<void> | null = null;
   const close = (): Promise<void> =>
