@@ -5,11 +5,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { request } from 'node:http';
+import type { TLSSocket } from 'node:tls';
+import { WebSocket } from 'ws';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fakeFactory } from '../../server/web/fake-sandbox.ts';
 import { startServer } from '../../server/web/server.ts';
+import { connectFrom, pinnedTls } from './connect.ts';
 import { createRoom, roomLinks, roomNamespaces, roomTables, sweepRooms, type Room } from './netns.ts';
 
 const PREFIX = 'bxtls';
@@ -124,10 +128,43 @@ test('a room: 30 learners behind one NAT seen as one address, the instructor as 
   const chromiumAddrs = new Set(srv.manager.sessions().filter((s) => s.name === 'chromium').map((s) => s.addr.replace(/^::ffff:/, '')));
   assert.deepEqual([...chromiumAddrs], [room.natAddress], 'the browser\'s session came through the NAT too');
 
+  // Protocol clients in this process on sockets made inside learner namespaces: POST a session, then wss, as the page does.
+  const t1 = performance.now();
+  const learnersByProtocol = room.learners.slice(2, 12);
+  await Promise.all(learnersByProtocol.map(async (l, i) => {
+    const [a, b] = await connectFrom(l.name, room.serverAddress, srv.port, 2);
+    const s = JSON.parse(await post(await pinnedTls(a, srv.tls!.spki), `${room.serverAddress}:${srv.port}`, `{"name":"proto-${i}"}`));
+    const tlsB = await pinnedTls(b, srv.tls!.spki);
+    const ws = new WebSocket(`wss://${room.serverAddress}:${srv.port}${s.wsPath}`, ['boxlab.v1', `boxlab.token.${s.token}`], { createConnection: () => tlsB, origin: base });
+    const type = await new Promise<string>((resolve, reject) => {
+      ws.on('message', (d, bin) => !bin && resolve(JSON.parse(String(d)).type));
+      ws.on('error', reject);
+    });
+    assert.equal(type, 'hello');
+    ws.close();
+  }));
+  t.diagnostic(`${learnersByProtocol.length} protocol clients (sockets made in their namespaces, session + wss): ${(performance.now() - t1).toFixed(0)} ms`);
+  const protoAddrs = new Set(srv.manager.sessions().filter((s) => s.name?.startsWith('proto-')).map((s) => s.addr.replace(/^::ffff:/, '')));
+  assert.deepEqual([...protoAddrs], [room.natAddress]);
+  // A socket from a learner namespace refuses a server whose key is not the pinned one.
+  const [c] = await connectFrom(room.learners[12].name, room.serverAddress, srv.port, 1);
+  await assert.rejects(pinnedTls(c, Buffer.alloc(32).toString('base64')), /not the pinned one/);
+
   await srv.close();
   await room.destroy();
   await nothingLeft(room.id);
 });
+
+function post(socket: TLSSocket, host: string, body: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const req = request({ createConnection: () => socket, method: 'POST', path: '/api/session', headers: { Host: host, 'Content-Type': 'application/json' } }, (res) => {
+      let text = '';
+      res.on('data', (c) => (text += c)).on('end', () => (res.statusCode === 201 ? resolve(text) : reject(new Error(`${res.statusCode} ${text}`))));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
 
 test('a killed run\'s room is swept by its prefix', { skip, timeout: 120_000 }, async (t) => {
   // A child makes a room and is killed with SIGKILL: nothing of it ran its cleanup.
@@ -146,5 +183,36 @@ test('a killed run\'s room is swept by its prefix', { skip, timeout: 120_000 }, 
   assert.equal((await roomLinks(id)).length, 2, 'uplink and instructor links on the host');
   const swept = await sweepRooms(id);
   assert.equal(swept.namespaces.length, 4);
+  await nothingLeft(id);
+});
+
+test('a test that fails after making a room leaves nothing (destroy registered with t.after)', { skip, timeout: 120_000 }, async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'bxtls-failing-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const file = join(dir, 'failing.test.mts');
+  writeFileSync(file, `import { test } from 'node:test';
+import { createRoom } from '${new URL('./netns.ts', import.meta.url).href}';
+test('fails', async (t) => {
+  const room = await createRoom({ learners: 3, prefix: '${PREFIX}' });
+  t.after(() => room.destroy());
+  console.log('ROOM ' + room.id);
+  throw new Error('deliberate failure');
+});
+`);
+  const out = await new Promise<{ code: number | null; text: string }>((resolve) => {
+    // A test run of its own: without NODE_TEST_CONTEXT, node --test does not take itself for a nested run.
+    const env = { ...process.env };
+    delete env.NODE_TEST_CONTEXT;
+    const child = spawn(process.execPath, ['--import', 'tsx', '--test', file], { stdio: ['ignore', 'pipe', 'pipe'], env, cwd: process.cwd() });
+    let text = '';
+    child.stdout.on('data', (c) => (text += c));
+    child.stderr.on('data', (c) => (text += c));
+    child.on('close', (code) => resolve({ code, text }));
+  });
+  const id = /ROOM (\w+)/.exec(out.text)?.[1];
+  assert.ok(id, out.text);
+  t.after(() => sweepRooms(id));
+  assert.notEqual(out.code, 0, 'the inner test failed');
+  assert.match(out.text, /deliberate failure/);
   await nothingLeft(id);
 });
