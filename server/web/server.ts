@@ -18,7 +18,7 @@ import { SessionManager } from './sessions.ts';
 import { createSocketServer, originAllowed } from './socket.ts';
 import { frontDoor } from './front-door.ts';
 import { loadInstructorToken } from '../classroom/auth.ts';
-import { startupLines, tlsMaterial, type TlsMaterial } from './tls.ts';
+import { certHosts, startupLines, tlsMaterial, type TlsMaterial } from './tls.ts';
 import { SECURITY_HEADERS, createStaticHandler } from './static.ts';
 import { courseApi } from '../classroom/api.ts';
 import { Course, type CourseOptions } from '../classroom/course.ts';
@@ -258,9 +258,7 @@ export async function startServer(opts: StartServerOptions = {}): Promise<Runnin
     });
   });
   const port = (listener.address() as AddressInfo).port;
-  // A certificate from files also names the hosts it is for: those are served without BOXLAB_ALLOWED_HOSTS.
-  const certHosts = tls?.origin === 'files' ? tls.names.filter((n) => !n.startsWith('*')).map((n) => (n.includes(':') ? `[${n}]` : n)) : [];
-  hosts = new HostAllowlist({ bound: cfg.host, port, extra: [...cfg.allowedHosts, ...certHosts.map((n) => `${n}:${port}`)] });
+  hosts = new HostAllowlist({ bound: cfg.host, port, extra: [...cfg.allowedHosts, ...certHosts(tls, port)] });
   const hostForUrl = cfg.host.includes(':') ? `[${cfg.host}]` : cfg.host;
   const url = `${tls ? 'https' : 'http'}://${hostForUrl}:${port}`;
   log(`listening on ${url} (capacity ${cfg.maxSessions}, ${cfg.maxPerClient} per client)`);

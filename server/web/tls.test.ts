@@ -9,8 +9,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { WebSocket } from 'ws';
 import { clientProtocols } from '../protocol/messages.ts';
-import { ConfigError, loadConfig } from './config.ts';
-import { http, start } from './test-client.ts';
+import { createConnection } from 'node:net';
+import { ConfigError, FAIRNESS, loadConfig } from './config.ts';
+import { HostAllowlist } from './hosts.ts';
+import { http, rawUpgrade, start } from './test-client.ts';
 import { ensureSelfSigned, loadTlsFiles, startupLines } from './tls.ts';
 
 function tempHome(t: { after(fn: () => void): void }): string {
@@ -131,4 +133,36 @@ test('start-up lines: learners URLs for every address of a room, a warning for p
   assert.ok(withTls.some((l) => l === 'https: certificate SHA-256 fingerprint AA:BB'));
   assert.ok(withTls.some((l) => l.startsWith('learners open: https://10.0.0.5:3000/')));
   assert.ok(!withTls.some((l) => l.startsWith('WARNING')));
+});
+
+test('a wildcard bind: the certificate is for the host name, its .local, every interface address and loopback', (t) => {
+  const served = new HostAllowlist({
+    bound: '0.0.0.0', port: 3000, hostname: () => 'Room-PC',
+    interfaces: () => ['127.0.0.1', '::1', '192.168.1.20', 'fd00::20', 'fe80::1%eth0'],
+  }).served();
+  const m = ensureSelfSigned({ home: tempHome(t), names: served });
+  assert.deepEqual([...m.names].sort(), ['127.0.0.1', '192.168.1.20', '::1', 'fd00::20', 'localhost', 'room-pc', 'room-pc.local']);
+});
+
+test('the https port: a silent connection is cut after the first-byte deadline; a plain ws upgrade gets 308', async (t) => {
+  const { srv } = await start(t, { tls: 'self-signed', fairness: { ...FAIRNESS, headersTimeoutMs: 300 } }, { home: tempHome(t) });
+  const started = performance.now();
+  const closedAfter = await new Promise<number>((resolve, reject) => {
+    const s = createConnection(srv.port, '127.0.0.1');
+    s.on('close', () => resolve(performance.now() - started));
+    s.on('error', reject);
+  });
+  assert.ok(closedAfter >= 250 && closedAfter < 5000, `closed after ${closedAfter.toFixed(0)} ms`);
+  const up = await rawUpgrade(`http://127.0.0.1:${srv.port}`, {});
+  assert.equal(up.status, 308);
+});
+
+test('--tls-cert/--tls-key served: the names of the certificate are answered without BOXLAB_ALLOWED_HOSTS', async (t) => {
+  const made = ensureSelfSigned({ home: tempHome(t), names: ['school.example', '127.0.0.1'] });
+  const keyPath = join(made.certPath, '..', 'self-signed.key');
+  const { srv, url, logs } = await start(t, { tlsCert: made.certPath, tlsKey: keyPath, tls: 'files' });
+  assert.equal(srv.tls?.origin, 'files');
+  assert.ok(logs.some((l) => l.startsWith('https: certificate ') && l.includes(made.certPath)));
+  assert.equal((await get(`${url}/api/health`, made.cert, { Host: `school.example:${srv.port}` })).status, 200);
+  assert.equal((await get(`${url}/api/health`, made.cert, { Host: `other.example:${srv.port}` })).status, 421);
 });

@@ -164,6 +164,12 @@ export function tlsMaterial(cfg: Pick<ServerConfig, 'tls' | 'tlsCert' | 'tlsKey'
   return ensureSelfSigned({ home, names: new HostAllowlist({ bound: cfg.host, port: cfg.port }).served() });
 }
 
+/** A certificate from files also names the hosts it is for: served without BOXLAB_ALLOWED_HOSTS (`name:port`). */
+export function certHosts(tls: TlsMaterial | null, port: number): string[] {
+  if (tls?.origin !== 'files') return [];
+  return tls.names.filter((n) => !n.startsWith('*')).map((n) => `${n.includes(':') ? `[${n}]` : n}:${port}`);
+}
+
 const LOOPBACK_NAMES = new Set(['localhost', '127.0.0.1', '[::1]', '::1']);
 export const isLoopback = (host: string): boolean => LOOPBACK_NAMES.has(host) || /^127\./.test(host);
 
