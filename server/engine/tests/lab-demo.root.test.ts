@@ -39,15 +39,15 @@ const demo = async (lab: boolean) => {
   const base = await ensureImage(defaultImagePath(), () => {});
   const live = await startBox({ baseDir: base, lab, stdio: 'pty', shell: '/bin/sh', args: ['-l'], rows: 40, cols: 120 });
   try {
-    await live.waitFor(/# /);
+    await live.waitFor(/# /, 30_000);
     live.box.write('unshare --pid --fork --mount-proc sh\n');
     // Type the next line only once the outer shell has handed the terminal on: the nested shell exists (lab box) or
     // unshare's refusal is printed (plain box). A fixed sleep raced under emulation: busybox ash reads ahead while it
     // still edits its own line, and a line typed that early went to the outer shell (CI on the v2 guest).
     await waitUntil(() => lab ? nestedShell(live.box.pids.init) : /Operation not permitted/.test(live.out));
-    if (!lab) await live.waitFor(/not permitted[\s\S]*# /);
+    if (!lab) await live.waitFor(/not permitted[\s\S]*# /, 30_000);
     live.box.write('ps; echo "me=$$ done"\n');
-    await live.waitFor(/me=\d+ done/);
+    await live.waitFor(/me=\d+ done/, 30_000);
     // The nested shell as the host sees it: NSpid host -> box -> nested.
     const nspids = fs.readdirSync(`/proc/${live.box.pids.init}/task`).flatMap((t) =>
       fs.readFileSync(`/proc/${live.box.pids.init}/task/${t}/children`, 'utf8').trim().split(/\s+/).filter(Boolean))
