@@ -5,15 +5,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { request } from 'node:http';
-import type { TLSSocket } from 'node:tls';
-import { WebSocket } from 'ws';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fakeFactory } from '../../server/web/fake-sandbox.ts';
 import { startServer } from '../../server/web/server.ts';
 import { connectFrom, pinnedTls } from './connect.ts';
+import { joinFrom } from './learner.ts';
 import { createRoom, roomLinks, roomNamespaces, roomTables, sweepRooms, type Room } from './netns.ts';
 
 const PREFIX = 'bxtls';
@@ -128,22 +126,13 @@ test('a room: 30 learners behind one NAT seen as one address, the instructor as 
   const chromiumAddrs = new Set(srv.manager.sessions().filter((s) => s.name === 'chromium').map((s) => s.addr.replace(/^::ffff:/, '')));
   assert.deepEqual([...chromiumAddrs], [room.natAddress], 'the browser\'s session came through the NAT too');
 
-  // Protocol clients in this process on sockets made inside learner namespaces: POST a session, then wss, as the page does.
+  // Protocol learners in this process on sockets made inside their namespaces: a session, then wss, as the page does.
   const t1 = performance.now();
   const learnersByProtocol = room.learners.slice(2, 12);
-  await Promise.all(learnersByProtocol.map(async (l, i) => {
-    const [a, b] = await connectFrom(l.name, room.serverAddress, srv.port, 2);
-    const s = JSON.parse(await post(await pinnedTls(a, srv.tls!.spki), `${room.serverAddress}:${srv.port}`, `{"name":"proto-${i}"}`));
-    const tlsB = await pinnedTls(b, srv.tls!.spki);
-    const ws = new WebSocket(`wss://${room.serverAddress}:${srv.port}${s.wsPath}`, ['boxlab.v1', `boxlab.token.${s.token}`], { createConnection: () => tlsB, origin: base });
-    const type = await new Promise<string>((resolve, reject) => {
-      ws.on('message', (d, bin) => !bin && resolve(JSON.parse(String(d)).type));
-      ws.on('error', reject);
-    });
-    assert.equal(type, 'hello');
-    ws.close();
-  }));
-  t.diagnostic(`${learnersByProtocol.length} protocol clients (sockets made in their namespaces, session + wss): ${(performance.now() - t1).toFixed(0)} ms`);
+  const joined = await Promise.all(learnersByProtocol.map((l, i) => joinFrom(l.name, { host: room.serverAddress, port: srv.port, pin: srv.tls!.spki }, `proto-${i}`)));
+  await Promise.all(joined.map((p) => p.waitText(/\$ $/, 30_000)));
+  t.diagnostic(`${joined.length} protocol learners (session + wss + prompt): ${(performance.now() - t1).toFixed(0)} ms`);
+  for (const p of joined) p.close();
   const protoAddrs = new Set(srv.manager.sessions().filter((s) => s.name?.startsWith('proto-')).map((s) => s.addr.replace(/^::ffff:/, '')));
   assert.deepEqual([...protoAddrs], [room.natAddress]);
   // A socket from a learner namespace refuses a server whose key is not the pinned one.
@@ -155,16 +144,6 @@ test('a room: 30 learners behind one NAT seen as one address, the instructor as 
   await nothingLeft(room.id);
 });
 
-function post(socket: TLSSocket, host: string, body: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const req = request({ createConnection: () => socket, method: 'POST', path: '/api/session', headers: { Host: host, 'Content-Type': 'application/json' } }, (res) => {
-      let text = '';
-      res.on('data', (c) => (text += c)).on('end', () => (res.statusCode === 201 ? resolve(text) : reject(new Error(`${res.statusCode} ${text}`))));
-    });
-    req.on('error', reject);
-    req.end(body);
-  });
-}
 
 test('a killed run\'s room is swept by its prefix', { skip, timeout: 120_000 }, async (t) => {
   // A child makes a room and is killed with SIGKILL: nothing of it ran its cleanup.
