@@ -83,10 +83,11 @@ export function sanEntry(name: string): string | null {
   return /^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/.test(n) ? n : null;
 }
 
-function sameSet(a: string[], b: string[]): boolean {
-  const x = [...new Set(a)].sort();
-  const y = [...new Set(b)].sort();
-  return x.length === y.length && x.every((v, i) => v === y[i]);
+/** Every wanted name is in the certificate. A name it has beyond those (an interface gone: a VPN, a container bridge)
+ * is harmless, and keeping the certificate keeps the fingerprint learners already accepted. */
+function covers(have: string[], want: string[]): boolean {
+  const h = new Set(have);
+  return want.every((n) => h.has(n));
 }
 
 export interface SelfSignedOptions {
@@ -99,7 +100,8 @@ export interface SelfSignedOptions {
   openssl?: string;
 }
 
-/** The self-signed certificate for these names: the kept one if it still fits, else a new one (openssl req -x509). */
+/** The self-signed certificate for these names: the kept one if it covers them and has 30 days left, else a new one
+ * (openssl req -x509) for exactly these names. */
 export function ensureSelfSigned(opts: SelfSignedOptions): TlsMaterial {
   const dir = join(opts.home, 'tls');
   const certPath = join(dir, 'self-signed.crt');
@@ -113,7 +115,7 @@ export function ensureSelfSigned(opts: SelfSignedOptions): TlsMaterial {
       const cert = readFileSync(certPath, 'utf8');
       const key = readFileSync(keyPath, 'utf8');
       const x = new X509Certificate(cert);
-      const fits = x.checkPrivateKey(createPrivateKey(key)) && sameSet(sanNames(x), names) && Date.parse(x.validTo) - now > RENEW_BEFORE_MS;
+      const fits = x.checkPrivateKey(createPrivateKey(key)) && covers(sanNames(x), names) && Date.parse(x.validTo) - now > RENEW_BEFORE_MS;
       if (fits) {
         chmodSync(keyPath, 0o600);
         return describe(cert, key, certPath, 'reused');
