@@ -298,6 +298,7 @@ export async function main(argv = process.argv.slice(2)): Promise<void> {
   // The instructor's token outlives restarts (the dashboard URL keeps working): BOXLAB_HOME/instructor-token.
   const instructorToken = config.instructorToken ?? loadInstructorToken(home);
   const server = await startServer({ config, home, course: { instructorToken } });
+  if (!config.instructorToken) console.log(`[boxlab] the classroom token is kept in ${home}/instructor-token (delete it for a new one)`);
   let signals = 0;
   const stop = (sig: NodeJS.Signals): void => {
     if (++signals > 1) {
