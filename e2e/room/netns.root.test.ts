@@ -14,7 +14,8 @@ import { connectFrom, pinnedTls } from './connect.ts';
 import { joinFrom } from './learner.ts';
 import { createRoom, roomLinks, roomNamespaces, roomTables, sweepRooms, type Room } from './netns.ts';
 
-const PREFIX = 'bxtls';
+// Everything the test makes starts with this (a parallel run on the same machine picks its own).
+const PREFIX = process.env.BOXLAB_ROOM_PREFIX ?? 'bxroom';
 const CHROMIUM = process.env.BOXLAB_CHROMIUM ?? '/usr/bin/chromium';
 const skip = process.getuid?.() !== 0 ? 'needs root' : !existsSync('/usr/sbin/nft') ? 'needs nftables' : false;
 
