@@ -1,5 +1,5 @@
 // The real front end in Chromium inside a learner namespace behind the room's NAT, over self-signed HTTPS: plain http
-// redirects, the page is a secure context, Start gives a shell over wss. Needs the web bundle (npx next build --webpack).
+// redirects, secure context, Start gives a shell over wss; the instructor outside the NAT opens the classroom. Needs out/ (npx next build --webpack).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
@@ -44,4 +44,13 @@ test('the playground page in Chromium inside a learner namespace: https, secure 
   const addrs = new Set(srv.manager.sessions().map((s) => s.addr.replace(/^::ffff:/, '')));
   assert.deepEqual([...addrs], [room.natAddress], 'the page\'s session came through the NAT');
   assert.ok(await page.evaluate(() => typeof navigator.clipboard?.writeText === 'function'));
+
+  // The instructor, outside the NAT, opens the classroom with the token over the same certificate.
+  const ib = await launchInNetns(room.instructor.name, srv.tls!.spki);
+  t.after(() => ib.close());
+  const ipage = await ib.browser.newPage();
+  const dashboard = ipage.waitForResponse((r) => new URL(r.url()).pathname === '/api/classroom' && r.status() === 200, { timeout: 30_000 });
+  await ipage.goto(`https://${room.serverAddress}:${srv.port}/classroom#token=room-page-instructor-token`);
+  const body = JSON.stringify(await (await dashboard).json());
+  assert.ok(body.includes(srv.manager.sessions()[0]!.session.id), 'the dashboard lists the learner\'s session');
 });
