@@ -48,7 +48,10 @@ test('self-signed: made with openssl for the names, key 0600, reused across rest
   assert.ok(c.names.includes('192.168.7.9'));
   const later = ensureSelfSigned({ home, names: [...names, '192.168.7.9'], now: () => Date.now() + 380 * 86400_000 });
   assert.equal(later.origin, 'renewed', 'less than 30 days left: made again');
-  assert.throws(() => ensureSelfSigned({ home: tempHome(t), names, openssl: '/nonexistent/openssl' }), /openssl is not installed|openssl command is not installed/);
+  assert.throws(() => ensureSelfSigned({ home: tempHome(t), names, openssl: '/nonexistent/openssl' }), /openssl command is not installed/);
+  const file = join(tempHome(t), 'a-file');
+  writeFileSync(file, '');
+  assert.throws(() => ensureSelfSigned({ home: file, names }), (e: Error) => e instanceof ConfigError && /cannot keep the certificate in .*a-file\/tls \(ENOTDIR\)/.test(e.message));
 });
 
 test('--tls-cert/--tls-key: unreadable, not PEM or mismatched files are one-line errors', (t) => {

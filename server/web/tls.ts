@@ -125,10 +125,15 @@ export function ensureSelfSigned(opts: SelfSignedOptions): TlsMaterial {
     }
     origin = 'renewed';
   }
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
-  chmodSync(dir, 0o700);
-  // Made in a private temp dir beside the final files, then renamed: a crash never leaves a half-written pair.
-  const tmp = mkdtempSync(join(dir, '.new-'));
+  let tmp: string;
+  try {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    chmodSync(dir, 0o700);
+    // Made in a private temp dir beside the final files, then renamed: a crash never leaves a half-written pair.
+    tmp = mkdtempSync(join(dir, '.new-'));
+  } catch (err) {
+    throw new ConfigError(`--tls self-signed: cannot keep the certificate in ${dir} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); set BOXLAB_HOME`);
+  }
   try {
     const cn = names.find((n) => !isIP(n) && n !== 'localhost') ?? names[0];
     const san = names.map((n) => (isIP(n) ? `IP:${n}` : `DNS:${n}`)).join(',');
