@@ -194,6 +194,7 @@ export function startupLines(o: { bound: string; port: number; tls: TlsMaterial 
   // Link-local IPv6 needs a zone in the URL, which browsers do not take: not worth printing.
   const remote = o.served.filter((n) => !isLoopback(n) && !/^\[fe[89ab]/i.test(n));
   out.push(`learners open: ${remote.map((n) => `${scheme}://${n}:${o.port}/`).join('  ')}`);
+  out.push('anyone who can reach these addresses gets a root shell in a box: open the port to the room\'s network only');
   if (!o.tls) {
     out.push(`WARNING: plain http on ${o.bound}: the instructor token and every keystroke cross the network in clear text; ` +
       'serve with --tls self-signed (or --tls-cert FILE --tls-key FILE)');
