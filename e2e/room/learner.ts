@@ -43,6 +43,7 @@ function post(socket: TLSSocket, host: string, path: string, body: string): Prom
 /** Joins from namespace `ns` with a display name; resolves once the WebSocket is open. */
 export async function joinFrom(ns: string, to: LearnerTarget, name: string): Promise<ProtocolLearner> {
   const [a, b] = await connectFrom(ns, to.host, to.port, 2);
+  if (!a || !b) throw new Error(`[${ns}] connectFrom gave fewer than 2 sockets`);
   const sockets = performance.now();
   const hostHeader = `${to.host.includes(':') ? `[${to.host}]` : to.host}:${to.port}`;
   const origin = `https://${hostHeader}`;

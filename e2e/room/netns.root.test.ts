@@ -88,10 +88,10 @@ test('a room: 30 learners behind one NAT seen as one address, the instructor as 
   const pin = ['-k', '--pinnedpubkey', `sha256//${srv.tls.spki}`];
 
   // A wrong pin is refused (curl 90: CURLE_SSL_PINNEDPUBKEYNOTMATCH): -k with a pin trusts that key, not any.
-  const wrong = await curl(room, room.learners[0].name, ['-k', '--pinnedpubkey', `sha256//${Buffer.alloc(32).toString('base64')}`, `${base}/api/health`]);
+  const wrong = await curl(room, room.learners[0]!.name, ['-k', '--pinnedpubkey', `sha256//${Buffer.alloc(32).toString('base64')}`, `${base}/api/health`]);
   assert.equal(wrong.code, 90, wrong.out);
   // Plain http on the same port, from inside the room: redirected to https.
-  const redirect = await curl(room, room.learners[0].name, ['-o', '/dev/null', '-w', '%{http_code} %{redirect_url}', `http://${room.serverAddress}:${srv.port}/x`]);
+  const redirect = await curl(room, room.learners[0]!.name, ['-o', '/dev/null', '-w', '%{http_code} %{redirect_url}', `http://${room.serverAddress}:${srv.port}/x`]);
   assert.equal(redirect.out, `308 ${base}/x`);
 
   // All 30 at once, each asking for a session as the page does.
@@ -116,12 +116,12 @@ test('a room: 30 learners behind one NAT seen as one address, the instructor as 
   // Chromium inside learner 1's namespace, trusting exactly the server's key.
   const profile = mkdtempSync(join(tmpdir(), 'bxtls-chromium-'));
   t.after(() => rmSync(profile, { recursive: true, force: true }));
-  const ok = await chromiumDom(room, room.learners[0].name, `${base}/`, srv.tls.spki, profile);
+  const ok = await chromiumDom(room, room.learners[0]!.name, `${base}/`, srv.tls.spki, profile);
   assert.match(ok.dom, /WSS-OK \w+ https:/, `chromium exit ${ok.code}; dom: ${ok.dom.slice(0, 400)}; stderr: ${ok.err.slice(-600)}`);
   // Without the pin the same browser does not get the page: the trust above came from the flag.
   const profile2 = mkdtempSync(join(tmpdir(), 'bxtls-chromium-'));
   t.after(() => rmSync(profile2, { recursive: true, force: true }));
-  const refused = await chromiumDom(room, room.learners[1].name, `${base}/`, null, profile2);
+  const refused = await chromiumDom(room, room.learners[1]!.name, `${base}/`, null, profile2);
   assert.doesNotMatch(refused.dom, /WSS-OK|loading/, 'an unpinned browser never runs the page');
   t.diagnostic(`chromium with the pin: ${/WSS-OK[^<]*/.exec(ok.dom)?.[0]}; without: exit ${refused.code}, ${refused.dom.length} bytes of DOM, ${/ERR_CERT_[A-Z_]+/.exec(refused.dom + refused.err)?.[0] ?? 'no page'}`);
   const chromiumAddrs = new Set(srv.manager.sessions().filter((s) => s.name === 'chromium').map((s) => s.addr.replace(/^::ffff:/, '')));
@@ -137,8 +137,8 @@ test('a room: 30 learners behind one NAT seen as one address, the instructor as 
   const protoAddrs = new Set(srv.manager.sessions().filter((s) => s.name?.startsWith('proto-')).map((s) => s.addr.replace(/^::ffff:/, '')));
   assert.deepEqual([...protoAddrs], [room.natAddress]);
   // A socket from a learner namespace refuses a server whose key is not the pinned one.
-  const [c] = await connectFrom(room.learners[12].name, room.serverAddress, srv.port, 1);
-  await assert.rejects(pinnedTls(c, Buffer.alloc(32).toString('base64')), /not the pinned one/);
+  const [c] = await connectFrom(room.learners[12]!.name, room.serverAddress, srv.port, 1);
+  await assert.rejects(pinnedTls(c!, Buffer.alloc(32).toString('base64')), /not the pinned one/);
 
   await srv.close();
   await room.destroy();

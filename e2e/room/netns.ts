@@ -66,7 +66,7 @@ function execIn(ns: string, argv: string[], opts: { timeoutMs?: number; input?: 
 
 /** Namespaces whose name starts with the prefix (`ip netns list` prints "name" or "name (id: N)"). */
 export async function roomNamespaces(prefix: string): Promise<string[]> {
-  return (await ip('netns', 'list')).split('\n').map((l) => l.split(' ')[0]).filter((n) => n?.startsWith(prefix));
+  return (await ip('netns', 'list')).split('\n').map((l) => l.split(' ')[0]).filter((n): n is string => !!n?.startsWith(prefix));
 }
 
 /** Host links whose name starts with the prefix (`ip -o link` prints "N: name@peer: ..."). */

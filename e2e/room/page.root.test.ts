@@ -28,7 +28,7 @@ test('the playground page in Chromium inside a learner namespace: https, secure 
     course: { instructorToken: 'room-page-instructor-token', dbPath: ':memory:' },
   });
   t.after(() => srv.close());
-  const b = await launchInNetns(room.learners[0].name, srv.tls!.spki);
+  const b = await launchInNetns(room.learners[0]!.name, srv.tls!.spki);
   t.after(() => b.close());
   const page = await b.browser.newPage();
   // Typed without a scheme, a browser asks http first: the same port answers 308 to https.

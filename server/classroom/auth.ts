@@ -85,13 +85,14 @@ export class InstructorAuth {
     const h = req.headers.authorization;
     if (!h) return 'missing';
     const m = /^Bearer\s+(\S+)$/i.exec(h);
-    return this.attempt(m ? m[1] : null, req.socket.remoteAddress);
+    return this.attempt(m?.[1] ?? null, req.socket.remoteAddress);
   }
 
   /** The instructor's token among the offered WebSocket subprotocols, if any was offered. */
   fromProtocols(offered: string[], addr?: string): AuthResult {
     const tokens = offered.filter((p) => p.startsWith(INSTRUCTOR_PROTOCOL_PREFIX));
     if (!tokens.length) return 'missing';
-    return this.attempt(tokens.length === 1 ? tokens[0].slice(INSTRUCTOR_PROTOCOL_PREFIX.length) : null, addr);
+    const only = tokens.length === 1 ? tokens[0] : undefined;
+    return this.attempt(only === undefined ? null : only.slice(INSTRUCTOR_PROTOCOL_PREFIX.length), addr);
   }
 }

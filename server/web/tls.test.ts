@@ -130,8 +130,8 @@ test('start-up lines: learners URLs for every address of a room, a warning for p
   const served = ['localhost', '127.0.0.1', '[::1]', '10.0.0.5', '[fd00::5]', '[fe80::1]', 'room-pc', 'room-pc.local'];
   const plain = startupLines({ bound: '0.0.0.0', port: 3000, tls: null, served });
   assert.deepEqual(plain[0], 'learners open: http://10.0.0.5:3000/  http://[fd00::5]:3000/  http://room-pc:3000/  http://room-pc.local:3000/');
-  assert.match(plain[1], /^anyone who can reach these addresses gets a root shell/);
-  assert.match(plain[2], /^WARNING: plain http on 0\.0\.0\.0: the instructor token .* clear text/);
+  assert.match(plain[1] ?? '', /^anyone who can reach these addresses gets a root shell/);
+  assert.match(plain[2] ?? '', /^WARNING: plain http on 0\.0\.0\.0: the instructor token .* clear text/);
   assert.deepEqual(startupLines({ bound: '127.0.0.1', port: 3000, tls: null, served }), [], 'loopback: nothing to warn about');
   const tls = { cert: '', key: '', certPath: '/h/tls/self-signed.crt', fingerprint: 'AA:BB', spki: 'cGlu', names: ['10.0.0.5'], origin: 'reused' as const };
   const withTls = startupLines({ bound: '0.0.0.0', port: 3000, tls, served });
