@@ -4,7 +4,6 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { consoleProgress, defaultImagePath, ensureImage } from '../rootfs/index.ts';
-import { ConfigError, loadConfig } from '../web/config.ts';
 import { CliError, preflight } from './preflight.ts';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -48,15 +47,11 @@ export function buildWebBundle(root = ROOT, log = (l: string) => process.stderr.
 }
 
 export async function serveCommand(argv: string[]): Promise<number> {
-  // Every setting is checked before any work (a bad BOXLAB_MEMORY is one line, not a built image and then an error),
-  // and --image counts like BOXLAB_IMAGE.
-  let image: string;
-  try {
-    image = loadConfig(process.env, argv).imagePath ?? defaultImagePath();
-  } catch (err) {
-    if (err instanceof ConfigError) throw new CliError(err.message);
-    throw err;
-  }
+  // Settings first: a bad flag or token is one line and exit 2, before the root check or an image build.
+  const { loadConfig } = await import('../web/config.ts');
+  const cfg = loadConfig(process.env, argv);
+  if (cfg.tls === 'files') (await import('../web/tls.ts')).loadTlsFiles(cfg.tlsCert ?? '', cfg.tlsKey ?? '');
+  const image = cfg.imagePath ?? defaultImagePath(); // --image counts like BOXLAB_IMAGE
   await preflight(image);
   const progress = consoleProgress('rootfs');
   await ensureImage(image, progress);

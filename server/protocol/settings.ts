@@ -42,6 +42,10 @@ const bytes = (range: Range) => (v: string) => parseBytes(v, range);
 const count = (min: number, max: number) => (v: string) => parseCount(v, { min, max });
 const text = (v: string) => v;
 const list = (sep: string | RegExp) => (v: string) => v.split(sep).map((s) => s.trim()).filter(Boolean);
+const tlsMode = (v: string): 'off' | 'self-signed' => {
+  if (v === 'off' || v === 'self-signed') return v;
+  throw new LimitError('must be off or self-signed (or give --tls-cert and --tls-key)');
+};
 const onOff = (v: string): boolean => {
   if (v === 'on' || v === 'true' || v === '1') return true;
   if (v === 'off' || v === 'false' || v === '0') return false;
@@ -182,9 +186,21 @@ export const SETTINGS = {
     parse: bytes({ min: 128 * KiB, max: 64 * MiB }), default: MiB, shown: '1M',
     doc: 'keystroke bytes that may wait per session for a box that does not read (128K..64M)',
   }),
-  instructorToken: def({
-    env: 'BOXLAB_INSTRUCTOR_TOKEN', scope: ['serve'], parse: text, shown: 'random, printed at start',
-    doc: 'the instructor\'s token of /classroom',
+  tls: def<'off' | 'self-signed' | 'files'>({
+    env: 'BOXLAB_TLS', flags: ['tls'], scope: ['serve'], arg: 'MODE', parse: tlsMode, default: 'off', shown: 'off',
+    doc: 'HTTPS: off, or self-signed (made with openssl, kept in BOXLAB_HOME/tls); files with --tls-cert and --tls-key',
+  }),
+  tlsCert: def<string>({
+    env: 'BOXLAB_TLS_CERT', flags: ['tls-cert'], scope: ['serve'], arg: 'FILE', parse: text, shown: '',
+    doc: 'PEM certificate chain of your own (with --tls-key)',
+  }),
+  tlsKey: def<string>({
+    env: 'BOXLAB_TLS_KEY', flags: ['tls-key'], scope: ['serve'], arg: 'FILE', parse: text, shown: '',
+    doc: 'PEM private key of --tls-cert',
+  }),
+  instructorToken: def<string>({
+    env: 'BOXLAB_INSTRUCTOR_TOKEN', flags: ['instructor-token'], scope: ['serve'], arg: 'TOKEN', parse: (v) => v.trim(),
+    shown: 'kept in BOXLAB_HOME', doc: 'the instructor\'s token of /classroom (16+ characters of A-Za-z0-9_-; else made on first start)',
   }),
   skipWebBuild: def({
     env: 'BOXLAB_SKIP_WEB_BUILD', scope: ['serve'], parse: text, shown: '',
@@ -192,7 +208,7 @@ export const SETTINGS = {
   }),
   home: def({
     env: 'BOXLAB_HOME', scope: ['serve', 'run'], parse: text, default: '/var/lib/boxlab', shown: '/var/lib/boxlab',
-    doc: 'images (under images/) and the progress database (boxlab.db)',
+    doc: 'what outlives a restart: images, progress database, instructor token, self-signed certificate',
   }),
   runDir: def({
     env: 'BOXLAB_RUN', scope: ['serve', 'run'], parse: text, default: '/run/boxlab', shown: '/run/boxlab',

@@ -5,11 +5,12 @@ import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import type { SessionLimits } from '../protocol/messages.ts';
-import { SETTINGS, settingsOf, type ParseContext, type Setting, type SettingKey } from '../protocol/settings.ts';
+import { SETTINGS, fromEnv, settingsOf, type ParseContext, type Setting, type SettingKey } from '../protocol/settings.ts';
 import { describeLimitError, formatBytes, parseDurationSec } from '../protocol/size.ts';
 import type { Rate } from './budget.ts';
 import type { ConnectionLimits } from './gate.ts';
 import { parseHost } from './hosts.ts';
+import { INSTRUCTOR_TOKEN_RE } from '../protocol/lessons.ts';
 
 /**
  * What one client may cost the others (docs/protocol.md, "Budgets"). Per session is the main tool; per address is
@@ -88,6 +89,13 @@ export interface ServerConfig {
   lessonDirs: string[];
   /** Keystroke bytes that may wait per session for a box that does not read its terminal; more is refused. */
   inputQueueBytes: number;
+  /** HTTPS (server/web/tls.ts): off, self-signed (made with openssl, kept in BOXLAB_HOME/tls), or files (set by --tls-cert/--tls-key). */
+  tls: 'off' | 'self-signed' | 'files';
+  /** PEM certificate chain and private key files; giving both means tls 'files'. */
+  tlsCert?: string;
+  tlsKey?: string;
+  /** The instructor's token; undefined: the one kept in BOXLAB_HOME/instructor-token (made on first start). */
+  instructorToken?: string;
   /** Budgets and timeouts (FAIRNESS); not from env or flags. */
   fairness: FairnessLimits;
 }
@@ -98,11 +106,18 @@ export interface ServerConfig {
  * BOXLAB_INPUT_QUEUE is at least 128K. */
 export const INPUT_FLOW = { holdFraction: 0.25, stallMs: 1000 } as const;
 
+/** A bad setting: `boxlab serve` prints its one line and exits 2 (server/cli/main.ts). */
 export class ConfigError extends Error {
+  readonly exitCode = 2;
   constructor(message: string) {
     super(message);
     this.name = 'ConfigError';
   }
+}
+
+/** BOXLAB_HOME: what outlives a restart (images, progress database, instructor token, self-signed certificate). */
+export function boxlabHome(env: Record<string, string | undefined> = process.env): string {
+  return fromEnv('home', env);
 }
 
 /** Seconds from "90", "90s", "30m", "2h" (the grammar of server/protocol/size.ts). */
@@ -118,6 +133,9 @@ export function parseDuration(v: string, what = 'duration'): number {
 const REFINE: Partial<Record<SettingKey, (v: never, what: string) => void>> = {
   allowedHosts: (out: string[], what) => {
     for (const h of out) if (!parseHost(h)) throw new ConfigError(`${what}: "${h}" is not a host name, address or name:port`);
+  },
+  instructorToken: (v: string, what) => {
+    if (!INSTRUCTOR_TOKEN_RE.test(v)) throw new ConfigError(`${what}: must be at least 16 characters of A-Z a-z 0-9 _ - (got ${v.length})`);
   },
   allowedOrigins: (out: string[], what) => {
     for (const o of out) {
@@ -221,6 +239,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   Object.assign(cfg, flags.values);
   const out = cfg as unknown as ServerConfig;
   if (out.maxPerClient > out.maxSessions) out.maxPerClient = out.maxSessions;
+  if (!out.tlsCert !== !out.tlsKey) throw new ConfigError(`--tls-cert and --tls-key go together (got only ${out.tlsCert ? '--tls-cert' : '--tls-key'})`);
+  if (out.tlsCert && out.tls === 'self-signed') throw new ConfigError('--tls self-signed and --tls-cert/--tls-key exclude each other');
+  if (out.tlsCert) out.tls = 'files';
   return out;
 }
 
