@@ -4,7 +4,7 @@ import { z } from 'zod';
 import type { CheckDef, Memo } from './checks.ts';
 import { pidsMaxEvents } from './kernel-reads.ts';
 import type { BoxProbe } from './probe.ts';
-import { MAX_BYTES, parseBytes } from '../protocol/size.ts';
+import { sizeParam } from './settings.ts';
 
 const pass = (message: string) => ({ ok: true, message });
 const fail = (message: string) => ({ ok: false, message });
@@ -22,14 +22,7 @@ const VALUES = {
 type ValueName = keyof typeof VALUES;
 
 /** A number, or a size like 10M for memory values. */
-const amount = z.union([z.number().min(0), z.string().transform((v, ctx) => {
-  try {
-    return parseBytes(v, { min: 0, max: MAX_BYTES });
-  } catch (err) {
-    ctx.addIssue({ code: 'custom', message: `${JSON.stringify(v)} ${(err as Error).message} (or a plain number)` });
-    return z.NEVER;
-  }
-})]);
+const amount = sizeParam(0);
 
 const cgParams = z.strictObject({
   cgroup: z.enum(Object.keys(VALUES) as [ValueName, ...ValueName[]]),

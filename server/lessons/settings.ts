@@ -1,7 +1,21 @@
 // Lesson sandbox settings: what a lesson asks for, capped by the server's own limits, and whether a running box already has it.
 import type { SandboxSettings } from '../protocol/lessons.ts';
 import type { BoxSettings } from '../protocol/settings.ts';
-import { formatBytes } from '../protocol/size.ts';
+import { z } from 'zod';
+import { MAX_BYTES, formatBytes, parseBytes } from '../protocol/size.ts';
+
+/** A size in a check's parameters: a number (of bytes, or of the value's own unit), or the one grammar's text
+ * (10M, 64MiB; protocol/size.ts). `whole`: the number must be an integer. */
+export function sizeParam(min: number, whole = false) {
+  return z.union([whole ? z.number().int().min(min) : z.number().min(min), z.string().transform((v, ctx) => {
+    try {
+      return parseBytes(v, { min, max: MAX_BYTES });
+    } catch (err) {
+      ctx.addIssue({ code: 'custom', message: `${JSON.stringify(v)} ${(err as Error).message} (or a plain number)` });
+      return z.NEVER;
+    }
+  })]);
+}
 
 /** The display form of typed settings (64 MiB -> "64M") the browser shows on the lesson list and page. */
 export function boxSettingsText(b: BoxSettings): SandboxSettings {
