@@ -59,7 +59,8 @@ export function Overlay({ view, actions, mounted }: { view: ClientView; actions:
     case 'full':
       return (
         <Cover>
-          <Title>Every sandbox is in use</Title>
+          <Title>{view.refusal === 'host_memory' ? 'This server is out of memory for new boxes' : 'Every sandbox is in use'}</Title>
+          {view.refusal === 'host_memory' && <Text testId="refusal">{view.message}</Text>}
           <Text>{left ? `Boxlab will try again in ${left} s.` : 'Try again in a moment.'}</Text>
           <Primary onClick={actions.retryNow}>Retry now</Primary>
         </Cover>
@@ -159,8 +160,8 @@ function Bar({ children, tone }: { children: React.ReactNode; tone: 'bad' | 'war
 const Title = ({ children }: { children: React.ReactNode }) => (
   <h2 className="text-2xl font-semibold tracking-tight text-fg">{children}</h2>
 );
-const Text = ({ children }: { children: React.ReactNode }) => (
-  <p className="mx-auto mt-2 max-w-md text-sm text-muted">{children}</p>
+const Text = ({ children, testId }: { children: React.ReactNode; testId?: string }) => (
+  <p data-testid={testId} className="mx-auto mt-2 max-w-md text-sm text-muted">{children}</p>
 );
 
 function Primary(props: { onClick: () => void; children: React.ReactNode; small?: boolean }) {
