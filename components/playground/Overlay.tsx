@@ -12,7 +12,8 @@ export interface OverlayActions {
   retryAfterError(): void;
 }
 
-export function Overlay({ view, actions, mounted }: { view: ClientView; actions: OverlayActions; mounted: boolean }) {
+/** classOver: the instructor ended the class (its message): the ended box says so rather than "Session ended". */
+export function Overlay({ view, actions, mounted, classOver }: { view: ClientView; actions: OverlayActions; mounted: boolean; classOver?: string | null }) {
   const now = useNow(view.retryAt !== null);
   const left = secondsLeft(view.retryAt, now);
   switch (view.phase) {
@@ -68,8 +69,8 @@ export function Overlay({ view, actions, mounted }: { view: ClientView; actions:
     case 'ended':
       return (
         <Cover>
-          <Title>Session ended</Title>
-          <Text>{view.message}</Text>
+          <Title>{classOver ? 'Class over' : 'Session ended'}</Title>
+          <Text>{classOver ?? view.message}</Text>
           <Primary onClick={actions.newSession}>Start a new session</Primary>
         </Cover>
       );
