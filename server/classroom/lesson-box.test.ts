@@ -4,6 +4,9 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import type fsT from 'node:fs';
+import type { SandboxHandle } from '../engine/types.ts';
+import type { BoxProbe } from '../lessons/probe.ts';
 import { TestClient, http, newSession, start } from '../web/test-client.ts';
 
 const TOKEN = 'instructor-token-for-tests-0123456789';
@@ -48,4 +51,46 @@ test("a lab lesson's box is not kept after it; the instructor's lab box is never
   ic.control({ type: 'lesson', slug: 'overlayfs', step: 0 });
   await new Promise((r) => setTimeout(r, 400));
   assert.equal(fake.made.length, made, "the instructor's lab box stays");
+});
+
+/** /root/hello.txt of xray-tour step 1, with the time the fake box echoed the command that writes it as its ctime. */
+function timedProbe(sb: SandboxHandle): BoxProbe {
+  let seen = 0;
+  let ctimeMs: number | null = null;
+  let out = '';
+  sb.on('data', (b: Buffer) => {
+    out += b.toString();
+    const n = out.split('echo hello > /root/hello.txt').length - 1;
+    if (n > seen) (seen = n), (ctimeMs = Date.now());
+  });
+  const st = () => ({ isFile: () => true, isCharacterDevice: () => false, size: 6, mode: 0o644, uid: 0, ctimeMs }) as unknown as fsT.Stats;
+  return {
+    id: sb.id, initPid: sb.pids.init, events: [], processes: () => [],
+    upperStat: (rel) => (rel === '/root/hello.txt' && ctimeMs !== null ? st() : null), lowerStat: () => null,
+    readUpper: (rel) => (rel === '/root/hello.txt' && ctimeMs !== null ? { data: Buffer.from('hello\n'), stat: st() } : null),
+    procText: () => '', hostText: () => '', stats: () => sb.stats(), cgroupText: () => '', inNamespace: async () => '',
+    nsInode: () => 0, boxDirId: () => null, rootIdOf: () => null, cwdOutside: () => null,
+  };
+}
+
+test('a step ignores a file written before it opened (no ✗ for a leftover, no pass either); written in the step, it passes', async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'boxlab-lesson-box-'));
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const { url } = await start(t, {}, { course: { instructorToken: TOKEN, dbPath: path.join(dir, 'boxlab.db'), checkIntervalMs: 100, probeFor: timedProbe } });
+  const { token } = await newSession(url);
+  const c = new TestClient(url, token);
+  await c.waitMessage('state', (m) => m.state === 'running');
+  c.control({ type: 'lesson', slug: 'xray-tour', step: 1 });
+  c.type('echo hello > /root/hello.txt\r'); // while on step 2: not step 1's work
+  await c.waitText(/hello\.txt/);
+  await new Promise((r) => setTimeout(r, 50));
+  c.control({ type: 'lesson', slug: 'xray-tour', step: 0 });
+  const first = await c.waitMessage('check', (m) => m.step === 0);
+  assert.equal(first.ok, false);
+  assert.match(first.message, /as it was when this step opened/);
+  await new Promise((r) => setTimeout(r, 300)); // ticks: still not passed
+  assert.ok(c.of('check').every((m) => m.step !== 0 || !m.ok));
+  c.type('echo hello > /root/hello.txt\r');
+  const ok = await c.waitMessage('check', (m) => m.step === 0 && m.ok);
+  assert.equal(ok.passed, true);
 });

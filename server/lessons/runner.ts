@@ -201,7 +201,7 @@ export class CheckRunner {
         st.memoFor = memoFor;
         st.memoCheck = check;
       }
-      result = await check.run(probe, st.memo);
+      result = await check.run(probe, st.memo, { openedAt: st.stepSince });
     } catch (err) {
       result = { ok: false, message: `the check could not read the box: ${(err as Error).message}` };
     } finally {
