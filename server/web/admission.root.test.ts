@@ -44,8 +44,9 @@ test('the fourth box is refused with host_memory before the promise passes MemAv
   assert.equal(srv.manager.size, 3, 'the earlier sessions live');
   for (const c of clients) assert.equal(c.closed, null, 'and their sockets stay open');
   // Free one: the promise shrinks by a box and the next one is admitted.
-  const first = srv.manager.sessions()[0].session;
-  await srv.manager.destroy(first);
+  const first = srv.manager.sessions()[0];
+  assert.ok(first);
+  await srv.manager.destroy(first.session);
   const again = await post();
   assert.equal(again.status, 201, again.body);
   const c = new TestClient(srv.url, (JSON.parse(again.body) as { token: string }).token);

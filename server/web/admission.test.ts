@@ -64,7 +64,7 @@ test('POST /api/session: 503 host_memory (typed, with message and Retry-After) o
   assert.equal(refused.headers['retry-after'], String(body.retryAfterSec));
   assert.equal(srv.manager.size, 3, 'the earlier sessions live');
   // A box that runs counts its charged memory as backing (the fake charges ~1 MB): not enough for a fourth.
-  const c = new TestClient(url, tokens[0]);
+  const c = new TestClient(url, tokens[0] ?? null);
   await c.opened();
   await c.until(() => srv.manager.sessions().some((s) => s.session.state === 'running'), 3000, 'a running box');
   assert.equal((await http(url, 'POST', '/api/session', '{}')).status, 503);

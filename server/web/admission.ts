@@ -15,7 +15,8 @@ const UNITS: Record<string, number> = { '': 1, K: 1024, M: 1024 ** 2, G: 1024 **
 /** "256M" → bytes (the config's size grammar: digits, optional fraction, K/M/G); NaN otherwise. */
 export function limitBytes(size: string): number {
   const m = /^(\d+(?:\.\d+)?)([KMG]?)$/i.exec(size.trim());
-  return m ? Math.round(Number(m[1]) * UNITS[m[2].toUpperCase()]) : NaN;
+  const unit = m ? UNITS[(m[2] ?? '').toUpperCase()] : undefined;
+  return m && unit ? Math.round(Number(m[1]) * unit) : NaN;
 }
 
 export interface AdmissionInput {

@@ -207,7 +207,7 @@ export async function startServer(opts: StartServerOptions = {}): Promise<Runnin
       res.writeHead(421, { ...SECURITY_HEADERS, 'Content-Type': 'text/plain; charset=utf-8', Connection: 'close' });
       return void res.end(MISDIRECTED_BODY);
     }
-    const path = (req.url ?? '/').split('?')[0];
+    const path = (req.url ?? '/').split('?')[0]!;
     // A pack lesson has no prerendered page (its slug is not known at build time): it gets the generic lesson page.
     const packSlug = /^\/lessons\/([a-z0-9][a-z0-9-]{0,63})\/?$/.exec(path)?.[1];
     if (packSlug && course.lesson(packSlug)?.lesson.pack.builtin === false) req.url = '/lesson';
