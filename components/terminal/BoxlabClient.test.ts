@@ -126,10 +126,11 @@ test('a reload resumes the stored session: no POST, snapshot written before live
   assert.equal(reloaded.getView().resumed, true);
 });
 
-test('503 host_memory keeps its reason and message (the page names the memory limit), then retries', async () => {
+test('503 host_memory keeps its reason and message (the page names the memory limit; its own countdown replaces the static retry sentence), then retries', async () => {
   const env = new FakeEnv();
   const message = 'This server has no memory to back another 256 MiB box: boxes already hold 768 MiB of 1000 MiB the host can back.';
-  env.sessionReplies = [{ status: 503, body: { error: 'host_memory', message, retryAfterSec: 5 } }, created];
+  const retry = 'Try again in 5 s, when a box is due to end.';
+  env.sessionReplies = [{ status: 503, body: { error: 'host_memory', message: `${message} ${retry}`, retry, retryAfterSec: 5 } }, created];
   const client = new BoxlabClient(new FakeSink(), env.deps());
   client.start();
   await flush();

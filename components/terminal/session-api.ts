@@ -22,7 +22,10 @@ export async function requestSession(deps: ClientDeps): Promise<CreateOutcome> {
   if (res.status === 503) {
     const refused = refusedResponse.safeParse(body);
     if (refused.success && refused.data.error === 'host_memory') {
-      return { kind: 'full', reason: 'host_memory', retryAfterSec: refused.data.retryAfterSec, message: refused.data.message };
+      const { message, retry, retryAfterSec } = refused.data;
+      // The page counts down to the retry itself: the limit and figures without the static retry sentence.
+      const what = retry && message.endsWith(retry) ? message.slice(0, -retry.length).trim() : message;
+      return { kind: 'full', reason: 'host_memory', retryAfterSec, message: what };
     }
     const sec = Number(body.retryAfterSec ?? res.headers.get('retry-after') ?? 10) || 10;
     return { kind: 'full', retryAfterSec: sec };

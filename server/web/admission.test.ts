@@ -62,6 +62,7 @@ test('POST /api/session: 503 host_memory (typed, with message and Retry-After) o
   assert.equal(body.error, 'host_memory');
   assert.ok(body.error === 'host_memory' && /another 256 MiB box/.test(body.message) && /Try again in \d+ s/.test(body.message), JSON.stringify(body));
   assert.equal(refused.headers['retry-after'], String(body.retryAfterSec));
+  assert.ok(body.error === 'host_memory' && body.retry === `Try again in ${body.retryAfterSec} s, when a box is due to end.` && body.message.endsWith(body.retry));
   assert.equal(srv.manager.size, 3, 'the earlier sessions live');
   // A box that runs counts its charged memory as backing (the fake charges ~1 MB): not enough for a fourth.
   const c = new TestClient(url, tokens[0] ?? null);

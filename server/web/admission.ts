@@ -38,7 +38,7 @@ export interface AdmissionOptions {
   read?: MeminfoReader;
 }
 
-const mib = (n: number): string => `${Math.round(n / 1048576)} MiB`;
+const mib = (n: number): string => `${n < 10 * 1048576 ? Math.round(n / 104857.6) / 10 : Math.round(n / 1048576)} MiB`;
 
 /**
  * What the host can back, and the decision.
@@ -84,7 +84,7 @@ export class MemoryAdmission {
     const ratio = this.opts.ratio === 1 ? '' : ` × overcommit ${this.opts.ratio}`;
     return {
       ok: false, promised, backing,
-      message: `This server has no memory to back another ${mib(i.want)} box: boxes already hold ${mib(i.promised)} of ` +
+      message: `Not enough host memory for another ${mib(i.want)} box: boxes already hold ${mib(i.promised)} of ` +
         `${mib(this.opts.ratio * backing)} the host can back (MemAvailable ${mib(available)} + ${mib(i.charged)} in use by boxes${ratio}).`,
     };
   }

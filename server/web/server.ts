@@ -186,7 +186,7 @@ export async function startServer(opts: StartServerOptions = {}): Promise<Runnin
     const created = manager.create(req.socket.remoteAddress ?? 'unknown', name);
     if (!created.ok) {
       const body: RefusedResponse = created.reason === 'host_memory'
-        ? { error: 'host_memory', retryAfterSec: created.retryAfterSec, message: created.message }
+        ? { error: 'host_memory', retryAfterSec: created.retryAfterSec, message: created.message, retry: created.retry }
         : { error: 'full', retryAfterSec: created.retryAfterSec };
       return json(res, 503, body, { 'Retry-After': String(created.retryAfterSec) });
     }

@@ -40,7 +40,7 @@ export type CreateResult =
   | { ok: true; session: Session; token: string }
   | { ok: false; reason: 'full' | 'client_full' | 'closing'; retryAfterSec: number }
   /** The host cannot back another box's memory limit: message says which limit and when to retry. */
-  | { ok: false; reason: 'host_memory'; retryAfterSec: number; message: string };
+  | { ok: false; reason: 'host_memory'; retryAfterSec: number; message: string; retry: string };
 
 interface Entry extends SessionInfo {
   tokenHash: string;
@@ -150,7 +150,8 @@ export class SessionManager {
     // The promise shrinks when a box ends: the soonest deadline is when to try again.
     const retryAfterSec = all.length ? retryAfter(all) : 60;
     this.opts.log?.(`session refused: host memory (${v.promised} B promised, ${v.backing} B backing)`);
-    return { ok: false, reason: 'host_memory', retryAfterSec, message: `${v.message} Try again in ${retryAfterSec} s, when a box is due to end.` };
+    const retry = `Try again in ${retryAfterSec} s, when a box is due to end.`;
+    return { ok: false, reason: 'host_memory', retryAfterSec, message: `${v.message} ${retry}`, retry };
   }
 
   findByToken(token: string): Session | undefined {
