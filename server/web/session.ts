@@ -254,6 +254,7 @@ export class Session {
   private async release(): Promise<void> {
     const sb = this.sandbox;
     this.sandbox = null;
+    this.memoryCharged = 0;
     this.xray.setSource(null);
     this.inputFlow.setSandbox(null);
     this.gate.retarget(NOOP_TARGET);
