@@ -5,6 +5,7 @@ import type { SessionLimits } from '../protocol/messages.ts';
 import type { Rate } from './budget.ts';
 import type { ConnectionLimits } from './gate.ts';
 import { parseHost } from './hosts.ts';
+import { INSTRUCTOR_TOKEN_RE } from '../protocol/lessons.ts';
 
 /**
  * What one client may cost the others (docs/protocol.md, "Budgets"). Per session is the main tool; per address is
@@ -87,6 +88,13 @@ export interface ServerConfig {
    * more than the host has; 0 (`off`) turns the check off.
    */
   memoryOvercommit: number;
+  /** HTTPS (server/web/tls.ts): off, self-signed (made with openssl, kept in BOXLAB_HOME/tls), or files (set by --tls-cert/--tls-key). */
+  tls: 'off' | 'self-signed' | 'files';
+  /** PEM certificate chain and private key files; giving both means tls 'files'. */
+  tlsCert?: string;
+  tlsKey?: string;
+  /** The instructor's token; undefined: the one kept in BOXLAB_HOME/instructor-token (made on first start). */
+  instructorToken?: string;
   /** Budgets and timeouts (FAIRNESS); not from env or flags. */
   fairness: FairnessLimits;
 }
@@ -97,7 +105,9 @@ export interface ServerConfig {
  * BOXLAB_INPUT_QUEUE is at least 128K. */
 export const INPUT_FLOW = { holdFraction: 0.25, stallMs: 1000 } as const;
 
+/** A bad setting: `boxlab serve` prints its one line and exits 2 (server/cli/main.ts). */
 export class ConfigError extends Error {
+  readonly exitCode = 2;
   constructor(message: string) {
     super(message);
     this.name = 'ConfigError';
@@ -149,6 +159,11 @@ const origins: Parser = (v, what) => {
   return out;
 };
 
+/** BOXLAB_HOME: what outlives a restart (images, progress database, instructor token, self-signed certificate). */
+export function boxlabHome(env: Record<string, string | undefined> = process.env): string {
+  return env.BOXLAB_HOME || '/var/lib/boxlab';
+}
+
 /** Seconds from "90", "90s", "30m", "2h". */
 export function parseDuration(v: string, what = 'duration'): number {
   const m = /^(\d+)([smh]?)$/.exec(v.trim());
@@ -168,6 +183,15 @@ const onOff: Parser = (v, what) => {
   if (v === 'on' || v === 'true' || v === '1') return true;
   if (v === 'off' || v === 'false' || v === '0') return false;
   throw new ConfigError(`${what}: "${v}" must be on or off`);
+};
+
+const tlsMode: Parser = (v, what) => {
+  if (v === 'off' || v === 'self-signed') return v;
+  throw new ConfigError(`${what}: "${v}" must be off or self-signed (or give --tls-cert and --tls-key)`);
+};
+const token: Parser = (v, what) => {
+  if (!INSTRUCTOR_TOKEN_RE.test(v.trim())) throw new ConfigError(`${what}: must be at least 16 characters of A-Z a-z 0-9 _ - (got ${v.trim().length})`);
+  return v.trim();
 };
 
 const FIELDS: Record<Exclude<keyof ServerConfig, 'fairness'>, [string, string, Parser]> = {
@@ -193,6 +217,10 @@ const FIELDS: Record<Exclude<keyof ServerConfig, 'fairness'>, [string, string, P
   lessonDirs: ['BOXLAB_LESSONS', 'lessons', (v) => v.split(':').filter(Boolean)],
   inputQueueBytes: ['BOXLAB_INPUT_QUEUE', 'input-queue', bytesIn(128 * 1024, 64 * 1024 * 1024)],
   memoryOvercommit: ['BOXLAB_MEMORY_OVERCOMMIT', 'memory-overcommit', ratio],
+  tls: ['BOXLAB_TLS', 'tls', tlsMode],
+  tlsCert: ['BOXLAB_TLS_CERT', 'tls-cert', str],
+  tlsKey: ['BOXLAB_TLS_KEY', 'tls-key', str],
+  instructorToken: ['BOXLAB_INSTRUCTOR_TOKEN', 'instructor-token', token],
 };
 /** Flags given more than once add up instead of replacing. */
 const REPEATABLE = new Set<string>(['lessonDirs']);
@@ -227,6 +255,10 @@ export function defaultConfig(): ServerConfig {
     inputQueueBytes: 1024 * 1024,
     // 1: the default 200 × 256M (50 GiB) is never promised on a host that cannot back it (a 24 GiB host stops near 90).
     memoryOvercommit: 1,
+    tls: 'off',
+    tlsCert: undefined,
+    tlsKey: undefined,
+    instructorToken: undefined,
     fairness: FAIRNESS,
   };
 }
@@ -257,6 +289,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   for (const [k, v] of Object.entries(flagged)) cfg[k] = v;
   const out = cfg as unknown as ServerConfig;
   if (out.maxPerClient > out.maxSessions) out.maxPerClient = out.maxSessions;
+  if (!out.tlsCert !== !out.tlsKey) throw new ConfigError(`--tls-cert and --tls-key go together (got only ${out.tlsCert ? '--tls-cert' : '--tls-key'})`);
+  if (out.tlsCert && out.tls === 'self-signed') throw new ConfigError('--tls self-signed and --tls-cert/--tls-key exclude each other');
+  if (out.tlsCert) out.tls = 'files';
   return out;
 }
 
