@@ -68,7 +68,7 @@ function timedProbe(sb: SandboxHandle): BoxProbe {
     id: sb.id, initPid: sb.pids.init, events: [], processes: () => [],
     upperStat: (rel) => (rel === '/root/hello.txt' && ctimeMs !== null ? st() : null), lowerStat: () => null,
     readUpper: (rel) => (rel === '/root/hello.txt' && ctimeMs !== null ? { data: Buffer.from('hello\n'), stat: st() } : null),
-    procText: () => '', hostText: () => '', stats: () => sb.stats(), cgroupText: () => '', inNamespace: async () => '',
+    procText: () => '', hostText: () => '', stats: () => sb.stats(), cgroupSubtree: () => sb.cgroupSubtree(), cgroupText: () => '', inNamespace: async () => '',
     nsInode: () => 0, boxDirId: () => null, rootIdOf: () => null, cwdOutside: () => null,
   };
 }
