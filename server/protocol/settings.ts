@@ -42,6 +42,12 @@ const bytes = (range: Range) => (v: string) => parseBytes(v, range);
 const count = (min: number, max: number) => (v: string) => parseCount(v, { min, max });
 const text = (v: string) => v;
 const list = (sep: string | RegExp) => (v: string) => v.split(sep).map((s) => s.trim()).filter(Boolean);
+const ratio = (v: string): number => {
+  if (v === 'off') return 0;
+  const n = Number(v);
+  if (!/^\d+(\.\d+)?$/.test(v) || n < 0.1 || n > 100) throw new LimitError('must be a ratio from 0.1 to 100 (like 1 or 1.5), or off');
+  return n;
+};
 const tlsMode = (v: string): 'off' | 'self-signed' => {
   if (v === 'off' || v === 'self-signed') return v;
   throw new LimitError('must be off or self-signed (or give --tls-cert and --tls-key)');
@@ -185,6 +191,11 @@ export const SETTINGS = {
     env: 'BOXLAB_INPUT_QUEUE', flags: ['input-queue'], scope: ['serve'], arg: 'SIZE',
     parse: bytes({ min: 128 * KiB, max: 64 * MiB }), default: MiB, shown: '1M',
     doc: 'keystroke bytes that may wait per session for a box that does not read (128K..64M)',
+  }),
+  // 1: the default 200 × 256M (50 GiB) is never promised on a host that cannot back it (a 24 GiB host stops near 90).
+  memoryOvercommit: def({
+    env: 'BOXLAB_MEMORY_OVERCOMMIT', flags: ['memory-overcommit'], scope: ['serve'], arg: 'RATIO', parse: ratio, default: 1,
+    shown: '1', doc: 'refuse new boxes once their memory limits pass this × what the host can back (0.1..100, or off)',
   }),
   tls: def<'off' | 'self-signed' | 'files'>({
     env: 'BOXLAB_TLS', flags: ['tls'], scope: ['serve'], arg: 'MODE', parse: tlsMode, default: 'off', shown: 'off',

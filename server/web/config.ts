@@ -89,6 +89,12 @@ export interface ServerConfig {
   lessonDirs: string[];
   /** Keystroke bytes that may wait per session for a box that does not read its terminal; more is refused. */
   inputQueueBytes: number;
+  /**
+   * Admission by host memory (server/web/admission.ts): new boxes are refused once the memory limits of all boxes
+   * would pass this many times what the host can back (MemAvailable + memory boxes use now). 1 = never promise
+   * more than the host has; 0 (`off`) turns the check off.
+   */
+  memoryOvercommit: number;
   /** HTTPS (server/web/tls.ts): off, self-signed (made with openssl, kept in BOXLAB_HOME/tls), or files (set by --tls-cert/--tls-key). */
   tls: 'off' | 'self-signed' | 'files';
   /** PEM certificate chain and private key files; giving both means tls 'files'. */
