@@ -15,7 +15,6 @@ function busyAfterClick(events: Ev[]): { busyMs: number; top: [string, number][]
   const click = events.find((e) => e.name === 'EventDispatch' && e.args?.data?.type === 'click');
   if (!click) return { busyMs: NaN, top: [] };
   const main = events.filter((e) => e.pid === click.pid && e.tid === click.tid && e.ts >= click.ts - 50_000);
-  const spans = main.filter((e) => e.ph === 'X' && (e.name === 'ThreadControllerImpl::RunTask' || e.name === 'RunTask')).map((e) => [Math.max(e.ts, click.ts - 20_000), e.ts + (e.dur ?? 0)]).filter(([a, b]) => b > a).sort((a, b) => a[0]! - b[0]!);
   // Thread time (tdur) of the outermost tasks: CPU the main thread really got; wall spans include preemption.
   const tasks = main.filter((e) => e.ph === 'X' && (e.name === 'ThreadControllerImpl::RunTask' || e.name === 'RunTask') && e.ts + (e.dur ?? 0) > click.ts - 20_000).sort((a, b) => a.ts - b.ts);
   let busy = 0;
@@ -25,7 +24,6 @@ function busyAfterClick(events: Ev[]): { busyMs: number; top: [string, number][]
     busy += e.tdur ?? e.dur ?? 0;
     end = e.ts + (e.dur ?? 0);
   }
-  void spans;
   const by = new Map<string, number>();
   for (const e of main) if (e.ph === 'X' && !/RunTask/.test(e.name)) by.set(e.name, (by.get(e.name) ?? 0) + (e.tdur ?? e.dur ?? 0) / 1000);
   // JS by function (FunctionCall events are top-level calls into JS: event handlers, timers, message callbacks).

@@ -98,7 +98,7 @@ export const webFloodSection: Section = {
     let webgl: FloodRun | null = null;
     try {
       for (const cpu of cpus) {
-        const srv = await startBenchServer({ cpuLimit: cpu });
+        const srv = await startBenchServer({ cpuFraction: Number(cpu) });
         try {
           for (let rep = 0; rep < reps; rep++) {
             for (const kind of Object.keys(FLOOD_COMMANDS) as FloodKind[]) {

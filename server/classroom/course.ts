@@ -4,7 +4,8 @@ import type { IncomingMessage } from 'node:http';
 import path from 'node:path';
 import type { Duplex } from 'node:stream';
 import { CLOSE, type ClientMessage } from '../protocol/messages.ts';
-import { WATCH_PATH, type ClassAction, type SandboxSettings } from '../protocol/lessons.ts';
+import { WATCH_PATH, type ClassAction } from '../protocol/lessons.ts';
+import type { BoxSettings } from '../protocol/settings.ts';
 import type { LoadedLesson } from '../lessons/loader.ts';
 import { PackSet } from '../lessons/packset.ts';
 import { ProgressStore, defaultDbPath } from '../lessons/progress.ts';
@@ -17,6 +18,7 @@ import type { SessionManager } from '../web/sessions.ts';
 import { InstructorAuth } from './auth.ts';
 import { Dashboard } from './dashboard.ts';
 import { WatchHub } from './watch.ts';
+import { fromEnv } from '../protocol/settings.ts';
 
 export interface CourseOptions {
   /** Instructor token; default BOXLAB_INSTRUCTOR_TOKEN, else a random one printed at start. */
@@ -118,7 +120,7 @@ export class Course {
    * The instructor's terminal is a lab box (unless the operator turned lab mode off): the classic demo,
    * `unshare --pid --fork --mount-proc sh` then `ps`, works as typed while broadcasting (docs/lab-mode.md).
    */
-  sandboxOverrides(s: Session): Omit<SandboxSettings, 'image'> & { baseDir?: string } {
+  sandboxOverrides(s: Session): Omit<BoxSettings, 'image'> & { baseDir?: string } {
     const { image, ...rest } = this.runner.overrides(s.id);
     const dir = image ? imageDir(image) : undefined;
     const out = dir ? { ...rest, baseDir: dir } : rest;
@@ -167,7 +169,7 @@ export class Course {
       case 'end': {
         this.setBroadcast(null);
         const all = this.deps.manager.sessions().map((i) => i.session);
-        for (const s of all) s.client?.send({ type: 'class_ended', message: 'The instructor ended the class. Your progress is saved.' });
+        for (const s of all) s.client?.send({ type: 'class_ended', message: CLASS_OVER });
         await Promise.all(all.map((s) => this.deps.manager.destroy(s, CLOSE.SESSION_GONE, 'class ended')));
         this.instructors.clear();
         return { ok: true, affected: all.length };
@@ -197,8 +199,15 @@ export class Course {
   }
 }
 
+/** What a learner's page says when the instructor resets their box, and when the class ends (any page: playground or lesson). */
+export const RESET_NOTICE = 'Your instructor reset your box.';
+export const CLASS_OVER = 'The instructor ended the class. Your progress is saved.';
+
 /** Reset a running sandbox, or boot again one that exited or failed. False while one is being built. */
 async function rebuild(s: Session): Promise<boolean> {
+  const can = s.state === 'running' || s.state === 'exited' || s.state === 'error';
+  // Told before the screen is cleared (the reset sends RIS), so the page can say why it went blank.
+  if (can) s.client?.send({ type: 'class_reset', message: RESET_NOTICE });
   if (s.state === 'running') return (await s.reset(), true);
   if (s.state === 'exited' || s.state === 'error') return (await s.restart(), true);
   return false;
@@ -206,7 +215,7 @@ async function rebuild(s: Session): Promise<boolean> {
 
 /** A named image under the images dir, only when it looks like a built image (a directory with /bin). */
 function imageDir(name: string): string | undefined {
-  const dir = path.join(process.env.BOXLAB_HOME ? path.join(process.env.BOXLAB_HOME, 'images') : '/var/lib/boxlab/images', name);
+  const dir = path.join(fromEnv('home', process.env), 'images', name);
   return fs.existsSync(path.join(dir, 'bin')) ? dir : undefined;
 }
 

@@ -1,13 +1,15 @@
 // Public types of the sandbox engine: config, stage events, errors, and the handle the web server and CLI use.
+import type { SubCgroup } from './cgroups/delegate-box.ts';
 
-/** The seed's SandboxConfig, plus what a playground needs. Strings keep the seed's formats ("100M", "0.5"). */
+/** The seed's SandboxConfig, plus what a playground needs. Limits are numbers: their text ("100M", "0.5") is parsed
+ * once where it comes in (flags, env, lesson front matter) by server/protocol/size.ts. */
 export interface SandboxConfig {
   /** Image directory used as the read-only lower layer (the seed's --base-dir). */
   baseDir: string;
-  /** Memory limit, e.g. "100M", "1G". */
-  memory: string;
-  /** CPU limit as a fraction of one core, e.g. "0.5". */
-  cpuLimit: string;
+  /** Memory limit in bytes. */
+  memoryBytes: number;
+  /** CPU limit as a fraction of one core, e.g. 0.5. */
+  cpuFraction: number;
   /** Max number of tasks in the box. */
   pids: number;
   /** Shell or binary to exec inside, with its arguments. */
@@ -17,10 +19,10 @@ export interface SandboxConfig {
   workdir: string;
   hostname: string;
   env: Record<string, string>;
-  /** Size cap of the tmpfs that holds the writable upper layer, e.g. "64M". */
-  diskLimit: string;
-  /** Size cap of the box's /dev/shm, e.g. "16M". */
-  shmLimit: string;
+  /** Size cap in bytes of the tmpfs that holds the writable upper layer. */
+  diskBytes: number;
+  /** Size cap in bytes of the box's /dev/shm. */
+  shmBytes: number;
   /** 'pty': a terminal made in the box's own devpts; 'pipe': stdin/stdout/stderr pipes (docker run -i). */
   stdio: 'pty' | 'pipe';
   /** Initial terminal size for 'pty'. */
@@ -199,6 +201,8 @@ export interface SandboxHandle {
   signal(sig: number, group?: boolean): void;
   wait(): Promise<ExitInfo>;
   stats(): Promise<SandboxStats>;
+  /** Lab mode on cgroup v2: the cgroups below the box's own (its init/ leaf and what the learner made); else []. */
+  cgroupSubtree(): Promise<SubCgroup[]>;
   namespaces(): Promise<NamespaceInfo>;
   /** Kill everything, then clean in the seed's order. Idempotent; resolves when nothing is left. */
   destroy(): Promise<void>;

@@ -1,14 +1,16 @@
 // A fake BoxProbe for check tests: layers, processes, /proc texts, stats and namespaced command outputs set by hand.
 import type fs from 'node:fs';
 import type { SandboxStats, StageEvent } from '../engine/types.ts';
+import type { SubCgroup } from '../engine/cgroups/delegate-box.ts';
 import type { Memo } from './checks.ts';
 import { compileCheck } from './compose.ts';
 import type { BoxProbe, BoxProc } from './probe.ts';
 
-type Entry = { kind: 'file' | 'dir' | 'whiteout'; uid?: number; mode?: number; data?: string };
+/** ctimeMs: when it was last changed (Date.now() scale; default 0, long ago). */
+type Entry = { kind: 'file' | 'dir' | 'whiteout'; uid?: number; mode?: number; data?: string; ctimeMs?: number };
 const stat = (e: Entry): fs.Stats => ({
   isFile: () => e.kind === 'file', isDirectory: () => e.kind === 'dir', isCharacterDevice: () => e.kind === 'whiteout',
-  rdev: 0, uid: e.uid ?? 1_000_000, mode: e.mode ?? 0o644, size: e.data?.length ?? 0,
+  rdev: 0, uid: e.uid ?? 1_000_000, mode: e.mode ?? 0o644, size: e.data?.length ?? 0, ctimeMs: e.ctimeMs ?? 0,
 }) as unknown as fs.Stats;
 
 export function stats(over: { oom?: number; throttled?: number; usage?: number; pids?: number } = {}): SandboxStats {
@@ -28,6 +30,8 @@ export class FakeProbe implements BoxProbe {
   procs: BoxProc[] = [{ hostPid: 100, boxPid: 1, boxPpid: 0, hostPpid: 99, pgrpHost: 100, name: 'sh', argv: ['/bin/sh', '-l'], state: 'S' }];
   proc: Record<string, string> = { uid_map: '         0 1000000      65536\n', 'net/dev': 'h1\nh2\n    lo: 100 7 0 0 0 0 0 0 100 7 0 0 0 0 0 0\n' };
   st = stats();
+  subtree: SubCgroup[] = [];
+  async cgroupSubtree() { return this.subtree; }
   pidsEvents = 'max 0\n';
   ns: Record<string, string> = {};
   roots = new Map<number, string>();

@@ -1,13 +1,14 @@
 // Runs the check of the step each learner is on, about once a second and right after Enter, only while their socket is attached.
 import type { SandboxHandle } from '../engine/types.ts';
 import type { CheckMsg, LessonMsg, SandboxSettings } from '../protocol/lessons.ts';
+import type { BoxSettings } from '../protocol/settings.ts';
 import type { Session } from '../web/session.ts';
 import type { CheckResult, Memo } from './checks.ts';
 import type { LoadedLesson } from './loader.ts';
 import { RealProbe, type BoxProbe } from './probe.ts';
 import { learnerKey, type ProgressStore } from './progress.ts';
 import { CostMeter } from './cost.ts';
-import { settingsFor, settingsMatch, type Limits } from './settings.ts';
+import { boxSettingsText, settingsFor, settingsMatch, type Limits } from './settings.ts';
 
 export interface LearnerState {
   sessionId: string;
@@ -27,7 +28,9 @@ export interface LearnerState {
   /** performance.now() of the last run, for spacing out costly checks on the periodic tick. */
   lastRun: number;
   sentKey: string;
-  overrides: SandboxSettings;
+  overrides: BoxSettings;
+  /** The settings the current box was built with (as overrides() last answered). */
+  built: BoxSettings;
   quick: NodeJS.Timeout[];
 }
 
@@ -79,7 +82,7 @@ export class CheckRunner {
       st.sentKey = '';
       if (lesson && st.key && this.opts.store().passedSteps(st.key, lesson.lesson.slug).includes(step)) st.passedAt = Date.now();
     } else st.sentKey = ''; // same step again (a reload): send the current result anew
-    if (lesson) this.ensureSettings(session, st, lesson);
+    this.ensureSettings(session, st, lesson); // also outside a lesson: a box made for one goes back to the defaults
     if (st.passedAt !== null) this.send(session, st, { ok: true, message: 'passed' }, 0);
     else void this.run(session, st);
   }
@@ -93,8 +96,10 @@ export class CheckRunner {
   }
 
   /** Sandbox settings of the lesson this session is in (merged into its sandbox config at creation). */
-  overrides(sessionId: string): SandboxSettings {
-    return this.states.get(sessionId)?.overrides ?? {};
+  overrides(sessionId: string): BoxSettings {
+    const st = this.states.get(sessionId);
+    if (st) st.built = st.overrides; // asked for while the box is made: what the next box is built with
+    return st?.overrides ?? {};
   }
 
   forget(sessionId: string): void {
@@ -114,7 +119,7 @@ export class CheckRunner {
     if (!st) {
       st = {
         sessionId: id, key: null, name: '', slug: null, step: 0, stepSince: Date.now(), passedAt: null, last: null,
-        memo: null, memoFor: '', memoCheck: null, inflight: false, lastRun: 0, sentKey: '', overrides: {}, quick: [],
+        memo: null, memoFor: '', memoCheck: null, inflight: false, lastRun: 0, sentKey: '', overrides: {}, built: {}, quick: [],
       };
       this.states.set(id, st);
     }
@@ -129,7 +134,7 @@ export class CheckRunner {
         continue;
       }
       const lesson = st.slug ? this.opts.lessons().get(st.slug) : undefined;
-      if (lesson) this.ensureSettings(s, st, lesson);
+      this.ensureSettings(s, st, lesson);
       if (!lesson || st.passedAt !== null) continue;
       // A check that forks a helper (nsenter, ~10 ms) runs less often on the tick; Enter still re-checks at once.
       const type = lesson.specs[st.step]?.check.type ?? '';
@@ -141,14 +146,25 @@ export class CheckRunner {
     }
   }
 
-  /** A lesson that needs other limits (e.g. 64M for the OOM lesson) gets a sandbox rebuilt with them. */
-  private ensureSettings(s: Session, st: LearnerState, lesson: LoadedLesson): void {
-    const want = settingsFor(lesson.lesson.sandbox, this.opts.limits);
+  /**
+   * A lesson that needs other limits (e.g. 64M for the OOM lesson) gets a sandbox rebuilt with them; leaving it (for a
+   * lesson without settings, or the playground: no lesson) rebuilds a default box, so the next lesson does not run
+   * in the 64 MiB box. Lab mode and a pack's image count only when this runner asked for them (`built`): the
+   * instructor's box is a lab box for the course, not for a lesson, and stays one.
+   */
+  private ensureSettings(s: Session, st: LearnerState, lesson: LoadedLesson | undefined): void {
+    const want = settingsFor(lesson?.settings ?? {}, this.opts.limits);
     st.overrides = want;
     const sb = s.sandbox;
-    if (!Object.keys(lesson.lesson.sandbox).length || !sb || s.state !== 'running' || settingsMatch(sb.config, want, this.opts.limits)) return;
-    this.opts.log?.(`session ${s.id}: rebuilding the sandbox for lesson ${lesson.lesson.slug} (${JSON.stringify(want)})`);
-    this.send(s, st, { ok: false, message: `Rebuilding your sandbox with the limits this lesson needs (${describe(want)})…` }, 0);
+    if (!sb || s.state !== 'running') return;
+    const leftLab = !want.lab && st.built.lab === true && sb.config.lab === true;
+    const leftImage = !want.image && st.built.image !== undefined;
+    if (settingsMatch(sb.config, want, this.opts.limits) && !leftLab && !leftImage) return;
+    const what = lesson ? `lesson ${lesson.lesson.slug}` : 'no lesson';
+    this.opts.log?.(`session ${s.id}: rebuilding the sandbox for ${what} (${JSON.stringify(boxSettingsText(want))})`);
+    const limits = Object.keys(want).length ? `the limits this lesson needs (${describe(boxSettingsText(want))})` : "the server's default limits";
+    this.send(s, st, { ok: false, message: `Rebuilding your sandbox with ${limits}…` }, 0);
+    st.built = want; // one rebuild per change, even before the new box asks for its overrides
     void s.reset();
   }
 
@@ -187,7 +203,7 @@ export class CheckRunner {
         st.memoFor = memoFor;
         st.memoCheck = check;
       }
-      result = await check.run(probe, st.memo);
+      result = await check.run(probe, st.memo, { openedAt: st.stepSince });
     } catch (err) {
       result = { ok: false, message: `the check could not read the box: ${(err as Error).message}` };
     } finally {

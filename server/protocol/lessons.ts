@@ -9,6 +9,8 @@ export const WATCH_PATH = '/ws/watch';
 export const LEARNER_HEADER = 'x-boxlab-learner';
 /** Instructors open a watch socket with this subprotocol prefix + their token (browsers cannot set headers there). */
 export const INSTRUCTOR_PROTOCOL_PREFIX = 'boxlab.instructor.';
+/** What an instructor token may be: it travels in a subprotocol name, so no characters beyond these. */
+export const INSTRUCTOR_TOKEN_RE = /^[A-Za-z0-9_-]{16,}$/;
 
 export const SLUG_RE = /^[a-z0-9][a-z0-9-]{0,63}$/;
 export const slugSchema = z.string().regex(SLUG_RE, 'slug must be lowercase letters, digits and dashes');
@@ -48,6 +50,8 @@ export interface PackInfo {
   builtin: boolean;
 }
 
+/** A lesson's box settings as the browser shows them ("memory 64M"): the display text of the typed BoxSettings
+ * (protocol/settings.ts), made by server/lessons/settings.ts boxSettingsText. */
 export interface SandboxSettings {
   /** A server image by name (a pack's manifest may ask for one, e.g. debian). */
   image?: string;
@@ -78,6 +82,8 @@ export interface LessonSummary {
   summary: string;
   order: number;
   prerequisites: string[];
+  /** What the host must offer (front matter `needs`): on a host without it the lesson is shown but not provable. */
+  needs?: 'cgroup-v2'[];
   sandbox: SandboxSettings;
   stepTitles: string[];
 }
@@ -134,9 +140,11 @@ export const checkMsg = z.object({
 /** The instructor started (active) or stopped broadcasting; learners may follow it on the watch socket. */
 export const broadcastMsg = z.object({ type: z.literal('broadcast'), active: z.boolean(), name: z.string().optional() });
 /** The instructor moves everyone to a lesson. */
-export const gotoMsg = z.object({ type: z.literal('goto'), slug: z.string() });
+export const gotoMsg = z.object({ type: z.literal('goto'), slug: slugSchema });
 /** The instructor ended the class: the sandbox is torn down right after this message. */
 export const classEndedMsg = z.object({ type: z.literal('class_ended'), message: z.string() });
+/** The instructor reset this learner's box (alone or with everyone): sent just before the box is rebuilt. */
+export const classResetMsg = z.object({ type: z.literal('class_reset'), message: z.string() });
 /** First frame of a watch socket (spectate / follow): whose terminal this is, read-only. */
 export const watchMsg = z.object({
   type: z.literal('watch'),
@@ -147,8 +155,8 @@ export const watchMsg = z.object({
 });
 /** The watched terminal's size changed (the viewer resizes its read-only terminal to match). */
 export const viewportMsg = z.object({ type: z.literal('viewport'), rows: z.number().int(), cols: z.number().int() });
-export const lessonServerMessages = [checkMsg, broadcastMsg, gotoMsg, classEndedMsg, watchMsg, viewportMsg] as const;
-export const LESSON_SERVER_TYPES = ['check', 'broadcast', 'goto', 'class_ended', 'watch', 'viewport'] as const;
+export const lessonServerMessages = [checkMsg, broadcastMsg, gotoMsg, classEndedMsg, classResetMsg, watchMsg, viewportMsg] as const;
+export const LESSON_SERVER_TYPES = ['check', 'broadcast', 'goto', 'class_ended', 'class_reset', 'watch', 'viewport'] as const;
 export type CheckMsg = z.infer<typeof checkMsg>;
 export type WatchMsg = z.infer<typeof watchMsg>;
 

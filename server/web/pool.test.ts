@@ -65,11 +65,11 @@ test('a session whose settings differ from the defaults does not use the pooled 
   await until(() => srv.manager.pool?.readyCount === 1, 'a ready pool box');
   const pooled = fake.made[0]!;
   const { token } = await newSession(url);
-  (pooled.config as { memory: string }).memory = '64M'; // as if a lesson had lowered the limit for this session
+  (pooled.config as { memoryBytes: number }).memoryBytes = 64 * 1024 * 1024; // as if a lesson had lowered the limit for this session
   const c = await connect(url, token);
   await c.waitText(/\$ $/);
   assert.ok(pooled.destroyed, 'the pooled box was discarded');
-  assert.ok(fake.made.some((s) => s !== pooled && !s.destroyed && s.config.memory !== '64M'), 'the session made its own box');
+  assert.ok(fake.made.some((s) => s !== pooled && !s.destroyed && s.config.memoryBytes !== 64 * 1024 * 1024), 'the session made its own box');
 });
 
 test('shutdown destroys ready pool boxes and an unattached session\'s pooled box', async (t) => {
