@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { STAGES } from '../engine/types.ts';
-import { TestClient, newSession, start } from './test-client.ts';
+import { TestClient, http, newSession, start } from './test-client.ts';
 
 const until = async (cond: () => boolean, what: string, ms = 5000): Promise<void> => {
   const end = Date.now() + ms;
@@ -80,4 +80,28 @@ test('shutdown destroys ready pool boxes and an unattached session\'s pooled box
   await srv.close();
   assert.ok(fake.made.length >= 2);
   assert.ok(fake.made.every((s) => s.destroyed), 'every box destroyed');
+});
+
+test('host memory: pool boxes are promised their limit like any box, and never cost a person a refusal', async (t) => {
+  const MiB = 1024 * 1024;
+  const meminfo = (availMiB: number) => `MemTotal: 24576000 kB\nMemAvailable: ${availMiB * 1024} kB\n`;
+  // 1000 MiB backs three 256 MiB boxes: with two sessions the pool box is the third; no fourth is made.
+  const { url, srv, fake } = await start(t, { warmPool: 2, memoryBytes: 256 * MiB, memoryOvercommit: 1, maxSessions: 10, maxPerClient: 10 }, { readMeminfo: () => meminfo(1000) });
+  await until(() => srv.manager.pool?.readyCount === 2, 'two ready boxes (512 of 1000 MiB)');
+  assert.equal(srv.manager.promisedBytes(), 512 * MiB, 'ready pool boxes are promised memory');
+  const a = await newSession(url);
+  const b = await newSession(url);
+  await until(() => srv.manager.pool?.count === 1 && srv.manager.pool.readyCount === 1, 'the pool refilled to what memory allows');
+  await new Promise((r) => setTimeout(r, 50));
+  assert.equal(srv.manager.pool?.count, 1, 'a fourth box would pass the 1000 MiB');
+  assert.equal(srv.manager.promisedBytes(), 768 * MiB);
+  // The third person takes the pooled box; a fourth is refused (host_memory) and the pool makes nothing more.
+  const c = await newSession(url);
+  assert.ok(a.token && b.token && c.token);
+  const r = await http(url, 'POST', '/api/session', '{}');
+  assert.equal(r.status, 503);
+  assert.equal(JSON.parse(r.body).error, 'host_memory');
+  await new Promise((r) => setTimeout(r, 50));
+  assert.equal(srv.manager.pool?.count, 0);
+  assert.equal(fake.live().length, 3, 'three boxes: one per session, none pooled');
 });
