@@ -119,8 +119,11 @@ export class SessionManager {
     const pooled = this.pool?.take() ?? null;
     if (!pooled) {
       if (this.pool && all.length + this.pool.count >= this.opts.maxSessions) this.pool.shrink();
-      let refused = this.admit(all);
-      if (refused && this.pool?.shrink()) refused = this.admit(all);
+      let refused = this.admit(all, !this.pool);
+      if (refused && this.pool) {
+        this.pool.shrink(); // a pool box still being made gives its memory back to a person
+        refused = this.admit(all);
+      }
       if (refused) return refused;
     }
     const id = pooled?.id ?? randomBytes(6).toString('hex');
@@ -199,13 +202,14 @@ export class SessionManager {
     return (this.sampling = p);
   }
 
-  private admit(all: SessionInfo[]): CreateResult | null {
+  /** Host-memory admission of one more box; `log` the refusal (not while a pool box may still give its memory back). */
+  private admit(all: SessionInfo[], log = true): CreateResult | null {
     if (!this.opts.admission) return null;
     const v = this.opts.admission.decide({ promised: this.promisedBytes(), charged: this.chargedBytes(), want: this.defaultMemoryBytes });
     if (v.ok) return null;
     // The promise shrinks when a box ends: the soonest deadline is when to try again.
     const retryAfterSec = all.length ? retryAfter(all) : 60;
-    this.opts.log?.(`session refused: host memory (${v.promised} B promised, ${v.backing} B backing)`);
+    if (log) this.opts.log?.(`session refused: host memory (${v.promised} B promised, ${v.backing} B backing)`);
     const retry = `Try again in ${retryAfterSec} s, when a box is due to end.`;
     return { ok: false, reason: 'host_memory', retryAfterSec, message: `${v.message} ${retry}`, retry };
   }
