@@ -1,5 +1,6 @@
 // config.ts: the seed's SandboxConfig with defaults, validated into kernel-ready numbers before anything is made.
 import { parseCpuFraction, parseMemory, type CgroupLimits } from './cgroups/index.ts';
+import { SyscallError } from '../../native-bindings/errors.ts';
 import { SandboxError, type SandboxConfig } from './types.ts';
 
 export interface ResolvedLimits {
@@ -56,7 +57,7 @@ export function withDefaults(given: Partial<SandboxConfig> & { baseDir: string }
   };
 }
 
-const bad = (message: string) => new SandboxError({ stage: 'prepare_state', syscall: 'config', errno: 22, code: 'EINVAL', message });
+const bad = (message: string) => new SandboxError('prepare_state', new SyscallError('config', 22), message);
 
 function parse<T>(what: string, fn: () => T): T {
   try {

@@ -9,6 +9,7 @@ import { StageClock } from './stages.ts';
 import { ensureRunDir, processStartTime, sandboxesDir, UID_BASE, UID_RANGE, writeRecord, type SandboxRecord } from './state.ts';
 import { addUidSlotOwners, claimUidSlot, ownerOf, type UidClaim } from './uid-registry.ts';
 import { CLONE, type BoxProcess, type ChildEvent, type PtyMaster } from './syscalls.ts';
+import { SyscallError } from '../../native-bindings/errors.ts';
 import { SandboxError, STAGES, type NamespaceKind, type SandboxConfig, type StageName } from './types.ts';
 import type { ResolvedLimits } from './config.ts';
 
@@ -33,7 +34,7 @@ export function disableBits(config: SandboxConfig): number {
 
 function labCaps(deps: EngineDeps): bigint {
   if (deps.capKeepLab === undefined) {
-    throw new SandboxError({ stage: 'prepare_state', syscall: 'config', errno: 22, code: 'EINVAL', message: 'lab mode: this engine has no lab capability set' });
+    throw new SandboxError('prepare_state', new SyscallError('config', 22), 'lab mode: this engine has no lab capability set');
   }
   return deps.capKeepLab;
 }
@@ -168,7 +169,7 @@ export async function containerMainProcess(
       try {
         e = await events.next(STAGE_TIMEOUT_MS);
       } catch (err) {
-        throw new SandboxError({ stage, syscall: 'read', errno: 0, code: 'ECHILD', message: `${stage}: ${(err as Error).message}` });
+        throw new SandboxError(stage, SyscallError.of({ syscall: 'read', errno: 0, code: 'ECHILD', cause: err }), `${stage}: ${(err as Error).message}`);
       }
       const name = STAGES[e.stage] ?? `stage ${e.stage}`;
       // The new PID namespace has no /proc/<pid>/ns/pid_for_children entry until its first process exists
@@ -180,7 +181,7 @@ export async function containerMainProcess(
       clock.child(e, built.initPid ?? null, ns);
       if (!e.ok) throw clock.childError(e);
       if (name !== stage) {
-        throw new SandboxError({ stage, syscall: 'read', errno: 0, code: 'EPROTO', message: `expected stage ${stage}, got ${name}` });
+        throw new SandboxError(stage, SyscallError.of({ syscall: 'read', errno: 0, code: 'EPROTO' }), `expected stage ${stage}, got ${name}`);
       }
       return e;
     };
@@ -231,7 +232,7 @@ export async function containerMainProcess(
       } catch (err) {
         throw err;
       }
-      throw new SandboxError({ stage: 'exec', syscall: 'execve', errno: exec.errno, code: 'EEXEC', path: config.shell });
+      throw new SandboxError('exec', SyscallError.of({ syscall: 'execve', errno: exec.errno, code: 'EEXEC', path: config.shell }));
     }
     await outer('running', () => nsInodes(deps, built.initPid!, NS_KINDS), (ns) => ({
       namespaces: ns, hostPidOverride: built.initPid, boxPid: 1, detail: `${config.shell} is PID 1`,
@@ -239,7 +240,7 @@ export async function containerMainProcess(
     return built;
   } catch (err) {
     (err as { built?: Built }).built = built;
-    if (err instanceof SandboxError) err.info.sandboxId = id;
+    if (err instanceof SandboxError) err.sandboxId = id;
     throw err;
   }
 }
