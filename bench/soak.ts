@@ -36,6 +36,7 @@ const f1 = (v: number) => (Number.isFinite(v) ? v.toFixed(1) : 'n/a');
 const mib = (kib: number) => f1(kib / 1024);
 const late = (l: { p99: number } | undefined) => (l ? Math.max(0, l.p99 - 10) : NaN);
 
+// biome-ignore lint/suspicious/noExplicitAny: each scenario has its own result type; run() and report() pair them
 const scenarios: Record<string, Scenario<any>> = {
   density: {
     run: () => runDensity(DENSITY_FULL, log),

@@ -39,6 +39,8 @@ test('.ci/run installs the list it declares and then runs the README\'s commands
   assert.match(ci, /apt-get install -y [^\n]*"\$\{missing\[@\]\}"/);
   assert.match(ci, /\bnpm ci\b/);
   assert.match(ci, /\bnpm test\b/);
+  // Lint (Biome, clang-format, layer rules) fails the run before the long test phases start.
+  assert.ok(ci.indexOf('npm run lint') > 0 && ci.indexOf('npm run lint') < ci.indexOf('npm test'), 'npm run lint runs before npm test');
 });
 
 test('.npmrc makes npm 11 print dependency build scripts (better-sqlite3 compiles silently for minutes otherwise)', () => {

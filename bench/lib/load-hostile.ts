@@ -102,7 +102,7 @@ async function frameCase(name: string, sent: string, expect: string, url: string
   const e = w.ending ?? { code: null, how: 'timeout', reason: '' };
   const answer = errs.length ? `${errs.length} × error ${errs[0].code}: ${errs[0].message}` : 'no message';
   w.destroy();
-  return judge({ case: name, sent, answer, code: describeEnd(w, e as never), ms, usable }, expect, expect.startsWith('close') ? false : true);
+  return judge({ case: name, sent, answer, code: describeEnd(w, e as never), ms, usable }, expect, !expect.startsWith('close'));
 }
 
 const text = (o: unknown) => frame(OP.text, Buffer.from(typeof o === 'string' ? o : JSON.stringify(o)));

@@ -5,7 +5,7 @@ import type { CgroupSet } from './cgroups/index.ts';
 import type { EngineDeps } from './deps.ts';
 import { layerPaths, mountOverlay, mountUpperTmpfs, type Layers } from './overlay.ts';
 import { AsyncQueue } from './queue.ts';
-import { StageClock } from './stages.ts';
+import type { StageClock } from './stages.ts';
 import { ensureRunDir, processStartTime, sandboxesDir, UID_BASE, UID_RANGE, writeRecord, type SandboxRecord } from './state.ts';
 import { addUidSlotOwners, claimUidSlot, ownerOf, type UidClaim } from './uid-registry.ts';
 import { CLONE, type BoxProcess, type ChildEvent, type PtyMaster } from './syscalls.ts';
@@ -227,11 +227,7 @@ export async function containerMainProcess(
     const exec = await proc.execResult;
     if (!exec.ok) {
       // The failure event itself follows on the status pipe; wait for it so the error names the call.
-      try {
-        await child('exec');
-      } catch (err) {
-        throw err;
-      }
+      await child('exec');
       throw new SandboxError('exec', SyscallError.of({ syscall: 'execve', errno: exec.errno, code: 'EEXEC', path: config.shell }));
     }
     await outer('running', () => nsInodes(deps, built.initPid!, NS_KINDS), (ns) => ({

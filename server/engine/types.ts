@@ -198,6 +198,7 @@ export interface SandboxHandle {
   on(event: 'destroyed', fn: () => void): this;
   /** The input queue emptied (pty) or the stdin socket drained (pipe). */
   on(event: 'drain', fn: () => void): this;
+  // biome-ignore lint/suspicious/noExplicitAny: the listener types of the on() overloads above differ; off() takes any of them
   off(event: string, fn: (...a: any[]) => void): this;
   /**
    * Keystrokes / stdin bytes. Never blocks: they are written at once as far as the box reads, the rest waits in a

@@ -103,7 +103,7 @@ export class FakeKernel {
       }
       if (!isRoot && ctrls.includes('pids')) Object.assign(f, { 'pids.max': 'max\n', 'pids.current': '0\n' });
     } else {
-      f['tasks'] = '';
+      f.tasks = '';
       for (const c of m.kind) {
         if (c === 'memory') {
           Object.assign(f, {
