@@ -12,14 +12,14 @@ const read = (p: string) => readFileSync(join(root, p), 'utf8');
 export function readmePackages(readme: string): string[] {
   const lines = readme.split('\n').filter((l) => /^\s*(sudo )?apt-get install\b/.test(l));
   assert.equal(lines.length, 1, `one apt-get install line in the README, found ${lines.length}`);
-  return lines[0].replace(/^\s*(sudo )?apt-get install\s+/, '').split(/\s+/).filter((w) => w && !w.startsWith('-'));
+  return (lines[0] ?? '').replace(/^\s*(sudo )?apt-get install\s+/, '').split(/\s+/).filter((w) => w && !w.startsWith('-'));
 }
 
 /** Package names of the `pkgs=(...)` array of .ci/run. */
 export function ciPackages(script: string): string[] {
   const m = /^pkgs=\(([^)]*)\)/m.exec(script);
   assert.ok(m, '.ci/run has a pkgs=(...) line');
-  return m[1].split(/\s+/).filter(Boolean);
+  return (m[1] ?? '').split(/\s+/).filter(Boolean);
 }
 
 test('the README install line and .ci/run name the same Debian packages', () => {

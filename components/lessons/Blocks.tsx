@@ -83,7 +83,7 @@ export function Blocks({ blocks, cgroup, onRun, ready }: { blocks: Block[]; cgro
                 {b.items.map((it, j) => (
                   <li key={j} className="space-y-1">
                     {/* A tight item is one paragraph: render it inline so bullets keep their text on the same line. */}
-                    {it.length === 1 && it[0].t === 'p' ? <Inlines c={it[0].c} /> : <Blocks blocks={it} cgroup={cgroup} onRun={onRun} ready={ready} />}
+                    {it.length === 1 && it[0]?.t === 'p' ? <Inlines c={it[0].c} /> : <Blocks blocks={it} cgroup={cgroup} onRun={onRun} ready={ready} />}
                   </li>
                 ))}
               </L>
