@@ -24,8 +24,10 @@ export function Inlines({ c }: { c: Inline[] }) {
           case 'lesson':
             return <a key={i} href={`/lessons/${x.slug}`} data-testid="lesson-link" className="text-accent underline underline-offset-2 hover:brightness-110"><Inlines c={x.c} /></a>;
           case 'img':
-            // biome-ignore lint/performance/noImgElement: a pack's own file, served by the server, not optimised
-            return <img key={i} src={x.src} alt={x.alt} loading="lazy" className="my-1 inline-block max-h-96 max-w-full rounded-md border border-line" />;
+            return (
+              // biome-ignore lint/performance/noImgElement: a pack's own file, served by the server, not optimised
+              <img key={i} src={x.src} alt={x.alt} loading="lazy" className="my-1 inline-block max-h-96 max-w-full rounded-md border border-line" />
+            );
         }
       })}
     </>
