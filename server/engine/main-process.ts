@@ -10,7 +10,7 @@ import { ensureRunDir, processStartTime, sandboxesDir, UID_BASE, UID_RANGE, writ
 import { addUidSlotOwners, claimUidSlot, ownerOf, type UidClaim } from './uid-registry.ts';
 import { CLONE, type BoxProcess, type ChildEvent, type PtyMaster } from './syscalls.ts';
 import { SyscallError } from '../../native-bindings/errors.ts';
-import { SandboxError, STAGES, type NamespaceKind, type SandboxConfig, type StageName } from './types.ts';
+import { SandboxError, STAGES, type Defense, type NamespaceKind, type SandboxConfig, type StageName } from './types.ts';
 import type { ResolvedLimits } from './config.ts';
 
 export const NS_FLAGS = CLONE.NEWNS | CLONE.NEWUTS | CLONE.NEWIPC | CLONE.NEWNET | CLONE.NEWCGROUP | CLONE.NEWPID;
@@ -19,7 +19,7 @@ const NS_KINDS: NamespaceKind[] = ['user', 'mnt', 'uts', 'ipc', 'net', 'cgroup',
 const STAGE_TIMEOUT_MS = 10_000;
 export const BOX_OOM_SCORE_ADJ = 500;
 
-export const DEFENSE_BITS: Record<string, number> = {
+export const DEFENSE_BITS: Record<Defense, number> = {
   seccomp: 1, caps: 2, no_new_privs: 4, mask_proc: 8, close_fds: 16, rlimits: 32, pivot_root: 64, proc_ro: 128,
 };
 /** BX_LAB in boxlab_child.h: lab mode (the namespaced parent caps nested namespaces, /proc is mounted plainly). */
@@ -230,8 +230,18 @@ export async function containerMainProcess(
       await child('exec');
       throw new SandboxError('exec', SyscallError.of({ syscall: 'execve', errno: exec.errno, code: 'EEXEC', path: config.shell }));
     }
-    await outer('running', () => nsInodes(deps, built.initPid!, NS_KINDS), (ns) => ({
-      namespaces: ns, hostPidOverride: built.initPid, boxPid: 1, detail: `${config.shell} is PID 1`,
+    // Lab mode on cgroup v2: the box's root gets its own cgroup subtree (delegate-box.ts), once PID 1 runs: its
+    // processes move into <box>/init and the learner can make child cgroups below the box's limits. On v1 there is
+    // no delegation to a user namespace (cgroups(7)), so lab boxes there get none.
+    let delegated = '';
+    await outer('running', async () => {
+      if (config.lab && built.cgroups?.version === 2) {
+        const d = await built.cgroups.delegate(built.uidBase!, built.uidBase!);
+        if (d) delegated = `; cgroup subtree delegated to the box's root (init/, children get ${d.controllers.join(' ') || 'no controllers'})`;
+      }
+      return nsInodes(deps, built.initPid!, NS_KINDS);
+    }, (ns) => ({
+      namespaces: ns, hostPidOverride: built.initPid, boxPid: 1, detail: `${config.shell} is PID 1${delegated}`,
     }));
     return built;
   } catch (err) {

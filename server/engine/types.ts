@@ -1,5 +1,6 @@
 // Public types of the sandbox engine: config, stage events, errors, and the handle the web server and CLI use.
 import type { SyscallError } from '../../native-bindings/errors.ts';
+import type { SubCgroup } from './cgroups/delegate-box.ts';
 
 /** The seed's SandboxConfig, plus what a playground needs. Strings keep the seed's formats ("100M", "0.5"). */
 export interface SandboxConfig {
@@ -218,6 +219,8 @@ export interface SandboxHandle {
   signal(sig: number, group?: boolean): void;
   wait(): Promise<ExitInfo>;
   stats(): Promise<SandboxStats>;
+  /** Lab mode on cgroup v2: the cgroups below the box's own (its init/ leaf and what the learner made); else []. */
+  cgroupSubtree(): Promise<SubCgroup[]>;
   namespaces(): Promise<NamespaceInfo>;
   /** Kill everything, then clean in the seed's order. Idempotent; resolves when nothing is left. */
   destroy(): Promise<void>;

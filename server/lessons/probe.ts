@@ -1,4 +1,5 @@
 // Reads one box's kernel state from the host for lesson checks: its process tree, layers, cgroup files, /proc and namespaced views.
+import type { SubCgroup } from '../engine/cgroups/delegate-box.ts';
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -33,6 +34,8 @@ export interface BoxProbe {
   procText(rel: string): string;
   hostText(p: string): string;
   stats(): Promise<SandboxStats>;
+  /** Lab mode on cgroup v2: the cgroups below the box's own (engine CgroupSet.subtree). */
+  cgroupSubtree(): Promise<SubCgroup[]>;
   cgroupText(controller: 'pids' | 'memory' | 'cpu', file: string): string;
   /** A host binary run inside one of the box's namespaces that carry no files (uts, ipc, net): never its mount ns. */
   inNamespace(kind: 'uts' | 'ipc' | 'net', argv: string[]): Promise<string>;
@@ -143,13 +146,13 @@ export class RealProbe implements BoxProbe {
       const nspid = (statusField(status, 'NSpid') ?? String(pid)).trim().split(/\s+/).map(Number);
       return {
         hostPid: pid,
-        boxPid: nspid[nspid.length - 1],
+        boxPid: nspid.at(-1) ?? pid,
         boxPpid: 0,
         hostPpid: Number(statusField(status, 'PPid') ?? 0),
         pgrpHost: Number(after[2]),
         name: statusField(status, 'Name') ?? '',
         argv,
-        state: (statusField(status, 'State') ?? '?')[0],
+        state: (statusField(status, 'State') ?? '?')[0] ?? '?',
       };
     } catch {
       return null;
@@ -177,6 +180,10 @@ export class RealProbe implements BoxProbe {
 
   stats(): Promise<SandboxStats> {
     return this.box.stats();
+  }
+
+  cgroupSubtree(): Promise<SubCgroup[]> {
+    return this.box.cgroupSubtree();
   }
 
   /** The box's cgroup directory of a controller: its path from /proc/<init>/cgroup under the matching host mount. */

@@ -29,6 +29,8 @@ export interface LessonProof {
   /** Mounts or cgroup directories of the box still there after it was destroyed. */
   leftovers: string[];
   error?: string;
+  /** Why the lesson could not be proved on this host (front matter `needs`), when it could not. */
+  skipped?: string;
 }
 
 export interface ProveOptions {
@@ -56,10 +58,10 @@ export function cgroupDirs(pid: number): string[] {
   const mounts = fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n');
   const dirs: string[] = [];
   for (const line of fs.readFileSync(`/proc/${pid}/cgroup`, 'utf8').trim().split('\n')) {
-    const [, ctrls, p] = line.split(':');
+    const [, ctrls, p = ''] = line.split(':');
     if (!p.includes('boxlab')) continue;
-    const m = mounts.find((x) => (ctrls ? / - cgroup /.test(x) && x.split(' - ')[1].split(' ')[2].split(',').includes(ctrls.split(',')[0]) : / - cgroup2 /.test(x)));
-    if (m) dirs.push(`${m.split(' ')[4]}${p.slice(m.split(' ')[3] === '/' ? 0 : m.split(' ')[3].length)}`);
+    const m = mounts.find((x) => (ctrls ? / - cgroup /.test(x) && x.split(' - ')[1]?.split(' ')[2]?.split(',').includes(ctrls.split(',')[0]!) : / - cgroup2 /.test(x)));
+    if (m) dirs.push(`${m.split(' ')[4]}${p.slice(m.split(' ')[3] === '/' ? 0 : m.split(' ')[3]!.length)}`);
   }
   return dirs;
 }
@@ -80,12 +82,15 @@ export async function proveLesson(l: LoadedLesson, opts: ProveOptions): Promise<
   const timed = async (check: LoadedLesson['specs'][number]['check'], memo: Memo) => {
     const t0 = performance.now();
     const r = await check.run(probe, memo);
-    (opts.timings ??= {})[check.type] ??= [];
-    opts.timings[check.type].push(performance.now() - t0);
+    ((opts.timings ??= {})[check.type] ??= []).push(performance.now() - t0);
     return r;
   };
   try {
     await sleep(300);
+    if (l.lesson.needs?.includes('cgroup-v2') && (await box.stats()).cgroupVersion !== 2) {
+      proof.skipped = 'needs cgroup v2 (a subtree delegated to the box); this host keeps memory, cpu and pids on cgroup v1';
+      return proof;
+    }
     for (const [i, spec] of l.specs.entries()) {
       const row: StepProof = { slug: l.lesson.slug, step: i + 1, line: spec.line, check: spec.check.type, redBefore: false, redAfterWrong: null, green: false, ms: null, message: '' };
       proof.steps.push(row);
@@ -151,6 +156,6 @@ export function proofTable(proofs: LessonProof[]): string {
     if (p.error) rows.push([p.slug, '!', `error: ${p.error}`.slice(0, 80), '', '', '', '']);
     if (p.leftovers.length) rows.push([p.slug, '!', `left behind: ${p.leftovers.join(', ')}`.slice(0, 80), '', '', '', '']);
   }
-  const w = rows[0].map((_, j) => Math.max(...rows.map((r) => r[j].length)));
-  return rows.map((r, i) => r.map((c, j) => c.padEnd(w[j])).join('  ').trimEnd() + (i === 0 ? `\n${w.map((n) => '-'.repeat(n)).join('  ')}` : '')).join('\n');
+  const w = rows[0]!.map((_, j) => Math.max(...rows.map((r) => (r[j] ?? '').length)));
+  return rows.map((r, i) => r.map((c, j) => c.padEnd(w[j] ?? 0)).join('  ').trimEnd() + (i === 0 ? `\n${w.map((n) => '-'.repeat(n)).join('  ')}` : '')).join('\n');
 }

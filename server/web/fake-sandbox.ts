@@ -1,4 +1,5 @@
 // Test-only SandboxHandle: stage events, a cooked-tty mini shell (echo, stty size, hostname, yes, flood N, seq N, sleep, exit), pause/resume, the engine's input queue.
+import type { SubCgroup } from '../engine/cgroups/delegate-box.ts';
 import { EventEmitter } from 'node:events';
 import { SyscallError } from '../../native-bindings/errors.ts';
 import { InputQueue } from '../engine/input.ts';
@@ -124,7 +125,7 @@ export class FakeSandbox extends EventEmitter implements SandboxHandle {
       run = -1;
     };
     for (let i = 0; i < buf.length; i++) {
-      const byte = buf[i];
+      const byte = buf[i]!;
       if (byte >= 0x20 && byte !== 0x7f) {
         if (run < 0) run = i;
         continue;
@@ -263,6 +264,11 @@ export class FakeSandbox extends EventEmitter implements SandboxHandle {
       pids: { current: 1, max: this.config.pids },
       cgroupVersion: 1,
     };
+  }
+  /** What a delegated lab box's learner made (tests set it). */
+  subtree: SubCgroup[] = [];
+  async cgroupSubtree(): Promise<SubCgroup[]> {
+    return this.subtree;
   }
   async namespaces(): Promise<NamespaceInfo> {
     return { host: { pid: 1 }, box: { pid: 2 } };

@@ -1,10 +1,12 @@
 // One box's x-ray sampler: samples only the views a client watches, at most every intervalMs, and sends diffs.
 import type { SandboxStats } from '../engine/types.ts';
-import { XRAY_LIMITS, type XrayFile, type XrayFsMeta, type XrayLowerTop, type XrayMsg, type XrayNs, type XrayProc, type XrayView } from '../protocol/xray.ts';
+import type { SubCgroup } from '../engine/cgroups/delegate-box.ts';
+import { XRAY_LIMITS, XRAY_MAX_CGROUPS, type XrayCgroup, type XrayFile, type XrayFsMeta, type XrayLowerTop, type XrayMsg, type XrayNs, type XrayProc, type XrayView } from '../protocol/xray.ts';
 import { byKey, diffKeyed, same } from './diff.ts';
 import { closeFd, openDir, readAt } from '../boxfs/index.ts';
 import { countHostMounts, hostNamespaces, sampleMounts, sampleNamespaces } from './kernel.ts';
-import { parseIdMap, sampleProcs } from './procs.ts';
+import { parseIdMap, sampleProcs, type NsOwner } from './procs.ts';
+import { nsOwnerIno } from '../../native-bindings/index.ts';
 import { lowerTop, walkUpper, type UpperOptions } from './upper.ts';
 import { sampleNestedMounts } from './nested-mounts.ts';
 
@@ -14,6 +16,8 @@ export interface XraySource {
   readonly pids: { namespacedParent: number; init: number };
   readonly layers: { lower: string; upper: string; merged: string };
   stats(): Promise<SandboxStats>;
+  /** Lab mode on cgroup v2: the cgroups below the box's own (a SandboxHandle has it; fakes may not). */
+  cgroupSubtree?(): Promise<SubCgroup[]>;
 }
 
 export interface SamplerOptions extends UpperOptions {
@@ -24,6 +28,8 @@ export interface SamplerOptions extends UpperOptions {
   /** A slow sample stretches the interval to cost × this, so one box never eats more than 1/costFactor of a core. */
   costFactor?: number;
   clock?: () => number;
+  /** Owner of a nested namespace (procs.ts NsOwner); default: the kernel's answer (NS_GET_USERNS) on the real /proc. */
+  nsOwner?: NsOwner;
 }
 
 interface Snapshot {
@@ -31,6 +37,7 @@ interface Snapshot {
   procsTruncated?: boolean;
   ns?: XrayNs[];
   stats?: SandboxStats;
+  cgroups?: XrayCgroup[];
   files?: Map<string, XrayFile>;
   fsMeta?: XrayFsMeta;
   mounts?: NonNullable<XrayMsg['mounts']>;
@@ -60,7 +67,9 @@ export class XraySampler {
     private readonly opts: SamplerOptions = {},
   ) {
     this.procRoot = opts.procRoot ?? '/proc';
+    this.nsOwner = opts.nsOwner ?? (this.procRoot === '/proc' ? nsOwnerIno : undefined);
   }
+  private readonly nsOwner: NsOwner | undefined;
 
   /** Views to sample; [] stops: no timer, no reads. A new set starts over with a full message. */
   watch(views: readonly XrayView[]): void {
@@ -98,7 +107,12 @@ export class XraySampler {
     const views = this.views;
     const t0 = performance.now();
     const snap = this.collect(views);
-    if (views.includes('cgroup')) snap.stats = await this.src.stats().catch(() => undefined);
+    if (views.includes('cgroup')) {
+      snap.stats = await this.src.stats().catch(() => undefined);
+      const sub = await this.src.cgroupSubtree?.().catch(() => undefined);
+      if (sub) snap.cgroups = sub.slice(0, XRAY_MAX_CGROUPS).map((c) => ({ path: c.path.slice(0, XRAY_LIMITS.path), memoryMax: c.memoryMax,
+        memoryCurrent: c.memoryCurrent, oomKills: c.oomKills, pidsMax: c.pidsMax, procs: c.procs.length }));
+    }
     this.lastCostMs = performance.now() - t0;
     if (!same(views, this.views)) return null; // changed while stats() was awaited: the new set starts over
     const msg = this.diff(snap);
@@ -146,7 +160,7 @@ export class XraySampler {
         const map = box === null ? '' : readAt(box, 'uid_map', 4096)?.toString('latin1') ?? '';
         const r = box === null
           ? { procs: [], truncated: false }
-          : sampleProcs({ procRoot: this.procRoot, init, parent: namespacedParent, uidMap: parseIdMap(map), maxProcs: this.opts.maxProcs });
+          : sampleProcs({ procRoot: this.procRoot, init, parent: namespacedParent, uidMap: parseIdMap(map), maxProcs: this.opts.maxProcs, nsOwner: this.nsOwner });
         snap.procs = byKey(r.procs, (p) => p.hostPid);
         snap.procsTruncated = r.truncated;
       }
@@ -159,7 +173,7 @@ export class XraySampler {
         this.hostMounts ??= countHostMounts(this.procRoot);
         // Lab mode: the learner's mount namespaces, found through the process walk (done here if procs is not watched).
         const procs = snap.procs ? [...snap.procs.values()] : box === null ? []
-          : sampleProcs({ procRoot: this.procRoot, init, parent: namespacedParent, uidMap: [], maxProcs: this.opts.maxProcs }).procs;
+          : sampleProcs({ procRoot: this.procRoot, init, parent: namespacedParent, uidMap: [], maxProcs: this.opts.maxProcs, nsOwner: this.nsOwner }).procs;
         const nested = box === null ? [] : sampleNestedMounts(this.procRoot, procs, box);
         snap.mounts = { ...m, hostCount: this.hostMounts, mergedPath: this.src.layers.merged, ...(nested.length ? { nested } : {}) };
       }
@@ -195,6 +209,10 @@ export class XraySampler {
     }
     if (snap.stats && (this.full || !same(snap.stats, p.stats))) {
       msg.stats = snap.stats;
+      changed = true;
+    }
+    if (snap.cgroups && (this.full || !same(snap.cgroups, p.cgroups))) {
+      msg.cgroups = snap.cgroups;
       changed = true;
     }
     if (snap.files && snap.fsMeta) {

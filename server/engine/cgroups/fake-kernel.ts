@@ -32,6 +32,8 @@ export class FakeKernel {
   readonly killed: number[] = [];
   /** Pids killed while frozen: they die on THAWED, like the kernel's refrigerator. */
   private pendingDeath = new Set<number>();
+  /** Every chown: path relative to the fake root and the owner (the fake keeps files root's). */
+  readonly chowned: Array<{ path: string; uid: number; gid: number }> = [];
   /** Paths (relative) whose rmdir fails with EBUSY this many more times. */
   readonly busy = new Map<string, number>();
 
@@ -48,6 +50,10 @@ export class FakeKernel {
       mkdir: (p) => this.mkdir(p),
       rmdir: (p) => this.rmdir(p),
       kill: (pid, sig) => this.kill(pid, sig),
+      chown: async (p, uid, gid) => {
+        await fsp.lstat(p); // ENOENT like lchown(2)
+        this.chowned.push({ path: this.rel(p), uid, gid });
+      },
     };
   }
 
@@ -90,6 +96,7 @@ export class FakeKernel {
       // (read() serves the live value; the file content only decides which interface files appear)
       f['cgroup.subtree_control'] = '';
       f['cgroup.freeze'] = '0';
+      if (!isRoot) Object.assign(f, { 'cgroup.threads': '', 'cgroup.max.descendants': 'max\n', 'cgroup.max.depth': 'max\n' });
       if (this.opts.cgroupKill ?? true) f['cgroup.kill'] = '';
       f['cpu.stat'] = 'usage_usec 0\nuser_usec 0\nsystem_usec 0\n';
       const ctrls = f['cgroup.controllers'].trim().split(/\s+/);
@@ -147,7 +154,7 @@ export class FakeKernel {
   }
 
   async rmdir(p: string): Promise<void> {
-    const err = (code: string) => SyscallError.of({ syscall: 'rmdir', code, path: p, message: `${code}: rmdir ${p}` });
+    const err = (code: keyof typeof os.constants.errno) => SyscallError.of({ syscall: 'rmdir', code, path: p, message: `${code}: rmdir ${p}` });
     if (!fs.existsSync(p)) throw err('ENOENT');
     const left = this.busy.get(this.rel(p)) ?? 0;
     if (left > 0) {
@@ -217,9 +224,12 @@ export class FakeKernel {
       await nodeIO.write(p, [...have].join(' ') + '\n');
     } else if (name === 'cgroup.kill') {
       await nodeIO.write(p, data);
-      for (const pid of (await fsp.readFile(path.join(dir, 'cgroup.procs'), 'utf8')).split('\n').filter(Boolean)) {
-        this.killed.push(Number(pid));
-        await this.removePid(Number(pid));
+      // The whole subtree, like the kernel (cgroup_kill walks every descendant css_set).
+      for (const f of await this.procsFiles(dir)) {
+        for (const pid of (await fsp.readFile(f, 'utf8')).split('\n').filter(Boolean)) {
+          this.killed.push(Number(pid));
+          await this.removePid(Number(pid));
+        }
       }
     } else if (name === 'freezer.state') {
       await nodeIO.write(p, data + '\n');
