@@ -6,7 +6,7 @@ import type { AddressInfo } from 'node:net';
 import type { SandboxConfig } from '../engine/types.ts';
 import {
   API_HEALTH_PATH, API_SESSION_PATH, CLOSE, WS_PATH, createSessionRequest,
-  type CreateSessionResponse, type FullResponse, type HealthResponse,
+  type CreateSessionResponse, type HealthResponse, type RefusedResponse,
 } from '../protocol/messages.ts';
 import { boxlabHome, defaultConfig, detectCgroupVersion, ensureServerImage, loadConfig, resolveImagePath, sessionLimits, type ServerConfig } from './config.ts';
 import type { FlowOptions } from './flow.ts';
@@ -15,6 +15,7 @@ import { ConnectionGate, endWith } from './gate.ts';
 import { HostAllowlist, MISDIRECTED, MISDIRECTED_BODY } from './hosts.ts';
 import type { SandboxFactory, Session } from './session.ts';
 import { SessionManager } from './sessions.ts';
+import { MemoryAdmission, type MeminfoReader } from './admission.ts';
 import { createSocketServer, originAllowed } from './socket.ts';
 import { frontDoor } from './front-door.ts';
 import { loadInstructorToken } from '../classroom/auth.ts';
@@ -36,6 +37,8 @@ export interface StartServerOptions {
   input?: InputFlowOptions;
   statsIntervalMs?: number;
   heartbeatMs?: number;
+  /** /proc/meminfo for admission by host memory (tests pass a fake); the ratio is config.memoryOvercommit. */
+  readMeminfo?: MeminfoReader;
   /** Lessons, progress and classroom (instructor token, database path, lessons dir). */
   course?: CourseOptions;
   log?: (line: string) => void;
@@ -145,6 +148,9 @@ export async function startServer(opts: StartServerOptions = {}): Promise<Runnin
     flow: opts.flow,
     input: opts.input,
     statsIntervalMs: opts.statsIntervalMs,
+    // Guards real boxes: a test's fake factory has no host memory to protect unless the test brings its own meminfo.
+    admission: cfg.memoryOvercommit > 0 && (!opts.createSandbox || opts.readMeminfo)
+      ? new MemoryAdmission({ ratio: cfg.memoryOvercommit, read: opts.readMeminfo }) : undefined,
     log,
   });
   const course: Course = new Course(
@@ -184,9 +190,12 @@ export async function startServer(opts: StartServerOptions = {}): Promise<Runnin
       if (!r.success) return json(res, 400, { error: 'bad_request', message: r.error.issues[0]?.message ?? 'invalid body' });
       name = r.data.name;
     }
+    await manager.refreshCharged(); // admission compares with the memory boxes use now
     const created = manager.create(req.socket.remoteAddress ?? 'unknown', name);
     if (!created.ok) {
-      const body: FullResponse = { error: 'full', retryAfterSec: created.retryAfterSec };
+      const body: RefusedResponse = created.reason === 'host_memory'
+        ? { error: 'host_memory', retryAfterSec: created.retryAfterSec, message: created.message, retry: created.retry }
+        : { error: 'full', retryAfterSec: created.retryAfterSec };
       return json(res, 503, body, { 'Retry-After': String(created.retryAfterSec) });
     }
     const body: CreateSessionResponse = { sessionId: created.session.id, token: created.token, limits: manager.limits, wsPath: WS_PATH, bootId: manager.bootId };
