@@ -108,7 +108,7 @@ export function Dashboard() {
             {[...new Set(lessons.map((l) => l.pack.id))].map((id) => {
               const group = lessons.filter((l) => l.pack.id === id);
               return (
-                <optgroup key={id} label={group[0].pack.title}>
+                <optgroup key={id} label={group[0]?.pack.title}>
                   {group.map((l) => <option key={l.slug} value={l.slug}>{l.order}. {l.title}</option>)}
                 </optgroup>
               );

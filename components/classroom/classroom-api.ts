@@ -6,11 +6,11 @@ const KEY = 'boxlab.instructor.token';
 /** The token from the URL fragment (#token=..., never sent to the server in a request line) or this tab's storage. */
 export function takeToken(): string | null {
   try {
-    const m = /(?:^|[#&])token=([A-Za-z0-9_-]+)/.exec(window.location.hash);
-    if (m) {
-      window.sessionStorage.setItem(KEY, m[1]);
+    const token = /(?:^|[#&])token=([A-Za-z0-9_-]+)/.exec(window.location.hash)?.[1];
+    if (token) {
+      window.sessionStorage.setItem(KEY, token);
       history.replaceState(null, '', window.location.pathname + window.location.search);
-      return m[1];
+      return token;
     }
     return window.sessionStorage.getItem(KEY);
   } catch {

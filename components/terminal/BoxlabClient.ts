@@ -260,7 +260,8 @@ export class BoxlabClient {
       this.update({ phase: 'replaced', message: 'This session was opened in another tab or window.' });
       return;
     }
-    if (code in ENDED_BY_CODE) return this.ended(ENDED_BY_CODE[code]);
+    const endedBy = ENDED_BY_CODE[code];
+    if (endedBy !== undefined) return this.ended(endedBy);
     const bootId = this.session?.bootId;
     if (code === CLOSE.shutdown) {
       // The server destroys every box before it exits (4503): say so now, not after minutes of retries.

@@ -1,6 +1,6 @@
 // The two HTTP calls of the client: POST /api/session (created / full / refused) and GET /api/health.
 import { refusedResponse } from '../../server/protocol/messages';
-import type { ClientDeps } from './client-types';
+import type { ClientDeps, HttpResponse } from './client-types';
 import type { StoredSession } from './session-store';
 
 export type CreateOutcome =
@@ -10,7 +10,7 @@ export type CreateOutcome =
   | { kind: 'error'; message: string };
 
 export async function requestSession(deps: ClientDeps): Promise<CreateOutcome> {
-  let res;
+  let res: HttpResponse;
   try {
     res = await deps.fetch(`${deps.origin}/api/session`, {
       method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}',
