@@ -10,6 +10,18 @@ import { SECURITY_HEADERS } from '../web/static.ts';
 import { originAllowed } from '../web/socket.ts';
 import type { Course } from './course.ts';
 import { servePackFile } from './pack-files.ts';
+import { ClassApi, sendRefusal } from './class-api.ts';
+import { sessionRefusal } from './classes.ts';
+
+const classApis = new WeakMap<Course, ClassApi>();
+function classApi(course: Course): ClassApi {
+  let a = classApis.get(course);
+  if (!a) {
+    a = new ClassApi({ classes: course.classes, store: () => course.classStore, manager: course.deps.manager, send: sendJson, readJson });
+    classApis.set(course, a);
+  }
+  return a;
+}
 
 const MAX_BODY = 4096;
 const LEARNER_RE = /^[A-Za-z0-9_-]{43}$/;
@@ -69,7 +81,14 @@ export async function courseApi(course: Course, r: IncomingMessage, res: ServerR
     const body: ProgressResponse = { progress: course.store.progress(learnerKey(token), counts) };
     return sendJson(res, 200, body), true;
   }
-  if (path !== API_CLASSROOM_PATH && !path.startsWith(`${API_CLASSROOM_PATH}/`)) return false;
+  if (path !== API_CLASSROOM_PATH && !path.startsWith(`${API_CLASSROOM_PATH}/`)) {
+    if (!path.startsWith('/api/join')) return false;
+    // A cross-site page must not spend this visitor's join budget or make members in their name.
+    if (r.headers.origin && !originAllowed(r.headers.origin, r.headers.host, course.deps.allowedOrigins)) {
+      return sendJson(res, 403, { error: 'origin_not_allowed' }), true;
+    }
+    return classApi(course).publicRoute(r, res, path);
+  }
   if (r.headers.origin && !originAllowed(r.headers.origin, r.headers.host, course.deps.allowedOrigins)) {
     return sendJson(res, 403, { error: 'origin_not_allowed' }), true;
   }
@@ -87,10 +106,11 @@ export async function courseApi(course: Course, r: IncomingMessage, res: ServerR
     return sendJson(res, 200, await course.dashboard.build(course.broadcastId, cgroupVersion)), true;
   }
   if (sub === '/auth') return sendJson(res, 200, { ok: true }), true;
+  if (await classApi(course).instructorRoute(r, res, path)) return true;
   if (sub === '/session') {
     if (r.method !== 'POST') return methodNotAllowed(res, 'POST'), true;
     const created = course.createInstructorSession(r.socket.remoteAddress ?? 'unknown');
-    if (!created.ok) return sendJson(res, 503, { error: 'full', retryAfterSec: created.retryAfterSec }, { 'Retry-After': String(created.retryAfterSec) }), true;
+    if (!created.ok) return sendRefusal(sendJson, res, sessionRefusal(created, course.deps.manager, course.deps.maxPerClient ?? 3)), true;
     const body: CreateSessionResponse = { sessionId: created.session.id, token: created.token, limits: course.deps.manager.limits, wsPath: WS_PATH, bootId: course.deps.manager.bootId };
     return sendJson(res, 201, body), true;
   }

@@ -42,6 +42,10 @@ export interface RunnerOptions {
   quickDelaysMs?: number[];
   maxConcurrent?: number;
   probeFor?: (sb: SandboxHandle, s: Session) => BoxProbe;
+  /** A session bound to a class member: its progress key (the browser's learner id is not used then). */
+  keyOf?: (sessionId: string) => string | undefined;
+  /** A class member's box limits (lower than the server's): a lesson's settings are capped by these instead. */
+  limitsOf?: (sessionId: string) => Limits | undefined;
   log?: (line: string) => void;
 }
 
@@ -61,11 +65,13 @@ export class CheckRunner {
   /** The learner said where they are (after every hello, and on every step change). */
   onLesson(session: Session, msg: LessonMsg): void {
     const st = this.stateOf(session.id);
-    if (msg.learner) {
+    const bound = this.opts.keyOf?.(session.id);
+    if (bound) st.key = bound;
+    else if (msg.learner) {
       st.key = learnerKey(msg.learner);
       this.opts.store().touch(st.key, msg.name || undefined);
     }
-    if (msg.name !== undefined) st.name = msg.name;
+    if (msg.name !== undefined && !bound) st.name = msg.name;
     const lesson = msg.slug ? this.opts.lessons().get(msg.slug) : undefined;
     const slug = lesson ? msg.slug : null;
     const step = lesson ? Math.min(msg.step, lesson.specs.length - 1) : 0;
@@ -143,10 +149,11 @@ export class CheckRunner {
 
   /** A lesson that needs other limits (e.g. 64M for the OOM lesson) gets a sandbox rebuilt with them. */
   private ensureSettings(s: Session, st: LearnerState, lesson: LoadedLesson): void {
-    const want = settingsFor(lesson.lesson.sandbox, this.opts.limits);
+    const limits = this.opts.limitsOf?.(s.id) ?? this.opts.limits;
+    const want = settingsFor(lesson.lesson.sandbox, limits);
     st.overrides = want;
     const sb = s.sandbox;
-    if (!Object.keys(lesson.lesson.sandbox).length || !sb || s.state !== 'running' || settingsMatch(sb.config, want, this.opts.limits)) return;
+    if (!Object.keys(lesson.lesson.sandbox).length || !sb || s.state !== 'running' || settingsMatch(sb.config, want, limits)) return;
     this.opts.log?.(`session ${s.id}: rebuilding the sandbox for lesson ${lesson.lesson.slug} (${JSON.stringify(want)})`);
     this.send(s, st, { ok: false, message: `Rebuilding your sandbox with the limits this lesson needs (${describe(want)})…` }, 0);
     void s.reset();

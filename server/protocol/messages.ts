@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import { STAGES } from '../engine/types.ts';
 import { xrayMsg, xraySubscribeMsg } from './xray.ts';
+import { refusalReason } from './classes.ts';
 import { LESSON_CLIENT_TYPES, LESSON_SERVER_TYPES, lessonClientMessages, lessonServerMessages } from './lessons.ts';
 
 export const PROTOCOL_VERSION = 'boxlab.v1';
@@ -144,7 +145,14 @@ export const createSessionResponse = z.object({
   bootId: z.string().max(64).optional(),
 });
 export type CreateSessionResponse = z.infer<typeof createSessionResponse>;
-export const fullResponse = z.object({ error: z.literal('full'), retryAfterSec: int().positive() });
+/** A refused new box: reason says which limit (server, address, class, learner), message says it in words. */
+export const fullResponse = z.object({
+  error: z.literal('full'),
+  retryAfterSec: int().positive(),
+  reason: refusalReason.optional(),
+  message: z.string().optional(),
+  limit: int().optional(),
+});
 export type FullResponse = z.infer<typeof fullResponse>;
 export const healthResponse = z.object({
   ok: z.boolean(),

@@ -18,6 +18,7 @@ import { createSocketServer, originAllowed } from './socket.ts';
 import { SECURITY_HEADERS, createStaticHandler } from './static.ts';
 import { courseApi } from '../classroom/api.ts';
 import { Course, type CourseOptions } from '../classroom/course.ts';
+import { sessionRefusal } from '../classroom/classes.ts';
 
 export interface StartServerOptions {
   /** Overrides on top of defaultConfig() (use loadConfig() for env/flags). */
@@ -140,7 +141,7 @@ export async function startServer(opts: StartServerOptions = {}): Promise<Runnin
     log,
   });
   const course: Course = new Course(
-    { manager, limits: { memory: cfg.memory, cpuLimit: cfg.cpuLimit, pids: cfg.pids, lab: cfg.lab }, allowedOrigins: cfg.allowedOrigins, cgroupVersion: manager.cgroupVersion, log },
+    { manager, limits: { memory: cfg.memory, cpuLimit: cfg.cpuLimit, pids: cfg.pids, lab: cfg.lab }, allowedOrigins: cfg.allowedOrigins, cgroupVersion: manager.cgroupVersion, graceSec: cfg.graceSec, maxPerClient: cfg.maxPerClient, log },
     { packDirs: cfg.lessonDirs, ...opts.course },
   );
   const sockets = createSocketServer({
@@ -178,8 +179,10 @@ export async function startServer(opts: StartServerOptions = {}): Promise<Runnin
     }
     const created = manager.create(req.socket.remoteAddress ?? 'unknown', name);
     if (!created.ok) {
-      const body: FullResponse = { error: 'full', retryAfterSec: created.retryAfterSec };
-      return json(res, 503, body, { 'Retry-After': String(created.retryAfterSec) });
+      // Which limit was hit, in words, and when to try again (server/protocol/classes.ts refusalResponse).
+      const { ok: _ok, status, ...r } = sessionRefusal(created, manager, cfg.maxPerClient);
+      const body: FullResponse = { ...r, error: 'full', retryAfterSec: r.retryAfterSec ?? 1 };
+      return json(res, status, body, { 'Retry-After': String(body.retryAfterSec) });
     }
     const body: CreateSessionResponse = { sessionId: created.session.id, token: created.token, limits: manager.limits, wsPath: WS_PATH, bootId: manager.bootId };
     return json(res, 201, body);

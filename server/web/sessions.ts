@@ -26,6 +26,8 @@ export interface SessionInfo {
   session: Session;
   addr: string;
   name?: string;
+  /** Counted against the per-address cap (playground sessions); class members are counted per learner instead. */
+  perClient: boolean;
   createdAt: number;
   lastActivity: number;
   /** When the current timer (grace while detached, idle while attached) fires, and the lifetime end (ms, Date.now scale). */
@@ -73,13 +75,18 @@ export class SessionManager {
     return [...this.byId.values()];
   }
 
-  /** A new session owned by whoever holds the token; its sandbox is made when a socket attaches. */
-  create(addr: string, name?: string): CreateResult {
+  /**
+   * A new session owned by whoever holds the token; its sandbox is made when a socket attaches. perClient false: a
+   * class member's session (server/classroom/classes.ts caps those per class and learner), not counted per address,
+   * so a room behind one NAT is not refused at the fourth learner.
+   */
+  create(addr: string, name?: string, opts: { perClient?: boolean } = {}): CreateResult {
     if (this.closing) return { ok: false, reason: 'closing', retryAfterSec: 30 };
+    const perClient = opts.perClient !== false;
     const all = [...this.byId.values()];
-    const mine = all.filter((e) => e.addr === addr);
+    const mine = all.filter((e) => e.addr === addr && e.perClient);
     if (all.length >= this.opts.maxSessions) return { ok: false, reason: 'full', retryAfterSec: retryAfter(all) };
-    if (mine.length >= this.opts.maxPerClient) return { ok: false, reason: 'client_full', retryAfterSec: retryAfter(mine) };
+    if (perClient && mine.length >= this.opts.maxPerClient) return { ok: false, reason: 'client_full', retryAfterSec: retryAfter(mine) };
     const id = randomBytes(6).toString('hex');
     const token = randomBytes(32).toString('base64url');
     const session = new Session(id, {
@@ -97,7 +104,7 @@ export class SessionManager {
     const now = Date.now();
     const lifeMs = this.opts.limits.lifetimeSec * 1000;
     const entry: Entry = {
-      session, addr, name, createdAt: now, lastActivity: now, deadline: 0, expiresAt: now + lifeMs,
+      session, addr, name, perClient, createdAt: now, lastActivity: now, deadline: 0, expiresAt: now + lifeMs,
       tokenHash: hashToken(token), timer: null,
       lifeTimer: setTimeout(() => this.end(entry, CLOSE.TIMEOUT, 'session lifetime reached'), lifeMs),
     };

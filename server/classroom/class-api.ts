@@ -1,0 +1,139 @@
+// HTTP of classes: the public join (rate-limited per address) and the instructor's class routes (create, roster, QR, CSV, end).
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import QRCode from 'qrcode';
+import { API_CLASSES_PATH, API_JOIN_PATH, joinRequest, normalizeCode, type ClassDetail, type JoinInfoResponse, type JoinResponse } from '../protocol/classes.ts';
+import { WS_PATH } from '../protocol/messages.ts';
+import { addressKey, BudgetBook, TokenBucket, type Rate } from '../web/budget.ts';
+import { SECURITY_HEADERS } from '../web/static.ts';
+import type { ClassRow } from './class-store.ts';
+import { refusal, type Classes, type Refusal } from './classes.ts';
+
+/**
+ * Join attempts per address (IPv6: per /64). A room behind one NAT joins at once (30 learners, a few retries each:
+ * the burst); then one attempt per 2 s. A wrong code costs WRONG_COST attempts: guessing one of 31^6 codes at that
+ * pace takes years.
+ */
+export const JOIN_RATE: Rate = { perSec: 0.5, burst: 90 };
+const WRONG_COST = 5;
+
+class JoinBudget {
+  readonly bucket = new TokenBucket(JOIN_RATE);
+  get recovered(): boolean {
+    return this.bucket.level >= JOIN_RATE.burst;
+  }
+}
+
+export interface ClassApiDeps {
+  classes: Classes;
+  store: () => { getClass(id: string): ClassRow | undefined; openClassByCode(code: string): ClassRow | undefined };
+  manager: { limits: unknown; bootId: string };
+  send: (res: ServerResponse, status: number, body: unknown, extra?: Record<string, string>) => void;
+  readJson: (r: IncomingMessage) => Promise<{ ok: true; value: unknown } | { ok: false; status: 400 | 413 }>;
+}
+
+export function sendRefusal(send: ClassApiDeps['send'], res: ServerResponse, r: Refusal): void {
+  const { ok: _ok, status, ...body } = r;
+  send(res, status, body, r.retryAfterSec ? { 'Retry-After': String(r.retryAfterSec) } : {});
+}
+
+export class ClassApi {
+  private readonly budgets = new BudgetBook(() => new JoinBudget());
+  constructor(private readonly deps: ClassApiDeps) {}
+
+  /** Charges one attempt to the address; a refusal when it is over budget. */
+  private charge(r: IncomingMessage, cost = 1): Refusal | null {
+    const b = this.budgets.peek(addressKey(r.socket.remoteAddress)).budget.bucket;
+    const wait = b.waitFor(cost);
+    if (wait > 0) return refusal('join_rate', Math.ceil(wait / 1000));
+    b.take(cost);
+    return null;
+  }
+
+  /** The public routes: GET /api/join/<code> (the class's name) and POST /api/join. False: not ours. */
+  async publicRoute(r: IncomingMessage, res: ServerResponse, path: string): Promise<boolean> {
+    const { send } = this.deps;
+    if (path.startsWith(`${API_JOIN_PATH}/`)) {
+      if (r.method !== 'GET') return send(res, 405, { error: 'method_not_allowed' }, { Allow: 'GET' }), true;
+      const limited = this.charge(r);
+      if (limited) return sendRefusal(send, res, limited), true;
+      const code = normalizeCode(decodeURIComponent(path.slice(API_JOIN_PATH.length + 1)));
+      const cls = code ? this.deps.store().openClassByCode(code) : undefined;
+      if (!cls) {
+        this.charge(r, WRONG_COST - 1);
+        return send(res, 404, { error: 'not_found', message: 'No open class has this code. Check it with your instructor.' }), true;
+      }
+      const body: JoinInfoResponse = { code: cls.code, name: cls.name, open: true };
+      return send(res, 200, body), true;
+    }
+    if (path !== API_JOIN_PATH) return false;
+    if (r.method !== 'POST') return send(res, 405, { error: 'method_not_allowed' }, { Allow: 'POST' }), true;
+    const limited = this.charge(r);
+    if (limited) return sendRefusal(send, res, limited), true;
+    const body = await this.deps.readJson(r);
+    if (!body.ok) return send(res, body.status, { error: body.status === 413 ? 'body_too_large' : 'bad_request' }), true;
+    const p = joinRequest.safeParse(body.value);
+    if (!p.success) return send(res, 400, { error: 'bad_request', message: p.error.issues[0]?.message ?? 'invalid join' }), true;
+    const j = this.deps.classes.join(p.data, r.socket.remoteAddress ?? 'unknown');
+    if (!j.ok) {
+      if (j.status === 404) this.charge(r, WRONG_COST - 1);
+      return sendRefusal(send, res, j), true;
+    }
+    const out: JoinResponse & { wsPath: string; sessionId: string; token: string; limits: unknown; bootId: string } = {
+      classId: j.cls.id, className: j.cls.name, code: j.cls.code, memberId: j.member.id, name: j.member.name,
+      resume: j.resume ?? '', resumed: j.resume === null, lessons: j.cls.lessons,
+      session: { sessionId: j.session.id, token: j.token, wsPath: WS_PATH, limits: this.deps.manager.limits, bootId: this.deps.manager.bootId },
+      // The same fields at the top: the page's session client reads a join like POST /api/session.
+      sessionId: j.session.id, token: j.token, wsPath: WS_PATH, limits: this.deps.manager.limits, bootId: this.deps.manager.bootId,
+    };
+    return send(res, 201, out), true;
+  }
+
+  /** Instructor routes under /api/classroom/classes (the caller has checked the token). */
+  async instructorRoute(r: IncomingMessage, res: ServerResponse, path: string): Promise<boolean> {
+    const { send } = this.deps;
+    if (path !== API_CLASSES_PATH && !path.startsWith(`${API_CLASSES_PATH}/`)) return false;
+    const get = r.method === 'GET' || r.method === 'HEAD';
+    if (path === API_CLASSES_PATH) {
+      if (get) return send(res, 200, this.deps.classes.list()), true;
+      if (r.method !== 'POST') return send(res, 405, { error: 'method_not_allowed' }, { Allow: 'GET, POST' }), true;
+      const body = await this.deps.readJson(r);
+      if (!body.ok) return send(res, body.status, { error: body.status === 413 ? 'body_too_large' : 'bad_request' }), true;
+      const c = this.deps.classes.create(body.value);
+      if (!c.ok) return sendRefusal(send, res, c), true;
+      return send(res, 201, await this.detail(r, c.cls)), true;
+    }
+    const m = /^\/([0-9a-f]{16})(\/end|\/export\.csv)?$/.exec(path.slice(API_CLASSES_PATH.length));
+    const cls = m ? this.deps.store().getClass(m[1]) : undefined;
+    if (!m || !cls) return send(res, 404, { error: 'not_found', message: 'no such class' }), true;
+    if (!m[2]) {
+      if (!get) return send(res, 405, { error: 'method_not_allowed' }, { Allow: 'GET' }), true;
+      return send(res, 200, await this.detail(r, cls)), true;
+    }
+    if (m[2] === '/end') {
+      if (r.method !== 'POST') return send(res, 405, { error: 'method_not_allowed' }, { Allow: 'POST' }), true;
+      const out = await this.deps.classes.end(cls.id);
+      return (out.ok ? send(res, 200, out) : sendRefusal(send, res, out)), true;
+    }
+    if (!get) return send(res, 405, { error: 'method_not_allowed' }, { Allow: 'GET' }), true;
+    const csv = this.deps.classes.csv(cls);
+    const file = `${cls.name.replace(/[^A-Za-z0-9_-]+/g, '-').slice(0, 40) || 'class'}-${cls.code}.csv`;
+    res.writeHead(200, {
+      ...SECURITY_HEADERS, 'Content-Type': 'text/csv; charset=utf-8', 'Cache-Control': 'no-store',
+      'Content-Disposition': `attachment; filename="${file}"`, 'Content-Length': String(Buffer.byteLength(csv)),
+    });
+    res.end(r.method === 'HEAD' ? undefined : csv);
+    return true;
+  }
+
+  private async detail(r: IncomingMessage, cls: ClassRow): Promise<ClassDetail> {
+    const link = joinLink(r, cls.code);
+    const qrSvg = await QRCode.toString(link, { type: 'svg', margin: 1, errorCorrectionLevel: 'M' });
+    return { ...this.deps.classes.summary(cls), link, qrSvg, roster: this.deps.classes.roster(cls) };
+  }
+}
+
+/** The join link as learners reach this server: the Host the instructor used (checked by web/hosts.ts), over TLS if this is. */
+export function joinLink(r: IncomingMessage, code: string): string {
+  const tls = (r.socket as { encrypted?: boolean }).encrypted === true;
+  return `${tls ? 'https' : 'http'}://${r.headers.host ?? 'localhost'}/join?code=${code}`;
+}
