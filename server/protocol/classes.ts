@@ -1,6 +1,7 @@
 // Classes part of wire protocol v1: join codes, display names, the class and join HTTP shapes, and typed refusals; no node imports.
 import { z } from 'zod';
 import { SLUG_RE } from './lessons.ts';
+import { refusalReason, type RefusalReason } from './messages.ts';
 
 export const API_JOIN_PATH = '/api/join';
 export const API_CLASSES_PATH = '/api/classroom/classes';
@@ -115,22 +116,7 @@ export interface JoinInfoResponse {
   open: boolean;
 }
 
-/** Why a new box was refused: each has its own words on the page (components/playground/Overlay.tsx). */
-export const refusalReason = z.enum([
-  /** Every sandbox of the server is in use (BOXLAB_MAX_SESSIONS). */
-  'server_full',
-  /** This address already has BOXLAB_MAX_PER_CLIENT playground boxes (class members are not counted here). */
-  'client_full',
-  /** The class has as many learners as its cap. */
-  'class_full',
-  /** This learner's box is open in another browser or tab. */
-  'learner_has_box',
-  /** Too many join attempts from this address. */
-  'join_rate',
-  /** The server is shutting down. */
-  'closing',
-]);
-export type RefusalReason = z.infer<typeof refusalReason>;
+export { refusalReason, type RefusalReason };
 export const refusalResponse = z.object({
   error: z.literal('full'),
   reason: refusalReason,

@@ -2,7 +2,6 @@
 import { z } from 'zod';
 import { STAGES } from '../engine/types.ts';
 import { xrayMsg, xraySubscribeMsg } from './xray.ts';
-import { refusalReason } from './classes.ts';
 import { LESSON_CLIENT_TYPES, LESSON_SERVER_TYPES, lessonClientMessages, lessonServerMessages } from './lessons.ts';
 
 export const PROTOCOL_VERSION = 'boxlab.v1';
@@ -135,6 +134,22 @@ export const serverMessage = z.discriminatedUnion('type', [
 export type ServerMessage = z.infer<typeof serverMessage>;
 
 // ---- HTTP ----
+/** Why a new box was refused: each has its own words on the page (components/playground/Overlay.tsx). */
+export const refusalReason = z.enum([
+  /** Every sandbox of the server is in use (BOXLAB_MAX_SESSIONS). */
+  'server_full',
+  /** This address already has BOXLAB_MAX_PER_CLIENT playground boxes (class members are not counted here). */
+  'client_full',
+  /** The class has as many learners as its cap. */
+  'class_full',
+  /** This learner's box is open in another browser or tab. */
+  'learner_has_box',
+  /** Too many join attempts from this address. */
+  'join_rate',
+  /** The server is shutting down. */
+  'closing',
+]);
+export type RefusalReason = z.infer<typeof refusalReason>;
 export const createSessionRequest = z.strictObject({ name: z.string().max(64).optional() });
 export const createSessionResponse = z.object({
   sessionId: z.string(),
