@@ -142,7 +142,7 @@ export class BoxlabClient {
     if (this.disposed) return;
     if (r.kind === 'full') {
       const ms = r.retryAfterSec * 1000;
-      this.update({ phase: 'full', retryAt: this.deps.now() + ms, message: 'Every sandbox is in use.' });
+      this.update({ phase: 'full', retryAt: this.deps.now() + ms, message: r.message ?? 'Every sandbox is in use.', refusal: r.reason ?? 'server_full' });
       this.timer = this.deps.setTimeout(() => void this.create(), ms);
     } else if (r.kind === 'error') {
       this.update({ phase: 'error', message: r.message });

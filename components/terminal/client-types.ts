@@ -27,6 +27,8 @@ export interface ClientView {
   attempt: number;
   /** One-line explanation for ended / error / full. */
   message: string | null;
+  /** Phase full: which limit refused the box (server_full, client_full, class_full, learner_has_box, join_rate, closing). */
+  refusal: string | null;
   latencyMs: number | null;
   resumed: boolean;
 }
@@ -74,7 +76,7 @@ export interface ClientDeps {
 
 export const INITIAL_VIEW: ClientView = {
   phase: 'idle', sessionId: null, limits: null, cgroupVersion: null, stages: [], stats: null, exit: null,
-  retryAt: null, attempt: 0, message: null, latencyMs: null, resumed: false,
+  retryAt: null, attempt: 0, message: null, refusal: null, latencyMs: null, resumed: false,
 };
 
 /** Why the box is gone, in the words the page shows (ended phase, with a Start button). */

@@ -4,7 +4,8 @@ import type { StoredSession } from './session-store';
 
 export type CreateOutcome =
   | { kind: 'created'; session: StoredSession }
-  | { kind: 'full'; retryAfterSec: number }
+  /** reason and message: which limit was hit, in the server's words (absent from older servers). */
+  | { kind: 'full'; retryAfterSec: number; reason?: string; message?: string }
   | { kind: 'error'; message: string };
 
 export async function requestSession(deps: ClientDeps): Promise<CreateOutcome> {
@@ -17,9 +18,12 @@ export async function requestSession(deps: ClientDeps): Promise<CreateOutcome> {
     return { kind: 'error', message: 'Cannot reach the Boxlab server.' };
   }
   const body = (await res.json().catch(() => ({}))) as Record<string, unknown>;
-  if (res.status === 503) {
+  // 503: server, address or class at its limit; 409: this learner's box is open elsewhere; 429: joining too fast.
+  if (res.status === 503 || (body.error === 'full' && (res.status === 409 || res.status === 429))) {
     const sec = Number(body.retryAfterSec ?? res.headers.get('retry-after') ?? 10) || 10;
-    return { kind: 'full', retryAfterSec: sec };
+    const reason = typeof body.reason === 'string' ? body.reason : undefined;
+    const message = typeof body.message === 'string' ? body.message : undefined;
+    return { kind: 'full', retryAfterSec: sec, ...(reason ? { reason } : {}), ...(message ? { message } : {}) };
   }
   if (!res.ok) {
     const why = typeof body.error === 'string' ? body.error : `HTTP ${res.status}`;
