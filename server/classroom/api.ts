@@ -17,7 +17,7 @@ const classApis = new WeakMap<Course, ClassApi>();
 function classApi(course: Course): ClassApi {
   let a = classApis.get(course);
   if (!a) {
-    a = new ClassApi({ classes: course.classes, store: () => course.classStore, manager: course.deps.manager, send: sendJson, readJson });
+    a = new ClassApi({ classes: course.classes, store: () => course.classStore, manager: course.deps.manager, send: sendJson, readJson, securityHeaders: SECURITY_HEADERS });
     classApis.set(course, a);
   }
   return a;

@@ -4,7 +4,6 @@ import QRCode from 'qrcode';
 import { API_CLASSES_PATH, API_JOIN_PATH, joinRequest, normalizeCode, type ClassDetail, type JoinInfoResponse, type JoinResponse } from '../protocol/classes.ts';
 import { WS_PATH } from '../protocol/messages.ts';
 import { addressKey, BudgetBook, TokenBucket, type Rate } from '../web/budget.ts';
-import { SECURITY_HEADERS } from '../web/static.ts';
 import type { ClassRow } from './class-store.ts';
 import { refusal, type Classes, type Refusal } from './classes.ts';
 
@@ -29,6 +28,8 @@ export interface ClassApiDeps {
   manager: { limits: unknown; bootId: string };
   send: (res: ServerResponse, status: number, body: unknown, extra?: Record<string, string>) => void;
   readJson: (r: IncomingMessage) => Promise<{ ok: true; value: unknown } | { ok: false; status: 400 | 413 }>;
+  /** Headers every answer carries (web/static.ts SECURITY_HEADERS), for the CSV, which is not JSON. */
+  securityHeaders: Record<string, string>;
 }
 
 export function sendRefusal(send: ClassApiDeps['send'], res: ServerResponse, r: Refusal): void {
@@ -118,7 +119,7 @@ export class ClassApi {
     const csv = this.deps.classes.csv(cls);
     const file = `${cls.name.replace(/[^A-Za-z0-9_-]+/g, '-').slice(0, 40) || 'class'}-${cls.code}.csv`;
     res.writeHead(200, {
-      ...SECURITY_HEADERS, 'Content-Type': 'text/csv; charset=utf-8', 'Cache-Control': 'no-store',
+      ...this.deps.securityHeaders, 'Content-Type': 'text/csv; charset=utf-8', 'Cache-Control': 'no-store',
       'Content-Disposition': `attachment; filename="${file}"`, 'Content-Length': String(Buffer.byteLength(csv)),
     });
     res.end(r.method === 'HEAD' ? undefined : csv);

@@ -1,0 +1,96 @@
+// End-to-end (real engine, root): the instructor creates a class in the dashboard and projects its code; a learner joins
+// from another browser by the code with a name and lands in the lesson's box; the dashboard shows the name; the playground
+// from the same address, over its per-address cap, says so in its own words.
+// Run: npx next build --webpack && node --import tsx --test e2e/classes.e2e.ts
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Browser, Page } from 'playwright-core';
+import type { RunningServer } from '../server/web/server.ts';
+import { launchBrowser, waitForPhase } from './browser.ts';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const outDir = `${root}e2e/output`;
+const dbDir = mkdtempSync(path.join(os.tmpdir(), 'boxlab-e2e-classes-'));
+const TOKEN = 'e2e-classes-token-0123456789abcdef';
+let server: RunningServer;
+let browser: Browser;
+
+async function page(name: string): Promise<Page> {
+  const ctx = await browser.newContext({ viewport: { width: 1280, height: 800 }, colorScheme: 'dark' });
+  const p = await ctx.newPage();
+  p.on('pageerror', (e) => console.log(`# ${name} page error: ${e.message}`));
+  return p;
+}
+
+before(async () => {
+  assert.ok(existsSync(`${root}out/join.html`), 'front end not built: run `npx next build --webpack` first');
+  mkdirSync(outDir, { recursive: true });
+  const { startServer } = await import('../server/web/server.ts');
+  // One playground box per address: the instructor's own terminal takes it; class members are not counted per address.
+  server = await startServer({
+    config: { port: 0, host: '127.0.0.1', maxPerClient: 1 },
+    course: { dbPath: path.join(dbDir, 'boxlab.db'), instructorToken: TOKEN },
+    log: () => {},
+  });
+  browser = await launchBrowser();
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.close();
+  rmSync(dbDir, { recursive: true, force: true });
+});
+
+test('create a class in the dashboard, join it by code with a name, see the name on the dashboard', async () => {
+  const teacher = await page('teacher');
+  await teacher.goto(`${server.url}/classroom#token=${TOKEN}`);
+  await teacher.click('[data-testid=new-class]');
+  await teacher.fill('[data-testid=class-name]', 'E2E class');
+  await teacher.check('[data-testid=class-lesson-xray-tour]');
+  await teacher.fill('[data-testid=class-memory]', '128M');
+  await teacher.click('[data-testid=create-class-submit]');
+  await teacher.waitForSelector('[data-testid=projector-view]');
+  const code = ((await teacher.textContent('[data-testid=projector-code]')) ?? '').trim();
+  assert.match(code, /^[A-HJKMNP-Z2-9]{6}$/);
+  assert.equal(await teacher.locator('[data-testid=qr] svg').count(), 1, 'a QR code is shown');
+  const qrBox = await teacher.locator('[data-testid=qr] svg').boundingBox();
+  assert.ok(qrBox && qrBox.height >= 300, `QR code ${qrBox?.height}px high on an 800px screen`);
+  await teacher.screenshot({ path: `${outDir}/class-projector.png` });
+  await teacher.keyboard.press('Escape');
+
+  // A learner, another browser: types the code (lower case, with a space) and a name.
+  const zoe = await page('zoe');
+  await zoe.goto(`${server.url}/join`);
+  await zoe.fill('[data-testid=join-code]', `${code.slice(0, 3).toLowerCase()} ${code.slice(3).toLowerCase()}`);
+  await zoe.fill('[data-testid=join-name]', 'Zoë Learner');
+  await zoe.click('[data-testid=join-submit]');
+  await zoe.waitForSelector('[data-testid=resume-code]');
+  assert.match(((await zoe.textContent('[data-testid=resume-code]')) ?? '').trim(), /^[A-HJKMNP-Z2-9]{5}-[A-HJKMNP-Z2-9]{5}$/);
+  await zoe.click('[data-testid=start-lesson]');
+  await zoe.waitForURL(/\/lessons\/xray-tour/);
+  await waitForPhase(zoe, 'running', 30_000);
+  const made = await zoe.evaluate(() => window.__boxlab?.client.getView().limits?.memory);
+  assert.ok(made, 'the lesson page runs the box made at join');
+
+  // The dashboard: the roster and the live sessions table show her name, not "learner 611b".
+  await teacher.waitForSelector('[data-testid=roster-name]:has-text("Zoë Learner")', { timeout: 10_000 });
+  const sid = await zoe.evaluate(() => window.__boxlab?.client.getView().sessionId ?? '');
+  await teacher.waitForSelector(`[data-testid=session-row][data-session="${sid}"][data-name="Zoë Learner"]`, { timeout: 10_000 });
+  assert.doesNotMatch((await teacher.textContent('[data-testid=sessions]')) ?? '', /learner [0-9a-f]{4}\b/);
+  await teacher.screenshot({ path: `${outDir}/class-dashboard.png` });
+
+  // The playground from this same address: over the per-address cap, and the page says which limit.
+  const anon = await page('anon');
+  await anon.goto(server.url);
+  await anon.click('[data-testid=start]');
+  await anon.waitForSelector('[data-testid=refusal][data-reason=client_full]', { timeout: 10_000 });
+  const words = (await anon.textContent('[data-testid=overlay]')) ?? '';
+  assert.match(words, /Too many sandboxes from this network/);
+  assert.match(words, /already has 1 playground sandbox,/);
+  assert.doesNotMatch(words, /Every sandbox is in use/);
+  for (const p of [teacher, zoe, anon]) await p.context().close();
+});
