@@ -26,6 +26,8 @@ export async function requestSession(deps: ClientDeps): Promise<CreateOutcome> {
     return { kind: 'full', retryAfterSec: sec, ...(reason ? { reason } : {}), ...(message ? { message } : {}) };
   }
   if (!res.ok) {
+    // A class's refusal carries words of its own ("This class has ended."); older answers only an error code.
+    if (typeof body.message === 'string' && body.message) return { kind: 'error', message: body.message };
     const why = typeof body.error === 'string' ? body.error : `HTTP ${res.status}`;
     return { kind: 'error', message: `The server refused a new session: ${why}.` };
   }
