@@ -79,12 +79,13 @@ export class ClassApi {
       if (j.status === 404) this.charge(r, WRONG_COST - 1);
       return sendRefusal(send, res, j), true;
     }
+    const limits = { ...(this.deps.manager.limits as object), ...j.cls.limits };
     const out: JoinResponse & { wsPath: string; sessionId: string; token: string; limits: unknown; bootId: string } = {
       classId: j.cls.id, className: j.cls.name, code: j.cls.code, memberId: j.member.id, name: j.member.name,
       resume: j.resume ?? '', resumed: j.resume === null, lessons: j.cls.lessons,
-      session: { sessionId: j.session.id, token: j.token, wsPath: WS_PATH, limits: this.deps.manager.limits, bootId: this.deps.manager.bootId },
+      session: { sessionId: j.session.id, token: j.token, wsPath: WS_PATH, limits, bootId: this.deps.manager.bootId },
       // The same fields at the top: the page's session client reads a join like POST /api/session.
-      sessionId: j.session.id, token: j.token, wsPath: WS_PATH, limits: this.deps.manager.limits, bootId: this.deps.manager.bootId,
+      sessionId: j.session.id, token: j.token, wsPath: WS_PATH, limits, bootId: this.deps.manager.bootId,
     };
     return send(res, 201, out), true;
   }

@@ -127,7 +127,7 @@ export class Classes {
     } else if (store.memberCount(cls.id) >= cls.cap) {
       return refusal('class_full', 60, cls.cap);
     }
-    const created = this.deps.manager.create(addr, member?.name ?? name ?? undefined, { perClient: false });
+    const created = this.deps.manager.create(addr, member?.name ?? name ?? undefined, { perClient: false, limits: cls.limits });
     if (!created.ok) return sessionRefusal(created, this.deps.manager, this.deps.maxPerClient);
     let resume: string | null = null;
     if (!member) ({ member, resume } = store.addMember(cls.id, name!));

@@ -80,7 +80,7 @@ export class SessionManager {
    * class member's session (server/classroom/classes.ts caps those per class and learner), not counted per address,
    * so a room behind one NAT is not refused at the fourth learner.
    */
-  create(addr: string, name?: string, opts: { perClient?: boolean } = {}): CreateResult {
+  create(addr: string, name?: string, opts: { perClient?: boolean; limits?: Partial<SessionLimits> } = {}): CreateResult {
     if (this.closing) return { ok: false, reason: 'closing', retryAfterSec: 30 };
     const perClient = opts.perClient !== false;
     const all = [...this.byId.values()];
@@ -92,7 +92,8 @@ export class SessionManager {
     const session = new Session(id, {
       factory: this.opts.factory,
       sandboxConfig: this.opts.sandboxConfig,
-      limits: this.opts.limits,
+      // What hello tells the page (a class's box limits are lower than the server's).
+      limits: { ...this.opts.limits, ...opts.limits },
       cgroupVersion: this.opts.cgroupVersion,
       flow: this.opts.flow,
       input: this.opts.input,
