@@ -170,11 +170,17 @@ test('progress with times, roster, CSV export, end → archived (read-only), kep
   assert.equal((await post(first.url, `/api/classroom/classes/${c.id}/end`, {}, AUTH)).status, 400);
   assert.equal((await post(first.url, '/api/join', { code: c.code, name: 'Late' })).status, 404, 'an archived class takes no one');
   assert.equal((await post(first.url, '/api/join', { resume: j.json.resume })).status, 404);
+  // The dashboard's global "End class" archives every open class too.
+  const other = (await newClass(first.url, { name: 'Still open' })).json;
+  await post(first.url, '/api/join', { code: other.code, name: 'Max' });
+  const all = await post(first.url, '/api/classroom/action', { action: 'end' }, AUTH);
+  assert.equal(all.json.affected, 1);
+  assert.equal((await get(first.url, '/api/classroom/classes')).json.active.length, 0);
   await first.srv.close();
   // A new server on the same database: the archived class, its roster and progress are all there.
   const second = await setup(t, {}, first.dbPath);
   const list = (await get(second.url, '/api/classroom/classes')).json;
-  assert.deepEqual(list.archived.map((x: { id: string }) => x.id), [c.id]);
+  assert.deepEqual(list.archived.map((x: { id: string }) => x.id).sort(), [c.id, other.id].sort());
   const d2 = (await get(second.url, `/api/classroom/classes/${c.id}`)).json;
   assert.equal(d2.roster[0].name, 'Zoë, "the" learner');
   assert.ok(d2.roster[0].steps.some((s: { passedAt: number | null }) => s.passedAt));

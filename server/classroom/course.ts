@@ -195,11 +195,17 @@ export class Course {
         return this.setBroadcast(a.sessionId);
       case 'end': {
         this.setBroadcast(null);
+        // Every open class is archived (roster, progress and export kept); its members hear which class ended.
+        let archived = 0;
+        for (const c of this.classes.list().active) {
+          const r = await this.classes.end(c.id);
+          if (r.ok) archived += r.affected;
+        }
         const all = this.deps.manager.sessions().map((i) => i.session);
         for (const s of all) s.client?.send({ type: 'class_ended', message: 'The instructor ended the class. Your progress is saved.' });
         await Promise.all(all.map((s) => this.deps.manager.destroy(s, CLOSE.SESSION_GONE, 'class ended')));
         this.instructors.clear();
-        return { ok: true, affected: all.length };
+        return { ok: true, affected: archived + all.length };
       }
     }
   }
