@@ -5,6 +5,7 @@ import {
   type LessonListResponse, type LessonResponse, type ProgressResponse,
 } from '../protocol/lessons.ts';
 import { WS_PATH, type CreateSessionResponse } from '../protocol/messages.ts';
+import { RESUME_HEADER } from '../protocol/classes.ts';
 import { learnerKey } from '../lessons/progress.ts';
 import { SECURITY_HEADERS } from '../web/static.ts';
 import { originAllowed } from '../web/socket.ts';
@@ -76,9 +77,12 @@ export async function courseApi(course: Course, r: IncomingMessage, res: ServerR
   if (path === API_PROGRESS_PATH) {
     if (!get) return methodNotAllowed(res, 'GET'), true;
     const token = String(r.headers[LEARNER_HEADER] ?? '');
-    if (!LEARNER_RE.test(token)) return sendJson(res, 400, { error: 'bad_request', message: `${LEARNER_HEADER} must be the learner id` }), true;
+    // A class member's progress follows them from browser to browser: their resume code names it.
+    const resume = r.headers[RESUME_HEADER];
+    const member = typeof resume === 'string' ? course.classes.keyOfResume(resume) : undefined;
+    if (!member && !LEARNER_RE.test(token)) return sendJson(res, 400, { error: 'bad_request', message: `${LEARNER_HEADER} must be the learner id` }), true;
     const counts = Object.fromEntries(course.lessons.map((l) => [l.lesson.slug, l.specs.length]));
-    const body: ProgressResponse = { progress: course.store.progress(learnerKey(token), counts) };
+    const body: ProgressResponse = { progress: course.store.progress(member ?? learnerKey(token), counts) };
     return sendJson(res, 200, body), true;
   }
   if (path !== API_CLASSROOM_PATH && !path.startsWith(`${API_CLASSROOM_PATH}/`)) {

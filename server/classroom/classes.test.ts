@@ -158,6 +158,11 @@ test('progress with times, roster, CSV export, end → archived (read-only), kep
   assert.equal(d.roster[0].sessionId, j.json.sessionId);
   const s0 = d.roster[0].steps.find((s: { slug: string; step: number }) => s.slug === 'xray-tour' && s.step === 0);
   assert.ok(s0.openedAt > 0 && s0.passedAt >= s0.openedAt, JSON.stringify(s0));
+  // Her progress from any browser: the resume code names it (the learner id of this browser does not).
+  const mine = await get(first.url, '/api/progress', { 'x-boxlab-resume': j.json.resume });
+  assert.deepEqual(mine.json.progress['xray-tour'].steps, [0]);
+  const browsers = await get(first.url, '/api/progress', { 'x-boxlab-learner': 'X'.repeat(43) });
+  assert.deepEqual(browsers.json.progress, {}, 'the page\'s own learner id got nothing');
   const csv = await get(first.url, `/api/classroom/classes/${c.id}/export.csv`);
   assert.equal(csv.status, 200);
   assert.match(String(csv.headers['content-type']), /^text\/csv/);

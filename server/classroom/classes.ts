@@ -157,6 +157,12 @@ export class Classes {
     const m = this.memberOf(sessionId);
     return m && this.deps.store().member(m.memberId)?.name;
   }
+  /** The progress key of the member this resume code names (GET /api/progress of a class member), if any. */
+  keyOfResume(code: string): string | undefined {
+    const c = normalizeCode(code, 10);
+    const m = c ? this.deps.store().memberByResume(c) : undefined;
+    return m && memberKey(m.id);
+  }
   /** A member's step opened (first time only), and they are seen now. */
   opened(sessionId: string, slug: string, step: number): void {
     const m = this.memberOf(sessionId);

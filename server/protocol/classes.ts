@@ -5,6 +5,8 @@ import { refusalReason, type RefusalReason } from './messages.ts';
 
 export const API_JOIN_PATH = '/api/join';
 export const API_CLASSES_PATH = '/api/classroom/classes';
+/** A class member's progress (GET /api/progress) is asked for with their resume code in this header. */
+export const RESUME_HEADER = 'x-boxlab-resume';
 
 /**
  * Join codes: read aloud and typed by a room, so no 0/O, 1/I/L look-alikes (Crockford's base32 idea, 31 symbols).
