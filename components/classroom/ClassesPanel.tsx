@@ -70,7 +70,10 @@ export function ClassesPanel({ token, lessons, notify }: { token: string; lesson
               {detail.endedAt === null && (
                 <button type="button" data-testid="end-this-class" onClick={async () => {
                   if (!confirm(`End "${detail.name}"? Its boxes close; roster and progress are kept (archived).`)) return;
-                  const r = await endClass(token, detail.id).catch((e: Error) => (notify(e.message), null));
+                  const r = await endClass(token, detail.id).catch((e: Error) => {
+                    notify(e.message);
+                    return null;
+                  });
                   if (r) notify(`Class ended: ${r.affected} box(es) closed`);
                   void refresh();
                 }} className="h-7 rounded-md bg-bad px-3 font-semibold text-white">End class</button>

@@ -92,7 +92,10 @@ export function JoinPage() {
 
   return (
     <Card>
-      <form className="space-y-4" data-testid="join-form" onSubmit={(e) => (e.preventDefault(), void submit())}>
+      <form className="space-y-4" data-testid="join-form" onSubmit={(e) => {
+        e.preventDefault();
+        void submit();
+      }}>
         <div className="flex items-center gap-2"><Logo className="size-7 text-accent" /><h1 className="text-xl font-semibold">Join a class</h1></div>
         {member && (
           <p className="rounded-lg border border-line bg-bg p-3 text-sm">

@@ -13,8 +13,9 @@ export function Projector({ detail, onClose }: { detail: ClassDetail; onClose():
     <div role="dialog" aria-label="Join this class" data-testid="projector-view" className="fixed inset-0 z-50 flex flex-col items-center justify-center gap-[3vh] bg-white p-[3vh] text-black">
       <p className="text-[4vh] font-semibold">{detail.name}</p>
       <div className="flex flex-wrap items-center justify-center gap-[6vw]">
-        {/* The SVG comes from the qrcode package on our own server (class-api.ts), not from user input. */}
-        <div className="size-[min(60vh,45vw)] [&>svg]:size-full" data-testid="qr" dangerouslySetInnerHTML={{ __html: detail.qrSvg }} />
+        {/* An image, not inline markup: the SVG (qrcode package, class-api.ts) never becomes part of this page's DOM. */}
+        <img className="size-[min(60vh,45vw)]" style={{ imageRendering: 'pixelated' }} data-testid="qr" alt={`QR code of ${detail.link}`}
+          src={`data:image/svg+xml;charset=utf-8,${encodeURIComponent(detail.qrSvg)}`} />
         <div className="text-center">
           <p className="text-[3vh]">Code</p>
           <p className="font-mono text-[14vh] font-bold leading-none tracking-[0.15em]" data-testid="projector-code">{detail.code}</p>

@@ -52,32 +52,65 @@ export class ClassApi {
 
   /** The public routes: GET /api/join/<code> (the class's name) and POST /api/join. False: not ours. */
   async publicRoute(r: IncomingMessage, res: ServerResponse, path: string): Promise<boolean> {
+    if (path.startsWith(`${API_JOIN_PATH}/`)) this.joinInfo(r, res, path);
+    else if (path === API_JOIN_PATH) await this.join(r, res);
+    else return false;
+    return true;
+  }
+
+  private joinInfo(r: IncomingMessage, res: ServerResponse, path: string): void {
     const { send } = this.deps;
-    if (path.startsWith(`${API_JOIN_PATH}/`)) {
-      if (r.method !== 'GET') return send(res, 405, { error: 'method_not_allowed' }, { Allow: 'GET' }), true;
-      const limited = this.charge(r);
-      if (limited) return sendRefusal(send, res, limited), true;
-      const code = normalizeCode(decodeURIComponent(path.slice(API_JOIN_PATH.length + 1)));
-      const cls = code ? this.deps.store().openClassByCode(code) : undefined;
-      if (!cls) {
-        this.charge(r, WRONG_COST - 1);
-        return send(res, 404, { error: 'not_found', message: 'No open class has this code. Check it with your instructor.' }), true;
-      }
-      const body: JoinInfoResponse = { code: cls.code, name: cls.name, open: true };
-      return send(res, 200, body), true;
+    if (r.method !== 'GET') {
+      send(res, 405, { error: 'method_not_allowed' }, { Allow: 'GET' });
+      return;
     }
-    if (path !== API_JOIN_PATH) return false;
-    if (r.method !== 'POST') return send(res, 405, { error: 'method_not_allowed' }, { Allow: 'POST' }), true;
     const limited = this.charge(r);
-    if (limited) return sendRefusal(send, res, limited), true;
+    if (limited) {
+      sendRefusal(send, res, limited);
+      return;
+    }
+    let code: string | null = null;
+    try {
+      code = normalizeCode(decodeURIComponent(path.slice(API_JOIN_PATH.length + 1)));
+    } catch {
+      /* a malformed %-escape is no code */
+    }
+    const cls = code ? this.deps.store().openClassByCode(code) : undefined;
+    if (!cls) {
+      this.charge(r, WRONG_COST - 1);
+      send(res, 404, { error: 'not_found', message: 'No open class has this code. Check it with your instructor.' });
+      return;
+    }
+    const body: JoinInfoResponse = { code: cls.code, name: cls.name, open: true };
+    send(res, 200, body);
+  }
+
+  private async join(r: IncomingMessage, res: ServerResponse): Promise<void> {
+    const { send } = this.deps;
+    if (r.method !== 'POST') {
+      send(res, 405, { error: 'method_not_allowed' }, { Allow: 'POST' });
+      return;
+    }
+    const limited = this.charge(r);
+    if (limited) {
+      sendRefusal(send, res, limited);
+      return;
+    }
     const body = await this.deps.readJson(r);
-    if (!body.ok) return send(res, body.status, { error: body.status === 413 ? 'body_too_large' : 'bad_request' }), true;
+    if (!body.ok) {
+      send(res, body.status, { error: body.status === 413 ? 'body_too_large' : 'bad_request' });
+      return;
+    }
     const p = joinRequest.safeParse(body.value);
-    if (!p.success) return send(res, 400, { error: 'bad_request', message: p.error.issues[0]?.message ?? 'invalid join' }), true;
+    if (!p.success) {
+      send(res, 400, { error: 'bad_request', message: p.error.issues[0]?.message ?? 'invalid join' });
+      return;
+    }
     const j = this.deps.classes.join(p.data, r.socket.remoteAddress ?? 'unknown');
     if (!j.ok) {
       if (j.status === 404) this.charge(r, WRONG_COST - 1);
-      return sendRefusal(send, res, j), true;
+      sendRefusal(send, res, j);
+      return;
     }
     const limits = { ...(this.deps.manager.limits as object), ...j.cls.limits };
     const out: JoinResponse & { wsPath: string; sessionId: string; token: string; limits: unknown; bootId: string } = {
@@ -87,36 +120,68 @@ export class ClassApi {
       // The same fields at the top: the page's session client reads a join like POST /api/session.
       sessionId: j.session.id, token: j.token, wsPath: WS_PATH, limits, bootId: this.deps.manager.bootId,
     };
-    return send(res, 201, out), true;
+    send(res, 201, out);
   }
 
   /** Instructor routes under /api/classroom/classes (the caller has checked the token). */
   async instructorRoute(r: IncomingMessage, res: ServerResponse, path: string): Promise<boolean> {
-    const { send } = this.deps;
     if (path !== API_CLASSES_PATH && !path.startsWith(`${API_CLASSES_PATH}/`)) return false;
+    await this.classRoute(r, res, path);
+    return true;
+  }
+
+  private async classRoute(r: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
+    const { send } = this.deps;
     const get = r.method === 'GET' || r.method === 'HEAD';
     if (path === API_CLASSES_PATH) {
-      if (get) return send(res, 200, this.deps.classes.list()), true;
-      if (r.method !== 'POST') return send(res, 405, { error: 'method_not_allowed' }, { Allow: 'GET, POST' }), true;
+      if (get) {
+        send(res, 200, this.deps.classes.list());
+        return;
+      }
+      if (r.method !== 'POST') {
+        send(res, 405, { error: 'method_not_allowed' }, { Allow: 'GET, POST' });
+        return;
+      }
       const body = await this.deps.readJson(r);
-      if (!body.ok) return send(res, body.status, { error: body.status === 413 ? 'body_too_large' : 'bad_request' }), true;
+      if (!body.ok) {
+        send(res, body.status, { error: body.status === 413 ? 'body_too_large' : 'bad_request' });
+        return;
+      }
       const c = this.deps.classes.create(body.value);
-      if (!c.ok) return sendRefusal(send, res, c), true;
-      return send(res, 201, await this.detail(r, c.cls)), true;
+      if (!c.ok) {
+        sendRefusal(send, res, c);
+        return;
+      }
+      send(res, 201, await this.detail(r, c.cls));
+      return;
     }
     const m = /^\/([0-9a-f]{16})(\/end|\/export\.csv)?$/.exec(path.slice(API_CLASSES_PATH.length));
     const cls = m ? this.deps.store().getClass(m[1]) : undefined;
-    if (!m || !cls) return send(res, 404, { error: 'not_found', message: 'no such class' }), true;
+    if (!m || !cls) {
+      send(res, 404, { error: 'not_found', message: 'no such class' });
+      return;
+    }
     if (!m[2]) {
-      if (!get) return send(res, 405, { error: 'method_not_allowed' }, { Allow: 'GET' }), true;
-      return send(res, 200, await this.detail(r, cls)), true;
+      if (!get) {
+        send(res, 405, { error: 'method_not_allowed' }, { Allow: 'GET' });
+        return;
+      }
+      send(res, 200, await this.detail(r, cls));
+      return;
     }
     if (m[2] === '/end') {
-      if (r.method !== 'POST') return send(res, 405, { error: 'method_not_allowed' }, { Allow: 'POST' }), true;
+      if (r.method !== 'POST') {
+        send(res, 405, { error: 'method_not_allowed' }, { Allow: 'POST' });
+        return;
+      }
       const out = await this.deps.classes.end(cls.id);
-      return (out.ok ? send(res, 200, out) : sendRefusal(send, res, out)), true;
+      out.ok ? send(res, 200, out) : sendRefusal(send, res, out);
+      return;
     }
-    if (!get) return send(res, 405, { error: 'method_not_allowed' }, { Allow: 'GET' }), true;
+    if (!get) {
+      send(res, 405, { error: 'method_not_allowed' }, { Allow: 'GET' });
+      return;
+    }
     const csv = this.deps.classes.csv(cls);
     const file = `${cls.name.replace(/[^A-Za-z0-9_-]+/g, '-').slice(0, 40) || 'class'}-${cls.code}.csv`;
     res.writeHead(200, {
@@ -124,7 +189,6 @@ export class ClassApi {
       'Content-Disposition': `attachment; filename="${file}"`, 'Content-Length': String(Buffer.byteLength(csv)),
     });
     res.end(r.method === 'HEAD' ? undefined : csv);
-    return true;
   }
 
   private async detail(r: IncomingMessage, cls: ClassRow): Promise<ClassDetail> {
