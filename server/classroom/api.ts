@@ -65,7 +65,7 @@ export async function courseApi(course: Course, r: IncomingMessage, res: ServerR
   const file = /^\/api\/lessons\/([a-z0-9][a-z0-9-]{0,63})\/files\/(.+)$/.exec(path);
   if (file) {
     if (!get) return methodNotAllowed(res, 'GET'), true;
-    return servePackFile(res, course.packs.dirOf(file[1]), file[2], r.method === 'HEAD'), true;
+    return servePackFile(res, course.packs.dirOf(file[1]!), file[2]!, r.method === 'HEAD'), true;
   }
   if (path.startsWith(`${API_LESSONS_PATH}/`)) {
     if (!get) return methodNotAllowed(res, 'GET'), true;
@@ -97,6 +97,10 @@ export async function courseApi(course: Course, r: IncomingMessage, res: ServerR
     return sendJson(res, 403, { error: 'origin_not_allowed' }), true;
   }
   const auth = course.auth.fromRequest(r);
+  if (auth === 'limited') {
+    const retryAfterSec = Math.max(1, course.auth.logins.retryAfterSec(r.socket.remoteAddress));
+    return sendJson(res, 429, { error: 'too_many_attempts', message: `too many wrong instructor tokens: try again in ${retryAfterSec} s`, retryAfterSec }, { 'Retry-After': String(retryAfterSec) }), true;
+  }
   if (auth !== 'ok') {
     const bearer = /^Bearer\s+(\S+)$/i.exec(r.headers.authorization ?? '')?.[1];
     if (bearer && course.deps.manager.findByToken(bearer)) {

@@ -21,12 +21,13 @@ export interface WatchOptions {
   log?: (line: string) => void;
 }
 
-type Denied = { status: 401 | 403 | 404; message: string };
-const STATUS_TEXT = { 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found' } as const;
+type Denied = { status: 401 | 403 | 404 | 429; message: string; retryAfterSec?: number };
+const STATUS_TEXT = { 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 429: 'Too Many Requests' } as const;
 
 function refuse(socket: Duplex, d: Denied): void {
   const body = `${d.message}\n`;
-  socket.end(`HTTP/1.1 ${d.status} ${STATUS_TEXT[d.status]}\r\nConnection: close\r\nContent-Type: text/plain; charset=utf-8\r\n` +
+  const retry = d.retryAfterSec ? `Retry-After: ${d.retryAfterSec}\r\n` : '';
+  socket.end(`HTTP/1.1 ${d.status} ${STATUS_TEXT[d.status]}\r\nConnection: close\r\n${retry}Content-Type: text/plain; charset=utf-8\r\n` +
     `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
 }
 
@@ -59,10 +60,14 @@ export class WatchHub {
     if (!originAllowed(req.headers.origin, req.headers.host, this.opts.allowedOrigins)) return { ok: false, status: 403, message: 'origin not allowed' };
     const offered = String(req.headers['sec-websocket-protocol'] ?? '').split(',').map((s) => s.trim());
     if (!offered.includes(PROTOCOL_VERSION)) return { ok: false, status: 401, message: `subprotocol ${PROTOCOL_VERSION} required` };
-    const instructor = this.opts.auth.fromProtocols(offered);
+    const instructor = this.opts.auth.fromProtocols(offered, req.socket.remoteAddress);
+    if (instructor === 'limited') {
+      const retryAfterSec = Math.max(1, this.opts.auth.logins.retryAfterSec(req.socket.remoteAddress));
+      return { ok: false, status: 429, message: `too many wrong instructor tokens: try again in ${retryAfterSec} s`, retryAfterSec };
+    }
     if (instructor === 'bad') return { ok: false, status: 401, message: 'wrong instructor token' };
     const learnerTokens = offered.filter((p) => p.startsWith(TOKEN_PROTOCOL_PREFIX));
-    const learner = learnerTokens.length === 1 ? this.opts.manager.findByToken(learnerTokens[0].slice(TOKEN_PROTOCOL_PREFIX.length)) : undefined;
+    const learner = learnerTokens.length === 1 ? this.opts.manager.findByToken(learnerTokens[0]!.slice(TOKEN_PROTOCOL_PREFIX.length)) : undefined;
     if (instructor !== 'ok' && !learner) return { ok: false, status: 401, message: 'an instructor token or a live session token is required' };
     const target = url.searchParams.get('session');
     if (target !== null) {

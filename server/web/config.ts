@@ -5,6 +5,7 @@ import type { SessionLimits } from '../protocol/messages.ts';
 import type { Rate } from './budget.ts';
 import type { ConnectionLimits } from './gate.ts';
 import { parseHost } from './hosts.ts';
+import { INSTRUCTOR_TOKEN_RE } from '../protocol/lessons.ts';
 
 /**
  * What one client may cost the others (docs/protocol.md, "Budgets"). Per session is the main tool; per address is
@@ -81,6 +82,13 @@ export interface ServerConfig {
   lessonDirs: string[];
   /** Keystroke bytes that may wait per session for a box that does not read its terminal; more is refused. */
   inputQueueBytes: number;
+  /** HTTPS (server/web/tls.ts): off, self-signed (made with openssl, kept in BOXLAB_HOME/tls), or files (set by --tls-cert/--tls-key). */
+  tls: 'off' | 'self-signed' | 'files';
+  /** PEM certificate chain and private key files; giving both means tls 'files'. */
+  tlsCert?: string;
+  tlsKey?: string;
+  /** The instructor's token; undefined: the one kept in BOXLAB_HOME/instructor-token (made on first start). */
+  instructorToken?: string;
   /** Budgets and timeouts (FAIRNESS); not from env or flags. */
   fairness: FairnessLimits;
 }
@@ -91,7 +99,9 @@ export interface ServerConfig {
  * BOXLAB_INPUT_QUEUE is at least 128K. */
 export const INPUT_FLOW = { holdFraction: 0.25, stallMs: 1000 } as const;
 
+/** A bad setting: `boxlab serve` prints its one line and exits 2 (server/cli/main.ts). */
 export class ConfigError extends Error {
+  readonly exitCode = 2;
   constructor(message: string) {
     super(message);
     this.name = 'ConfigError';
@@ -118,7 +128,7 @@ const cpu: Parser = (v, what) => {
 const str: Parser = (v) => v;
 const bytesIn = (min: number, max: number): Parser => (v, what) => {
   const m = /^(\d+)([KMkm]?)$/.exec(v);
-  const n = m ? Number(m[1]) * ({ '': 1, K: 1024, M: 1024 * 1024 } as const)[m[2].toUpperCase() as '' | 'K' | 'M'] : NaN;
+  const n = m ? Number(m[1]) * ({ '': 1, K: 1024, M: 1024 * 1024 } as const)[m[2]!.toUpperCase() as '' | 'K' | 'M'] : NaN;
   if (!(n >= min && n <= max)) throw new ConfigError(`${what}: "${v}" must be a size from ${min / 1024}K to ${max / 1024 / 1024}M`);
   return n;
 };
@@ -143,6 +153,11 @@ const origins: Parser = (v, what) => {
   return out;
 };
 
+/** BOXLAB_HOME: what outlives a restart (images, progress database, instructor token, self-signed certificate). */
+export function boxlabHome(env: Record<string, string | undefined> = process.env): string {
+  return env.BOXLAB_HOME || '/var/lib/boxlab';
+}
+
 /** Seconds from "90", "90s", "30m", "2h". */
 export function parseDuration(v: string, what = 'duration'): number {
   const m = /^(\d+)([smh]?)$/.exec(v.trim());
@@ -156,6 +171,15 @@ const onOff: Parser = (v, what) => {
   if (v === 'on' || v === 'true' || v === '1') return true;
   if (v === 'off' || v === 'false' || v === '0') return false;
   throw new ConfigError(`${what}: "${v}" must be on or off`);
+};
+
+const tlsMode: Parser = (v, what) => {
+  if (v === 'off' || v === 'self-signed') return v;
+  throw new ConfigError(`${what}: "${v}" must be off or self-signed (or give --tls-cert and --tls-key)`);
+};
+const token: Parser = (v, what) => {
+  if (!INSTRUCTOR_TOKEN_RE.test(v.trim())) throw new ConfigError(`${what}: must be at least 16 characters of A-Z a-z 0-9 _ - (got ${v.trim().length})`);
+  return v.trim();
 };
 
 const FIELDS: Record<Exclude<keyof ServerConfig, 'fairness'>, [string, string, Parser]> = {
@@ -180,6 +204,10 @@ const FIELDS: Record<Exclude<keyof ServerConfig, 'fairness'>, [string, string, P
   lab: ['BOXLAB_LAB', 'lab', onOff],
   lessonDirs: ['BOXLAB_LESSONS', 'lessons', (v) => v.split(':').filter(Boolean)],
   inputQueueBytes: ['BOXLAB_INPUT_QUEUE', 'input-queue', bytesIn(128 * 1024, 64 * 1024 * 1024)],
+  tls: ['BOXLAB_TLS', 'tls', tlsMode],
+  tlsCert: ['BOXLAB_TLS_CERT', 'tls-cert', str],
+  tlsKey: ['BOXLAB_TLS_KEY', 'tls-key', str],
+  instructorToken: ['BOXLAB_INSTRUCTOR_TOKEN', 'instructor-token', token],
 };
 /** Flags given more than once add up instead of replacing. */
 const REPEATABLE = new Set<string>(['lessonDirs']);
@@ -212,6 +240,10 @@ export function defaultConfig(): ServerConfig {
     lab: true,
     lessonDirs: [],
     inputQueueBytes: 1024 * 1024,
+    tls: 'off',
+    tlsCert: undefined,
+    tlsKey: undefined,
+    instructorToken: undefined,
     fairness: FAIRNESS,
   };
 }
@@ -226,9 +258,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   }
   const flagged: Record<string, unknown[]> = {};
   for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
+    const a = argv[i]!;
     const m = /^--([a-z-]+)(?:=(.*))?$/.exec(a);
-    const key = m && byFlag.get(m[1]);
+    const key = m && byFlag.get(m[1]!);
     if (!m || !key) throw new ConfigError(`unknown option "${a}"`);
     let v = m[2];
     if (v === undefined) {
@@ -242,6 +274,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   for (const [k, v] of Object.entries(flagged)) cfg[k] = v;
   const out = cfg as unknown as ServerConfig;
   if (out.maxPerClient > out.maxSessions) out.maxPerClient = out.maxSessions;
+  if (!out.tlsCert !== !out.tlsKey) throw new ConfigError(`--tls-cert and --tls-key go together (got only ${out.tlsCert ? '--tls-cert' : '--tls-key'})`);
+  if (out.tlsCert && out.tls === 'self-signed') throw new ConfigError('--tls self-signed and --tls-cert/--tls-key exclude each other');
+  if (out.tlsCert) out.tls = 'files';
   return out;
 }
 

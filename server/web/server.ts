@@ -1,5 +1,6 @@
 // The root web server: JSON API, static front end, WebSocket sessions; SIGTERM/SIGINT close sockets (4503) and destroy every sandbox.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { Duplex } from 'node:stream';
 import type { AddressInfo } from 'node:net';
 import type { SandboxConfig } from '../engine/types.ts';
@@ -7,7 +8,7 @@ import {
   API_HEALTH_PATH, API_SESSION_PATH, CLOSE, WS_PATH, createSessionRequest,
   type CreateSessionResponse, type FullResponse, type HealthResponse,
 } from '../protocol/messages.ts';
-import { defaultConfig, detectCgroupVersion, ensureServerImage, loadConfig, resolveImagePath, sessionLimits, type ServerConfig } from './config.ts';
+import { boxlabHome, defaultConfig, detectCgroupVersion, ensureServerImage, loadConfig, resolveImagePath, sessionLimits, type ServerConfig } from './config.ts';
 import type { FlowOptions } from './flow.ts';
 import type { InputFlowOptions } from './input-flow.ts';
 import { ConnectionGate, endWith } from './gate.ts';
@@ -15,6 +16,9 @@ import { HostAllowlist, MISDIRECTED, MISDIRECTED_BODY } from './hosts.ts';
 import type { SandboxFactory, Session } from './session.ts';
 import { SessionManager } from './sessions.ts';
 import { createSocketServer, originAllowed } from './socket.ts';
+import { frontDoor } from './front-door.ts';
+import { loadInstructorToken } from '../classroom/auth.ts';
+import { certHosts, startupLines, tlsMaterial, type TlsMaterial } from './tls.ts';
 import { SECURITY_HEADERS, createStaticHandler } from './static.ts';
 import { courseApi } from '../classroom/api.ts';
 import { Course, type CourseOptions } from '../classroom/course.ts';
@@ -36,10 +40,14 @@ export interface StartServerOptions {
   /** Lessons, progress and classroom (instructor token, database path, lessons dir). */
   course?: CourseOptions;
   log?: (line: string) => void;
+  /** BOXLAB_HOME (the self-signed certificate goes to <home>/tls); default boxlabHome(). */
+  home?: string;
 }
 
 export interface RunningServer {
   url: string;
+  /** The certificate served (config.tls not 'off'), with its fingerprints. */
+  tls: TlsMaterial | null;
   port: number;
   config: ServerConfig;
   manager: SessionManager;
@@ -142,7 +150,7 @@ export async function startServer(opts: StartServerOptions = {}): Promise<Runnin
   });
   const course: Course = new Course(
     { manager, limits: { memory: cfg.memory, cpuLimit: cfg.cpuLimit, pids: cfg.pids, lab: cfg.lab }, allowedOrigins: cfg.allowedOrigins, cgroupVersion: manager.cgroupVersion, graceSec: cfg.graceSec, maxPerClient: cfg.maxPerClient, log },
-    { packDirs: cfg.lessonDirs, ...opts.course },
+    { packDirs: cfg.lessonDirs, ...(cfg.instructorToken ? { instructorToken: cfg.instructorToken } : {}), ...opts.course },
   );
   const sockets = createSocketServer({
     manager, allowedOrigins: cfg.allowedOrigins, heartbeatMs: opts.heartbeatMs, log, fairness: cfg.fairness,
@@ -191,17 +199,19 @@ export async function startServer(opts: StartServerOptions = {}): Promise<Runnin
   // Filled in once the port is known (port 0 picks one); until then no request can arrive.
   let hosts: HostAllowlist | null = null;
   const fair = cfg.fairness;
-  const http = createServer({
+  const tls = tlsMaterial(cfg, opts.home ?? boxlabHome());
+  const httpOptions = {
     // A connection that does not finish its headers (or its request) in time is closed (408): silent sockets too.
     headersTimeout: fair.headersTimeoutMs,
     requestTimeout: fair.requestTimeoutMs,
     connectionsCheckingInterval: fair.timeoutCheckMs,
-  }, (req, res) => {
+  };
+  const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
     if (!hosts?.allows(req.headers.host)) {
       res.writeHead(421, { ...SECURITY_HEADERS, 'Content-Type': 'text/plain; charset=utf-8', Connection: 'close' });
       return void res.end(MISDIRECTED_BODY);
     }
-    const path = (req.url ?? '/').split('?')[0];
+    const path = (req.url ?? '/').split('?')[0]!;
     // A pack lesson has no prerendered page (its slug is not known at build time): it gets the generic lesson page.
     const packSlug = /^\/lessons\/([a-z0-9][a-z0-9-]{0,63})\/?$/.exec(path)?.[1];
     if (packSlug && course.lesson(packSlug)?.lesson.pack.builtin === false) req.url = '/lesson';
@@ -211,9 +221,19 @@ export async function startServer(opts: StartServerOptions = {}): Promise<Runnin
       if (!res.headersSent) json(res, 500, { error: 'internal' });
       else res.destroy();
     });
-  });
+  };
+  const http = tls
+    ? createHttpsServer({ ...httpOptions, cert: tls.cert, key: tls.key, handshakeTimeout: fair.headersTimeoutMs }, onRequest)
+    : createServer(httpOptions, onRequest);
+  // HTTPS: one port answers TLS and redirects plain HTTP to it (server/web/front-door.ts).
+  const door = tls
+    ? frontDoor(http as import('node:https').Server, {
+      allows: (h) => !!hosts?.allows(h), firstByteMs: fair.headersTimeoutMs, headersTimeoutMs: fair.headersTimeoutMs, requestTimeoutMs: fair.requestTimeoutMs,
+    })
+    : null;
+  const listener = door?.server ?? http;
   const gate = new ConnectionGate(fair.connections, log);
-  gate.install(http);
+  gate.install(listener);
   http.on('upgrade', (req, socket: Duplex, head) => {
     // A refused upgrade is answered and ended; a peer that never closes its side is cut after handshakeMs.
     const guard = setTimeout(() => socket.destroy(), fair.handshakeMs);
@@ -234,40 +254,54 @@ export async function startServer(opts: StartServerOptions = {}): Promise<Runnin
   });
 
   await new Promise<void>((resolve, reject) => {
-    http.once('error', reject);
-    http.listen(cfg.port, cfg.host, () => {
-      http.off('error', reject);
+    listener.once('error', reject);
+    listener.listen(cfg.port, cfg.host, () => {
+      listener.off('error', reject);
       resolve();
     });
   });
-  const port = (http.address() as AddressInfo).port;
-  hosts = new HostAllowlist({ bound: cfg.host, port, extra: cfg.allowedHosts });
+  const port = (listener.address() as AddressInfo).port;
+  hosts = new HostAllowlist({ bound: cfg.host, port, extra: [...cfg.allowedHosts, ...certHosts(tls, port)] });
   const hostForUrl = cfg.host.includes(':') ? `[${cfg.host}]` : cfg.host;
-  const url = `http://${hostForUrl}:${port}`;
+  const url = `${tls ? 'https' : 'http'}://${hostForUrl}:${port}`;
   log(`listening on ${url} (capacity ${cfg.maxSessions}, ${cfg.maxPerClient} per client)`);
   log(`answering host names: ${hosts.names().join(' ')} (others: 421; add names with BOXLAB_ALLOWED_HOSTS)`);
-  log(`classroom: ${url}/classroom#token=${course.auth.token}${opts.course?.instructorToken || process.env.BOXLAB_INSTRUCTOR_TOKEN ? ' (token from config)' : ''}`);
+  for (const line of startupLines({ bound: cfg.host, port, tls, served: hosts.served() })) log(line);
+  // Bound to every address: the instructor on this machine opens it by name (a browser will not open 0.0.0.0).
+  const local = ['0.0.0.0', '::', '[::]', ''].includes(cfg.host) ? `${tls ? 'https' : 'http'}://localhost:${port}` : url;
+  log(`classroom: ${local}/classroom#token=${course.auth.token}${cfg.instructorToken ? ' (token from BOXLAB_INSTRUCTOR_TOKEN)' : ''}`);
 
   let closing: Promise<void> | null = null;
   const close = (): Promise<void> =>
     (closing ??= (async () => {
-      const stopped = new Promise<void>((r) => http.close(() => r()));
+      const stopped = new Promise<void>((r) => listener.close(() => r()));
+      if (door) {
+        http.close();
+        door.redirect.close();
+        door.closeWaiting();
+      }
       gate.close();
       sockets.closeAll(CLOSE.SHUTDOWN, 'server shutting down');
       await manager.destroyAll(CLOSE.SHUTDOWN, 'server shutting down');
       await course.close();
       await sockets.close();
       http.closeAllConnections();
+      door?.redirect.closeAllConnections();
       await stopped;
       log('stopped: every sandbox destroyed');
     })());
 
-  return { url, port, config: cfg, manager, course, gate, sockets, close };
+  return { url, tls, port, config: cfg, manager, course, gate, sockets, close };
 }
 
 /** `node --import tsx server/web/server.ts [--port N ...]`: serve until SIGTERM/SIGINT, then clean up and exit 0. */
 export async function main(argv = process.argv.slice(2)): Promise<void> {
-  const server = await startServer({ config: loadConfig(process.env, argv) });
+  const config = loadConfig(process.env, argv);
+  const home = boxlabHome();
+  // The instructor's token outlives restarts (the dashboard URL keeps working): BOXLAB_HOME/instructor-token.
+  const instructorToken = config.instructorToken ?? loadInstructorToken(home);
+  const server = await startServer({ config, home, course: { instructorToken } });
+  if (!config.instructorToken) console.log(`[boxlab] the classroom token is kept in ${home}/instructor-token (delete it for a new one)`);
   let signals = 0;
   const stop = (sig: NodeJS.Signals): void => {
     if (++signals > 1) {

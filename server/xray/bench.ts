@@ -7,7 +7,7 @@ import { BoxTracker, PipeShell, sleep } from '../engine/tests/helpers.ts';
 import { startServer } from '../web/server.ts';
 import { XraySampler } from './sampler.ts';
 
-const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * p))];
+const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * p))] ?? NaN;
 
 async function samplerCost(): Promise<void> {
   const tracker = new BoxTracker();

@@ -22,7 +22,7 @@ const descendants = (pid: number): number[] => {
 const nestedShell = (init: number): boolean => descendants(init).some((p) => {
   try {
     const status = fs.readFileSync(`/proc/${p}/status`, 'utf8');
-    const levels = /^NSpid:\s+(.*)$/m.exec(status)?.[1].trim().split(/\s+/) ?? [];
+    const levels = /^NSpid:\s+(.*)$/m.exec(status)?.[1]?.trim().split(/\s+/) ?? [];
     return levels.length === 3 && levels[2] === '1' && /^Name:\s+sh$/m.test(status);
   } catch { return false; }
 });
@@ -39,21 +39,21 @@ const demo = async (lab: boolean) => {
   const base = await ensureImage(defaultImagePath(), () => {});
   const live = await startBox({ baseDir: base, lab, stdio: 'pty', shell: '/bin/sh', args: ['-l'], rows: 40, cols: 120 });
   try {
-    await live.waitFor(/# /);
+    await live.waitFor(/# /, 30_000);
     live.box.write('unshare --pid --fork --mount-proc sh\n');
     // Type the next line only once the outer shell has handed the terminal on: the nested shell exists (lab box) or
     // unshare's refusal is printed (plain box). A fixed sleep raced under emulation: busybox ash reads ahead while it
     // still edits its own line, and a line typed that early went to the outer shell (CI on the v2 guest).
     await waitUntil(() => lab ? nestedShell(live.box.pids.init) : /Operation not permitted/.test(live.out));
-    if (!lab) await live.waitFor(/not permitted[\s\S]*# /);
+    if (!lab) await live.waitFor(/not permitted[\s\S]*# /, 30_000);
     live.box.write('ps; echo "me=$$ done"\n');
-    await live.waitFor(/me=\d+ done/);
+    await live.waitFor(/me=\d+ done/, 30_000);
     // The nested shell as the host sees it: NSpid host -> box -> nested.
     const nspids = fs.readdirSync(`/proc/${live.box.pids.init}/task`).flatMap((t) =>
       fs.readFileSync(`/proc/${live.box.pids.init}/task/${t}/children`, 'utf8').trim().split(/\s+/).filter(Boolean))
       .flatMap((c) => {
         const kids = fs.readFileSync(`/proc/${c}/task/${c}/children`, 'utf8').trim().split(/\s+/).filter(Boolean);
-        return [c, ...kids].map((p) => /^NSpid:\s+(.*)$/m.exec(fs.readFileSync(`/proc/${p}/status`, 'utf8'))?.[1].trim() ?? '');
+        return [c, ...kids].map((p) => /^NSpid:\s+(.*)$/m.exec(fs.readFileSync(`/proc/${p}/status`, 'utf8'))?.[1]?.trim() ?? '');
       });
     // What a follower's x-ray gets: the same walk the sampler does.
     const xray = sampleProcs({ procRoot: '/proc', init: live.box.pids.init, parent: live.box.pids.namespacedParent, uidMap: [] }).procs;
@@ -71,7 +71,7 @@ describe('instructor demo: unshare --pid --fork --mount-proc sh; ps', { skip: SK
     const { out, nspids, xray, mounts } = await demo(true);
     // The x-ray's Layers tab: the learner's mount namespace, with the fresh /proc the box does not have.
     assert.equal(mounts.length, 1, JSON.stringify(mounts));
-    assert.deepEqual(mounts[0].list.map((m) => `${m.mountPoint} ${m.fsType}`), ['/proc proc']);
+    assert.deepEqual(mounts[0]?.list.map((m) => `${m.mountPoint} ${m.fsType}`), ['/proc proc']);
     assert.match(out, /me=1 done/, out);
     // ps reads the new /proc: only the nested shell (1) and ps itself (2), none of the box's processes.
     const rows = out.split('\n').filter((l) => /^\s*\d+\s+root\s/.test(l));
