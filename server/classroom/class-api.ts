@@ -156,7 +156,7 @@ export class ClassApi {
       return;
     }
     const m = /^\/([0-9a-f]{16})(\/end|\/export\.csv)?$/.exec(path.slice(API_CLASSES_PATH.length));
-    const cls = m ? this.deps.store().getClass(m[1]) : undefined;
+    const cls = m?.[1] ? this.deps.store().getClass(m[1]) : undefined;
     if (!m || !cls) {
       send(res, 404, { error: 'not_found', message: 'no such class' });
       return;

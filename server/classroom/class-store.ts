@@ -45,7 +45,7 @@ export function migrate(db: Db): number {
   if (from > SCHEMA_VERSION) throw new Error(`the database is at schema version ${from}, newer than this Boxlab (${SCHEMA_VERSION})`);
   for (let v = from; v < SCHEMA_VERSION; v++) {
     db.transaction(() => {
-      db.exec(MIGRATIONS[v]);
+      db.exec(MIGRATIONS[v] ?? '');
       db.pragma(`user_version = ${v + 1}`);
     })();
   }
@@ -86,8 +86,10 @@ const toClass = (r: RawClass): ClassRow => ({
 });
 const toMember = (r: RawMember): MemberRow => ({ id: r.id, classId: r.class_id, name: r.name, joinedAt: r.joined_at, seenAt: r.seen_at });
 
+const QUERIES = ['insertClass', 'classById', 'openByCode', 'allClasses', 'end', 'insertMember', 'memberByResume', 'memberById', 'nameTaken', 'members', 'countMembers', 'seen', 'open', 'opened', 'passed'] as const;
+
 export class ClassStore {
-  private readonly q: Record<string, Statement>;
+  private readonly q: Record<(typeof QUERIES)[number], Statement>;
 
   constructor(private readonly db: Db, private readonly now: () => number = Date.now) {
     migrate(db);

@@ -54,7 +54,7 @@ const json = async (url: string, method: string, p: string, body?: unknown, head
 function kernelLimits(serverPid: number): { memory: number; cpu: number; pids: number } {
   const recs = readRecords(RUN).filter((r) => r.serverPid === serverPid && r.cgroups);
   assert.equal(recs.length, 1, `one box of server ${serverPid} in ${RUN}`);
-  const dirs = Object.values(recs[0].cgroups!);
+  const dirs = Object.values(recs[0]?.cgroups ?? {});
   const read = (...names: string[]) => {
     for (const d of dirs) for (const n of names) if (fs.existsSync(path.join(d, n))) return fs.readFileSync(path.join(d, n), 'utf8').trim();
     throw new Error(`none of ${names.join(', ')} under ${dirs.join(', ')}`);

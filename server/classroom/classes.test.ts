@@ -81,13 +81,14 @@ test('thirty learners behind one address join a class; the playground cap per ad
   assert.match(body.message, /address already has 3 playground sandboxes/);
   assert.equal(refused.headers['retry-after'], String(body.retryAfterSec));
   // A learner's box has the class's limits.
-  assert.equal(joins[0].json.limits.memory, '128M');
-  const one = new TestClient(url, joins[0].json.token);
+  const first = joins[0]!.json;
+  assert.equal(first.limits.memory, '128M');
+  const one = new TestClient(url, first.token);
   assert.equal((await one.waitMessage('hello')).limits.memory, '128M', 'the page is told the class limits');
   await one.waitMessage('state', (m) => m.state === 'running');
   const made = fake.made.at(-1)!;
   assert.deepEqual([made.config.memory, made.config.cpuLimit, made.config.pids], ['128M', '0.25', 64]);
-  assert.equal(srv.manager.info(joins[0].json.sessionId)?.name, 'Learner 0');
+  assert.equal(srv.manager.info(first.sessionId)?.name, 'Learner 0');
   one.close();
 });
 
