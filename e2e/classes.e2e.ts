@@ -4,7 +4,7 @@
 // Run: npx next build --webpack && node --import tsx --test e2e/classes.e2e.ts
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -92,5 +92,20 @@ test('create a class in the dashboard, join it by code with a name, see the name
   assert.match(words, /Too many sandboxes from this network/);
   assert.match(words, /already has 1 playground sandbox,/);
   assert.doesNotMatch(words, /Every sandbox is in use/);
+
+  // Export: the CSV downloads with her row; End class: her box closes, the class is archived and still exportable.
+  const [download] = await Promise.all([teacher.waitForEvent('download'), teacher.click('[data-testid=export-csv]')]);
+  const csv = readFileSync((await download.path())!, 'utf8');
+  assert.match(download.suggestedFilename(), new RegExp(`^E2E-class-${code}\\.csv$`));
+  assert.match(csv, /^class,class_code,learner,/);
+  assert.match(csv, /E2E class,\w{6},Zoë Learner,/);
+  teacher.once('dialog', (d) => void d.accept());
+  await teacher.click('[data-testid=end-this-class]');
+  await zoe.waitForFunction(() => window.__boxlab?.client.getView().phase === 'ended', undefined, { timeout: 15_000 });
+  await teacher.waitForSelector('[data-testid=archived]', { timeout: 10_000 });
+  assert.equal(await teacher.locator('[data-testid=class-chip]').count(), 0, 'no open class left');
+  assert.equal(await teacher.locator('[data-testid=projector]').count(), 0, 'an archived class has no projector');
+  assert.equal(await teacher.locator('[data-testid=end-this-class]').count(), 0, 'nor an end button');
+  assert.equal(await teacher.locator('[data-testid=export-csv]').count(), 1, 'it still exports');
   for (const p of [teacher, zoe, anon]) await p.context().close();
 });

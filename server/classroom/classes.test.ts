@@ -48,7 +48,7 @@ test('creating a class: instructor only, validated, a code, a link and a QR code
     [{ name: '' }, /name/], [{ name: 'x', lessons: ['no-such-lesson'] }, /no such lesson/],
     [{ name: 'x', limits: { memory: '10G' } }, /more than this server/], [{ name: 'x', limits: { memory: 'lots' } }, /size/],
     [{ name: 'x', limits: { memory: '1M' } }, /at least 16M/], [{ name: 'x', limits: { pids: 100000 } }, /more than this server/],
-    [{ name: 'x', cap: 0 }, /./], [{ name: 'x', extra: 1 }, /./],
+    [{ name: 'x', cap: 0 }, /./], [{ name: 'two\nlines' }, /class name: .*control/], [{ name: 'x', extra: 1 }, /./],
   ] as const) {
     const r = await newClass(url, body);
     assert.equal(r.status, 400, JSON.stringify(body));

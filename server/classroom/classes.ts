@@ -66,7 +66,11 @@ export class Classes {
   create(body: unknown): { ok: true; cls: ClassRow } | Refusal {
     const p = createClassRequest.safeParse(body);
     if (!p.success) return bad(p.error.issues[0]?.message ?? 'invalid class');
-    const { name, lessons, limits, cap } = p.data;
+    const { lessons, limits, cap } = p.data;
+    // The class's name is projected, logged and exported: the same rules as a learner's name.
+    const clean = cleanName(p.data.name, 80);
+    if (!clean.ok) return bad(`class name: ${clean.message}`);
+    const name = clean.name;
     const unknown = lessons.filter((s) => !this.deps.lesson(s));
     if (unknown.length) return bad(`no such lesson: ${unknown.join(', ')}`);
     const server = this.deps.limits;

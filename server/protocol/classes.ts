@@ -32,13 +32,13 @@ export const NAME_MAX = 40;
  * (C0/C1 controls, bidi overrides and zero-width characters, Unicode categories Cc/Cf: they reorder or hide text on
  * the dashboard, CVE-2021-42574 "Trojan Source"), 1..40 characters. Returns the clean name or why it is refused.
  */
-export function cleanName(raw: string): { ok: true; name: string } | { ok: false; message: string } {
+export function cleanName(raw: string, max = NAME_MAX): { ok: true; name: string } | { ok: false; message: string } {
   if (/[\p{Cc}\p{Cf}\p{Co}\p{Cs}\u2028\u2029]/u.test(raw.replace(/[ \t]/g, ' '))) {
     return { ok: false, message: 'a name cannot contain control or invisible characters' };
   }
   const name = raw.normalize('NFC').replace(/\s+/gu, ' ').trim();
   if (!name) return { ok: false, message: 'enter a name' };
-  if ([...name].length > NAME_MAX) return { ok: false, message: `a name has at most ${NAME_MAX} characters` };
+  if ([...name].length > max) return { ok: false, message: `a name has at most ${max} characters` };
   return { ok: true, name };
 }
 
