@@ -1,5 +1,4 @@
 // HTTP of classes: the public join (rate-limited per address) and the instructor's class routes (create, roster, QR, CSV, end).
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import QRCode from 'qrcode';
 import { API_CLASSES_PATH, API_JOIN_PATH, joinRequest, normalizeCode, type ClassDetail, type JoinInfoResponse, type JoinResponse } from '../protocol/classes.ts';
 import { WS_PATH } from '../protocol/messages.ts';
@@ -22,12 +21,29 @@ class JoinBudget {
   }
 }
 
+/**
+ * What the class routes read of a request and do to a response: node's IncomingMessage/ServerResponse fit, and so do
+ * plain route shapes (this file needs no node:http; the transport stays in the web layer).
+ */
+export interface ClassRequest {
+  readonly method?: string;
+  readonly headers: { readonly host?: string; readonly [name: string]: string | string[] | undefined };
+  readonly socket: { readonly remoteAddress?: string };
+}
+export interface ClassResponse {
+  writeHead(status: number, headers?: Record<string, string>): unknown;
+  end(body?: string): unknown;
+}
+type IncomingMessage = ClassRequest;
+type ServerResponse = ClassResponse;
+
 export interface ClassApiDeps {
   classes: Classes;
   store: () => { getClass(id: string): ClassRow | undefined; openClassByCode(code: string): ClassRow | undefined };
   manager: { limits: unknown; bootId: string };
-  send: (res: ServerResponse, status: number, body: unknown, extra?: Record<string, string>) => void;
-  readJson: (r: IncomingMessage) => Promise<{ ok: true; value: unknown } | { ok: false; status: 400 | 413 }>;
+  // Method syntax: the server's own send/readJson take node's objects, which these shapes are views of.
+  send(res: ServerResponse, status: number, body: unknown, extra?: Record<string, string>): void;
+  readJson(r: IncomingMessage): Promise<{ ok: true; value: unknown } | { ok: false; status: 400 | 413 }>;
   /** Headers every answer carries (web/static.ts SECURITY_HEADERS), for the CSV, which is not JSON. */
   securityHeaders: Record<string, string>;
 }
@@ -200,6 +216,7 @@ export class ClassApi {
 
 /** The join link as learners reach this server: the Host the instructor used (checked by web/hosts.ts), over TLS if this is. */
 export function joinLink(r: IncomingMessage, code: string): string {
+  // A TLS socket (node's TLSSocket) says so; the page's scheme follows it.
   const tls = (r.socket as { encrypted?: boolean }).encrypted === true;
   return `${tls ? 'https' : 'http'}://${r.headers.host ?? 'localhost'}/join?code=${code}`;
 }
