@@ -69,7 +69,8 @@ test('create a class in the dashboard, join it by code with a name, see the name
   await zoe.fill('[data-testid=join-name]', 'Zoë Learner');
   await zoe.click('[data-testid=join-submit]');
   await zoe.waitForSelector('[data-testid=resume-code]');
-  assert.match(((await zoe.textContent('[data-testid=resume-code]')) ?? '').trim(), /^[A-HJKMNP-Z2-9]{5}-[A-HJKMNP-Z2-9]{5}$/);
+  const resume = ((await zoe.textContent('[data-testid=resume-code]')) ?? '').trim();
+  assert.match(resume, /^[A-HJKMNP-Z2-9]{5}-[A-HJKMNP-Z2-9]{5}$/);
   await zoe.click('[data-testid=start-lesson]');
   await zoe.waitForURL(/\/lessons\/xray-tour/);
   await waitForPhase(zoe, 'running', 30_000);
@@ -93,6 +94,21 @@ test('create a class in the dashboard, join it by code with a name, see the name
   assert.match(words, /already has 1 playground sandbox,/);
   assert.doesNotMatch(words, /Every sandbox is in use/);
 
+  // She comes back in a new browser with her resume code alone: the same learner (one roster row), a box again.
+  await zoe.context().close();
+  const back = await page('zoe-again');
+  await back.goto(`${server.url}/join`);
+  await back.click('text=I was here before');
+  await back.fill('[data-testid=join-resume]', resume.toLowerCase());
+  await back.click('[data-testid=join-submit]');
+  await back.waitForURL(/\/lessons\/xray-tour/);
+  await waitForPhase(back, 'running', 30_000);
+  await teacher.waitForFunction(() => document.querySelectorAll('[data-testid=roster-name]').length === 1
+    && document.querySelector('[data-testid=roster-name]')?.textContent === 'Zoë Learner', undefined, { timeout: 10_000 });
+  const newSid = await back.evaluate(() => window.__boxlab?.client.getView().sessionId ?? '');
+  assert.notEqual(newSid, sid);
+  await teacher.waitForSelector(`[data-testid=session-row][data-session="${newSid}"][data-name="Zoë Learner"]`, { timeout: 10_000 });
+
   // Export: the CSV downloads with her row; End class: her box closes, the class is archived and still exportable.
   const [download] = await Promise.all([teacher.waitForEvent('download'), teacher.click('[data-testid=export-csv]')]);
   const csv = readFileSync((await download.path())!, 'utf8');
@@ -101,11 +117,11 @@ test('create a class in the dashboard, join it by code with a name, see the name
   assert.match(csv, /E2E class,\w{6},Zoë Learner,/);
   teacher.once('dialog', (d) => void d.accept());
   await teacher.click('[data-testid=end-this-class]');
-  await zoe.waitForFunction(() => window.__boxlab?.client.getView().phase === 'ended', undefined, { timeout: 15_000 });
+  await back.waitForFunction(() => window.__boxlab?.client.getView().phase === 'ended', undefined, { timeout: 15_000 });
   await teacher.waitForSelector('[data-testid=archived]', { timeout: 10_000 });
   assert.equal(await teacher.locator('[data-testid=class-chip]').count(), 0, 'no open class left');
   assert.equal(await teacher.locator('[data-testid=projector]').count(), 0, 'an archived class has no projector');
   assert.equal(await teacher.locator('[data-testid=end-this-class]').count(), 0, 'nor an end button');
   assert.equal(await teacher.locator('[data-testid=export-csv]').count(), 1, 'it still exports');
-  for (const p of [teacher, zoe, anon]) await p.context().close();
+  for (const p of [teacher, back, anon]) await p.context().close();
 });
