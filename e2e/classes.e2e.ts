@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import type { Browser, Page } from 'playwright-core';
 import type { RunningServer } from '../server/web/server.ts';
 import { launchBrowser, waitForPhase } from './browser.ts';
+import { runCommand } from './terminal-actions.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const outDir = `${root}e2e/output`;
@@ -77,6 +78,10 @@ test('create a class in the dashboard, join it by code with a name, see the name
   const made = await zoe.evaluate(() => window.__boxlab?.client.getView().limits?.memory);
   assert.ok(made, 'the lesson page runs the box made at join');
 
+  // She does the lesson's first step (the real check on her real box).
+  await runCommand(zoe, 'echo hello > /root/hello.txt');
+  await zoe.waitForFunction(() => document.querySelector('[data-testid=step-0]')?.getAttribute('data-state') === 'passed', undefined, { timeout: 30_000 });
+
   // The dashboard: the roster and the live sessions table show her name, not "learner 611b".
   await teacher.waitForSelector('[data-testid=roster-name]:has-text("Zoë Learner")', { timeout: 10_000 });
   const sid = await zoe.evaluate(() => window.__boxlab?.client.getView().sessionId ?? '');
@@ -103,6 +108,7 @@ test('create a class in the dashboard, join it by code with a name, see the name
   await back.click('[data-testid=join-submit]');
   await back.waitForURL(/\/lessons\/xray-tour/);
   await waitForPhase(back, 'running', 30_000);
+  await back.waitForFunction(() => document.querySelector('[data-testid=step-0]')?.getAttribute('data-state') === 'passed', undefined, { timeout: 15_000 });
   await teacher.waitForFunction(() => document.querySelectorAll('[data-testid=roster-name]').length === 1
     && document.querySelector('[data-testid=roster-name]')?.textContent === 'Zoë Learner', undefined, { timeout: 10_000 });
   const newSid = await back.evaluate(() => window.__boxlab?.client.getView().sessionId ?? '');
@@ -114,7 +120,7 @@ test('create a class in the dashboard, join it by code with a name, see the name
   const csv = readFileSync((await download.path())!, 'utf8');
   assert.match(download.suggestedFilename(), new RegExp(`^E2E-class-${code}\\.csv$`));
   assert.match(csv, /^class,class_code,learner,/);
-  assert.match(csv, /E2E class,\w{6},Zoë Learner,/);
+  assert.match(csv, /E2E class,\w{6},Zoë Learner,[^\r]*,xray-tour,[^\r]*,1,[^\r]*,passed,/);
   teacher.once('dialog', (d) => void d.accept());
   await teacher.click('[data-testid=end-this-class]');
   await back.waitForFunction(() => window.__boxlab?.client.getView().phase === 'ended', undefined, { timeout: 15_000 });
