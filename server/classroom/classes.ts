@@ -39,7 +39,7 @@ export function refusal(reason: RefusalReason, retryAfterSec: number, limit?: nu
   const words: Record<RefusalReason, string> = {
     server_full: `Every sandbox on this server is in use (${limit} at most).`,
     client_full: `This network address already has ${limit} playground ${limit === 1 ? 'sandbox' : 'sandboxes'}, the most one address may have. Close one in another tab, or join a class with its code.`,
-    class_full: `This class is full (${limit} learners). Ask the instructor to raise the limit.`,
+    class_full: `This class is full (${limit} learners). Tell the instructor: a class with more room takes a new code.`,
     learner_has_box: 'Your sandbox is open in another browser or tab. Close it there, or wait until it lets go.',
     join_rate: 'Too many join attempts from this network address.',
     closing: 'The server is shutting down.',
