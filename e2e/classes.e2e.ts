@@ -121,6 +121,10 @@ test('create a class in the dashboard, join it by code with a name, see the name
   assert.match(download.suggestedFilename(), new RegExp(`^E2E-class-${code}\\.csv$`));
   assert.match(csv, /^class,class_code,learner,/);
   assert.match(csv, /E2E class,\w{6},Zoë Learner,[^\r]*,xray-tour,[^\r]*,1,[^\r]*,passed,/);
+  // The cap can be raised while the class is open.
+  teacher.once('dialog', (d) => void d.accept('45'));
+  await teacher.click('[data-testid=raise-cap]');
+  await teacher.waitForSelector('[data-testid=class-detail] :text("1/45 learners")', { timeout: 10_000 });
   teacher.once('dialog', (d) => void d.accept());
   await teacher.click('[data-testid=end-this-class]');
   await back.waitForFunction(() => window.__boxlab?.client.getView().phase === 'ended', undefined, { timeout: 15_000 });

@@ -3,7 +3,7 @@
 import { useCallback, useEffect, useState } from 'react';
 import type { ClassDetail, ClassListResponse, ClassSummary } from '../../server/protocol/classes';
 import type { LessonSummary } from '../../server/protocol/lessons';
-import { createClass, downloadCsv, endClass, getClass, listClasses } from './classroom-api';
+import { createClass, downloadCsv, endClass, getClass, listClasses, setClassCap } from './classroom-api';
 import { Projector } from './Projector';
 import { Roster } from './Roster';
 
@@ -65,6 +65,18 @@ export function ClassesPanel({ token, lessons, notify }: { token: string; lesson
             {detail.endedAt === null && <span className="font-mono text-lg tracking-widest" data-testid="class-code">{detail.code}</span>}
             <span className="text-xs text-muted">{detail.members}/{detail.cap} learners · {detail.online} online · {detail.limits.memory}, {detail.limits.cpuLimit} CPU, {detail.limits.pids} pids</span>
             <div className="ml-auto flex gap-2 text-sm">
+              {detail.endedAt === null && (
+                <button type="button" data-testid="raise-cap" title="Change the most learners this class takes" onClick={async () => {
+                  const v = Number(prompt('Most learners in this class:', String(detail.cap)));
+                  if (!Number.isInteger(v) || v < 1) return;
+                  const r = await setClassCap(token, detail.id, v).catch((e: Error) => {
+                    notify(e.message);
+                    return null;
+                  });
+                  if (r) notify(`Class takes up to ${r.cap} learners`);
+                  void refresh();
+                }} className="h-7 rounded-md border border-line px-3 text-muted hover:text-fg">Cap…</button>
+              )}
               {detail.endedAt === null && <button type="button" data-testid="projector" onClick={() => setProjector(true)} className="h-7 rounded-md bg-accent px-3 font-semibold text-accent-fg">Projector</button>}
               <button type="button" data-testid="export-csv" onClick={() => downloadCsv(token, detail.id).catch((e: Error) => notify(`Export failed: ${e.message}`))} className="h-7 rounded-md border border-line px-3 text-muted hover:text-fg">Export CSV</button>
               {detail.endedAt === null && (

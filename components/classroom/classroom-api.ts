@@ -64,6 +64,7 @@ async function call<T>(token: string, path: string, init: RequestInit = {}): Pro
 export const listClasses = (token: string) => call<ClassListResponse>(token, API_CLASSES_PATH);
 export const getClass = (token: string, id: string) => call<ClassDetail>(token, `${API_CLASSES_PATH}/${id}`);
 export const createClass = (token: string, c: CreateClassRequest) => call<ClassDetail>(token, API_CLASSES_PATH, { method: 'POST', body: JSON.stringify(c) });
+export const setClassCap = (token: string, id: string, cap: number) => call<{ cap: number }>(token, `${API_CLASSES_PATH}/${id}/cap`, { method: 'POST', body: JSON.stringify({ cap }) });
 export const endClass = (token: string, id: string) => call<{ affected: number }>(token, `${API_CLASSES_PATH}/${id}/end`, { method: 'POST', body: '{}' });
 
 /** The CSV through fetch (the token is a header, so a plain link cannot carry it), saved as a download. */

@@ -171,7 +171,7 @@ export class ClassApi {
       send(res, 201, await this.detail(r, c.cls));
       return;
     }
-    const m = /^\/([0-9a-f]{16})(\/end|\/export\.csv)?$/.exec(path.slice(API_CLASSES_PATH.length));
+    const m = /^\/([0-9a-f]{16})(\/end|\/cap|\/export\.csv)?$/.exec(path.slice(API_CLASSES_PATH.length));
     const cls = m?.[1] ? this.deps.store().getClass(m[1]) : undefined;
     if (!m || !cls) {
       send(res, 404, { error: 'not_found', message: 'no such class' });
@@ -183,6 +183,21 @@ export class ClassApi {
         return;
       }
       send(res, 200, await this.detail(r, cls));
+      return;
+    }
+    if (m[2] === '/cap') {
+      if (r.method !== 'POST') {
+        send(res, 405, { error: 'method_not_allowed' }, { Allow: 'POST' });
+        return;
+      }
+      const body = await this.deps.readJson(r);
+      if (!body.ok) {
+        send(res, body.status, { error: body.status === 413 ? 'body_too_large' : 'bad_request' });
+        return;
+      }
+      const out = this.deps.classes.setCap(cls.id, body.value);
+      if (out.ok) send(res, 200, out);
+      else sendRefusal(send, res, out);
       return;
     }
     if (m[2] === '/end') {

@@ -86,7 +86,7 @@ const toClass = (r: RawClass): ClassRow => ({
 });
 const toMember = (r: RawMember): MemberRow => ({ id: r.id, classId: r.class_id, name: r.name, joinedAt: r.joined_at, seenAt: r.seen_at });
 
-const QUERIES = ['insertClass', 'classById', 'openByCode', 'allClasses', 'end', 'insertMember', 'memberByResume', 'memberById', 'nameTaken', 'members', 'countMembers', 'seen', 'open', 'opened', 'passed'] as const;
+const QUERIES = ['insertClass', 'classById', 'openByCode', 'allClasses', 'end', 'setCap', 'insertMember', 'memberByResume', 'memberById', 'nameTaken', 'members', 'countMembers', 'seen', 'open', 'opened', 'passed'] as const;
 
 export class ClassStore {
   private readonly q: Record<(typeof QUERIES)[number], Statement>;
@@ -99,6 +99,7 @@ export class ClassStore {
       openByCode: db.prepare('SELECT * FROM classes WHERE code = ? AND ended_at IS NULL'),
       allClasses: db.prepare('SELECT * FROM classes ORDER BY created_at DESC'),
       end: db.prepare('UPDATE classes SET ended_at = ? WHERE id = ? AND ended_at IS NULL'),
+      setCap: db.prepare('UPDATE classes SET cap = ? WHERE id = ? AND ended_at IS NULL'),
       insertMember: db.prepare('INSERT INTO members (id, class_id, name, name_key, resume_hash, joined_at, seen_at) VALUES (?, ?, ?, ?, ?, ?, ?)'),
       memberByResume: db.prepare('SELECT * FROM members WHERE resume_hash = ?'),
       memberById: db.prepare('SELECT * FROM members WHERE id = ?'),
@@ -140,6 +141,11 @@ export class ClassStore {
   /** Archives the class; false if it was already archived (or does not exist). */
   endClass(id: string): boolean {
     return this.q.end.run(this.now(), id).changes > 0;
+  }
+
+  /** A new learner cap for an open class; false if it is archived (or does not exist). */
+  setCap(id: string, cap: number): boolean {
+    return this.q.setCap.run(cap, id).changes > 0;
   }
 
   memberCount(classId: string): number {

@@ -103,6 +103,12 @@ test('refusals name their limit: class full, learner has a box, server full', as
   assert.equal(full.json.reason, 'class_full');
   assert.equal(full.json.limit, 2);
   assert.match(full.json.message, /class is full \(2 learners\)/);
+  assert.equal((await post(url, `/api/classroom/classes/${c.id}/cap`, { cap: 3 })).status, 401, 'instructor only');
+  assert.equal((await post(url, `/api/classroom/classes/${c.id}/cap`, { cap: 0 }, AUTH)).status, 400);
+  assert.equal((await post(url, `/api/classroom/classes/${c.id}/cap`, { cap: 3 }, AUTH)).json.cap, 3);
+  const cy = await post(url, '/api/join', { code: c.code, name: 'Cy' });
+  assert.equal(cy.status, 201, 'a raised cap takes the learner who was refused');
+  assert.equal((await get(url, `/api/classroom/classes/${c.id}`)).json.cap, 3);
   // Ana's box is open in a browser: joining again as her from elsewhere is refused with learner_has_box.
   const ana = new TestClient(url, a.json.token);
   await ana.waitMessage('state', (m) => m.state === 'running');
@@ -117,8 +123,8 @@ test('refusals name their limit: class full, learner has a box, server full', as
   assert.equal(back.json.memberId, a.json.memberId);
   assert.equal(back.json.resumed, true);
   assert.equal(back.json.resume, '', 'a resume code is shown once, at the first join');
-  // The server's own cap: 3 sessions (2 members + 1 playground) → the next one is server_full.
-  await http(url, 'POST', '/api/session');
+  // The server's own cap: 3 sessions (Ana, ana (2), Cy) → the next box, a playground one or a member's, is server_full.
+  assert.equal(JSON.parse((await http(url, 'POST', '/api/session')).body).reason, 'server_full');
   const c2 = (await newClass(url, { name: 'Other' })).json;
   const sf = await post(url, '/api/join', { code: c2.code, name: 'Dee' });
   assert.equal(sf.json.reason, 'server_full');

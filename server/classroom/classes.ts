@@ -1,7 +1,7 @@
 // Classes as first-class things: create, join (caps per class and per learner, not per address), roster, CSV, archive.
 import { CLOSE } from '../protocol/messages.ts';
 import {
-  cleanName, createClassRequest, formatResume, normalizeCode,
+  classCapRequest, cleanName, createClassRequest, formatResume, normalizeCode,
   type ClassLimits, type ClassSummary, type JoinRequest, type RefusalReason, type RosterEntry,
 } from '../protocol/classes.ts';
 import { sizeBytes, type Limits } from '../lessons/settings.ts';
@@ -39,7 +39,7 @@ export function refusal(reason: RefusalReason, retryAfterSec: number, limit?: nu
   const words: Record<RefusalReason, string> = {
     server_full: `Every sandbox on this server is in use (${limit} at most).`,
     client_full: `This network address already has ${limit} playground ${limit === 1 ? 'sandbox' : 'sandboxes'}, the most one address may have. Close one in another tab, or join a class with its code.`,
-    class_full: `This class is full (${limit} learners). Tell the instructor: a class with more room takes a new code.`,
+    class_full: `This class is full (${limit} learners). Ask the instructor to raise the limit.`,
     learner_has_box: 'Your sandbox is open in another browser or tab. Close it there, or wait until it lets go.',
     join_rate: 'Too many join attempts from this network address.',
     closing: 'The server is shutting down.',
@@ -94,6 +94,14 @@ export class Classes {
     const cls = this.deps.store().createClass({ name, lessons: [...new Set(lessons)], limits: out, cap });
     this.deps.log(`class "${cls.name}" created: code ${cls.code}, ${JSON.stringify(out)}, cap ${cap}`);
     return { ok: true, cls };
+  }
+
+  /** A new learner cap (a full class takes more learners); members already in stay whatever the cap. */
+  setCap(id: string, body: unknown): { ok: true; cap: number } | Refusal {
+    const p = classCapRequest.safeParse(body);
+    if (!p.success) return bad(p.error.issues[0]?.message ?? 'invalid cap');
+    if (!this.deps.store().setCap(id, p.data.cap)) return bad('no open class with this id', 404);
+    return { ok: true, cap: p.data.cap };
   }
 
   /** Code + name (a new member, or the same one with its resume code), or the resume code alone; then a box. */

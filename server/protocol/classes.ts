@@ -57,6 +57,7 @@ export const createClassRequest = z.strictObject({
   cap: z.number().int().min(1).max(1000).default(30),
 });
 export type CreateClassRequest = z.input<typeof createClassRequest>;
+export const classCapRequest = z.strictObject({ cap: z.number().int().min(1).max(1000) });
 
 /** Join by code and name, resume by code + name + resume code, or by the resume code alone. */
 export const joinRequest = z.strictObject({
