@@ -142,8 +142,7 @@ export class BoxlabClient {
     if (this.disposed) return;
     if (r.kind === 'full') {
       const ms = r.retryAfterSec * 1000;
-      const memory = r.reason === 'host_memory';
-      this.update({ phase: 'full', retryAt: this.deps.now() + ms, refusal: memory ? 'host_memory' : 'full', message: memory && r.message ? r.message : 'Every sandbox is in use.' });
+      this.update({ phase: 'full', retryAt: this.deps.now() + ms, message: r.message ?? 'Every sandbox is in use.', refusal: r.reason ?? 'server_full' });
       this.timer = this.deps.setTimeout(() => void this.create(), ms);
     } else if (r.kind === 'error') {
       this.update({ phase: 'error', message: r.message });
