@@ -28,7 +28,10 @@ if (process.argv[2] === '--clients') {
   const n = Number(process.argv[2] ?? 24);
   const hib = Number(process.argv[3] ?? 2);
   const { startServer } = await import('../server/web/server.ts');
-  const srv = await startServer({ config: { port: 0, host: '127.0.0.1', warmPool: 0, mirrorHibernateSec: hib, maxPerClient: n + 10, staticDir: '/nonexistent' }, log: () => {} });
+  const srv = await startServer({
+    config: { port: 0, host: '127.0.0.1', warmPool: 0, mirrorHibernateSec: hib, maxPerClient: n + 10, staticDir: '/nonexistent' },
+    log: () => {},
+  });
   const dir = `/tmp/boxlab-heap-${process.pid}`;
   const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
   try {
@@ -60,9 +63,17 @@ if (process.argv[2] === '--clients') {
   }
 }
 
-interface Snap { snapshot: { meta: { node_fields: string[]; node_types: [string[]] } }; nodes: number[]; strings: string[] }
+interface Snap {
+  snapshot: { meta: { node_fields: string[]; node_types: [string[]] } };
+  nodes: number[];
+  strings: string[];
+}
 
-function diff(fa: string, fb: string, n: number): { kibPerSession: number; kibPerSessionWithoutCode: number; byType: Record<string, number> } {
+function diff(
+  fa: string,
+  fb: string,
+  n: number,
+): { kibPerSession: number; kibPerSessionWithoutCode: number; byType: Record<string, number> } {
   const ids = (s: Snap) => {
     const f = s.snapshot.meta.node_fields;
     const out = new Set<number>();

@@ -8,7 +8,16 @@ import { loadWarm, newPlaygroundPage } from './lib/web-page.ts';
 import { startBenchServer } from './lib/web-server.ts';
 import { summarize } from './lib/stats.ts';
 
-interface Ev { name: string; ph: string; ts: number; dur?: number; tdur?: number; pid: number; tid: number; args?: { data?: { type?: string; functionName?: string; url?: string; lineNumber?: number } } }
+interface Ev {
+  name: string;
+  ph: string;
+  ts: number;
+  dur?: number;
+  tdur?: number;
+  pid: number;
+  tid: number;
+  args?: { data?: { type?: string; functionName?: string; url?: string; lineNumber?: number } };
+}
 const CATEGORIES = ['devtools.timeline', 'disabled-by-default-devtools.timeline', 'toplevel', 'v8.execute', 'blink'];
 
 function busyAfterClick(events: Ev[]): { busyMs: number; top: [string, number][] } {
@@ -16,7 +25,12 @@ function busyAfterClick(events: Ev[]): { busyMs: number; top: [string, number][]
   if (!click) return { busyMs: NaN, top: [] };
   const main = events.filter((e) => e.pid === click.pid && e.tid === click.tid && e.ts >= click.ts - 50_000);
   // Thread time (tdur) of the outermost tasks: CPU the main thread really got; wall spans include preemption.
-  const tasks = main.filter((e) => e.ph === 'X' && (e.name === 'ThreadControllerImpl::RunTask' || e.name === 'RunTask') && e.ts + (e.dur ?? 0) > click.ts - 20_000).sort((a, b) => a.ts - b.ts);
+  const tasks = main
+    .filter(
+      (e) =>
+        e.ph === 'X' && (e.name === 'ThreadControllerImpl::RunTask' || e.name === 'RunTask') && e.ts + (e.dur ?? 0) > click.ts - 20_000,
+    )
+    .sort((a, b) => a.ts - b.ts);
   let busy = 0;
   let end = -Infinity;
   for (const e of tasks) {
@@ -34,8 +48,22 @@ function busyAfterClick(events: Ev[]): { busyMs: number; top: [string, number][]
     const k = `${d?.functionName || '(anon)'}@${(d?.url ?? '?').replace(/^.*\//, '')}:${d?.lineNumber ?? ''}`;
     fns.set(k, (fns.get(k) ?? 0) + (e.tdur ?? e.dur ?? 0) / 1000);
   }
-  if (process.env.TRACE_FNS) console.error(JSON.stringify([...fns].sort((a, b) => b[1] - a[1]).slice(0, 12).map(([k, v]) => [k, Math.round(v * 10) / 10])));
-  return { busyMs: busy / 1000, top: [...by.entries()].sort((a, b) => b[1] - a[1]).slice(0, 8).map(([k, v]) => [k, Math.round(v * 10) / 10]) };
+  if (process.env.TRACE_FNS)
+    console.error(
+      JSON.stringify(
+        [...fns]
+          .sort((a, b) => b[1] - a[1])
+          .slice(0, 12)
+          .map(([k, v]) => [k, Math.round(v * 10) / 10]),
+      ),
+    );
+  return {
+    busyMs: busy / 1000,
+    top: [...by.entries()]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, 8)
+      .map(([k, v]) => [k, Math.round(v * 10) / 10]),
+  };
 }
 
 const runs = Number(process.argv[2] ?? 6);
@@ -55,7 +83,10 @@ try {
       const events: Ev[] = [];
       cdp.on('Tracing.dataCollected', (e) => void events.push(...(e.value as unknown as Ev[])));
       const done = new Promise<void>((r) => cdp.once('Tracing.tracingComplete', () => r()));
-      await cdp.send('Tracing.start', { traceConfig: { includedCategories: CATEGORIES, recordMode: 'recordAsMuchAsPossible' }, transferMode: 'ReportEvents' });
+      await cdp.send('Tracing.start', {
+        traceConfig: { includedCategories: CATEGORIES, recordMode: 'recordAsMuchAsPossible' },
+        transferMode: 'ReportEvents',
+      });
       const r = await probe(page, 'prompt', () => page.click('[data-testid=start]'), 'click', 60_000);
       await cdp.send('Tracing.end');
       await done;
@@ -63,7 +94,9 @@ try {
       await page.evaluate(() => sessionStorage.clear()); // the next load may be the other server's origin
       const b = busyAfterClick(events);
       if (i > 0) out[name]!.push({ wall: r.painted, parsed: r.parsed, busy: b.busyMs, top: b.top });
-      console.error(`${name} ${i}: painted ${r.painted.toFixed(0)} ms, main thread CPU ${b.busyMs.toFixed(1)} ms; ${JSON.stringify(b.top.slice(0, 5))}`);
+      console.error(
+        `${name} ${i}: painted ${r.painted.toFixed(0)} ms, main thread CPU ${b.busyMs.toFixed(1)} ms; ${JSON.stringify(b.top.slice(0, 5))}`,
+      );
     }
   }
 } finally {
@@ -74,5 +107,17 @@ try {
 for (const [name, xs] of Object.entries(out)) {
   const w = summarize(xs.map((x) => x.wall));
   const b = summarize(xs.map((x) => x.busy));
-  console.log(JSON.stringify({ server: name, runs: xs.length, paintedP50: w.p50, paintedMin: w.min, paintedMax: w.max, busyP50: b.p50, busyMin: b.min, busyMax: b.max, top: xs[0]?.top }));
+  console.log(
+    JSON.stringify({
+      server: name,
+      runs: xs.length,
+      paintedP50: w.p50,
+      paintedMin: w.min,
+      paintedMax: w.max,
+      busyP50: b.p50,
+      busyMin: b.min,
+      busyMax: b.max,
+      top: xs[0]?.top,
+    }),
+  );
 }

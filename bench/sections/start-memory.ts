@@ -40,7 +40,10 @@ export const startMemorySection: Section = {
     const flags = ['--expose-gc', '--max-semi-space-size=1'];
     const pool = await startBenchServer({ warmPool: 1, mirrorHibernateSec: HIBERNATE_SEC }, flags);
     const cold = await startBenchServer({ warmPool: 0, mirrorHibernateSec: 0 }, flags);
-    const variants: [string, BenchServer][] = [['warm pool 1', pool], ['no pool', cold]];
+    const variants: [string, BenchServer][] = [
+      ['warm pool 1', pool],
+      ['no pool', cold],
+    ];
     const click: Record<string, ProbeResult[]> = { 'warm pool 1': [], 'no pool': [] };
     const node: Record<string, number[]> = { 'warm pool 1': [], 'no pool': [] };
     const mem: { label: string; m: IdleMemory }[] = [];
@@ -61,7 +64,9 @@ export const startMemorySection: Section = {
           await new Promise((r) => setTimeout(r, 300));
           const t = await nodeToPrompt(srv.url);
           if (i > 0) node[label]!.push(t);
-          log(`start-memory: ${label} click ${i}: painted ${r.painted.toFixed(0)} ms; node ${t.toFixed(0)} ms; load ${os.loadavg()[0]!.toFixed(1)}`);
+          log(
+            `start-memory: ${label} click ${i}: painted ${r.painted.toFixed(0)} ms; node ${t.toFixed(0)} ms; load ${os.loadavg()[0]!.toFixed(1)}`,
+          );
         }
         loads.push(os.loadavg());
       }
@@ -72,10 +77,15 @@ export const startMemorySection: Section = {
       const peer = bin ? await startTtyd(bin, PORT, process.env.BOXLAB_IMAGE ?? '/var/lib/boxlab/images/busybox') : null;
       try {
         for (let r = 0; r < reps; r++) {
-          for (const [label, srv, settle] of [[`hibernate ${HIBERNATE_SEC} s (defaults)`, pool, (HIBERNATE_SEC + 3) * 1000], ['no hibernation', cold, (HIBERNATE_SEC + 3) * 1000]] as const) {
+          for (const [label, srv, settle] of [
+            [`hibernate ${HIBERNATE_SEC} s (defaults)`, pool, (HIBERNATE_SEC + 3) * 1000],
+            ['no hibernation', cold, (HIBERNATE_SEC + 3) * 1000],
+          ] as const) {
             const m = await boxlabIdleMemory(srv, n, settle, 4);
             mem.push({ label, m });
-            log(`start-memory: ${label}: ${m.serverKiBPerSession.toFixed(0)} KiB RSS/session, heap ${m.heapKiBPerSession?.toFixed(0)} KiB/session`);
+            log(
+              `start-memory: ${label}: ${m.serverKiBPerSession.toFixed(0)} KiB RSS/session, heap ${m.heapKiBPerSession?.toFixed(0)} KiB/session`,
+            );
           }
           if (peer) {
             const m = await ttydIdleMemory(peer, n);
@@ -99,17 +109,28 @@ export const startMemorySection: Section = {
       return [label, fmtMs(p.p50), fmtMs(p.p90), fmtMs(p.min), fmtMs(p.max), fmtMs(q.p50), fmtMs(nd.p50), fmtMs(nd.p90)];
     };
     const memRows = mem.map(({ label, m }) => [
-      label, m.serverKiBPerSession.toFixed(0), m.heapKiBPerSession?.toFixed(0) ?? '-', m.shellPssKiB.toFixed(0),
-      m.cgroup ? m.cgroup.chargeKiB.toFixed(0) : '-', m.cgroup?.kernelKiB?.toFixed(0) ?? '-', m.cgroup?.slabKiB?.toFixed(0) ?? '-',
+      label,
+      m.serverKiBPerSession.toFixed(0),
+      m.heapKiBPerSession?.toFixed(0) ?? '-',
+      m.shellPssKiB.toFixed(0),
+      m.cgroup ? m.cgroup.chargeKiB.toFixed(0) : '-',
+      m.cgroup?.kernelKiB?.toFixed(0) ?? '-',
+      m.cgroup?.slabKiB?.toFixed(0) ?? '-',
     ]);
     const markdown = [
       `Clicks: ${clicks} per variant after one warm-up, interleaved (the first variant alternating), a fresh page load before each, the previous session destroyed, 300 ms for the pool to refill. Load average before ${load0.map((x) => x.toFixed(1)).join(' ')}, during ${loads.map((l) => l[0]!.toFixed(1)).join(', ')}.`,
       '',
-      markdownTable(['click → prompt (ms)', 'painted p50', 'p90', 'min', 'max', 'in buffer p50', 'Node client p50', 'Node p90'], [row('warm pool 1'), row('no pool')]),
+      markdownTable(
+        ['click → prompt (ms)', 'painted p50', 'p90', 'min', 'max', 'in buffer p50', 'Node client p50', 'Node p90'],
+        [row('warm pool 1'), row('no pool')],
+      ),
       '',
       `Memory per idle session: ${n} sessions each, ${reps} repetitions interleaved; Boxlab after 4 warm-up sessions (created, a command typed, destroyed), then RSS growth of the server process ${HIBERNATE_SEC + 3} s after the last prompt (hibernation after ${HIBERNATE_SEC} s) and a full GC (servers run with --expose-gc --max-semi-space-size=1, as \`npm start\`), JS heap growth per session (after GC) beside it; ttyd 2 s after.`,
       '',
-      markdownTable(['server', 'RSS KiB/session', 'JS heap KiB/session', 'shell side PSS KiB', 'box cgroup charge KiB', 'kernel KiB', 'slab KiB'], memRows),
+      markdownTable(
+        ['server', 'RSS KiB/session', 'JS heap KiB/session', 'shell side PSS KiB', 'box cgroup charge KiB', 'kernel KiB', 'slab KiB'],
+        memRows,
+      ),
     ].join('\n');
     return { markdown, json: { clicks: click, node, mem, loadavgBefore: load0, loads } };
   },

@@ -3,6 +3,7 @@ import { availableParallelism } from 'node:os';
 import { LIMIT_RANGES, defaultOf } from '../protocol/settings.ts';
 import { formatBytes } from '../protocol/size.ts';
 import type { CgroupLimits } from './cgroups/index.ts';
+import { SyscallError } from '../../native-bindings/errors.ts';
 import { SandboxError, type SandboxConfig } from './types.ts';
 
 export interface ResolvedLimits {
@@ -65,7 +66,7 @@ export function withDefaults(given: Partial<SandboxConfig> & { baseDir: string }
   };
 }
 
-const bad = (message: string) => new SandboxError({ stage: 'prepare_state', syscall: 'config', errno: 22, code: 'EINVAL', message });
+const bad = (message: string) => new SandboxError('prepare_state', new SyscallError('config', 22), message);
 
 /** A limit must be a number in its setting's range: the text was parsed at the edge, this catches a caller's NaN. */
 function inRange(what: string, n: number, range: { min: number; max: number }, show: (n: number) => string = String): number {

@@ -4,6 +4,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { SyscallError } from '../../native-bindings/errors.ts';
 import { createSandbox } from './index.ts';
 import { overlayOptions } from './overlay.ts';
 import { uidSlotEntries } from './uid-registry.ts';
@@ -157,7 +158,7 @@ test('a failed cgroup removal keeps the state record, so the next sweep can retr
   const { deps, runDir } = setup(t);
   const failing = { ...deps, cgroups: async (id: string, l: Parameters<typeof deps.cgroups>[1]) => {
     const set = await deps.cgroups(id, l);
-    return { ...set, remove: async () => { throw Object.assign(new Error('rmdir: EBUSY'), { code: 'EBUSY' }); } };
+    return { ...set, remove: async () => { throw new SyscallError('rmdir', 16); } };
   } };
   const box = await createSandbox(config, {}, failing);
   await assert.rejects(box.destroy(), /EBUSY/);

@@ -1,4 +1,5 @@
 // Public types of the sandbox engine: config, stage events, errors, and the handle the web server and CLI use.
+import type { SyscallError } from '../../native-bindings/errors.ts';
 import type { SubCgroup } from './cgroups/delegate-box.ts';
 
 /** The seed's SandboxConfig, plus what a playground needs. Limits are numbers: their text ("100M", "0.5") is parsed
@@ -126,16 +127,33 @@ export interface SandboxErrorInfo {
   sandboxId?: string;
 }
 
-/** Error that carries the call, errno and stage, as crun does with its libcrun_error_t. */
+/**
+ * The engine's error, as crun's libcrun_error_t: which stage of which box failed, wrapping the failed call (a
+ * SyscallError: syscall, errno, code, path) as its standard ES2022 `cause` rather than copying it. `info` is the
+ * plain wire form a StageEvent carries. The inner child's failures reach it over the capped status pipe (stages.ts).
+ */
 export class SandboxError extends Error {
-  readonly info: SandboxErrorInfo;
-  constructor(info: Omit<SandboxErrorInfo, 'message'> & { message?: string }) {
-    const message =
-      info.message ??
-      `${info.stage}: ${info.syscall}${info.path ? `(${info.path})` : ''} failed: ${info.code}`;
-    super(message);
+  readonly stage: StageName;
+  /** The box that failed (its id names its state dir and cgroups), once known. */
+  sandboxId?: string;
+  declare readonly cause: SyscallError;
+  constructor(stage: StageName, cause: SyscallError, message?: string) {
+    super(message ?? `${stage}: ${cause.syscall}${cause.path ? `(${cause.path})` : ''} failed: ${cause.code}`, { cause });
     this.name = 'SandboxError';
-    this.info = { ...info, message };
+    this.stage = stage;
+  }
+  get errno(): number {
+    return this.cause.errno;
+  }
+  get code(): string {
+    return this.cause.code;
+  }
+  get info(): SandboxErrorInfo {
+    const { syscall, errno, code, path } = this.cause;
+    return {
+      stage: this.stage, syscall, errno, code, ...(path !== undefined ? { path } : {}), message: this.message,
+      ...(this.sandboxId !== undefined ? { sandboxId: this.sandboxId } : {}),
+    };
   }
 }
 
@@ -182,6 +200,7 @@ export interface SandboxHandle {
   on(event: 'destroyed', fn: () => void): this;
   /** The input queue emptied (pty) or the stdin socket drained (pipe). */
   on(event: 'drain', fn: () => void): this;
+  // biome-ignore lint/suspicious/noExplicitAny: the listener types of the on() overloads above differ; off() takes any of them
   off(event: string, fn: (...a: any[]) => void): this;
   /**
    * Keystrokes / stdin bytes. Never blocks: they are written at once as far as the box reads, the rest waits in a

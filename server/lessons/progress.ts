@@ -100,6 +100,11 @@ export class ProgressStore {
     return out;
   }
 
+  /** The open database, for tables of other layers in the same file (server/classroom/class-store.ts). */
+  get database(): unknown {
+    return this.db;
+  }
+
   close(): void {
     this.db.close();
   }

@@ -26,7 +26,11 @@ test('a session takes the ready box: its id, every stage, the prompt; the pool m
   assert.equal(pooled.config.hostname, `box-${sessionId.slice(0, 8)}`, 'the session got the id the box was made for');
   const c = await connect(url, token);
   await c.waitMessage('state', (m) => m.state === 'running');
-  assert.deepEqual(c.of('stage').map((m) => m.event.stage), STAGES.slice(0, STAGES.indexOf('running') + 1), 'every creation stage, once');
+  assert.deepEqual(
+    c.of('stage').map((m) => m.event.stage),
+    STAGES.slice(0, STAGES.indexOf('running') + 1),
+    'every creation stage, once',
+  );
   await c.waitText(/\$ $/);
   c.control({ type: 'resize', rows: 30, cols: 100 });
   c.type('stty size\r');
@@ -69,24 +73,34 @@ test('a session whose settings differ from the defaults does not use the pooled 
   const c = await connect(url, token);
   await c.waitText(/\$ $/);
   assert.ok(pooled.destroyed, 'the pooled box was discarded');
-  assert.ok(fake.made.some((s) => s !== pooled && !s.destroyed && s.config.memoryBytes !== 64 * 1024 * 1024), 'the session made its own box');
+  assert.ok(
+    fake.made.some((s) => s !== pooled && !s.destroyed && s.config.memoryBytes !== 64 * 1024 * 1024),
+    'the session made its own box',
+  );
 });
 
-test('shutdown destroys ready pool boxes and an unattached session\'s pooled box', async (t) => {
+test("shutdown destroys ready pool boxes and an unattached session's pooled box", async (t) => {
   const { url, srv, fake } = await start(t, { warmPool: 1, maxPerClient: 5 });
   await until(() => srv.manager.pool?.readyCount === 1, 'a ready pool box');
   await newSession(url); // takes the box, never attaches
   await until(() => srv.manager.pool?.readyCount === 1, 'a replacement');
   await srv.close();
   assert.ok(fake.made.length >= 2);
-  assert.ok(fake.made.every((s) => s.destroyed), 'every box destroyed');
+  assert.ok(
+    fake.made.every((s) => s.destroyed),
+    'every box destroyed',
+  );
 });
 
 test('host memory: pool boxes are promised their limit like any box, and never cost a person a refusal', async (t) => {
   const MiB = 1024 * 1024;
   const meminfo = (availMiB: number) => `MemTotal: 24576000 kB\nMemAvailable: ${availMiB * 1024} kB\n`;
   // 1000 MiB backs three 256 MiB boxes: with two sessions the pool box is the third; no fourth is made.
-  const { url, srv, fake } = await start(t, { warmPool: 2, memoryBytes: 256 * MiB, memoryOvercommit: 1, maxSessions: 10, maxPerClient: 10 }, { readMeminfo: () => meminfo(1000) });
+  const { url, srv, fake } = await start(
+    t,
+    { warmPool: 2, memoryBytes: 256 * MiB, memoryOvercommit: 1, maxSessions: 10, maxPerClient: 10 },
+    { readMeminfo: () => meminfo(1000) },
+  );
   await until(() => srv.manager.pool?.readyCount === 2, 'two ready boxes (512 of 1000 MiB)');
   assert.equal(srv.manager.promisedBytes(), 512 * MiB, 'ready pool boxes are promised memory');
   const a = await newSession(url);

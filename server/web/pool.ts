@@ -125,7 +125,11 @@ export class WarmPool {
     };
     sb.on('data', onData).on('stage', onStage).on('exit', onExit);
     const box: PooledBox = {
-      id, config, sandbox: sb, events, output,
+      id,
+      config,
+      sandbox: sb,
+      events,
+      output,
       detach: () => void sb.off('data', onData).off('stage', onStage).off('exit', onExit),
     };
     this.ready.push(box);

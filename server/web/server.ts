@@ -7,7 +7,7 @@ import { DEFAULTS, defaultEnv } from '../engine/config.ts';
 import type { SandboxConfig } from '../engine/types.ts';
 import {
   API_HEALTH_PATH, API_SESSION_PATH, CLOSE, WS_PATH, createSessionRequest,
-  type CreateSessionResponse, type HealthResponse, type RefusedResponse,
+  type CreateSessionResponse, type FullResponse, type HealthResponse, type RefusedResponse,
 } from '../protocol/messages.ts';
 import { boxlabHome, defaultConfig, detectCgroupVersion, ensureServerImage, loadConfig, resolveImagePath, sessionLimits, type ServerConfig } from './config.ts';
 import type { FlowOptions } from './flow.ts';
@@ -24,6 +24,7 @@ import { certHosts, startupLines, tlsMaterial, type TlsMaterial } from './tls.ts
 import { SECURITY_HEADERS, createStaticHandler } from './static.ts';
 import { courseApi } from '../classroom/api.ts';
 import { Course, type CourseOptions } from '../classroom/course.ts';
+import { sessionRefusal } from '../classroom/classes.ts';
 
 export interface StartServerOptions {
   /** Overrides on top of defaultConfig() (use loadConfig() for env/flags). */
@@ -154,7 +155,7 @@ export async function startServer(opts: StartServerOptions = {}): Promise<Runnin
     log,
   });
   const course: Course = new Course(
-    { manager, limits: { memoryBytes: cfg.memoryBytes, cpuFraction: cfg.cpuFraction, pids: cfg.pids, lab: cfg.lab }, allowedOrigins: cfg.allowedOrigins, cgroupVersion: manager.cgroupVersion, log },
+    { manager, limits: { memoryBytes: cfg.memoryBytes, cpuFraction: cfg.cpuFraction, pids: cfg.pids, lab: cfg.lab }, allowedOrigins: cfg.allowedOrigins, cgroupVersion: manager.cgroupVersion, graceSec: cfg.graceSec, maxPerClient: cfg.maxPerClient, log },
     { packDirs: cfg.lessonDirs, ...(cfg.instructorToken ? { instructorToken: cfg.instructorToken } : {}), ...opts.course },
   );
   const sockets = createSocketServer({
@@ -193,10 +194,14 @@ export async function startServer(opts: StartServerOptions = {}): Promise<Runnin
     await manager.refreshCharged(); // admission compares with the memory boxes use now
     const created = manager.create(req.socket.remoteAddress ?? 'unknown', name);
     if (!created.ok) {
-      const body: RefusedResponse = created.reason === 'host_memory'
-        ? { error: 'host_memory', retryAfterSec: created.retryAfterSec, message: created.message, retry: created.retry }
-        : { error: 'full', retryAfterSec: created.retryAfterSec };
-      return json(res, 503, body, { 'Retry-After': String(created.retryAfterSec) });
+      if (created.reason === 'host_memory') {
+        const body: RefusedResponse = { error: 'host_memory', retryAfterSec: created.retryAfterSec, message: created.message, retry: created.retry };
+        return json(res, 503, body, { 'Retry-After': String(created.retryAfterSec) });
+      }
+      // Which limit was hit, in words, and when to try again (server/protocol/classes.ts refusalResponse).
+      const { ok: _ok, status, ...r } = sessionRefusal(created, manager, cfg.maxPerClient);
+      const body: FullResponse = { ...r, error: 'full', retryAfterSec: r.retryAfterSec ?? 1 };
+      return json(res, status, body, { 'Retry-After': String(body.retryAfterSec) });
     }
     const body: CreateSessionResponse = { sessionId: created.session.id, token: created.token, limits: manager.limits, wsPath: WS_PATH, bootId: manager.bootId };
     return json(res, 201, body);

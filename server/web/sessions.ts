@@ -42,6 +42,8 @@ export interface SessionInfo {
   session: Session;
   addr: string;
   name?: string;
+  /** Counted against the per-address cap (playground sessions); class members are counted per learner instead. */
+  perClient: boolean;
   createdAt: number;
   lastActivity: number;
   /** When the current timer (grace while detached, idle while attached) fires, and the lifetime end (ms, Date.now scale). */
@@ -106,17 +108,24 @@ export class SessionManager {
     return [...this.byId.values()];
   }
 
-  /** A new session owned by whoever holds the token; its sandbox is made when a socket attaches. */
-  create(addr: string, name?: string): CreateResult {
+  /**
+   * A new session owned by whoever holds the token; its sandbox is made when a socket attaches. perClient false: a
+   * class member's session (server/classroom/classes.ts caps those per class and learner), not counted per address,
+   * so a room behind one NAT is not refused at the fourth learner.
+   */
+  create(addr: string, name?: string, opts: { perClient?: boolean; limits?: Partial<SessionLimits> } = {}): CreateResult {
     if (this.closing) return { ok: false, reason: 'closing', retryAfterSec: 30 };
+    const perClient = opts.perClient !== false;
     const all = [...this.byId.values()];
-    const mine = all.filter((e) => e.addr === addr);
+    const mine = all.filter((e) => e.addr === addr && e.perClient);
     if (all.length >= this.opts.maxSessions) return { ok: false, reason: 'full', retryAfterSec: retryAfter(all) };
-    if (mine.length >= this.opts.maxPerClient) return { ok: false, reason: 'client_full', retryAfterSec: retryAfter(mine) };
+    if (perClient && mine.length >= this.opts.maxPerClient) return { ok: false, reason: 'client_full', retryAfterSec: retryAfter(mine) };
     // A pooled box becomes this session's box: the count of boxes and the memory promised stay the same (it passed
     // admission when it was made). Without one, a pool box still being made gives its slot back, for the cap and for
-    // host memory, before a person is refused.
-    const pooled = this.pool?.take() ?? null;
+    // host memory, before a person is refused. A class member's session has its class's limits, not the pool's
+    // defaults: it makes its own box. Its lower limit is not known here either: the default box is counted, which
+    // only errs on the safe side.
+    const pooled = opts.limits ? null : (this.pool?.take() ?? null);
     if (!pooled) {
       if (this.pool && all.length + this.pool.count >= this.opts.maxSessions) this.pool.shrink();
       let refused = this.admit(all, !this.pool);
@@ -131,7 +140,8 @@ export class SessionManager {
     const session = new Session(id, {
       factory: this.opts.factory,
       sandboxConfig: this.opts.sandboxConfig,
-      limits: this.opts.limits,
+      // What hello tells the page (a class's box limits are lower than the server's).
+      limits: { ...this.opts.limits, ...opts.limits },
       cgroupVersion: this.opts.cgroupVersion,
       flow: this.opts.flow,
       input: this.opts.input,
@@ -145,7 +155,7 @@ export class SessionManager {
     const now = Date.now();
     const lifeMs = this.opts.limits.lifetimeSec * 1000;
     const entry: Entry = {
-      session, addr, name, createdAt: now, lastActivity: now, deadline: 0, expiresAt: now + lifeMs,
+      session, addr, name, perClient, createdAt: now, lastActivity: now, deadline: 0, expiresAt: now + lifeMs,
       tokenHash: hashToken(token), timer: null,
       lifeTimer: setTimeout(() => this.end(entry, CLOSE.TIMEOUT, 'session lifetime reached'), lifeMs),
     };
