@@ -119,3 +119,17 @@ test('host memory: pool boxes are promised their limit like any box, and never c
   assert.equal(srv.manager.pool?.count, 0);
   assert.equal(fake.live().length, 3, 'three boxes: one per session, none pooled');
 });
+
+test('a pooled shell that ends between the POST and the attach is reported as exited, not left running', async (t) => {
+  const { url, srv, fake } = await start(t, { warmPool: 1, maxPerClient: 5 });
+  await until(() => srv.manager.pool?.readyCount === 1, 'a ready pool box');
+  const pooled = fake.made[0]!;
+  const { token } = await newSession(url); // the session holds the box from here
+  let ended = false;
+  pooled.on('exit', () => (ended = true));
+  pooled.write('exit\r');
+  await until(() => ended, 'the pooled shell to exit');
+  const c = await connect(url, token);
+  await c.waitMessage('exit');
+  await c.waitMessage('state', (m) => m.state === 'exited');
+});

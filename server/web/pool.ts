@@ -11,6 +11,8 @@ export interface PooledBox {
   readonly sandbox: SandboxHandle;
   readonly events: StageEvent[];
   readonly output: Buffer[];
+  /** Set when the shell ended after the box was taken but before its taker listened: the taker reports it. */
+  exit: ExitInfo | null;
   /** Removes the pool's listeners; the taker calls it in the same tick as it adds its own, so no byte is lost. */
   detach(): void;
 }
@@ -114,9 +116,12 @@ export class WarmPool {
     };
     const onStage = (e: StageEvent): void => void events.push(e);
     // A shell that ends before anyone took it is no use: discard and replace it.
-    const onExit = (_e: ExitInfo): void => {
+    const onExit = (e: ExitInfo): void => {
       const i = this.ready.indexOf(box);
-      if (i === -1) return;
+      if (i === -1) {
+        box.exit = e;
+        return;
+      }
       this.ready.splice(i, 1);
       box.detach();
       this.counts.discarded++;
@@ -130,6 +135,7 @@ export class WarmPool {
       sandbox: sb,
       events,
       output,
+      exit: null,
       detach: () => void sb.off('data', onData).off('stage', onStage).off('exit', onExit),
     };
     this.ready.push(box);

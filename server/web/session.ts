@@ -236,6 +236,7 @@ export class Session {
     };
     let sb: SandboxHandle;
     let early: Buffer[] = [];
+    let earlyExit: ExitInfo | null = null;
     try {
       const config = await this.deps.sandboxConfig(this);
       const pooled = this.takePooled(config);
@@ -243,6 +244,7 @@ export class Session {
         sb = pooled.sandbox;
         early = pooled.output;
         pooled.detach(); // this tick, before our listeners below: no output between them
+        earlyExit = pooled.exit;
         if (gen === this.generation) for (const e of pooled.events) this.onStage(e);
       } else sb = await this.deps.factory({ ...config, rows: this.rows, cols: this.cols }, { onStage });
     } catch (err) {
@@ -265,6 +267,7 @@ export class Session {
     if (sb.config.rows !== this.rows || sb.config.cols !== this.cols) sb.resize(this.rows, this.cols);
     this.setState('running');
     for (const b of early) onData(b); // a pooled box's prompt, printed before this session took it
+    if (earlyExit) onExit(earlyExit); // its shell ended between the POST and this attach
     this.startStats();
   }
 
