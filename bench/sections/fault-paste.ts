@@ -1,7 +1,7 @@
 // fault-paste.ts (section): a big paste into a box that does not read (`sleep 600`) and one that counts (`wc -c`),
 // at once, on a real server process: /api/health latency from another process, bytes counted, SIGTERM time, leftovers.
 import { summarize, fmtMs, markdownTable } from '../lib/stats.ts';
-import { runPaste, type PasteParams, type PasteResult } from '../../server/web/paste-scenario.ts';
+import { runPaste, type PasteParams, type PasteResult } from '../../server/root/testing/paste-scenario.ts';
 import type { Section } from './types.ts';
 
 const MB10 = 10 * 1024 * 1024;

@@ -4,8 +4,8 @@ import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { CLOSE, PROTOCOL_VERSION, TOKEN_PROTOCOL_PREFIX, parseClientMessage, type ServerMessage } from '../protocol/messages.ts';
 import { WATCH_PATH } from '../protocol/lessons.ts';
-import type { Session } from '../web/session.ts';
-import type { SessionManager } from '../web/sessions.ts';
+import type { Session } from '../sessions/session.ts';
+import type { SessionManager } from '../sessions/manager.ts';
 import { originAllowed } from '../web/socket.ts';
 import type { InstructorAuth } from './auth.ts';
 

@@ -1,7 +1,7 @@
 // Runs the check of the step each learner is on, about once a second and right after Enter, only while their socket is attached.
 import type { SandboxHandle } from '../engine/types.ts';
 import type { CheckMsg, LessonMsg, SandboxSettings } from '../protocol/lessons.ts';
-import type { Session } from '../web/session.ts';
+import type { Session } from '../sessions/session.ts';
 import type { CheckResult, Memo } from './checks.ts';
 import type { LoadedLesson } from './loader.ts';
 import { RealProbe, type BoxProbe } from './probe.ts';

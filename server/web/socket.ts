@@ -7,10 +7,10 @@ import {
 } from '../protocol/messages.ts';
 import { addressKey, BudgetBook, MessageBudget, Pacer, TokenBucket } from './budget.ts';
 import { FAIRNESS, type FairnessLimits } from './config.ts';
-import { FrameCoalescer, PauseGate } from './flow.ts';
+import { FrameCoalescer, PauseGate } from '../sessions/flow.ts';
 import { endWith } from './gate.ts';
-import type { Session, SessionClient } from './session.ts';
-import type { SessionManager } from './sessions.ts';
+import type { Session, SessionClient } from '../sessions/session.ts';
+import type { SessionManager } from '../sessions/manager.ts';
 
 /** What an ack of at least FLOW.ackEvery bytes costs in the message budget (others cost 1). */
 export const ACK_COST = 0.1;

@@ -3,13 +3,13 @@
 // slowly gets every byte, in order, through socket holds; the socket is never held for a box that stopped reading.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { TestClient, newSession, start } from './test-client.ts';
+import { TestClient, newSession, start } from '../root/testing/test-client.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const FRAME = 4096;
 /** Numbered 64-byte lines (no CR: the fake shell would run them), so order and gaps are visible. */
 function paste(bytes: number): Buffer {
-  const b = Buffer.alloc(bytes, '.');
+  const b = Buffer.alloc(bytes, '../web');
   for (let i = 0, n = 0; i + 64 <= bytes; i += 64, n++) b.write(`${String(n).padStart(10, '0')}`, i);
   return b;
 }

@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { FLOW } from '../protocol/messages.ts';
-import { TestClient, newSession, start } from './test-client.ts';
+import { TestClient, newSession, start } from '../root/testing/test-client.ts';
 
 const CHUNK = 16 * 1024; // the fake's batch per turn, like one engine read batch
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -98,7 +98,7 @@ export function makeFixture(): Fixture {
 
 /** A recorded cgroup tree (v1 hybrid or pure v2) under `root`, laid out where the engine's cgroup code looks. */
 export function makeCgroupTree(root: string, version: 1 | 2): { mountinfo: string; selfCgroup: string; fsRoot: string; dirs: Record<string, string> } {
-  const fixtures = new URL('../engine/cgroups/fixtures/', import.meta.url);
+  const fixtures = new URL('../../engine/cgroups/testing/fixtures/', import.meta.url);
   const read = (n: string) => readFileSync(new URL(n, fixtures), 'utf8');
   const fsRoot = join(root, `cg-v${version}`);
   if (version === 1) {

@@ -1,9 +1,9 @@
 // Test support only: a recorded-style systemd v2 tree on the fake cgroupfs, and a fake systemd that starts delegated scopes.
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import type { SystemdHooks } from './delegate.ts';
+import type { SystemdHooks } from '../delegate.ts';
 import { FakeKernel } from './fake-kernel.ts';
-import type { CgroupOptions } from './index.ts';
+import type { CgroupOptions } from '../index.ts';
 
 export const MNT = '/sys/fs/cgroup';
 const fx = (name: string) => readFileSync(new URL(`./fixtures/${name}`, import.meta.url), 'utf8');

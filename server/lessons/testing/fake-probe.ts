@@ -1,9 +1,9 @@
 // A fake BoxProbe for check tests: layers, processes, /proc texts, stats and namespaced command outputs set by hand.
 import type fs from 'node:fs';
-import type { SandboxStats, StageEvent } from '../engine/types.ts';
-import type { Memo } from './checks.ts';
-import { compileCheck } from './compose.ts';
-import type { BoxProbe, BoxProc } from './probe.ts';
+import type { SandboxStats, StageEvent } from '../../engine/types.ts';
+import type { Memo } from '../checks.ts';
+import { compileCheck } from '../compose.ts';
+import type { BoxProbe, BoxProc } from '../probe.ts';
 
 type Entry = { kind: 'file' | 'dir' | 'whiteout'; uid?: number; mode?: number; data?: string };
 const stat = (e: Entry): fs.Stats => ({

@@ -3,8 +3,8 @@ import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { after, test } from 'node:test';
-import { BoxTracker, cgroupView, isBoxCgroup, PipeShell, readTrim, runInBox, SKIP_NOT_ROOT, sleep, TIME_FACTOR, zombieChildren, testNoLeftovers } from './helpers.ts';
-import type { Sandbox } from '../sandbox.ts';
+import { BoxTracker, cgroupView, isBoxCgroup, PipeShell, readTrim, runInBox, SKIP_NOT_ROOT, sleep, TIME_FACTOR, zombieChildren, testNoLeftovers } from './testing/helpers.ts';
+import type { Sandbox } from './sandbox.ts';
 
 const tracker = new BoxTracker();
 after(() => tracker.destroyAll());

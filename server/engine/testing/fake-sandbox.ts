@@ -1,12 +1,12 @@
 // Test-only SandboxHandle: stage events, a cooked-tty mini shell (echo, stty size, hostname, yes, flood N, seq N, sleep, exit), pause/resume, the engine's input queue.
 import { EventEmitter } from 'node:events';
-import { InputQueue } from '../engine/input.ts';
+import { InputQueue } from '../input.ts';
 import { randomBytes } from 'node:crypto';
 import {
   STAGES, SandboxError,
   type CreateOptions, type ExitInfo, type InputStats, type NamespaceInfo, type ProcessRole, type SandboxConfig,
   type SandboxHandle, type SandboxStats, type StageEvent, type StageName,
-} from '../engine/types.ts';
+} from '../types.ts';
 
 export interface FakeOptions {
   /** Delay between stage events during creation (0: one per event-loop turn). */

@@ -2,8 +2,8 @@
 import assert from 'node:assert/strict';
 import { statSync } from 'node:fs';
 import { after, test } from 'node:test';
-import { createSandbox, SandboxError, STAGES, type NamespaceKind, type StageEvent, type StageName } from '../index.ts';
-import { BoxTracker, fdCount, SKIP_NOT_ROOT, stageRecorder, testImage, within, zombieChildren, testNoLeftovers } from './helpers.ts';
+import { createSandbox, SandboxError, STAGES, type NamespaceKind, type StageEvent, type StageName } from './index.ts';
+import { BoxTracker, fdCount, SKIP_NOT_ROOT, stageRecorder, testImage, within, zombieChildren, testNoLeftovers } from './testing/helpers.ts';
 
 const tracker = new BoxTracker();
 after(() => tracker.destroyAll());

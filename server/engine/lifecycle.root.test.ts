@@ -2,8 +2,8 @@
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { after, test } from 'node:test';
-import type { Sandbox } from '../sandbox.ts';
-import { BoxTracker, fdCount, fdTable, leaksOf, newFds, PipeShell, runInBox, SKIP_NOT_ROOT, sleep, stageRecorder, within, zombieChildren, testNoLeftovers } from './helpers.ts';
+import type { Sandbox } from './sandbox.ts';
+import { BoxTracker, fdCount, fdTable, leaksOf, newFds, PipeShell, runInBox, SKIP_NOT_ROOT, sleep, stageRecorder, within, zombieChildren, testNoLeftovers } from './testing/helpers.ts';
 
 const tracker = new BoxTracker();
 after(() => tracker.destroyAll());

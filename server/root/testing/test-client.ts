@@ -3,10 +3,10 @@ import { request } from 'node:http';
 import { StringDecoder } from 'node:string_decoder';
 import type { TestContext } from 'node:test';
 import { WebSocket } from 'ws';
-import { clientProtocols, parseServerMessage, type ServerMessage } from '../protocol/messages.ts';
-import type { ServerConfig } from './config.ts';
-import { fakeFactory, type FakeOptions } from './fake-sandbox.ts';
-import { startServer, type StartServerOptions } from './server.ts';
+import { clientProtocols, parseServerMessage, type ServerMessage } from '../../protocol/messages.ts';
+import type { ServerConfig } from '../../web/config.ts';
+import { fakeFactory, type FakeOptions } from '../../engine/testing/fake-sandbox.ts';
+import { startServer, type StartServerOptions } from '../compose.ts';
 
 /** A server on a free loopback port backed by FakeSandbox, closed when the test ends. */
 export async function start(t: TestContext, config: Partial<ServerConfig> = {}, extra: Partial<StartServerOptions> & { fake?: FakeOptions } = {}) {

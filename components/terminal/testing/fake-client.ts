@@ -1,5 +1,5 @@
 // Test doubles for BoxlabClient: a fake WebSocket, clock, fetch, storage and xterm sink (no browser needed).
-import type { ClientDeps, TerminalSink, WebSocketLike } from './client-types';
+import type { ClientDeps, TerminalSink, WebSocketLike } from '../client-types';
 
 export class FakeWebSocket implements WebSocketLike {
   binaryType = 'blob';

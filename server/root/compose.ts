@@ -7,15 +7,15 @@ import {
   API_HEALTH_PATH, API_SESSION_PATH, CLOSE, WS_PATH, createSessionRequest,
   type CreateSessionResponse, type FullResponse, type HealthResponse,
 } from '../protocol/messages.ts';
-import { defaultConfig, detectCgroupVersion, ensureServerImage, loadConfig, resolveImagePath, sessionLimits, type ServerConfig } from './config.ts';
-import type { FlowOptions } from './flow.ts';
-import type { InputFlowOptions } from './input-flow.ts';
-import { ConnectionGate, endWith } from './gate.ts';
-import { HostAllowlist, MISDIRECTED, MISDIRECTED_BODY } from './hosts.ts';
-import type { SandboxFactory, Session } from './session.ts';
-import { SessionManager } from './sessions.ts';
-import { createSocketServer, originAllowed } from './socket.ts';
-import { SECURITY_HEADERS, createStaticHandler } from './static.ts';
+import { defaultConfig, detectCgroupVersion, ensureServerImage, loadConfig, resolveImagePath, sessionLimits, type ServerConfig } from '../web/config.ts';
+import type { FlowOptions } from '../sessions/flow.ts';
+import type { InputFlowOptions } from '../sessions/input-flow.ts';
+import { ConnectionGate, endWith } from '../web/gate.ts';
+import { HostAllowlist, MISDIRECTED, MISDIRECTED_BODY } from '../web/hosts.ts';
+import type { SandboxFactory, Session } from '../sessions/session.ts';
+import { SessionManager } from '../sessions/manager.ts';
+import { createSocketServer, originAllowed } from '../web/socket.ts';
+import { SECURITY_HEADERS, createStaticHandler } from '../web/static.ts';
 import { courseApi } from '../classroom/api.ts';
 import { Course, type CourseOptions } from '../classroom/course.ts';
 
@@ -28,7 +28,7 @@ export interface StartServerOptions {
   sweep?: () => Promise<unknown>;
   cgroupVersion?: 1 | 2;
   flow?: FlowOptions;
-  /** Input hold/stall tuning (server/web/input-flow.ts); the queue's cap is config.inputQueueBytes. */
+  /** Input hold/stall tuning (server/sessions/input-flow.ts); the queue's cap is config.inputQueueBytes. */
   input?: InputFlowOptions;
   statsIntervalMs?: number;
   heartbeatMs?: number;
@@ -262,7 +262,7 @@ export async function startServer(opts: StartServerOptions = {}): Promise<Runnin
   return { url, port, config: cfg, manager, course, gate, sockets, close };
 }
 
-/** `node --import tsx server/web/server.ts [--port N ...]`: serve until SIGTERM/SIGINT, then clean up and exit 0. */
+/** `node --import tsx server/root/compose.ts [--port N ...]`: serve until SIGTERM/SIGINT, then clean up and exit 0. */
 export async function main(argv = process.argv.slice(2)): Promise<void> {
   const server = await startServer({ config: loadConfig(process.env, argv) });
   let signals = 0;

@@ -1,11 +1,11 @@
 // Measures the x-ray (root, real sandboxes): sampler cost with 50 processes and 300 files, and bytes pushed per second idle/busy.
-// Run: node --import tsx server/xray/bench.ts   (numbers go into docs/xray.md)
+// Run: node --import tsx bench/xray.ts   (numbers go into docs/xray.md)
 import { WebSocket } from 'ws';
-import { clientProtocols } from '../protocol/messages.ts';
-import type { XrayView } from '../protocol/xray.ts';
-import { BoxTracker, PipeShell, sleep } from '../engine/tests/helpers.ts';
-import { startServer } from '../web/server.ts';
-import { XraySampler } from './sampler.ts';
+import { clientProtocols } from '../server/protocol/messages.ts';
+import type { XrayView } from '../server/protocol/xray.ts';
+import { BoxTracker, PipeShell, sleep } from '../server/engine/testing/helpers.ts';
+import { startServer } from '../server/root/compose.ts';
+import { XraySampler } from '../server/xray/sampler.ts';
 
 const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * p))];
 

@@ -2,8 +2,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Mirror } from './mirror.ts';
-import { fakeFactory } from './fake-sandbox.ts';
-import { TestClient, newSession, rawUpgrade, start } from './test-client.ts';
+import { fakeFactory } from '../engine/testing/fake-sandbox.ts';
+import { TestClient, newSession, rawUpgrade, start } from '../root/testing/test-client.ts';
 
 const ready = async (c: TestClient): Promise<TestClient> => {
   await c.opened();

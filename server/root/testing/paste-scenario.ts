@@ -5,14 +5,14 @@ import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { readRecords, type SandboxRecord } from '../engine/state.ts';
-import { alive, mountsUnder } from '../engine/sweep.ts';
+import { readRecords, type SandboxRecord } from '../../engine/state.ts';
+import { alive, mountsUnder } from '../../engine/sweep.ts';
 import { TestClient, newSession } from './test-client.ts';
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const ROOT = fileURLToPath(new URL('../../..', import.meta.url));
 const PROMPT = /# (\x1b\[6n)?$/;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const LOOP_PROBE = fileURLToPath(new URL('./loop-probe.ts', import.meta.url));
+const LOOP_PROBE = fileURLToPath(new URL('../../web/loop-probe.ts', import.meta.url));
 
 export interface PasteParams {
   /** Bytes pasted into each box. */
@@ -113,7 +113,7 @@ export function leftoversOf(records: SandboxRecord[]): string[] {
 }
 
 async function startServer(args: string[], nodeArgs: string[] = [], env: Record<string, string> = {}): Promise<{ child: ChildProcessWithoutNullStreams; url: string; log: () => string }> {
-  const entry = fileURLToPath(new URL('./server.ts', import.meta.url));
+  const entry = fileURLToPath(new URL('../compose.ts', import.meta.url));
   const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', '--import', LOOP_PROBE, entry, '--port', '0', '--static-dir', '/nonexistent/out', ...args], {
     cwd: ROOT,
     env: { ...process.env, ...env },
@@ -138,7 +138,7 @@ async function startServer(args: string[], nodeArgs: string[] = [], env: Record<
 }
 
 async function healthProbe(url: string, gapMs: number): Promise<() => Promise<Probe>> {
-  const entry = fileURLToPath(new URL('./health-probe.ts', import.meta.url));
+  const entry = fileURLToPath(new URL('../../web/health-probe.ts', import.meta.url));
   const p = spawn(process.execPath, ['--import', 'tsx', entry, url, String(gapMs)], { cwd: ROOT });
   let out = '';
   p.stdout.on('data', (d) => (out += d));

@@ -3,11 +3,11 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { describe, test } from 'node:test';
-import { defaultImagePath, ensureImage } from '../../rootfs/index.ts';
-import { SKIP, startBox } from '../../security-tests/harness.ts';
-import { sampleProcs } from '../../xray/procs.ts';
-import { closeFd, openDir } from '../../boxfs/index.ts';
-import { sampleNestedMounts } from '../../xray/nested-mounts.ts';
+import { defaultImagePath, ensureImage } from '../rootfs/index.ts';
+import { SKIP, startBox } from '../security-tests/harness.ts';
+import { sampleProcs } from '../xray/procs.ts';
+import { closeFd, openDir } from '../boxfs/index.ts';
+import { sampleNestedMounts } from '../xray/nested-mounts.ts';
 
 /** Host pids of every process below `pid` (children files), depth first. */
 const descendants = (pid: number): number[] => {

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { nodeIO, type CgroupIO } from './io.ts';
+import { nodeIO, type CgroupIO } from '../io.ts';
 
 /** What a hierarchy mounted at `mount` (a path under the fake root) carries. */
 export interface FakeMount {

@@ -1,7 +1,7 @@
 // Input side of one session: keystrokes into the sandbox's bounded queue; hold the socket while the box drains a
 // burst, refuse over the cap (with a notice in the terminal) when it stopped reading.
 import type { SandboxHandle } from '../engine/types.ts';
-import { INPUT_FLOW } from './config.ts';
+import { INPUT_FLOW } from '../web/config.ts';
 
 export interface InputFlowHost {
   /** Stop / restart reading the client's socket (TCP back-pressure: a paste waits in the client, not here). */
