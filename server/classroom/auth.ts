@@ -1,6 +1,6 @@
 // Instructor sign-in: one token (BOXLAB_INSTRUCTOR_TOKEN or random at start), compared through hashes in constant time.
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import type { IncomingMessage } from 'node:http';
+import type { RouteRequest } from '../sessions/routes.ts';
 import { INSTRUCTOR_PROTOCOL_PREFIX } from '../protocol/lessons.ts';
 
 const digest = (s: string): Buffer => createHash('sha256').update(s).digest();
@@ -24,7 +24,7 @@ export class InstructorAuth {
   }
 
   /** "Authorization: Bearer <token>" of an HTTP request: 'ok', or 'missing' (401) / 'bad' (401). */
-  fromRequest(req: IncomingMessage): 'ok' | 'missing' | 'bad' {
+  fromRequest(req: Pick<RouteRequest, 'headers'>): 'ok' | 'missing' | 'bad' {
     const h = req.headers.authorization;
     if (!h) return 'missing';
     const m = /^Bearer\s+(\S+)$/i.exec(h);

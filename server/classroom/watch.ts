@@ -6,7 +6,7 @@ import { CLOSE, PROTOCOL_VERSION, TOKEN_PROTOCOL_PREFIX, parseClientMessage, typ
 import { WATCH_PATH } from '../protocol/lessons.ts';
 import type { Session } from '../sessions/session.ts';
 import type { SessionManager } from '../sessions/manager.ts';
-import { originAllowed } from '../web/socket.ts';
+import { originAllowed } from '../sessions/routes.ts';
 import type { InstructorAuth } from './auth.ts';
 
 export interface WatchOptions {

@@ -1,21 +1,16 @@
-// The root web server: JSON API, static front end, WebSocket sessions; SIGTERM/SIGINT close sockets (4503) and destroy every sandbox.
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { Duplex } from 'node:stream';
-import type { AddressInfo } from 'node:net';
+// The composition root: wires engine, sessions, course and web into one server (startServer); SIGTERM/SIGINT close sockets (4503) and destroy every sandbox.
 import type { SandboxConfig } from '../engine/types.ts';
-import {
-  API_HEALTH_PATH, API_SESSION_PATH, CLOSE, WS_PATH, createSessionRequest,
-  type CreateSessionResponse, type FullResponse, type HealthResponse,
-} from '../protocol/messages.ts';
+import { CLOSE } from '../protocol/messages.ts';
 import { defaultConfig, detectCgroupVersion, ensureServerImage, loadConfig, resolveImagePath, sessionLimits, type ServerConfig } from '../web/config.ts';
 import type { FlowOptions } from '../sessions/flow.ts';
 import type { InputFlowOptions } from '../sessions/input-flow.ts';
-import { ConnectionGate, endWith } from '../web/gate.ts';
-import { HostAllowlist, MISDIRECTED, MISDIRECTED_BODY } from '../web/hosts.ts';
+import type { ConnectionGate } from '../web/gate.ts';
 import type { SandboxFactory, Session } from '../sessions/session.ts';
 import { SessionManager } from '../sessions/manager.ts';
-import { createSocketServer, originAllowed } from '../web/socket.ts';
-import { SECURITY_HEADERS, createStaticHandler } from '../web/static.ts';
+import { sessionApi } from '../web/api.ts';
+import { listenHttp } from '../web/http.ts';
+import { createSocketServer } from '../web/socket.ts';
+import { createStaticHandler } from '../web/static.ts';
 import { courseApi } from '../classroom/api.ts';
 import { Course, type CourseOptions } from '../classroom/course.ts';
 
@@ -52,8 +47,6 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-const MAX_BODY = 4096;
-
 /** The sandbox config every session boots with; rows/cols are the session's. */
 export function sandboxConfigFor(cfg: ServerConfig, baseDir: string, s: Session): SandboxConfig {
   const hostname = `box-${s.id.slice(0, 8)}`;
@@ -81,26 +74,6 @@ export function sandboxConfigFor(cfg: ServerConfig, baseDir: string, s: Session)
     rows: s.rows,
     cols: s.cols,
   };
-}
-
-function json(res: ServerResponse, status: number, body: unknown, extra: Record<string, string> = {}): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, {
-    ...SECURITY_HEADERS, 'Content-Type': 'application/json; charset=utf-8', 'Cache-Control': 'no-store',
-    'Content-Length': String(Buffer.byteLength(text)), ...extra,
-  });
-  res.end(text);
-}
-
-async function readBody(req: IncomingMessage): Promise<string | null> {
-  const chunks: Buffer[] = [];
-  let n = 0;
-  for await (const c of req) {
-    n += (c as Buffer).length;
-    if (n > MAX_BODY) return null;
-    chunks.push(c as Buffer);
-  }
-  return Buffer.concat(chunks).toString('utf8');
 }
 
 async function engineFactory(): Promise<{ create: SandboxFactory; sweep?: () => Promise<unknown> }> {
@@ -150,97 +123,25 @@ export async function startServer(opts: StartServerOptions = {}): Promise<Runnin
   });
   const serveStatic = createStaticHandler(cfg.staticDir);
 
-  async function api(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
-    if (path === API_HEALTH_PATH && (req.method === 'GET' || req.method === 'HEAD')) {
-      const body: HealthResponse = { ok: true, sessions: manager.size, capacity: manager.capacity, cgroupVersion: manager.cgroupVersion, bootId: manager.bootId };
-      return json(res, 200, body);
-    }
-    if (await courseApi(course, req, res, path)) return;
-    if (path !== API_SESSION_PATH) return json(res, 404, { error: 'not_found' });
-    if (req.method !== 'POST') return json(res, 405, { error: 'method_not_allowed' }, { Allow: 'POST' });
-    // A cross-site page must not be able to spend this visitor's session quota.
-    if (req.headers.origin && !originAllowed(req.headers.origin, req.headers.host, cfg.allowedOrigins)) {
-      return json(res, 403, { error: 'origin_not_allowed' });
-    }
-    const text = await readBody(req);
-    if (text === null) return json(res, 413, { error: 'body_too_large' });
-    let name: string | undefined;
-    if (text.trim()) {
-      let raw: unknown;
-      try {
-        raw = JSON.parse(text);
-      } catch {
-        return json(res, 400, { error: 'bad_request', message: 'body is not JSON' });
-      }
-      const r = createSessionRequest.safeParse(raw);
-      if (!r.success) return json(res, 400, { error: 'bad_request', message: r.error.issues[0]?.message ?? 'invalid body' });
-      name = r.data.name;
-    }
-    const created = manager.create(req.socket.remoteAddress ?? 'unknown', name);
-    if (!created.ok) {
-      const body: FullResponse = { error: 'full', retryAfterSec: created.retryAfterSec };
-      return json(res, 503, body, { 'Retry-After': String(created.retryAfterSec) });
-    }
-    const body: CreateSessionResponse = { sessionId: created.session.id, token: created.token, limits: manager.limits, wsPath: WS_PATH, bootId: manager.bootId };
-    return json(res, 201, body);
-  }
-
-  // Filled in once the port is known (port 0 picks one); until then no request can arrive.
-  let hosts: HostAllowlist | null = null;
-  const fair = cfg.fairness;
-  const http = createServer({
-    // A connection that does not finish its headers (or its request) in time is closed (408): silent sockets too.
-    headersTimeout: fair.headersTimeoutMs,
-    requestTimeout: fair.requestTimeoutMs,
-    connectionsCheckingInterval: fair.timeoutCheckMs,
-  }, (req, res) => {
-    if (!hosts?.allows(req.headers.host)) {
-      res.writeHead(421, { ...SECURITY_HEADERS, 'Content-Type': 'text/plain; charset=utf-8', Connection: 'close' });
-      return void res.end(MISDIRECTED_BODY);
-    }
-    const path = (req.url ?? '/').split('?')[0];
+  const front = await listenHttp({
+    host: cfg.host,
+    port: cfg.port,
+    allowedHosts: cfg.allowedHosts,
+    fairness: cfg.fairness,
+    routes: [sessionApi(manager, cfg.allowedOrigins), (req, res, path) => courseApi(course, req, res, path)],
+    upgrades: [
+      { handles: (req) => course.handlesUpgrade(req), handleUpgrade: (req, socket, head) => course.handleUpgrade(req, socket, head) },
+      { handles: () => true, handleUpgrade: (req, socket, head) => sockets.handleUpgrade(req, socket, head) },
+    ],
+    serveStatic,
     // A pack lesson has no prerendered page (its slug is not known at build time): it gets the generic lesson page.
-    const packSlug = /^\/lessons\/([a-z0-9][a-z0-9-]{0,63})\/?$/.exec(path)?.[1];
-    if (packSlug && course.lesson(packSlug)?.lesson.pack.builtin === false) req.url = '/lesson';
-    const p = path.startsWith('/api/') ? api(req, res, path) : serveStatic(req, res);
-    p.catch((err: Error) => {
-      log(`${req.method} ${path}: ${err.message}`);
-      if (!res.headersSent) json(res, 500, { error: 'internal' });
-      else res.destroy();
-    });
+    pageAlias: (path) => {
+      const packSlug = /^\/lessons\/([a-z0-9][a-z0-9-]{0,63})\/?$/.exec(path)?.[1];
+      return packSlug && course.lesson(packSlug)?.lesson.pack.builtin === false ? '/lesson' : undefined;
+    },
+    log,
   });
-  const gate = new ConnectionGate(fair.connections, log);
-  gate.install(http);
-  http.on('upgrade', (req, socket: Duplex, head) => {
-    // A refused upgrade is answered and ended; a peer that never closes its side is cut after handshakeMs.
-    const guard = setTimeout(() => socket.destroy(), fair.handshakeMs);
-    socket.once('close', () => clearTimeout(guard));
-    socket.on('error', () => {});
-    if (!hosts?.allows(req.headers.host)) endWith(socket, MISDIRECTED, fair.handshakeMs);
-    else if (course.handlesUpgrade(req)) course.handleUpgrade(req, socket, head);
-    else sockets.handleUpgrade(req, socket, head);
-    // Upgraded (101 written synchronously by ws): the heartbeat watches it from now on.
-    if (!socket.writableEnded && !socket.destroyed) clearTimeout(guard);
-  });
-  // A malformed request gets a precise status (as Node's default handler would send), then the connection closes.
-  http.on('clientError', (err: NodeJS.ErrnoException, socket) => {
-    if (err.code === 'ECONNRESET' || !socket.writable) return void socket.destroy();
-    const status = err.code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large'
-      : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? '408 Request Timeout' : '400 Bad Request';
-    endWith(socket, `HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
-  });
-
-  await new Promise<void>((resolve, reject) => {
-    http.once('error', reject);
-    http.listen(cfg.port, cfg.host, () => {
-      http.off('error', reject);
-      resolve();
-    });
-  });
-  const port = (http.address() as AddressInfo).port;
-  hosts = new HostAllowlist({ bound: cfg.host, port, extra: cfg.allowedHosts });
-  const hostForUrl = cfg.host.includes(':') ? `[${cfg.host}]` : cfg.host;
-  const url = `http://${hostForUrl}:${port}`;
+  const { http, gate, hosts, port, url } = front;
   log(`listening on ${url} (capacity ${cfg.maxSessions}, ${cfg.maxPerClient} per client)`);
   log(`answering host names: ${hosts.names().join(' ')} (others: 421; add names with BOXLAB_ALLOWED_HOSTS)`);
   log(`classroom: ${url}/classroom#token=${course.auth.token}${opts.course?.instructorToken || process.env.BOXLAB_INSTRUCTOR_TOKEN ? ' (token from config)' : ''}`);

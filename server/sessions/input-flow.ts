@@ -1,7 +1,12 @@
 // Input side of one session: keystrokes into the sandbox's bounded queue; hold the socket while the box drains a
 // burst, refuse over the cap (with a notice in the terminal) when it stopped reading.
 import type { SandboxHandle } from '../engine/types.ts';
-import { INPUT_FLOW } from '../web/config.ts';
+
+/** Input flow of a session: hold the socket above this fraction of the queue's cap;
+ * a hold with no byte taken by the box for stallMs ends, and input over the cap is refused. ws emits every frame of
+ * the chunk it already read after pause() (up to one 64 KiB socket read), so the cap's other 3/4 must exceed that:
+ * BOXLAB_INPUT_QUEUE is at least 128K. */
+export const INPUT_FLOW = { holdFraction: 0.25, stallMs: 1000 } as const;
 
 export interface InputFlowHost {
   /** Stop / restart reading the client's socket (TCP back-pressure: a paste waits in the client, not here). */

@@ -85,11 +85,8 @@ export interface ServerConfig {
   fairness: FairnessLimits;
 }
 
-/** Input flow of a session (server/sessions/input-flow.ts): hold the socket above this fraction of the queue's cap;
- * a hold with no byte taken by the box for stallMs ends, and input over the cap is refused. ws emits every frame of
- * the chunk it already read after pause() (up to one 64 KiB socket read), so the cap's other 3/4 must exceed that:
- * BOXLAB_INPUT_QUEUE is at least 128K. */
-export const INPUT_FLOW = { holdFraction: 0.25, stallMs: 1000 } as const;
+/** Input flow defaults live with the input flow (sessions layer, below web). */
+export { INPUT_FLOW } from '../sessions/input-flow.ts';
 
 export class ConfigError extends Error {
   constructor(message: string) {
