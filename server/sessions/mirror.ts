@@ -1,12 +1,15 @@
 // Server-side headless xterm fed with exactly the bytes the socket gets, so a reconnect restores the screen (vscode PR 129207).
 import { createRequire } from 'node:module';
 import type * as Headless from '@xterm/headless';
-import type * as Serialize from '@xterm/addon-serialize';
 
 // Both packages ship webpack CJS bundles whose named exports Node's ESM loader cannot see.
 const require = createRequire(import.meta.url);
 const { Terminal } = require('@xterm/headless') as typeof Headless;
-const { SerializeAddon } = require('@xterm/addon-serialize') as typeof Serialize;
+/** The part of @xterm/addon-serialize used here, typed locally: its typings pull in lib.dom (the server is checked without DOM). */
+interface Serializer extends Headless.ITerminalAddon {
+  serialize(opts?: { scrollback?: number }): string;
+}
+const { SerializeAddon } = require('@xterm/addon-serialize') as { SerializeAddon: new () => Serializer };
 
 export interface MirrorSnapshot {
   data: string;
@@ -49,7 +52,7 @@ interface CoreView {
 
 export class Mirror {
   private readonly term: Headless.Terminal;
-  private readonly serializer: Serialize.SerializeAddon;
+  private readonly serializer: Serializer;
   private readonly scrollback: number;
   private readonly flow?: MirrorOptions['flow'];
   private pendingBytes = 0;
