@@ -37,7 +37,7 @@ export function pasteMarkdown(rows: PasteResult[]): string {
     'Health: `GET /api/health` back to back (10 ms apart) from a separate process for the whole paste; the issue asks p99 < 50 ms. ' +
       'Idle health: the same for 3 s before the pastes, both boxes idle (what the shared machine adds by itself). ' +
       'Probe lateness: how late the probe process\'s own 10 ms timer fired meanwhile (high together with health: the machine stalled). ' +
-      'Server loop lateness: the server\'s own event-loop delay over the paste (monitorEventLoopDelay, 10 ms resolution, server/web/loop-probe.ts).',
+      'Server loop lateness: the server\'s own event-loop delay over the paste (monitorEventLoopDelay, 10 ms resolution, server/web/testing/loop-probe.ts).',
   ].join('\n');
 }
 

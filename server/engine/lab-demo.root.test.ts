@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { describe, test } from 'node:test';
 import { defaultImagePath, ensureImage } from '../rootfs/index.ts';
-import { SKIP, startBox } from '../security-tests/harness.ts';
+import { SKIP, startBox } from '../security-tests/testing/harness.ts';
 import { sampleProcs } from '../xray/procs.ts';
 import { closeFd, openDir } from '../boxfs/index.ts';
 import { sampleNestedMounts } from '../xray/nested-mounts.ts';

@@ -8,7 +8,7 @@ import { readRecords, UID_RANGE, type SandboxRecord } from '../engine/state.ts';
 import { mountsUnder } from '../engine/sweep.ts';
 import { pruneUidSlots, UID_REGISTRY, uidSlotEntries } from '../engine/uid-registry.ts';
 import { TestClient, newSession } from '../root/testing/test-client.ts';
-import { SKIP, sleep } from './harness.ts';
+import { SKIP, sleep } from './testing/harness.ts';
 
 const ROOT = path.join(import.meta.dirname, '..', '..');
 const BIN = path.join(ROOT, 'bin', 'boxlab.js');

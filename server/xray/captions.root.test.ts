@@ -6,7 +6,7 @@ import net from 'node:net';
 import os from 'node:os';
 import { test } from 'node:test';
 import { NS_CLAIMS, TRY_COMMANDS, UTS_RENAME_CAP, type NsKind } from '../../components/xray/claims.ts';
-import { runInBox } from '../security-tests/harness.ts';
+import { runInBox } from '../security-tests/testing/harness.ts';
 import { defaultImagePath, ensureImage } from '../rootfs/index.ts';
 import { defaultConfig } from '../web/config.ts';
 import { sandboxConfigFor } from '../root/compose.ts';

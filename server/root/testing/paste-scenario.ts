@@ -12,7 +12,7 @@ import { TestClient, newSession } from './test-client.ts';
 const ROOT = fileURLToPath(new URL('../../..', import.meta.url));
 const PROMPT = /# (\x1b\[6n)?$/;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const LOOP_PROBE = fileURLToPath(new URL('../../web/loop-probe.ts', import.meta.url));
+const LOOP_PROBE = fileURLToPath(new URL('../../web/testing/loop-probe.ts', import.meta.url));
 
 export interface PasteParams {
   /** Bytes pasted into each box. */
@@ -73,7 +73,7 @@ export interface PasteResult {
   baseline: Probe;
   /** Server CPU (utime+stime, ms) used during the pastes. */
   serverCpuMs: number;
-  /** The server's own event-loop lateness during the pastes (ms; server/web/loop-probe.ts), null if unread. */
+  /** The server's own event-loop lateness during the pastes (ms; server/web/testing/loop-probe.ts), null if unread. */
   serverLoop: LoopFigures | null;
   /** The same during the baseline (boxes idle). */
   baselineLoop: LoopFigures | null;
@@ -138,7 +138,7 @@ async function startServer(args: string[], nodeArgs: string[] = [], env: Record<
 }
 
 async function healthProbe(url: string, gapMs: number): Promise<() => Promise<Probe>> {
-  const entry = fileURLToPath(new URL('../../web/health-probe.ts', import.meta.url));
+  const entry = fileURLToPath(new URL('../../web/testing/health-probe.ts', import.meta.url));
   const p = spawn(process.execPath, ['--import', 'tsx', entry, url, String(gapMs)], { cwd: ROOT });
   let out = '';
   p.stdout.on('data', (d) => (out += d));

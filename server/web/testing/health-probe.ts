@@ -2,7 +2,7 @@
 // measured), until stdin ends; then prints {samples (ms), errors} as one JSON line. A request still unanswered at the
 // end counts as a sample of its age, so a frozen server shows up as one huge latency rather than as nothing.
 // `late`: how late this process's own gap timer fired each time: when it is high too, the machine stalled, not the server.
-// Usage: node --import tsx server/web/health-probe.ts <url> [gapMs]
+// Usage: node --import tsx server/web/testing/health-probe.ts <url> [gapMs]
 import { request } from 'node:http';
 
 const [url, gap = '10'] = process.argv.slice(2);

@@ -1,4 +1,4 @@
-// Test/bench preload for a server process (`node --import ./server/web/loop-probe.ts ...`): its own event-loop delay
+// Test/bench preload for a server process (`node --import ./server/web/testing/loop-probe.ts ...`): its own event-loop delay
 // (monitorEventLoopDelay, 10 ms resolution); SIGUSR2 starts a window, SIGUSR1 writes the window's figures (ms) as
 // JSON to $BOXLAB_LOOP_PROBE. Tells "the server's loop was late" apart from "the machine was late".
 import { writeFileSync } from 'node:fs';
