@@ -1,4 +1,5 @@
-// The composition root: wires engine, sessions, course and web into one server (startServer); SIGTERM/SIGINT close sockets (4503) and destroy every sandbox.
+// The root web server: JSON API, static front end, WebSocket sessions; SIGTERM/SIGINT close sockets (4503) and destroy every sandbox.
+// The composition root (docs/architecture.md): startServer wires engine, sessions, course and web into that server.
 import type { SandboxConfig } from '../engine/types.ts';
 import { CLOSE } from '../protocol/messages.ts';
 import { defaultConfig, detectCgroupVersion, ensureServerImage, loadConfig, resolveImagePath, sessionLimits, type ServerConfig } from '../web/config.ts';
