@@ -11,6 +11,7 @@ import { SessionManager } from '../sessions/manager.ts';
 import { sessionApi } from '../web/api.ts';
 import { listenHttp } from '../web/http.ts';
 import { createSocketServer } from '../web/socket.ts';
+import { socketRoute } from '../web/socket-route.ts';
 import { createStaticHandler } from '../web/static.ts';
 import { courseApi } from '../classroom/api.ts';
 import { Course, type CourseOptions } from '../classroom/course.ts';
@@ -123,6 +124,7 @@ export async function startServer(opts: StartServerOptions = {}): Promise<Runnin
     onInput: (s, data) => course.onInput(s, data),
   });
   const serveStatic = createStaticHandler(cfg.staticDir);
+  const watchSockets = socketRoute(course.watch);
 
   const front = await listenHttp({
     host: cfg.host,
@@ -131,7 +133,7 @@ export async function startServer(opts: StartServerOptions = {}): Promise<Runnin
     fairness: cfg.fairness,
     routes: [sessionApi(manager, cfg.allowedOrigins), (req, res, path) => courseApi(course, req, res, path)],
     upgrades: [
-      { handles: (req) => course.handlesUpgrade(req), handleUpgrade: (req, socket, head) => course.handleUpgrade(req, socket, head) },
+      watchSockets,
       { handles: () => true, handleUpgrade: (req, socket, head) => sockets.handleUpgrade(req, socket, head) },
     ],
     serveStatic,
@@ -155,6 +157,7 @@ export async function startServer(opts: StartServerOptions = {}): Promise<Runnin
       sockets.closeAll(CLOSE.SHUTDOWN, 'server shutting down');
       await manager.destroyAll(CLOSE.SHUTDOWN, 'server shutting down');
       await course.close();
+      watchSockets.close();
       await sockets.close();
       http.closeAllConnections();
       await stopped;

@@ -45,3 +45,35 @@ export function originAllowed(origin: string | undefined, host: string | undefin
   }
   return (u.protocol === 'http:' || u.protocol === 'https:') && !!host && u.host.toLowerCase() === host.toLowerCase();
 }
+
+/** A WebSocket handed to a socket route once opened (ws's WebSocket fits). */
+export interface RouteSocket {
+  readonly readyState: number;
+  readonly OPEN: number;
+  readonly CONNECTING: number;
+  /** Bytes queued to send and not yet written to the network. */
+  readonly bufferedAmount: number;
+  send(data: string | Uint8Array, opts?: { binary?: boolean }): void;
+  close(code?: number, reason?: string): void;
+  on(event: 'close', fn: () => void): unknown;
+  on(event: 'error', fn: (err: Error) => void): unknown;
+  on(event: 'message', fn: (data: unknown, isBinary: boolean) => void): unknown;
+}
+
+/** Why an upgrade is refused: answered with this status and message, and the connection closed. */
+export interface RouteRefusal {
+  ok: false;
+  status: 401 | 403 | 404;
+  message: string;
+}
+
+/**
+ * A WebSocket endpoint at `path`: authorize() decides before the upgrade (what it grants travels to accept()); the
+ * web layer upgrades the connection (subprotocol PROTOCOL_VERSION, frames up to maxPayload) and hands the socket over.
+ */
+export interface SocketRoute<Grant extends { ok: true }> {
+  readonly path: string;
+  readonly maxPayload: number;
+  authorize(req: RouteRequest): Grant | RouteRefusal;
+  accept(ws: RouteSocket, grant: Grant): void;
+}
