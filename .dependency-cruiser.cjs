@@ -35,9 +35,18 @@ module.exports = {
     rule('engine-below-sessions', 'the engine (with native-bindings, boxfs, rootfs, xray samplers) knows no session, course, web or root', ENGINE, `${SESSIONS}|${COURSE}|${WEB}|${ROOT}|${UI}`),
     rule('sessions-below-course', 'sessions know no course, web or root', SESSIONS, `${COURSE}|${WEB}|${ROOT}|${UI}`),
     rule('course-below-web', 'lessons and classroom add routes through server/sessions/routes.ts, never by importing web or root', COURSE, `${WEB}|${ROOT}|${UI}`),
+    rule('transport-only-in-web', 'below web nothing speaks HTTP or WebSocket: routes get plain requests and sockets (server/sessions/routes.ts)',
+      `${SESSIONS}|${COURSE}`, '^(http|https|http2|net|tls)$|(^|/)node_modules/ws/'),
     rule('web-sees-no-course', 'web serves routes it is handed; the root wires the course in', WEB, `${COURSE}|${ROOT}|${UI}`),
     rule('root-no-ui', 'the server does not import the front end', ROOT, UI),
     rule('ui-imports-protocol-only', 'components and app import server code only from server/protocol', UI, SERVER_BUT_PROTOCOL),
+    {
+      name: 'koffi-only-in-native-bindings',
+      comment: 'only native-bindings/ calls libc through koffi; the engine takes its kernel layer as a parameter',
+      severity: 'error',
+      from: { pathNot: '^native-bindings/' },
+      to: { path: '(^|/)node_modules/koffi/' },
+    },
     rule('no-test-code-in-product', 'product code never imports tests, testing/ helpers, fakes, bench, e2e or scripts', '.', TEST),
     {
       name: 'not-to-unresolvable',
@@ -49,8 +58,9 @@ module.exports = {
     },
   ],
   options: {
+    // npm packages stay in the graph as leaves (rules can name them: ws), but are not cruised.
     doNotFollow: { path: 'node_modules' },
-    exclude: { path: '(^|/)(node_modules|\\.next|out|dist)/' },
+    exclude: { path: '(^|/)(\\.next|out|dist)/' },
     tsConfig: { fileName: 'tsconfig.json' },
     // Type-only imports are edges too (a component importing an engine type still ties it to the engine).
     tsPreCompilationDeps: true,
