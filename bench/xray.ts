@@ -7,7 +7,7 @@ import { BoxTracker, PipeShell, sleep } from '../server/engine/testing/helpers.t
 import { startServer } from '../server/root/compose.ts';
 import { XraySampler } from '../server/xray/sampler.ts';
 
-const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * p))];
+const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * p))] ?? NaN;
 
 async function samplerCost(): Promise<void> {
   const tracker = new BoxTracker();

@@ -1,6 +1,7 @@
 // index.ts: the real Syscalls implementation, the only door from the engine to the kernel (through koffi).
 import koffi from 'koffi';
 import { chownSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import os from 'node:os';
 import tty from 'node:tty';
 import type { PtyMaster, Syscalls, WaitResult } from '../server/engine/syscalls.ts';
 import { SyscallError, check } from './errors.ts';
@@ -59,7 +60,7 @@ function takePtyMaster(pid: number, targetFd: number): PtyMaster {
     const stream = new tty.ReadStream(fd);
     const tryWrite = (chunk: Buffer): number => {
       // After destroy() the fd number may already belong to something else: never write to it.
-      if (stream.destroyed) throw new SyscallError('write', koffi.os.errno.EBADF, 'pty master (closed)');
+      if (stream.destroyed) throw new SyscallError('write', os.constants.errno.EBADF, 'pty master (closed)');
       try {
         return writeSync(fd, chunk);
       } catch (err) {
@@ -98,11 +99,11 @@ export const realSyscalls: Syscalls = {
   kill(pid, signal) {
     if (libc.kill(pid, signal) < 0) {
       const e = koffi.errno();
-      if (e !== koffi.os.errno.ESRCH) throw new SyscallError('kill', e, String(pid));
+      if (e !== os.constants.errno.ESRCH) throw new SyscallError('kill', e, String(pid));
     }
   },
   waitpid(pid): WaitResult | null {
-    const status = [0];
+    const status: [number] = [0];
     const r = libc.waitpid(pid, status, libc.WNOHANG);
     if (r === 0) return null;
     if (r < 0) throw new SyscallError('waitpid', koffi.errno(), String(pid));

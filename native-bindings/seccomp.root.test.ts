@@ -20,7 +20,7 @@ function run(bin: string, filter: string): Run {
   const probes = new Map<string, Probe>();
   let installed: number | null = null;
   for (const line of out.trim().split('\n')) {
-    const [name, a, b] = line.split(' ');
+    const [name = '', a, b] = line.split(' ');
     if (name === 'installed') installed = Number(a);
     else if (a === 'signal') probes.set(name, { signal: Number(b) });
     else probes.set(name, { ret: Number(a), errno: Number(b) });

@@ -20,13 +20,13 @@ function runBpf(bpf: Buffer, nr: number, args: bigint[] = [], arch = AUDIT_ARCH_
   for (;;) {
     if (++steps > BPF_MAXINSNS) throw new Error('bpf: runaway');
     const off = pc * 8;
-    const code = bpf.readUInt16LE(off), jt = bpf[off + 2], jf = bpf[off + 3], k = bpf.readUInt32LE(off + 4);
+    const code = bpf.readUInt16LE(off), jt = bpf.readUInt8(off + 2), jf = bpf.readUInt8(off + 3), k = bpf.readUInt32LE(off + 4);
     pc++;
     switch (code) {
       case 0x20: A = data.readUInt32LE(k); break; // ld [k]
       case 0x00: A = k; break; // ld #k
       case 0x01: X = k; break; // ldx #k
-      case 0x60: A = mem[k]; break; // ld M[k]
+      case 0x60: A = mem[k]!; break; // ld M[k]
       case 0x02: mem[k] = A; break; // st M[k]
       case 0x54: A = (A & k) >>> 0; break; // and #k
       case 0x05: pc += k; break; // ja

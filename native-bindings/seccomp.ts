@@ -1,5 +1,6 @@
 // Compiles a SeccompPolicy into a classic-BPF sock_filter array with libseccomp (via koffi), for the inner child.
 import fs from 'node:fs';
+import os from 'node:os';
 import koffi from 'koffi';
 import { SandboxError } from '../server/engine/types.ts';
 import type { ArgCmp, Arch, SeccompPolicy } from '../server/engine/security/policy.ts';
@@ -84,7 +85,8 @@ export function resolveSyscall(name: string): number | null {
  */
 export function denyAllExcept(arg: ArgCmp['arg'], values: readonly bigint[]): ArgCmp[] {
   const sorted = [...new Set(values)].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
-  if (sorted.length === 0 || sorted[0] < 0n || sorted[sorted.length - 1] > U64) {
+  const [min, max] = [sorted[0], sorted.at(-1)];
+  if (min === undefined || max === undefined || min < 0n || max > U64) {
     throw new RangeError('denyAllExcept: values must be non-empty 64-bit unsigned numbers');
   }
   const out: ArgCmp[] = [];
@@ -105,7 +107,6 @@ export function denyAllExcept(arg: ArgCmp['arg'], values: readonly bigint[]): Ar
     if (v > next) cover(next, v - 1n);
     next = v + 1n;
   }
-  const max = sorted[sorted.length - 1];
   if (max < U64) out.push({ arg, op: 'gt', value: max });
   return out;
 }
@@ -134,7 +135,7 @@ export function compileSeccompFilterDetailed(policy: SeccompPolicy): CompiledSec
   const l = load();
   const arch = nativeArch();
   const ctx = l.init(SCMP_ACT_ALLOW);
-  if (!ctx) fail('seccomp_init', koffi.os.errno.ENOMEM);
+  if (!ctx) fail('seccomp_init', os.constants.errno.ENOMEM);
   let fd = -1;
   try {
     const attr = (name: string, a: number, v: number) => {
@@ -145,7 +146,7 @@ export function compileSeccompFilterDetailed(policy: SeccompPolicy): CompiledSec
     attr('ACT_BADARCH', SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_KILL_PROCESS);
     attr('CTL_OPTIMIZE', SCMP_FLTATR_CTL_OPTIMIZE, 2);
     // seccomp_init adds only the native arch; make sure of it, since any other ABI must hit ACT_BADARCH.
-    if (l.archExist(ctx, l.archNative()) !== 0) fail('seccomp_arch_exist', koffi.os.errno.EINVAL);
+    if (l.archExist(ctx, l.archNative()) !== 0) fail('seccomp_arch_exist', os.constants.errno.EINVAL);
 
     const skipped: CompiledSeccomp['skipped'] = [];
     let rules = 0;
@@ -153,11 +154,11 @@ export function compileSeccompFilterDetailed(policy: SeccompPolicy): CompiledSec
       const nr = l.resolve(rule.syscall);
       if (nr < 0) {
         const reason = rule.absentOn?.[arch as Arch];
-        if (!reason) fail('seccomp_syscall_resolve_name', koffi.os.errno.ENOENT, `seccomp: syscall "${rule.syscall}" does not exist on ${arch} and the policy gives no reason to skip it`);
+        if (!reason) fail('seccomp_syscall_resolve_name', os.constants.errno.ENOENT, `seccomp: syscall "${rule.syscall}" does not exist on ${arch} and the policy gives no reason to skip it`);
         if (!skipped.some((s) => s.syscall === rule.syscall)) skipped.push({ syscall: rule.syscall, reason });
         continue;
       }
-      const errno = koffi.os.errno[rule.errno];
+      const errno = os.constants.errno[rule.errno];
       const conds: (ArgCmp | null)[] = rule.allowOnly
         ? denyAllExcept(rule.allowOnly.arg, rule.allowOnly.values)
         : [rule.when ?? null];
@@ -174,10 +175,10 @@ export function compileSeccompFilterDetailed(policy: SeccompPolicy): CompiledSec
     if (rc < 0) fail('seccomp_export_bpf', -rc);
     const size = fs.fstatSync(fd).size;
     const bpf = Buffer.alloc(size);
-    if (fs.readSync(fd, bpf, 0, size, 0) !== size) fail('read', koffi.os.errno.EIO);
+    if (fs.readSync(fd, bpf, 0, size, 0) !== size) fail('read', os.constants.errno.EIO);
     const instructions = size / SOCK_FILTER_SIZE;
     if (size === 0 || size % SOCK_FILTER_SIZE !== 0 || instructions > BPF_MAXINSNS) {
-      fail('seccomp_export_bpf', koffi.os.errno.E2BIG, `seccomp: exported program has a bad size (${size} bytes)`);
+      fail('seccomp_export_bpf', os.constants.errno.E2BIG, `seccomp: exported program has a bad size (${size} bytes)`);
     }
     return { bpf, instructions, rules, skipped, arch, compileMs: performance.now() - t0 };
   } finally {

@@ -80,7 +80,7 @@ export function parseEvent(b: Buffer): ChildEvent {
 }
 
 function pipe(cloexec: boolean): [number, number] {
-  const fds = [0, 0];
+  const fds: [number, number] = [0, 0];
   if (libc.pipe2(fds, cloexec ? libc.O.CLOEXEC : 0) < 0) throw new SyscallError('pipe2', koffi.errno());
   return [fds[0], fds[1]];
 }
@@ -106,7 +106,7 @@ export function spawnBox(req: SpawnRequest): BoxProcess {
     const [controlR, controlW] = mk(false);
     const [execR, execW] = mk(true);
     let stdioFds = [-1, -1, -1];
-    let outer: number[] = [];
+    let outer: [number, number, number] | [] = [];
     if (req.stdio === 'pipe') {
       const [inR, inW] = mk(false);
       const [outR, outW] = mk(false);
@@ -148,7 +148,7 @@ export function spawnBox(req: SpawnRequest): BoxProcess {
   }
 }
 
-function wrap(pid: number, statusR: number, controlW: number, execR: number, outer: number[]): BoxProcess {
+function wrap(pid: number, statusR: number, controlW: number, execR: number, outer: [number, number, number] | []): BoxProcess {
   const status = readSocket(statusR);
   const listeners: ((e: ChildEvent) => void)[] = [];
   const ends: (() => void)[] = [];

@@ -81,7 +81,7 @@ export function openBeneath(root: string, rel: string, flags: number, mode = 0o6
     wrap(err, rel);
   }
   try {
-    return openFileAt(dir, parts[parts.length - 1], flags, mode);
+    return openFileAt(dir, parts[parts.length - 1]!, flags, mode);
   } catch (err) {
     wrap(err, rel);
   } finally {

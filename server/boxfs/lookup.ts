@@ -9,7 +9,7 @@ import { readUpTo } from './fd.ts';
 function parentOf(root: string, rel: string): [number, string] | null {
   const parts = fileBoxPath(rel);
   const dir = orAbsent(() => openDirBeneath(root, parts.slice(0, -1)));
-  return dir === null ? null : [dir, parts[parts.length - 1]];
+  return dir === null ? null : [dir, parts[parts.length - 1]!];
 }
 
 /** lstat of `rel` beneath `root` (a link at the end is described, never followed), or null. */

@@ -50,7 +50,7 @@ export async function courseApi(course: Course, r: RouteRequest, res: RouteRespo
   const file = /^\/api\/lessons\/([a-z0-9][a-z0-9-]{0,63})\/files\/(.+)$/.exec(path);
   if (file) {
     if (!get) return methodNotAllowed(res, 'GET'), true;
-    return servePackFile(res, course.packs.dirOf(file[1]), file[2], r.method === 'HEAD'), true;
+    return servePackFile(res, course.packs.dirOf(file[1]!), file[2]!, r.method === 'HEAD'), true;
   }
   if (path.startsWith(`${API_LESSONS_PATH}/`)) {
     if (!get) return methodNotAllowed(res, 'GET'), true;

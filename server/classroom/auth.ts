@@ -35,6 +35,6 @@ export class InstructorAuth {
   fromProtocols(offered: string[]): 'ok' | 'missing' | 'bad' {
     const tokens = offered.filter((p) => p.startsWith(INSTRUCTOR_PROTOCOL_PREFIX));
     if (!tokens.length) return 'missing';
-    return tokens.length === 1 && this.matches(tokens[0].slice(INSTRUCTOR_PROTOCOL_PREFIX.length)) ? 'ok' : 'bad';
+    return tokens.length === 1 && this.matches(tokens[0]!.slice(INSTRUCTOR_PROTOCOL_PREFIX.length)) ? 'ok' : 'bad';
   }
 }

@@ -27,7 +27,7 @@ export function servePackFile(res: RouteResponse, dir: string | undefined, rel: 
   }
   res.writeHead(200, {
     ...SECURITY_HEADERS,
-    'Content-Type': TYPES[decoded.split('.').pop()!.toLowerCase()],
+    'Content-Type': TYPES[decoded.split('.').pop()!.toLowerCase()]!, // PATH_RE admits only these extensions
     'Content-Length': String(data.length),
     'Cache-Control': 'no-cache',
     // An SVG opened directly must not run script in this origin.

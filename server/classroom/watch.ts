@@ -50,7 +50,7 @@ export class WatchHub implements SocketRoute<Grant> {
     const instructor = this.opts.auth.fromProtocols(offered);
     if (instructor === 'bad') return { ok: false, status: 401, message: 'wrong instructor token' };
     const learnerTokens = offered.filter((p) => p.startsWith(TOKEN_PROTOCOL_PREFIX));
-    const learner = learnerTokens.length === 1 ? this.opts.manager.findByToken(learnerTokens[0].slice(TOKEN_PROTOCOL_PREFIX.length)) : undefined;
+    const learner = learnerTokens.length === 1 ? this.opts.manager.findByToken(learnerTokens[0]!.slice(TOKEN_PROTOCOL_PREFIX.length)) : undefined;
     if (instructor !== 'ok' && !learner) return { ok: false, status: 401, message: 'an instructor token or a live session token is required' };
     const target = url.searchParams.get('session');
     if (target !== null) {

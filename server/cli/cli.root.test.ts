@@ -37,7 +37,7 @@ async function startLongRun() {
 
 function idsFromTrace(stderr: string): string[] {
   // The box's cgroup path names it: .../boxlab/bx-… (v1, v2 without systemd) or .../boxes/bx-… (a systemd unit).
-  return [...new Set([...stderr.matchAll(/\/(?:boxlab|boxes)\/(bx-[0-9a-f]+)/g)].map((m) => m[1]))];
+  return [...new Set([...stderr.matchAll(/\/(?:boxlab|boxes)\/(bx-[0-9a-f]+)/g)].map((m) => m[1]!))];
 }
 
 test('pipe mode: stdin is the script, stdout the output, exit status the command\'s', opts, () => {

@@ -9,7 +9,7 @@ const BIN = join(import.meta.dirname, '..', '..', 'bin', 'boxlab.js');
 const boxlab = (...args: string[]) => spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', timeout: 30_000 });
 
 test('the top-level usage lists exactly the subcommands that have a help text', () => {
-  const listed = [...USAGE.split('commands:')[1].matchAll(/^ {2}(\w+) {2,}/gm)].map((m) => m[1]);
+  const listed = [...(USAGE.split('commands:')[1] ?? '').matchAll(/^ {2}(\w+) {2,}/gm)].map((m) => m[1]);
   assert.deepEqual(listed, [...SUBCOMMANDS]);
 });
 

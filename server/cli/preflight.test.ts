@@ -33,8 +33,8 @@ async function host(t: { after(fn: () => Promise<void>): void }, over: Partial<H
 const one = async (probe: HostProbe, image = '/var/lib/boxlab/images/busybox') => {
   const p = await hostProblems(probe, image);
   assert.equal(p.length, 1, `exactly one problem: ${JSON.stringify(p)}`);
-  assert.ok(!p[0].includes('\n'), 'one line');
-  return p[0];
+  assert.ok(!p[0]!.includes('\n'), 'one line');
+  return p[0]!;
 };
 
 test('a healthy host has no problems', async (t) => {

@@ -119,6 +119,6 @@ export async function hostProblems(host: HostProbe = realHost, imageDir?: string
 /** The CLI's gate: root first, then the first missing host feature as a one-line error. */
 export async function preflight(imageDir?: string, host: HostProbe = realHost): Promise<void> {
   requireRoot();
-  const problems = await hostProblems(host, imageDir);
-  if (problems.length) throw new CliError(problems[0]);
+  const [problem] = await hostProblems(host, imageDir);
+  if (problem !== undefined) throw new CliError(problem);
 }

@@ -34,9 +34,9 @@ test('creation emits every stage in the documented order, with roles and both pi
     assert.ok(e.durationMs >= 0 && Number.isFinite(e.t), e.stage);
   }
   const byStage = Object.fromEntries(seen.map((e) => [e.stage, e]));
-  assert.deepEqual(Object.keys(byStage.unshare_user.namespaces ?? {}), ['user']);
-  assert.deepEqual(Object.keys(byStage.unshare_ns.namespaces ?? {}).sort(), ['cgroup', 'ipc', 'mnt', 'net', 'uts']);
-  assert.deepEqual(Object.keys(byStage.fork2.namespaces ?? {}), ['pid']);
+  assert.deepEqual(Object.keys(byStage.unshare_user?.namespaces ?? {}), ['user']);
+  assert.deepEqual(Object.keys(byStage.unshare_ns?.namespaces ?? {}).sort(), ['cgroup', 'ipc', 'mnt', 'net', 'uts']);
+  assert.deepEqual(Object.keys(byStage.fork2?.namespaces ?? {}), ['pid']);
   assert.equal(box.pids.init, FAKE_INIT_PID);
   await box.destroy();
 });
@@ -51,8 +51,8 @@ test('the outer parent writes the uid map, mounts the idmapped overlay and joins
   assert.equal(at, order.length, `calls out of order: ${names.join(' ')}`);
   const writes = sys.calls.filter((c) => c.name === 'writeProcFile').map((c) => c.args.slice(1));
   assert.deepEqual(writes.map((w) => w[0]), ['setgroups', 'uid_map', 'gid_map', 'oom_score_adj']);
-  assert.equal(writes[0][1], 'deny');
-  assert.match(String(writes[1][1]), /^0 \d+ 65536\n$/);
+  assert.equal(writes[0]?.[1], 'deny');
+  assert.match(String(writes[1]?.[1]), /^0 \d+ 65536\n$/);
   const overlay = sys.calls.find((c) => c.name === 'mount' && c.args[2] === 'overlay')!;
   assert.match(String(overlay.args[4]), /^lowerdir=.*\/lower,upperdir=.*\/rw\/upper,workdir=.*\/rw\/work$/);
   const tmpfs = sys.calls.find((c) => c.name === 'mount' && c.args[2] === 'tmpfs')!;
@@ -61,10 +61,11 @@ test('the outer parent writes the uid map, mounts the idmapped overlay and joins
   // The uid slot is held by this process, then also by the namespaced parent and PID 1 (a crash of ours frees it
   // only when they are gone too).
   const [entry] = uidSlotEntries(deps.uidRegistry);
+  assert.ok(entry, 'a uid slot entry');
   const held = JSON.parse(readFileSync(entry.path, 'utf8')) as { id: string; owners: { pid: number }[] };
   assert.equal(held.id, box.id);
   assert.deepEqual(held.owners.map((o) => o.pid), [process.pid, FAKE_NP_PID, FAKE_INIT_PID]);
-  assert.match(String(writes[1][1]), new RegExp(`^0 ${(1 << 30) + entry.slot * 65536} 65536\n$`), 'uid_map is the slot\'s range');
+  assert.match(String(writes[1]?.[1]), new RegExp(`^0 ${(1 << 30) + entry.slot * 65536} 65536\n$`), 'uid_map is the slot\'s range');
   await box.destroy();
 });
 

@@ -120,7 +120,7 @@ export class InputQueue {
     let budget = this.maxPerAttempt;
     let progressed = false;
     while (this.items.length && budget > 0) {
-      const head = this.items[0];
+      const head = this.items[0]!;
       const rest = head.subarray(this.headOffset, this.headOffset + budget);
       let n: number;
       try {

@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { hostname as hostHostname } from 'node:os';
 import { after, test } from 'node:test';
-import { BoxTracker, runInBox, SKIP_NOT_ROOT, within, zombieChildren, testNoLeftovers } from './testing/helpers.ts';
+import { BoxTracker, runInBox, SKIP_NOT_ROOT, within, testNoLeftovers } from './testing/helpers.ts';
 
 const tracker = new BoxTracker();
 after(() => tracker.destroyAll());

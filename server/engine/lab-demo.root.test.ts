@@ -22,7 +22,7 @@ const descendants = (pid: number): number[] => {
 const nestedShell = (init: number): boolean => descendants(init).some((p) => {
   try {
     const status = fs.readFileSync(`/proc/${p}/status`, 'utf8');
-    const levels = /^NSpid:\s+(.*)$/m.exec(status)?.[1].trim().split(/\s+/) ?? [];
+    const levels = /^NSpid:\s+(.*)$/m.exec(status)?.[1]?.trim().split(/\s+/) ?? [];
     return levels.length === 3 && levels[2] === '1' && /^Name:\s+sh$/m.test(status);
   } catch { return false; }
 });
@@ -53,7 +53,7 @@ const demo = async (lab: boolean) => {
       fs.readFileSync(`/proc/${live.box.pids.init}/task/${t}/children`, 'utf8').trim().split(/\s+/).filter(Boolean))
       .flatMap((c) => {
         const kids = fs.readFileSync(`/proc/${c}/task/${c}/children`, 'utf8').trim().split(/\s+/).filter(Boolean);
-        return [c, ...kids].map((p) => /^NSpid:\s+(.*)$/m.exec(fs.readFileSync(`/proc/${p}/status`, 'utf8'))?.[1].trim() ?? '');
+        return [c, ...kids].map((p) => /^NSpid:\s+(.*)$/m.exec(fs.readFileSync(`/proc/${p}/status`, 'utf8'))?.[1]?.trim() ?? '');
       });
     // What a follower's x-ray gets: the same walk the sampler does.
     const xray = sampleProcs({ procRoot: '/proc', init: live.box.pids.init, parent: live.box.pids.namespacedParent, uidMap: [] }).procs;
@@ -71,7 +71,7 @@ describe('instructor demo: unshare --pid --fork --mount-proc sh; ps', { skip: SK
     const { out, nspids, xray, mounts } = await demo(true);
     // The x-ray's Layers tab: the learner's mount namespace, with the fresh /proc the box does not have.
     assert.equal(mounts.length, 1, JSON.stringify(mounts));
-    assert.deepEqual(mounts[0].list.map((m) => `${m.mountPoint} ${m.fsType}`), ['/proc proc']);
+    assert.deepEqual(mounts[0]?.list.map((m) => `${m.mountPoint} ${m.fsType}`), ['/proc proc']);
     assert.match(out, /me=1 done/, out);
     // ps reads the new /proc: only the nested shell (1) and ps itself (2), none of the box's processes.
     const rows = out.split('\n').filter((l) => /^\s*\d+\s+root\s/.test(l));

@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto';
 import { closeSync, constants, existsSync, fstatSync, lstatSync, openSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { after, test } from 'node:test';
-import { BoxTracker, PipeShell, SKIP_NOT_ROOT, testImage, zombieChildren, testNoLeftovers } from './testing/helpers.ts';
+import { BoxTracker, PipeShell, SKIP_NOT_ROOT, testImage, testNoLeftovers } from './testing/helpers.ts';
 
 const tracker = new BoxTracker();
 after(() => tracker.destroyAll());

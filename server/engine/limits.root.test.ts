@@ -1,9 +1,8 @@
 // Root tests on real boxes: the memory limit (OOM kill, 137), the CPU quota (about a quarter core) and pids.max (fork bomb) hold.
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { after, test } from 'node:test';
-import { BoxTracker, cgroupView, isBoxCgroup, PipeShell, readTrim, runInBox, SKIP_NOT_ROOT, sleep, TIME_FACTOR, zombieChildren, testNoLeftovers } from './testing/helpers.ts';
+import { BoxTracker, cgroupView, isBoxCgroup, PipeShell, readTrim, runInBox, SKIP_NOT_ROOT, sleep, TIME_FACTOR, testNoLeftovers } from './testing/helpers.ts';
 import type { Sandbox } from './sandbox.ts';
 
 const tracker = new BoxTracker();

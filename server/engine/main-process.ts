@@ -9,7 +9,7 @@ import { StageClock } from './stages.ts';
 import { ensureRunDir, processStartTime, sandboxesDir, UID_BASE, UID_RANGE, writeRecord, type SandboxRecord } from './state.ts';
 import { addUidSlotOwners, claimUidSlot, ownerOf, type UidClaim } from './uid-registry.ts';
 import { CLONE, type BoxProcess, type ChildEvent, type PtyMaster } from './syscalls.ts';
-import { SandboxError, STAGES, type NamespaceKind, type SandboxConfig, type StageName } from './types.ts';
+import { SandboxError, STAGES, type Defense, type NamespaceKind, type SandboxConfig, type StageName } from './types.ts';
 import type { ResolvedLimits } from './config.ts';
 
 export const NS_FLAGS = CLONE.NEWNS | CLONE.NEWUTS | CLONE.NEWIPC | CLONE.NEWNET | CLONE.NEWCGROUP | CLONE.NEWPID;
@@ -18,7 +18,7 @@ const NS_KINDS: NamespaceKind[] = ['user', 'mnt', 'uts', 'ipc', 'net', 'cgroup',
 const STAGE_TIMEOUT_MS = 10_000;
 export const BOX_OOM_SCORE_ADJ = 500;
 
-export const DEFENSE_BITS: Record<string, number> = {
+export const DEFENSE_BITS: Record<Defense, number> = {
   seccomp: 1, caps: 2, no_new_privs: 4, mask_proc: 8, close_fds: 16, rlimits: 32, pivot_root: 64, proc_ro: 128,
 };
 /** BX_LAB in boxlab_child.h: lab mode (the namespaced parent caps nested namespaces, /proc is mounted plainly). */

@@ -10,7 +10,7 @@ import { parseYaml } from './yaml.ts';
 const DOC = fs.readFileSync(fileURLToPath(new URL('../../docs/authoring.md', import.meta.url)), 'utf8');
 
 test('every check word has a table row and a compiling example in docs/authoring.md', () => {
-  const examples = [...DOC.matchAll(/```yaml\n([\s\S]*?)```/g)].map((m) => m[1]);
+  const examples = [...DOC.matchAll(/```yaml\n([\s\S]*?)```/g)].map((m) => m[1]!);
   const shown = new Set<string>();
   for (const text of examples) {
     const y = parseYaml(text, 'authoring.md', 1);

@@ -51,8 +51,8 @@ export const NET_CHECKS: Record<string, CheckDef> = {
     summary: (p: z.infer<typeof mountParams>) => `${p.mount} is a mount point in the box${p.fstype ? ` (${p.fstype})` : ''}`,
     run(probe: BoxProbe, p: z.infer<typeof mountParams>) {
       const here = parseMountinfo(probe.procText('mountinfo')).filter((m) => m.mountPoint === p.mount);
-      if (!here.length) return fail(`nothing is mounted on ${p.mount}`);
-      const top = here[here.length - 1];
+      const top = here.at(-1);
+      if (!top) return fail(`nothing is mounted on ${p.mount}`);
       if (p.fstype && top.fsType !== p.fstype) return fail(`${p.mount} is ${top.fsType}, not ${p.fstype}`);
       return pass(`${p.mount}: ${top.fsType} (${here.length} mount(s) there)`);
     },
@@ -89,8 +89,8 @@ export const NET_CHECKS: Record<string, CheckDef> = {
     summary: (p: z.infer<typeof shmParams>) => (p.attachedByOther ? 'a second process attached the box\'s shared memory segment' : 'a System V shared memory segment exists in the box\'s IPC namespace'),
     async run(probe: BoxProbe, p: z.infer<typeof shmParams>) {
       const segs = await shmSegments(probe);
-      if (!segs.length) return fail('the box\'s IPC namespace has no shared memory segment');
-      const seg = segs[0];
+      const [seg] = segs;
+      if (!seg) return fail('the box\'s IPC namespace has no shared memory segment');
       const what = `key ${seg.key}, ${seg.size} bytes`;
       if (!p.attachedByOther) {
         // The server's own IPC namespace is the host's: the same key there would be another object.

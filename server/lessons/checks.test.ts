@@ -56,7 +56,7 @@ test('process: running, orphan, zombie; absent only after it was seen; zombies a
   assert.match(r.message, /PID 4 in the box, 201 on the host/);
   p.procs.push(sleep(202, 5, ['sleep', '1002']));
   assert.equal((await run('process', p, { argv: 'sleep 1002', orphan: true })).r.ok, false, 'own process group: not an orphan');
-  p.procs[2].pgrpHost = 150; // its group leader (a subshell) is gone
+  p.procs[2]!.pgrpHost = 150; // its group leader (a subshell) is gone
   assert.equal((await run('process', p, { argv: 'sleep 1002', orphan: true })).r.ok, true);
   const memo: Memo = {};
   assert.match((await run('process', p, { name: 'sleep', state: 'Z', absent: true, seenFirst: true }, memo)).r.message, /no zombie "sleep" to get rid of/);

@@ -143,12 +143,12 @@ export const BASE_CHECKS: Record<string, CheckDef> = {
         if (!jail) return fail(`${p.root} is not a directory in the box`);
         hits = hits.filter((x) => probe.rootIdOf(x.hostPid) === jail);
         if (!hits.length) return fail(`no ${procLabel(m)} has ${p.root} as its root directory`);
-        if (!p.cwdOutside) return pass(`${describeProc(hits[0])}, root directory ${p.root}`);
+        if (!p.cwdOutside) return pass(`${describeProc(hits[0]!)}, root directory ${p.root}`);
         const out = hits.find((x) => probe.cwdOutside(x.hostPid, jail) === true);
         return out ? pass(`${describeProc(out)}: root is ${p.root}, yet its cwd is outside it`) : fail(`the jailed processes still have their cwd inside ${p.root}`);
       }
-      if (!p.absent) return hits.length ? pass(describeProc(hits[0])) : fail(`no ${procLabel(m)} in the box`);
-      if (hits.length) {
+      if (!p.absent) return hits[0] ? pass(describeProc(hits[0])) : fail(`no ${procLabel(m)} in the box`);
+      if (hits[0]) {
         memo.seen = true;
         return fail(`still there: ${describeProc(hits[0])}`);
       }
@@ -167,7 +167,7 @@ export const BASE_CHECKS: Record<string, CheckDef> = {
       if (missing.length === p.stages.length) return fail(`no ${p.stages[0]} yet (the box is still running)`);
       if (missing.length) return fail(`in progress: waiting for ${missing[0]}`);
       const order = p.stages.map((s) => names.indexOf(s));
-      const sorted = order.every((v, i) => i === 0 || v > order[i - 1]);
+      const sorted = order.every((v, i) => i === 0 || v > order[i - 1]!);
       return sorted ? pass(`seen: ${p.stages.join(' → ')}`) : fail('the stages came out of order');
     },
   },

@@ -31,10 +31,9 @@ export function compileCheck(value: unknown, y: ParsedYaml, file: string, path: 
     return { ...c, type: String(value.type) };
   }
   const keys = Object.keys(value);
-  const comb = COMBINATORS.filter((k) => k in value);
-  if (comb.length) {
-    if (keys.length !== 1) throw new FormatError(file, line, `"${comb[0]}" stands alone in its map (found ${keys.join(', ')})`);
-    const k = comb[0];
+  const [k] = COMBINATORS.filter((c) => c in value);
+  if (k) {
+    if (keys.length !== 1) throw new FormatError(file, line, `"${k}" stands alone in its map (found ${keys.join(', ')})`);
     const v = value[k];
     if (k === 'not') return negate(compileCheck(v, y, file, [...path, k]));
     if (!Array.isArray(v) || !v.length) throw new FormatError(file, y.lineOf([...path, k]), `"${k}" takes a list of checks`);
@@ -45,10 +44,10 @@ export function compileCheck(value: unknown, y: ParsedYaml, file: string, path: 
     throw new FormatError(file, line, words.length ? `one vocabulary word per map, found ${words.join(' and ')} (use all: [...])`
       : `no vocabulary word in ${JSON.stringify(keys)}; known: ${Object.keys(CHECKS).join(', ')}, all, any, not (or a legacy type:)`);
   }
-  const word = words[0];
-  const def = CHECKS[word];
+  const word = words[0]!;
+  const def = CHECKS[word]!;
   const r = def.params.safeParse(value);
-  if (!r.success) throw zodError(y, file, `check ${word}`, { path: [...path, ...r.error.issues[0].path], message: r.error.issues[0].message });
+  if (!r.success) throw zodError(y, file, `check ${word}`, { path: [...path, ...r.error.issues[0]!.path], message: r.error.issues[0]!.message });
   const p = r.data;
   return {
     type: word,
@@ -61,13 +60,15 @@ export function compileCheck(value: unknown, y: ParsedYaml, file: string, path: 
 }
 
 function combine(k: 'all' | 'any', parts: Check[]): Check {
+  const [first] = parts;
+  if (!first) throw new Error(`${k}: needs at least one check`);
   const join = (s: string[]) => s.join(k === 'all' ? '; ' : ' or ');
   return {
     type: `${k}(${parts.map((c) => c.type).join('+')})`,
     summary: join(parts.map((c) => c.summary)),
     limit: parts.find((c) => c.limit)?.limit,
     // A box state in which every part can run.
-    states: parts[0].states.filter((s) => parts.every((c) => c.states.includes(s))),
+    states: first.states.filter((s) => parts.every((c) => c.states.includes(s))),
     init: async (probe) => Object.fromEntries(await Promise.all(parts.map(async (c, i) => [i, await c.init(probe)]))),
     async run(probe, memo) {
       // Every part runs each time, so counters and "seen" memos stay current whichever part decides.

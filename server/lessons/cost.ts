@@ -26,7 +26,7 @@ export class CostMeter {
       const sorted = [...list].sort((a, b) => a - b);
       const mean = sorted.reduce((a, b) => a + b, 0) / sorted.length;
       const p95 = sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * 0.95))];
-      out[type] = { runs: this.runs.get(type) ?? 0, meanMs: round(mean), p95Ms: round(p95) };
+      out[type] = { runs: this.runs.get(type) ?? 0, meanMs: round(mean), p95Ms: round(p95 ?? 0) };
     }
     return out;
   }

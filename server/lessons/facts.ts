@@ -20,7 +20,7 @@ export const FACTS = {
   /** Host uid that the box's root (uid 0) is mapped to. */
   'host-root-uid': (p: BoxProbe) => {
     const line = p.procText('uid_map').trim().split('\n').map((l) => l.trim().split(/\s+/)).find((f) => f[0] === '0');
-    return line ? line[1] : null;
+    return line?.[1] ?? null;
   },
   /** The uid shown for files whose owner has no mapping in the box (the kernel's overflowuid, usually 65534). */
   overflowuid: (p: BoxProbe) => p.hostText('/proc/sys/kernel/overflowuid').trim(),

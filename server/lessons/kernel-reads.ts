@@ -29,7 +29,7 @@ export function procLabel(p: ProcMatch, article = false): string {
 
 export async function rxPackets(probe: BoxProbe, dev: string): Promise<number | null> {
   const line = probe.procText('net/dev').split('\n').find((l) => l.trim().startsWith(`${dev}:`));
-  return line ? Number(line.split(':')[1].trim().split(/\s+/)[1]) : null;
+  return line ? Number(line.split(':')[1]!.trim().split(/\s+/)[1]) : null;
 }
 
 /** LISTEN ports of the box's network namespace, or (host: true) of the server's own, which is the host's. */
@@ -44,7 +44,7 @@ export function listeningPorts(probe: BoxProbe, host = false): Set<number> {
     }
     for (const line of text.split('\n').slice(1)) {
       const cols = line.trim().split(/\s+/);
-      if (cols[3] === '0A') ports.add(parseInt(cols[1].split(':').at(-1)!, 16)); // 0A = TCP_LISTEN
+      if (cols[3] === '0A') ports.add(parseInt(cols[1]!.split(':').at(-1)!, 16)); // 0A = TCP_LISTEN
     }
   }
   return ports;
@@ -54,7 +54,7 @@ export async function shmSegments(probe: BoxProbe): Promise<{ key: string; size:
   const text = await probe.inNamespace('ipc', ['cat', '/proc/sysvipc/shm']);
   return text.trim().split('\n').slice(1).filter(Boolean).map((l) => {
     const c = l.trim().split(/\s+/);
-    return { key: c[0], size: Number(c[3]), cpid: Number(c[4]), lpid: Number(c[5]) };
+    return { key: c[0]!, size: Number(c[3]), cpid: Number(c[4]), lpid: Number(c[5]) };
   });
 }
 

@@ -32,7 +32,7 @@ export const nspidOf = (pid: number): number[] =>
 /** mountinfo lines as { target, fstype, source, options }. */
 const mountsOf = (pid: number) =>
   (read(`/proc/${pid}/mountinfo`) ?? '').split('\n').filter(Boolean).map((l) => {
-    const [a, b] = l.split(' - ');
+    const [a = '', b = ''] = l.split(' - ');
     const f = a.split(' ');
     const [fstype, source, super_] = b.split(' ');
     return { target: f[4], fstype, source, options: `${f[5]},${super_}` };

@@ -36,7 +36,7 @@ for (const l of lessons.filter((x) => !only || only.includes(x.lesson.slug))) {
     assert.equal(proof.steps.length, l.specs.length);
     for (const s of proof.steps) {
       assert.ok(stepProved(s), `${l.lesson.slug} step ${s.step} (${s.check}): ${s.message}`);
-      assert.equal(s.redAfterWrong, l.specs[s.step - 1].wrong.length ? true : null);
+      assert.equal(s.redAfterWrong, l.specs[s.step - 1]!.wrong.length ? true : null);
     }
   });
 }
@@ -45,7 +45,7 @@ test('summary table and check cost per type (ms, measured above)', () => {
   console.log(proofTable(proofs));
   const rows = Object.entries(timings).map(([k, v]) => {
     const s = [...v].sort((a, b) => a - b);
-    return `${k}: n=${s.length} mean=${(s.reduce((a, b) => a + b, 0) / s.length).toFixed(2)} p95=${s[Math.floor(s.length * 0.95)].toFixed(2)}`;
+    return `${k}: n=${s.length} mean=${(s.reduce((a, b) => a + b, 0) / s.length).toFixed(2)} p95=${s[Math.floor(s.length * 0.95)]!.toFixed(2)}`;
   });
   console.log(`# check cost: ${rows.join(' | ')}`);
   assert.ok(rows.length > 0);

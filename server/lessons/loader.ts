@@ -93,7 +93,7 @@ export function parseLesson(text: string, file: string, slug: string, opts: Pars
     if (h2 !== null && /^Step:\s*/.test(h2)) raw.push({ title: h2.replace(/^Step:\s*/, '').trim(), line: lineOf(n), nodes: [] });
     else if (h2 !== null && raw.length) outro.push(n);
     else if (outro.length) outro.push(n);
-    else if (raw.length) raw[raw.length - 1].nodes.push(n);
+    else if (raw.length) raw[raw.length - 1]!.nodes.push(n);
     else intro.push(n);
   }
   if (!raw.length) throw new FormatError(file, lineOf(head) + 1, 'a lesson needs at least one "## Step: <title>"');
@@ -103,10 +103,10 @@ export function parseLesson(text: string, file: string, slug: string, opts: Pars
     const body: RootContent[] = [];
     const hints: Block[][] = [];
     let check: Check | null = null;
-    const part: Record<string, string[]> = { solution: [], wrong: [], cleanup: [] };
+    const part: Record<'solution' | 'wrong' | 'cleanup', string[]> = { solution: [], wrong: [], cleanup: [] };
     for (const n of s.nodes) {
       if (n.type === 'code' && n.lang && STEP_PARTS.includes(n.lang)) {
-        if (n.lang !== 'check') part[n.lang] = lines(n.value);
+        if (n.lang !== 'check') part[n.lang as keyof typeof part] = lines(n.value);
         else if (check) throw new FormatError(file, lineOf(n), 'a step has exactly one ```check');
         else {
           const cy = parseYaml(n.value, file, lineOf(n) + 1);

@@ -57,8 +57,8 @@ export class PackSet {
   /** Re-reads one pack; lessons whose file now fails keep their last good version. */
   reload(dir: string): void {
     const i = this.packs.findIndex((p) => p.dir === dir);
-    if (i < 0) return;
     const old = this.packs[i];
+    if (!old) return;
     const fresh = loadPack(dir, old.info.builtin);
     const keptFiles = new Set(fresh.lessons.map((l) => l.file));
     for (const e of fresh.errors) {

@@ -143,13 +143,13 @@ export class RealProbe implements BoxProbe {
       const nspid = (statusField(status, 'NSpid') ?? String(pid)).trim().split(/\s+/).map(Number);
       return {
         hostPid: pid,
-        boxPid: nspid[nspid.length - 1],
+        boxPid: nspid.at(-1) ?? pid,
         boxPpid: 0,
         hostPpid: Number(statusField(status, 'PPid') ?? 0),
         pgrpHost: Number(after[2]),
         name: statusField(status, 'Name') ?? '',
         argv,
-        state: (statusField(status, 'State') ?? '?')[0],
+        state: (statusField(status, 'State') ?? '?')[0] ?? '?',
       };
     } catch {
       return null;

@@ -56,10 +56,10 @@ export function cgroupDirs(pid: number): string[] {
   const mounts = fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n');
   const dirs: string[] = [];
   for (const line of fs.readFileSync(`/proc/${pid}/cgroup`, 'utf8').trim().split('\n')) {
-    const [, ctrls, p] = line.split(':');
+    const [, ctrls, p = ''] = line.split(':');
     if (!p.includes('boxlab')) continue;
-    const m = mounts.find((x) => (ctrls ? / - cgroup /.test(x) && x.split(' - ')[1].split(' ')[2].split(',').includes(ctrls.split(',')[0]) : / - cgroup2 /.test(x)));
-    if (m) dirs.push(`${m.split(' ')[4]}${p.slice(m.split(' ')[3] === '/' ? 0 : m.split(' ')[3].length)}`);
+    const m = mounts.find((x) => (ctrls ? / - cgroup /.test(x) && x.split(' - ')[1]?.split(' ')[2]?.split(',').includes(ctrls.split(',')[0]!) : / - cgroup2 /.test(x)));
+    if (m) dirs.push(`${m.split(' ')[4]}${p.slice(m.split(' ')[3] === '/' ? 0 : m.split(' ')[3]!.length)}`);
   }
   return dirs;
 }
@@ -80,8 +80,7 @@ export async function proveLesson(l: LoadedLesson, opts: ProveOptions): Promise<
   const timed = async (check: LoadedLesson['specs'][number]['check'], memo: Memo) => {
     const t0 = performance.now();
     const r = await check.run(probe, memo);
-    (opts.timings ??= {})[check.type] ??= [];
-    opts.timings[check.type].push(performance.now() - t0);
+    ((opts.timings ??= {})[check.type] ??= []).push(performance.now() - t0);
     return r;
   };
   try {
@@ -151,6 +150,6 @@ export function proofTable(proofs: LessonProof[]): string {
     if (p.error) rows.push([p.slug, '!', `error: ${p.error}`.slice(0, 80), '', '', '', '']);
     if (p.leftovers.length) rows.push([p.slug, '!', `left behind: ${p.leftovers.join(', ')}`.slice(0, 80), '', '', '', '']);
   }
-  const w = rows[0].map((_, j) => Math.max(...rows.map((r) => r[j].length)));
-  return rows.map((r, i) => r.map((c, j) => c.padEnd(w[j])).join('  ').trimEnd() + (i === 0 ? `\n${w.map((n) => '-'.repeat(n)).join('  ')}` : '')).join('\n');
+  const w = rows[0]!.map((_, j) => Math.max(...rows.map((r) => (r[j] ?? '').length)));
+  return rows.map((r, i) => r.map((c, j) => c.padEnd(w[j] ?? 0)).join('  ').trimEnd() + (i === 0 ? `\n${w.map((n) => '-'.repeat(n)).join('  ')}` : '')).join('\n');
 }

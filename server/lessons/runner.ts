@@ -156,6 +156,7 @@ export class CheckRunner {
     const lesson = st.slug ? this.opts.lessons().get(st.slug) : undefined;
     if (!lesson || st.inflight || st.passedAt !== null || !s.client || s.destroyed) return;
     const spec = lesson.specs[st.step];
+    if (!spec) return; // a reloaded lesson may have fewer steps
     const check = spec.check;
     if (!check.states.includes(s.state as 'running' | 'exited')) return;
     let probe: BoxProbe | undefined;

@@ -16,7 +16,7 @@ const UNITS: Record<string, number> = { '': 1, K: 1024, M: 1024 ** 2, G: 1024 **
 /** "64M" → bytes; NaN for anything else. */
 export function sizeBytes(s: string): number {
   const m = /^(\d+(?:\.\d+)?)([KMG]?)$/i.exec(s.trim());
-  return m ? Math.round(Number(m[1]) * UNITS[m[2].toUpperCase()]) : NaN;
+  return m ? Math.round(Number(m[1]) * (UNITS[m[2]!.toUpperCase()] ?? NaN)) : NaN;
 }
 
 /** The lesson's settings, each lowered to the server's limit: a lesson never gets more than any other session. */

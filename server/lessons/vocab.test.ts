@@ -53,7 +53,7 @@ test('namespace: differs from the host, or from another process of the box', asy
   assert.equal((await run(null, p, { namespace: 'uts' })).r.ok, false, 'same inode: shared with the host');
   p.procs.push({ hostPid: 201, boxPid: 4, boxPpid: 1, hostPpid: 100, pgrpHost: 201, name: 'sh', argv: ['sh', '-c', 'x'], state: 'S' });
   assert.equal((await run(null, p, { namespace: 'uts', differsFrom: 'sh -c x' })).r.ok, false);
-  p.procs[1].hostPid = 202;
+  p.procs[1]!.hostPid = 202;
   assert.equal((await run(null, p, { namespace: 'uts', differsFrom: 'sh -c x' })).r.ok, true);
 });
 

@@ -38,9 +38,9 @@ function fakeRunner(s: Script) {
     }
     if (cmd === 'dpkg') {
       if (s.failDpkg) return fail('dpkg-deb: error: injected failure\n');
-      await mkdir(join(args[2], 'bin'), { recursive: true });
-      if (s.binaryIsDir) await mkdir(join(args[2], 'bin/busybox'));
-      else await writeFile(join(args[2], 'bin/busybox'), 'ELF', { mode: 0o755 });
+      await mkdir(join(args[2]!, 'bin'), { recursive: true });
+      if (s.binaryIsDir) await mkdir(join(args[2]!, 'bin/busybox'));
+      else await writeFile(join(args[2]!, 'bin/busybox'), 'ELF', { mode: 0o755 });
       return ok();
     }
     if (cmd.endsWith('/bin/busybox')) {

@@ -33,7 +33,7 @@ test('debootstrapProgress turns I: lines into a rising fraction', () => {
   const fr = seen.map((p) => p.fraction);
   assert.deepEqual(fr, [...fr].sort((a, b) => a - b));
   assert.equal(fr.at(-1), 0.97);
-  assert.equal(seen[0].msg, 'Retrieving InRelease');
+  assert.equal(seen[0]?.msg, 'Retrieving InRelease');
   assert.ok(seen.some((p) => p.msg.startsWith('W: Failure')));
   assert.equal(track('some dpkg noise'), null);
 });
@@ -52,7 +52,7 @@ function fakeRunner(opts: { installed: boolean; fail?: boolean }) {
       return ok();
     }
     if (cmd === 'debootstrap') {
-      const root = args[2];
+      const root = args[2]!;
       await mkdir(join(root, 'etc'), { recursive: true });
       await mkdir(join(root, 'var/cache/apt/archives'), { recursive: true });
       await writeFile(join(root, 'var/cache/apt/archives/bash_5.2_amd64.deb'), 'deb');

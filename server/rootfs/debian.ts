@@ -27,7 +27,7 @@ export function debootstrapProgress(expectedPackages = 90) {
   return (line: string): { msg: string; fraction: number } | null => {
     const m = /^([IWE]): (.*)$/.exec(line.trim());
     if (!m) return null;
-    const [, level, msg] = m;
+    const [, level, msg = ''] = m;
     const total = Math.max(retrieved, 1);
     let f = last;
     if (/^Retrieving (InRelease|Release|Packages)|^Checking Release|^Valid Release|^Checking component/.test(msg)) f = 0.03;

@@ -36,6 +36,6 @@ test('one rewritten line on a terminal, cut to its width, ended by done()', () =
   p.done();
   p.done();
   assert.equal(out[0], '\r\x1b[2K[rootfs]  40% extracting bus…');
-  assert.equal(out[1].length, '\r\x1b[2K'.length + 29);
+  assert.equal(out[1]?.length, '\r\x1b[2K'.length + 29);
   assert.deepEqual(out.slice(2), ['\n']);
 });

@@ -9,10 +9,10 @@ import { answers, buildProbeImage, runInBox, SKIP, startBox, type ProbeImage, SU
 interface MountLine { majmin: string; mountPoint: string; optional: string[]; fstype: string; superOpts: string }
 function mountsOf(pid: number | 'self'): MountLine[] {
   return fs.readFileSync(`/proc/${pid}/mountinfo`, 'utf8').trim().split('\n').map((line) => {
-    const [pre, post] = line.split(' - ');
+    const [pre = '', post = ''] = line.split(' - ');
     const f = pre.split(' ');
-    const [fstype, , superOpts] = post.split(' ');
-    return { majmin: f[2], mountPoint: f[4], optional: f.slice(6), fstype, superOpts };
+    const [fstype = '', , superOpts = ''] = post.split(' ');
+    return { majmin: f[2] ?? '', mountPoint: f[4] ?? '', optional: f.slice(6), fstype, superOpts };
   });
 }
 
@@ -53,8 +53,8 @@ describe('filesystem view of the box', { skip: SKIP }, () => {
       const run = await runInBox({ baseDir: img.image, script: PROC_SCRIPT, disable: [...disable] });
       r[name] = { out: run.out, stat: answers(run.lines, 'stat'), read: answers(run.lines, 'read'), write: answers(run.lines, 'write') };
     }
-    const s = r.secure;
-    const o = r['no mask_proc'];
+    const s = r.secure!;
+    const o = r['no mask_proc']!;
     const [ms, mo] = [boxMounts(s.out), boxMounts(o.out)];
     for (const p of MASKED) assert.ok(ms.has(p) && !mo.has(p), `${p} masked by a mount, only with mask_proc`);
     for (const p of READONLY) {
@@ -77,7 +77,7 @@ describe('filesystem view of the box', { skip: SKIP }, () => {
 
     // /proc/sys/net belongs to the box's netns. The read-only /proc (its superblock, procmem.root.test.ts) answers
     // first; without it the lack of CAP_NET_ADMIN, then the ro bind of /proc/sys; with all three off it opens.
-    const fwd = Object.fromEntries(Object.keys(cfgs).map((k) => [k, r[k].write.get('/proc/sys/net/ipv4/ip_forward')]));
+    const fwd = Object.fromEntries(Object.keys(cfgs).map((k) => [k, r[k]!.write.get('/proc/sys/net/ipv4/ip_forward')]));
     assert.deepEqual(fwd, { secure: 'err EROFS', 'no mask_proc': 'err EROFS', 'no proc_ro': 'err EACCES', 'no caps': 'err EROFS', 'no caps+mask_proc+proc_ro': 'ok' });
     // Host-global sysctls belong to the host's root: the read-only /proc answers first (EROFS); past every switch
     // the user namespace refuses (EACCES).
@@ -98,7 +98,7 @@ describe('filesystem view of the box', { skip: SKIP }, () => {
       args: ['-c', 'echo "dev $(ls -A /dev | tr "\\n" " ")"; echo "pts $(ls -A /dev/pts | tr "\\n" " ")"; echo "pids $(ls /proc | grep -c "^[0-9]")"; echo ready; read x'] });
     try {
       await live.waitFor(/ready/);
-      const dev = /^dev (.*)$/m.exec(live.out)?.[1].trim().split(' ').sort();
+      const dev = /^dev (.*)$/m.exec(live.out)?.[1]?.trim().split(' ').sort();
       assert.deepEqual(dev, ['fd', 'full', 'null', 'ptmx', 'pts', 'random', 'shm', 'stderr', 'stdin', 'stdout', 'tty', 'urandom', 'zero']);
       assert.match(live.out, /^pts ptmx $/m, 'pipe mode: no pty at all in the box devpts');
       assert.ok(Number(/^pids (\d+)$/m.exec(live.out)?.[1]) <= 4, 'a fresh /proc shows only the box processes');
@@ -141,7 +141,7 @@ describe('filesystem view of the box', { skip: SKIP }, () => {
     const open = await runInBox({ baseDir: img.image, shell: '/probe', args: ['fds'], disable: ['close_fds'] });
     assert.match(sec.out, /^fds 0 1 2$/m);
     assert.match(sec.out, /^cwd \/root$/m);
-    const leaked = /^fds (.*)$/m.exec(open.out)?.[1].split(' ').filter((fd) => Number(fd) > 2) ?? [];
+    const leaked = /^fds (.*)$/m.exec(open.out)?.[1]?.split(' ').filter((fd) => Number(fd) > 2) ?? [];
     assert.ok(leaked.length > 0, `close_fds disabled: fds above 2 reach the box (${leaked.join(' ')})`);
     t.diagnostic(`secure: fds 0 1 2, cwd /root; close_fds disabled: also ${leaked.join(' ')}`);
   });

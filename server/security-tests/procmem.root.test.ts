@@ -29,7 +29,7 @@ describe('/proc/<pid>/mem inside a box', { skip: SKIP || (SUITE_LAB && 'lab mode
       r[name] = { mem: answers(run.lines, 'memwrite'), procmnt: /^procmnt (\S+)$/m.exec(run.out)?.[1] ?? '', out: run.out };
     }
     for (const name of ['secure', 'no seccomp+caps'] as const) {
-      const { mem, procmnt, out } = r[name];
+      const { mem, procmnt, out } = r[name]!;
       assert.match(procmnt, /^ro,/, `${name}: /proc mounted read-only`);
       assert.equal(mem.get('open'), 'err EROFS', `${name}: sibling's mem not writable`);
       assert.equal(mem.get('sibling'), 'unchanged', `${name}: sibling's memory intact`);
@@ -38,7 +38,7 @@ describe('/proc/<pid>/mem inside a box', { skip: SKIP || (SUITE_LAB && 'lab mode
     }
     // The insecure answer: same uid and dumpable is all ptrace_may_access(PTRACE_MODE_ATTACH) asks; the seccomp
     // denial of ptrace and process_vm_writev does not cover this path.
-    const open = r['no proc_ro'];
+    const open = r['no proc_ro']!;
     assert.match(open.procmnt, /^rw,/);
     assert.equal(open.mem.get('pwrite'), 'ok');
     assert.equal(open.mem.get('sibling'), 'changed', 'with proc_ro disabled the write lands in the sibling');

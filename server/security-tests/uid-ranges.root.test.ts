@@ -74,7 +74,7 @@ describe('host uid ranges are machine-wide', { skip: SKIP }, () => {
     const env = { BOXLAB_STATIC_DIR: '/nonexistent/out', BOXLAB_MAX_PER_CLIENT: '3' };
     const srvA = child(['--import', 'tsx', path.join(ROOT, 'server/root/compose.ts'), '--port', String(PORTS.a)], { ...env, BOXLAB_RUN: RUNS.a });
     const srvB = child(['--import', 'tsx', path.join(ROOT, 'server/root/compose.ts'), '--port', String(PORTS.b)], { ...env, BOXLAB_RUN: RUNS.b });
-    const cli = child([BIN, 'run', '--', '/bin/sh', '-c', 'echo up; sleep 120'], { BOXLAB_RUN: RUNS.cli });
+    child([BIN, 'run', '--', '/bin/sh', '-c', 'echo up; sleep 120'], { BOXLAB_RUN: RUNS.cli });
     const [urlA, urlB] = await Promise.all([serverUp(PORTS.a, srvA), serverUp(PORTS.b, srvB)]);
     // Sessions on both servers created at the same time, while the CLI box comes up.
     clients.push(...(await Promise.all([openShell(urlA), openShell(urlB), openShell(urlA), openShell(urlB)])));
@@ -87,7 +87,7 @@ describe('host uid ranges are machine-wide', { skip: SKIP }, () => {
       const gid = idMap(r.init!.pid, 'gid_map');
       assert.equal(uid.length, 1, `${r.id}: one uid_map line`);
       assert.deepEqual(gid, uid, `${r.id}: gid_map is the uid_map`);
-      const [inside, base, count] = uid[0];
+      const [inside, base, count] = uid[0]!;
       assert.deepEqual([inside, count], [0, UID_RANGE]);
       // The registry entry that holds it: slot, id and the box's own dir.
       const entry = uidSlotEntries().find((e) => e.id === r.id);
@@ -98,13 +98,13 @@ describe('host uid ranges are machine-wide', { skip: SKIP }, () => {
     });
     ranges.sort((x, y) => x.base - y.base);
     for (let i = 1; i < ranges.length; i++) {
-      assert.ok(ranges[i - 1].end <= ranges[i].base, `overlap: ${JSON.stringify(ranges[i - 1])} and ${JSON.stringify(ranges[i])}`);
+      assert.ok(ranges[i - 1]!.end <= ranges[i]!.base, `overlap: ${JSON.stringify(ranges[i - 1])} and ${JSON.stringify(ranges[i])}`);
     }
     t.diagnostic(ranges.map((x) => `${x.who}:${x.id} ${x.base}-${x.end - 1}`).join(', '));
   });
 
   test('server A killed -9: its boxes die with it, but their slots stay held until the sweep unmounted them', { timeout: 60_000 }, async (t) => {
-    const srvA = started[0];
+    const srvA = started[0]!;
     const recs = readRecords(RUNS.a);
     assert.equal(recs.length, 2);
     srvA.kill('SIGKILL');

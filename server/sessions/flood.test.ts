@@ -15,7 +15,7 @@ async function flooding(t: Parameters<typeof start>[0], extra: Parameters<typeof
   await c.waitText(/\$ $/);
   const session = srv.manager.get(sessionId)!;
   c.type('yes\r');
-  return { c, fake, session, sb: fake.made[0] };
+  return { c, fake, session, sb: fake.made[0]! };
 }
 
 test('no acks: the pty is paused near the high watermark and keystrokes still get through', async (t) => {

@@ -157,7 +157,7 @@ test('FrameCoalescer: a stream (big frame moments ago) is batched for streamMs, 
   assert.equal(frames.length, 1, 'held while streaming');
   c.push(Buffer.alloc(4095)); // 12,285 queued >= maxFrame: sent at once
   assert.equal(frames.length, 2);
-  assert.equal(frames[1].length, 3 * 4095);
+  assert.equal(frames[1]?.length, 3 * 4095);
   t = 2;
   c.push(Buffer.alloc(100));
   await sleep(45);

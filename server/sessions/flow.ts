@@ -172,7 +172,7 @@ export class FrameCoalescer {
   flush(): void {
     this.cancel();
     if (this.queued === 0) return;
-    const data = this.queue.length === 1 ? this.queue[0] : Buffer.concat(this.queue, this.queued);
+    const data = this.queue.length === 1 ? this.queue[0]! : Buffer.concat(this.queue, this.queued);
     this.queue = [];
     this.queued = 0;
     this.lastFlushAt = this.now();

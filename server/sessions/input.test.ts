@@ -24,7 +24,7 @@ async function shell(t: Parameters<typeof start>[0], cap: number, stallMs: numbe
   c.autoAck = 32 * 1024;
   await c.opened();
   await c.waitText(/\$ $/);
-  return { c, sb: fake.made[0], session: srv.manager.get(sessionId)! };
+  return { c, sb: fake.made[0]!, session: srv.manager.get(sessionId)! };
 }
 
 test('a box that does not read: queue fills to the cap, the rest is refused with one notice; it drains in order when the box reads', async (t) => {
@@ -94,7 +94,7 @@ test('while the socket is held for a paste, output does not wait for acks (they 
   const c = new TestClient(url, token); // never acks
   await c.opened();
   await c.waitText(/\$ $/);
-  const sb = fake.made[0];
+  const sb = fake.made[0]!;
   const session = srv.manager.get(sessionId)!;
   c.type('yes\r');
   await c.until(() => sb.paused, 3000, 'output paused without acks');

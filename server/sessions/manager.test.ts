@@ -27,14 +27,14 @@ test('reconnect within grace: hello(resumed), all stages, snapshot before output
   b.autoAck = 32 * 1024;
   await b.opened();
   await b.waitText(/30000\r\n\$ $/, 5000);
-  const hello = b.of('hello')[0];
+  const hello = b.of('hello')[0]!;
   assert.equal(hello.resumed, true);
   assert.equal(hello.state, 'running');
   const firstBinary = b.order.findIndex((o) => o.startsWith('B:'));
   const snapAt = b.order.indexOf('T:snapshot');
   assert.ok(snapAt >= 0 && snapAt < firstBinary, `snapshot first: ${b.order.slice(0, 30).join(' ')}`);
   assert.equal(b.of('stage').length, 23, 'every creation stage (prepare_state..running) replayed');
-  const snap = b.of('snapshot')[0];
+  const snap = b.of('snapshot')[0]!;
   assert.deepEqual([snap.rows, snap.cols], [20, 60]);
   // The browser's view: snapshot then live bytes, into a terminal as tall as the server's scrollback.
   const view = new Mirror({ rows: 20, cols: 60, scrollback: 100_000 });
@@ -46,7 +46,7 @@ test('reconnect within grace: hello(resumed), all stages, snapshot before output
   assert.match(b.text(), /^\d+\r$/m, 'and the live stream after it still carried numbered lines');
   const nums = view.text().split('\n').map((l) => l.trim()).filter((l) => /^\d+$/.test(l)).map(Number);
   assert.equal(nums.at(-1), 30000);
-  for (let i = 1; i < nums.length; i++) assert.equal(nums[i], nums[i - 1] + 1, `line after ${nums[i - 1]} is ${nums[i]}`);
+  for (let i = 1; i < nums.length; i++) assert.equal(nums[i], nums[i - 1]! + 1, `line after ${nums[i - 1]} is ${nums[i]}`);
   assert.ok(nums.length > 1000, `${nums.length} contiguous lines (screen + scrollback)`);
   assert.equal(fake.made.length, 1, 'same sandbox');
   b.type('echo again\r');
@@ -74,9 +74,9 @@ test('grace expiry destroys the sandbox and invalidates the token', async (t) =>
   const a = await ready(new TestClient(url, token));
   await a.close();
   await new Promise((r) => setTimeout(r, 100));
-  assert.equal(fake.made[0].destroyed, false, 'still inside the grace period');
+  assert.equal(fake.made[0]?.destroyed, false, 'still inside the grace period');
   await new Promise((r) => setTimeout(r, 500));
-  assert.equal(fake.made[0].destroyed, true);
+  assert.equal(fake.made[0]?.destroyed, true);
   assert.equal(srv.manager.size, 0);
   const r = await rawUpgrade(url, { Origin: url, 'Sec-WebSocket-Protocol': `boxlab.v1, boxlab.token.${token}` });
   assert.equal(r.status, 401);
@@ -99,7 +99,7 @@ test('idle timeout: keystrokes keep it alive, silence closes with 4408 and destr
   assert.equal(closed.code, 4408);
   assert.equal(closed.reason, 'idle timeout');
   assert.equal(a.of('error').at(-1)?.code, 'expired');
-  assert.equal(fake.made[0].destroyed, true);
+  assert.equal(fake.made[0]?.destroyed, true);
 });
 
 test('lifetime: the session ends when it is reached even while active', async (t) => {
@@ -109,7 +109,7 @@ test('lifetime: the session ends when it is reached even while active', async (t
   t.after(() => clearInterval(timer));
   const closed = await a.waitClose(2000);
   assert.deepEqual(closed, { code: 4408, reason: 'session lifetime reached' });
-  assert.equal(fake.made[0].destroyed, true);
+  assert.equal(fake.made[0]?.destroyed, true);
 });
 
 test('reset: old sandbox destroyed, fresh one in place, screen cleared; restart after exit', async (t) => {
@@ -121,21 +121,21 @@ test('reset: old sandbox destroyed, fresh one in place, screen cleared; restart 
   await a.until(() => a.of('state').filter((s) => s.state === 'running').length === 2);
   await a.waitText(/\x1bc\$ $/);
   assert.equal(fake.made.length, 2);
-  assert.equal(fake.made[0].destroyed, true);
-  assert.equal(fake.made[1].destroyed, false);
+  assert.equal(fake.made[0]?.destroyed, true);
+  assert.equal(fake.made[1]?.destroyed, false);
   assert.equal(a.of('stage').filter((s) => s.event.stage === 'prepare_state').length, 2);
   a.type('exit 3\r');
   const exit = await a.waitMessage('exit');
   assert.deepEqual([exit.code, exit.signal, exit.status], [3, null, 3]);
   await a.waitMessage('state', (s) => s.state === 'exited');
-  await a.until(() => fake.made[1].destroyed, 2000, 'exited sandbox released');
+  await a.until(() => fake.made[1]?.destroyed === true, 2000, 'exited sandbox released');
   a.type('ignored\r');
   a.control({ type: 'restart' });
   await a.until(() => a.of('state').filter((s) => s.state === 'running').length === 3);
   assert.equal(fake.made.length, 3);
   a.type('echo back\r');
   await a.waitText(/back\r\n/);
-  assert.equal(fake.made[1].input.length, 1, 'keystrokes after exit were not written to the dead sandbox');
+  assert.equal(fake.made[1]?.input.length, 1, 'keystrokes after exit were not written to the dead sandbox');
 });
 
 test('creation failure: state error with the engine message, then restart works', async (t) => {
@@ -150,7 +150,7 @@ test('creation failure: state error with the engine message, then restart works'
   const failed = a.of('stage').filter((s) => !s.event.ok);
   assert.deepEqual(failed.map((s) => s.event.stage), ['pivot_root']);
   assert.equal(a.of('stage').at(-1)!.event.stage, 'cleanup_done', 'the cleanup after the failure is shown too');
-  assert.equal(fake.made[0].destroyed, true);
+  assert.equal(fake.made[0]?.destroyed, true);
   fail = false;
   a.control({ type: 'restart' });
   await a.waitMessage('state', (s) => s.state === 'running');
@@ -166,5 +166,5 @@ test('stats are pushed at most once per second while attached', async (t) => {
   const n = a.of('stats').length;
   const elapsed = (Date.now() - t0) / 1000;
   assert.ok(n >= 1 && n <= Math.ceil(elapsed), `${n} stats in ${elapsed.toFixed(2)} s`);
-  assert.equal(a.of('stats')[0].stats.pids.max, 128);
+  assert.equal(a.of('stats')[0]?.stats.pids.max, 128);
 });

@@ -30,7 +30,7 @@ export interface MirrorOptions {
 /** Plain output: printable ASCII, TAB, CR, LF. Anything else (ESC, other C0, UTF-8) goes to the parser as is. */
 export function isPlain(b: Uint8Array): boolean {
   for (let i = 0; i < b.length; i++) {
-    const c = b[i];
+    const c = b[i]!;
     if (c >= 0x20 ? c > 0x7e : c !== 0x0a && c !== 0x0d && c !== 0x09) return false;
   }
   return true;
@@ -117,8 +117,8 @@ export class Mirror {
     this.heldBytes += chunk.length;
     this.heldCrlfTotal += crlf;
     const need = this.term.rows + this.scrollback + 2;
-    if (this.held.length > 1 && this.heldCrlfTotal - this.heldCrlf[0] >= need && this.canSkip()) {
-      while (this.held.length > 1 && this.heldCrlfTotal - this.heldCrlf[0] >= need) {
+    if (this.held.length > 1 && this.heldCrlfTotal - this.heldCrlf[0]! >= need && this.canSkip()) {
+      while (this.held.length > 1 && this.heldCrlfTotal - this.heldCrlf[0]! >= need) {
         const b = this.held.shift()!;
         this.heldCrlfTotal -= this.heldCrlf.shift()!;
         this.heldBytes -= b.length;
@@ -147,7 +147,7 @@ export class Mirror {
     this.heldCrlf = [];
     this.heldBytes = 0;
     this.heldCrlfTotal = 0;
-    this.feed(held.length === 1 ? held[0] : Buffer.concat(held));
+    this.feed(held.length === 1 ? held[0]! : Buffer.concat(held));
   }
 
   private feed(chunk: Uint8Array): void {

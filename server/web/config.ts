@@ -115,7 +115,7 @@ const cpu: Parser = (v, what) => {
 const str: Parser = (v) => v;
 const bytesIn = (min: number, max: number): Parser => (v, what) => {
   const m = /^(\d+)([KMkm]?)$/.exec(v);
-  const n = m ? Number(m[1]) * ({ '': 1, K: 1024, M: 1024 * 1024 } as const)[m[2].toUpperCase() as '' | 'K' | 'M'] : NaN;
+  const n = m ? Number(m[1]) * ({ '': 1, K: 1024, M: 1024 * 1024 } as const)[m[2]!.toUpperCase() as '' | 'K' | 'M'] : NaN;
   if (!(n >= min && n <= max)) throw new ConfigError(`${what}: "${v}" must be a size from ${min / 1024}K to ${max / 1024 / 1024}M`);
   return n;
 };
@@ -223,9 +223,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   }
   const flagged: Record<string, unknown[]> = {};
   for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
+    const a = argv[i]!;
     const m = /^--([a-z-]+)(?:=(.*))?$/.exec(a);
-    const key = m && byFlag.get(m[1]);
+    const key = m && byFlag.get(m[1]!);
     if (!m || !key) throw new ConfigError(`unknown option "${a}"`);
     let v = m[2];
     if (v === undefined) {

@@ -103,7 +103,7 @@ test('a paste over the byte budget is slowed, not closed, and arrives whole', as
   const chunk = Buffer.alloc(16 * 1024, 0x01); // control bytes the fake shell neither echoes nor keeps: only pacing is timed
   const t0 = performance.now();
   for (let i = 0; i < 16; i++) c.ws.send(chunk, { binary: true }); // 256 KiB
-  const box = fake.made[0];
+  const box = fake.made[0]!;
   await c.until(() => box.input.reduce((n, b) => n + b.length, 0) >= 256 * 1024, 5000, 'whole paste written');
   const ms = performance.now() - t0;
   t.diagnostic(`256 KiB paste with a 64 KiB burst at 200 KiB/s took ${ms.toFixed(0)} ms`);

@@ -54,7 +54,7 @@ export async function listenHttp(opts: HttpFrontOptions): Promise<HttpFront> {
       res.writeHead(421, { ...SECURITY_HEADERS, 'Content-Type': 'text/plain; charset=utf-8', Connection: 'close' });
       return void res.end(MISDIRECTED_BODY);
     }
-    const path = (req.url ?? '/').split('?')[0];
+    const path = (req.url ?? '/').split('?')[0]!;
     const alias = opts.pageAlias?.(path);
     if (alias) req.url = alias;
     const p = path.startsWith('/api/') ? api(req, res, path) : opts.serveStatic(req, res);

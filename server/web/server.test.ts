@@ -90,7 +90,7 @@ test('hello, live stages, echo, subprotocol, resize validated', async (t) => {
   assert.deepEqual(fresh.invalid, [], 'every server frame matched the protocol schema');
   assert.equal(hello.sessionId, sessionId);
   assert.equal(fake.made.length, 1);
-  assert.equal(fake.made[0].config.hostname, `box-${sessionId.slice(0, 8)}`);
+  assert.equal(fake.made[0]?.config.hostname, `box-${sessionId.slice(0, 8)}`);
   fresh.control({ type: 'ping', t: 42 });
   assert.equal((await fresh.waitMessage('pong')).t, 42);
 });
@@ -107,7 +107,7 @@ test('bad, unknown and oversized messages: errors, 4400 after 10, 1009 when too 
   a.type('x'.repeat(20 * 1024)); // keystroke frame over 16 KiB
   await a.waitMessage('error', (e) => /exceeds 16384/.test(e.message));
   assert.equal(a.closed, null);
-  assert.equal(fake.made[0].input.length, 0, 'the oversized keystroke frame never reached the shell');
+  assert.equal(fake.made[0]?.input.length, 0, 'the oversized keystroke frame never reached the shell');
   for (let i = 0; i < 6; i++) a.control({ type: 'ack', bytes: -1 });
   const closeA = await a.waitClose();
   assert.equal(closeA.code, 4400);
@@ -142,8 +142,8 @@ test('shutdown: every socket closed with 4503, every sandbox destroyed, no timer
   const timersBefore = process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
   const { url, srv, fake } = await start(t, { maxPerClient: 10 });
   const clients = await Promise.all([1, 2, 3].map(async () => connect(url, (await newSession(url)).token)));
-  clients[0].type('yes\r'); // one of them busy flooding
-  await clients[0].waitText(/y\r\ny\r\n/);
+  clients[0]!.type('yes\r'); // one of them busy flooding
+  await clients[0]!.waitText(/y\r\ny\r\n/);
   const idle = await newSession(url); // a session nobody attached to
   assert.ok(idle.token);
   await srv.close();
@@ -166,6 +166,6 @@ test('shutdown while a sandbox is still being built waits for it and destroys it
   assert.equal(c.of('state').some((s) => s.state === 'running'), false);
   await srv.close();
   assert.equal(fake.made.length, 1);
-  assert.equal(fake.made[0].destroyed, true, 'the half-built sandbox was destroyed before close() resolved');
+  assert.equal(fake.made[0]?.destroyed, true, 'the half-built sandbox was destroyed before close() resolved');
   assert.equal((await c.waitClose()).code, 4503);
 });

@@ -25,7 +25,7 @@ export function authorizeUpgrade(req: IncomingMessage, manager: SessionManager, 
   const offered = String(req.headers['sec-websocket-protocol'] ?? '').split(',').map((s) => s.trim());
   if (!offered.includes(PROTOCOL_VERSION)) return { ok: false, status: 401, message: `subprotocol ${PROTOCOL_VERSION} required` };
   const tokens = offered.filter((p) => p.startsWith(TOKEN_PROTOCOL_PREFIX));
-  const session = tokens.length === 1 ? manager.findByToken(tokens[0].slice(TOKEN_PROTOCOL_PREFIX.length)) : undefined;
+  const session = tokens.length === 1 ? manager.findByToken(tokens[0]!.slice(TOKEN_PROTOCOL_PREFIX.length)) : undefined;
   if (!session || session.destroyed) return { ok: false, status: 401, message: 'unknown or expired session token' };
   return { ok: true, session };
 }

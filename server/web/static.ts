@@ -39,7 +39,7 @@ type Found = { file: string; size: number; mtime: Date };
 export function candidates(urlPath: string): string[] | null {
   let p: string;
   try {
-    p = decodeURIComponent(urlPath.split('?')[0].split('#')[0]);
+    p = decodeURIComponent(urlPath.split('?')[0]!.split('#')[0]!);
   } catch {
     return null;
   }

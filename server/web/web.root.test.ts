@@ -82,7 +82,7 @@ test('real sandboxes: echo, resize, isolation, auth, reconnect, reset, shutdown 
   const a2 = new TestClient(url, s1.token);
   await a2.opened();
   const snap = await a2.waitMessage('snapshot', () => true, 5000);
-  assert.equal(a2.of('hello')[0].resumed, true);
+  assert.equal(a2.of('hello')[0]?.resumed, true);
   assert.match(snap.data, /33 101/);
   assert.match(snap.data, /secret-a/);
   assert.deepEqual([snap.rows, snap.cols], [33, 101]);
@@ -159,7 +159,7 @@ test('SIGTERM: the server process closes sockets with 4503, destroys its sandbox
       const m = /listening on (http:\/\/\S+)/.exec(out);
       if (m) {
         clearTimeout(timer);
-        resolve(m[1]);
+        resolve(m[1]!);
       }
     });
   });

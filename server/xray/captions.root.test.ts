@@ -83,7 +83,7 @@ test('the x-ray captions say only what the box lets you see and do', { skip }, a
   t.diagnostic(`uts: box ${config.hostname}, host ${hostName}; ${UTS_RENAME_CAP.name} ${hasCap ? 'kept: rename worked' : 'dropped: rename refused'}`);
   // user: "root inside is an unprivileged uid on the host".
   assert.equal(v.get('uid'), '0');
-  const [inside, outside] = (v.get('uidmap') ?? '').trim().split(/\s+/).map(Number);
+  const [inside, outside = NaN] = (v.get('uidmap') ?? '').trim().split(/\s+/).map(Number);
   assert.ok(inside === 0 && outside > 0, `uid_map ${v.get('uidmap')}`);
   // net: "only a loopback, no route out; host sockets invisible".
   assert.deepEqual(block(lines, 'links'), ['lo']);

@@ -40,7 +40,7 @@ export function sampleNestedMounts(procRoot: string, procs: readonly XrayProc[],
       if (!raw) continue;
       const text = raw.toString('utf8');
       const keys = keysOf(text);
-      const list = parseMountinfo(text).list.filter((_, i) => !boxKeys.has(keys[i])).slice(0, NESTED_MOUNT_LIMITS.mounts);
+      const list = parseMountinfo(text).list.filter((_, i) => !boxKeys.has(keys[i] ?? '')).slice(0, NESTED_MOUNT_LIMITS.mounts);
       out.push({ ino: mnt.ino, pid: p.pid ?? p.hostPid, list });
     } finally {
       closeFd(fd);

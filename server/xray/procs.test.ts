@@ -76,8 +76,8 @@ test('mountinfo: octal escapes decoded, then control characters made visible; bo
   const { list, truncated } = parseMountinfo(BOX_MOUNTINFO);
   assert.equal(truncated, false);
   assert.deepEqual(list.map((m) => m.mountPoint), ['/', '/proc', '/dev', '/dev/pts', '/mnt/a b\\x0ac\\x1b[2J']);
-  assert.deepEqual([list[4].fsType, list[4].source, list[4].superOptions, list[4].parent], ['tmpfs', 'tmpfs', 'rw', 70]);
-  assert.equal(list[0].fsType, 'overlay');
+  assert.deepEqual([list[4]?.fsType, list[4]?.source, list[4]?.superOptions, list[4]?.parent], ['tmpfs', 'tmpfs', 'rw', 70]);
+  assert.equal(list[0]?.fsType, 'overlay');
   const many = Array.from({ length: 300 }, (_, i) => `${i + 1} 1 0:1 / /m${i} rw - tmpfs tmpfs rw`).join('\n');
   const cut = parseMountinfo(many);
   assert.equal(cut.list.length, 200);

@@ -111,9 +111,9 @@ function toProc(o: Opened, cmd: string, uidMap: ProcWalkOptions['uidMap'], boxPp
   const s = o.status;
   return {
     ...(box ? nestedOf(s.nspid, nsOf(o.fd), box) : {}),
-    hostPid: s.nspid[0],
+    hostPid: s.nspid[0]!,
     // The box's level of NSpid, not the last one: a learner's nested PID 1 is pid N in the box (nspid has the rest).
-    pid: s.nspid.length > 1 ? s.nspid[1] : null,
+    pid: s.nspid[1] ?? null,
     hostPpid: s.ppid,
     ppid: boxPpid,
     name: s.name,

@@ -52,7 +52,7 @@ test('v1: a full message with every view, valid on the wire, then only what chan
 
   writeFileSync(join(fx.layers.upper, 'tmp/y'), 'new');
   rmSync(join(fx.layers.upper, 'tmp/x'));
-  writeFileSync(join(src.dirs.memory, 'memory.oom_control'), 'oom_kill_disable 0\nunder_oom 0\noom_kill 1\n');
+  writeFileSync(join(src.dirs.memory!, 'memory.oom_control'), 'oom_kill_disable 0\nunder_oom 0\noom_kill 1\n');
   const next = (await s.sampleOnce())!;
   assert.equal(next.full, false);
   assert.equal(next.seq, 2);
@@ -118,16 +118,16 @@ test('timers: none until a view is watched, at most one message per interval, no
   assert.equal(s.active, false);
   const count = sent.length;
   assert.ok(count >= 5 && count <= 12, `${count} messages in 420 ms at a 40 ms interval`);
-  assert.equal(sent[0].full, true);
+  assert.equal(sent[0]?.full, true);
   assert.ok(sent.slice(1).every((m) => !m.full));
-  for (let i = 1; i < sent.length; i++) assert.ok(sent[i].at - sent[i - 1].at >= 35, 'spaced by the interval');
+  for (let i = 1; i < sent.length; i++) assert.ok(sent[i]!.at - sent[i - 1]!.at >= 35, 'spaced by the interval');
   const reads = n;
   await sleep(120);
   assert.equal(sent.length, count, 'nothing sent after unwatching');
   assert.equal(n, reads, 'nothing read after unwatching');
   s.watch(['cgroup']);
   await sleep(60);
-  assert.equal(sent[count].full, true, 'a new subscription starts with a full message');
+  assert.equal(sent[count]?.full, true, 'a new subscription starts with a full message');
   s.stop();
 });
 
@@ -148,7 +148,7 @@ test('XrayFeed: a sampler only with both a source and a subscription', async (t)
   feed.setSource(src);
   await sleep(50);
   assert.equal(sent.length, 2);
-  assert.equal(sent[1].full, true, 'a new sandbox starts over');
+  assert.equal(sent[1]?.full, true, 'a new sandbox starts over');
   feed.watch([]);
   assert.equal(feed.active, false);
 });

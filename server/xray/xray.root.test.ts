@@ -14,7 +14,7 @@ function watch(box: ConstructorParameters<typeof XraySampler>[0], views: XrayVie
   const until = async (pred: (m: XrayMsg) => boolean, what: string, ms = 8000): Promise<XrayMsg> => {
     const end = Date.now() + ms;
     for (let seen = 0; Date.now() < end; await sleep(20)) {
-      for (; seen < sent.length; seen++) if (pred(sent[seen])) return sent[seen];
+      for (; seen < sent.length; seen++) if (pred(sent[seen]!)) return sent[seen]!;
     }
     throw new Error(`no x-ray message with ${what} in ${ms} ms (got ${sent.length})`);
   };
@@ -71,7 +71,7 @@ test('processes: NSpid pairs match the host /proc and the pid the box itself rep
     assert.equal(all.get(sh.box.pids.init)!.pid, 1, 'PID 1 is the shell');
     assert.equal(all.get(sh.box.pids.namespacedParent)!.pid, null, 'the namespaced parent is outside the PID namespace');
     for (const p of all.values()) {
-      const nspid = /\nNSpid:\s*([^\n]*)/.exec(readFileSync(`/proc/${p.hostPid}/status`, 'utf8'))![1].trim().split(/\s+/).map(Number);
+      const nspid = (/\nNSpid:\s*([^\n]*)/.exec(readFileSync(`/proc/${p.hostPid}/status`, 'utf8'))?.[1] ?? '').trim().split(/\s+/).map(Number);
       assert.deepEqual(p.pid === null ? [p.hostPid] : [p.hostPid, p.pid], nspid, `NSpid of ${p.hostPid}`);
     }
     // Killed, the sleep stays a zombie until the shell reaps it, which busybox sh does before its next command.
@@ -95,8 +95,8 @@ test('upper layer: a file written in the box appears, a deleted image file is a 
   try {
     const first = await w.until((x) => x.full, 'a full message');
     assert.deepEqual(first.fs!.set.filter((f) => f.path === '/tmp/x'), []);
-    assert.equal(first.mounts!.list[0].mountPoint, '/');
-    assert.equal(first.mounts!.list[0].fsType, 'overlay');
+    assert.equal(first.mounts!.list[0]?.mountPoint, '/');
+    assert.equal(first.mounts!.list[0]?.fsType, 'overlay');
     assert.equal(first.mounts!.mergedPath, sh.box.layers.merged);
     await sh.run('echo hi > /tmp/x && rm /etc/hostname && ln -s /etc/shadow /tmp/link');
     const m = await w.until((x) => !!x.fs?.set.some((f) => f.path === '/tmp/x'), '/tmp/x');

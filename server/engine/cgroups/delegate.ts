@@ -218,7 +218,7 @@ export async function sweepLegacy(io: CgroupIO, mountDir: string, startedIn: str
   const rel = path.posix.relative(mountDir, startedIn);
   if (rel.startsWith('..')) return removed;
   const chain = [mountDir];
-  for (const part of rel.split('/').filter(Boolean)) chain.push(j(chain[chain.length - 1], part));
+  for (const part of rel.split('/').filter(Boolean)) chain.push(j(chain[chain.length - 1]!, part));
   for (const dir of chain.reverse()) {
     const legacy = j(dir, SUBTREE_NAME);
     if (dir !== mountDir && (await io.exists(legacy)) && (await rmdirIfUnused(io, legacy))) removed.push(legacy);

@@ -43,13 +43,13 @@ export function parseMountinfo(text: string): MountEntry[] {
     out.push({
       mountId: Number(f[0]),
       parentId: Number(f[1]),
-      majorMinor: f[2],
-      root: unescapeMountField(f[3]),
-      mountPoint: unescapeMountField(f[4]),
-      mountOptions: f[5].split(','),
+      majorMinor: f[2]!,
+      root: unescapeMountField(f[3]!),
+      mountPoint: unescapeMountField(f[4]!),
+      mountOptions: f[5]!.split(','),
       optionalFields: f.slice(6, sep),
-      fsType: f[sep + 1],
-      source: unescapeMountField(f[sep + 2]),
+      fsType: f[sep + 1]!,
+      source: unescapeMountField(f[sep + 2]!),
       superOptions: (f[sep + 3] ?? '').split(','),
     });
   }

@@ -16,7 +16,7 @@ export function parseMemory(input: string): number {
   const m = /^(\d+(?:\.\d+)?|\.\d+)\s*(?:([kmgt])(?:i?b?)|(b))?$/i.exec(s);
   if (!m) throw new Error(`memory limit "${s}" is not a size like 100M, 1G, 512k or 1048576`);
   const unit = (m[2] ?? '').toLowerCase();
-  const bytes = Math.floor(Number(m[1]) * UNITS[unit]);
+  const bytes = Math.floor(Number(m[1]) * (UNITS[unit] ?? NaN));
   if (!Number.isFinite(bytes)) throw new Error(`memory limit "${s}" is not a finite number`);
   if (bytes <= 0) throw new Error(`memory limit "${s}" is zero: a box needs at least 1 byte (try 64M)`);
   if (bytes > MAX_MEMORY_BYTES) throw new Error(`memory limit "${s}" is above the 1T maximum`);

@@ -11,7 +11,7 @@ const HEADER = '/usr/include/linux/capability.h';
 test('capability numbers match linux/capability.h', { skip: !fs.existsSync(HEADER) && `${HEADER} not installed` }, () => {
   const fromHeader: Record<string, number> = {};
   for (const m of fs.readFileSync(HEADER, 'utf8').matchAll(/^#define CAP_([A-Z_]+)\s+(\d+)\s*$/gm)) {
-    fromHeader[m[1]] = Number(m[2]);
+    fromHeader[m[1]!] = Number(m[2]);
   }
   assert.ok(Object.keys(fromHeader).length >= 38, 'header parsed');
   for (const [name, n] of Object.entries(fromHeader)) assert.equal(CAPS[name as CapName], n, `CAP_${name}`);

@@ -123,7 +123,7 @@ export class FakeSandbox extends EventEmitter implements SandboxHandle {
       run = -1;
     };
     for (let i = 0; i < buf.length; i++) {
-      const byte = buf[i];
+      const byte = buf[i]!;
       if (byte >= 0x20 && byte !== 0x7f) {
         if (run < 0) run = i;
         continue;

@@ -36,7 +36,7 @@ export class FakeProbe implements BoxProbe {
   upperStat(rel: string) { const e = this.upper.get(rel); return e ? stat(e) : null; }
   lowerStat(rel: string) { const e = this.lower.get(rel); return e ? stat(e) : null; }
   readUpper(rel: string) { const e = this.upper.get(rel); return e?.kind === 'file' ? { data: Buffer.from(e.data ?? ''), stat: stat(e) } : null; }
-  procText(rel: string) { if (!(rel in this.proc)) throw new Error(`ENOENT ${rel}`); return this.proc[rel]; }
+  procText(rel: string) { const t = this.proc[rel]; if (t === undefined) throw new Error(`ENOENT ${rel}`); return t; }
   hostText(p: string) { return p === '/proc/sysvipc/shm' || p.startsWith('/proc/net/') ? 'header\n' : '65534\n'; }
   async stats() { return this.st; }
   cgroupText() { return this.pidsEvents; }

@@ -128,7 +128,7 @@ async function startServer(args: string[], nodeArgs: string[] = [], env: Record<
       if (m) {
         clearTimeout(timer);
         child.stdout.off('data', check);
-        resolve(m[1]);
+        resolve(m[1]!);
       }
     };
     child.stdout.on('data', check);
@@ -205,7 +205,7 @@ export async function runPaste(p: PasteParams, log: (l: string) => void = () => 
     try {
       await reader.until(() => {
         for (; seen < reader.binary.length && counted === null; seen++) {
-          const text = carry + reader.binary[seen].toString('latin1');
+          const text = carry + reader.binary[seen]!.toString('latin1');
           const m = /(\d+)\r\n/.exec(text);
           if (m) counted = Number(m[1]);
           carry = text.slice(-24);

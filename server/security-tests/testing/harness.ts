@@ -175,7 +175,7 @@ export function answers(lines: string[], kind: string): Map<string, string> {
   const out = new Map<string, string>();
   for (const l of lines) {
     const m = new RegExp(`(?:^|[^a-z])${kind} (\\S+) (.*)$`).exec(l.trim());
-    if (m) out.set(m[1], m[2].trim());
+    if (m) out.set(m[1]!, m[2]!.trim());
   }
   return out;
 }
@@ -187,11 +187,11 @@ interface CgMount { mountPoint: string; root: string; fstype: string; superOpts:
 function cgroupMounts(): CgMount[] {
   const out: CgMount[] = [];
   for (const line of fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) {
-    const [pre, post] = line.split(' - ');
+    const [pre = '', post] = line.split(' - ');
     if (!post) continue;
     const f = pre.split(' ');
     const [fstype, , superOpts = ''] = post.split(' ');
-    if (fstype === 'cgroup' || fstype === 'cgroup2') out.push({ mountPoint: f[4], root: f[3], fstype, superOpts: superOpts.split(',') });
+    if (fstype === 'cgroup' || fstype === 'cgroup2') out.push({ mountPoint: f[4] ?? '', root: f[3] ?? '', fstype, superOpts: superOpts.split(',') });
   }
   return out;
 }
@@ -212,7 +212,7 @@ function cgroupCandidates(id: string): string[] {
   const mounts = cgroupMounts();
   const out: string[] = [];
   for (const line of fs.readFileSync('/proc/self/cgroup', 'utf8').trim().split('\n')) {
-    const [hier, ctrls, cgPath] = line.split(':');
+    const [hier, ctrls = '', cgPath = ''] = line.split(':');
     const mnt = hier === '0'
       ? mounts.find((m) => m.fstype === 'cgroup2')
       : mounts.find((m) => m.fstype === 'cgroup' && ctrls.split(',').some((c) => m.superOpts.includes(c)));
@@ -235,7 +235,7 @@ export function procsInUidRange(base: number): number[] {
     } catch {
       continue; // exited while we looked
     }
-    const uids = /^Uid:\s+(.*)$/m.exec(status)?.[1].split(/\s+/).map(Number) ?? [];
+    const uids = /^Uid:\s+(.*)$/m.exec(status)?.[1]?.split(/\s+/).map(Number) ?? [];
     if (uids.some((u) => u >= base && u < base + UID_RANGE)) pids.push(Number(name));
   }
   return pids;

@@ -146,7 +146,7 @@ export class FakeKernel {
   }
 
   async rmdir(p: string): Promise<void> {
-    const err = (code: string) => Object.assign(new Error(`${code}: rmdir ${p}`), { code, errno: -(os.constants.errno as Record<string, number>)[code], syscall: 'rmdir', path: p });
+    const err = (code: keyof typeof os.constants.errno) => Object.assign(new Error(`${code}: rmdir ${p}`), { code, errno: -os.constants.errno[code], syscall: 'rmdir', path: p });
     if (!fs.existsSync(p)) throw err('ENOENT');
     const left = this.busy.get(this.rel(p)) ?? 0;
     if (left > 0) {

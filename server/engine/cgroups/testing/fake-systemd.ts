@@ -14,7 +14,7 @@ export async function systemdTree(file = 'systemd-v2-tree.txt'): Promise<{ k: Fa
   const delegated = new Set<string>();
   for (const raw of fx(file).split('\n')) {
     if (!raw.trim() || raw.startsWith('#')) continue;
-    const [cg, subtree, procs, flag] = raw.split('|').map((s) => s.trim());
+    const [cg = '', subtree, procs, flag] = raw.split('|').map((s) => s.trim());
     const rel = path.posix.join(MNT, cg);
     if (cg !== '/') await k.mkcg(rel);
     await k.setRel(`${rel}/cgroup.subtree_control`, subtree ? subtree + '\n' : '');
