@@ -72,6 +72,10 @@ export async function courseApi(course: Course, r: RouteRequest, res: RouteRespo
     return sendJson(res, 403, { error: 'origin_not_allowed' }), true;
   }
   const auth = course.auth.fromRequest(r);
+  if (auth === 'limited') {
+    const retryAfterSec = Math.max(1, course.auth.logins.retryAfterSec(r.socket.remoteAddress));
+    return sendJson(res, 429, { error: 'too_many_attempts', message: `too many wrong instructor tokens: try again in ${retryAfterSec} s`, retryAfterSec }, { 'Retry-After': String(retryAfterSec) }), true;
+  }
   if (auth !== 'ok') {
     const bearer = /^Bearer\s+(\S+)$/i.exec(r.headers.authorization ?? '')?.[1];
     if (bearer && course.deps.manager.findByToken(bearer)) {

@@ -47,7 +47,11 @@ export class WatchHub implements SocketRoute<Grant> {
     if (!originAllowed(req.headers.origin, req.headers.host, this.opts.allowedOrigins)) return { ok: false, status: 403, message: 'origin not allowed' };
     const offered = String(req.headers['sec-websocket-protocol'] ?? '').split(',').map((s) => s.trim());
     if (!offered.includes(PROTOCOL_VERSION)) return { ok: false, status: 401, message: `subprotocol ${PROTOCOL_VERSION} required` };
-    const instructor = this.opts.auth.fromProtocols(offered);
+    const instructor = this.opts.auth.fromProtocols(offered, req.socket.remoteAddress);
+    if (instructor === 'limited') {
+      const retryAfterSec = Math.max(1, this.opts.auth.logins.retryAfterSec(req.socket.remoteAddress));
+      return { ok: false, status: 429, message: `too many wrong instructor tokens: try again in ${retryAfterSec} s`, retryAfterSec };
+    }
     if (instructor === 'bad') return { ok: false, status: 401, message: 'wrong instructor token' };
     const learnerTokens = offered.filter((p) => p.startsWith(TOKEN_PROTOCOL_PREFIX));
     const learner = learnerTokens.length === 1 ? this.opts.manager.findByToken(learnerTokens[0]!.slice(TOKEN_PROTOCOL_PREFIX.length)) : undefined;

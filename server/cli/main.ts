@@ -67,7 +67,7 @@ export async function main(argv: string[]): Promise<number> {
     }
   } catch (err) {
     const e = err as Error & { exitCode?: number; code?: string };
-    const known = err instanceof CliError || e.name === 'SandboxError' || e.name === 'ImageError' || e.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' || e.code?.startsWith?.('ERR_PARSE_ARGS');
+    const known = err instanceof CliError || e.name === 'ConfigError' || e.name === 'SandboxError' || e.name === 'ImageError' || e.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' || e.code?.startsWith?.('ERR_PARSE_ARGS');
     process.stderr.write(`boxlab: ${known ? e.message : (e.stack ?? e.message)}\n`);
     return e.exitCode ?? 125;
   }

@@ -47,6 +47,10 @@ export function buildWebBundle(root = ROOT, log = (l: string) => process.stderr.
 }
 
 export async function serveCommand(argv: string[]): Promise<number> {
+  // Settings first: a bad flag or token is one line and exit 2, before the root check or an image build.
+  const { loadConfig } = await import('../web/config.ts');
+  const cfg = loadConfig(process.env, argv);
+  if (cfg.tls === 'files') (await import('../web/tls.ts')).loadTlsFiles(cfg.tlsCert ?? '', cfg.tlsKey ?? '');
   const image = process.env.BOXLAB_IMAGE ?? defaultImagePath();
   await preflight(image);
   const progress = consoleProgress('rootfs');

@@ -2,7 +2,7 @@
 // The composition root (docs/architecture.md): startServer wires engine, sessions, course and web into that server.
 import type { SandboxConfig } from '../engine/types.ts';
 import { CLOSE } from '../protocol/messages.ts';
-import { defaultConfig, detectCgroupVersion, ensureServerImage, loadConfig, resolveImagePath, sessionLimits, type ServerConfig } from '../web/config.ts';
+import { boxlabHome, defaultConfig, detectCgroupVersion, ensureServerImage, loadConfig, resolveImagePath, sessionLimits, type ServerConfig } from '../web/config.ts';
 import type { FlowOptions } from '../sessions/flow.ts';
 import type { InputFlowOptions } from '../sessions/input-flow.ts';
 import type { ConnectionGate } from '../web/gate.ts';
@@ -13,6 +13,8 @@ import { listenHttp } from '../web/http.ts';
 import { createSocketServer } from '../web/socket.ts';
 import { socketRoute } from '../web/socket-route.ts';
 import { createStaticHandler } from '../web/static.ts';
+import { startupLines, tlsMaterial, type TlsMaterial } from '../web/tls.ts';
+import { loadInstructorToken } from '../classroom/auth.ts';
 import { courseApi } from '../classroom/api.ts';
 import { Course, type CourseOptions } from '../classroom/course.ts';
 
@@ -32,10 +34,14 @@ export interface StartServerOptions {
   /** Lessons, progress and classroom (instructor token, database path, lessons dir). */
   course?: CourseOptions;
   log?: (line: string) => void;
+  /** BOXLAB_HOME (the self-signed certificate goes to <home>/tls); default boxlabHome(). */
+  home?: string;
 }
 
 export interface RunningServer {
   url: string;
+  /** The certificate served (config.tls not 'off'), with its fingerprints. */
+  tls: TlsMaterial | null;
   port: number;
   config: ServerConfig;
   manager: SessionManager;
@@ -116,7 +122,7 @@ export async function startServer(opts: StartServerOptions = {}): Promise<Runnin
   });
   const course: Course = new Course(
     { manager, limits: { memory: cfg.memory, cpuLimit: cfg.cpuLimit, pids: cfg.pids, lab: cfg.lab }, allowedOrigins: cfg.allowedOrigins, cgroupVersion: manager.cgroupVersion, log },
-    { packDirs: cfg.lessonDirs, ...opts.course },
+    { packDirs: cfg.lessonDirs, ...(cfg.instructorToken ? { instructorToken: cfg.instructorToken } : {}), ...opts.course },
   );
   const sockets = createSocketServer({
     manager, allowedOrigins: cfg.allowedOrigins, heartbeatMs: opts.heartbeatMs, log, fairness: cfg.fairness,
@@ -126,11 +132,13 @@ export async function startServer(opts: StartServerOptions = {}): Promise<Runnin
   const serveStatic = createStaticHandler(cfg.staticDir);
   const watchSockets = socketRoute(course.watch);
 
+  const tls = tlsMaterial(cfg, opts.home ?? boxlabHome());
   const front = await listenHttp({
     host: cfg.host,
     port: cfg.port,
     allowedHosts: cfg.allowedHosts,
     fairness: cfg.fairness,
+    tls,
     routes: [sessionApi(manager, cfg.allowedOrigins), (req, res, path) => courseApi(course, req, res, path)],
     upgrades: [
       watchSockets,
@@ -144,15 +152,23 @@ export async function startServer(opts: StartServerOptions = {}): Promise<Runnin
     },
     log,
   });
-  const { http, gate, hosts, port, url } = front;
+  const { http, listener, door, gate, hosts, port, url } = front;
   log(`listening on ${url} (capacity ${cfg.maxSessions}, ${cfg.maxPerClient} per client)`);
   log(`answering host names: ${hosts.names().join(' ')} (others: 421; add names with BOXLAB_ALLOWED_HOSTS)`);
-  log(`classroom: ${url}/classroom#token=${course.auth.token}${opts.course?.instructorToken || process.env.BOXLAB_INSTRUCTOR_TOKEN ? ' (token from config)' : ''}`);
+  for (const line of startupLines({ bound: cfg.host, port, tls, served: hosts.served() })) log(line);
+  // Bound to every address: the instructor on this machine opens it by name (a browser will not open 0.0.0.0).
+  const local = ['0.0.0.0', '::', '[::]', ''].includes(cfg.host) ? `${tls ? 'https' : 'http'}://localhost:${port}` : url;
+  log(`classroom: ${local}/classroom#token=${course.auth.token}${cfg.instructorToken ? ' (token from BOXLAB_INSTRUCTOR_TOKEN)' : ''}`);
 
   let closing: Promise<void> | null = null;
   const close = (): Promise<void> =>
     (closing ??= (async () => {
-      const stopped = new Promise<void>((r) => http.close(() => r()));
+      const stopped = new Promise<void>((r) => listener.close(() => r()));
+      if (door) {
+        http.close();
+        door.redirect.close();
+        door.closeWaiting();
+      }
       gate.close();
       sockets.closeAll(CLOSE.SHUTDOWN, 'server shutting down');
       await manager.destroyAll(CLOSE.SHUTDOWN, 'server shutting down');
@@ -160,16 +176,22 @@ export async function startServer(opts: StartServerOptions = {}): Promise<Runnin
       watchSockets.close();
       await sockets.close();
       http.closeAllConnections();
+      door?.redirect.closeAllConnections();
       await stopped;
       log('stopped: every sandbox destroyed');
     })());
 
-  return { url, port, config: cfg, manager, course, gate, sockets, close };
+  return { url, tls, port, config: cfg, manager, course, gate, sockets, close };
 }
 
 /** `node --import tsx server/root/compose.ts [--port N ...]`: serve until SIGTERM/SIGINT, then clean up and exit 0. */
 export async function main(argv = process.argv.slice(2)): Promise<void> {
-  const server = await startServer({ config: loadConfig(process.env, argv) });
+  const config = loadConfig(process.env, argv);
+  const home = boxlabHome();
+  // The instructor's token outlives restarts (the dashboard URL keeps working): BOXLAB_HOME/instructor-token.
+  const instructorToken = config.instructorToken ?? loadInstructorToken(home);
+  const server = await startServer({ config, home, course: { instructorToken } });
+  if (!config.instructorToken) console.log(`[boxlab] the classroom token is kept in ${home}/instructor-token (delete it for a new one)`);
   let signals = 0;
   const stop = (sig: NodeJS.Signals): void => {
     if (++signals > 1) {

@@ -63,8 +63,10 @@ export interface RouteSocket {
 /** Why an upgrade is refused: answered with this status and message, and the connection closed. */
 export interface RouteRefusal {
   ok: false;
-  status: 401 | 403 | 404;
+  status: 401 | 403 | 404 | 429;
   message: string;
+  /** With 429: sent as Retry-After. */
+  retryAfterSec?: number;
 }
 
 /**

@@ -5,6 +5,7 @@ import type { SessionLimits } from '../protocol/messages.ts';
 import type { Rate } from './budget.ts';
 import type { ConnectionLimits } from './gate.ts';
 import { parseHost } from './hosts.ts';
+import { INSTRUCTOR_TOKEN_RE } from '../protocol/lessons.ts';
 
 /**
  * What one client may cost the others (docs/protocol.md, "Budgets"). Per session is the main tool; per address is
@@ -81,6 +82,13 @@ export interface ServerConfig {
   lessonDirs: string[];
   /** Keystroke bytes that may wait per session for a box that does not read its terminal; more is refused. */
   inputQueueBytes: number;
+  /** HTTPS (server/web/tls.ts): off, self-signed (made with openssl, kept in BOXLAB_HOME/tls), or files (set by --tls-cert/--tls-key). */
+  tls: 'off' | 'self-signed' | 'files';
+  /** PEM certificate chain and private key files; giving both means tls 'files'. */
+  tlsCert?: string;
+  tlsKey?: string;
+  /** The instructor's token; undefined: the one kept in BOXLAB_HOME/instructor-token (made on first start). */
+  instructorToken?: string;
   /** Budgets and timeouts (FAIRNESS); not from env or flags. */
   fairness: FairnessLimits;
 }
@@ -88,7 +96,9 @@ export interface ServerConfig {
 /** Input flow defaults live with the input flow (sessions layer, below web). */
 export { INPUT_FLOW } from '../sessions/input-flow.ts';
 
+/** A bad setting: `boxlab serve` prints its one line and exits 2 (server/cli/main.ts). */
 export class ConfigError extends Error {
+  readonly exitCode = 2;
   constructor(message: string) {
     super(message);
     this.name = 'ConfigError';
@@ -140,6 +150,11 @@ const origins: Parser = (v, what) => {
   return out;
 };
 
+/** BOXLAB_HOME: what outlives a restart (images, progress database, instructor token, self-signed certificate). */
+export function boxlabHome(env: Record<string, string | undefined> = process.env): string {
+  return env.BOXLAB_HOME || '/var/lib/boxlab';
+}
+
 /** Seconds from "90", "90s", "30m", "2h". */
 export function parseDuration(v: string, what = 'duration'): number {
   const m = /^(\d+)([smh]?)$/.exec(v.trim());
@@ -153,6 +168,15 @@ const onOff: Parser = (v, what) => {
   if (v === 'on' || v === 'true' || v === '1') return true;
   if (v === 'off' || v === 'false' || v === '0') return false;
   throw new ConfigError(`${what}: "${v}" must be on or off`);
+};
+
+const tlsMode: Parser = (v, what) => {
+  if (v === 'off' || v === 'self-signed') return v;
+  throw new ConfigError(`${what}: "${v}" must be off or self-signed (or give --tls-cert and --tls-key)`);
+};
+const token: Parser = (v, what) => {
+  if (!INSTRUCTOR_TOKEN_RE.test(v.trim())) throw new ConfigError(`${what}: must be at least 16 characters of A-Z a-z 0-9 _ - (got ${v.trim().length})`);
+  return v.trim();
 };
 
 const FIELDS: Record<Exclude<keyof ServerConfig, 'fairness'>, [string, string, Parser]> = {
@@ -177,6 +201,10 @@ const FIELDS: Record<Exclude<keyof ServerConfig, 'fairness'>, [string, string, P
   lab: ['BOXLAB_LAB', 'lab', onOff],
   lessonDirs: ['BOXLAB_LESSONS', 'lessons', (v) => v.split(':').filter(Boolean)],
   inputQueueBytes: ['BOXLAB_INPUT_QUEUE', 'input-queue', bytesIn(128 * 1024, 64 * 1024 * 1024)],
+  tls: ['BOXLAB_TLS', 'tls', tlsMode],
+  tlsCert: ['BOXLAB_TLS_CERT', 'tls-cert', str],
+  tlsKey: ['BOXLAB_TLS_KEY', 'tls-key', str],
+  instructorToken: ['BOXLAB_INSTRUCTOR_TOKEN', 'instructor-token', token],
 };
 /** Flags given more than once add up instead of replacing. */
 const REPEATABLE = new Set<string>(['lessonDirs']);
@@ -209,6 +237,10 @@ export function defaultConfig(): ServerConfig {
     lab: true,
     lessonDirs: [],
     inputQueueBytes: 1024 * 1024,
+    tls: 'off',
+    tlsCert: undefined,
+    tlsKey: undefined,
+    instructorToken: undefined,
     fairness: FAIRNESS,
   };
 }
@@ -239,6 +271,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   for (const [k, v] of Object.entries(flagged)) cfg[k] = v;
   const out = cfg as unknown as ServerConfig;
   if (out.maxPerClient > out.maxSessions) out.maxPerClient = out.maxSessions;
+  if (!out.tlsCert !== !out.tlsKey) throw new ConfigError(`--tls-cert and --tls-key go together (got only ${out.tlsCert ? '--tls-cert' : '--tls-key'})`);
+  if (out.tlsCert && out.tls === 'self-signed') throw new ConfigError('--tls self-signed and --tls-cert/--tls-key exclude each other');
+  if (out.tlsCert) out.tls = 'files';
   return out;
 }
 

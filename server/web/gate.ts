@@ -1,7 +1,6 @@
 // Connection admission per remote address: open connections capped, attempts paced by a token bucket (slowed first:
 // handed to the HTTP parser late; then refused with 429), and a deadline for upgrade handshakes.
-import type { Server } from 'node:http';
-import type { Socket } from 'node:net';
+import type { Server, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { addressKey, BudgetBook, TokenBucket, type Rate } from './budget.ts';
 

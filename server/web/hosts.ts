@@ -75,6 +75,12 @@ export class HostAllowlist {
     return [...this.own, ...[...this.extra].map(([h, ports]) => (ports ? [...ports].map((p) => `${h}:${p}`).join(' ') : `${h}:*`))];
   }
 
+  /** The names and addresses served on the port (loopback, the bound address or every interface and the hostname):
+   * what a self-signed certificate is made for. */
+  served(): string[] {
+    return [...this.own];
+  }
+
   /** Whether a request with this Host header is ours. No Host (HTTP/1.0) is not: every browser sends one. */
   allows(header: string | undefined): boolean {
     const p = parseHost(header);

@@ -6,11 +6,12 @@ import { PROTOCOL_VERSION } from '../protocol/messages.ts';
 import type { RouteRefusal, SocketRoute } from '../sessions/routes.ts';
 import type { UpgradeHandler } from './http.ts';
 
-const STATUS_TEXT = { 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found' } as const;
+const STATUS_TEXT = { 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 429: 'Too Many Requests' } as const;
 
 function refuse(socket: Duplex, d: RouteRefusal): void {
   const body = `${d.message}\n`;
-  socket.end(`HTTP/1.1 ${d.status} ${STATUS_TEXT[d.status]}\r\nConnection: close\r\nContent-Type: text/plain; charset=utf-8\r\n` +
+  const retry = d.retryAfterSec ? `Retry-After: ${d.retryAfterSec}\r\n` : '';
+  socket.end(`HTTP/1.1 ${d.status} ${STATUS_TEXT[d.status]}\r\nConnection: close\r\n${retry}Content-Type: text/plain; charset=utf-8\r\n` +
     `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
 }
 
