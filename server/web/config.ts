@@ -2,7 +2,7 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { SessionLimits } from '../protocol/messages.ts';
-import type { Rate } from './budget.ts';
+import type { Rate } from '../sessions/budget.ts';
 import type { ConnectionLimits } from './gate.ts';
 import { parseHost } from './hosts.ts';
 import { INSTRUCTOR_TOKEN_RE } from '../protocol/lessons.ts';

@@ -5,7 +5,7 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import {
   CLOSE, FLOW, LIMITS, PROTOCOL_VERSION, TOKEN_PROTOCOL_PREFIX, WS_PATH, parseClientMessage, type ClientMessage, type ServerMessage,
 } from '../protocol/messages.ts';
-import { addressKey, BudgetBook, MessageBudget, Pacer, TokenBucket } from './budget.ts';
+import { addressKey, BudgetBook, MessageBudget, Pacer, TokenBucket } from '../sessions/budget.ts';
 import { FAIRNESS, type FairnessLimits } from './config.ts';
 import { FrameCoalescer, PauseGate } from '../sessions/flow.ts';
 import { endWith } from './gate.ts';

@@ -2,8 +2,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { addressKey, BudgetBook, MessageBudget, Pacer, TokenBucket, type Verdict } from './budget.ts';
-import { FAIRNESS } from './config.ts';
-import { ACK_COST } from './socket.ts';
+import { FAIRNESS } from '../web/config.ts';
+import { ACK_COST } from '../web/socket.ts';
 
 function clock() {
   let t = 1000;
