@@ -156,6 +156,20 @@ test("broadcast: the instructor's command output reaches a following learner", a
   await teacher.keyboard.type('sleep 4242 &');
   await teacher.keyboard.press('Enter');
   await bea.waitForFunction(() => /sleep 4242/.test(document.querySelector('[data-testid=follow-panel] [data-testid=xray]')?.textContent ?? ''), null, { timeout: 10_000 });
+  // The classic demo (the instructor's box is a lab box): a PID namespace of their own while broadcasting. The
+  // follower's x-ray shows the nested shell with both pid levels (box → nested 1) before `ps` is typed into it.
+  await teacher.keyboard.type('unshare --pid --fork --mount-proc sh');
+  await teacher.keyboard.press('Enter');
+  await bea.waitForFunction(() => /\d+→1 · host/.test(document.querySelector('[data-testid=follow-panel] [data-testid=xray]')?.textContent ?? ''), null, { timeout: 15_000 });
+  await teacher.keyboard.type('ps; echo "nested=$$"');
+  await teacher.keyboard.press('Enter');
+  await waitWatch(bea, 'follow-term', /nested=1/);
+  const demo = await watchText(bea, 'follow-term');
+  const psRows = demo.slice(demo.lastIndexOf('ps; echo')).split('\n').filter((l) => /^\s*\d+\s+root\s/.test(l));
+  assert.deepEqual(psRows.map((l) => Number(l.trim().split(/\s+/)[0])), [1, 2], `the follower sees ps list only the nested shell and ps: ${psRows.join(' | ')}`);
+  await bea.screenshot({ path: `${outDir}/classroom-demo-unshare-follower.png` });
+  await teacher.keyboard.type('exit');
+  await teacher.keyboard.press('Enter');
   await bea.screenshot({ path: `${outDir}/classroom-broadcast-learner.png` });
   await teacher.screenshot({ path: `${outDir}/classroom-broadcasting.png` });
 });

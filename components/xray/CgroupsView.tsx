@@ -128,7 +128,40 @@ export function CgroupsView({ state, running, fallback }: { state: XrayState; ru
           ['pids', s.pids.current, limitText(s.pids.max, String), ''],
         ]}
       />
+      {state.cgroups.length > 0 && <YourCgroups cgroups={state.cgroups} boxLimit={s.memory.limit} />}
       <SampleNote costMs={state.costMs} at={state.at} />
     </section>
+  );
+}
+
+/** Lab mode on cgroup v2: the box's delegated subtree as the learner sees it under /sys/fs/cgroup, live. */
+function YourCgroups({ cgroups, boxLimit }: { cgroups: XrayState['cgroups']; boxLimit: number }) {
+  return (
+    <div className="border-b border-line px-4 py-3" data-testid="cg-subtree">
+      <h3 className="text-sm font-semibold">your cgroups</h3>
+      <p className="mb-2 text-xs text-muted">
+        Delegated to your box: each limit below is capped by the box&apos;s{boxLimit > 0 ? ` (${formatBytes(boxLimit)})` : ''}; init/ holds the processes the server started.
+      </p>
+      <table className="w-full border-collapse text-left font-mono text-xs tabular-nums">
+        <thead>
+          <tr className="text-faint">
+            {['/sys/fs/cgroup/…', 'memory.max', 'current', 'OOM kills', 'procs'].map((h) => (
+              <th key={h} scope="col" className="border-b border-line py-1 pr-3 font-medium">{h}</th>
+            ))}
+          </tr>
+        </thead>
+        <tbody>
+          {cgroups.map((c) => (
+            <tr key={c.path} data-testid="cg-sub-row" data-path={c.path}>
+              <td className="py-0.5 pr-3">{c.path}</td>
+              <td className="py-0.5 pr-3">{c.memoryMax === null ? 'max' : formatBytes(c.memoryMax)}</td>
+              <td className="py-0.5 pr-3">{c.memoryCurrent === null ? '–' : formatBytes(c.memoryCurrent)}</td>
+              <td className={`py-0.5 pr-3 ${c.oomKills ? 'font-semibold text-bad' : ''}`}>{c.oomKills}</td>
+              <td className="py-0.5 pr-3">{c.procs}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
   );
 }

@@ -1,6 +1,6 @@
 // The browser's x-ray state: applies the server's full and diff messages, keeps a short cgroup history and what just changed.
 import type { SandboxStats } from '../../server/protocol/box';
-import type { XrayFile, XrayFsMeta, XrayLowerTop, XrayMount, XrayMsg, XrayNs, XrayProc } from '../../server/protocol/xray';
+import type { XrayCgroup, XrayFile, XrayFsMeta, XrayLowerTop, XrayMount, XrayMsg, XrayNs, XrayProc } from '../../server/protocol/xray';
 
 export interface StatPoint {
   at: number;
@@ -23,6 +23,8 @@ export interface XrayState {
   ns: readonly XrayNs[] | null;
   stats: SandboxStats | null;
   history: readonly StatPoint[];
+  /** Lab mode on cgroup v2: the cgroups below the box's delegated one ([] elsewhere). */
+  cgroups: readonly XrayCgroup[];
   /** Server time of the sample that saw oomKills go up (the gauge flashes for a while after it). */
   oomAt: number | null;
   files: ReadonlyMap<string, XrayFile>;
@@ -36,7 +38,7 @@ export interface XrayState {
 export const HISTORY = 120;
 
 export const EMPTY_XRAY: XrayState = {
-  seq: 0, at: 0, receivedAt: 0, costMs: 0, procs: new Map(), procsTruncated: false, ns: null, stats: null, history: [], oomAt: null,
+  seq: 0, at: 0, receivedAt: 0, costMs: 0, procs: new Map(), procsTruncated: false, ns: null, stats: null, history: [], cgroups: [], oomAt: null,
   files: new Map(), fsMeta: null, lowerTop: [], touched: new Map(), mounts: null,
 };
 
@@ -65,6 +67,7 @@ export function applyXray(state: XrayState, msg: XrayMsg, receivedAt: number = D
     next.procsTruncated = msg.procs.truncated;
   }
   if (msg.ns) next.ns = msg.ns;
+  if (msg.cgroups) next.cgroups = msg.cgroups;
   if (msg.stats) {
     const prev = base.history[base.history.length - 1];
     next.history = [...base.history, point(prev, base.stats, msg.stats, msg.at)].slice(-HISTORY);

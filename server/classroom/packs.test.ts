@@ -26,7 +26,7 @@ function fakeProbe(sb: SandboxHandle): BoxProbe {
     id: sb.id, initPid: sb.pids.init, events: [], processes: () => [],
     upperStat: (rel) => (rel === '/root/note.txt' && has() ? st : null), lowerStat: () => null,
     readUpper: (rel) => (rel === '/root/note.txt' && has() ? { data: Buffer.from('boxlab\n'), stat: st } : null),
-    procText: () => '', hostText: () => '', stats: () => sb.stats(), cgroupText: () => '', inNamespace: async () => '',
+    procText: () => '', hostText: () => '', stats: () => sb.stats(), cgroupSubtree: () => sb.cgroupSubtree(), cgroupText: () => '', inNamespace: async () => '',
     nsInode: () => 0, boxDirId: () => null, rootIdOf: () => null, cwdOutside: () => null,
   };
 }

@@ -233,8 +233,18 @@ export async function containerMainProcess(
       }
       throw new SandboxError({ stage: 'exec', syscall: 'execve', errno: exec.errno, code: 'EEXEC', path: config.shell });
     }
-    await outer('running', () => nsInodes(deps, built.initPid!, NS_KINDS), (ns) => ({
-      namespaces: ns, hostPidOverride: built.initPid, boxPid: 1, detail: `${config.shell} is PID 1`,
+    // Lab mode on cgroup v2: the box's root gets its own cgroup subtree (delegate-box.ts), once PID 1 runs: its
+    // processes move into <box>/init and the learner can make child cgroups below the box's limits. On v1 there is
+    // no delegation to a user namespace (cgroups(7)), so lab boxes there get none.
+    let delegated = '';
+    await outer('running', async () => {
+      if (config.lab && built.cgroups?.version === 2) {
+        const d = await built.cgroups.delegate(built.uidBase!, built.uidBase!);
+        if (d) delegated = `; cgroup subtree delegated to the box's root (init/, children get ${d.controllers.join(' ') || 'no controllers'})`;
+      }
+      return nsInodes(deps, built.initPid!, NS_KINDS);
+    }, (ns) => ({
+      namespaces: ns, hostPidOverride: built.initPid, boxPid: 1, detail: `${config.shell} is PID 1${delegated}`,
     }));
     return built;
   } catch (err) {

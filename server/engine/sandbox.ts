@@ -1,4 +1,5 @@
 // sandbox.ts: the live sandbox handle (pty, signals, stats) and its teardown in the seed's order.
+import type { SubCgroup } from './cgroups/delegate-box.ts';
 import { EventEmitter } from 'node:events';
 import { rmSync } from 'node:fs';
 import type { EngineDeps } from './deps.ts';
@@ -248,6 +249,10 @@ export class Sandbox extends EventEmitter implements SandboxHandle {
 
   stats(): Promise<SandboxStats> {
     return this.built.cgroups!.stats();
+  }
+
+  cgroupSubtree(): Promise<SubCgroup[]> {
+    return this.exit ? Promise.resolve([]) : this.built.cgroups!.subtree();
   }
 
   async namespaces(): Promise<NamespaceInfo> {

@@ -1,4 +1,5 @@
 // Public types of the sandbox engine: config, stage events, errors, and the handle the web server and CLI use.
+import type { SubCgroup } from './cgroups/delegate-box.ts';
 
 import type { ExitInfo, NamespaceKind, SandboxErrorInfo, SandboxStats, StageEvent, StageName } from '../protocol/box.ts';
 
@@ -122,6 +123,8 @@ export interface SandboxHandle {
   signal(sig: number, group?: boolean): void;
   wait(): Promise<ExitInfo>;
   stats(): Promise<SandboxStats>;
+  /** Lab mode on cgroup v2: the cgroups below the box's own (its init/ leaf and what the learner made); else []. */
+  cgroupSubtree(): Promise<SubCgroup[]>;
   namespaces(): Promise<NamespaceInfo>;
   /** Kill everything, then clean in the seed's order. Idempotent; resolves when nothing is left. */
   destroy(): Promise<void>;

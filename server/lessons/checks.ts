@@ -7,6 +7,7 @@ import { matching, procLabel } from './kernel-reads.ts';
 import { NET_CHECKS } from './checks-net.ts';
 import { CGROUP_CHECKS } from './checks-cgroup.ts';
 import { LAB_CHECKS } from './lab-checks.ts';
+import { SUBCGROUP_CHECKS } from './checks-subcgroup.ts';
 
 export interface CheckResult {
   ok: boolean;
@@ -174,7 +175,8 @@ export const BASE_CHECKS: Record<string, CheckDef> = {
 };
 
 // LAB_CHECKS: `nested`, what a lab-mode learner built inside the box (docs/lab-mode.md).
-export const CHECKS: Record<string, CheckDef> = { ...BASE_CHECKS, ...NET_CHECKS, ...CGROUP_CHECKS, ...LAB_CHECKS };
+// SUBCGROUP_CHECKS: `subcgroup`, a cgroup a lab-mode learner made below the box's (cgroup v2 delegation).
+export const CHECKS: Record<string, CheckDef> = { ...BASE_CHECKS, ...NET_CHECKS, ...CGROUP_CHECKS, ...LAB_CHECKS, ...SUBCGROUP_CHECKS };
 
 export function checkDef(word: string): CheckDef | undefined {
   return Object.hasOwn(CHECKS, word) ? CHECKS[word] : undefined;

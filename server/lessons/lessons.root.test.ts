@@ -31,6 +31,9 @@ for (const l of lessons.filter((x) => !only || only.includes(x.lesson.slug))) {
     await ensureImage(img, () => {});
     const proof = await proveLesson(l, { baseDir: img, timings, log: (line) => t.diagnostic(line) });
     proofs.push(proof);
+    assert.deepEqual(proof.leftovers, [], 'no mount and no cgroup directory of the box is left');
+    // A lesson the host cannot offer (front matter `needs`): recorded, and proved on a host that has it (the v2 guest).
+    if (proof.skipped) return t.skip(proof.skipped);
     assert.equal(proof.error, undefined, proof.error);
     assert.deepEqual(proof.leftovers, [], 'no mount and no cgroup directory of the box is left');
     assert.equal(proof.steps.length, l.specs.length);

@@ -46,6 +46,8 @@ const frontSchema = z.strictObject({
   order: z.number(),
   prerequisites: z.array(z.string().regex(SLUG_RE, 'is not a lesson slug')).default([]),
   sandbox: sandboxSchema.default({}),
+  /** What the host must offer: cgroup-v2 for a lesson on child cgroups of the learner's own (lab-cgroup.md). */
+  needs: z.array(z.enum(['cgroup-v2'])).default([]),
 });
 
 export interface ParseOptions {
@@ -128,6 +130,7 @@ export function parseLesson(text: string, file: string, slug: string, opts: Pars
     summary: meta.summary,
     order: meta.order,
     prerequisites: meta.prerequisites,
+    ...(meta.needs.length ? { needs: meta.needs } : {}),
     sandbox: { ...opts.sandbox, ...meta.sandbox },
     stepTitles: steps.map((s) => s.title),
     intro: toBlocks(intro, ctx),

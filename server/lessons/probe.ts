@@ -1,4 +1,5 @@
 // Reads one box's kernel state from the host for lesson checks: its process tree, layers, cgroup files, /proc and namespaced views.
+import type { SubCgroup } from '../engine/cgroups/delegate-box.ts';
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -33,6 +34,8 @@ export interface BoxProbe {
   procText(rel: string): string;
   hostText(p: string): string;
   stats(): Promise<SandboxStats>;
+  /** Lab mode on cgroup v2: the cgroups below the box's own (engine CgroupSet.subtree). */
+  cgroupSubtree(): Promise<SubCgroup[]>;
   cgroupText(controller: 'pids' | 'memory' | 'cpu', file: string): string;
   /** A host binary run inside one of the box's namespaces that carry no files (uts, ipc, net): never its mount ns. */
   inNamespace(kind: 'uts' | 'ipc' | 'net', argv: string[]): Promise<string>;
@@ -177,6 +180,10 @@ export class RealProbe implements BoxProbe {
 
   stats(): Promise<SandboxStats> {
     return this.box.stats();
+  }
+
+  cgroupSubtree(): Promise<SubCgroup[]> {
+    return this.box.cgroupSubtree();
   }
 
   /** The box's cgroup directory of a controller: its path from /proc/<init>/cgroup under the matching host mount. */

@@ -80,6 +80,8 @@ export interface LessonSummary {
   summary: string;
   order: number;
   prerequisites: string[];
+  /** What the host must offer (front matter `needs`): on a host without it the lesson is shown but not provable. */
+  needs?: 'cgroup-v2'[];
   sandbox: SandboxSettings;
   stepTitles: string[];
 }

@@ -65,6 +65,20 @@ export const xrayStats = z.object({
   cgroupVersion: z.union([z.literal(1), z.literal(2)]),
 });
 
+/** Lab mode on cgroup v2: one cgroup below the box's delegated one (its init/ leaf, and what the learner made). */
+export const xrayCgroup = z.object({
+  /** Below the box's cgroup, as the learner sees it under /sys/fs/cgroup ("init", "mine/inner"). */
+  path: str(XRAY_LIMITS.path + 1),
+  memoryMax: z.number().nullable(),
+  memoryCurrent: z.number().nullable(),
+  oomKills: int(),
+  pidsMax: z.number().nullable(),
+  procs: int(),
+});
+export type XrayCgroup = z.infer<typeof xrayCgroup>;
+/** The kernel caps a delegated box at 32 cgroups (cgroup.max.descendants, delegate-box.ts). */
+export const XRAY_MAX_CGROUPS = 40;
+
 export const FILE_KINDS = ['file', 'dir', 'symlink', 'whiteout', 'other'] as const;
 export const FILE_CHANGES = ['created', 'modified', 'deleted', 'opaque'] as const;
 export const xrayFile = z.object({
@@ -120,6 +134,7 @@ export const xrayMsg = z.object({
     .optional(),
   ns: z.array(xrayNs).max(NS_KINDS.length).optional(),
   stats: xrayStats.optional(),
+  cgroups: z.array(xrayCgroup).max(XRAY_MAX_CGROUPS).optional(),
   fs: z
     .object({
       set: z.array(xrayFile).max(XRAY_LIMITS.maxFiles),

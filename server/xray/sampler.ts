@@ -1,6 +1,7 @@
 // One box's x-ray sampler: samples only the views a client watches, at most every intervalMs, and sends diffs.
 import type { SandboxStats } from '../engine/types.ts';
-import { XRAY_LIMITS, type XrayFile, type XrayFsMeta, type XrayLowerTop, type XrayMsg, type XrayNs, type XrayProc, type XrayView } from '../protocol/xray.ts';
+import type { SubCgroup } from '../engine/cgroups/delegate-box.ts';
+import { XRAY_LIMITS, XRAY_MAX_CGROUPS, type XrayCgroup, type XrayFile, type XrayFsMeta, type XrayLowerTop, type XrayMsg, type XrayNs, type XrayProc, type XrayView } from '../protocol/xray.ts';
 import { byKey, diffKeyed, same } from './diff.ts';
 import { closeFd, openDir, readAt } from '../boxfs/index.ts';
 import { countHostMounts, hostNamespaces, sampleMounts, sampleNamespaces } from './kernel.ts';
@@ -14,6 +15,8 @@ export interface XraySource {
   readonly pids: { namespacedParent: number; init: number };
   readonly layers: { lower: string; upper: string; merged: string };
   stats(): Promise<SandboxStats>;
+  /** Lab mode on cgroup v2: the cgroups below the box's own (a SandboxHandle has it; fakes may not). */
+  cgroupSubtree?(): Promise<SubCgroup[]>;
 }
 
 export interface SamplerOptions extends UpperOptions {
@@ -31,6 +34,7 @@ interface Snapshot {
   procsTruncated?: boolean;
   ns?: XrayNs[];
   stats?: SandboxStats;
+  cgroups?: XrayCgroup[];
   files?: Map<string, XrayFile>;
   fsMeta?: XrayFsMeta;
   mounts?: NonNullable<XrayMsg['mounts']>;
@@ -98,7 +102,12 @@ export class XraySampler {
     const views = this.views;
     const t0 = performance.now();
     const snap = this.collect(views);
-    if (views.includes('cgroup')) snap.stats = await this.src.stats().catch(() => undefined);
+    if (views.includes('cgroup')) {
+      snap.stats = await this.src.stats().catch(() => undefined);
+      const sub = await this.src.cgroupSubtree?.().catch(() => undefined);
+      if (sub) snap.cgroups = sub.slice(0, XRAY_MAX_CGROUPS).map((c) => ({ path: c.path.slice(0, XRAY_LIMITS.path), memoryMax: c.memoryMax,
+        memoryCurrent: c.memoryCurrent, oomKills: c.oomKills, pidsMax: c.pidsMax, procs: c.procs.length }));
+    }
     this.lastCostMs = performance.now() - t0;
     if (!same(views, this.views)) return null; // changed while stats() was awaited: the new set starts over
     const msg = this.diff(snap);
@@ -195,6 +204,10 @@ export class XraySampler {
     }
     if (snap.stats && (this.full || !same(snap.stats, p.stats))) {
       msg.stats = snap.stats;
+      changed = true;
+    }
+    if (snap.cgroups && (this.full || !same(snap.cgroups, p.cgroups))) {
+      msg.cgroups = snap.cgroups;
       changed = true;
     }
     if (snap.files && snap.fsMeta) {

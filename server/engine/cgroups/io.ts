@@ -16,6 +16,8 @@ export interface CgroupIO {
   listDirs(path: string): Promise<string[]>;
   /** kill(2); ESRCH (already gone) is not an error. */
   kill(pid: number, signal: NodeJS.Signals): void;
+  /** lchown(2): cgroupfs has no symlinks, and a path that became one must not be followed. */
+  chown(path: string, uid: number, gid: number): Promise<void>;
 }
 
 // O_NOFOLLOW: a symlink planted where a cgroup file should be (e.g. by a delegated, less trusted writer)
@@ -75,6 +77,13 @@ export const nodeIO: CgroupIO = {
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
       throw e;
+    }
+  },
+  async chown(p, uid, gid) {
+    try {
+      fs.lchownSync(p, uid, gid);
+    } catch (e) {
+      throw withPath(e, p);
     }
   },
   kill(pid, signal) {

@@ -7,6 +7,7 @@ import { BOX_PARENT_NAMES, type SystemdHooks, type V2Base } from './delegate.ts'
 import { parsePids } from './parse.ts';
 import { pidsStats, v1CpuStats, v1Freeze, v1MemoryStats, v1Thaw, type Clock } from './v1.ts';
 import { v2CpuStats, v2Kill, v2MemoryStats } from './v2.ts';
+import { delegateBox, descendants, readSubtree, type DelegateResult, type SubCgroup } from './delegate-box.ts';
 
 const j = path.posix.join;
 /** Directory under the server's own cgroup that holds one child cgroup per sandbox. */
@@ -25,8 +26,12 @@ export interface CgroupSet {
   procs(): Promise<number[]>;
   /** SIGKILLs every process of the box until none is left (throws after killTimeoutMs). */
   killAll(): Promise<void>;
-  /** rmdir of the box's cgroups; idempotent; retries EBUSY while exiting tasks drain. */
+  /** rmdir of the box's cgroups (children a delegated box made first); idempotent; retries EBUSY while tasks drain. */
   remove(): Promise<void>;
+  /** Lab mode on v2: the box's root gets its cgroup subtree (delegate-box.ts); null where the layout has no v2 box. */
+  delegate(uid: number, gid: number): Promise<DelegateResult | null>;
+  /** The cgroups below the box's v2 cgroup (what a delegated box made); [] elsewhere. */
+  subtree(): Promise<SubCgroup[]>;
 }
 
 export interface Node {
@@ -56,13 +61,37 @@ export function makeSet(ctx: Ctx, sandboxId: string, nodes: Node[]): CgroupSet {
   const procs = async (): Promise<number[]> => {
     const all = new Set<number>();
     for (const n of nodes) {
-      try {
-        for (const pid of parsePids(await io.read(j(n.dir, 'cgroup.procs')))) all.add(pid);
-      } catch (e) {
-        if (errCode(e) !== 'ENOENT') throw cgError('cgroup_remove', e, { syscall: 'open', path: j(n.dir, 'cgroup.procs') });
+      // A delegated v2 box keeps its processes in children it (or we) made: count the whole subtree.
+      const dirs = n.version === 2 ? [n.dir, ...(await descendants(io, n.dir))] : [n.dir];
+      for (const d of dirs) {
+        try {
+          for (const pid of parsePids(await io.read(j(d, 'cgroup.procs')))) all.add(pid);
+        } catch (e) {
+          if (errCode(e) !== 'ENOENT') throw cgError('cgroup_remove', e, { syscall: 'open', path: j(d, 'cgroup.procs') });
+        }
       }
     }
     return [...all].sort((a, b) => a - b);
+  };
+  const v2Node = nodes.find((n) => n.version === 2);
+
+  /** rmdir with EBUSY retried until removeTimeoutMs (a just-emptied cgroup is offlined asynchronously). */
+  const rmdirRetry = async (dir: string) => {
+    const deadline = clock.now() + ctx.removeTimeoutMs;
+    for (;;) {
+      try {
+        await io.rmdir(dir);
+        return;
+      } catch (e) {
+        const code = errCode(e);
+        if (code === 'ENOENT') return;
+        if (code === 'EBUSY' && clock.now() < deadline) {
+          await clock.sleep(20);
+          continue;
+        }
+        throw cgError('cgroup_remove', e, { syscall: 'rmdir', path: dir });
+      }
+    }
   };
 
   const killOnce = async (): Promise<void> => {
@@ -139,25 +168,19 @@ export function makeSet(ctx: Ctx, sandboxId: string, nodes: Node[]): CgroupSet {
         if (path.posix.basename(n.dir) !== sandboxId || !BOX_PARENT_NAMES.has(path.posix.basename(path.posix.dirname(n.dir)))) {
           throw new Error(`refusing to remove ${n.dir}: not a ${PARENT_NAME}/${sandboxId} or boxes/${sandboxId} cgroup`);
         }
-        const deadline = clock.now() + ctx.removeTimeoutMs;
-        for (;;) {
-          try {
-            await io.rmdir(n.dir);
-            break;
-          } catch (e) {
-            const code = errCode(e);
-            if (code === 'ENOENT') break;
-            if (code === 'EBUSY' && clock.now() < deadline) {
-              await clock.sleep(20);
-              continue;
-            }
-            throw cgError('cgroup_remove', e, { syscall: 'rmdir', path: n.dir });
-          }
-        }
+        // Children first, deepest first: rmdir of a cgroup with children is EBUSY (lab mode's delegated subtree).
+        if (n.version === 2) for (const d of await descendants(io, n.dir)) await rmdirRetry(d);
+        await rmdirRetry(n.dir);
         // v1 parents hold no state, so an emptied one goes too (mkdirLeaf copes with that race).
         // v2 parents keep their subtree_control delegation for the next box; sweepCgroups removes them.
         if (n.version === 1) await removeIfEmpty({ ...ctx, removeTimeoutMs: 200 }, path.posix.dirname(n.dir)).catch(() => {});
       }
+    },
+    async delegate(uid, gid) {
+      return v2Node ? delegateBox(io, v2Node.dir, uid, gid) : null;
+    },
+    async subtree() {
+      return v2Node ? readSubtree(io, v2Node.dir) : [];
     },
   };
 }

@@ -1,4 +1,5 @@
 // Test-only SandboxHandle: stage events, a cooked-tty mini shell (echo, stty size, hostname, yes, flood N, seq N, sleep, exit), pause/resume, the engine's input queue.
+import type { SubCgroup } from '../cgroups/delegate-box.ts';
 import { EventEmitter } from 'node:events';
 import { InputQueue } from '../input.ts';
 import { randomBytes } from 'node:crypto';
@@ -262,6 +263,11 @@ export class FakeSandbox extends EventEmitter implements SandboxHandle {
       pids: { current: 1, max: this.config.pids },
       cgroupVersion: 1,
     };
+  }
+  /** What a delegated lab box's learner made (tests set it). */
+  subtree: SubCgroup[] = [];
+  async cgroupSubtree(): Promise<SubCgroup[]> {
+    return this.subtree;
   }
   async namespaces(): Promise<NamespaceInfo> {
     return { host: { pid: 1 }, box: { pid: 2 } };

@@ -182,6 +182,11 @@ export function fakeCgroups(calls: Call[], version: 1 | 2 = 1): (id: string, lim
       procs: async () => [],
       killAll: async () => void calls.push({ name: 'cgroups.killAll', args: [] }),
       remove: async () => void calls.push({ name: 'cgroups.remove', args: [] }),
+      delegate: async (uid: number, gid: number) => {
+        calls.push({ name: 'cgroups.delegate', args: [uid, gid] });
+        return version === 2 ? { controllers: ['memory', 'pids', 'cpu'], moved: [] } : null;
+      },
+      subtree: async () => [],
     };
   };
 }

@@ -1,6 +1,7 @@
 // A fake BoxProbe for check tests: layers, processes, /proc texts, stats and namespaced command outputs set by hand.
 import type fs from 'node:fs';
 import type { SandboxStats, StageEvent } from '../../engine/types.ts';
+import type { SubCgroup } from '../../engine/cgroups/delegate-box.ts';
 import type { Memo } from '../checks.ts';
 import { compileCheck } from '../compose.ts';
 import type { BoxProbe, BoxProc } from '../probe.ts';
@@ -28,6 +29,8 @@ export class FakeProbe implements BoxProbe {
   procs: BoxProc[] = [{ hostPid: 100, boxPid: 1, boxPpid: 0, hostPpid: 99, pgrpHost: 100, name: 'sh', argv: ['/bin/sh', '-l'], state: 'S' }];
   proc: Record<string, string> = { uid_map: '         0 1000000      65536\n', 'net/dev': 'h1\nh2\n    lo: 100 7 0 0 0 0 0 0 100 7 0 0 0 0 0 0\n' };
   st = stats();
+  subtree: SubCgroup[] = [];
+  async cgroupSubtree() { return this.subtree; }
   pidsEvents = 'max 0\n';
   ns: Record<string, string> = {};
   roots = new Map<number, string>();

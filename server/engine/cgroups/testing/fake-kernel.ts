@@ -31,6 +31,8 @@ export class FakeKernel {
   readonly killed: number[] = [];
   /** Pids killed while frozen: they die on THAWED, like the kernel's refrigerator. */
   private pendingDeath = new Set<number>();
+  /** Every chown: path relative to the fake root and the owner (the fake keeps files root's). */
+  readonly chowned: Array<{ path: string; uid: number; gid: number }> = [];
   /** Paths (relative) whose rmdir fails with EBUSY this many more times. */
   readonly busy = new Map<string, number>();
 
@@ -47,6 +49,10 @@ export class FakeKernel {
       mkdir: (p) => this.mkdir(p),
       rmdir: (p) => this.rmdir(p),
       kill: (pid, sig) => this.kill(pid, sig),
+      chown: async (p, uid, gid) => {
+        await fsp.lstat(p); // ENOENT like lchown(2)
+        this.chowned.push({ path: this.rel(p), uid, gid });
+      },
     };
   }
 
@@ -89,6 +95,7 @@ export class FakeKernel {
       // (read() serves the live value; the file content only decides which interface files appear)
       f['cgroup.subtree_control'] = '';
       f['cgroup.freeze'] = '0';
+      if (!isRoot) Object.assign(f, { 'cgroup.threads': '', 'cgroup.max.descendants': 'max\n', 'cgroup.max.depth': 'max\n' });
       if (this.opts.cgroupKill ?? true) f['cgroup.kill'] = '';
       f['cpu.stat'] = 'usage_usec 0\nuser_usec 0\nsystem_usec 0\n';
       const ctrls = f['cgroup.controllers'].trim().split(/\s+/);
@@ -216,9 +223,12 @@ export class FakeKernel {
       await nodeIO.write(p, [...have].join(' ') + '\n');
     } else if (name === 'cgroup.kill') {
       await nodeIO.write(p, data);
-      for (const pid of (await fsp.readFile(path.join(dir, 'cgroup.procs'), 'utf8')).split('\n').filter(Boolean)) {
-        this.killed.push(Number(pid));
-        await this.removePid(Number(pid));
+      // The whole subtree, like the kernel (cgroup_kill walks every descendant css_set).
+      for (const f of await this.procsFiles(dir)) {
+        for (const pid of (await fsp.readFile(f, 'utf8')).split('\n').filter(Boolean)) {
+          this.killed.push(Number(pid));
+          await this.removePid(Number(pid));
+        }
       }
     } else if (name === 'freezer.state') {
       await nodeIO.write(p, data + '\n');
