@@ -1,6 +1,6 @@
 // index.ts: the real Syscalls implementation, the only door from the engine to the kernel (through koffi).
 import koffi from 'koffi';
-import { chownSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import { chownSync, closeSync, fstatSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import os from 'node:os';
 import tty from 'node:tty';
 import type { PtyMaster, Syscalls, WaitResult } from '../server/engine/syscalls.ts';
@@ -10,6 +10,27 @@ import { spawnBox } from './spawn.ts';
 
 function sys(name: string, r: number | bigint, path?: string): number {
   return Number(check(name, r, path));
+}
+
+/**
+ * Inode of the user namespace owning the namespace at `nsPath` (a /proc/<pid>/ns/<kind> link, or one under a
+ * /proc/self/fd/<dirfd>), by ioctl_ns(2) NS_GET_USERNS; for a user namespace that is its parent. null when the
+ * process is gone or the owner lies outside our own user namespace (EPERM).
+ */
+export function nsOwnerIno(nsPath: string): number | null {
+  const fd = libc.open(nsPath, libc.O.RDONLY | libc.O.CLOEXEC, 0);
+  if (fd < 0) return null;
+  try {
+    const owner = libc.ioctlNoArg(fd, libc.NS_GET_USERNS, null);
+    if (owner < 0) return null;
+    try {
+      return fstatSync(owner).ino;
+    } finally {
+      closeSync(owner);
+    }
+  } finally {
+    closeSync(fd);
+  }
 }
 
 function idmappedBind(source: string, target: string, usernsPid: number): void {

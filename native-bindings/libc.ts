@@ -27,6 +27,10 @@ export const F_SETFL = 4;
 /** lgetxattr(2): systemd marks delegated cgroups with user.delegate / trusted.delegate = "1" (v251+). */
 export const lgetxattr = libc.func('long lgetxattr(const char *path, const char *name, _Out_ uint8_t *value, size_t size)');
 export const ioctlWinsize = libc.func('int ioctl(int fd, unsigned long req, const uint16_t *ws)');
+/** ioctl(2) with no argument, for the ioctl_ns(2) requests that return a new fd. */
+export const ioctlNoArg = libc.func('ioctl', 'int', ['int', 'unsigned long', 'void *']);
+/** _IO(0xb7, 0x1), linux/nsfs.h: a fd of the user namespace that owns the namespace (for a user ns: its parent). */
+export const NS_GET_USERNS = 0xb701;
 /** glibc's syscall(2) is variadic: each call passes the type of every argument (koffi variadic calls). */
 export const syscall = libc.func('long syscall(long nr, ...)');
 export const O = { RDONLY: 0, CLOEXEC: 0o2000000, NONBLOCK: 0o4000 } as const;

@@ -33,8 +33,12 @@ for (const k of ['checkout', 'smp', 'mem']) if (opt[k]) args.push(`--${k}`, opt[
 // One scripts/test.js per filter (it takes one path filter), all in one boot; any failure fails the whole.
 const sq = (x) => `'${x.replace(/'/g, `'\\''`)}'`;
 const stamp = (what) => `echo "[v2-suites $(cut -d' ' -f1 /proc/uptime)s] ${what}"`;
+// By default also the lessons only a v2 host can prove (front matter `needs: [cgroup-v2]`; skipped on the host).
+const V2_LESSONS = 'lab-cgroup';
+const lessons = positionals.length ? [] : [stamp(`start lessons ${V2_LESSONS}`),
+  `BOXLAB_LESSON_SLUGS=${V2_LESSONS} node scripts/test.js --phases=root server/lessons/lessons.root.test.ts || rc=1`];
 const script = ['rc=0', ...filters.flatMap((f) => [stamp(`start ${f}`), `node scripts/test.js --phases=root ${sq(f)} || rc=1`]),
-  stamp('end'), 'exit $rc'].join('; ');
+  ...lessons, stamp('end'), 'exit $rc'].join('; ');
 args.push('--', 'sh', '-c', script);
 
 const t0 = Date.now();
@@ -85,9 +89,10 @@ main.then(async (code) => {
     fail += Number(m[2]);
     skip += Number(m[3]);
   }
-  const complete = closing.length === filters.length;
+  const expected = filters.length + (lessons.length ? 1 : 0);
+  const complete = closing.length === expected;
   if (code === 124) why = ` (time budget of ${opt.budget}s ran out)`;
-  else if (!complete) why = ` (${closing.length} of ${filters.length} test summaries from the guest, exit ${code})`;
+  else if (!complete) why = ` (${closing.length} of ${expected} test summaries from the guest, exit ${code})`;
   // A guest that died or timed out without every summary must not read as green.
   if ((code !== 0 && fail === 0) || !complete) fail += 1;
   if (sd) {

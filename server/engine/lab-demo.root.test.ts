@@ -6,6 +6,7 @@ import { describe, test } from 'node:test';
 import { defaultImagePath, ensureImage } from '../rootfs/index.ts';
 import { SKIP, startBox } from '../security-tests/testing/harness.ts';
 import { sampleProcs } from '../xray/procs.ts';
+import { nsOwnerIno } from '../../native-bindings/index.ts';
 import { closeFd, openDir } from '../boxfs/index.ts';
 import { sampleNestedMounts } from '../xray/nested-mounts.ts';
 
@@ -91,5 +92,29 @@ describe('instructor demo: unshare --pid --fork --mount-proc sh; ps', { skip: SK
     assert.match(out, /unshare: unshare\([^)]*\): Operation not permitted/, out);
     // The box's own shell is PID 1 there too (so `$$` proves nothing): no process has a third NSpid level.
     assert.ok(nspids.every((n) => n.split(' ').length === 2), JSON.stringify(nspids));
+  });
+
+  test('lab box: the x-ray reads who owns each nested namespace from the kernel (NS_GET_USERNS)', async (t) => {
+    const base = await ensureImage(defaultImagePath(), () => {});
+    const live = await startBox({ baseDir: base, lab: true, stdio: 'pty', shell: '/bin/sh', args: ['-l'], rows: 40, cols: 120 });
+    try {
+      await live.waitFor(/# /, 30_000);
+      // A user namespace of the learner's own, with a network namespace made inside it.
+      live.box.write('unshare --user --map-root-user --net sleep 4343 &\n');
+      const init = live.box.pids.init;
+      const owned = () => sampleProcs({ procRoot: '/proc', init, parent: live.box.pids.namespacedParent, uidMap: [], nsOwner: nsOwnerIno })
+        .procs.find((p) => p.cmd.includes('sleep 4343') && p.nsOwn?.some((n) => n.kind === 'net'));
+      await waitUntil(() => owned() !== undefined);
+      const row = owned()!;
+      const boxUser = fs.statSync(`/proc/${init}/ns/user`).ino;
+      const user = row.nsOwn?.find((n) => n.kind === 'user');
+      const net = row.nsOwn?.find((n) => n.kind === 'net');
+      assert.ok(user && net, JSON.stringify(row.nsOwn));
+      assert.equal(user.userns, boxUser, "the learner's user namespace hangs under the box's (its parent)");
+      assert.equal(net.userns, user.ino, 'the net namespace is owned by the user namespace it was made with');
+      t.diagnostic(`user:[${user.ino}] parent user:[${boxUser}]; net:[${net.ino}] owned by user:[${net.userns}]`);
+    } finally {
+      await live.close();
+    }
   });
 });

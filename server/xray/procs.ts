@@ -1,7 +1,7 @@
 // The box's process tree from the host's /proc: walked from PID 1 through task/*/children, each process read via its own dir fd.
 import { XRAY_LIMITS, type XrayProc } from '../protocol/xray.ts';
 import { NS_KINDS } from '../protocol/xray.ts';
-import { closeFd, listAt, openDir, readAt, readlinkAt, readText } from '../boxfs/index.ts';
+import { at, closeFd, listAt, openDir, readAt, readlinkAt, readText } from '../boxfs/index.ts';
 import { clean, cleanCmdline } from './text.ts';
 
 export interface Status {
@@ -86,7 +86,13 @@ export interface ProcWalkOptions {
   uidMap: Array<[number, number, number]>;
   maxProcs?: number;
   maxThreads?: number;
+  /** Owner user namespace of a namespace link (ioctl_ns(2) NS_GET_USERNS; native-bindings nsOwnerIno). Without it
+   * a nested namespace is shown as owned by the user namespace its process is in. */
+  nsOwner?: NsOwner;
 }
+
+/** Inode of the user namespace owning the namespace behind a ns link path (for a user ns: its parent), or null. */
+export type NsOwner = (nsPath: string) => number | null;
 
 type NsMap = Partial<Record<(typeof NS_KINDS)[number], number>>;
 
@@ -101,16 +107,18 @@ export function nsOf(fd: number): NsMap {
 }
 
 /** Lab mode: what a process built below the box (its NSpid levels past the box's and its own namespaces). */
-export function nestedOf(nspid: number[], mine: NsMap, box: NsMap): Pick<XrayProc, 'nspid' | 'nsOwn'> {
+export function nestedOf(nspid: number[], mine: NsMap, box: NsMap, ownerOf?: (kind: string) => number | null): Pick<XrayProc, 'nspid' | 'nsOwn'> {
   const nsOwn = NS_KINDS.filter((k) => mine[k] !== undefined && box[k] !== undefined && mine[k] !== box[k])
-    .map((kind) => ({ kind, ino: mine[kind]!, userns: mine.user ?? null }));
+    .map((kind) => ({ kind, ino: mine[kind]!, userns: ownerOf ? ownerOf(kind) : (mine.user ?? null) }));
   return { ...(nspid.length > 2 ? { nspid: nspid.slice(1) } : {}), ...(nsOwn.length ? { nsOwn } : {}) };
 }
 
-function toProc(o: Opened, cmd: string, uidMap: ProcWalkOptions['uidMap'], boxPpid: number | null, box?: NsMap): XrayProc {
+function toProc(o: Opened, cmd: string, uidMap: ProcWalkOptions['uidMap'], boxPpid: number | null, box?: NsMap, nsOwner?: NsOwner): XrayProc {
   const s = o.status;
+  // The links are read through the process's dir fd: a pid reused meanwhile cannot swap in another process's.
+  const ownerOf = nsOwner && ((kind: string) => nsOwner(at(o.fd, `ns/${kind}`)));
   return {
-    ...(box ? nestedOf(s.nspid, nsOf(o.fd), box) : {}),
+    ...(box ? nestedOf(s.nspid, nsOf(o.fd), box, ownerOf) : {}),
     hostPid: s.nspid[0]!,
     // The box's level of NSpid, not the last one: a learner's nested PID 1 is pid N in the box (nspid has the rest).
     pid: s.nspid[1] ?? null,
@@ -151,7 +159,7 @@ export function sampleProcs(o: ProcWalkOptions): ProcSample {
   while (queue.length) {
     const cur = queue.shift()!;
     try {
-      const me = toProc(cur, cmdOf(cur.fd), o.uidMap, cur === init ? 0 : boxPidOf.get(cur.status.ppid) ?? null, boxNs);
+      const me = toProc(cur, cmdOf(cur.fd), o.uidMap, cur === init ? 0 : boxPidOf.get(cur.status.ppid) ?? null, boxNs, o.nsOwner);
       boxPidOf.set(me.hostPid, me.pid ?? 0);
       procs.push(me);
       for (const child of childrenOf(cur.fd, cur.status, o.maxThreads ?? 64)) {

@@ -5,7 +5,8 @@ import { XRAY_LIMITS, XRAY_MAX_CGROUPS, type XrayCgroup, type XrayFile, type Xra
 import { byKey, diffKeyed, same } from './diff.ts';
 import { closeFd, openDir, readAt } from '../boxfs/index.ts';
 import { countHostMounts, hostNamespaces, sampleMounts, sampleNamespaces } from './kernel.ts';
-import { parseIdMap, sampleProcs } from './procs.ts';
+import { parseIdMap, sampleProcs, type NsOwner } from './procs.ts';
+import { nsOwnerIno } from '../../native-bindings/index.ts';
 import { lowerTop, walkUpper, type UpperOptions } from './upper.ts';
 import { sampleNestedMounts } from './nested-mounts.ts';
 
@@ -27,6 +28,8 @@ export interface SamplerOptions extends UpperOptions {
   /** A slow sample stretches the interval to cost × this, so one box never eats more than 1/costFactor of a core. */
   costFactor?: number;
   clock?: () => number;
+  /** Owner of a nested namespace (procs.ts NsOwner); default: the kernel's answer (NS_GET_USERNS) on the real /proc. */
+  nsOwner?: NsOwner;
 }
 
 interface Snapshot {
@@ -64,7 +67,9 @@ export class XraySampler {
     private readonly opts: SamplerOptions = {},
   ) {
     this.procRoot = opts.procRoot ?? '/proc';
+    this.nsOwner = opts.nsOwner ?? (this.procRoot === '/proc' ? nsOwnerIno : undefined);
   }
+  private readonly nsOwner: NsOwner | undefined;
 
   /** Views to sample; [] stops: no timer, no reads. A new set starts over with a full message. */
   watch(views: readonly XrayView[]): void {
@@ -155,7 +160,7 @@ export class XraySampler {
         const map = box === null ? '' : readAt(box, 'uid_map', 4096)?.toString('latin1') ?? '';
         const r = box === null
           ? { procs: [], truncated: false }
-          : sampleProcs({ procRoot: this.procRoot, init, parent: namespacedParent, uidMap: parseIdMap(map), maxProcs: this.opts.maxProcs });
+          : sampleProcs({ procRoot: this.procRoot, init, parent: namespacedParent, uidMap: parseIdMap(map), maxProcs: this.opts.maxProcs, nsOwner: this.nsOwner });
         snap.procs = byKey(r.procs, (p) => p.hostPid);
         snap.procsTruncated = r.truncated;
       }
@@ -168,7 +173,7 @@ export class XraySampler {
         this.hostMounts ??= countHostMounts(this.procRoot);
         // Lab mode: the learner's mount namespaces, found through the process walk (done here if procs is not watched).
         const procs = snap.procs ? [...snap.procs.values()] : box === null ? []
-          : sampleProcs({ procRoot: this.procRoot, init, parent: namespacedParent, uidMap: [], maxProcs: this.opts.maxProcs }).procs;
+          : sampleProcs({ procRoot: this.procRoot, init, parent: namespacedParent, uidMap: [], maxProcs: this.opts.maxProcs, nsOwner: this.nsOwner }).procs;
         const nested = box === null ? [] : sampleNestedMounts(this.procRoot, procs, box);
         snap.mounts = { ...m, hostCount: this.hostMounts, mergedPath: this.src.layers.merged, ...(nested.length ? { nested } : {}) };
       }
