@@ -167,7 +167,13 @@ test("broadcast: the instructor's command output reaches a following learner", a
   const demo = await watchText(bea, 'follow-term');
   const psRows = demo.slice(demo.lastIndexOf('ps; echo')).split('\n').filter((l) => /^\s*\d+\s+root\s/.test(l));
   assert.deepEqual(psRows.map((l) => Number(l.trim().split(/\s+/)[0])), [1, 2], `the follower sees ps list only the nested shell and ps: ${psRows.join(' | ')}`);
+  // The Fork tab draws the instructor's own runtime beside the engine's: unshare as namespaced parent, sh as inner child.
+  await teacher.click('[data-testid=console] [data-testid=xray-tab-fork]');
+  await bea.click('[data-testid=follow-panel] [data-testid=xray-tab-fork]');
+  await bea.waitForSelector('[data-testid=follow-panel] [data-testid=learner-fork-inner-child]', { timeout: 15_000 });
+  assert.match(await bea.textContent('[data-testid=follow-panel] [data-testid=learner-fork]') ?? '', /unshare.*your namespaced parent.*sh.*NSpid \d+ → 1/s);
   await bea.screenshot({ path: `${outDir}/classroom-demo-unshare-follower.png` });
+  await teacher.click('[data-testid=console] [data-testid=terminal]');
   await teacher.keyboard.type('exit');
   await teacher.keyboard.press('Enter');
   await bea.screenshot({ path: `${outDir}/classroom-broadcast-learner.png` });

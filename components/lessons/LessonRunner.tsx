@@ -7,6 +7,8 @@ import { Header } from '../playground/Header';
 import { NoticeBar, Overlay } from '../playground/Overlay';
 import { SessionBar } from '../playground/SessionBar';
 import { useSize, useTheme } from '../playground/prefs';
+import { ClassOver, ResetNotice } from '../classroom/ClassNotices';
+import { useClassActions } from '../classroom/useClassActions';
 import { BoxlabClient } from '../terminal/BoxlabClient';
 import { INITIAL_VIEW, type ClientView } from '../terminal/client-types';
 import { TerminalView, type TermHandle } from '../terminal/TerminalView';
@@ -64,6 +66,7 @@ export function LessonRunner({ slug }: { slug: string }) {
 
   const onPassed = useCallback((step: number) => setPassed((s) => (s.has(step) ? s : new Set([...s, step]))), []);
   const cls = useLessonChannel(client, slug, current, onPassed);
+  const klass = useClassActions(client, slug);
 
   const onReady = useCallback((h: TermHandle) => {
     const c = new BoxlabClient(h.sink, lessonDeps(learnerName));
@@ -168,13 +171,14 @@ export function LessonRunner({ slug }: { slug: string }) {
           )}
         </section>
         <div className="relative flex min-h-0 flex-col gap-3">
-          <FollowPanel name={cls.broadcast} />
+          <FollowPanel name={klass.broadcast} />
+          <ResetNotice text={klass.notice} onDismiss={klass.dismiss} />
           <section ref={terminalRef} aria-label="Terminal" className="flex min-h-[35rem] min-w-0 flex-[3] flex-col lg:min-h-[18rem] overflow-hidden rounded-xl border border-line bg-panel shadow-sm focus-within:border-accent/50">
             <SessionBar view={withActualLimits(view)} onReset={() => client?.reset()} onKeep={() => term.current?.focus()} />
             <div className="relative min-h-0 flex-1">
               <TerminalView theme={theme} large={size === 'large'} onReady={onReady} onData={(d) => clientRef.current?.input(d)}
                 onResize={(r, c) => clientRef.current?.resize(r, c)} onNotice={() => {}} />
-              <Overlay view={view} actions={actions} mounted={client !== null} />
+              <Overlay view={view} actions={actions} mounted={client !== null} classOver={klass.ended} />
             </div>
             <NoticeBar view={view} actions={actions} />
           </section>
@@ -183,15 +187,7 @@ export function LessonRunner({ slug }: { slug: string }) {
           </aside>
         </div>
       </main>
-      {cls.ended && (
-        <div role="dialog" aria-modal="true" data-testid="class-ended" className="fixed inset-0 z-50 grid place-items-center bg-bg/80 p-6 backdrop-blur-sm">
-          <div className="max-w-md rounded-2xl border border-line bg-panel p-6 text-center shadow-2xl">
-            <h2 className="text-xl font-semibold text-fg">Class over</h2>
-            <p className="mt-2 text-muted">{cls.ended}</p>
-            <a href="/lessons" className="mt-5 inline-flex h-10 items-center rounded-lg bg-accent px-5 text-sm font-semibold text-accent-fg">All lessons</a>
-          </div>
-        </div>
-      )}
+      <ClassOver text={klass.ended} />
     </div>
   );
 }

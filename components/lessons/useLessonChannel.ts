@@ -1,21 +1,17 @@
-// The lesson's side of the session socket: tells the server which step the learner is on, and reads checks and class messages.
+// The lesson's side of the session socket: tells the server which step the learner is on, and reads the checks.
 'use client';
 import { useEffect, useRef, useState } from 'react';
 import type { BoxlabClient } from '../terminal/BoxlabClient';
 import { learnerId, learnerName } from './learner';
 import type { CheckInfo } from './StepCard';
 
+/** Class actions (broadcast, move, reset notice, class over) are followed by components/classroom/useClassActions.ts. */
 export interface ClassState {
   checks: Record<number, CheckInfo>;
-  /** Name of whoever broadcasts, or null. */
-  broadcast: string | null;
-  ended: string | null;
 }
 
 export function useLessonChannel(client: BoxlabClient | null, slug: string, step: number | null, onPassed: (step: number) => void): ClassState {
   const [checks, setChecks] = useState<Record<number, CheckInfo>>({});
-  const [broadcast, setBroadcast] = useState<string | null>(null);
-  const [ended, setEnded] = useState<string | null>(null);
   const passed = useRef(onPassed);
   passed.current = onPassed;
 
@@ -29,12 +25,9 @@ export function useLessonChannel(client: BoxlabClient | null, slug: string, step
       else if (m.type === 'check' && m.slug === slug) {
         setChecks((c) => ({ ...c, [m.step]: { ok: m.ok, message: m.message } }));
         if (m.passed) passed.current(m.step);
-      } else if (m.type === 'broadcast') setBroadcast(m.active ? (m.name ?? 'Instructor') : null);
-      else if (m.type === 'goto') {
-        if (m.slug !== slug) window.location.assign(`/lessons/${encodeURIComponent(m.slug)}`);
-      } else if (m.type === 'class_ended') setEnded(m.message);
+      }
     });
   }, [client, slug, step]);
 
-  return { checks, broadcast, ended };
+  return { checks };
 }

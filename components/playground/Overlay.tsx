@@ -12,7 +12,8 @@ export interface OverlayActions {
   retryAfterError(): void;
 }
 
-export function Overlay({ view, actions, mounted }: { view: ClientView; actions: OverlayActions; mounted: boolean }) {
+/** classOver: the instructor ended the class (its message): the ended box says so rather than "Session ended". */
+export function Overlay({ view, actions, mounted, classOver }: { view: ClientView; actions: OverlayActions; mounted: boolean; classOver?: string | null }) {
   const now = useNow(view.retryAt !== null);
   const left = secondsLeft(view.retryAt, now);
   switch (view.phase) {
@@ -59,7 +60,8 @@ export function Overlay({ view, actions, mounted }: { view: ClientView; actions:
     case 'full':
       return (
         <Cover>
-          <Title>Every sandbox is in use</Title>
+          <Title>{view.refusal === 'host_memory' ? 'This server is out of memory for new boxes' : 'Every sandbox is in use'}</Title>
+          {view.refusal === 'host_memory' && <Text testId="refusal">{view.message}</Text>}
           <Text>{left ? `Boxlab will try again in ${left} s.` : 'Try again in a moment.'}</Text>
           <Primary onClick={actions.retryNow}>Retry now</Primary>
         </Cover>
@@ -67,8 +69,8 @@ export function Overlay({ view, actions, mounted }: { view: ClientView; actions:
     case 'ended':
       return (
         <Cover>
-          <Title>Session ended</Title>
-          <Text>{view.message}</Text>
+          <Title>{classOver ? 'Class over' : 'Session ended'}</Title>
+          <Text>{classOver ?? view.message}</Text>
           <Primary onClick={actions.newSession}>Start a new session</Primary>
         </Cover>
       );
@@ -159,8 +161,8 @@ function Bar({ children, tone }: { children: React.ReactNode; tone: 'bad' | 'war
 const Title = ({ children }: { children: React.ReactNode }) => (
   <h2 className="text-2xl font-semibold tracking-tight text-fg">{children}</h2>
 );
-const Text = ({ children }: { children: React.ReactNode }) => (
-  <p className="mx-auto mt-2 max-w-md text-sm text-muted">{children}</p>
+const Text = ({ children, testId }: { children: React.ReactNode; testId?: string }) => (
+  <p data-testid={testId} className="mx-auto mt-2 max-w-md text-sm text-muted">{children}</p>
 );
 
 function Primary(props: { onClick: () => void; children: React.ReactNode; small?: boolean }) {

@@ -2,6 +2,9 @@
 'use client';
 import { useCallback, useEffect, useRef, useState, useSyncExternalStore } from 'react';
 import type { Terminal } from '@xterm/xterm';
+import { ClassOver, ResetNotice } from '../classroom/ClassNotices';
+import { useClassActions } from '../classroom/useClassActions';
+import { FollowPanel } from '../lessons/FollowPanel';
 import { BoxlabClient } from '../terminal/BoxlabClient';
 import { browserDeps } from '../terminal/browser-deps';
 import { INITIAL_VIEW, type ClientView } from '../terminal/client-types';
@@ -66,6 +69,9 @@ export function Playground() {
     };
   }, []);
 
+  // A learner of a class follows its actions here too: broadcast banner, move to a lesson, reset notice, class over.
+  const cls = useClassActions(client, null);
+
   // The shell gets the keyboard as soon as it runs (after Start, Reset, Start again, or a reload).
   const phase = view.phase;
   useEffect(() => {
@@ -98,8 +104,10 @@ export function Playground() {
       <main className={`grid flex-1 grid-cols-1 grid-rows-[minmax(35rem,1fr)_26rem] gap-3 p-3 lg:min-h-0 lg:grid-rows-1 ${wideXray ? 'lg:grid-cols-[minmax(0,1fr)_minmax(0,1fr)]' : 'lg:grid-cols-[minmax(0,1fr)_minmax(21rem,27rem)]'}`}>
         <section
           aria-label="Terminal"
-          className="flex min-h-0 min-w-0 flex-col overflow-hidden rounded-xl border border-line bg-panel shadow-sm focus-within:border-accent/50"
+          className="relative flex min-h-0 min-w-0 flex-col overflow-hidden rounded-xl border border-line bg-panel shadow-sm focus-within:border-accent/50"
         >
+          <FollowPanel name={cls.broadcast} />
+          <ResetNotice text={cls.notice} onDismiss={cls.dismiss} />
           <SessionBar view={view} onReset={() => client?.reset()} onKeep={() => term.current?.focus()} />
           <div className="relative min-h-0 flex-1">
             <TerminalView
@@ -110,7 +118,7 @@ export function Playground() {
               onResize={(rows, cols) => clientRef.current?.resize(rows, cols)}
               onNotice={setNotice}
             />
-            <Overlay view={view} actions={actions} mounted={client !== null} />
+            <Overlay view={view} actions={actions} mounted={client !== null} classOver={cls.ended} />
           </div>
           <NoticeBar view={view} actions={actions} />
           <StatsBar view={view} renderer={renderer} notice={notice} />
@@ -119,6 +127,7 @@ export function Playground() {
           <XrayPanel view={view} client={client} wide={wideXray} onWide={setWideXray} />
         </aside>
       </main>
+      <ClassOver text={cls.ended} />
     </div>
   );
 }

@@ -126,6 +126,22 @@ test('a reload resumes the stored session: no POST, snapshot written before live
   assert.equal(reloaded.getView().resumed, true);
 });
 
+test('503 host_memory keeps its reason and message (the page names the memory limit; its own countdown replaces the static retry sentence), then retries', async () => {
+  const env = new FakeEnv();
+  const message = 'This server has no memory to back another 256 MiB box: boxes already hold 768 MiB of 1000 MiB the host can back.';
+  const retry = 'Try again in 5 s, when a box is due to end.';
+  env.sessionReplies = [{ status: 503, body: { error: 'host_memory', message: `${message} ${retry}`, retry, retryAfterSec: 5 } }, created];
+  const client = new BoxlabClient(new FakeSink(), env.deps());
+  client.start();
+  await flush();
+  const v = client.getView();
+  assert.deepEqual([v.phase, v.refusal, v.message, v.retryAt], ['full', 'host_memory', message, env.t + 5000]);
+  env.advance(5000);
+  await flush();
+  assert.equal(env.sockets.length, 1);
+  assert.equal(client.getView().refusal, null, 'a new attempt forgets the refusal');
+});
+
 test('stages are replaced on hello (full replay) and restart at prepare_state', async () => {
   const { env, client } = await started();
   env.ws.text(hello());

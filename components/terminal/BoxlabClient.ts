@@ -142,7 +142,8 @@ export class BoxlabClient {
     if (this.disposed) return;
     if (r.kind === 'full') {
       const ms = r.retryAfterSec * 1000;
-      this.update({ phase: 'full', retryAt: this.deps.now() + ms, message: 'Every sandbox is in use.' });
+      const memory = r.reason === 'host_memory';
+      this.update({ phase: 'full', retryAt: this.deps.now() + ms, refusal: memory ? 'host_memory' : 'full', message: memory && r.message ? r.message : 'Every sandbox is in use.' });
       this.timer = this.deps.setTimeout(() => void this.create(), ms);
     } else if (r.kind === 'error') {
       this.update({ phase: 'error', message: r.message });

@@ -27,6 +27,8 @@ export interface ClientView {
   attempt: number;
   /** One-line explanation for ended / error / full. */
   message: string | null;
+  /** Why the phase is full: every sandbox in use, or the host cannot back another box's memory. */
+  refusal: 'full' | 'host_memory' | null;
   latencyMs: number | null;
   resumed: boolean;
 }
@@ -74,7 +76,7 @@ export interface ClientDeps {
 
 export const INITIAL_VIEW: ClientView = {
   phase: 'idle', sessionId: null, limits: null, cgroupVersion: null, stages: [], stats: null, exit: null,
-  retryAt: null, attempt: 0, message: null, latencyMs: null, resumed: false,
+  retryAt: null, attempt: 0, message: null, refusal: null, latencyMs: null, resumed: false,
 };
 
 /** Why the box is gone, in the words the page shows (ended phase, with a Start button). */

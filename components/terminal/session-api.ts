@@ -1,10 +1,12 @@
 // The two HTTP calls of the client: POST /api/session (created / full / refused) and GET /api/health.
+import { refusedResponse } from '../../server/protocol/messages';
 import type { ClientDeps } from './client-types';
 import type { StoredSession } from './session-store';
 
 export type CreateOutcome =
   | { kind: 'created'; session: StoredSession }
-  | { kind: 'full'; retryAfterSec: number }
+  /** reason host_memory: the server cannot back another box (its message says which limit and when to retry). */
+  | { kind: 'full'; retryAfterSec: number; reason?: 'full' | 'host_memory'; message?: string }
   | { kind: 'error'; message: string };
 
 export async function requestSession(deps: ClientDeps): Promise<CreateOutcome> {
@@ -18,6 +20,13 @@ export async function requestSession(deps: ClientDeps): Promise<CreateOutcome> {
   }
   const body = (await res.json().catch(() => ({}))) as Record<string, unknown>;
   if (res.status === 503) {
+    const refused = refusedResponse.safeParse(body);
+    if (refused.success && refused.data.error === 'host_memory') {
+      const { message, retry, retryAfterSec } = refused.data;
+      // The page counts down to the retry itself: the limit and figures without the static retry sentence.
+      const what = retry && message.endsWith(retry) ? message.slice(0, -retry.length).trim() : message;
+      return { kind: 'full', reason: 'host_memory', retryAfterSec, message: what };
+    }
     const sec = Number(body.retryAfterSec ?? res.headers.get('retry-after') ?? 10) || 10;
     return { kind: 'full', retryAfterSec: sec };
   }

@@ -3,13 +3,15 @@
 import { useEffect, useMemo, useState } from 'react';
 import type { StageEvent } from '../../server/protocol/box';
 import { ForkDiagram } from './ForkDiagram';
+import { LearnerFork } from './LearnerFork';
+import type { XrayState } from './xray-state';
 import { forkModel } from './fork-model';
 import { ROLE_LABEL, formatMs } from './stage-info';
 import { Empty, TextTable, ViewHeader } from './ui';
 
 const STEP_MS = 1100;
 
-export function ForkView(props: { stages: readonly StageEvent[]; creating: boolean }) {
+export function ForkView(props: { stages: readonly StageEvent[]; creating: boolean; xray?: XrayState }) {
   const model = useMemo(() => forkModel(props.stages, props.creating), [props.stages, props.creating]);
   const arrived = model.rows.filter((r) => !r.pending).length;
   // Replay: null = live (everything that arrived, plus what is still to come, faint).
@@ -88,6 +90,7 @@ export function ForkView(props: { stages: readonly StageEvent[]; creating: boole
           <div className="px-2 pt-2">
             <ForkDiagram model={model} shown={shown} cursor={cursor} titleId="fork-title" />
           </div>
+          {props.xray && <LearnerFork state={props.xray} />}
           <TextTable
             summary="Stages as a table"
             testId="fork-table"

@@ -14,7 +14,8 @@ import { useXray } from './useXray';
 
 export const TABS = [
   { id: 'stages', label: 'Stages', views: [] },
-  { id: 'fork', label: 'Fork', views: [] },
+  // procs: the learner's own runtime (lab mode) is drawn beside the engine's fork from the process rows.
+  { id: 'fork', label: 'Fork', views: ['procs'] },
   // procs too: the learner's nested namespaces (lab mode) are read per process.
   { id: 'ns', label: 'Namespaces', views: ['ns', 'procs'] },
   { id: 'procs', label: 'Procs', views: ['procs'] },
@@ -82,7 +83,7 @@ export function XrayPanel(props: { view: ClientView; client: BoxlabClient | null
       </div>
       <div id="xray-panel" role="tabpanel" aria-labelledby={`xray-tab-${tab}`} className="scroll-thin min-h-0 flex-1 overflow-y-auto" data-view={tab}>
         {tab === 'stages' && <StageList stages={view.stages} pending={pending} />}
-        {tab === 'fork' && <ForkView stages={view.stages} creating={view.phase === 'creating'} />}
+        {tab === 'fork' && <ForkView stages={view.stages} creating={view.phase === 'creating'} xray={state} />}
         {tab === 'ns' && <NamespacesView state={state} running={running} />}
         {tab === 'procs' && <ProcessesView state={state} running={running} />}
         {tab === 'cgroup' && <CgroupsView state={state} running={running} fallback={view.stats} />}

@@ -91,8 +91,13 @@ export async function courseApi(course: Course, r: RouteRequest, res: RouteRespo
   if (sub === '/auth') return sendJson(res, 200, { ok: true }), true;
   if (sub === '/session') {
     if (r.method !== 'POST') return methodNotAllowed(res, 'POST'), true;
+    await course.deps.manager.refreshCharged(); // admission by host memory compares with what boxes use now
     const created = course.createInstructorSession(r.socket.remoteAddress ?? 'unknown');
-    if (!created.ok) return sendJson(res, 503, { error: 'full', retryAfterSec: created.retryAfterSec }, { 'Retry-After': String(created.retryAfterSec) }), true;
+    if (!created.ok) {
+      const body = created.reason === 'host_memory' ? { error: 'host_memory', message: created.message, retry: created.retry, retryAfterSec: created.retryAfterSec }
+        : { error: 'full', retryAfterSec: created.retryAfterSec };
+      return sendJson(res, 503, body, { 'Retry-After': String(created.retryAfterSec) }), true;
+    }
     const body: CreateSessionResponse = { sessionId: created.session.id, token: created.token, limits: course.deps.manager.limits, wsPath: WS_PATH, bootId: course.deps.manager.bootId };
     return sendJson(res, 201, body), true;
   }

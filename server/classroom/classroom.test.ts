@@ -162,16 +162,22 @@ test('spectate: snapshot then live output, read-only; broadcast reaches a follow
 });
 
 test("a lesson with its own limits gets a sandbox rebuilt with them (never above the server's)", async (t) => {
-  const { url, fake } = await setup(t);
+  const { url, fake, srv } = await setup(t);
   const { c } = await learner(url, 'Cy', 'cgroup-memory');
   await c.waitMessage('check', (m) => /Rebuilding your sandbox/.test(m.message), 3000);
   await c.until(() => fake.made.some((f) => f.config.memory === '64M' && !f.destroyed), 3000, 'a 64M sandbox');
   assert.equal(fake.made.filter((f) => !f.destroyed).length, 1, 'the old sandbox was torn down');
-  const made = fake.made.length;
+  // Leaving it (issue 17 item 7): a lesson without settings gets a default box back, not the 64M one.
   c.control({ type: 'lesson', slug: 'overlayfs', step: 0, learner: LEARNER });
   await c.waitMessage('check', (m) => m.slug === 'overlayfs', 3000);
+  await c.until(() => fake.made.some((f) => f.config.memory === '256M' && !f.destroyed), 3000, 'a default sandbox again');
+  await c.waitMessage('state', (m) => m.state === 'running');
+  await c.until(() => fake.made.at(-1)!.config.memory === '256M' && srv.manager.sessions()[0]?.session.state === 'running', 3000, 'running');
+  const made = fake.made.length;
+  c.control({ type: 'lesson', slug: 'xray-tour', step: 0, learner: LEARNER });
+  await c.waitMessage('check', (m) => m.slug === 'xray-tour', 3000);
   await new Promise((r) => setTimeout(r, 300));
-  assert.equal(fake.made.length, made, 'a lesson without settings keeps the current sandbox');
+  assert.equal(fake.made.length, made, 'a lesson without settings keeps a default sandbox');
   c.control({ type: 'lesson', slug: 'cgroup-pids', step: 0, learner: LEARNER });
   await c.until(() => fake.made.some((f) => f.config.pids === 32 && f.config.memory === '256M' && !f.destroyed), 3000, 'a pids-32 sandbox with the default memory');
 });

@@ -158,7 +158,7 @@ export class Course {
       case 'end': {
         this.setBroadcast(null);
         const all = this.deps.manager.sessions().map((i) => i.session);
-        for (const s of all) s.client?.send({ type: 'class_ended', message: 'The instructor ended the class. Your progress is saved.' });
+        for (const s of all) s.client?.send({ type: 'class_ended', message: CLASS_OVER });
         await Promise.all(all.map((s) => this.deps.manager.destroy(s, CLOSE.SESSION_GONE, 'class ended')));
         this.instructors.clear();
         return { ok: true, affected: all.length };
@@ -188,8 +188,15 @@ export class Course {
   }
 }
 
+/** What a learner's page says when the instructor resets their box, and when the class ends (any page: playground or lesson). */
+export const RESET_NOTICE = 'Your instructor reset your box.';
+export const CLASS_OVER = 'The instructor ended the class. Your progress is saved.';
+
 /** Reset a running sandbox, or boot again one that exited or failed. False while one is being built. */
 async function rebuild(s: Session): Promise<boolean> {
+  const can = s.state === 'running' || s.state === 'exited' || s.state === 'error';
+  // Told before the screen is cleared (the reset sends RIS), so the page can say why it went blank.
+  if (can) s.client?.send({ type: 'class_reset', message: RESET_NOTICE });
   if (s.state === 'running') return (await s.reset(), true);
   if (s.state === 'exited' || s.state === 'error') return (await s.restart(), true);
   return false;

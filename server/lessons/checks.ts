@@ -14,6 +14,18 @@ export interface CheckResult {
   message: string;
 }
 export type Memo = Record<string, unknown>;
+/** The step the check runs for: opened at openedAt (Date.now() scale); absent outside a learner's step (unit tests). */
+export interface StepContext {
+  openedAt?: number;
+}
+
+/**
+ * A file the learner left before the step opened is not this step's work: file and answer checks ignore a file whose
+ * ctime (changed by every write, chmod, chown, rename and by creation, stat(2)) is older than the step. The box's
+ * clock is the host's (the upper layer is a host directory), so the kernel's timestamps compare with Date.now().
+ */
+export const before = (st: { ctimeMs: number } | null | undefined, ctx: StepContext | undefined): boolean =>
+  !!st && ctx?.openedAt !== undefined && st.ctimeMs < ctx.openedAt;
 
 /** One word of the vocabulary: its key's value and the other keys of its map are the parameters. */
 export interface CheckDef<P = any> {
@@ -23,7 +35,7 @@ export interface CheckDef<P = any> {
   states?: readonly ('running' | 'exited')[];
   /** Baseline taken when the learner arrives at the step (counters are compared against it). */
   init?(probe: BoxProbe, p: P): Promise<Memo> | Memo;
-  run(probe: BoxProbe, p: P, memo: Memo): Promise<CheckResult> | CheckResult;
+  run(probe: BoxProbe, p: P, memo: Memo, ctx?: StepContext): Promise<CheckResult> | CheckResult;
   /** The cgroup limit a bomb step leans on: tests verify it is set on the box before running the bomb. */
   limit?(p: P): 'memory' | 'cpu' | 'pids' | undefined;
 }
@@ -84,10 +96,11 @@ export const BASE_CHECKS: Record<string, CheckDef> = {
   file: {
     params: fileParams,
     summary: (p: FileParams) => FILE_SUMMARY[p.layer](p.file) + (p.differsFromFact ? ` and differs from the box's ${p.differsFromFact}` : ''),
-    async run(probe, p: FileParams) {
+    async run(probe, p: FileParams, _memo, ctx) {
       const path = p.file;
       const up = probe.upperStat(path);
       const low = probe.lowerStat(path);
+      if (before(up, ctx)) return fail(`${path} is as it was when this step opened: this step asks you to change it`);
       if (p.layer === 'whiteout') {
         if (!low) return fail(`${path} is not in the image, so deleting it needs no whiteout`);
         if (up?.isCharacterDevice() && up.rdev === 0) return pass(`Whiteout: ${path} is a 0/0 character device in the upper layer; the image still has it`);
@@ -118,9 +131,11 @@ export const BASE_CHECKS: Record<string, CheckDef> = {
   answer: {
     params: answerParams,
     summary: (p: z.infer<typeof answerParams>) => `your answer in ${p.path} matches the box's ${p.answer}`,
-    async run(probe, p: z.infer<typeof answerParams>) {
+    async run(probe, p: z.infer<typeof answerParams>, _memo, ctx) {
       const file = probe.readUpper(p.path, 4096);
       if (!file) return fail(`write your answer into ${p.path}`);
+      // The course reuses /root/answer: what an earlier step left there is not an answer to this one.
+      if (before(file.stat, ctx)) return fail(`write your answer into ${p.path} (what it holds was written before this step)`);
       const answer = file.data.toString('utf8').trim();
       const fact = await readFact(p.answer, probe, p.arg);
       if (fact === null) return fail(`the box has no ${p.answer}${p.arg ? ` for "${p.arg}"` : ''} right now`);

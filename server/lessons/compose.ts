@@ -1,6 +1,6 @@
 // Compiles a ```check block (YAML) into one runnable check: a vocabulary word with its parameters, all/any/not of
 // checks, or a legacy `type:` check mapped onto the vocabulary (legacy.ts). Errors name the file and line.
-import { CHECKS, type CheckResult, type Memo } from './checks.ts';
+import { CHECKS, type CheckResult, type Memo, type StepContext } from './checks.ts';
 import { fromLegacy } from './legacy.ts';
 import type { BoxProbe } from './probe.ts';
 import { FormatError, zodError, type ParsedYaml } from './yaml.ts';
@@ -15,7 +15,8 @@ export interface Check {
   limit?: 'memory' | 'cpu' | 'pids';
   states: readonly BoxState[];
   init(probe: BoxProbe): Promise<Memo>;
-  run(probe: BoxProbe, memo: Memo): Promise<CheckResult>;
+  /** ctx.openedAt: when the learner opened the step (file checks ignore what was written before it). */
+  run(probe: BoxProbe, memo: Memo, ctx?: StepContext): Promise<CheckResult>;
 }
 
 const COMBINATORS = ['all', 'any', 'not'] as const;
@@ -55,7 +56,7 @@ export function compileCheck(value: unknown, y: ParsedYaml, file: string, path: 
     limit: def.limit?.(p),
     states: def.states ?? ['running'],
     init: async (probe) => (def.init ? await def.init(probe, p) : {}),
-    run: async (probe, memo) => def.run(probe, p, memo),
+    run: async (probe, memo, ctx) => def.run(probe, p, memo, ctx),
   };
 }
 
@@ -70,10 +71,10 @@ function combine(k: 'all' | 'any', parts: Check[]): Check {
     // A box state in which every part can run.
     states: first.states.filter((s) => parts.every((c) => c.states.includes(s))),
     init: async (probe) => Object.fromEntries(await Promise.all(parts.map(async (c, i) => [i, await c.init(probe)]))),
-    async run(probe, memo) {
+    async run(probe, memo, ctx) {
       // Every part runs each time, so counters and "seen" memos stay current whichever part decides.
       const rs: CheckResult[] = [];
-      for (const [i, c] of parts.entries()) rs.push(await c.run(probe, memo[i] as Memo));
+      for (const [i, c] of parts.entries()) rs.push(await c.run(probe, memo[i] as Memo, ctx));
       const ok = k === 'all' ? rs.every((r) => r.ok) : rs.some((r) => r.ok);
       const shown = k === 'all' ? (ok ? rs : rs.filter((r) => !r.ok).slice(0, 1)) : ok ? rs.filter((r) => r.ok).slice(0, 1) : rs;
       return { ok, message: join(shown.map((r) => r.message)) };
@@ -87,6 +88,7 @@ function negate(c: Check): Check {
     type: `not(${c.type})`,
     summary: `not: ${c.summary}`,
     limit: undefined,
+    // Without the step's opening time: "X must not be there" is about the box as it is, leftovers included.
     run: async (probe, memo) => {
       const r = await c.run(probe, memo);
       return { ok: !r.ok, message: r.ok ? `not yet: ${r.message}` : r.message };

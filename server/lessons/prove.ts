@@ -79,9 +79,10 @@ export async function proveLesson(l: LoadedLesson, opts: ProveOptions): Promise<
   box.on('data', (b: Buffer) => (out = (out + b.toString('utf8')).slice(-6000)));
   const dirs = cgroupDirs(box.pids.init);
   const probe = new RealProbe(box);
+  let openedAt = Date.now();
   const timed = async (check: LoadedLesson['specs'][number]['check'], memo: Memo) => {
     const t0 = performance.now();
-    const r = await check.run(probe, memo);
+    const r = await check.run(probe, memo, { openedAt });
     ((opts.timings ??= {})[check.type] ??= []).push(performance.now() - t0);
     return r;
   };
@@ -94,6 +95,7 @@ export async function proveLesson(l: LoadedLesson, opts: ProveOptions): Promise<
     for (const [i, spec] of l.specs.entries()) {
       const row: StepProof = { slug: l.lesson.slug, step: i + 1, line: spec.line, check: spec.check.type, redBefore: false, redAfterWrong: null, green: false, ms: null, message: '' };
       proof.steps.push(row);
+      openedAt = Date.now(); // as the runner does: what earlier steps left is not this step's work
       const memo = await spec.check.init(probe);
       const before = await timed(spec.check, memo);
       row.redBefore = !before.ok;

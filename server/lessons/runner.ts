@@ -28,6 +28,8 @@ export interface LearnerState {
   lastRun: number;
   sentKey: string;
   overrides: SandboxSettings;
+  /** The settings the current box was built with (as overrides() last answered). */
+  built: SandboxSettings;
   quick: NodeJS.Timeout[];
 }
 
@@ -79,7 +81,7 @@ export class CheckRunner {
       st.sentKey = '';
       if (lesson && st.key && this.opts.store().passedSteps(st.key, lesson.lesson.slug).includes(step)) st.passedAt = Date.now();
     } else st.sentKey = ''; // same step again (a reload): send the current result anew
-    if (lesson) this.ensureSettings(session, st, lesson);
+    this.ensureSettings(session, st, lesson); // also outside a lesson: a box made for one goes back to the defaults
     if (st.passedAt !== null) this.send(session, st, { ok: true, message: 'passed' }, 0);
     else void this.run(session, st);
   }
@@ -94,7 +96,9 @@ export class CheckRunner {
 
   /** Sandbox settings of the lesson this session is in (merged into its sandbox config at creation). */
   overrides(sessionId: string): SandboxSettings {
-    return this.states.get(sessionId)?.overrides ?? {};
+    const st = this.states.get(sessionId);
+    if (st) st.built = st.overrides; // asked for while the box is made: what the next box is built with
+    return st?.overrides ?? {};
   }
 
   forget(sessionId: string): void {
@@ -114,7 +118,7 @@ export class CheckRunner {
     if (!st) {
       st = {
         sessionId: id, key: null, name: '', slug: null, step: 0, stepSince: Date.now(), passedAt: null, last: null,
-        memo: null, memoFor: '', memoCheck: null, inflight: false, lastRun: 0, sentKey: '', overrides: {}, quick: [],
+        memo: null, memoFor: '', memoCheck: null, inflight: false, lastRun: 0, sentKey: '', overrides: {}, built: {}, quick: [],
       };
       this.states.set(id, st);
     }
@@ -129,7 +133,7 @@ export class CheckRunner {
         continue;
       }
       const lesson = st.slug ? this.opts.lessons().get(st.slug) : undefined;
-      if (lesson) this.ensureSettings(s, st, lesson);
+      this.ensureSettings(s, st, lesson);
       if (!lesson || st.passedAt !== null) continue;
       // A check that forks a helper (nsenter, ~10 ms) runs less often on the tick; Enter still re-checks at once.
       const type = lesson.specs[st.step]?.check.type ?? '';
@@ -141,14 +145,25 @@ export class CheckRunner {
     }
   }
 
-  /** A lesson that needs other limits (e.g. 64M for the OOM lesson) gets a sandbox rebuilt with them. */
-  private ensureSettings(s: Session, st: LearnerState, lesson: LoadedLesson): void {
-    const want = settingsFor(lesson.lesson.sandbox, this.opts.limits);
+  /**
+   * A lesson that needs other limits (e.g. 64M for the OOM lesson) gets a sandbox rebuilt with them; leaving it (for a
+   * lesson without settings, or the playground: no lesson) rebuilds a default box, so the next lesson does not run
+   * in the 64 MiB box. Lab mode and a pack's image count only when this runner asked for them (`built`): the
+   * instructor's box is a lab box for the course, not for a lesson, and stays one.
+   */
+  private ensureSettings(s: Session, st: LearnerState, lesson: LoadedLesson | undefined): void {
+    const want = settingsFor(lesson?.lesson.sandbox ?? {}, this.opts.limits);
     st.overrides = want;
     const sb = s.sandbox;
-    if (!Object.keys(lesson.lesson.sandbox).length || !sb || s.state !== 'running' || settingsMatch(sb.config, want, this.opts.limits)) return;
-    this.opts.log?.(`session ${s.id}: rebuilding the sandbox for lesson ${lesson.lesson.slug} (${JSON.stringify(want)})`);
-    this.send(s, st, { ok: false, message: `Rebuilding your sandbox with the limits this lesson needs (${describe(want)})…` }, 0);
+    if (!sb || s.state !== 'running') return;
+    const leftLab = !want.lab && st.built.lab === true && sb.config.lab === true;
+    const leftImage = !want.image && st.built.image !== undefined;
+    if (settingsMatch(sb.config, want, this.opts.limits) && !leftLab && !leftImage) return;
+    const what = lesson ? `lesson ${lesson.lesson.slug}` : 'no lesson';
+    this.opts.log?.(`session ${s.id}: rebuilding the sandbox for ${what} (${JSON.stringify(want)})`);
+    const limits = Object.keys(want).length ? `the limits this lesson needs (${describe(want)})` : "the server's default limits";
+    this.send(s, st, { ok: false, message: `Rebuilding your sandbox with ${limits}…` }, 0);
+    st.built = want; // one rebuild per change, even before the new box asks for its overrides
     void s.reset();
   }
 
@@ -187,7 +202,7 @@ export class CheckRunner {
         st.memoFor = memoFor;
         st.memoCheck = check;
       }
-      result = await check.run(probe, st.memo);
+      result = await check.run(probe, st.memo, { openedAt: st.stepSince });
     } catch (err) {
       result = { ok: false, message: `the check could not read the box: ${(err as Error).message}` };
     } finally {

@@ -138,9 +138,11 @@ export const checkMsg = z.object({
 /** The instructor started (active) or stopped broadcasting; learners may follow it on the watch socket. */
 export const broadcastMsg = z.object({ type: z.literal('broadcast'), active: z.boolean(), name: z.string().optional() });
 /** The instructor moves everyone to a lesson. */
-export const gotoMsg = z.object({ type: z.literal('goto'), slug: z.string() });
+export const gotoMsg = z.object({ type: z.literal('goto'), slug: slugSchema });
 /** The instructor ended the class: the sandbox is torn down right after this message. */
 export const classEndedMsg = z.object({ type: z.literal('class_ended'), message: z.string() });
+/** The instructor reset this learner's box (alone or with everyone): sent just before the box is rebuilt. */
+export const classResetMsg = z.object({ type: z.literal('class_reset'), message: z.string() });
 /** First frame of a watch socket (spectate / follow): whose terminal this is, read-only. */
 export const watchMsg = z.object({
   type: z.literal('watch'),
@@ -151,8 +153,8 @@ export const watchMsg = z.object({
 });
 /** The watched terminal's size changed (the viewer resizes its read-only terminal to match). */
 export const viewportMsg = z.object({ type: z.literal('viewport'), rows: z.number().int(), cols: z.number().int() });
-export const lessonServerMessages = [checkMsg, broadcastMsg, gotoMsg, classEndedMsg, watchMsg, viewportMsg] as const;
-export const LESSON_SERVER_TYPES = ['check', 'broadcast', 'goto', 'class_ended', 'watch', 'viewport'] as const;
+export const lessonServerMessages = [checkMsg, broadcastMsg, gotoMsg, classEndedMsg, classResetMsg, watchMsg, viewportMsg] as const;
+export const LESSON_SERVER_TYPES = ['check', 'broadcast', 'goto', 'class_ended', 'class_reset', 'watch', 'viewport'] as const;
 export type CheckMsg = z.infer<typeof checkMsg>;
 export type WatchMsg = z.infer<typeof watchMsg>;
 

@@ -146,6 +146,18 @@ export const createSessionResponse = z.object({
 export type CreateSessionResponse = z.infer<typeof createSessionResponse>;
 export const fullResponse = z.object({ error: z.literal('full'), retryAfterSec: int().positive() });
 export type FullResponse = z.infer<typeof fullResponse>;
+/** The host cannot back another box's memory limit (admission by host memory): message names the limit and the retry. */
+export const hostMemoryResponse = z.object({
+  error: z.literal('host_memory'),
+  /** What limit was hit, with the figures, then `retry`. */
+  message: z.string().max(1000),
+  /** The retry hint alone (the end of message): a page with a live countdown shows that instead. */
+  retry: z.string().max(200).optional(),
+  retryAfterSec: int().positive(),
+});
+/** Every 503 of POST /api/session. */
+export const refusedResponse = z.discriminatedUnion('error', [fullResponse, hostMemoryResponse]);
+export type RefusedResponse = z.infer<typeof refusedResponse>;
 export const healthResponse = z.object({
   ok: z.boolean(),
   sessions: int(),

@@ -8,6 +8,7 @@ import type { InputFlowOptions } from '../sessions/input-flow.ts';
 import type { ConnectionGate } from '../web/gate.ts';
 import type { SandboxFactory, Session } from '../sessions/session.ts';
 import { SessionManager } from '../sessions/manager.ts';
+import { MemoryAdmission, type MeminfoReader } from '../web/admission.ts';
 import { sessionApi } from '../web/api.ts';
 import { listenHttp } from '../web/http.ts';
 import { createSocketServer } from '../web/socket.ts';
@@ -31,6 +32,8 @@ export interface StartServerOptions {
   input?: InputFlowOptions;
   statsIntervalMs?: number;
   heartbeatMs?: number;
+  /** /proc/meminfo for admission by host memory (tests pass a fake); the ratio is config.memoryOvercommit. */
+  readMeminfo?: MeminfoReader;
   /** Lessons, progress and classroom (instructor token, database path, lessons dir). */
   course?: CourseOptions;
   log?: (line: string) => void;
@@ -118,6 +121,9 @@ export async function startServer(opts: StartServerOptions = {}): Promise<Runnin
     flow: opts.flow,
     input: opts.input,
     statsIntervalMs: opts.statsIntervalMs,
+    // Guards real boxes: a test's fake factory has no host memory to protect unless the test brings its own meminfo.
+    admission: cfg.memoryOvercommit > 0 && (!opts.createSandbox || opts.readMeminfo)
+      ? new MemoryAdmission({ ratio: cfg.memoryOvercommit, read: opts.readMeminfo }) : undefined,
     log,
   });
   const course: Course = new Course(

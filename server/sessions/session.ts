@@ -44,6 +44,8 @@ export class Session {
   /** Stage events of the current sandbox, replayed on every attach. */
   events: StageEvent[] = [];
   lastExit: ExitInfo | null = null;
+  /** Memory charged to the box's cgroup when last sampled, bytes (admission.ts: what the host already backs). */
+  memoryCharged = 0;
   client: SessionClient | null = null;
   destroyed = false;
   readonly mirror: Mirror;
@@ -157,6 +159,15 @@ export class Session {
     this.socketFlow.ack(bytes);
   }
 
+  /** Samples the box's charged memory (0 without a box). */
+  async sampleMemory(): Promise<number> {
+    const sb = this.sandbox;
+    if (!sb) return (this.memoryCharged = 0);
+    const stats = await sb.stats();
+    if (this.sandbox === sb) this.memoryCharged = stats.memory.current;
+    return this.memoryCharged;
+  }
+
   /** Destroys the current sandbox and boots a fresh one in its place. */
   async reset(): Promise<void> {
     if (this.busy || this.state === 'creating' || this.state === 'new') return this.refuse('a sandbox is being created');
@@ -243,6 +254,7 @@ export class Session {
   private async release(): Promise<void> {
     const sb = this.sandbox;
     this.sandbox = null;
+    this.memoryCharged = 0;
     this.xray.setSource(null);
     this.inputFlow.setSandbox(null);
     this.gate.retarget(NOOP_TARGET);
@@ -327,7 +339,11 @@ export class Session {
       if (!sb || this.statsPending) return;
       this.statsPending = true;
       sb.stats()
-        .then((stats) => this.sandbox === sb && this.deliver({ type: 'stats', stats }))
+        .then((stats) => {
+          if (this.sandbox !== sb) return;
+          this.memoryCharged = stats.memory.current;
+          this.deliver({ type: 'stats', stats });
+        })
         .catch(() => {})
         .finally(() => (this.statsPending = false));
     }, this.deps.statsIntervalMs ?? LIMITS.statsIntervalMs);

@@ -1,7 +1,7 @@
 // The session API of the web layer: GET /api/health and POST /api/session (create a session), as a route.
 import {
   API_HEALTH_PATH, API_SESSION_PATH, WS_PATH, createSessionRequest,
-  type CreateSessionResponse, type FullResponse, type HealthResponse,
+  type CreateSessionResponse, type HealthResponse, type RefusedResponse,
 } from '../protocol/messages.ts';
 import type { SessionManager } from '../sessions/manager.ts';
 import { SECURITY_HEADERS, originAllowed, type RouteHandler, type RouteRequest, type RouteResponse } from '../sessions/routes.ts';
@@ -55,9 +55,12 @@ export function sessionApi(manager: SessionManager, allowedOrigins: readonly str
       if (!r.success) return json(res, 400, { error: 'bad_request', message: r.error.issues[0]?.message ?? 'invalid body' }), true;
       name = r.data.name;
     }
+    await manager.refreshCharged(); // admission compares with the memory boxes use now
     const created = manager.create(req.socket.remoteAddress ?? 'unknown', name);
     if (!created.ok) {
-      const body: FullResponse = { error: 'full', retryAfterSec: created.retryAfterSec };
+      const body: RefusedResponse = created.reason === 'host_memory'
+        ? { error: 'host_memory', retryAfterSec: created.retryAfterSec, message: created.message, retry: created.retry }
+        : { error: 'full', retryAfterSec: created.retryAfterSec };
       return json(res, 503, body, { 'Retry-After': String(created.retryAfterSec) }), true;
     }
     const body: CreateSessionResponse = { sessionId: created.session.id, token: created.token, limits: manager.limits, wsPath: WS_PATH, bootId: manager.bootId };

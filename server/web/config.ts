@@ -82,6 +82,12 @@ export interface ServerConfig {
   lessonDirs: string[];
   /** Keystroke bytes that may wait per session for a box that does not read its terminal; more is refused. */
   inputQueueBytes: number;
+  /**
+   * Admission by host memory (server/web/admission.ts): new boxes are refused once the memory limits of all boxes
+   * would pass this many times what the host can back (MemAvailable + memory boxes use now). 1 = never promise
+   * more than the host has; 0 (`off`) turns the check off.
+   */
+  memoryOvercommit: number;
   /** HTTPS (server/web/tls.ts): off, self-signed (made with openssl, kept in BOXLAB_HOME/tls), or files (set by --tls-cert/--tls-key). */
   tls: 'off' | 'self-signed' | 'files';
   /** PEM certificate chain and private key files; giving both means tls 'files'. */
@@ -164,6 +170,12 @@ export function parseDuration(v: string, what = 'duration'): number {
   return n;
 }
 const duration: Parser = (v, what) => parseDuration(v, what);
+const ratio: Parser = (v, what) => {
+  if (v === 'off') return 0;
+  const n = Number(v);
+  if (!/^\d+(\.\d+)?$/.test(v) || n < 0.1 || n > 100) throw new ConfigError(`${what}: "${v}" must be a ratio from 0.1 to 100 (like 1 or 1.5), or off`);
+  return n;
+};
 const onOff: Parser = (v, what) => {
   if (v === 'on' || v === 'true' || v === '1') return true;
   if (v === 'off' || v === 'false' || v === '0') return false;
@@ -201,6 +213,7 @@ const FIELDS: Record<Exclude<keyof ServerConfig, 'fairness'>, [string, string, P
   lab: ['BOXLAB_LAB', 'lab', onOff],
   lessonDirs: ['BOXLAB_LESSONS', 'lessons', (v) => v.split(':').filter(Boolean)],
   inputQueueBytes: ['BOXLAB_INPUT_QUEUE', 'input-queue', bytesIn(128 * 1024, 64 * 1024 * 1024)],
+  memoryOvercommit: ['BOXLAB_MEMORY_OVERCOMMIT', 'memory-overcommit', ratio],
   tls: ['BOXLAB_TLS', 'tls', tlsMode],
   tlsCert: ['BOXLAB_TLS_CERT', 'tls-cert', str],
   tlsKey: ['BOXLAB_TLS_KEY', 'tls-key', str],
@@ -237,6 +250,8 @@ export function defaultConfig(): ServerConfig {
     lab: true,
     lessonDirs: [],
     inputQueueBytes: 1024 * 1024,
+    // 1: the default 200 × 256M (50 GiB) is never promised on a host that cannot back it (a 24 GiB host stops near 90).
+    memoryOvercommit: 1,
     tls: 'off',
     tlsCert: undefined,
     tlsKey: undefined,

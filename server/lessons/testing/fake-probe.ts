@@ -6,10 +6,11 @@ import type { Memo } from '../checks.ts';
 import { compileCheck } from '../compose.ts';
 import type { BoxProbe, BoxProc } from '../probe.ts';
 
-type Entry = { kind: 'file' | 'dir' | 'whiteout'; uid?: number; mode?: number; data?: string };
+/** ctimeMs: when it was last changed (Date.now() scale; default 0, long ago). */
+type Entry = { kind: 'file' | 'dir' | 'whiteout'; uid?: number; mode?: number; data?: string; ctimeMs?: number };
 const stat = (e: Entry): fs.Stats => ({
   isFile: () => e.kind === 'file', isDirectory: () => e.kind === 'dir', isCharacterDevice: () => e.kind === 'whiteout',
-  rdev: 0, uid: e.uid ?? 1_000_000, mode: e.mode ?? 0o644, size: e.data?.length ?? 0,
+  rdev: 0, uid: e.uid ?? 1_000_000, mode: e.mode ?? 0o644, size: e.data?.length ?? 0, ctimeMs: e.ctimeMs ?? 0,
 }) as unknown as fs.Stats;
 
 export function stats(over: { oom?: number; throttled?: number; usage?: number; pids?: number } = {}): SandboxStats {
