@@ -6,7 +6,7 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Browser, Page } from 'playwright-core';
 import type { RunningServer } from '../server/root/compose.ts';
-import { memAvailable } from '../server/web/admission.ts';
+import { memAvailable } from '../server/sessions/admission.ts';
 import { launchBrowser, waitForPhase } from './browser.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));

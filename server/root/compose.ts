@@ -8,7 +8,7 @@ import type { InputFlowOptions } from '../sessions/input-flow.ts';
 import type { ConnectionGate } from '../web/gate.ts';
 import type { SandboxFactory, Session } from '../sessions/session.ts';
 import { SessionManager } from '../sessions/manager.ts';
-import { MemoryAdmission, type MeminfoReader } from '../web/admission.ts';
+import { MemoryAdmission, type MeminfoReader } from '../sessions/admission.ts';
 import { sessionApi } from '../web/api.ts';
 import { listenHttp } from '../web/http.ts';
 import { createSocketServer } from '../web/socket.ts';

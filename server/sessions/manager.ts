@@ -2,7 +2,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { SandboxConfig } from '../engine/types.ts';
 import { CLOSE, type SessionLimits } from '../protocol/messages.ts';
-import { limitBytes, type MemoryAdmission } from '../web/admission.ts';
+import { limitBytes, type MemoryAdmission } from './admission.ts';
 import type { FlowOptions } from './flow.ts';
 import type { InputFlowOptions } from './input-flow.ts';
 import { Session, type SandboxFactory, type SessionClient } from './session.ts';

@@ -83,7 +83,7 @@ export interface ServerConfig {
   /** Keystroke bytes that may wait per session for a box that does not read its terminal; more is refused. */
   inputQueueBytes: number;
   /**
-   * Admission by host memory (server/web/admission.ts): new boxes are refused once the memory limits of all boxes
+   * Admission by host memory (server/sessions/admission.ts): new boxes are refused once the memory limits of all boxes
    * would pass this many times what the host can back (MemAvailable + memory boxes use now). 1 = never promise
    * more than the host has; 0 (`off`) turns the check off.
    */

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { refusedResponse } from '../protocol/messages.ts';
 import { MemoryAdmission, limitBytes, memAvailable } from './admission.ts';
-import { loadConfig } from './config.ts';
+import { loadConfig } from '../web/config.ts';
 import { http, start, TestClient } from '../root/testing/test-client.ts';
 
 const MiB = 1024 * 1024;
