@@ -102,7 +102,7 @@ export async function runCreateBench(opts: CreateOptions): Promise<CreateResult>
   const ids: string[] = [];
   const m: Record<string, Metric> = {};
   const metric = (key: string, label: string) => (m[key] ??= { key, label, samples: [] });
-  const runsBy: Record<string, BoxRun[]> = { boxlab: [], 'boxlab-pool': [] };
+  const runsBy: { boxlab: BoxRun[]; 'boxlab-pool': BoxRun[] } = { boxlab: [], 'boxlab-pool': [] };
   const variants: Record<string, () => Promise<void>> = {
     boxlab: async () => {
       const s = await boxSample(image, ids);
@@ -138,7 +138,9 @@ export async function runCreateBench(opts: CreateOptions): Promise<CreateResult>
   const sample = async (name: string) => {
     for (let attempt = 1; ; attempt++) {
       try {
-        return await variants[name]();
+        const run = variants[name];
+        if (!run) throw new Error(`no variant ${name}`);
+        return await run();
       } catch (err) {
         (failures[name] ??= []).push((err as Error).message);
         if (attempt >= 3) throw new Error(`${name} failed 3 times in a row: ${(err as Error).message}`);
@@ -148,8 +150,8 @@ export async function runCreateBench(opts: CreateOptions): Promise<CreateResult>
   try {
     // Warm-up: lazy imports, the seccomp filter compile, page cache of bwrap/runc/busybox; not measured.
     for (let i = 0; i < opts.warmup; i++) for (const n of names) await sample(n);
-    for (const k of Object.keys(m)) m[k].samples.length = 0;
-    for (const k of Object.keys(runsBy)) runsBy[k].length = 0;
+    for (const x of Object.values(m)) x.samples.length = 0;
+    for (const runs of Object.values(runsBy)) runs.length = 0;
     for (let round = 0; round < opts.n; round++) {
       for (const n of rotate(names, round)) {
         await sleep(opts.gapMs);
@@ -200,7 +202,7 @@ export function renderCreate(r: Omit<CreateResult, 'markdown'>): string {
     '### cgroup stages by variant (median ms)',
     '',
     markdownTable(['variant', 'cgroup_create', 'cgroup_attach', 'cgroup_remove'], Object.entries(r.cgroupStages).map(([k, v]) =>
-      [k, fmtMs(v.cgroup_create), fmtMs(v.cgroup_attach), fmtMs(v.cgroup_remove)])),
+      [k, fmtMs(v.cgroup_create ?? NaN), fmtMs(v.cgroup_attach ?? NaN), fmtMs(v.cgroup_remove ?? NaN)])),
     '',
     '### Critical path to createSandbox() resolve (medians)',
     '',

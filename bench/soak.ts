@@ -36,6 +36,7 @@ const f1 = (v: number) => (Number.isFinite(v) ? v.toFixed(1) : 'n/a');
 const mib = (kib: number) => f1(kib / 1024);
 const late = (l: { p99: number } | undefined) => (l ? Math.max(0, l.p99 - 10) : NaN);
 
+// biome-ignore lint/suspicious/noExplicitAny: each scenario has its own result type; run() and report() pair them
 const scenarios: Record<string, Scenario<any>> = {
   density: {
     run: () => runDensity(DENSITY_FULL, log),
@@ -69,15 +70,18 @@ const scenarios: Record<string, Scenario<any>> = {
     run: async () => [await runBurst(BURST_FULL[0], log), await runBurst(BURST_FULL[1], log)],
     markdown: burstMarkdown,
     problems: (rs: BurstResult[]) => rs.flatMap(burstProblems),
-    metrics: BURST_FULL.flatMap((p, i): Metric<BurstResult[]>[] => [
-      [`cap ${p.cap}: served`, (rs) => rs[i].served, f0],
-      [`cap ${p.cap}: refused (503)`, (rs) => rs[i].refused, f0],
-      [`cap ${p.cap}: hung or failed`, (rs) => rs[i].hung + rs[i].createFailed.length + rs[i].errors.length, f0],
-      [`cap ${p.cap}: create p50 to prompt (ms)`, (rs) => rs[i].prompt.p50, fmtMs],
-      [`cap ${p.cap}: create p99 to prompt (ms)`, (rs) => rs[i].prompt.p99, fmtMs],
-      [`cap ${p.cap}: POST answer p99 (ms)`, (rs) => rs[i].post.p99, fmtMs],
-      [`cap ${p.cap}: all served ready after (ms)`, (rs) => rs[i].lastReadyMs, f0],
-    ]),
+    metrics: BURST_FULL.flatMap((p, i): Metric<BurstResult[]>[] => {
+      const nth = (rs: BurstResult[]) => rs[i]!; // run() returns one result per BURST_FULL entry, in order
+      return [
+        [`cap ${p.cap}: served`, (rs) => nth(rs).served, f0],
+        [`cap ${p.cap}: refused (503)`, (rs) => nth(rs).refused, f0],
+        [`cap ${p.cap}: hung or failed`, (rs) => nth(rs).hung + nth(rs).createFailed.length + nth(rs).errors.length, f0],
+        [`cap ${p.cap}: create p50 to prompt (ms)`, (rs) => nth(rs).prompt.p50, fmtMs],
+        [`cap ${p.cap}: create p99 to prompt (ms)`, (rs) => nth(rs).prompt.p99, fmtMs],
+        [`cap ${p.cap}: POST answer p99 (ms)`, (rs) => nth(rs).post.p99, fmtMs],
+        [`cap ${p.cap}: all served ready after (ms)`, (rs) => nth(rs).lastReadyMs, f0],
+      ];
+    }),
   },
   churn: {
     run: () => runChurn(CHURN_FULL, log),
@@ -146,8 +150,8 @@ const scenarios: Record<string, Scenario<any>> = {
 
 /** Waits (at most 2 minutes) for the 1-minute load average to fall under 3 on this 2-CPU machine. */
 async function quiet(): Promise<number[]> {
-  for (let i = 0; i < 12 && os.loadavg()[0] > 3; i++) {
-    if (i === 0) log(`load ${os.loadavg()[0].toFixed(1)}: waiting (up to 2 min) for a quieter machine`);
+  for (let i = 0; i < 12 && (os.loadavg()[0] ?? 0) > 3; i++) {
+    if (i === 0) log(`load ${(os.loadavg()[0] ?? 0).toFixed(1)}: waiting (up to 2 min) for a quieter machine`);
     await sleep(10_000);
   }
   return os.loadavg();
@@ -202,7 +206,7 @@ if (svgDir) {
     writeFileSync(join(svgDir, 'load-density-echo.svg'), svgChart({
       title: `Keystroke echo while ${d.params.idle} idle shells are opened and held (${d.params.typists} typing)`,
       xLabel: 'seconds since the typists started', yLabel: 'echo latency (ms, log scale)', yLog: true,
-      series: Object.keys(colors).map((ph) => ({ name: ph, color: colors[ph], kind: 'dots' as const, points: d.echoSamples[ph] ?? [] })),
+      series: Object.entries(colors).map(([ph, color]) => ({ name: ph, color, kind: 'dots' as const, points: d.echoSamples[ph] ?? [] })),
       hLines: [{ y: 50, label: 'goal: p99 < 50 ms', color: '#b91c1c' }],
     }));
   }

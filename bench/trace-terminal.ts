@@ -17,6 +17,7 @@ try {
   for (const [name, page] of Object.entries(pages)) {
     await fitTo(page, 113, 41);
     await pointerOnTerminal(page);
+    // biome-ignore lint/suspicious/noExplicitAny: the page's debug globals (Boxlab's or the peer's) have no type here
     await page.evaluate(() => ((window as any).__boxlab?.term ?? (window as any).term).focus());
     // BOXLAB_TRACE_EVAL: a change to try in the Boxlab page first (e.g. "__boxlab.term.options.cursorBlink = false").
     if (name === 'boxlab' && process.env.BOXLAB_TRACE_EVAL) await page.evaluate(process.env.BOXLAB_TRACE_EVAL);

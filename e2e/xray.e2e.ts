@@ -119,7 +119,7 @@ test('processes: `sleep 100 &` shows up with its pid in the box and on the host 
   const pid = Number(await node.getAttribute('data-pid'));
   const hostPid = Number(await node.getAttribute('data-host-pid'));
   assert.ok(pid > 1 && hostPid > pid, `box pid ${pid}, host pid ${hostPid}`);
-  const nspid = /\nNSpid:\s*([^\n]*)/.exec(readFileSync(`/proc/${hostPid}/status`, 'utf8'))![1].trim().split(/\s+/).map(Number);
+  const nspid = (/\nNSpid:\s*([^\n]*)/.exec(readFileSync(`/proc/${hostPid}/status`, 'utf8'))?.[1] ?? '').trim().split(/\s+/).map(Number);
   assert.deepEqual(nspid, [hostPid, pid], 'the pair the view shows is the kernel’s NSpid');
   assert.match((await node.textContent())!, new RegExp(`host ${hostPid}`));
   assert.match(await page.textContent('[data-testid=procs-count]') ?? '', /\d+ in the box/);

@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import koffi from 'koffi';
 import { SandboxError } from '../server/engine/types.ts';
+import { errnoName, SyscallError } from './errors.ts';
 import type { ArgCmp, Arch, SeccompPolicy } from '../server/engine/security/policy.ts';
 
 // seccomp.h (libseccomp 2.5.4) constants. The installed 2.5.4 has no seccomp_export_bpf_mem (2.6+; `nm -D`
@@ -58,11 +59,8 @@ function load(): Lib {
   return lib;
 }
 
-const ERRNO_NAMES = new Map(Object.entries(koffi.os.errno).map(([k, v]) => [v, k]));
-
 function fail(syscall: string, errno: number, message?: string): never {
-  const code = ERRNO_NAMES.get(errno) ?? `E${errno}`;
-  throw new SandboxError({ stage: 'seccomp', syscall, errno, code, message });
+  throw new SandboxError('seccomp', new SyscallError(syscall, errno), message);
 }
 
 /** Native audit arch name ('x86_64'), or the raw token in hex when this file has no name for it. */
@@ -164,7 +162,7 @@ export function compileSeccompFilterDetailed(policy: SeccompPolicy): CompiledSec
         : [rule.when ?? null];
       for (const cond of conds) {
         const rc = l.ruleAdd(ctx, SCMP_ACT_ERRNO(errno), nr, cond ? 1 : 0, cond ? [toCmp(cond)] : null);
-        if (rc < 0) fail('seccomp_rule_add_exact_array', -rc, `seccomp: rule for ${rule.syscall} refused: ${ERRNO_NAMES.get(-rc) ?? rc}`);
+        if (rc < 0) fail('seccomp_rule_add_exact_array', -rc, `seccomp: rule for ${rule.syscall} refused: ${errnoName(-rc)}`);
         rules++;
       }
     }

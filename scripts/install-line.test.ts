@@ -12,14 +12,14 @@ const read = (p: string) => readFileSync(join(root, p), 'utf8');
 export function readmePackages(readme: string): string[] {
   const lines = readme.split('\n').filter((l) => /^\s*(sudo )?apt-get install\b/.test(l));
   assert.equal(lines.length, 1, `one apt-get install line in the README, found ${lines.length}`);
-  return lines[0].replace(/^\s*(sudo )?apt-get install\s+/, '').split(/\s+/).filter((w) => w && !w.startsWith('-'));
+  return (lines[0] ?? '').replace(/^\s*(sudo )?apt-get install\s+/, '').split(/\s+/).filter((w) => w && !w.startsWith('-'));
 }
 
 /** Package names of the `pkgs=(...)` array of .ci/run. */
 export function ciPackages(script: string): string[] {
   const m = /^pkgs=\(([^)]*)\)/m.exec(script);
   assert.ok(m, '.ci/run has a pkgs=(...) line');
-  return m[1].split(/\s+/).filter(Boolean);
+  return (m[1] ?? '').split(/\s+/).filter(Boolean);
 }
 
 test('the README install line and .ci/run name the same Debian packages', () => {
@@ -39,6 +39,8 @@ test('.ci/run installs the list it declares and then runs the README\'s commands
   assert.match(ci, /apt-get install -y [^\n]*"\$\{missing\[@\]\}"/);
   assert.match(ci, /\bnpm ci\b/);
   assert.match(ci, /\bnpm test\b/);
+  // Lint (Biome, clang-format, layer rules) fails the run before the long test phases start.
+  assert.ok(ci.indexOf('npm run lint') > 0 && ci.indexOf('npm run lint') < ci.indexOf('npm test'), 'npm run lint runs before npm test');
 });
 
 test('.npmrc makes npm 11 print dependency build scripts (better-sqlite3 compiles silently for minutes otherwise)', () => {

@@ -31,9 +31,9 @@ export function startBusyLoad(workers = os.cpus().length, maxSeconds = 900): Bus
 
 /** Busy and total jiffies of all CPUs (/proc/stat, proc(5)). */
 function cpuTimes(): { busy: number; total: number } {
-  const f = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+  const f = (readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? '').trim().split(/\s+/).slice(1).map(Number);
   const total = f.reduce((a, b) => a + b, 0);
-  const idle = f[3] + (f[4] ?? 0); // idle + iowait
+  const idle = (f[3] ?? 0) + (f[4] ?? 0); // idle + iowait
   return { busy: total - idle, total };
 }
 

@@ -13,6 +13,7 @@ test('bwrap: every namespace, uid 0, image as /, fresh /proc and /dev, /bin/true
 });
 
 test('runc config: userns mapped above the engine ranges, all namespaces, v1 limits of a default box', () => {
+  // biome-ignore lint/suspicious/noExplicitAny: the test walks the OCI config's nested JSON
   const c = runcConfig('/img', { memoryBytes: 256 << 20, cpuQuotaUs: 50000, cpuPeriodUs: 100000, pids: 128 }) as any;
   assert.deepEqual(c.root, { path: '/img', readonly: true });
   assert.deepEqual(c.process.args, ['/bin/true']);

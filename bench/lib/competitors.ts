@@ -18,8 +18,10 @@ export interface Timed {
 /** Spawns argv and resolves when it exited: the time is from just before spawn() to the 'exit' event. */
 export function timeExit(argv: string[], env?: NodeJS.ProcessEnv): Promise<Timed> {
   return new Promise((resolve, reject) => {
+    const [cmd, ...args] = argv;
+    if (cmd === undefined) return reject(new Error('timeExit: empty argv'));
     const t0 = process.hrtime.bigint();
-    const child = spawn(argv[0], argv.slice(1), { stdio: ['ignore', 'ignore', 'pipe'], env });
+    const child = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'], env });
     let stderr = '';
     child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
     child.on('error', reject);
@@ -29,7 +31,7 @@ export function timeExit(argv: string[], env?: NodeJS.ProcessEnv): Promise<Timed
 
 export function toolVersion(cmd: string): string | null {
   const r = spawnSync(cmd, ['--version'], { encoding: 'utf8' });
-  return r.status === 0 ? r.stdout.split('\n')[0].trim() : null;
+  return r.status === 0 ? (r.stdout.split('\n')[0] ?? '').trim() : null;
 }
 
 /** bwrap 0.9 added --overlay-src/--tmp-overlay; older ones can only bind the image. */

@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import { createSandbox } from '../../server/engine/index.ts';
 
 const [mbArg, nArg, image] = process.argv.slice(2);
+if (!image) throw new Error('usage: heap-child.ts <ballastMB> <boxes> <image>');
 const ballastMB = Number(mbArg);
 const n = Number(nArg);
 const gc = (globalThis as { gc?: () => void }).gc ?? (() => {});
@@ -17,8 +18,8 @@ function status(pid: number | 'self', key: string): number {
 
 function rollup(pid: number): Record<string, number> {
   const out: Record<string, number> = {};
-  for (const m of readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8').matchAll(/^(\w+):\s+(\d+) kB/gm)) out[m[1]] = Number(m[2]) / 1024;
-  return { rssMiB: out.Rss, pssMiB: out.Pss, privateDirtyMiB: out.Private_Dirty };
+  for (const m of readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8').matchAll(/^(\w+):\s+(\d+) kB/gm)) out[m[1]!] = Number(m[2]) / 1024;
+  return { rssMiB: out.Rss ?? NaN, pssMiB: out.Pss ?? NaN, privateDirtyMiB: out.Private_Dirty ?? NaN };
 }
 
 // Old-space objects, as a server's long-lived state would be (sessions, caches, module graphs).

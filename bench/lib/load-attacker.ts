@@ -85,27 +85,28 @@ async function main(a: AttackArgs): Promise<void> {
     const limits = boxLimits(c.box.id!, c.box.initPid, parents);
     const why = verify(limits, a.expect);
     return {
-      kind: ATTACKS[i % ATTACKS.length], box: c.box.id, limits, verified: why === null, ...(why ? { why } : {}),
+      kind: ATTACKS[i % ATTACKS.length]!, box: c.box.id, limits, verified: why === null, ...(why ? { why } : {}),
       peakPids: 0, pidsEventsMax: 0, peakMemKiB: 0, memFailcnt: 0, oomKills: 0, peakUpperUsedKiB: 0, throttledPeriods: 0, cpuSec: 0,
       bytesReceived: 0, state: c.state, closed: null,
     };
   });
   emit({ ev: 'verified', boxes: reports.map((r) => ({ kind: r.kind, box: r.box, verified: r.verified, why: r.why, limits: r.limits })) });
-  const dir = (i: number, c: string) => boxCgroupDir(clients[i].box.id!, c, parents);
-  const dirs = clients.map((_, i) => ({ mem: dir(i, 'memory'), pids: dir(i, 'pids'), cpu: dir(i, 'cpu'), acct: dir(i, 'cpuacct') }));
-  const received0 = clients.map((c) => c.received);
-  clients.forEach((c, i) => {
-    if (!reports[i].verified) return;
-    if (reports[i].kind === 'yes-flood') c.keepTail = false; // counted and acked like a browser, not kept
-    c.write(`${COMMANDS[reports[i].kind]}\r`);
-  });
+  const dir = (c: LoadClient, name: string) => boxCgroupDir(c.box.id!, name, parents);
+  // One row per attacker: its client, report, cgroup dirs and the bytes received before the attack.
+  const boxes = clients.map((c, i) => ({
+    c, r: reports[i]!, received0: c.received,
+    d: { mem: dir(c, 'memory'), pids: dir(c, 'pids'), cpu: dir(c, 'cpu'), acct: dir(c, 'cpuacct') },
+  }));
+  for (const { c, r } of boxes) {
+    if (!r.verified) continue;
+    if (r.kind === 'yes-flood') c.keepTail = false; // counted and acked like a browser, not kept
+    c.write(`${COMMANDS[r.kind]}\r`);
+  }
   emit({ ev: 'attacking' });
   const until = performance.now() + a.durationMs;
   while (performance.now() < until) {
     await sleep(250);
-    clients.forEach((c, i) => {
-      const r = reports[i];
-      const d = dirs[i];
+    boxes.forEach(({ c, r, d }) => {
       if (d.pids) r.peakPids = Math.max(r.peakPids, num(join(d.pids, 'pids.current')) || 0);
       if (d.mem) r.peakMemKiB = Math.max(r.peakMemKiB, (num(join(d.mem, 'memory.usage_in_bytes')) || 0) / 1024);
       try {
@@ -116,9 +117,7 @@ async function main(a: AttackArgs): Promise<void> {
       }
     });
   }
-  clients.forEach((c, i) => {
-    const r = reports[i];
-    const d = dirs[i];
+  boxes.forEach(({ c, r, d, received0 }) => {
     if (d.pids) r.pidsEventsMax = field(join(d.pids, 'pids.events'), 'max');
     if (d.mem) {
       r.peakMemKiB = Math.max(r.peakMemKiB, (num(join(d.mem, 'memory.max_usage_in_bytes')) || 0) / 1024);
@@ -127,7 +126,7 @@ async function main(a: AttackArgs): Promise<void> {
     }
     if (d.cpu) r.throttledPeriods = field(join(d.cpu, 'cpu.stat'), 'nr_throttled');
     if (d.acct) r.cpuSec = num(join(d.acct, 'cpuacct.usage')) / 1e9;
-    r.bytesReceived = c.received - received0[i];
+    r.bytesReceived = c.received - received0;
     r.state = c.state;
     r.closed = c.closed?.code ?? null;
   });
@@ -139,7 +138,7 @@ async function main(a: AttackArgs): Promise<void> {
 }
 
 if (process.argv[1]?.endsWith('load-attacker.ts')) {
-  main(JSON.parse(process.argv[2]) as AttackArgs).catch((err: Error) => {
+  main(JSON.parse(process.argv[2] ?? '') as AttackArgs).catch((err: Error) => {
     process.stderr.write(`${err.stack}\n`);
     process.exit(1);
   });

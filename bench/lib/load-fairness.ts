@@ -182,7 +182,7 @@ async function main(a: FairnessArgs): Promise<void> {
 }
 
 if (process.argv[1]?.endsWith('load-fairness.ts')) {
-  main(JSON.parse(process.argv[2]) as FairnessArgs).catch((err: Error) => {
+  main(JSON.parse(process.argv[2] ?? '') as FairnessArgs).catch((err: Error) => {
     process.stderr.write(`${err.stack}\n`);
     process.exit(1);
   });

@@ -52,12 +52,12 @@ export async function hostileFlood(url: string, attempts: number, serverPid: num
   // Launched in 100 ticks of 10 ms (a timer per attempt cannot keep 1 ms spacing).
   for (let i = 0; i < attempts; i++) {
     if (i % Math.ceil(attempts / 100) === 0) await sleep(Math.max(0, t0 + (i * 1000) / attempts - performance.now()));
-    const kind = KINDS[i % KINDS.length];
+    const kind = KINDS[i % KINDS.length]!;
     const ts = performance.now();
     jobs.push((async () => {
       try {
         if (kind === 'POST /api/session' || kind === 'GET /api/health') {
-          const r = await httpRequest(url, kind.startsWith('POST') ? 'POST' : 'GET', kind.split(' ')[1], '', 10_000, from);
+          const r = await httpRequest(url, kind.startsWith('POST') ? 'POST' : 'GET', kind.split(' ')[1]!, '', 10_000, from);
           const reason = r.status === 503 ? ` ${(JSON.parse(r.body) as { error: string }).error}` : '';
           note(kind, `${r.status}${reason}`, r.ms);
         } else if (kind === 'upgrade, forged token') {

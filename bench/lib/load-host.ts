@@ -24,7 +24,7 @@ const list = (p: string): string[] => {
 /** /proc/meminfo in KiB. */
 export function meminfo(): Record<string, number> {
   const out: Record<string, number> = {};
-  for (const m of (read('/proc/meminfo') ?? '').matchAll(/^(\w+(?:\(\w+\))?):\s+(\d+)/gm)) out[m[1]] = Number(m[2]);
+  for (const m of (read('/proc/meminfo') ?? '').matchAll(/^(\w+(?:\(\w+\))?):\s+(\d+)/gm)) out[m[1]!] = Number(m[2]);
   return out;
 }
 
@@ -70,7 +70,7 @@ export function inventory(boxes: Map<string, number | null>, runDir = RUN_DIR): 
     const f = line.split(' ');
     const mp = f[4];
     if (!mp?.startsWith(`${sandboxes}/`)) continue;
-    if (!ids.has(mp.slice(sandboxes.length + 1).split('/')[0])) continue;
+    if (!ids.has(mp.slice(sandboxes.length + 1).split('/')[0] ?? '')) continue;
     inv.mounts.push(mp);
     const fstype = f[f.indexOf('-') + 1];
     if (fstype === 'tmpfs') inv.tmpfs++;

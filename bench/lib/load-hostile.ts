@@ -100,9 +100,10 @@ async function frameCase(name: string, sent: string, expect: string, url: string
   const errs = errorsOf(w, before);
   const usable = w.ending ? false : await echoes(w);
   const e = w.ending ?? { code: null, how: 'timeout', reason: '' };
-  const answer = errs.length ? `${errs.length} × error ${errs[0].code}: ${errs[0].message}` : 'no message';
+  const first = errs[0];
+  const answer = first ? `${errs.length} × error ${first.code}: ${first.message}` : 'no message';
   w.destroy();
-  return judge({ case: name, sent, answer, code: describeEnd(w, e as never), ms, usable }, expect, expect.startsWith('close') ? false : true);
+  return judge({ case: name, sent, answer, code: describeEnd(w, e as never), ms, usable }, expect, !expect.startsWith('close'));
 }
 
 const text = (o: unknown) => frame(OP.text, Buffer.from(typeof o === 'string' ? o : JSON.stringify(o)));
@@ -210,7 +211,7 @@ async function main(a: HostileArgs): Promise<void> {
 }
 
 if (process.argv[1]?.endsWith('load-hostile.ts')) {
-  main(JSON.parse(process.argv[2]) as HostileArgs).catch((err: Error) => {
+  main(JSON.parse(process.argv[2] ?? '') as HostileArgs).catch((err: Error) => {
     process.stderr.write(`${err.stack}\n`);
     process.exit(1);
   });

@@ -5,7 +5,7 @@ import { frame, OP } from './load-rawws.ts';
 
 const unmask = (f: Buffer, off: number) => {
   const mask = f.subarray(off, off + 4);
-  return Buffer.from(f.subarray(off + 4).map((b, i) => b ^ mask[i & 3]));
+  return Buffer.from(f.subarray(off + 4).map((b, i) => b ^ mask.readUInt8(i & 3)));
 };
 
 test('short frame: FIN, opcode, mask bit, 7-bit length, masked payload', () => {

@@ -33,7 +33,7 @@ export function frame(opcode: number, payload: Buffer, opts: { fin?: boolean; de
   }
   const mask = randomBytes(4);
   const body = Buffer.from(payload);
-  for (let i = 0; i < body.length; i++) body[i] ^= mask[i & 3];
+  for (let i = 0; i < body.length; i++) body[i] = body.readUInt8(i) ^ mask.readUInt8(i & 3);
   return Buffer.concat([Buffer.from(head), mask, body]);
 }
 
@@ -87,7 +87,7 @@ export class RawWs {
     }
     for (;;) {
       if (this.buf.length < 2) break;
-      let len = this.buf[1] & 127;
+      let len = this.buf.readUInt8(1) & 127;
       let off = 2;
       if (len === 126) {
         if (this.buf.length < 4) break;
@@ -99,7 +99,7 @@ export class RawWs {
         off = 10;
       }
       if (this.buf.length < off + len) break;
-      const f = { opcode: this.buf[0] & 15, payload: this.buf.subarray(off, off + len) };
+      const f = { opcode: this.buf.readUInt8(0) & 15, payload: this.buf.subarray(off, off + len) };
       this.buf = this.buf.subarray(off + len);
       this.frames.push(f);
       if (f.opcode === OP.close && !this.ending) {

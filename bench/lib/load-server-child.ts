@@ -29,7 +29,7 @@ const server = await startServer({
       emit({ ev: 'box', id: box.id, uidBase: uidBase(box.events) });
       return box;
     } catch (err) {
-      const id = (err as SandboxError).info?.sandboxId;
+      const id = (err as SandboxError).sandboxId;
       if (id) emit({ ev: 'box', id, uidBase: uidBase(seen), failed: true });
       throw err;
     }

@@ -45,7 +45,9 @@ export function svgChart(c: Chart): string {
   const yTop = c.yMax ?? Math.max(...all.map((p) => p[1]), ...(c.hLines ?? []).map((h) => h.y)) * 1.05;
   const yBottom = c.yLog ? Math.max(0.1, Math.min(...all.map((p) => p[1]).filter((y) => y > 0))) : 0;
   const fy = c.yLog ? (y: number) => Math.log10(Math.max(y, yBottom)) : (y: number) => y;
+  // biome-ignore lint/correctness/noComponentHookFactories: X and Y are the chart's coordinate maps, not components
   const X = (x: number) => L + ((x - xMin) / (xMax - xMin || 1)) * (W - L - R);
+  // biome-ignore lint/correctness/noComponentHookFactories: see X
   const Y = (y: number) => H - B - ((fy(Math.min(y, yTop)) - fy(yBottom)) / (fy(yTop) - fy(yBottom) || 1)) * (H - T - B);
   const out: string[] = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="system-ui, sans-serif" font-size="12">`,

@@ -63,7 +63,7 @@ export async function pool<T, R>(items: readonly T[], concurrency: number, fn: (
   const worker = async (): Promise<void> => {
     while (next < items.length) {
       const i = next++;
-      out[i] = await fn(items[i], i);
+      out[i] = await fn(items[i]!, i); // i < items.length: checked above
     }
   };
   await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, worker));

@@ -63,7 +63,7 @@ export class ScratchCgroups {
     try {
       for (const c of BOX_CONTROLLERS) {
         const p = layout.controllers[c];
-        if (!p || p.version !== 1) continue;
+        if (p?.version !== 1) continue;
         const parent = join(p.ownDir, `boxlab-bench-probe-${process.pid}`);
         mkdirSync(parent);
         s.parents.push(parent);

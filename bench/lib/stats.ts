@@ -14,7 +14,7 @@ export interface Summary {
 export function percentile(sorted: readonly number[], p: number): number {
   if (sorted.length === 0) return NaN;
   const rank = Math.ceil((p / 100) * sorted.length);
-  return sorted[Math.min(sorted.length, Math.max(1, rank)) - 1];
+  return sorted[Math.min(sorted.length, Math.max(1, rank)) - 1] ?? NaN;
 }
 
 export function summarize(samples: readonly number[]): Summary {
@@ -26,8 +26,8 @@ export function summarize(samples: readonly number[]): Summary {
     p90: percentile(s, 90),
     p99: percentile(s, 99),
     mean: s.length ? mean : NaN,
-    min: s.length ? s[0] : NaN,
-    max: s.length ? s[s.length - 1] : NaN,
+    min: s[0] ?? NaN,
+    max: s[s.length - 1] ?? NaN,
   };
 }
 

@@ -26,10 +26,10 @@ const num = (path: string) => (existsSync(path) ? Number(readFileSync(path, 'utf
 /** The memory cgroup of pid: v1 "N:memory:/path" under /sys/fs/cgroup/memory, else v2 "0::/path" (cgroups(7)). */
 function memoryCgroup(pid: number): { dir: string; version: 1 | 2 } | null {
   const lines = readFileSync(`/proc/${pid}/cgroup`, 'utf8').trim().split('\n');
-  const v1 = lines.map((l) => l.split(':')).find((f) => f[1].split(',').includes('memory'));
-  if (v1 && existsSync('/sys/fs/cgroup/memory')) return { dir: join('/sys/fs/cgroup/memory', v1[2]), version: 1 };
-  const v2 = lines.map((l) => l.split(':')).find((f) => f[0] === '0');
-  return v2 ? { dir: join('/sys/fs/cgroup', v2[2]), version: 2 } : null;
+  const v1 = lines.map((l) => l.split(':')).find((f) => f[1]?.split(',').includes('memory'))?.[2];
+  if (v1 !== undefined && existsSync('/sys/fs/cgroup/memory')) return { dir: join('/sys/fs/cgroup/memory', v1), version: 1 };
+  const v2 = lines.map((l) => l.split(':')).find((f) => f[0] === '0')?.[2];
+  return v2 !== undefined ? { dir: join('/sys/fs/cgroup', v2), version: 2 } : null;
 }
 
 function statKeyed(path: string): Map<string, number> {
@@ -37,7 +37,7 @@ function statKeyed(path: string): Map<string, number> {
   if (!existsSync(path)) return m;
   for (const l of readFileSync(path, 'utf8').trim().split('\n')) {
     const [k, v] = l.split(' ');
-    m.set(k, Number(v));
+    if (k !== undefined) m.set(k, Number(v));
   }
   return m;
 }
@@ -89,7 +89,7 @@ export async function boxlabIdleMemory(srv: BenchServer, n: number): Promise<Idl
       serverRssBeforeKiB: before,
       serverRssAfterKiB: after,
       shellPssKiB: mean(pss),
-      cgroup: cg.length ? { chargeKiB: mean(cg.map((x) => x.charge)) / 1024, kernelKiB: kib(cg.map((x) => x.kernel)), slabKiB: kib(cg.map((x) => x.slab)), version: cg[0].version } : undefined,
+      cgroup: cg[0] ? { chargeKiB: mean(cg.map((x) => x.charge)) / 1024, kernelKiB: kib(cg.map((x) => x.kernel)), slabKiB: kib(cg.map((x) => x.slab)), version: cg[0].version } : undefined,
     };
   } finally {
     await Promise.all(clients.map((c) => c.close()));

@@ -59,7 +59,7 @@ export function summarizeTrace(events: TraceEvent[], keys: number): KeyTrace {
   const onMain = events.filter((e) => `${e.pid}:${e.tid}` === main);
   const per = (x: number) => x / keys;
   // Busy = the union of task spans (RunTask and ThreadControllerImpl::RunTask nest; count no time twice).
-  const spans = onMain.filter((e) => e.ph === 'X' && (e.name === 'ThreadControllerImpl::RunTask' || e.name === 'RunTask')).map((e) => [e.ts, e.ts + (e.dur ?? 0)]).sort((a, b) => a[0] - b[0]);
+  const spans = onMain.filter((e) => e.ph === 'X' && (e.name === 'ThreadControllerImpl::RunTask' || e.name === 'RunTask')).map((e): [number, number] => [e.ts, e.ts + (e.dur ?? 0)]).sort((a, b) => a[0] - b[0]);
   let busy = 0;
   let end = -Infinity;
   for (const [a, b] of spans) {
@@ -73,7 +73,7 @@ export function summarizeTrace(events: TraceEvent[], keys: number): KeyTrace {
   for (const e of onMain) if (e.ph === 'X') byName.set(e.name, (byName.get(e.name) ?? 0) + (e.dur ?? 0) / 1000);
   const ev: Record<string, number> = {};
   for (const e of onMain) if (e.name === 'EventDispatch' && e.args?.data?.type) ev[e.args.data.type] = (ev[e.args.data.type] ?? 0) + 1;
-  for (const k of Object.keys(ev)) ev[k] = Math.round(per(ev[k]) * 100) / 100;
+  for (const [k, n] of Object.entries(ev)) ev[k] = Math.round(per(n) * 100) / 100;
   const scripts = new Map<string, number>();
   for (const e of onMain) {
     if (e.ph !== 'X' || (e.name !== 'FunctionCall' && e.name !== 'EvaluateScript' && e.name !== 'v8.callFunction')) continue;

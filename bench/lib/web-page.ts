@@ -198,7 +198,7 @@ export async function ctrlCInPage(page: Page, cmd: string, floodMs: number): Pro
             const bytes = new Uint8Array(me.data as ArrayBuffer);
             let found = prevLast === 0x5e && bytes[0] === 0x43;
             for (let i = bytes.indexOf(0x5e); !found && i !== -1 && i < bytes.length - 1; i = bytes.indexOf(0x5e, i + 1)) found = bytes[i + 1] === 0x43;
-            prevLast = bytes[bytes.length - 1];
+            prevLast = bytes[bytes.length - 1] ?? -1;
             if (echoSeen || !found) return;
             echoSeen = true;
             // Runs once the parser has consumed everything written so far, this frame included.
@@ -256,7 +256,7 @@ export async function xtermCeiling(page: Page, totalBytes: number): Promise<{ mb
     await new Promise<void>((done) => {
       const pump = () => {
         while (sent - parsed < 256 * 1024 && sent < total) {
-          const b = bufs[i++ % bufs.length];
+          const b = bufs[i++ % bufs.length]!; // modulo its length
           sent += b.length;
           t.write(b, () => {
             parsed += b.length;

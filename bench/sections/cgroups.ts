@@ -51,6 +51,7 @@ export const cgroupsSection: Section = {
       log('cgroups: mkdir/rmdir per hierarchy');
       mk = probe.run<MkdirResult>(['mkdir', iters, ...scratch.parents]);
       const pidsTarget = scratch.targets[scratch.names.indexOf('pids')];
+      if (pidsTarget === undefined) throw new Error('cgroups: the scratch cgroups have no pids hierarchy');
       write = await writeCost(join(pidsTarget, 'pids.max'), '128', quick ? 50 : 200);
     } finally {
       scratch?.remove();
@@ -63,7 +64,7 @@ export const cgroupsSection: Section = {
       const per = Object.entries(r.perDir).map(([d, v]) => `${hierarchy(d, names, targets)} ${fmtMs(median(v))}`).join(', ');
       return [r.mode === 'seq' ? 'sequential' : 'parallel (1 thread each)', String(gapMs), fmtMs(s.p50), fmtMs(s.p90), fmtMs(s.max), per];
     });
-    const mkRows = Object.keys(mk.mkdir).map((d) => [hierarchy(d, names, parents), fmtMs(median(mk.mkdir[d])), fmtMs(median(mk.rmdir[d]))]);
+    const mkRows = Object.entries(mk.mkdir).map(([d, ms]) => [hierarchy(d, names, parents), fmtMs(median(ms)), fmtMs(median(mk.rmdir[d] ?? []))]);
     const ws = { promises: summarize(write.promises), sync: summarize(write.sync) };
     const markdown = [
       `### Attach: write a pid to cgroup.procs of the ${names.length} box hierarchies (${names.join(', ')}) (ms)`,

@@ -65,15 +65,15 @@ async function phase(load: string, n: number, image: string, log: (l: string) =>
       if (round % 5 === 0) add('npx boxlab run', ok('npx', await time(['npx', '--no-install', 'boxlab', 'run', '--', '/bin/true'], { ...env, BOXLAB_TIMING: '' })));
     },
   };
-  const names = Object.keys(variants);
+  const runs = Object.values(variants);
   const before = loadavg();
   try {
-    for (const name of names) await variants[name](0); // warm-up: page cache, dist/ build check; not counted
-    for (const k of Object.keys(samples)) samples[k].length = 0;
-    for (const k of Object.keys(timings)) timings[k].length = 0;
+    for (const run of runs) await run(0); // warm-up: page cache, dist/ build check; not counted
+    for (const xs of Object.values(samples)) xs.length = 0;
+    for (const xs of Object.values(timings)) xs.length = 0;
     for (let round = 0; round < n; round++) {
-      for (const name of rotate(names, round)) await variants[name](round);
-      if ((round + 1) % 10 === 0) log(`cli (${load}): round ${round + 1}/${n}, load ${loadavg()[0].toFixed(2)}`);
+      for (const run of rotate(runs, round)) await run(round);
+      if ((round + 1) % 10 === 0) log(`cli (${load}): round ${round + 1}/${n}, load ${(loadavg()[0] ?? 0).toFixed(2)}`);
     }
   } finally {
     runc.cleanup();

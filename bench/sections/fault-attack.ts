@@ -2,7 +2,7 @@
 // while others type: their echo latency, the server's survival, what each limit did, and a clean teardown.
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseMemory } from '../../server/engine/cgroups/index.ts';
+import { MiB } from '../../server/protocol/size.ts';
 import { loopbackAddress, LoadClient } from '../lib/load-client.ts';
 import type { AttackArgs, AttackerReport } from '../lib/load-attacker.ts';
 import { inventory, inventoryTotal, type Inventory } from '../lib/load-host.ts';
@@ -37,7 +37,7 @@ export interface AttackResult {
 }
 
 export async function runAttack(p: AttackParams, log: (l: string) => void = () => {}): Promise<AttackResult> {
-  const cfg = { memory: '256M', cpuLimit: '0.5', pids: 128, disk: '64M', shm: '16M' };
+  const cfg = { memoryBytes: 256 * MiB, cpuFraction: 0.5, pids: 128, diskBytes: 64 * MiB, shmBytes: 16 * MiB };
   const server = await LoadServer.start({ config: { ...cfg, maxSessions: p.users + p.attackers + 5 } });
   const pid = server.pid;
   const echo = new EchoLog();
@@ -62,7 +62,7 @@ export async function runAttack(p: AttackParams, log: (l: string) => void = () =
     let t1 = performance.now();
     const args: AttackArgs = {
       url: server.url, attackers: p.attackers, durationMs: p.durationMs, addrFrom: p.users,
-      expect: { memoryBytes: parseMemory(cfg.memory), pids: cfg.pids, cpu: Number(cfg.cpuLimit), diskKiB: 64 * 1024, shmKiB: 16 * 1024 },
+      expect: { memoryBytes: cfg.memoryBytes, pids: cfg.pids, cpu: cfg.cpuFraction, diskKiB: 64 * 1024, shmKiB: 16 * 1024 },
     };
     log(`attack: ${p.attackers} attackers for ${p.durationMs} ms`);
     const attackers = await runActor<AttackerReport[]>(ATTACKER, args, (ev) => {

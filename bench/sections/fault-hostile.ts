@@ -83,9 +83,9 @@ export async function runHostile(p: HostileParams, log: (l: string) => void = ()
     const rssEnd = server.sample().rssKiB;
     mem.stop();
     const rssMaxByPhase: Record<string, number> = {};
-    const names = Object.keys(phases.starts);
+    const starts = Object.entries(phases.starts);
     for (const s of mem.samples) {
-      const ph = names.filter((n) => phases.starts[n] <= s.t).at(-1) ?? 'base';
+      const ph = starts.filter(([, t]) => t <= s.t).at(-1)?.[0] ?? 'base';
       rssMaxByPhase[ph] = Math.max(rssMaxByPhase[ph] ?? 0, s.rssKiB);
     }
     await server.stop();

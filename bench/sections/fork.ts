@@ -10,6 +10,13 @@ import type { Section } from './types.ts';
 
 const HEAP_CHILD = join(dirname(fileURLToPath(import.meta.url)), '..', 'lib', 'heap-child.ts');
 
+/** smaps_rollup of the namespaced parent, as heap-child.ts reports it. */
+interface PinMiB {
+  rssMiB: number;
+  pssMiB: number;
+  privateDirtyMiB: number;
+}
+
 interface HeapChildResult {
   ballastMB: number;
   rssMiB: number;
@@ -18,7 +25,7 @@ interface HeapChildResult {
   fork1: number[];
   fork2: number[];
   create: number[];
-  pin: { before: Record<string, number>; after: Record<string, number> } | null;
+  pin: { before: PinMiB; after: PinMiB } | null;
   tried: number;
   failures: string[];
 }

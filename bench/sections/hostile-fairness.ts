@@ -13,7 +13,7 @@ import type { Section } from './types.ts';
 
 const ACTOR = join(dirname(fileURLToPath(import.meta.url)), '..', 'lib', 'load-fairness.ts');
 const CASES = ['base', 'messages', 'connects', 'silent', 'paste', 'after'] as const;
-const LABEL: Record<string, string> = {
+const LABEL: Record<(typeof CASES)[number], string> = {
   base: 'before (nobody greedy)', paste: '10 MB paste', messages: '10,000 messages/s', connects: '1000 connects in 1 s', silent: '500 silent sockets', after: 'after',
 };
 
@@ -77,7 +77,7 @@ export async function runFairness(p: FairnessParams, log: (l: string) => void = 
     await Promise.all([server.loopDelay(), probe.read()]);
     echo.phase = 'base';
     await sleep(p.baseMs);
-    log(`fairness: greedy client starts (load ${(await import('node:os')).loadavg()[0].toFixed(1)})`);
+    log(`fairness: greedy client starts (load ${((await import('node:os')).loadavg()[0] ?? 0).toFixed(1)})`);
     const actor = await runActor<FairnessActorResult>(ACTOR, { ...p.actor, url: server.url, serverPid: server.pid } satisfies FairnessArgs, (ev) => {
       if (ev.ev !== 'phase') return;
       log(`fairness: ${ev.name}`);
@@ -122,6 +122,7 @@ export function fairnessMarkdown(r: FairnessResult): string {
     markdownTable(['case', 'learners\' echo keys', 'p50 ms', 'p99 ms', 'max ms', 'lost', 'idle probe lateness p50 / p99 / max ms', 'server loop p99 / max', 'goal (p99 < 50 or ≤ 2× probe p99)'],
       CASES.map((c) => {
         const e = r.echo[c];
+        if (!e) return [LABEL[c], 'n/a', '', '', '', '', '', '', ''];
         return [LABEL[c], String(e.n), fmtMs(e.p50), fmtMs(e.p99), fmtMs(e.max), String(e.lost), late(r.probe[c]), delayCell(r.loop[c]), e.n ? (goalMet(e, r.probe[c]) ? 'met' : '**not met**') : ''];
       }), ['l', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'l']),
     '',

@@ -17,7 +17,7 @@ export interface BurstParams {
 }
 
 export const BURST_QUICK: BurstParams[] = [{ requests: 20, windowMs: 1000, cap: 15, hangMs: 30_000 }];
-export const BURST_FULL: BurstParams[] = [
+export const BURST_FULL: [BurstParams, BurstParams] = [
   { requests: 100, windowMs: 1000, cap: 200, hangMs: 60_000 },
   { requests: 100, windowMs: 1000, cap: 50, hangMs: 60_000 },
 ];

@@ -54,8 +54,9 @@ function slope(xs: number[], ys: number[]): number {
   let num = 0;
   let den = 0;
   for (let i = 0; i < n; i++) {
-    num += (xs[i] - mx) * (ys[i] - my);
-    den += (xs[i] - mx) ** 2;
+    const dx = (xs[i] ?? NaN) - mx;
+    num += dx * ((ys[i] ?? NaN) - my);
+    den += dx ** 2;
   }
   return den ? num / den : NaN;
 }
@@ -110,7 +111,7 @@ export async function runChurn(p: ChurnParams, log: (l: string) => void = () => 
   let done = 0;
   const run = (from: number, n: number) =>
     pool(Array.from({ length: n }, (_, i) => from + i), p.concurrency, async (i) => {
-      const mode = MODES[i % MODES.length];
+      const mode = MODES[i % MODES.length]!;
       try {
         const r = await cycle(server.url, i, mode, ids);
         creates.push(r.create);

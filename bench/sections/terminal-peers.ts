@@ -114,7 +114,7 @@ export const terminalPeersSection: Section = {
             sizes[p] = await fitTo(pages[p], COLS, ROWS);
             await pointerOnTerminal(pages[p]);
           }
-          log(`terminal-peers ${cond}: sizes boxlab ${sizes.boxlab.cols}x${sizes.boxlab.rows}, ttyd ${sizes.ttyd.cols}x${sizes.ttyd.rows}`);
+          log(`terminal-peers ${cond}: sizes boxlab ${sizes.boxlab?.cols}x${sizes.boxlab?.rows}, ttyd ${sizes.ttyd?.cols}x${sizes.ttyd?.rows}`);
           await echoRound(pages.boxlab, 10, 30, []); // warm-up
           await echoRound(pages.ttyd, 10, 30, []);
           for (let r = 0; r < rounds; r++) {

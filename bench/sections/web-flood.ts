@@ -39,11 +39,12 @@ async function measuredPageFlood(browser: Browser, srv: BenchServer, cpu: string
     const s0 = await srv.stats();
     const [b0] = await srv.boxes();
     const c0 = cpuSnapshot(process.pid, [srv.pid]);
-    const load = os.loadavg()[0];
+    const load = os.loadavg()[0] ?? NaN;
     const f = await floodInPage(page, FLOOD_COMMANDS[kind](bytes));
     const c1 = cpuSnapshot(process.pid, [srv.pid]);
     const s1 = await srv.stats();
     const [b1] = await srv.boxes();
+    if (!b0 || !b1) throw new Error('web-flood: the server lists no box');
     const per = cpuDiff(c0, c1);
     per.server = (s1.cpuUserUs + s1.cpuSystemUs - s0.cpuUserUs - s0.cpuSystemUs) / 1000;
     per.box = (b1.usageUsec - b0.usageUsec) / 1000;
@@ -98,7 +99,7 @@ export const webFloodSection: Section = {
     let webgl: FloodRun | null = null;
     try {
       for (const cpu of cpus) {
-        const srv = await startBenchServer({ cpuLimit: cpu });
+        const srv = await startBenchServer({ cpuFraction: Number(cpu) });
         try {
           for (let rep = 0; rep < reps; rep++) {
             for (const kind of Object.keys(FLOOD_COMMANDS) as FloodKind[]) {
@@ -149,7 +150,7 @@ function report(d: {
   for (const r of d.runs) groups.set(`${r.cpu}|${r.kind}`, [...(groups.get(`${r.cpu}|${r.kind}`) ?? []), r]);
   const parties = ['chromium-renderer', 'chromium-browser', 'chromium-gpu-process', 'chromium-utility', 'server', 'box'];
   const floodRows = [...groups].map(([key, rs]) => {
-    const [cpu, kind] = key.split('|');
+    const [cpu = '', kind = ''] = key.split('|');
     const nodes = d.nodeRuns.filter((n) => n.cpu === cpu && n.kind === kind);
     const cpuMed = (p: string) => median(rs.map((r) => r.cpuMsPerMB[p] ?? 0));
     const total = parties.reduce((a, p) => a + cpuMed(p), 0);

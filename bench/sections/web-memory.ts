@@ -76,7 +76,7 @@ export const webMemorySection: Section = {
     const variants: [string, FloodKind[]][] = [['', ['base64 lines', 'giant line']], ['--max-semi-space-size=1', ['base64 lines']]];
     for (const [flags, kinds] of quick ? variants.slice(1) : variants) {
       // Box cpu 2 so the flood is quick; the server's work per byte is the same at any box limit.
-      const srv = await startBenchServer({ cpuLimit: '2' }, flags ? [flags] : []);
+      const srv = await startBenchServer({ cpuFraction: 2 }, flags ? [flags] : []);
       try {
         for (const kind of kinds) runs.push(await flood(srv.url, srv, flags || 'defaults', kind, bytes, log));
       } finally {

@@ -5,6 +5,7 @@ import type { DashboardResponse, LessonSummary } from '../../server/protocol/les
 import { Logo } from '../playground/Header';
 import { fetchLessons } from '../lessons/lesson-api';
 import { checkToken, classAction, getDashboard, saveToken, takeToken } from './classroom-api';
+import { ClassesPanel } from './ClassesPanel';
 import { InstructorConsole } from './InstructorConsole';
 import { SessionTable } from './SessionTable';
 import { SpectatePanel } from './SpectatePanel';
@@ -108,7 +109,7 @@ export function Dashboard() {
             {[...new Set(lessons.map((l) => l.pack.id))].map((id) => {
               const group = lessons.filter((l) => l.pack.id === id);
               return (
-                <optgroup key={id} label={group[0].pack.title}>
+                <optgroup key={id} label={group[0]?.pack.title}>
                   {group.map((l) => <option key={l.slug} value={l.slug}>{l.order}. {l.title}</option>)}
                 </optgroup>
               );
@@ -123,6 +124,7 @@ export function Dashboard() {
       {notice && <div role="status" className="fixed right-4 top-16 z-40 rounded-lg bg-fg px-3 py-1.5 text-sm text-bg shadow-lg">{notice}</div>}
       <main className="grid min-h-0 flex-1 grid-cols-1 gap-3 p-3 xl:grid-cols-[minmax(0,1fr)_minmax(30rem,44rem)]">
         <section className="scroll-thin min-h-0 overflow-auto rounded-xl border border-line bg-panel">
+          <ClassesPanel token={token} lessons={lessons} notify={setNotice} />
           <SessionTable rows={dash?.sessions ?? []} selected={watching} broadcast={dash?.broadcast ?? null}
             onSpectate={(id) => { setWatching(id); setTab('watch'); }}
             onReset={(id) => act({ action: 'reset', sessionId: id }, 'Reset')} />

@@ -1,4 +1,5 @@
 // The instructor's HTTP calls (Authorization: Bearer <token>) and where the token is kept (this tab only).
+import { API_CLASSES_PATH, type ClassDetail, type ClassListResponse, type CreateClassRequest } from '../../server/protocol/classes';
 import { API_CLASSROOM_PATH, type ClassAction, type DashboardResponse } from '../../server/protocol/lessons';
 
 const KEY = 'boxlab.instructor.token';
@@ -6,11 +7,11 @@ const KEY = 'boxlab.instructor.token';
 /** The token from the URL fragment (#token=..., never sent to the server in a request line) or this tab's storage. */
 export function takeToken(): string | null {
   try {
-    const m = /(?:^|[#&])token=([A-Za-z0-9_-]+)/.exec(window.location.hash);
-    if (m) {
-      window.sessionStorage.setItem(KEY, m[1]);
+    const token = /(?:^|[#&])token=([A-Za-z0-9_-]+)/.exec(window.location.hash)?.[1];
+    if (token) {
+      window.sessionStorage.setItem(KEY, token);
       history.replaceState(null, '', window.location.pathname + window.location.search);
-      return m[1];
+      return token;
     }
     return window.sessionStorage.getItem(KEY);
   } catch {
@@ -50,4 +51,31 @@ export async function classAction(token: string, action: ClassAction): Promise<{
   });
   const body = (await r.json().catch(() => ({}))) as { affected?: number; message?: string };
   return { ok: r.ok, ...body };
+}
+
+// ---- classes (server/classroom/class-api.ts) ----
+
+async function call<T>(token: string, path: string, init: RequestInit = {}): Promise<T> {
+  const r = await fetch(path, { ...init, cache: 'no-store', headers: { ...auth(token), 'Content-Type': 'application/json', ...(init.headers as Record<string, string>) } });
+  const body = (await r.json().catch(() => ({}))) as T & { message?: string };
+  if (!r.ok) throw new Error(body.message ?? `HTTP ${r.status}`);
+  return body;
+}
+export const listClasses = (token: string) => call<ClassListResponse>(token, API_CLASSES_PATH);
+export const getClass = (token: string, id: string) => call<ClassDetail>(token, `${API_CLASSES_PATH}/${id}`);
+export const createClass = (token: string, c: CreateClassRequest) => call<ClassDetail>(token, API_CLASSES_PATH, { method: 'POST', body: JSON.stringify(c) });
+export const setClassCap = (token: string, id: string, cap: number) => call<{ cap: number }>(token, `${API_CLASSES_PATH}/${id}/cap`, { method: 'POST', body: JSON.stringify({ cap }) });
+export const endClass = (token: string, id: string) => call<{ affected: number }>(token, `${API_CLASSES_PATH}/${id}/end`, { method: 'POST', body: '{}' });
+
+/** The CSV through fetch (the token is a header, so a plain link cannot carry it), saved as a download. */
+export async function downloadCsv(token: string, id: string): Promise<void> {
+  const r = await fetch(`${API_CLASSES_PATH}/${id}/export.csv`, { headers: auth(token), cache: 'no-store' });
+  if (!r.ok) throw new Error(`HTTP ${r.status}`);
+  const name = /filename="([^"]+)"/.exec(r.headers.get('content-disposition') ?? '')?.[1] ?? 'class.csv';
+  const url = URL.createObjectURL(await r.blob());
+  const a = Object.assign(document.createElement('a'), { href: url, download: name });
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 10_000);
 }

@@ -24,8 +24,10 @@ export function Inlines({ c }: { c: Inline[] }) {
           case 'lesson':
             return <a key={i} href={`/lessons/${x.slug}`} data-testid="lesson-link" className="text-accent underline underline-offset-2 hover:brightness-110"><Inlines c={x.c} /></a>;
           case 'img':
-            // eslint-disable-next-line @next/next/no-img-element -- a pack's own file, served by the server, not optimised
-            return <img key={i} src={x.src} alt={x.alt} loading="lazy" className="my-1 inline-block max-h-96 max-w-full rounded-md border border-line" />;
+            return (
+              // biome-ignore lint/performance/noImgElement: a pack's own file, served by the server, not optimised
+              <img key={i} src={x.src} alt={x.alt} loading="lazy" className="my-1 inline-block max-h-96 max-w-full rounded-md border border-line" />
+            );
         }
       })}
     </>
@@ -83,7 +85,7 @@ export function Blocks({ blocks, cgroup, onRun, ready }: { blocks: Block[]; cgro
                 {b.items.map((it, j) => (
                   <li key={j} className="space-y-1">
                     {/* A tight item is one paragraph: render it inline so bullets keep their text on the same line. */}
-                    {it.length === 1 && it[0].t === 'p' ? <Inlines c={it[0].c} /> : <Blocks blocks={it} cgroup={cgroup} onRun={onRun} ready={ready} />}
+                    {it.length === 1 && it[0]?.t === 'p' ? <Inlines c={it[0].c} /> : <Blocks blocks={it} cgroup={cgroup} onRun={onRun} ready={ready} />}
                   </li>
                 ))}
               </L>

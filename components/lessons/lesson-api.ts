@@ -3,6 +3,8 @@ import {
   API_LESSONS_PATH, API_PROGRESS_PATH, LEARNER_HEADER,
   type LessonListResponse, type LessonResponse, type ProgressResponse,
 } from '../../server/protocol/lessons';
+import { RESUME_HEADER } from '../../server/protocol/classes';
+import { loadMembership } from '../classroom/membership';
 
 async function getJson<T>(url: string, headers: Record<string, string> = {}): Promise<T> {
   const res = await fetch(url, { headers, cache: 'no-store' });
@@ -12,4 +14,8 @@ async function getJson<T>(url: string, headers: Record<string, string> = {}): Pr
 
 export const fetchLessons = () => getJson<LessonListResponse>(API_LESSONS_PATH);
 export const fetchLesson = (slug: string) => getJson<LessonResponse>(`${API_LESSONS_PATH}/${encodeURIComponent(slug)}`);
-export const fetchProgress = (learner: string) => getJson<ProgressResponse>(API_PROGRESS_PATH, { [LEARNER_HEADER]: learner });
+/** A class member's progress is theirs wherever they signed in (their resume code); else this browser's learner id. */
+export const fetchProgress = (learner: string) => {
+  const member = loadMembership();
+  return getJson<ProgressResponse>(API_PROGRESS_PATH, { [LEARNER_HEADER]: learner, ...(member?.resume ? { [RESUME_HEADER]: member.resume } : {}) });
+};

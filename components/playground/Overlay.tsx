@@ -12,6 +12,16 @@ export interface OverlayActions {
   retryAfterError(): void;
 }
 
+const REFUSAL_TITLES: Record<string, string> = {
+  server_full: 'Every sandbox is in use',
+  client_full: 'Too many sandboxes from this network',
+  class_full: 'This class is full',
+  learner_has_box: 'Your sandbox is open elsewhere',
+  join_rate: 'Too many attempts',
+  closing: 'The server is restarting',
+  host_memory: 'This server is out of memory for new boxes',
+};
+
 /** classOver: the instructor ended the class (its message): the ended box says so rather than "Session ended". */
 export function Overlay({ view, actions, mounted, classOver }: { view: ClientView; actions: OverlayActions; mounted: boolean; classOver?: string | null }) {
   const now = useNow(view.retryAt !== null);
@@ -58,11 +68,14 @@ export function Overlay({ view, actions, mounted, classOver }: { view: ClientVie
         </Cover>
       ) : null;
     case 'full':
+      // Each limit has its own words (the server's message says which limit and its number).
       return (
         <Cover>
-          <Title>{view.refusal === 'host_memory' ? 'This server is out of memory for new boxes' : 'Every sandbox is in use'}</Title>
-          {view.refusal === 'host_memory' && <Text testId="refusal">{view.message}</Text>}
-          <Text>{left ? `Boxlab will try again in ${left} s.` : 'Try again in a moment.'}</Text>
+          <div data-testid="refusal" data-reason={view.refusal ?? 'server_full'}>
+            <Title>{REFUSAL_TITLES[view.refusal ?? 'server_full'] ?? REFUSAL_TITLES.server_full}</Title>
+            {view.message && view.refusal && view.refusal !== 'server_full' && <Text>{view.message}</Text>}
+            <Text>{left ? `Boxlab will try again in ${left} s.` : 'Try again in a moment.'}</Text>
+          </div>
           <Primary onClick={actions.retryNow}>Retry now</Primary>
         </Cover>
       );

@@ -142,8 +142,7 @@ export class BoxlabClient {
     if (this.disposed) return;
     if (r.kind === 'full') {
       const ms = r.retryAfterSec * 1000;
-      const memory = r.reason === 'host_memory';
-      this.update({ phase: 'full', retryAt: this.deps.now() + ms, refusal: memory ? 'host_memory' : 'full', message: memory && r.message ? r.message : 'Every sandbox is in use.' });
+      this.update({ phase: 'full', retryAt: this.deps.now() + ms, message: r.message ?? 'Every sandbox is in use.', refusal: r.reason ?? 'server_full' });
       this.timer = this.deps.setTimeout(() => void this.create(), ms);
     } else if (r.kind === 'error') {
       this.update({ phase: 'error', message: r.message });
@@ -260,7 +259,8 @@ export class BoxlabClient {
       this.update({ phase: 'replaced', message: 'This session was opened in another tab or window.' });
       return;
     }
-    if (code in ENDED_BY_CODE) return this.ended(ENDED_BY_CODE[code]);
+    const endedBy = ENDED_BY_CODE[code];
+    if (endedBy !== undefined) return this.ended(endedBy);
     const bootId = this.session?.bootId;
     if (code === CLOSE.shutdown) {
       // The server destroys every box before it exits (4503): say so now, not after minutes of retries.

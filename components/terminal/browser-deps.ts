@@ -1,11 +1,24 @@
 // The real browser implementations of BoxlabClient's dependencies (kept apart so the client is testable in node).
 import type { ClientDeps, WebSocketLike } from './BoxlabClient';
+import { loadMembership, saveMembership } from '../classroom/membership';
 
 /** The real browser dependencies. */
 export function browserDeps(): ClientDeps {
   return {
     origin: window.location.origin,
-    fetch: (url, init) => window.fetch(url, init),
+    fetch: (url, init) => {
+      // A class member's new box comes from the class (its limits, counted per learner, not per address): the
+      // resume code the join page kept stands in for POST /api/session, whose answer has the same fields.
+      const member = init?.method === 'POST' && url.endsWith('/api/session') ? loadMembership() : null;
+      if (member) {
+        return window.fetch(url.replace(/\/api\/session$/, '/api/join'), { ...init, body: JSON.stringify({ resume: member.resume }) }).then((r) => {
+          // The class has ended (or forgot this learner): its words are shown once, the next box is a playground one.
+          if (r.status === 404) saveMembership(null);
+          return r;
+        });
+      }
+      return window.fetch(url, init);
+    },
     createWebSocket: (url, protocols) => new WebSocket(url, protocols) as unknown as WebSocketLike,
     storage: (() => {
       try {

@@ -27,8 +27,9 @@ export interface ClientView {
   attempt: number;
   /** One-line explanation for ended / error / full. */
   message: string | null;
-  /** Why the phase is full: every sandbox in use, or the host cannot back another box's memory. */
-  refusal: 'full' | 'host_memory' | null;
+  /** Phase full: which limit refused the box (server_full, client_full, class_full, learner_has_box, join_rate,
+   * closing, or host_memory: the host cannot back another box's memory). */
+  refusal: string | null;
   latencyMs: number | null;
   resumed: boolean;
 }

@@ -1,16 +1,17 @@
 // The two HTTP calls of the client: POST /api/session (created / full / refused) and GET /api/health.
 import { refusedResponse } from '../../server/protocol/messages';
-import type { ClientDeps } from './client-types';
+import type { ClientDeps, HttpResponse } from './client-types';
 import type { StoredSession } from './session-store';
 
 export type CreateOutcome =
   | { kind: 'created'; session: StoredSession }
-  /** reason host_memory: the server cannot back another box (its message says which limit and when to retry). */
-  | { kind: 'full'; retryAfterSec: number; reason?: 'full' | 'host_memory'; message?: string }
+  /** reason: which limit was hit (server_full, client_full, class_full, learner_has_box, join_rate, closing, or
+   * host_memory: the server cannot back another box); message: in the server's words (absent from older servers). */
+  | { kind: 'full'; retryAfterSec: number; reason?: string; message?: string }
   | { kind: 'error'; message: string };
 
 export async function requestSession(deps: ClientDeps): Promise<CreateOutcome> {
-  let res;
+  let res: HttpResponse;
   try {
     res = await deps.fetch(`${deps.origin}/api/session`, {
       method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}',
@@ -27,10 +28,17 @@ export async function requestSession(deps: ClientDeps): Promise<CreateOutcome> {
       const what = retry && message.endsWith(retry) ? message.slice(0, -retry.length).trim() : message;
       return { kind: 'full', reason: 'host_memory', retryAfterSec, message: what };
     }
+  }
+  // 503: server, address or class at its limit; 409: this learner's box is open elsewhere; 429: joining too fast.
+  if (res.status === 503 || (body.error === 'full' && (res.status === 409 || res.status === 429))) {
     const sec = Number(body.retryAfterSec ?? res.headers.get('retry-after') ?? 10) || 10;
-    return { kind: 'full', retryAfterSec: sec };
+    const reason = typeof body.reason === 'string' ? body.reason : undefined;
+    const message = typeof body.message === 'string' ? body.message : undefined;
+    return { kind: 'full', retryAfterSec: sec, ...(reason ? { reason } : {}), ...(message ? { message } : {}) };
   }
   if (!res.ok) {
+    // A class's refusal carries words of its own ("This class has ended."); older answers only an error code.
+    if (typeof body.message === 'string' && body.message) return { kind: 'error', message: body.message };
     const why = typeof body.error === 'string' ? body.error : `HTTP ${res.status}`;
     return { kind: 'error', message: `The server refused a new session: ${why}.` };
   }

@@ -24,7 +24,7 @@ export function PendingRow({ stage, role, index }: { stage: StageName; role: Pro
   return (
     <li data-pending={stage} className="flex items-center gap-2 px-4 py-1 text-faint" title={STAGE_HELP[stage]}>
       <span className="w-5 shrink-0 text-right font-mono text-[0.6875rem] tabular-nums opacity-70">{index}</span>
-      <span className="w-3 shrink-0 text-center text-xs" aria-label="pending">·</span>
+      <span role="img" className="w-3 shrink-0 text-center text-xs" aria-label="pending">·</span>
       <span className="min-w-0 truncate font-mono text-[0.8125rem]">{stage}</span>
       <RoleBadge role={role} faint />
     </li>
@@ -46,7 +46,7 @@ export function StageRow(props: { event: StageEvent; index: number; max: number;
       >
         <span className="flex items-center gap-2">
           <span className="w-5 shrink-0 text-right font-mono text-[0.6875rem] tabular-nums text-faint">{index}</span>
-          <span aria-label={s.ok ? 'ok' : 'failed'} className={`w-3 shrink-0 text-center text-xs ${s.ok ? 'text-ok' : 'text-bad'}`}>
+          <span role="img" aria-label={s.ok ? 'ok' : 'failed'} className={`w-3 shrink-0 text-center text-xs ${s.ok ? 'text-ok' : 'text-bad'}`}>
             {s.ok ? '✓' : '✕'}
           </span>
           <span className="min-w-0 truncate font-mono text-[0.8125rem] text-fg">{s.stage}</span>

@@ -56,6 +56,7 @@ export function XrayPanel(props: { view: ClientView; client: BoxlabClient | null
     if (next === null) return;
     e.preventDefault();
     const t = TABS[(next + TABS.length) % TABS.length];
+    if (!t) return;
     choose(t.id);
     document.getElementById(`xray-tab-${t.id}`)?.focus();
   };

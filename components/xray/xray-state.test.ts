@@ -38,10 +38,10 @@ test('procs and files: set/del diffs on top of a full message; a full message st
 
 test('cgroup history: cpu in cores and throttled share from deltas, bounded length; OOM kill increase flashes', () => {
   let s = applyXray(EMPTY_XRAY, msg(1, true, 1000, { stats: stats(0) }));
-  assert.equal(s.history[0].cpu, null);
+  assert.equal(s.history[0]?.cpu, null);
   s = applyXray(s, msg(2, false, 1250, { stats: stats(125_000, 0, 50_000) }));
-  assert.equal(s.history[1].cpu, 0.5, '125 ms of cpu in 250 ms');
-  assert.equal(s.history[1].throttled, 0.2);
+  assert.equal(s.history[1]?.cpu, 0.5, '125 ms of cpu in 250 ms');
+  assert.equal(s.history[1]?.throttled, 0.2);
   assert.equal(s.oomAt, null);
   s = applyXray(s, msg(3, false, 1500, { stats: stats(125_000, 1) }));
   assert.equal(s.oomAt, 1500);
@@ -67,6 +67,6 @@ test('a quiet box sends no stats: the history is extended with the last values, 
   assert.equal(s.history.length, 2);
   assert.deepEqual(s.history[1], { at: 10_600, memory: 1000, cpu: 0, throttled: 0, pids: 2 });
   s = applyXray(s, msg(2, false, 10_800, { stats: stats(100_500) }), 1_800);
-  assert.equal(s.history[2].cpu, 0.5, 'a real sample after a synthetic one: delta over 200 ms');
+  assert.equal(s.history[2]?.cpu, 0.5, 'a real sample after a synthetic one: delta over 200 ms');
   assert.equal(extendHistory(EMPTY_XRAY, 5_000), EMPTY_XRAY);
 });

@@ -40,8 +40,11 @@ function post(socket: TLSSocket, host: string, path: string, body: string): Prom
   });
 }
 
-/** Joins from namespace `ns` with a display name; resolves once the WebSocket is open. */
-export async function joinFrom(ns: string, to: LearnerTarget, name: string): Promise<ProtocolLearner> {
+/**
+ * Joins from namespace `ns` with a display name; resolves once the WebSocket is open. `request`: what asks for the
+ * box (default POST /api/session {name}; a class member: POST /api/join {code, name}, whose answer has the same fields).
+ */
+export async function joinFrom(ns: string, to: LearnerTarget, name: string, request = { path: '/api/session', body: JSON.stringify({ name }) }): Promise<ProtocolLearner> {
   const [a, b] = await connectFrom(ns, to.host, to.port, 2);
   if (!a || !b) throw new Error(`[${ns}] connectFrom gave fewer than 2 sockets`);
   const sockets = performance.now();
@@ -49,14 +52,14 @@ export async function joinFrom(ns: string, to: LearnerTarget, name: string): Pro
   const origin = `https://${hostHeader}`;
   let created: { status: number; body: string };
   try {
-    created = await post(await pinnedTls(a, to.pin), hostHeader, '/api/session', JSON.stringify({ name }));
+    created = await post(await pinnedTls(a, to.pin), hostHeader, request.path, request.body);
   } catch (err) {
     b.destroy();
     throw err;
   }
   if (created.status !== 201) {
     b.destroy();
-    throw new Error(`[${ns}] POST /api/session: ${created.status} ${created.body}`);
+    throw new Error(`[${ns}] POST ${request.path}: ${created.status} ${created.body}`);
   }
   const s = JSON.parse(created.body) as { sessionId: string; token: string; wsPath: string };
   const createdAt = performance.now();

@@ -86,7 +86,7 @@ function findExtracted(kdir) {
 /** A module's own dependency list, read from its .modinfo section ("depends=a,b"): the package ships no modules.dep. */
 function dependsOf(file) {
   const m = /depends=([\w,-]*)\0/.exec(readFileSync(file).toString('latin1'));
-  return m && m[1] ? m[1].split(',') : [];
+  return m?.[1] ? m[1].split(',') : [];
 }
 
 /** The .ko files for `roots` and everything they depend on, in load order (dependencies first). */

@@ -8,6 +8,7 @@ import { readXattr } from '../../native-bindings/index.ts';
 import { clientProtocols } from '../../server/protocol/messages.ts';
 
 const [url, unitDir] = process.argv.slice(2);
+if (!url || !unitDir) throw new Error('usage: systemd-serve-probe.ts <server url> <unit cgroup dir>');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 function boxes(dir: string, depth = 0): string[] {
   if (depth > 4) return [];

@@ -4,10 +4,23 @@ import {
   type LessonListResponse, type LessonResponse, type ProgressResponse,
 } from '../protocol/lessons.ts';
 import { WS_PATH, type CreateSessionResponse } from '../protocol/messages.ts';
+import { RESUME_HEADER } from '../protocol/classes.ts';
 import { learnerKey } from '../lessons/progress.ts';
 import { SECURITY_HEADERS, originAllowed, type RouteRequest, type RouteResponse } from '../sessions/routes.ts';
 import type { Course } from './course.ts';
 import { servePackFile } from './pack-files.ts';
+import { ClassApi, sendRefusal } from './class-api.ts';
+import { sessionRefusal } from './classes.ts';
+
+const classApis = new WeakMap<Course, ClassApi>();
+function classApi(course: Course): ClassApi {
+  let a = classApis.get(course);
+  if (!a) {
+    a = new ClassApi({ classes: course.classes, store: () => course.classStore, manager: course.deps.manager, send: sendJson, readJson, securityHeaders: SECURITY_HEADERS });
+    classApis.set(course, a);
+  }
+  return a;
+}
 
 const MAX_BODY = 4096;
 const LEARNER_RE = /^[A-Za-z0-9_-]{43}$/;
@@ -62,12 +75,22 @@ export async function courseApi(course: Course, r: RouteRequest, res: RouteRespo
   if (path === API_PROGRESS_PATH) {
     if (!get) return methodNotAllowed(res, 'GET'), true;
     const token = String(r.headers[LEARNER_HEADER] ?? '');
-    if (!LEARNER_RE.test(token)) return sendJson(res, 400, { error: 'bad_request', message: `${LEARNER_HEADER} must be the learner id` }), true;
+    // A class member's progress follows them from browser to browser: their resume code names it.
+    const resume = r.headers[RESUME_HEADER];
+    const member = typeof resume === 'string' ? course.classes.keyOfResume(resume) : undefined;
+    if (!member && !LEARNER_RE.test(token)) return sendJson(res, 400, { error: 'bad_request', message: `${LEARNER_HEADER} must be the learner id` }), true;
     const counts = Object.fromEntries(course.lessons.map((l) => [l.lesson.slug, l.specs.length]));
-    const body: ProgressResponse = { progress: course.store.progress(learnerKey(token), counts) };
+    const body: ProgressResponse = { progress: course.store.progress(member ?? learnerKey(token), counts) };
     return sendJson(res, 200, body), true;
   }
-  if (path !== API_CLASSROOM_PATH && !path.startsWith(`${API_CLASSROOM_PATH}/`)) return false;
+  if (path !== API_CLASSROOM_PATH && !path.startsWith(`${API_CLASSROOM_PATH}/`)) {
+    if (!path.startsWith('/api/join')) return false;
+    // A cross-site page must not spend this visitor's join budget or make members in their name.
+    if (r.headers.origin && !originAllowed(r.headers.origin, r.headers.host, course.deps.allowedOrigins)) {
+      return sendJson(res, 403, { error: 'origin_not_allowed' }), true;
+    }
+    return classApi(course).publicRoute(r, res, path);
+  }
   if (r.headers.origin && !originAllowed(r.headers.origin, r.headers.host, course.deps.allowedOrigins)) {
     return sendJson(res, 403, { error: 'origin_not_allowed' }), true;
   }
@@ -89,14 +112,17 @@ export async function courseApi(course: Course, r: RouteRequest, res: RouteRespo
     return sendJson(res, 200, await course.dashboard.build(course.broadcastId, cgroupVersion)), true;
   }
   if (sub === '/auth') return sendJson(res, 200, { ok: true }), true;
+  if (await classApi(course).instructorRoute(r, res, path)) return true;
   if (sub === '/session') {
     if (r.method !== 'POST') return methodNotAllowed(res, 'POST'), true;
     await course.deps.manager.refreshCharged(); // admission by host memory compares with what boxes use now
     const created = course.createInstructorSession(r.socket.remoteAddress ?? 'unknown');
     if (!created.ok) {
-      const body = created.reason === 'host_memory' ? { error: 'host_memory', message: created.message, retry: created.retry, retryAfterSec: created.retryAfterSec }
-        : { error: 'full', retryAfterSec: created.retryAfterSec };
-      return sendJson(res, 503, body, { 'Retry-After': String(created.retryAfterSec) }), true;
+      if (created.reason === 'host_memory') {
+        const body = { error: 'host_memory', message: created.message, retry: created.retry, retryAfterSec: created.retryAfterSec };
+        return sendJson(res, 503, body, { 'Retry-After': String(created.retryAfterSec) }), true;
+      }
+      return sendRefusal(sendJson, res, sessionRefusal(created, course.deps.manager, course.deps.maxPerClient ?? 3)), true;
     }
     const body: CreateSessionResponse = { sessionId: created.session.id, token: created.token, limits: course.deps.manager.limits, wsPath: WS_PATH, bootId: course.deps.manager.bootId };
     return sendJson(res, 201, body), true;

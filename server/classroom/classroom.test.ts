@@ -9,6 +9,7 @@ import type { SandboxHandle } from '../engine/types.ts';
 import type { BoxProbe } from '../lessons/probe.ts';
 import type { FakeSandbox } from '../engine/testing/fake-sandbox.ts';
 import { TestClient, http, newSession, rawUpgrade, start } from '../root/testing/test-client.ts';
+import { MiB } from '../protocol/size.ts';
 
 const TOKEN = 'instructor-token-for-tests-0123456789';
 const LEARNER = 'L'.repeat(43);
@@ -165,21 +166,21 @@ test("a lesson with its own limits gets a sandbox rebuilt with them (never above
   const { url, fake, srv } = await setup(t);
   const { c } = await learner(url, 'Cy', 'cgroup-memory');
   await c.waitMessage('check', (m) => /Rebuilding your sandbox/.test(m.message), 3000);
-  await c.until(() => fake.made.some((f) => f.config.memory === '64M' && !f.destroyed), 3000, 'a 64M sandbox');
+  await c.until(() => fake.made.some((f) => f.config.memoryBytes === 64 * MiB && !f.destroyed), 3000, 'a 64M sandbox');
   assert.equal(fake.made.filter((f) => !f.destroyed).length, 1, 'the old sandbox was torn down');
   // Leaving it (issue 17 item 7): a lesson without settings gets a default box back, not the 64M one.
   c.control({ type: 'lesson', slug: 'overlayfs', step: 0, learner: LEARNER });
   await c.waitMessage('check', (m) => m.slug === 'overlayfs', 3000);
-  await c.until(() => fake.made.some((f) => f.config.memory === '256M' && !f.destroyed), 3000, 'a default sandbox again');
+  await c.until(() => fake.made.some((f) => f.config.memoryBytes === 256 * MiB && !f.destroyed), 3000, 'a default sandbox again');
   await c.waitMessage('state', (m) => m.state === 'running');
-  await c.until(() => fake.made.at(-1)!.config.memory === '256M' && srv.manager.sessions()[0]?.session.state === 'running', 3000, 'running');
+  await c.until(() => fake.made.at(-1)!.config.memoryBytes === 256 * MiB && srv.manager.sessions()[0]?.session.state === 'running', 3000, 'running');
   const made = fake.made.length;
   c.control({ type: 'lesson', slug: 'xray-tour', step: 0, learner: LEARNER });
   await c.waitMessage('check', (m) => m.slug === 'xray-tour', 3000);
   await new Promise((r) => setTimeout(r, 300));
   assert.equal(fake.made.length, made, 'a lesson without settings keeps a default sandbox');
   c.control({ type: 'lesson', slug: 'cgroup-pids', step: 0, learner: LEARNER });
-  await c.until(() => fake.made.some((f) => f.config.pids === 32 && f.config.memory === '256M' && !f.destroyed), 3000, 'a pids-32 sandbox with the default memory');
+  await c.until(() => fake.made.some((f) => f.config.pids === 32 && f.config.memoryBytes === 256 * MiB && !f.destroyed), 3000, 'a pids-32 sandbox with the default memory');
 });
 
 test('a flood of lesson messages runs the check at most about once per 50 ms', async (t) => {

@@ -2,7 +2,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { CLOSE, type ClientMessage } from '../protocol/messages.ts';
-import type { ClassAction, SandboxSettings } from '../protocol/lessons.ts';
+import type { ClassAction } from '../protocol/lessons.ts';
+import type { BoxSettings } from '../protocol/settings.ts';
 import type { LoadedLesson } from '../lessons/loader.ts';
 import { PackSet } from '../lessons/packset.ts';
 import { ProgressStore, defaultDbPath } from '../lessons/progress.ts';
@@ -13,8 +14,11 @@ import type { SandboxHandle } from '../engine/types.ts';
 import type { Session, SessionClient } from '../sessions/session.ts';
 import type { SessionManager } from '../sessions/manager.ts';
 import { InstructorAuth } from './auth.ts';
+import { ClassStore, type Db } from './class-store.ts';
+import { Classes } from './classes.ts';
 import { Dashboard } from './dashboard.ts';
 import { WatchHub } from './watch.ts';
+import { fromEnv } from '../protocol/settings.ts';
 
 export interface CourseOptions {
   /** Instructor token; default BOXLAB_INSTRUCTOR_TOKEN, else a random one printed at start. */
@@ -36,6 +40,9 @@ export interface CourseDeps {
   limits: Limits;
   allowedOrigins: readonly string[];
   cgroupVersion: 1 | 2;
+  /** Seconds a detached session waits for its client, and the per-address cap of playground sessions. */
+  graceSec?: number;
+  maxPerClient?: number;
   log: (line: string) => void;
 }
 
@@ -51,6 +58,8 @@ export class Course {
   readonly instructors = new Set<string>();
   broadcastId: string | null = null;
   private storeInstance: ProgressStore | null = null;
+  private classStoreInstance: ClassStore | null = null;
+  readonly classes: Classes;
 
   constructor(readonly deps: CourseDeps, private readonly opts: CourseOptions = {}) {
     this.auth = new InstructorAuth(opts.instructorToken ?? process.env.BOXLAB_INSTRUCTOR_TOKEN);
@@ -65,7 +74,20 @@ export class Course {
       limits: { ...deps.limits, hasImage: (name) => imageDir(name) !== undefined },
       intervalMs: opts.checkIntervalMs,
       probeFor: opts.probeFor,
+      keyOf: (id) => this.classes.keyOf(id),
+      limitsOf: (id) => {
+        const c = this.classes.limitsOf(id);
+        return c && { ...deps.limits, ...c, hasImage: (name) => imageDir(name) !== undefined };
+      },
       log: deps.log,
+    });
+    this.classes = new Classes({
+      manager: deps.manager, store: () => this.classStore, limits: deps.limits, graceSec: deps.graceSec ?? 60,
+      maxPerClient: deps.maxPerClient ?? 3, log: deps.log,
+      lesson: (slug) => {
+        const l = this.lessonMap.get(slug)?.lesson;
+        return l && { title: l.title, steps: l.steps.map((st) => st.title) };
+      },
     });
     this.watch = new WatchHub({
       manager: deps.manager, allowedOrigins: deps.allowedOrigins, auth: this.auth, log: deps.log,
@@ -78,6 +100,11 @@ export class Course {
   /** Opened on first use, so a server that never sees a learner never touches the disk. */
   get store(): ProgressStore {
     return (this.storeInstance ??= new ProgressStore(this.opts.dbPath ?? defaultDbPath(), this.deps.log));
+  }
+
+  /** Classes live in the progress database (the same file, its own tables). */
+  get classStore(): ClassStore {
+    return (this.classStoreInstance ??= new ClassStore(this.store.database as Db));
   }
 
   get lessonErrors(): string[] {
@@ -96,13 +123,15 @@ export class Course {
 
   nameOf(s: Session): string {
     if (this.instructors.has(s.id)) return 'Instructor';
-    return this.runner.states.get(s.id)?.name || this.deps.manager.info(s.id)?.name || `learner ${s.id.slice(0, 4)}`;
+    return this.classes.nameOf(s.id) || this.runner.states.get(s.id)?.name || this.deps.manager.info(s.id)?.name || `learner ${s.id.slice(0, 4)}`;
   }
 
   /** Control messages the playground protocol does not know (socket.ts hands them over). */
   onMessage(session: Session, msg: ClientMessage, client: SessionClient): void {
     if (msg.type !== 'lesson') return;
     this.runner.onLesson(session, msg);
+    const st = this.runner.states.get(session.id);
+    if (st?.slug) this.classes.opened(session.id, st.slug, st.step);
     const b = this.broadcastId ? this.deps.manager.get(this.broadcastId) : undefined;
     if (b && b !== session) client.send({ type: 'broadcast', active: true, name: this.nameOf(b) });
   }
@@ -116,8 +145,10 @@ export class Course {
    * The instructor's terminal is a lab box (unless the operator turned lab mode off): the classic demo,
    * `unshare --pid --fork --mount-proc sh` then `ps`, works as typed while broadcasting (docs/lab-mode.md).
    */
-  sandboxOverrides(s: Session): Omit<SandboxSettings, 'image'> & { baseDir?: string } {
-    const { image, ...rest } = this.runner.overrides(s.id);
+  sandboxOverrides(s: Session): Omit<BoxSettings, 'image'> & { baseDir?: string } {
+    const { image, ...lesson } = this.runner.overrides(s.id);
+    // A class member's box has the class's limits; a lesson's own (already capped by them, runner.ts) go over.
+    const rest = { ...this.classes.limitsOf(s.id), ...lesson };
     const dir = image ? imageDir(image) : undefined;
     const out = dir ? { ...rest, baseDir: dir } : rest;
     const lab = this.instructors.has(s.id) && this.deps.limits.lab !== false;
@@ -157,11 +188,17 @@ export class Course {
         return this.setBroadcast(a.sessionId);
       case 'end': {
         this.setBroadcast(null);
+        // Every open class is archived (roster, progress and export kept); its members hear which class ended.
+        let archived = 0;
+        for (const c of this.classes.list().active) {
+          const r = await this.classes.end(c.id);
+          if (r.ok) archived += r.affected;
+        }
         const all = this.deps.manager.sessions().map((i) => i.session);
         for (const s of all) s.client?.send({ type: 'class_ended', message: CLASS_OVER });
         await Promise.all(all.map((s) => this.deps.manager.destroy(s, CLOSE.SESSION_GONE, 'class ended')));
         this.instructors.clear();
-        return { ok: true, affected: all.length };
+        return { ok: true, affected: archived + all.length };
       }
     }
   }
@@ -185,6 +222,7 @@ export class Course {
     this.watch.close();
     this.storeInstance?.close();
     this.storeInstance = null;
+    this.classStoreInstance = null;
   }
 }
 
@@ -204,7 +242,7 @@ async function rebuild(s: Session): Promise<boolean> {
 
 /** A named image under the images dir, only when it looks like a built image (a directory with /bin). */
 function imageDir(name: string): string | undefined {
-  const dir = path.join(process.env.BOXLAB_HOME ? path.join(process.env.BOXLAB_HOME, 'images') : '/var/lib/boxlab/images', name);
+  const dir = path.join(fromEnv('home', process.env), 'images', name);
   return fs.existsSync(path.join(dir, 'bin')) ? dir : undefined;
 }
 

@@ -14,7 +14,7 @@ test('cgroup-memory (64M) → the playground → another lesson: each box has th
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'boxlab-lesson-box-root-'));
   t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
   const srv = await startServer({
-    config: { port: 0, staticDir: '/nonexistent/out', memory: '256M' },
+    config: { port: 0, staticDir: '/nonexistent/out', memoryBytes: 256 * MiB },
     course: { dbPath: path.join(dir, 'boxlab.db'), checkIntervalMs: 200 },
     log: () => {},
   });

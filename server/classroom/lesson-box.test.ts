@@ -8,6 +8,7 @@ import type fsT from 'node:fs';
 import type { SandboxHandle } from '../engine/types.ts';
 import type { BoxProbe } from '../lessons/probe.ts';
 import { TestClient, http, newSession, start } from '../root/testing/test-client.ts';
+import { MiB } from '../protocol/size.ts';
 
 const TOKEN = 'instructor-token-for-tests-0123456789';
 
@@ -23,10 +24,10 @@ test('cgroup-memory (64M) then the playground: the box is rebuilt with the defau
   const c = new TestClient(url, token);
   await c.waitMessage('state', (m) => m.state === 'running');
   c.control({ type: 'lesson', slug: 'cgroup-memory', step: 0 });
-  await c.until(() => fake.made.some((f) => f.config.memory === '64M' && !f.destroyed), 3000, 'a 64M box');
+  await c.until(() => fake.made.some((f) => f.config.memoryBytes === 64 * MiB && !f.destroyed), 3000, 'a 64M box');
   c.control({ type: 'lesson', slug: null, step: 0 }); // the playground page says "no lesson" after its hello
-  await c.until(() => fake.made.at(-1)!.config.memory === '256M' && !fake.made.at(-1)!.destroyed, 3000, 'a default box');
-  assert.deepEqual(fake.made.filter((f) => !f.destroyed).map((f) => f.config.memory), ['256M'], 'the 64M box is gone');
+  await c.until(() => fake.made.at(-1)!.config.memoryBytes === 256 * MiB && !fake.made.at(-1)!.destroyed, 3000, 'a default box');
+  assert.deepEqual(fake.made.filter((f) => !f.destroyed).map((f) => f.config.memoryBytes), [256 * MiB], 'the 64M box is gone');
   const made = fake.made.length;
   await new Promise((r) => setTimeout(r, 400)); // a few runner ticks: no rebuild loop
   assert.equal(fake.made.length, made);

@@ -1,33 +1,30 @@
-// args.ts: parses `boxlab run` flags (the seed's --base-dir --memory --cpu-limit --shell --workdir, and more).
-import { parseArgs } from 'node:util';
+// args.ts: `boxlab run` flags (the seed's --base-dir --memory --cpu-limit --shell --workdir, and more), from the one settings schema.
+import { helpRows } from '../protocol/settings.ts';
+import { parseFlags } from '../web/config.ts';
+import { CliError } from './preflight.ts';
 
-export const RUN_USAGE = `usage: boxlab run [options] [-- command [args...]]
+/** `boxlab run --help`: the flags of every setting whose scope has run (server/protocol/settings.ts). */
+export function runUsage(): string {
+  return `usage: boxlab run [options] [-- command [args...]]
 
-  --base-dir DIR     image used as the read-only lower layer (default: the busybox image, built if missing)
-  --memory SIZE      memory limit, e.g. 100M, 1G (default 256M)
-  --cpu-limit FRAC   CPU limit as a fraction of one core, e.g. 0.5 (default 0.5)
-  --pids N           max tasks in the box (default 128)
-  --shell PATH       shell or binary to run inside (default /bin/sh)
-  --workdir DIR      working directory inside (default /root)
-  --hostname NAME    hostname inside (default boxlab)
-  --disk SIZE        size cap of the writable layer (default 64M)
-  --lab              lab mode: unshare, mount, pivot_root and veth inside the box (docs/lab-mode.md)
-  -e, --env K=V      extra environment variable (repeatable)
-  --trace            print each stage event as a JSON line on stderr
-  -h, --help         this help
+${helpRows('run').join('\n')}
 
+Sizes like 256M, 1G or 64MiB (binary units); the same grammar as the server's settings and a lesson's limits.
 With a terminal on stdin the box gets a pty; otherwise stdin/stdout/stderr are piped (like docker run -i),
 so \`echo hostname | boxlab run\` works in scripts. The exit status is the command's, or 128+N if killed by signal N.`;
+}
 
+/** Typed once here: the engine takes numbers (bytes, a fraction of a core, a count), never the text of a flag. */
 export interface RunArgs {
   baseDir?: string;
-  memory?: string;
-  cpuLimit?: string;
+  memoryBytes?: number;
+  cpuFraction?: number;
   pids?: number;
   shell?: string;
   workdir?: string;
   hostname?: string;
-  disk?: string;
+  diskBytes?: number;
+  shmBytes?: number;
   lab: boolean;
   env: Record<string, string>;
   trace: boolean;
@@ -36,49 +33,35 @@ export interface RunArgs {
 }
 
 export function parseRunArgs(argv: string[]): RunArgs {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    strict: true,
-    options: {
-      'base-dir': { type: 'string' },
-      memory: { type: 'string' },
-      'cpu-limit': { type: 'string' },
-      pids: { type: 'string' },
-      shell: { type: 'string' },
-      workdir: { type: 'string' },
-      hostname: { type: 'string' },
-      disk: { type: 'string' },
-      lab: { type: 'boolean', default: false },
-      env: { type: 'string', short: 'e', multiple: true },
-      trace: { type: 'boolean', default: false },
-      help: { type: 'boolean', short: 'h', default: false },
-    },
-  });
+  let parsed: ReturnType<typeof parseFlags>;
+  try {
+    parsed = parseFlags('run', argv);
+  } catch (err) {
+    // A bad value: one line naming the flag and the accepted form, exit 125 like the engine's refusals.
+    if ((err as Error).name === 'ConfigError') throw new CliError((err as Error).message);
+    throw err;
+  }
+  const v = parsed.values as Record<string, unknown>;
   const env: Record<string, string> = {};
-  for (const kv of values.env ?? []) {
+  for (const kv of (v.env as string[] | undefined) ?? []) {
     const i = kv.indexOf('=');
     if (i <= 0) throw new Error(`--env expects KEY=VALUE, got ${JSON.stringify(kv)}`);
     env[kv.slice(0, i)] = kv.slice(i + 1);
   }
-  let pids: number | undefined;
-  if (values.pids !== undefined) {
-    pids = Number(values.pids);
-    if (!Number.isInteger(pids)) throw new Error(`--pids expects an integer, got ${JSON.stringify(values.pids)}`);
-  }
   return {
-    baseDir: values['base-dir'],
-    memory: values.memory,
-    cpuLimit: values['cpu-limit'],
-    pids,
-    shell: values.shell,
-    workdir: values.workdir,
-    hostname: values.hostname,
-    disk: values.disk,
-    lab: values.lab ?? false,
+    baseDir: v.imagePath as string | undefined,
+    memoryBytes: v.memoryBytes as number | undefined,
+    cpuFraction: v.cpuFraction as number | undefined,
+    pids: v.pids as number | undefined,
+    shell: v.shell as string | undefined,
+    workdir: v.workdir as string | undefined,
+    hostname: v.hostname as string | undefined,
+    diskBytes: v.diskBytes as number | undefined,
+    shmBytes: v.shmBytes as number | undefined,
+    lab: v.runLab === true,
     env,
-    trace: values.trace ?? false,
-    help: values.help ?? false,
-    command: positionals,
+    trace: v.trace === true,
+    help: parsed.help,
+    command: parsed.positionals,
   };
 }

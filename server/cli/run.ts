@@ -4,6 +4,7 @@ import { createSandbox, sweep, sweepNeeded } from '../engine/index.ts';
 import { pruneOwnParents } from '../engine/cgroups/index.ts';
 import type { Sandbox } from '../engine/sandbox.ts';
 import { defaultEnv } from '../engine/config.ts';
+import { defaultOf } from '../protocol/settings.ts';
 import { SandboxError, type StageEvent } from '../engine/types.ts';
 import type { RunArgs } from './args.ts';
 import { CliError, preflight } from './preflight.ts';
@@ -25,11 +26,11 @@ export async function runCommand(a: RunArgs): Promise<number> {
     await ensureImage(baseDir, progress);
     progress.done();
   }
-  const shell = a.command[0] ?? a.shell ?? '/bin/sh';
+  const shell = a.command[0] ?? a.shell ?? defaultOf('shell');
   const image = await validateImage(baseDir, shell);
   mark('image');
   const tty = Boolean(process.stdin.isTTY && process.stdout.isTTY);
-  const hostname = a.hostname ?? 'boxlab';
+  const hostname = a.hostname ?? defaultOf('hostname');
   const args = a.command.length ? a.command.slice(1) : tty && !a.shell ? ['-l'] : [];
   const trace = (e: StageEvent) => a.trace && process.stderr.write(JSON.stringify(e) + '\n');
 
@@ -38,18 +39,19 @@ export async function runCommand(a: RunArgs): Promise<number> {
       baseDir: image.root,
       shell: image.shell,
       args,
-      memory: a.memory,
-      cpuLimit: a.cpuLimit,
+      memoryBytes: a.memoryBytes,
+      cpuFraction: a.cpuFraction,
       pids: a.pids,
       workdir: a.workdir,
       hostname,
-      diskLimit: a.disk,
+      diskBytes: a.diskBytes,
+      shmBytes: a.shmBytes,
       lab: a.lab || undefined,
-      env: { ...defaultEnv(hostname, process.env.TERM ?? 'xterm-256color'), ...a.env },
+      env: defaultEnv(hostname, process.env.TERM ?? 'xterm-256color', a.env),
       stdio: tty ? 'pty' : 'pipe',
       rows: tty ? process.stdout.rows : undefined,
       cols: tty ? process.stdout.columns : undefined,
-    } as Parameters<typeof createSandbox>[0],
+    },
     trace,
   );
   mark('create');

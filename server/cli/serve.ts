@@ -51,7 +51,7 @@ export async function serveCommand(argv: string[]): Promise<number> {
   const { loadConfig } = await import('../web/config.ts');
   const cfg = loadConfig(process.env, argv);
   if (cfg.tls === 'files') (await import('../web/tls.ts')).loadTlsFiles(cfg.tlsCert ?? '', cfg.tlsKey ?? '');
-  const image = process.env.BOXLAB_IMAGE ?? defaultImagePath();
+  const image = cfg.imagePath ?? defaultImagePath(); // --image counts like BOXLAB_IMAGE
   await preflight(image);
   const progress = consoleProgress('rootfs');
   await ensureImage(image, progress);

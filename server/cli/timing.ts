@@ -21,7 +21,7 @@ export function reportTiming(): void {
   phases.total = round(performance.now());
   // CPU this process used (user + system): what the machine's load multiplies into the wall-clock times above.
   const cpu = process.cpuUsage();
-  phases['cpu'] = round((cpu.user + cpu.system) / 1000);
+  phases.cpu = round((cpu.user + cpu.system) / 1000);
   process.stderr.write(`boxlab-timing ${JSON.stringify(phases)}\n`);
 }
 

@@ -1,6 +1,6 @@
 // usage.ts: the help text of `boxlab` and of each subcommand; every subcommand answers -h/--help with exit 0.
-import { CONFIG_OPTIONS, defaultConfig } from '../web/config.ts';
-import { RUN_USAGE } from './args.ts';
+import { helpRows } from '../protocol/settings.ts';
+import { runUsage } from './args.ts';
 
 export const USAGE = `usage: boxlab <command> [options]
 
@@ -44,21 +44,15 @@ under BOXLAB_RUN (default /run/boxlab). Boxes of a boxlab process that is still 
 Needs root.`;
 
 function serveUsage(): string {
-  const d = defaultConfig() as unknown as Record<string, unknown>;
-  const show = (v: unknown) => (Array.isArray(v) ? v.join(v.length && String(v[0]).startsWith('-') ? ' ' : ',') : v === undefined ? '' : String(v));
-  const rows = CONFIG_OPTIONS.filter((o) => o.key !== 'staticDir').map((o) => {
-    const def = o.key.endsWith('Sec') ? `${d[o.key]}s` : o.key === 'imagePath' ? 'the busybox image' : show(d[o.key]);
-    return `  --${o.flag.padEnd(16)} ${o.env.padEnd(22)} ${def ? `default ${def}` : ''}`.trimEnd();
-  });
   return `usage: boxlab serve [--flag VALUE ...]
 
 Starts the playground web server: builds the default image and the web bundle if missing, sweeps leftovers of a
 crashed run, then serves http://HOST:PORT until SIGTERM/SIGINT (every box is destroyed on the way out).
 
-Each setting is a flag or an environment variable (the flag wins); sizes like 256M, durations like 30m or 2h:
+Each setting is a flag or an environment variable (the flag wins); sizes like 256M, 1G or 64MiB, durations like
+30m or 2h (server/protocol/settings.ts, the README's table):
 
-${rows.join('\n')}
-  -h, --help
+${helpRows('serve').join('\n')}
 
 Needs root.`;
 }
@@ -67,7 +61,7 @@ Needs root.`;
 export function usageOf(cmd: string): string | null {
   switch (cmd) {
     case 'run':
-      return RUN_USAGE;
+      return runUsage();
     case 'rootfs':
       return ROOTFS_USAGE;
     case 'serve':

@@ -4,11 +4,13 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { SyscallError } from '../../native-bindings/errors.ts';
 import { createSandbox } from './index.ts';
 import { overlayOptions } from './overlay.ts';
 import { uidSlotEntries } from './uid-registry.ts';
 import { fakeCgroups, fakeDeps, FAKE_INIT_PID, FAKE_MASTER_FD, FAKE_NP_PID } from './testing/fake-syscalls.ts';
 import { SandboxError, STAGES, type StageEvent, type StageName } from './types.ts';
+import { MiB } from '../protocol/size.ts';
 
 const CREATION: StageName[] = STAGES.slice(0, STAGES.indexOf('running') + 1) as StageName[];
 const TEARDOWN: StageName[] = ['child_exit', 'umount_proc', 'umount_dev', 'namespaced_parent_exit', 'overlay_umount', 'cgroup_remove', 'cleanup_done'];
@@ -20,7 +22,7 @@ function setup(t: { after: (fn: () => void) => void }) {
 }
 
 const list = (dir: string) => (existsSync(dir) ? readdirSync(dir) : []);
-const config = { baseDir: '/images/busybox', memory: '100M', cpuLimit: '0.5' };
+const config = { baseDir: '/images/busybox', memoryBytes: 100 * MiB, cpuFraction: 0.5 };
 
 test('creation emits every stage in the documented order, with roles and both pids', async (t) => {
   const { deps } = setup(t);
@@ -132,9 +134,9 @@ test('a child failure maps errno to a code and keeps the call and path', async (
 test('bad config is refused before anything is made', async (t) => {
   const { deps, sys, runDir } = setup(t);
   for (const [bad, msg] of [
-    [{ memory: '12X' }, /--memory/],
-    [{ cpuLimit: 'abc' }, /--cpu-limit/],
-    [{ cpuLimit: '0' }, /--cpu-limit/],
+    [{ memoryBytes: NaN }, /--memory/],
+    [{ cpuFraction: NaN }, /--cpu-limit/],
+    [{ cpuFraction: 0 }, /--cpu-limit/],
     [{ hostname: 'a b' }, /hostname/],
     [{ shell: 'sh' }, /absolute/],
     [{ workdir: 'root' }, /absolute/],
@@ -156,7 +158,7 @@ test('a failed cgroup removal keeps the state record, so the next sweep can retr
   const { deps, runDir } = setup(t);
   const failing = { ...deps, cgroups: async (id: string, l: Parameters<typeof deps.cgroups>[1]) => {
     const set = await deps.cgroups(id, l);
-    return { ...set, remove: async () => { throw Object.assign(new Error('rmdir: EBUSY'), { code: 'EBUSY' }); } };
+    return { ...set, remove: async () => { throw new SyscallError('rmdir', 16); } };
   } };
   const box = await createSandbox(config, {}, failing);
   await assert.rejects(box.destroy(), /EBUSY/);

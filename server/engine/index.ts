@@ -8,7 +8,7 @@ import { containerMainProcess, type Built } from './main-process.ts';
 import { Sandbox, teardown } from './sandbox.ts';
 import { StageClock } from './stages.ts';
 import { RUN_DIR } from './state.ts';
-import { type CreateOptions, type SandboxConfig } from './types.ts';
+import type { CreateOptions, SandboxConfig } from './types.ts';
 
 export * from './types.ts';
 export { withDefaults, defaultEnv, DEFAULTS } from './config.ts';

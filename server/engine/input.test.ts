@@ -1,6 +1,7 @@
 // InputQueue against a fake pty: order, cap, refusal, drain, EAGAIN backoff, a dead fd, and no write after close.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { SyscallError } from '../../native-bindings/errors.ts';
 import { InputQueue, type Timers } from './input.ts';
 
 /** A pty whose kernel buffer takes `room` bytes until the reader consumes them. */
@@ -127,7 +128,7 @@ test('a dead fd (EIO) drops the queue, reports once, refuses later input; close(
   const errors: string[] = [];
   const q = new InputQueue(pty.tryWrite, { cap: 100, timers, onError: (e) => errors.push(e.message) });
   q.push(seq(0, 50));
-  pty.fail = Object.assign(new Error('write: EIO'), { code: 'EIO' });
+  pty.fail = new SyscallError('write', 5);
   timers.fire();
   assert.deepEqual(errors, ['write: EIO']);
   assert.equal(q.queued, 0);

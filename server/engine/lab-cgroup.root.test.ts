@@ -7,11 +7,12 @@ import { describe, test } from 'node:test';
 import { defaultImagePath, ensureImage } from '../rootfs/index.ts';
 import { SKIP, startBox } from '../security-tests/testing/harness.ts';
 import { MAX_DESCENDANTS } from './cgroups/delegate-box.ts';
+import { MiB } from '../protocol/size.ts';
 
 describe('lab mode: a cgroup subtree delegated to the box (cgroup v2)', { skip: SKIP }, () => {
   test('mount, mkdir, memory.max below the box; the box limit stays root\'s; the subtree is capped and removed', async (t) => {
     const base = await ensureImage(defaultImagePath(), () => {});
-    const live = await startBox({ baseDir: base, lab: true, memory: '128M', stdio: 'pty', shell: '/bin/sh', args: ['-l'], rows: 40, cols: 150 });
+    const live = await startBox({ baseDir: base, lab: true, memoryBytes: 128 * MiB, stdio: 'pty', shell: '/bin/sh', args: ['-l'], rows: 40, cols: 150 });
     let boxDir = '';
     try {
       const st = await live.box.stats();

@@ -4,6 +4,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { after, test } from 'node:test';
 import { BoxTracker, cgroupView, isBoxCgroup, PipeShell, readTrim, runInBox, SKIP_NOT_ROOT, sleep, TIME_FACTOR, testNoLeftovers } from './testing/helpers.ts';
 import type { Sandbox } from './sandbox.ts';
+import { MiB } from '../protocol/size.ts';
 
 const tracker = new BoxTracker();
 after(() => tracker.destroyAll());
@@ -28,7 +29,7 @@ function checkMemoryLimit(box: Sandbox): ReturnType<typeof cgroupView> {
 
 test('memory: --memory 64M is really set on the box cgroup (host view of PID 1 cgroup) and stats agree', opts, async (t) => {
   t.after(() => tracker.destroyAll());
-  const sh = await PipeShell.open(tracker, { memory: '64M' });
+  const sh = await PipeShell.open(tracker, { memoryBytes: 64 * MiB });
   const cg = checkMemoryLimit(sh.box);
   // Every process of the box is in it, not just PID 1 (v1: the memory line; v2: the 0:: line).
   const child = await sh.run('sleep 30 & cat /proc/$!/cgroup; kill $!; wait');
@@ -48,7 +49,7 @@ test('memory: a ~300 MB hog in a child of the shell is OOM-killed (137), the box
     hostSleeper.kill('SIGKILL');
     await tracker.destroyAll();
   });
-  const sh = await PipeShell.open(tracker, { memory: '64M' });
+  const sh = await PipeShell.open(tracker, { memoryBytes: 64 * MiB });
   const cg = checkMemoryLimit(sh.box);
   const t0 = performance.now();
   const r = await sh.run(`(${HOG})`, 30_000 * TIME_FACTOR);
@@ -71,7 +72,7 @@ test('memory: the hog as PID 1 itself is OOM-killed: box exit is signal 9, statu
   if (!memoryLimitVerified) throw new Error('refusing to run the memory hog: the limit was not verified');
   t.after(() => tracker.destroyAll());
   // The hog waits for "go" so the limit of this very box is checked before it allocates anything.
-  const r = await runInBox(tracker, { memory: '64M', shell: '/bin/sh', args: ['-c', `read go; ${HOG}`] }, {
+  const r = await runInBox(tracker, { memoryBytes: 64 * MiB, shell: '/bin/sh', args: ['-c', `read go; ${HOG}`] }, {
     timeoutMs: 30_000 * TIME_FACTOR,
     whileRunning: async (box) => {
       checkMemoryLimit(box);
@@ -84,7 +85,7 @@ test('memory: the hog as PID 1 itself is OOM-killed: box exit is signal 9, statu
 
 test('cpu: --cpu-limit 0.25 sets a 25 ms / 100 ms CFS quota and two busy loops get about a quarter core', opts, async (t) => {
   t.after(() => tracker.destroyAll());
-  const sh = await PipeShell.open(tracker, { cpuLimit: '0.25' });
+  const sh = await PipeShell.open(tracker, { cpuFraction: 0.25 });
   const cg = cgroupView(sh.box.pids.init);
   assert.ok(isBoxCgroup(cg.dir('cpu'), sh.box.id), cg.dir('cpu'));
   assert.deepEqual(cg.cpuQuota(), { quotaUs: 25000, periodUs: 100000 });

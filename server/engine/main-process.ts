@@ -5,10 +5,11 @@ import type { CgroupSet } from './cgroups/index.ts';
 import type { EngineDeps } from './deps.ts';
 import { layerPaths, mountOverlay, mountUpperTmpfs, type Layers } from './overlay.ts';
 import { AsyncQueue } from './queue.ts';
-import { StageClock } from './stages.ts';
+import type { StageClock } from './stages.ts';
 import { ensureRunDir, processStartTime, sandboxesDir, UID_BASE, UID_RANGE, writeRecord, type SandboxRecord } from './state.ts';
 import { addUidSlotOwners, claimUidSlot, ownerOf, type UidClaim } from './uid-registry.ts';
 import { CLONE, type BoxProcess, type ChildEvent, type PtyMaster } from './syscalls.ts';
+import { SyscallError } from '../../native-bindings/errors.ts';
 import { SandboxError, STAGES, type Defense, type NamespaceKind, type SandboxConfig, type StageName } from './types.ts';
 import type { ResolvedLimits } from './config.ts';
 
@@ -33,7 +34,7 @@ export function disableBits(config: SandboxConfig): number {
 
 function labCaps(deps: EngineDeps): bigint {
   if (deps.capKeepLab === undefined) {
-    throw new SandboxError({ stage: 'prepare_state', syscall: 'config', errno: 22, code: 'EINVAL', message: 'lab mode: this engine has no lab capability set' });
+    throw new SandboxError('prepare_state', new SyscallError('config', 22), 'lab mode: this engine has no lab capability set');
   }
   return deps.capKeepLab;
 }
@@ -160,7 +161,7 @@ export async function containerMainProcess(
     await outer('upper_tmpfs', () => {
       mountUpperTmpfs(sys, built.layers, limits.diskBytes, limits.diskInodes, built.uidBase);
       built.upperMounted = true;
-    }, () => ({ detail: `tmpfs size=${config.diskLimit} nr_inodes=${limits.diskInodes}` }));
+    }, () => ({ detail: `tmpfs size=${config.diskBytes} nr_inodes=${limits.diskInodes}` }));
 
 
     const child = async (stage: StageName) => {
@@ -168,7 +169,7 @@ export async function containerMainProcess(
       try {
         e = await events.next(STAGE_TIMEOUT_MS);
       } catch (err) {
-        throw new SandboxError({ stage, syscall: 'read', errno: 0, code: 'ECHILD', message: `${stage}: ${(err as Error).message}` });
+        throw new SandboxError(stage, SyscallError.of({ syscall: 'read', errno: 0, code: 'ECHILD', cause: err }), `${stage}: ${(err as Error).message}`);
       }
       const name = STAGES[e.stage] ?? `stage ${e.stage}`;
       // The new PID namespace has no /proc/<pid>/ns/pid_for_children entry until its first process exists
@@ -180,7 +181,7 @@ export async function containerMainProcess(
       clock.child(e, built.initPid ?? null, ns);
       if (!e.ok) throw clock.childError(e);
       if (name !== stage) {
-        throw new SandboxError({ stage, syscall: 'read', errno: 0, code: 'EPROTO', message: `expected stage ${stage}, got ${name}` });
+        throw new SandboxError(stage, SyscallError.of({ syscall: 'read', errno: 0, code: 'EPROTO' }), `expected stage ${stage}, got ${name}`);
       }
       return e;
     };
@@ -226,12 +227,8 @@ export async function containerMainProcess(
     const exec = await proc.execResult;
     if (!exec.ok) {
       // The failure event itself follows on the status pipe; wait for it so the error names the call.
-      try {
-        await child('exec');
-      } catch (err) {
-        throw err;
-      }
-      throw new SandboxError({ stage: 'exec', syscall: 'execve', errno: exec.errno, code: 'EEXEC', path: config.shell });
+      await child('exec');
+      throw new SandboxError('exec', SyscallError.of({ syscall: 'execve', errno: exec.errno, code: 'EEXEC', path: config.shell }));
     }
     // Lab mode on cgroup v2: the box's root gets its own cgroup subtree (delegate-box.ts), once PID 1 runs: its
     // processes move into <box>/init and the learner can make child cgroups below the box's limits. On v1 there is
@@ -249,7 +246,7 @@ export async function containerMainProcess(
     return built;
   } catch (err) {
     (err as { built?: Built }).built = built;
-    if (err instanceof SandboxError) err.info.sandboxId = id;
+    if (err instanceof SandboxError) err.sandboxId = id;
     throw err;
   }
 }

@@ -226,11 +226,12 @@ export class Sandbox extends EventEmitter implements SandboxHandle {
   }
 
   pause(): void {
-    (this.built.pty?.stream ?? (this.built.proc?.stdio?.stdout as unknown as { pause(): void })).pause();
+    // A running box has a pty, or (pipe mode) the process's stdio.
+    (this.built.pty?.stream ?? this.built.proc!.stdio!.stdout).pause();
   }
 
   resume(): void {
-    (this.built.pty?.stream ?? (this.built.proc?.stdio?.stdout as unknown as { resume(): void })).resume();
+    (this.built.pty?.stream ?? this.built.proc!.stdio!.stdout).resume();
   }
 
   resize(rows: number, cols: number): void {

@@ -1,13 +1,9 @@
 // stages.ts: times each stage and turns it into a StageEvent (and a failure into a SandboxError naming stage and call).
 import type { ChildEvent } from './syscalls.ts';
+import { errnoName, SyscallError } from '../../native-bindings/errors.ts';
 import { SandboxError, STAGES, type NamespaceKind, type StageEvent, type StageName } from './types.ts';
 
-const ERRNO_NAMES: Record<number, string> = {
-  1: 'EPERM', 2: 'ENOENT', 3: 'ESRCH', 4: 'EINTR', 5: 'EIO', 7: 'E2BIG', 8: 'ENOEXEC', 9: 'EBADF', 11: 'EAGAIN',
-  12: 'ENOMEM', 13: 'EACCES', 16: 'EBUSY', 17: 'EEXIST', 19: 'ENODEV', 20: 'ENOTDIR', 21: 'EISDIR', 22: 'EINVAL',
-  24: 'EMFILE', 28: 'ENOSPC', 30: 'EROFS', 38: 'ENOSYS', 71: 'EPROTO', 95: 'EOPNOTSUPP', 125: 'ECANCELED',
-};
-export const errnoCode = (n: number) => ERRNO_NAMES[n] ?? `E${n}`;
+export const errnoCode = errnoName;
 
 interface OuterExtra {
   detail?: string;
@@ -34,7 +30,7 @@ export class StageClock {
   async outer<T>(stage: StageName, inject: boolean, fn: () => T | Promise<T>, extra?: (r: T) => OuterExtra): Promise<T> {
     const start = process.hrtime.bigint();
     try {
-      if (inject) throw new SandboxError({ stage, syscall: 'injected', errno: 1, code: 'EPERM', message: `${stage}: fault injected by test` });
+      if (inject) throw new SandboxError(stage, new SyscallError('injected', 1), `${stage}: fault injected by test`);
       const r = await fn();
       const x = extra?.(r) ?? {};
       this.push({
@@ -72,19 +68,21 @@ export class StageClock {
     const stage = (STAGES[e.stage] ?? 'exec') as StageName;
     const code = errnoCode(e.errno);
     const injected = e.syscall === 'injected';
-    return new SandboxError({
-      stage, syscall: e.syscall, errno: e.errno, code, path: injected ? undefined : e.detail || undefined,
-      message: injected ? `${stage}: fault injected by test` : `${stage}: ${e.syscall}${e.detail ? ` ${e.detail}` : ''} failed: ${code}`,
-    });
+    const path = injected ? undefined : e.detail || undefined;
+    return new SandboxError(
+      stage,
+      new SyscallError(e.syscall, e.errno, path),
+      injected ? `${stage}: fault injected by test` : `${stage}: ${e.syscall}${e.detail ? ` ${e.detail}` : ''} failed: ${code}`,
+    );
   }
 }
 
 export function toSandboxError(stage: StageName, err: unknown): SandboxError {
   if (err instanceof SandboxError) return err;
   const e = err as { syscall?: string; errno?: number; code?: string; path?: string; message?: string };
+  const message = `${stage}: ${e.message ?? String(err)}`;
+  if (err instanceof SyscallError) return new SandboxError(stage, err, message);
   const errno = typeof e.errno === 'number' ? Math.abs(e.errno) : 0;
-  return new SandboxError({
-    stage, syscall: e.syscall ?? 'unknown', errno, code: e.code ?? (errno ? errnoCode(errno) : 'EUNKNOWN'),
-    path: e.path, message: `${stage}: ${e.message ?? String(err)}`,
-  });
+  const code = e.code ?? (errno ? errnoCode(errno) : 'EUNKNOWN');
+  return new SandboxError(stage, SyscallError.of({ syscall: e.syscall ?? 'unknown', errno, code, path: e.path, cause: err }), message);
 }

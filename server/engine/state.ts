@@ -1,8 +1,9 @@
 // state.ts: the run directory (per-sandbox dirs and state records) that a restart after a crash sweeps.
 import { chmodSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { fromEnv } from '../protocol/settings.ts';
 
-export const RUN_DIR = process.env.BOXLAB_RUN ?? '/run/boxlab';
+export const RUN_DIR = fromEnv('runDir', process.env);
 /** Host uids of session N are [UID_BASE + N*UID_RANGE, +UID_RANGE): sessions are strangers even outside their namespaces.
  * Slots N come from the machine-wide registry (uid-registry.ts), not from the run dir. */
 export const UID_BASE = 1 << 30;

@@ -50,7 +50,7 @@ export async function sweep(deps?: Pick<EngineDeps, 'sys'> & { runDir?: string; 
   const records = readRecords(runDir).filter((r) => isLeftover(r, onlyDeadServers));
   for (const r of records) {
     for (const p of [r.init, r.namespacedParent]) {
-      if (p && p.starttime && processStartTime(p.pid) === p.starttime) {
+      if (p?.starttime && processStartTime(p.pid) === p.starttime) {
         sys.kill(p.pid, SIGKILL);
         report.killed.push(p.pid);
       }

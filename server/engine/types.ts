@@ -1,4 +1,5 @@
 // Public types of the sandbox engine: config, stage events, errors, and the handle the web server and CLI use.
+import type { SyscallError } from '../../native-bindings/errors.ts';
 import type { SubCgroup } from './cgroups/delegate-box.ts';
 
 import type { ExitInfo, NamespaceKind, SandboxErrorInfo, SandboxStats, StageEvent, StageName } from '../protocol/box.ts';
@@ -7,14 +8,15 @@ import type { ExitInfo, NamespaceKind, SandboxErrorInfo, SandboxStats, StageEven
 export { STAGES } from '../protocol/box.ts';
 export type { ExitInfo, NamespaceKind, ProcessRole, SandboxErrorInfo, SandboxStats, StageEvent, StageName } from '../protocol/box.ts';
 
-/** The seed's SandboxConfig, plus what a playground needs. Strings keep the seed's formats ("100M", "0.5"). */
+/** The seed's SandboxConfig, plus what a playground needs. Limits are numbers: their text ("100M", "0.5") is parsed
+ * once where it comes in (flags, env, lesson front matter) by server/protocol/size.ts. */
 export interface SandboxConfig {
   /** Image directory used as the read-only lower layer (the seed's --base-dir). */
   baseDir: string;
-  /** Memory limit, e.g. "100M", "1G". */
-  memory: string;
-  /** CPU limit as a fraction of one core, e.g. "0.5". */
-  cpuLimit: string;
+  /** Memory limit in bytes. */
+  memoryBytes: number;
+  /** CPU limit as a fraction of one core, e.g. 0.5. */
+  cpuFraction: number;
   /** Max number of tasks in the box. */
   pids: number;
   /** Shell or binary to exec inside, with its arguments. */
@@ -24,10 +26,10 @@ export interface SandboxConfig {
   workdir: string;
   hostname: string;
   env: Record<string, string>;
-  /** Size cap of the tmpfs that holds the writable upper layer, e.g. "64M". */
-  diskLimit: string;
-  /** Size cap of the box's /dev/shm, e.g. "16M". */
-  shmLimit: string;
+  /** Size cap in bytes of the tmpfs that holds the writable upper layer. */
+  diskBytes: number;
+  /** Size cap in bytes of the box's /dev/shm. */
+  shmBytes: number;
   /** 'pty': a terminal made in the box's own devpts; 'pipe': stdin/stdout/stderr pipes (docker run -i). */
   stdio: 'pty' | 'pipe';
   /** Initial terminal size for 'pty'. */
@@ -63,16 +65,33 @@ export type Defense =
   | 'pivot_root'
   | 'proc_ro';
 
-/** Error that carries the call, errno and stage, as crun does with its libcrun_error_t. */
+/**
+ * The engine's error, as crun's libcrun_error_t: which stage of which box failed, wrapping the failed call (a
+ * SyscallError: syscall, errno, code, path) as its standard ES2022 `cause` rather than copying it. `info` is the
+ * plain wire form a StageEvent carries. The inner child's failures reach it over the capped status pipe (stages.ts).
+ */
 export class SandboxError extends Error {
-  readonly info: SandboxErrorInfo;
-  constructor(info: Omit<SandboxErrorInfo, 'message'> & { message?: string }) {
-    const message =
-      info.message ??
-      `${info.stage}: ${info.syscall}${info.path ? `(${info.path})` : ''} failed: ${info.code}`;
-    super(message);
+  readonly stage: StageName;
+  /** The box that failed (its id names its state dir and cgroups), once known. */
+  sandboxId?: string;
+  declare readonly cause: SyscallError;
+  constructor(stage: StageName, cause: SyscallError, message?: string) {
+    super(message ?? `${stage}: ${cause.syscall}${cause.path ? `(${cause.path})` : ''} failed: ${cause.code}`, { cause });
     this.name = 'SandboxError';
-    this.info = { ...info, message };
+    this.stage = stage;
+  }
+  get errno(): number {
+    return this.cause.errno;
+  }
+  get code(): string {
+    return this.cause.code;
+  }
+  get info(): SandboxErrorInfo {
+    const { syscall, errno, code, path } = this.cause;
+    return {
+      stage: this.stage, syscall, errno, code, ...(path !== undefined ? { path } : {}), message: this.message,
+      ...(this.sandboxId !== undefined ? { sandboxId: this.sandboxId } : {}),
+    };
   }
 }
 
@@ -104,6 +123,7 @@ export interface SandboxHandle {
   on(event: 'destroyed', fn: () => void): this;
   /** The input queue emptied (pty) or the stdin socket drained (pipe). */
   on(event: 'drain', fn: () => void): this;
+  // biome-ignore lint/suspicious/noExplicitAny: the listener types of the on() overloads above differ; off() takes any of them
   off(event: string, fn: (...a: any[]) => void): this;
   /**
    * Keystrokes / stdin bytes. Never blocks: they are written at once as far as the box reads, the rest waits in a

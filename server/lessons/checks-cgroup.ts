@@ -4,7 +4,7 @@ import { z } from 'zod';
 import type { CheckDef, Memo } from './checks.ts';
 import { pidsMaxEvents } from './kernel-reads.ts';
 import type { BoxProbe } from './probe.ts';
-import { sizeBytes } from './settings.ts';
+import { sizeParam } from './settings.ts';
 
 const pass = (message: string) => ({ ok: true, message });
 const fail = (message: string) => ({ ok: false, message });
@@ -22,7 +22,7 @@ const VALUES = {
 type ValueName = keyof typeof VALUES;
 
 /** A number, or a size like 10M for memory values. */
-const amount = z.union([z.number().min(0), z.string().regex(/^\d+(\.\d+)?[KMG]$/, 'must be a number or a size like 10M').transform(sizeBytes)]);
+const amount = sizeParam(0);
 
 const cgParams = z.strictObject({
   cgroup: z.enum(Object.keys(VALUES) as [ValueName, ...ValueName[]]),

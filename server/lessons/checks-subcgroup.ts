@@ -3,12 +3,12 @@ import { z } from 'zod';
 import type { SubCgroup } from '../engine/cgroups/delegate-box.ts';
 import type { CheckDef } from './checks.ts';
 import type { BoxProbe } from './probe.ts';
-import { sizeBytes } from './settings.ts';
+import { sizeParam } from './settings.ts';
 
 const pass = (message: string) => ({ ok: true, message });
 const fail = (message: string) => ({ ok: false, message });
 const MiB = 1024 * 1024;
-const size = z.union([z.number().int().min(1), z.string().regex(/^\d+(\.\d+)?[KMG]$/, 'must be a number or a size like 32M').transform(sizeBytes)]);
+const size = sizeParam(1, true);
 
 const subParams = z.strictObject({
   /** A path below the box's cgroup as the learner sees it under /sys/fs/cgroup (e.g. "mine"), or any. */

@@ -28,6 +28,7 @@ export const before = (st: { ctimeMs: number } | null | undefined, ctx: StepCont
   !!st && ctx?.openedAt !== undefined && st.ctimeMs < ctx.openedAt;
 
 /** One word of the vocabulary: its key's value and the other keys of its map are the parameters. */
+// biome-ignore lint/suspicious/noExplicitAny: the vocabulary maps keys to defs of different P; any lets them share one table
 export interface CheckDef<P = any> {
   params: z.ZodType<P>;
   summary(p: P): string;

@@ -4,10 +4,13 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { RootContent } from 'mdast';
 import { z } from 'zod';
-import { SLUG_RE, type Block, type Lesson, type LessonStep, type PackInfo, type SandboxSettings } from '../protocol/lessons.ts';
+import { SLUG_RE, type Block, type Lesson, type LessonStep, type PackInfo } from '../protocol/lessons.ts';
+import { LIMIT_RANGES, LIMIT_SETTINGS, type BoxSettings } from '../protocol/settings.ts';
+import { LimitError } from '../protocol/size.ts';
 import { lstatBeneath } from '../boxfs/index.ts';
 import { compileCheck, type Check } from './compose.ts';
 import { definitions, lineOf, parseDoc, plainText, toBlocks, type Ctx } from './markdown.ts';
+import { boxSettingsText } from './settings.ts';
 import { FormatError, parseYaml, zodError } from './yaml.ts';
 
 export interface StepSpec {
@@ -23,6 +26,8 @@ export interface StepSpec {
 
 export interface LoadedLesson {
   lesson: Lesson;
+  /** The box settings it asks for (its pack's, then its own), typed; lesson.sandbox is their display text. */
+  settings: BoxSettings;
   specs: StepSpec[];
   file: string;
   /** `lesson:<slug>` links, checked against every served lesson when packs are merged. */
@@ -33,13 +38,31 @@ export const DEFAULT_LESSONS_DIR = fileURLToPath(new URL('../../lessons', import
 export const BUILTIN_PACK: PackInfo = { id: 'boxlab', title: 'Boxlab course', order: 0, builtin: true };
 const IMAGE_RE = /^[A-Za-z0-9_][A-Za-z0-9._/-]*\.(png|jpe?g|gif|webp|svg)$/i;
 
+/** A limit in the front matter: the grammar and range of its setting (the same as BOXLAB_MEMORY or --memory), so a
+ * bad one is a format error naming the key and the accepted form, never a NaN found when a box is made. */
+function limit<K extends keyof typeof LIMIT_SETTINGS>(key: K) {
+  return z.union([z.string(), z.number()]).transform((v, ctx): number => {
+    try {
+      return LIMIT_SETTINGS[key].parse!(String(v), {});
+    } catch (err) {
+      ctx.addIssue({ code: 'custom', message: err instanceof LimitError ? `${JSON.stringify(String(v))} ${err.message}` : String(err) });
+      return z.NEVER;
+    }
+  });
+}
+
 export const sandboxSchema = z.strictObject({
-  memory: z.string().regex(/^\d+[KMG]$/, 'is not a size like 64M').optional(),
-  cpuLimit: z.union([z.number(), z.string()]).transform(String).pipe(z.string().regex(/^\d+(\.\d+)?$/, 'is not a fraction of a core').refine((s) => Number(s) > 0, 'must be above 0')).optional(),
-  pids: z.number().int().min(8).optional(),
+  memory: limit('memoryBytes').optional(),
+  cpuLimit: limit('cpuFraction').optional(),
+  pids: z.number().int().min(LIMIT_RANGES.pids.min).max(LIMIT_RANGES.pids.max).optional(),
   /** Lab mode (docs/lab-mode.md): the box lets the learner make namespaces, mount and pivot_root. */
   lab: z.boolean().optional(),
-});
+}).transform(({ memory, cpuLimit, pids, lab }): BoxSettings => ({
+  ...(memory !== undefined && { memoryBytes: memory }),
+  ...(cpuLimit !== undefined && { cpuFraction: cpuLimit }),
+  ...(pids !== undefined && { pids }),
+  ...(lab !== undefined && { lab }),
+}));
 const frontSchema = z.strictObject({
   title: z.string().trim().min(1),
   summary: z.string().trim().min(1),
@@ -55,7 +78,7 @@ export interface ParseOptions {
   /** The pack folder: images are files beneath it (checked without following links). */
   dir?: string;
   /** The pack's default limits; the lesson's own sandbox settings win. */
-  sandbox?: SandboxSettings;
+  sandbox?: BoxSettings;
 }
 
 const lines = (v: string) => v.split('\n').filter((l) => l.trim());
@@ -123,6 +146,7 @@ export function parseLesson(text: string, file: string, slug: string, opts: Pars
     steps.push({ index, title: s.title, body: toBlocks(body, ctx), hints, solution: part.solution, check: { type: c.type, summary: c.summary } });
     specs.push({ check: c, solution: part.solution, wrong: part.wrong, cleanup: part.cleanup, line: s.line });
   });
+  const settings: BoxSettings = { ...opts.sandbox, ...meta.sandbox };
   const lesson: Lesson = {
     slug,
     pack: opts.pack ?? BUILTIN_PACK,
@@ -131,12 +155,12 @@ export function parseLesson(text: string, file: string, slug: string, opts: Pars
     order: meta.order,
     prerequisites: meta.prerequisites,
     ...(meta.needs.length ? { needs: meta.needs } : {}),
-    sandbox: { ...opts.sandbox, ...meta.sandbox },
+    sandbox: boxSettingsText(settings),
     stepTitles: steps.map((s) => s.title),
     intro: toBlocks(intro, ctx),
     steps,
     outro: toBlocks(outro, ctx),
   };
-  return { lesson, specs, file, links };
+  return { lesson, settings, specs, file, links };
 }
 

@@ -5,7 +5,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { ProgressStore, defaultDbPath, learnerKey } from './progress.ts';
-import { settingsFor, settingsMatch, sizeBytes } from './settings.ts';
+import { MiB, parseBytes } from '../protocol/size.ts';
+import { settingsFor, settingsMatch } from './settings.ts';
 
 test('steps are recorded once, lessons are done when every step is, and the file survives a reopen', (t) => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'boxlab-progress-'));
@@ -47,20 +48,22 @@ test('default path follows BOXLAB_HOME', () => {
 });
 
 test('lesson settings are capped by the server limits and compared by value', () => {
-  const limits = { memory: '256M', cpuLimit: '0.5', pids: 128 };
-  assert.deepEqual(settingsFor({ memory: '64M', pids: 32 }, limits), { memory: '64M', pids: 32 });
-  assert.deepEqual(settingsFor({ memory: '1G', cpuLimit: '2', pids: 4096 }, limits), { memory: '256M', cpuLimit: '0.5', pids: 128 });
-  assert.equal(sizeBytes('64M'), 64 << 20);
-  assert.equal(settingsMatch({ memory: '64M', cpuLimit: '0.5', pids: 128 }, { memory: '65536K' }, limits), true);
-  assert.equal(settingsMatch({ memory: '256M', cpuLimit: '0.5', pids: 128 }, { memory: '64M' }, limits), false);
-  assert.equal(settingsMatch({ memory: '256M', cpuLimit: '0.5', pids: 128 }, {}, limits), true);
+  // Typed since the limits grammar is parsed once at the edge (server/protocol/size.ts): "64M" and "65536K" are both
+  // 64 MiB before they get here, so "compared by value" is number equality.
+  const limits = { memoryBytes: 256 * MiB, cpuFraction: 0.5, pids: 128 };
+  assert.deepEqual(settingsFor({ memoryBytes: 64 * MiB, pids: 32 }, limits), { memoryBytes: 64 * MiB, pids: 32 });
+  assert.deepEqual(settingsFor({ memoryBytes: 1024 * MiB, cpuFraction: 2, pids: 4096 }, limits), { memoryBytes: 256 * MiB, cpuFraction: 0.5, pids: 128 });
+  assert.equal(parseBytes('64M'), 64 << 20);
+  assert.equal(settingsMatch({ memoryBytes: 64 * MiB, cpuFraction: 0.5, pids: 128 }, { memoryBytes: parseBytes('65536K') }, limits), true);
+  assert.equal(settingsMatch({ memoryBytes: 256 * MiB, cpuFraction: 0.5, pids: 128 }, { memoryBytes: 64 * MiB }, limits), false);
+  assert.equal(settingsMatch({ memoryBytes: 256 * MiB, cpuFraction: 0.5, pids: 128 }, {}, limits), true);
 });
 
 test('a pack\'s image is asked for only when the server has it, and a box from another image does not match', () => {
-  const limits = { memory: '256M', cpuLimit: '0.5', pids: 128 };
+  const limits = { memoryBytes: 256 * MiB, cpuFraction: 0.5, pids: 128 };
   assert.deepEqual(settingsFor({ image: 'debian' }, limits), {}, 'no hasImage: the default image, never a rebuild loop');
   assert.deepEqual(settingsFor({ image: 'debian' }, { ...limits, hasImage: (n) => n === 'debian' }), { image: 'debian' });
-  const box = { memory: '256M', cpuLimit: '0.5', pids: 128, baseDir: '/var/lib/boxlab/images/busybox' };
+  const box = { memoryBytes: 256 * MiB, cpuFraction: 0.5, pids: 128, baseDir: '/var/lib/boxlab/images/busybox' };
   assert.equal(settingsMatch(box, { image: 'debian' }, limits), false);
   assert.equal(settingsMatch({ ...box, baseDir: '/var/lib/boxlab/images/debian' }, { image: 'debian' }, limits), true);
 });

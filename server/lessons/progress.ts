@@ -4,6 +4,7 @@ import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import type { LessonProgress } from '../protocol/lessons.ts';
+import { fromEnv } from '../protocol/settings.ts';
 
 /** The part of better-sqlite3's API used here (the package ships no types). */
 interface Statement {
@@ -21,7 +22,7 @@ interface Db {
 const require = createRequire(import.meta.url);
 
 export function defaultDbPath(env: Record<string, string | undefined> = process.env): string {
-  return path.join(env.BOXLAB_HOME || '/var/lib/boxlab', 'boxlab.db');
+  return path.join(fromEnv('home', env), 'boxlab.db');
 }
 
 /** A token never reaches the database: a copy of the file must not let anyone act as a learner. */
@@ -97,6 +98,11 @@ export class ProgressStore {
       p.done = n !== undefined && Array.from({ length: n }, (_, i) => i).every((i) => p.steps.includes(i));
     }
     return out;
+  }
+
+  /** The open database, for tables of other layers in the same file (server/classroom/class-store.ts). */
+  get database(): unknown {
+    return this.db;
   }
 
   close(): void {

@@ -7,7 +7,8 @@ import type { SandboxHandle } from '../engine/types.ts';
 import type { Memo } from './checks.ts';
 import type { LoadedLesson } from './loader.ts';
 import { RealProbe } from './probe.ts';
-import { settingsFor, sizeBytes, type Limits } from './settings.ts';
+import { defaultOf } from '../protocol/settings.ts';
+import { settingsFor, type Limits } from './settings.ts';
 
 export interface StepProof {
   slug: string;
@@ -42,7 +43,8 @@ export interface ProveOptions {
   solutionTimeoutMs?: number;
 }
 
-export const DEFAULT_LIMITS: Limits = { memory: '256M', cpuLimit: '0.5', pids: 128 };
+/** The server's defaults (server/protocol/settings.ts): a proof runs under what a learner gets by default. */
+export const DEFAULT_LIMITS: Limits = { memoryBytes: defaultOf('memoryBytes'), cpuFraction: defaultOf('cpuFraction'), pids: defaultOf('pids') };
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Types lines like a learner, one per prompt-ish pause. */
@@ -68,13 +70,13 @@ export function cgroupDirs(pid: number): string[] {
 
 export async function proveLesson(l: LoadedLesson, opts: ProveOptions): Promise<LessonProof> {
   const limits = opts.limits ?? DEFAULT_LIMITS;
-  const want = settingsFor(l.lesson.sandbox, limits);
+  const want = settingsFor(l.settings, limits);
   const proof: LessonProof = { slug: l.lesson.slug, file: l.file, steps: [], leftovers: [] };
   const box = await createSandbox({
     baseDir: opts.baseDir, stdio: 'pty', shell: '/bin/sh', args: ['-l'], rows: 40, cols: 160, hostname: 'boxlab',
-    memory: want.memory ?? limits.memory, cpuLimit: want.cpuLimit ?? limits.cpuLimit, pids: want.pids ?? limits.pids,
-    lab: want.lab,
-  } as Parameters<typeof createSandbox>[0]);
+    memoryBytes: want.memoryBytes ?? limits.memoryBytes, cpuFraction: want.cpuFraction ?? limits.cpuFraction,
+    pids: want.pids ?? limits.pids, lab: want.lab,
+  });
   let out = '';
   box.on('data', (b: Buffer) => (out = (out + b.toString('utf8')).slice(-6000)));
   const dirs = cgroupDirs(box.pids.init);
@@ -116,9 +118,9 @@ export async function proveLesson(l: LoadedLesson, opts: ProveOptions): Promise<
       if (spec.check.limit) {
         // Bombs only in a box whose limit was read back from its own cgroup.
         const s = await box.stats();
-        const ok = spec.check.limit === 'memory' ? s.memory.limit === sizeBytes(want.memory ?? limits.memory)
+        const ok = spec.check.limit === 'memory' ? s.memory.limit === (want.memoryBytes ?? limits.memoryBytes)
           : spec.check.limit === 'pids' ? s.pids.max === (want.pids ?? limits.pids)
-            : s.cpu.quotaFraction === Number(want.cpuLimit ?? limits.cpuLimit);
+            : s.cpu.quotaFraction === (want.cpuFraction ?? limits.cpuFraction);
         if (!ok) throw new Error(`step ${i + 1}: the box's ${spec.check.limit} limit is not the one asked for; the solution was not run`);
       }
       await type(box, spec.solution);

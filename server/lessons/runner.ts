@@ -1,13 +1,14 @@
 // Runs the check of the step each learner is on, about once a second and right after Enter, only while their socket is attached.
 import type { SandboxHandle } from '../engine/types.ts';
 import type { CheckMsg, LessonMsg, SandboxSettings } from '../protocol/lessons.ts';
+import type { BoxSettings } from '../protocol/settings.ts';
 import type { Session } from '../sessions/session.ts';
 import type { CheckResult, Memo } from './checks.ts';
 import type { LoadedLesson } from './loader.ts';
 import { RealProbe, type BoxProbe } from './probe.ts';
 import { learnerKey, type ProgressStore } from './progress.ts';
 import { CostMeter } from './cost.ts';
-import { settingsFor, settingsMatch, type Limits } from './settings.ts';
+import { boxSettingsText, settingsFor, settingsMatch, type Limits } from './settings.ts';
 
 export interface LearnerState {
   sessionId: string;
@@ -27,9 +28,9 @@ export interface LearnerState {
   /** performance.now() of the last run, for spacing out costly checks on the periodic tick. */
   lastRun: number;
   sentKey: string;
-  overrides: SandboxSettings;
+  overrides: BoxSettings;
   /** The settings the current box was built with (as overrides() last answered). */
-  built: SandboxSettings;
+  built: BoxSettings;
   quick: NodeJS.Timeout[];
 }
 
@@ -44,6 +45,10 @@ export interface RunnerOptions {
   quickDelaysMs?: number[];
   maxConcurrent?: number;
   probeFor?: (sb: SandboxHandle, s: Session) => BoxProbe;
+  /** A session bound to a class member: its progress key (the browser's learner id is not used then). */
+  keyOf?: (sessionId: string) => string | undefined;
+  /** A class member's box limits (lower than the server's): a lesson's settings are capped by these instead. */
+  limitsOf?: (sessionId: string) => Limits | undefined;
   log?: (line: string) => void;
 }
 
@@ -63,11 +68,13 @@ export class CheckRunner {
   /** The learner said where they are (after every hello, and on every step change). */
   onLesson(session: Session, msg: LessonMsg): void {
     const st = this.stateOf(session.id);
-    if (msg.learner) {
+    const bound = this.opts.keyOf?.(session.id);
+    if (bound) st.key = bound;
+    else if (msg.learner) {
       st.key = learnerKey(msg.learner);
       this.opts.store().touch(st.key, msg.name || undefined);
     }
-    if (msg.name !== undefined) st.name = msg.name;
+    if (msg.name !== undefined && !bound) st.name = msg.name;
     const lesson = msg.slug ? this.opts.lessons().get(msg.slug) : undefined;
     const slug = lesson ? msg.slug : null;
     const step = lesson ? Math.min(msg.step, lesson.specs.length - 1) : 0;
@@ -95,7 +102,7 @@ export class CheckRunner {
   }
 
   /** Sandbox settings of the lesson this session is in (merged into its sandbox config at creation). */
-  overrides(sessionId: string): SandboxSettings {
+  overrides(sessionId: string): BoxSettings {
     const st = this.states.get(sessionId);
     if (st) st.built = st.overrides; // asked for while the box is made: what the next box is built with
     return st?.overrides ?? {};
@@ -149,20 +156,22 @@ export class CheckRunner {
    * A lesson that needs other limits (e.g. 64M for the OOM lesson) gets a sandbox rebuilt with them; leaving it (for a
    * lesson without settings, or the playground: no lesson) rebuilds a default box, so the next lesson does not run
    * in the 64 MiB box. Lab mode and a pack's image count only when this runner asked for them (`built`): the
-   * instructor's box is a lab box for the course, not for a lesson, and stays one.
+   * instructor's box is a lab box for the course, not for a lesson, and stays one. A class member's limits are the
+   * class's (limitsOf), not the server's.
    */
   private ensureSettings(s: Session, st: LearnerState, lesson: LoadedLesson | undefined): void {
-    const want = settingsFor(lesson?.lesson.sandbox ?? {}, this.opts.limits);
+    const limits = this.opts.limitsOf?.(s.id) ?? this.opts.limits;
+    const want = settingsFor(lesson?.settings ?? {}, limits);
     st.overrides = want;
     const sb = s.sandbox;
     if (!sb || s.state !== 'running') return;
     const leftLab = !want.lab && st.built.lab === true && sb.config.lab === true;
     const leftImage = !want.image && st.built.image !== undefined;
-    if (settingsMatch(sb.config, want, this.opts.limits) && !leftLab && !leftImage) return;
+    if (settingsMatch(sb.config, want, limits) && !leftLab && !leftImage) return;
     const what = lesson ? `lesson ${lesson.lesson.slug}` : 'no lesson';
-    this.opts.log?.(`session ${s.id}: rebuilding the sandbox for ${what} (${JSON.stringify(want)})`);
-    const limits = Object.keys(want).length ? `the limits this lesson needs (${describe(want)})` : "the server's default limits";
-    this.send(s, st, { ok: false, message: `Rebuilding your sandbox with ${limits}…` }, 0);
+    this.opts.log?.(`session ${s.id}: rebuilding the sandbox for ${what} (${JSON.stringify(boxSettingsText(want))})`);
+    const limitsText = Object.keys(want).length ? `the limits this lesson needs (${describe(boxSettingsText(want))})` : "the server's default limits";
+    this.send(s, st, { ok: false, message: `Rebuilding your sandbox with ${limitsText}…` }, 0);
     st.built = want; // one rebuild per change, even before the new box asks for its overrides
     void s.reset();
   }

@@ -50,6 +50,8 @@ export interface PackInfo {
   builtin: boolean;
 }
 
+/** A lesson's box settings as the browser shows them ("memory 64M"): the display text of the typed BoxSettings
+ * (protocol/settings.ts), made by server/lessons/settings.ts boxSettingsText. */
 export interface SandboxSettings {
   /** A server image by name (a pack's manifest may ask for one, e.g. debian). */
   image?: string;

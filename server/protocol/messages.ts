@@ -134,6 +134,22 @@ export const serverMessage = z.discriminatedUnion('type', [
 export type ServerMessage = z.infer<typeof serverMessage>;
 
 // ---- HTTP ----
+/** Why a new box was refused: each has its own words on the page (components/playground/Overlay.tsx). */
+export const refusalReason = z.enum([
+  /** Every sandbox of the server is in use (BOXLAB_MAX_SESSIONS). */
+  'server_full',
+  /** This address already has BOXLAB_MAX_PER_CLIENT playground boxes (class members are not counted here). */
+  'client_full',
+  /** The class has as many learners as its cap. */
+  'class_full',
+  /** This learner's box is open in another browser or tab. */
+  'learner_has_box',
+  /** Too many join attempts from this address. */
+  'join_rate',
+  /** The server is shutting down. */
+  'closing',
+]);
+export type RefusalReason = z.infer<typeof refusalReason>;
 export const createSessionRequest = z.strictObject({ name: z.string().max(64).optional() });
 export const createSessionResponse = z.object({
   sessionId: z.string(),
@@ -144,7 +160,14 @@ export const createSessionResponse = z.object({
   bootId: z.string().max(64).optional(),
 });
 export type CreateSessionResponse = z.infer<typeof createSessionResponse>;
-export const fullResponse = z.object({ error: z.literal('full'), retryAfterSec: int().positive() });
+/** A refused new box: reason says which limit (server, address, class, learner), message says it in words. */
+export const fullResponse = z.object({
+  error: z.literal('full'),
+  retryAfterSec: int().positive(),
+  reason: refusalReason.optional(),
+  message: z.string().optional(),
+  limit: int().optional(),
+});
 export type FullResponse = z.infer<typeof fullResponse>;
 /** The host cannot back another box's memory limit (admission by host memory): message names the limit and the retry. */
 export const hostMemoryResponse = z.object({

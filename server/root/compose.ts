@@ -1,5 +1,6 @@
 // The root web server: JSON API, static front end, WebSocket sessions; SIGTERM/SIGINT close sockets (4503) and destroy every sandbox.
 // The composition root (docs/architecture.md): startServer wires engine, sessions, course and web into that server.
+import { DEFAULTS, defaultEnv } from '../engine/config.ts';
 import type { SandboxConfig } from '../engine/types.ts';
 import { CLOSE } from '../protocol/messages.ts';
 import { boxlabHome, defaultConfig, detectCgroupVersion, ensureServerImage, loadConfig, resolveImagePath, sessionLimits, type ServerConfig } from '../web/config.ts';
@@ -18,6 +19,7 @@ import { startupLines, tlsMaterial, type TlsMaterial } from '../web/tls.ts';
 import { loadInstructorToken } from '../classroom/auth.ts';
 import { courseApi } from '../classroom/api.ts';
 import { Course, type CourseOptions } from '../classroom/course.ts';
+import { sessionRefusal } from '../classroom/classes.ts';
 
 export interface StartServerOptions {
   /** Overrides on top of defaultConfig() (use loadConfig() for env/flags). */
@@ -63,23 +65,17 @@ export function sandboxConfigFor(cfg: ServerConfig, baseDir: string, s: Session)
   const hostname = `box-${s.id.slice(0, 8)}`;
   return {
     baseDir,
-    memory: cfg.memory,
-    cpuLimit: cfg.cpuLimit,
+    memoryBytes: cfg.memoryBytes,
+    cpuFraction: cfg.cpuFraction,
     pids: cfg.pids,
     shell: cfg.shell,
     args: cfg.shellArgs,
-    workdir: '/root',
+    workdir: DEFAULTS.workdir,
     hostname,
-    env: {
-      TERM: 'xterm-256color',
-      COLORTERM: 'truecolor',
-      HOME: '/root',
-      PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
-      LANG: 'C.UTF-8',
-      HOSTNAME: hostname,
-    },
-    diskLimit: cfg.disk,
-    shmLimit: cfg.shm,
+    // The engine's one box environment; xterm.js draws 24-bit colour.
+    env: defaultEnv(hostname, 'xterm-256color', { COLORTERM: 'truecolor' }),
+    diskBytes: cfg.diskBytes,
+    shmBytes: cfg.shmBytes,
     stdio: 'pty',
     inputQueueBytes: cfg.inputQueueBytes,
     rows: s.rows,
@@ -114,6 +110,7 @@ export async function startServer(opts: StartServerOptions = {}): Promise<Runnin
     // A lesson may lower the limits (e.g. 64M for the OOM lesson): its settings go over the defaults.
     sandboxConfig: async (s) => ({ ...sandboxConfigFor(cfg, await (baseDir ??= resolveImagePath(cfg)), s), ...course.sandboxOverrides(s) }),
     limits: sessionLimits(cfg),
+    memoryBytes: cfg.memoryBytes,
     graceSec: cfg.graceSec,
     maxSessions: cfg.maxSessions,
     maxPerClient: cfg.maxPerClient,
@@ -127,7 +124,7 @@ export async function startServer(opts: StartServerOptions = {}): Promise<Runnin
     log,
   });
   const course: Course = new Course(
-    { manager, limits: { memory: cfg.memory, cpuLimit: cfg.cpuLimit, pids: cfg.pids, lab: cfg.lab }, allowedOrigins: cfg.allowedOrigins, cgroupVersion: manager.cgroupVersion, log },
+    { manager, limits: { memoryBytes: cfg.memoryBytes, cpuFraction: cfg.cpuFraction, pids: cfg.pids, lab: cfg.lab }, allowedOrigins: cfg.allowedOrigins, cgroupVersion: manager.cgroupVersion, graceSec: cfg.graceSec, maxPerClient: cfg.maxPerClient, log },
     { packDirs: cfg.lessonDirs, ...(cfg.instructorToken ? { instructorToken: cfg.instructorToken } : {}), ...opts.course },
   );
   const sockets = createSocketServer({
@@ -145,7 +142,13 @@ export async function startServer(opts: StartServerOptions = {}): Promise<Runnin
     allowedHosts: cfg.allowedHosts,
     fairness: cfg.fairness,
     tls,
-    routes: [sessionApi(manager, cfg.allowedOrigins), (req, res, path) => courseApi(course, req, res, path)],
+    routes: [
+      sessionApi(manager, cfg.allowedOrigins, (created) => {
+        const { ok: _ok, status, ...r } = sessionRefusal(created, manager, cfg.maxPerClient);
+        return { status, body: { ...r, error: 'full', retryAfterSec: r.retryAfterSec ?? 1 } };
+      }),
+      (req, res, path) => courseApi(course, req, res, path),
+    ],
     upgrades: [
       watchSockets,
       { handles: () => true, handleUpgrade: (req, socket, head) => sockets.handleUpgrade(req, socket, head) },

@@ -4,10 +4,9 @@ import { join, resolve } from 'node:path';
 import type { OnProgress } from './apt.ts';
 import { buildBusyboxImage } from './busybox.ts';
 import { ImageError } from './errors.ts';
+import { fromEnv } from '../protocol/settings.ts';
 
-export const DEFAULT_IMAGES_DIR = process.env.BOXLAB_HOME
-  ? join(process.env.BOXLAB_HOME, 'images')
-  : '/var/lib/boxlab/images';
+export const DEFAULT_IMAGES_DIR = join(fromEnv('home', process.env), 'images');
 
 export function defaultImagePath(): string {
   return join(DEFAULT_IMAGES_DIR, 'busybox');

@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { buildProbeImage, cgroupDirOf, cgroupView, hostResponsiveness, readCg, SKIP, sleep, startBox, type BoxConfig, type LiveBox, type ProbeImage } from './testing/harness.ts';
+import { MiB } from '../protocol/size.ts';
 
 /** resource -> id of the box whose limit a test of this run read back from the kernel. */
 const verified = new Map<string, string>();
@@ -81,7 +82,7 @@ bombSuite('fork bomb', 'pids', { pids: 64 }, 'b(){ b|b& }; b 2>/dev/null',
     assertResponsive(t, r);
   });
 
-bombSuite('memory bomb', 'memory', { memory: '256M' }, '/probe alloc 8192; echo "alloc-status=$?"',
+bombSuite('memory bomb', 'memory', { memoryBytes: 256 * MiB }, '/probe alloc 8192; echo "alloc-status=$?"',
   (live) => {
     ownDir(live, 'memory');
     const cg = cgroupView(live.box.pids.init);
@@ -104,7 +105,7 @@ bombSuite('memory bomb', 'memory', { memory: '256M' }, '/probe alloc 8192; echo 
     assertResponsive(t, r);
   });
 
-bombSuite('disk bomb', 'disk', { diskLimit: '64M', shmLimit: '16M' },
+bombSuite('disk bomb', 'disk', { diskBytes: 64 * MiB, shmBytes: 16 * MiB },
   'dd if=/dev/zero of=/root/a bs=1M count=48; dd if=/dev/zero of=/root/b bs=1M count=48; echo "dd=$?"; dd if=/dev/zero of=/dev/shm/f bs=1M count=32; echo "shm=$?"',
   (live) => {
     const rw = path.dirname(live.box.layers.upper);
@@ -130,7 +131,7 @@ bombSuite('disk bomb', 'disk', { diskLimit: '64M', shmLimit: '16M' },
     assertResponsive(t, r);
   });
 
-bombSuite('cpu bomb', 'cpu', { cpuLimit: '0.5', pids: 128 }, '/probe spin 64 8; echo spun',
+bombSuite('cpu bomb', 'cpu', { cpuFraction: 0.5, pids: 128 }, '/probe spin 64 8; echo spun',
   (live) => {
     assert.equal(path.basename(cgroupDirOf(live.box.pids.init, 'cpu')), live.id, "cpu cgroup is the box's own");
     assert.deepEqual(cgroupView(live.box.pids.init).cpuQuota(), { quotaUs: 50000, periodUs: 100000 });
@@ -154,7 +155,7 @@ bombSuite('cpu bomb', 'cpu', { cpuLimit: '0.5', pids: 128 }, '/probe spin 64 8; 
     assertResponsive(t, r);
   });
 
-bombSuite('inode bomb', 'inodes', { diskLimit: '16M', shmLimit: '4M', memory: '256M' },
+bombSuite('inode bomb', 'inodes', { diskBytes: 16 * MiB, shmBytes: 4 * MiB, memoryBytes: 256 * MiB },
   '/probe files /root/flood; /probe files /dev/shm/flood; echo "alive $$"',
   (live) => {
     // config.ts inodeCap: one inode per 4 KiB of the size cap, at least 1024; statfs f_files is nr_inodes.

@@ -24,7 +24,7 @@ test('boxes are admitted until the next would pass MemAvailable, then refused wi
     return text;
   };
   const srv = await startServer({
-    config: { port: 0, staticDir: '/nonexistent/out', memory: `${perBoxMiB}M`, memoryOvercommit: 1, maxSessions: 10, maxPerClient: 10 },
+    config: { port: 0, staticDir: '/nonexistent/out', memoryBytes: perBoxMiB * MiB, memoryOvercommit: 1, maxSessions: 10, maxPerClient: 10 },
     readMeminfo,
     log: () => {},
   });

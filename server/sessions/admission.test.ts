@@ -2,7 +2,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { refusedResponse } from '../protocol/messages.ts';
-import { MemoryAdmission, limitBytes, memAvailable } from './admission.ts';
+import { parseBytes } from '../protocol/size.ts';
+import { MemoryAdmission, memAvailable } from './admission.ts';
 import { loadConfig } from '../web/config.ts';
 import { http, start, TestClient } from '../root/testing/test-client.ts';
 
@@ -12,9 +13,10 @@ const meminfo = (availMiB: number) => `MemTotal:       24576000 kB\nMemFree:    
 test('MemAvailable is read in kB (proc(5)); absent on old kernels', () => {
   assert.equal(memAvailable(meminfo(1000)), 1000 * MiB);
   assert.equal(memAvailable('MemTotal: 1 kB\nMemFree: 1 kB\n'), null);
-  assert.equal(limitBytes('256M'), 256 * MiB);
-  assert.equal(limitBytes('1.5G'), 1.5 * 1024 * MiB);
-  assert.ok(Number.isNaN(limitBytes('lots')));
+  // The limit's text goes through the one grammar (protocol/size.ts; admission.ts had its own copy).
+  assert.equal(parseBytes('256M'), 256 * MiB);
+  assert.equal(parseBytes('1.5G'), 1.5 * 1024 * MiB);
+  assert.throws(() => parseBytes('lots'), /is not a size/);
 });
 
 test('ratio 1: the whole promise must fit in MemAvailable + what boxes use now', () => {
@@ -49,7 +51,7 @@ test('BOXLAB_MEMORY_OVERCOMMIT: default 1, a ratio, off; nonsense is a ConfigErr
 
 test('POST /api/session: 503 host_memory (typed, with message and Retry-After) once the promise would pass the backing; freed memory admits again', async (t) => {
   let avail = 1000;
-  const { url, srv } = await start(t, { memory: '256M', memoryOvercommit: 1, maxSessions: 10, maxPerClient: 10 }, { readMeminfo: () => meminfo(avail) });
+  const { url, srv } = await start(t, { memoryBytes: 256 * MiB, memoryOvercommit: 1, maxSessions: 10, maxPerClient: 10 }, { readMeminfo: () => meminfo(avail) });
   const tokens: string[] = [];
   for (let i = 0; i < 3; i++) {
     const r = await http(url, 'POST', '/api/session', '{}');

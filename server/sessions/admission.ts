@@ -11,14 +11,6 @@ export function memAvailable(meminfo: string): number | null {
   return m ? Number(m[1]) * 1024 : null;
 }
 
-const UNITS: Record<string, number> = { '': 1, K: 1024, M: 1024 ** 2, G: 1024 ** 3 };
-/** "256M" → bytes (the config's size grammar: digits, optional fraction, K/M/G); NaN otherwise. */
-export function limitBytes(size: string): number {
-  const m = /^(\d+(?:\.\d+)?)([KMG]?)$/i.exec(size.trim());
-  const unit = m ? UNITS[(m[2] ?? '').toUpperCase()] : undefined;
-  return m && unit ? Math.round(Number(m[1]) * unit) : NaN;
-}
-
 export interface AdmissionInput {
   /** Memory limits of the live boxes (sessions), bytes: what is promised already. */
   promised: number;

@@ -2,7 +2,8 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { SandboxConfig } from '../engine/types.ts';
 import { CLOSE, type SessionLimits } from '../protocol/messages.ts';
-import { limitBytes, type MemoryAdmission } from './admission.ts';
+import { parseBytes } from '../protocol/size.ts';
+import type { MemoryAdmission } from './admission.ts';
 import type { FlowOptions } from './flow.ts';
 import type { InputFlowOptions } from './input-flow.ts';
 import { Session, type SandboxFactory, type SessionClient } from './session.ts';
@@ -23,12 +24,16 @@ export interface SessionManagerOptions {
   log?: (line: string) => void;
   /** Refuses new sessions before the memory promised to boxes passes what the host can back (admission.ts). */
   admission?: MemoryAdmission;
+  /** The default box's memory limit, bytes (ServerConfig.memoryBytes); else read back from limits.memory. */
+  memoryBytes?: number;
 }
 
 export interface SessionInfo {
   session: Session;
   addr: string;
   name?: string;
+  /** Counted against the per-address cap (playground sessions); class members are counted per learner instead. */
+  perClient: boolean;
   createdAt: number;
   lastActivity: number;
   /** When the current timer (grace while detached, idle while attached) fires, and the lifetime end (ms, Date.now scale). */
@@ -80,13 +85,19 @@ export class SessionManager {
     return [...this.byId.values()];
   }
 
-  /** A new session owned by whoever holds the token; its sandbox is made when a socket attaches. */
-  create(addr: string, name?: string): CreateResult {
+  /**
+   * A new session owned by whoever holds the token; its sandbox is made when a socket attaches. perClient false: a
+   * class member's session (server/classroom/classes.ts caps those per class and learner), not counted per address,
+   * so a room behind one NAT is not refused at the fourth learner.
+   */
+  create(addr: string, name?: string, opts: { perClient?: boolean; limits?: Partial<SessionLimits> } = {}): CreateResult {
     if (this.closing) return { ok: false, reason: 'closing', retryAfterSec: 30 };
+    const perClient = opts.perClient !== false;
     const all = [...this.byId.values()];
-    const mine = all.filter((e) => e.addr === addr);
+    const mine = all.filter((e) => e.addr === addr && e.perClient);
     if (all.length >= this.opts.maxSessions) return { ok: false, reason: 'full', retryAfterSec: retryAfter(all) };
-    if (mine.length >= this.opts.maxPerClient) return { ok: false, reason: 'client_full', retryAfterSec: retryAfter(mine) };
+    if (perClient && mine.length >= this.opts.maxPerClient) return { ok: false, reason: 'client_full', retryAfterSec: retryAfter(mine) };
+    // A class member's lower limit is not known here: the default box is counted, which only errs on the safe side.
     const refused = this.admit(all);
     if (refused) return refused;
     const id = randomBytes(6).toString('hex');
@@ -94,7 +105,8 @@ export class SessionManager {
     const session = new Session(id, {
       factory: this.opts.factory,
       sandboxConfig: this.opts.sandboxConfig,
-      limits: this.opts.limits,
+      // What hello tells the page (a class's box limits are lower than the server's).
+      limits: { ...this.opts.limits, ...opts.limits },
       cgroupVersion: this.opts.cgroupVersion,
       flow: this.opts.flow,
       input: this.opts.input,
@@ -106,7 +118,7 @@ export class SessionManager {
     const now = Date.now();
     const lifeMs = this.opts.limits.lifetimeSec * 1000;
     const entry: Entry = {
-      session, addr, name, createdAt: now, lastActivity: now, deadline: 0, expiresAt: now + lifeMs,
+      session, addr, name, perClient, createdAt: now, lastActivity: now, deadline: 0, expiresAt: now + lifeMs,
       tokenHash: hashToken(token), timer: null,
       lifeTimer: setTimeout(() => this.end(entry, CLOSE.TIMEOUT, 'session lifetime reached'), lifeMs),
     };
@@ -117,10 +129,16 @@ export class SessionManager {
     return { ok: true, session, token };
   }
 
+  /** The memory limit a new box gets, bytes: the typed figure; a manager made without it (unit tests) reads the
+   * display text it sends browsers (formatBytes output, so exact) with the one grammar. */
+  private get defaultMemoryBytes(): number {
+    return this.opts.memoryBytes ?? parseBytes(this.opts.limits.memory);
+  }
+
   /** Memory limit each live session's box holds (its current box's, else the default: a new box gets it), bytes. */
   promisedBytes(): number {
     let n = 0;
-    for (const e of this.byId.values()) n += limitBytes(e.session.sandbox?.config.memory ?? this.opts.limits.memory) || 0;
+    for (const e of this.byId.values()) n += e.session.sandbox?.config.memoryBytes ?? this.defaultMemoryBytes;
     return n;
   }
 
@@ -139,7 +157,7 @@ export class SessionManager {
   refreshCharged(): Promise<void> {
     const a = this.opts.admission;
     if (!a) return Promise.resolve();
-    const want = limitBytes(this.opts.limits.memory);
+    const want = this.defaultMemoryBytes;
     if (a.decide({ promised: this.promisedBytes() + want, charged: this.chargedBytes(), want }).ok) return Promise.resolve();
     if (this.sampling) return this.sampling;
     if (performance.now() - this.sampledAt < 250) return Promise.resolve();
@@ -152,7 +170,7 @@ export class SessionManager {
 
   private admit(all: SessionInfo[]): CreateResult | null {
     if (!this.opts.admission) return null;
-    const v = this.opts.admission.decide({ promised: this.promisedBytes(), charged: this.chargedBytes(), want: limitBytes(this.opts.limits.memory) });
+    const v = this.opts.admission.decide({ promised: this.promisedBytes(), charged: this.chargedBytes(), want: this.defaultMemoryBytes });
     if (v.ok) return null;
     // The promise shrinks when a box ends: the soonest deadline is when to try again.
     const retryAfterSec = all.length ? retryAfter(all) : 60;

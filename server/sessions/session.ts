@@ -109,7 +109,7 @@ export class Session {
     for (const event of this.events) client.send({ type: 'stage', event });
     if (resumed) {
       this.attachQueue = [];
-      let snap;
+      let snap: Awaited<ReturnType<Mirror['snapshot']>>;
       try {
         snap = await this.mirror.snapshot();
       } catch {

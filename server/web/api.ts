@@ -1,9 +1,9 @@
 // The session API of the web layer: GET /api/health and POST /api/session (create a session), as a route.
 import {
   API_HEALTH_PATH, API_SESSION_PATH, WS_PATH, createSessionRequest,
-  type CreateSessionResponse, type HealthResponse, type RefusedResponse,
+  type CreateSessionResponse, type FullResponse, type HealthResponse, type RefusedResponse,
 } from '../protocol/messages.ts';
-import type { SessionManager } from '../sessions/manager.ts';
+import type { CreateResult, SessionManager } from '../sessions/manager.ts';
 import { SECURITY_HEADERS, originAllowed, type RouteHandler, type RouteRequest, type RouteResponse } from '../sessions/routes.ts';
 
 const MAX_BODY = 4096;
@@ -28,8 +28,11 @@ async function readBody(req: RouteRequest): Promise<string | null> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
+/** A refusal for a full server or client: its status and body (the root hands in the course's wording of it). */
+export type RefuseFull = (r: Extract<CreateResult, { reason: 'full' | 'client_full' | 'closing' }>) => { status: number; body: FullResponse };
+
 /** Health and session creation; other paths are left to the next route. */
-export function sessionApi(manager: SessionManager, allowedOrigins: readonly string[]): RouteHandler {
+export function sessionApi(manager: SessionManager, allowedOrigins: readonly string[], refuseFull: RefuseFull): RouteHandler {
   return async (req, res, path) => {
     if (path === API_HEALTH_PATH && (req.method === 'GET' || req.method === 'HEAD')) {
       const body: HealthResponse = { ok: true, sessions: manager.size, capacity: manager.capacity, cgroupVersion: manager.cgroupVersion, bootId: manager.bootId };
@@ -58,10 +61,13 @@ export function sessionApi(manager: SessionManager, allowedOrigins: readonly str
     await manager.refreshCharged(); // admission compares with the memory boxes use now
     const created = manager.create(req.socket.remoteAddress ?? 'unknown', name);
     if (!created.ok) {
-      const body: RefusedResponse = created.reason === 'host_memory'
-        ? { error: 'host_memory', retryAfterSec: created.retryAfterSec, message: created.message, retry: created.retry }
-        : { error: 'full', retryAfterSec: created.retryAfterSec };
-      return json(res, 503, body, { 'Retry-After': String(created.retryAfterSec) }), true;
+      if (created.reason === 'host_memory') {
+        const body: RefusedResponse = { error: 'host_memory', retryAfterSec: created.retryAfterSec, message: created.message, retry: created.retry };
+        return json(res, 503, body, { 'Retry-After': String(created.retryAfterSec) }), true;
+      }
+      // Which limit was hit, in words, and when to try again (server/protocol/classes.ts refusalResponse).
+      const { status, body } = refuseFull(created);
+      return json(res, status, body, { 'Retry-After': String(body.retryAfterSec) }), true;
     }
     const body: CreateSessionResponse = { sessionId: created.session.id, token: created.token, limits: manager.limits, wsPath: WS_PATH, bootId: manager.bootId };
     return json(res, 201, body), true;

@@ -4,16 +4,17 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { MiB } from '../protocol/size.ts';
 import { ConfigError, defaultConfig, detectCgroupVersion, loadConfig, parseDuration, resolveImagePath, sessionLimits } from './config.ts';
 
 test('defaults match the brief', () => {
   const c = loadConfig({}, []);
   assert.equal(c.port, 3000);
   assert.equal(c.host, '127.0.0.1');
-  assert.equal(c.memory, '256M');
-  assert.equal(c.cpuLimit, '0.5');
+  assert.equal(c.memoryBytes, 256 * MiB);
+  assert.equal(c.cpuFraction, 0.5);
   assert.equal(c.pids, 128);
-  assert.equal(c.disk, '64M');
+  assert.equal(c.diskBytes, 64 * MiB);
   assert.equal(c.lifetimeSec, 7200);
   assert.equal(c.idleSec, 1800);
   assert.equal(c.graceSec, 60);
@@ -28,7 +29,7 @@ test('env then flags, both --flag value and --flag=value', () => {
   const env = { PORT: '8080', BOXLAB_MEMORY: '1g', BOXLAB_IDLE: '10m', BOXLAB_ALLOWED_ORIGINS: 'https://a.example, https://b.example:8443' };
   const c = loadConfig(env, ['--port', '9090', '--lifetime=1h', '--max-per-client', '5', '--image', '/srv/img']);
   assert.equal(c.port, 9090, 'flag beats env');
-  assert.equal(c.memory, '1G');
+  assert.equal(c.memoryBytes, 1024 * MiB);
   assert.equal(c.idleSec, 600);
   assert.equal(c.lifetimeSec, 3600);
   assert.equal(c.maxPerClient, 5);

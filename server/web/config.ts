@@ -1,7 +1,12 @@
-// Web server configuration from environment variables and command-line flags (flags win), validated with clear errors.
+// Web server configuration from environment variables and command-line flags (flags win) through the one schema
+// (server/protocol/settings.ts), validated with clear errors; also the one flag parser `boxlab run` uses.
 import { existsSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import type { SessionLimits } from '../protocol/messages.ts';
+import { SETTINGS, fromEnv, settingsOf, type ParseContext, type Setting, type SettingKey } from '../protocol/settings.ts';
+import { describeLimitError, formatBytes, parseDurationSec } from '../protocol/size.ts';
 import type { Rate } from '../sessions/budget.ts';
 import type { ConnectionLimits } from './gate.ts';
 import { parseHost } from './hosts.ts';
@@ -57,11 +62,13 @@ export const FAIRNESS: FairnessLimits = {
 export interface ServerConfig {
   port: number;
   host: string;
-  memory: string;
-  cpuLimit: string;
+  /** Box limits, parsed once from their text here at the edge (server/protocol/size.ts); numbers from here on. */
+  memoryBytes: number;
+  /** Fraction of one core. */
+  cpuFraction: number;
   pids: number;
-  disk: string;
-  shm: string;
+  diskBytes: number;
+  shmBytes: number;
   lifetimeSec: number;
   idleSec: number;
   graceSec: number;
@@ -111,179 +118,128 @@ export class ConfigError extends Error {
   }
 }
 
-/** name → [env var, flag, parser]. */
-type Parser = (v: string, what: string) => unknown;
-const SIZE_RE = /^\d+(\.\d+)?[KMGkmg]?$/;
-const size: Parser = (v, what) => {
-  if (!SIZE_RE.test(v)) throw new ConfigError(`${what}: "${v}" is not a size like 256M or 1G`);
-  return v.toUpperCase();
-};
-const intIn = (min: number, max: number): Parser => (v, what) => {
-  const n = Number(v);
-  if (!/^\d+$/.test(v) || n < min || n > max) throw new ConfigError(`${what}: "${v}" must be an integer in ${min}..${max}`);
-  return n;
-};
-const cpu: Parser = (v, what) => {
-  const n = Number(v);
-  if (!/^\d+(\.\d+)?$/.test(v) || !(n > 0) || n > 64) throw new ConfigError(`${what}: "${v}" must be a fraction of a core like 0.5`);
-  return v;
-};
-const str: Parser = (v) => v;
-const bytesIn = (min: number, max: number): Parser => (v, what) => {
-  const m = /^(\d+)([KMkm]?)$/.exec(v);
-  const n = m ? Number(m[1]) * ({ '': 1, K: 1024, M: 1024 * 1024 } as const)[m[2]!.toUpperCase() as '' | 'K' | 'M'] : NaN;
-  if (!(n >= min && n <= max)) throw new ConfigError(`${what}: "${v}" must be a size from ${min / 1024}K to ${max / 1024 / 1024}M`);
-  return n;
-};
-const hosts: Parser = (v, what) => {
-  const out = list(v, what) as string[];
-  for (const h of out) if (!parseHost(h)) throw new ConfigError(`${what}: "${h}" is not a host name, address or name:port`);
-  return out;
-};
-const list: Parser = (v) => v.split(',').map((s) => s.trim()).filter(Boolean);
-const words: Parser = (v) => v.split(' ').filter(Boolean);
-const origins: Parser = (v, what) => {
-  const out = list(v, what) as string[];
-  for (const o of out) {
-    let u: URL;
-    try {
-      u = new URL(o);
-    } catch {
-      throw new ConfigError(`${what}: "${o}" is not an origin like https://example.org`);
-    }
-    if (u.origin !== o) throw new ConfigError(`${what}: "${o}" is not an origin (expected "${u.origin}")`);
-  }
-  return out;
-};
-
 /** BOXLAB_HOME: what outlives a restart (images, progress database, instructor token, self-signed certificate). */
 export function boxlabHome(env: Record<string, string | undefined> = process.env): string {
-  return env.BOXLAB_HOME || '/var/lib/boxlab';
+  return fromEnv('home', env);
 }
 
-/** Seconds from "90", "90s", "30m", "2h". */
+/** Seconds from "90", "90s", "30m", "2h" (the grammar of server/protocol/size.ts). */
 export function parseDuration(v: string, what = 'duration'): number {
-  const m = /^(\d+)([smh]?)$/.exec(v.trim());
-  if (!m) throw new ConfigError(`${what}: "${v}" is not a duration like 90s, 30m or 2h`);
-  const n = Number(m[1]) * ({ '': 1, s: 1, m: 60, h: 3600 } as const)[m[2] as '' | 's' | 'm' | 'h'];
-  if (n < 1 || n > 7 * 86400) throw new ConfigError(`${what}: "${v}" must be between 1 s and 7 days`);
-  return n;
+  try {
+    return parseDurationSec(v);
+  } catch (err) {
+    throw new ConfigError(describeLimitError(what, v, err));
+  }
 }
-const duration: Parser = (v, what) => parseDuration(v, what);
-const ratio: Parser = (v, what) => {
-  if (v === 'off') return 0;
-  const n = Number(v);
-  if (!/^\d+(\.\d+)?$/.test(v) || n < 0.1 || n > 100) throw new ConfigError(`${what}: "${v}" must be a ratio from 0.1 to 100 (like 1 or 1.5), or off`);
-  return n;
-};
-const onOff: Parser = (v, what) => {
-  if (v === 'on' || v === 'true' || v === '1') return true;
-  if (v === 'off' || v === 'false' || v === '0') return false;
-  throw new ConfigError(`${what}: "${v}" must be on or off`);
+
+/** Checks past the grammar that need this layer (URL, host parsing). */
+const REFINE: Partial<Record<SettingKey, (v: never, what: string) => void>> = {
+  allowedHosts: (out: string[], what) => {
+    for (const h of out) if (!parseHost(h)) throw new ConfigError(`${what}: "${h}" is not a host name, address or name:port`);
+  },
+  instructorToken: (v: string, what) => {
+    if (!INSTRUCTOR_TOKEN_RE.test(v)) throw new ConfigError(`${what}: must be at least 16 characters of A-Z a-z 0-9 _ - (got ${v.length})`);
+  },
+  allowedOrigins: (out: string[], what) => {
+    for (const o of out) {
+      let u: URL;
+      try {
+        u = new URL(o);
+      } catch {
+        throw new ConfigError(`${what}: "${o}" is not an origin like https://example.org`);
+      }
+      if (u.origin !== o) throw new ConfigError(`${what}: "${o}" is not an origin (expected "${u.origin}")`);
+    }
+  },
 };
 
-const tlsMode: Parser = (v, what) => {
-  if (v === 'off' || v === 'self-signed') return v;
-  throw new ConfigError(`${what}: "${v}" must be off or self-signed (or give --tls-cert and --tls-key)`);
-};
-const token: Parser = (v, what) => {
-  if (!INSTRUCTOR_TOKEN_RE.test(v.trim())) throw new ConfigError(`${what}: must be at least 16 characters of A-Z a-z 0-9 _ - (got ${v.trim().length})`);
-  return v.trim();
-};
+/** One setting's text to its value, or a ConfigError naming `what` (the env var or the flag) and the accepted form. */
+export function parseSetting(key: SettingKey, raw: string, what: string, ctx: ParseContext = { cpus: availableParallelism() }): unknown {
+  const s: Setting = SETTINGS[key];
+  let v: unknown;
+  try {
+    v = s.parse ? s.parse(raw, ctx) : raw;
+  } catch (err) {
+    throw new ConfigError(describeLimitError(what, raw, err));
+  }
+  REFINE[key]?.(v as never, what);
+  return v;
+}
 
-const FIELDS: Record<Exclude<keyof ServerConfig, 'fairness'>, [string, string, Parser]> = {
-  port: ['PORT', 'port', intIn(0, 65535)],
-  host: ['HOST', 'host', str],
-  memory: ['BOXLAB_MEMORY', 'memory', size],
-  cpuLimit: ['BOXLAB_CPU', 'cpu', cpu],
-  pids: ['BOXLAB_PIDS', 'pids', intIn(8, 1_000_000)],
-  disk: ['BOXLAB_DISK', 'disk', size],
-  shm: ['BOXLAB_SHM', 'shm', size],
-  lifetimeSec: ['BOXLAB_LIFETIME', 'lifetime', duration],
-  idleSec: ['BOXLAB_IDLE', 'idle', duration],
-  graceSec: ['BOXLAB_GRACE', 'grace', duration],
-  maxSessions: ['BOXLAB_MAX_SESSIONS', 'max-sessions', intIn(1, 100_000)],
-  maxPerClient: ['BOXLAB_MAX_PER_CLIENT', 'max-per-client', intIn(1, 100_000)],
-  imagePath: ['BOXLAB_IMAGE', 'image', str],
-  shell: ['BOXLAB_SHELL', 'shell', str],
-  shellArgs: ['BOXLAB_SHELL_ARGS', 'shell-args', words],
-  allowedOrigins: ['BOXLAB_ALLOWED_ORIGINS', 'allowed-origins', origins],
-  allowedHosts: ['BOXLAB_ALLOWED_HOSTS', 'allowed-hosts', hosts],
-  staticDir: ['BOXLAB_STATIC_DIR', 'static-dir', str],
-  lab: ['BOXLAB_LAB', 'lab', onOff],
-  lessonDirs: ['BOXLAB_LESSONS', 'lessons', (v) => v.split(':').filter(Boolean)],
-  inputQueueBytes: ['BOXLAB_INPUT_QUEUE', 'input-queue', bytesIn(128 * 1024, 64 * 1024 * 1024)],
-  memoryOvercommit: ['BOXLAB_MEMORY_OVERCOMMIT', 'memory-overcommit', ratio],
-  tls: ['BOXLAB_TLS', 'tls', tlsMode],
-  tlsCert: ['BOXLAB_TLS_CERT', 'tls-cert', str],
-  tlsKey: ['BOXLAB_TLS_KEY', 'tls-key', str],
-  instructorToken: ['BOXLAB_INSTRUCTOR_TOKEN', 'instructor-token', token],
-};
-/** Flags given more than once add up instead of replacing. */
-const REPEATABLE = new Set<string>(['lessonDirs']);
+export interface ParsedFlags {
+  values: Partial<Record<SettingKey, unknown>>;
+  positionals: string[];
+  help: boolean;
+}
 
-/** Every server setting as `--flag` and env var, for `boxlab serve --help` (the same table loadConfig() reads). */
-export const CONFIG_OPTIONS: ReadonlyArray<{ key: keyof ServerConfig; env: string; flag: string }> = Object.entries(FIELDS).map(
-  ([key, [env, flag]]) => ({ key: key as keyof ServerConfig, env, flag }),
-);
+/**
+ * The one flag parser (node:util parseArgs, strict) for `boxlab serve` and `boxlab run`, driven by SETTINGS:
+ * `--flag value` and `--flag=value`, switches, repeatable flags adding up, aliases (--cpu and --cpu-limit). Each
+ * value goes through its setting's grammar, an error names the flag as it was typed. parseArgs' own errors (unknown
+ * option, missing value) are thrown as they are.
+ */
+export function parseFlags(scope: 'serve' | 'run', argv: string[], ctx: ParseContext = { cpus: availableParallelism() }): ParsedFlags {
+  const byFlag = new Map<string, SettingKey>();
+  const options: Record<string, { type: 'string' | 'boolean'; multiple?: boolean; short?: string }> = {};
+  for (const [key, s] of settingsOf(scope)) {
+    for (const [i, f] of (s.flags ?? []).entries()) {
+      byFlag.set(f, key);
+      options[f] = { type: s.arg ? 'string' : 'boolean', multiple: true, ...(i === 0 && s.short ? { short: s.short } : {}) };
+    }
+  }
+  options.help = { type: 'boolean', short: 'h' };
+  const { tokens } = parseArgs({ args: argv, options, strict: true, allowPositionals: scope === 'run', tokens: true });
+  const out: ParsedFlags = { values: {}, positionals: [], help: false };
+  for (const t of tokens) {
+    if (t.kind === 'positional') out.positionals.push(t.value);
+    if (t.kind !== 'option') continue;
+    if (t.name === 'help') {
+      out.help = true;
+      continue;
+    }
+    const key = byFlag.get(t.name)!;
+    const s: Setting = SETTINGS[key];
+    const v = s.arg ? parseSetting(key, t.value ?? '', t.rawName, ctx) : true;
+    // A repeated flag of a list (--lessons a --lessons b) adds up; any other repeated flag: the last one wins.
+    if (s.repeatable) out.values[key] = [...((out.values[key] as unknown[] | undefined) ?? []), ...(Array.isArray(v) ? v : [v])];
+    else out.values[key] = v;
+  }
+  return out;
+}
 
+/** ServerConfig's fields: every setting of `boxlab serve` that has a flag (the flagless ones are read where used). */
+const SERVE_FIELDS = settingsOf('serve').filter(([, s]) => s.flags);
+
+/** Every field from its setting's default (server/protocol/settings.ts); lists are copied, never shared. */
 export function defaultConfig(): ServerConfig {
-  return {
-    port: 3000,
-    host: '127.0.0.1',
-    memory: '256M',
-    cpuLimit: '0.5',
-    pids: 128,
-    disk: '64M',
-    shm: '16M',
-    lifetimeSec: 2 * 3600,
-    idleSec: 30 * 60,
-    graceSec: 60,
-    maxSessions: 200,
-    maxPerClient: 3,
-    imagePath: undefined,
-    shell: '/bin/sh',
-    shellArgs: ['-l'],
-    allowedOrigins: [],
-    allowedHosts: [],
-    staticDir: fileURLToPath(new URL('../../out', import.meta.url)),
-    lab: true,
-    lessonDirs: [],
-    inputQueueBytes: 1024 * 1024,
-    // 1: the default 200 × 256M (50 GiB) is never promised on a host that cannot back it (a 24 GiB host stops near 90).
-    memoryOvercommit: 1,
-    tls: 'off',
-    tlsCert: undefined,
-    tlsKey: undefined,
-    instructorToken: undefined,
-    fairness: FAIRNESS,
-  };
+  const cfg: Record<string, unknown> = {};
+  for (const [key, s] of SERVE_FIELDS) cfg[key] = Array.isArray(s.default) ? [...s.default] : s.default;
+  // Where this checkout's front end is built: known here, not in protocol.
+  cfg.staticDir = fileURLToPath(new URL('../../out', import.meta.url));
+  cfg.fairness = FAIRNESS;
+  return cfg as unknown as ServerConfig;
 }
 
 /** Defaults, then env, then flags (`--port 8080` or `--port=8080`). Unknown flags are an error. */
 export function loadConfig(env: Record<string, string | undefined> = process.env, argv: string[] = []): ServerConfig {
   const cfg = defaultConfig() as unknown as Record<string, unknown>;
-  const byFlag = new Map(Object.entries(FIELDS).map(([k, [, flag]]) => [flag, k]));
-  for (const [key, [envName, , parse]] of Object.entries(FIELDS)) {
-    const v = env[envName];
-    if (v !== undefined && v !== '') cfg[key] = parse(v, envName);
+  const ctx: ParseContext = { cpus: availableParallelism() };
+  for (const [key, s] of SERVE_FIELDS) {
+    const v = s.env ? env[s.env] : undefined;
+    if (v !== undefined && v !== '') cfg[key] = parseSetting(key, v, s.env!, ctx);
   }
-  const flagged: Record<string, unknown[]> = {};
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    const m = /^--([a-z-]+)(?:=(.*))?$/.exec(a);
-    const key = m && byFlag.get(m[1]!);
-    if (!m || !key) throw new ConfigError(`unknown option "${a}"`);
-    let v = m[2];
-    if (v === undefined) {
-      v = argv[++i];
-      if (v === undefined) throw new ConfigError(`--${m[1]} needs a value`);
-    }
-    const parsed = FIELDS[key as keyof typeof FIELDS][2](v, `--${m[1]}`);
-    if (REPEATABLE.has(key)) (flagged[key] ??= []).push(...(parsed as unknown[]));
-    else cfg[key] = parsed;
+  let flags: ParsedFlags;
+  try {
+    flags = parseFlags('serve', argv, ctx);
+  } catch (err) {
+    const e = err as Error & { code?: string };
+    const name = /'(-[^' ]+)/.exec(e.message)?.[1];
+    if (e.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') throw new ConfigError(`unknown option "${name}"`);
+    if (e.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' && / argument missing/.test(e.message)) throw new ConfigError(`${name} needs a value`);
+    if (e.code?.startsWith('ERR_PARSE_ARGS')) throw new ConfigError(e.message);
+    throw err;
   }
-  for (const [k, v] of Object.entries(flagged)) cfg[k] = v;
+  Object.assign(cfg, flags.values);
   const out = cfg as unknown as ServerConfig;
   if (out.maxPerClient > out.maxSessions) out.maxPerClient = out.maxSessions;
   if (!out.tlsCert !== !out.tlsKey) throw new ConfigError(`--tls-cert and --tls-key go together (got only ${out.tlsCert ? '--tls-cert' : '--tls-key'})`);
@@ -292,8 +248,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   return out;
 }
 
+/** The limits as the browser shows them (protocol SessionLimits: display text, "256M"), from the typed config. */
 export function sessionLimits(cfg: ServerConfig): SessionLimits {
-  return { memory: cfg.memory, cpuLimit: cfg.cpuLimit, pids: cfg.pids, disk: cfg.disk, lifetimeSec: cfg.lifetimeSec, idleSec: cfg.idleSec };
+  return {
+    memory: formatBytes(cfg.memoryBytes), cpuLimit: String(cfg.cpuFraction), pids: cfg.pids, disk: formatBytes(cfg.diskBytes),
+    lifetimeSec: cfg.lifetimeSec, idleSec: cfg.idleSec,
+  };
 }
 
 /** The image to boot: the configured one, else the rootfs module's default (imported lazily: it pulls in the builders). */

@@ -44,7 +44,7 @@ test('the x-ray captions say only what the box lets you see and do', { skip }, a
     ...TRY_COMMANDS.processes.map((c, i) => `${c} echo "try.processes.${i}=$?"; kill $! 2>/dev/null`),
   ].join('\n');
   const hostName = os.hostname();
-  let run;
+  let run: Awaited<ReturnType<typeof runInBox>>;
   try {
     run = await runInBox({ ...config, script });
   } finally {

@@ -155,7 +155,7 @@ export class XraySampler {
     const initFd = openDir(`${this.procRoot}/${init}`);
     try {
       const cg = initFd === null ? null : readAt(initFd, 'cgroup', 16 * 1024);
-      const box = initFd !== null && !!cg && cg.toString('latin1').includes(`/${this.src.id}`) ? initFd : null;
+      const box = initFd !== null && cg?.toString('latin1').includes(`/${this.src.id}`) ? initFd : null;
       if (views.includes('procs')) {
         const map = box === null ? '' : readAt(box, 'uid_map', 4096)?.toString('latin1') ?? '';
         const r = box === null

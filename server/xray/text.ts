@@ -4,7 +4,7 @@
 // make one name look like another: zero-width, bidi overrides and isolates (CVE-2021-42574 "Trojan Source").
 const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]/g;
 
-const escape = (c: string): string => {
+const escapeChar = (c: string): string => {
   const n = c.charCodeAt(0);
   return n < 0x100 ? `\\x${n.toString(16).padStart(2, '0')}` : `\\u{${n.toString(16)}}`;
 };
@@ -14,7 +14,7 @@ export function clean(input: string | Buffer, max: number): string {
   let s = typeof input === 'string' ? input : input.toString('utf8');
   // Never decode more than needed: a 2 MB command line must not cost a 2 MB string walk.
   if (s.length > max * 4) s = s.slice(0, max * 4);
-  s = s.replace(UNSAFE, escape);
+  s = s.replace(UNSAFE, escapeChar);
   if (s.length <= max) return s;
   let cut = max;
   const code = s.charCodeAt(cut - 1);

@@ -5,6 +5,7 @@ import { readFileSync, readlinkSync } from 'node:fs';
 import type { XrayMsg, XrayView } from '../protocol/xray.ts';
 import { BoxTracker, PipeShell, SKIP_NOT_ROOT, fdTable, newFds, sleep, within } from '../engine/testing/helpers.ts';
 import { XraySampler } from './sampler.ts';
+import { MiB } from '../protocol/size.ts';
 
 /** A sampler collecting every message, with helpers to wait for one that satisfies a predicate. */
 function watch(box: ConstructorParameters<typeof XraySampler>[0], views: XrayView[]) {
@@ -118,7 +119,7 @@ test('cgroups: a memory hog in a 32M box is OOM-killed and the sampler reports t
     await tracker.destroyAll();
     assert.deepEqual(tracker.leaks(), []);
   });
-  const sh = await PipeShell.open(tracker, { memory: '32M' });
+  const sh = await PipeShell.open(tracker, { memoryBytes: 32 * MiB });
   // Bomb rule: the hog only runs once the limit is verified in place, read back from the box's own cgroup.
   const stats = await sh.box.stats();
   assert.equal(stats.memory.limit, 32 * 1024 * 1024, 'memory limit set before any hog runs');

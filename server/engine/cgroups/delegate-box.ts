@@ -1,5 +1,6 @@
 // Lab mode on cgroup v2: hands the box's own cgroup subtree to the box's root, as systemd's Delegate= does for a unit.
 import path from 'node:path';
+import { SyscallError } from '../../../native-bindings/errors.ts';
 import { SandboxError } from '../types.ts';
 import { cgError, errCode, type CgroupIO } from './io.ts';
 import { parsePids } from './parse.ts';
@@ -44,8 +45,8 @@ export async function delegateBox(io: CgroupIO, box: string, uid: number, gid: n
     const left = parsePids(await io.read(j(box, 'cgroup.procs')));
     if (left.length === 0) break;
     if (round >= 20) {
-      throw new SandboxError({ stage: 'running', syscall: 'write', errno: 16, code: 'EBUSY', path: leaf,
-        message: `running: processes keep appearing in ${box} while moving them into ${BOX_INIT_LEAF}/` });
+      throw new SandboxError('running', SyscallError.of({ syscall: 'write', errno: 16, code: 'EBUSY', path: leaf }),
+        `running: processes keep appearing in ${box} while moving them into ${BOX_INIT_LEAF}/`);
     }
     for (const pid of left) {
       try {

@@ -1,6 +1,7 @@
 // Where Boxlab makes its cgroup v2 subtree: a delegated systemd unit (<unit>/supervisor + <unit>/boxes), or /sys/fs/cgroup/boxlab without systemd.
 import path from 'node:path';
 import os from 'node:os';
+import { SyscallError } from '../../../native-bindings/errors.ts';
 import { SandboxError } from '../types.ts';
 import { cgError, errCode, type CgroupIO } from './io.ts';
 import { parsePids } from './parse.ts';
@@ -103,7 +104,7 @@ export async function resolveV2Base(mountDir: string, ownDir: string, hooks: Sys
 /** A one-line cgroup_create error that says what is missing and how to fix it. */
 function fail(code: string, syscall: string, p: string, message: string): SandboxError {
   const errno = (os.constants.errno as Record<string, number>)[code] ?? 5;
-  return new SandboxError({ stage: 'cgroup_create', syscall, errno, code, path: p, message: `cgroup_create: ${message}` });
+  return new SandboxError('cgroup_create', SyscallError.of({ syscall, errno, code, path: p }), `cgroup_create: ${message}`);
 }
 
 async function tokens(io: CgroupIO, file: string): Promise<string[]> {

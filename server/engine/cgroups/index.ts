@@ -17,7 +17,6 @@ export type { CgroupIO } from './io.ts';
 export type { CgroupSet } from './set.ts';
 export { PARENT_NAME } from './set.ts';
 export type { V2Base, SystemdHooks } from './delegate.ts';
-export { parseMemory, parseCpuFraction } from './parse.ts';
 
 const j = path.posix.join;
 const ID_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;

@@ -1,6 +1,7 @@
 // File operations on cgroupfs behind an interface (so tests can fake the kernel) and errors that carry errno.
 import fs from 'node:fs';
 import os from 'node:os';
+import { SyscallError } from '../../../native-bindings/errors.ts';
 import { SandboxError, type StageName } from '../types.ts';
 
 export interface CgroupIO {
@@ -46,7 +47,7 @@ export const nodeIO: CgroupIO = {
         // cgroupfs parses each write() on its own, so the value must go in one call.
         const bytesWritten = fs.writeSync(fd, buf, 0, buf.length, null);
         if (bytesWritten !== buf.length) {
-          throw Object.assign(new Error(`short write to ${p}`), { code: 'EIO', errno: -os.constants.errno.EIO, syscall: 'write' });
+          throw SyscallError.of({ syscall: 'write', code: 'EIO', path: p, message: `short write to ${p}` });
         }
       } finally {
         fs.closeSync(fd);
@@ -115,7 +116,7 @@ export function cgError(stage: StageName, e: unknown, fallback: { syscall: strin
   const p = ne?.path ?? fallback.path;
   const hint = HINTS[code] ? ` (${HINTS[code]})` : '';
   const msg = `${stage}: ${what ? what + ': ' : ''}${syscall}(${p ?? ''}) failed: ${code}${hint}`;
-  return new SandboxError({ stage, syscall, errno, code, path: p, message: msg });
+  return new SandboxError(stage, SyscallError.of({ syscall, errno, code, path: p, cause: e }), msg);
 }
 
 const HINTS: Record<string, string> = {

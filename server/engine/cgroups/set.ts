@@ -1,5 +1,6 @@
 // One box's cgroup handle: attach, procs, stats, killAll (cgroup.kill or freeze+SIGKILL+thaw) and remove.
 import path from 'node:path';
+import { SyscallError } from '../../../native-bindings/errors.ts';
 import { SandboxError, type SandboxStats } from '../types.ts';
 import { layoutVersion, type CgroupLayout, type Controller } from './detect.ts';
 import { cgError, errCode, type CgroupIO } from './io.ts';
@@ -145,14 +146,11 @@ export function makeSet(ctx: Ctx, sandboxId: string, nodes: Node[]): CgroupSet {
         const left = await procs();
         if (left.length === 0) return;
         if (clock.now() >= deadline) {
-          throw new SandboxError({
-            stage: 'cgroup_remove',
-            syscall: 'kill',
-            errno: 110,
-            code: 'ETIMEDOUT',
-            path: nodes[0]?.dir,
-            message: `cgroup_remove: ${left.length} process(es) of sandbox ${sandboxId} survived SIGKILL for ${ctx.killTimeoutMs} ms: ${left.slice(0, 10).join(' ')}`,
-          });
+          throw new SandboxError(
+            'cgroup_remove',
+            SyscallError.of({ syscall: 'kill', errno: 110, code: 'ETIMEDOUT', path: nodes[0]?.dir }),
+            `cgroup_remove: ${left.length} process(es) of sandbox ${sandboxId} survived SIGKILL for ${ctx.killTimeoutMs} ms: ${left.slice(0, 10).join(' ')}`,
+          );
         }
         try {
           await killOnce();

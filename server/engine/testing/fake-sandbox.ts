@@ -1,6 +1,7 @@
 // Test-only SandboxHandle: stage events, a cooked-tty mini shell (echo, stty size, hostname, yes, flood N, seq N, sleep, exit), pause/resume, the engine's input queue.
 import type { SubCgroup } from '../cgroups/delegate-box.ts';
 import { EventEmitter } from 'node:events';
+import { SyscallError } from '../../../native-bindings/errors.ts';
 import { InputQueue } from '../input.ts';
 import { randomBytes } from 'node:crypto';
 import {
@@ -73,9 +74,9 @@ export class FakeSandbox extends EventEmitter implements SandboxHandle {
     this.onStage = onStage;
     for (const stage of STAGES.slice(0, RUNNING_AT + 1)) {
       await new Promise((r) => (this.opts.stageDelayMs ? setTimeout(r, this.opts.stageDelayMs) : setImmediate(r)));
-      if (this.destroyed) throw new SandboxError({ stage, syscall: 'kill', errno: 4, code: 'EINTR', message: 'destroyed during creation' });
+      if (this.destroyed) throw new SandboxError(stage, new SyscallError('kill', 4), 'destroyed during creation');
       if (stage === this.config.failAt) {
-        const err = new SandboxError({ stage, syscall: 'mount', errno: 1, code: 'EPERM', path: '/fake' });
+        const err = new SandboxError(stage, new SyscallError('mount', 1, '/fake'));
         this.stage(stage, false, err.info);
         throw err;
       }

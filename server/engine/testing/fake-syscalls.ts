@@ -1,5 +1,6 @@
 // fake-syscalls.ts: a recording test double of the Syscalls interface and of the C helper's children (youki's test syscall).
 import { PassThrough } from 'node:stream';
+import { SyscallError } from '../../../native-bindings/errors.ts';
 import type { CgroupLimits, CgroupSet } from '../cgroups/index.ts';
 import type { EngineDeps } from '../deps.ts';
 import type { BoxProcess, ChildEvent, PtyMaster, SpawnRequest, Syscalls, WaitResult } from '../syscalls.ts';
@@ -146,7 +147,7 @@ export class FakeSyscalls implements Syscalls {
   }
   waitpid(pid: number): WaitResult | null {
     this.rec('waitpid', pid);
-    if (this.reaped) throw Object.assign(new Error('waitpid: ECHILD'), { code: 'ECHILD' });
+    if (this.reaped) throw SyscallError.of({ syscall: 'waitpid', code: 'ECHILD', message: 'waitpid: ECHILD' });
     this.reaped = true;
     return { pid, exited: true, code: 0, signal: null };
   }

@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { SyscallError } from '../../../../native-bindings/errors.ts';
 import { nodeIO, type CgroupIO } from '../io.ts';
 
 /** What a hierarchy mounted at `mount` (a path under the fake root) carries. */
@@ -81,7 +82,7 @@ export class FakeKernel {
     const m = this.mounts
       .filter((x) => r === x.mount || r.startsWith(x.mount + '/'))
       .sort((a, b) => b.mount.length - a.mount.length)[0];
-    if (!m) throw Object.assign(new Error(`EPERM: not a cgroupfs: ${p}`), { code: 'EPERM', errno: -1, syscall: 'mkdir', path: p });
+    if (!m) throw SyscallError.of({ syscall: 'mkdir', code: 'EPERM', path: p, message: `EPERM: not a cgroupfs: ${p}` });
     return m;
   }
 
@@ -109,7 +110,7 @@ export class FakeKernel {
       }
       if (!isRoot && ctrls.includes('pids')) Object.assign(f, { 'pids.max': 'max\n', 'pids.current': '0\n' });
     } else {
-      f['tasks'] = '';
+      f.tasks = '';
       for (const c of m.kind) {
         if (c === 'memory') {
           Object.assign(f, {
@@ -153,7 +154,7 @@ export class FakeKernel {
   }
 
   async rmdir(p: string): Promise<void> {
-    const err = (code: keyof typeof os.constants.errno) => Object.assign(new Error(`${code}: rmdir ${p}`), { code, errno: -os.constants.errno[code], syscall: 'rmdir', path: p });
+    const err = (code: keyof typeof os.constants.errno) => SyscallError.of({ syscall: 'rmdir', code, path: p, message: `${code}: rmdir ${p}` });
     if (!fs.existsSync(p)) throw err('ENOENT');
     const left = this.busy.get(this.rel(p)) ?? 0;
     if (left > 0) {
@@ -213,9 +214,9 @@ export class FakeKernel {
       const isRoot = this.rel(dir) === m.mount;
       for (const tok of data.trim().split(/\s+/)) {
         const c = tok.slice(1);
-        if (!avail.includes(c)) throw Object.assign(new Error('ENOENT'), { code: 'ENOENT', errno: -2, syscall: 'write', path: p });
+        if (!avail.includes(c)) throw SyscallError.of({ syscall: 'write', code: 'ENOENT', path: p, message: 'ENOENT' });
         if (!isRoot && (await fsp.readFile(path.join(dir, 'cgroup.procs'), 'utf8')).trim()) {
-          throw Object.assign(new Error('EBUSY'), { code: 'EBUSY', errno: -16, syscall: 'write', path: p });
+          throw SyscallError.of({ syscall: 'write', code: 'EBUSY', path: p, message: 'EBUSY' });
         }
         if (tok[0] === '+') have.add(c);
         else have.delete(c);
