@@ -27,7 +27,7 @@ if (process.argv[2] === '--clients') {
   if (!gc) throw new Error('run with node --expose-gc');
   const n = Number(process.argv[2] ?? 24);
   const hib = Number(process.argv[3] ?? 2);
-  const { startServer } = await import('../server/web/server.ts');
+  const { startServer } = await import('../server/root/compose.ts');
   const srv = await startServer({
     config: { port: 0, host: '127.0.0.1', warmPool: 0, mirrorHibernateSec: hib, maxPerClient: n + 10, staticDir: '/nonexistent' },
     log: () => {},

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { joinFrom, type ProtocolLearner } from '../e2e/room/learner.ts';
 import { createRoom } from '../e2e/room/netns.ts';
-import { startServer } from '../server/web/server.ts';
+import { startServer } from '../server/root/compose.ts';
 import { fmtMs, summarize } from './lib/stats.ts';
 
 const { values } = parseArgs({ options: { learners: { type: 'string', default: '30' }, prefix: { type: 'string', default: 'bxroom' }, port: { type: 'string', default: '0' } } });

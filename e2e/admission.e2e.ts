@@ -5,8 +5,8 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Browser, Page } from 'playwright-core';
-import type { RunningServer } from '../server/web/server.ts';
-import { memAvailable } from '../server/web/admission.ts';
+import type { RunningServer } from '../server/root/compose.ts';
+import { memAvailable } from '../server/sessions/admission.ts';
 import { launchBrowser, waitForPhase } from './browser.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -30,7 +30,7 @@ before(async () => {
   assert.ok(avail);
   // One box promises 2/3 of MemAvailable, a second 4/3: only one fits (the limit is written, never allocated).
   perBoxMiB = Math.floor(avail / 1.5 / 1048576);
-  const { startServer } = await import('../server/web/server.ts');
+  const { startServer } = await import('../server/root/compose.ts');
   server = await startServer({ config: { port: 0, host: '127.0.0.1', memoryBytes: perBoxMiB * 1048576, memoryOvercommit: 1, maxPerClient: 10 }, log: () => {} });
   browser = await launchBrowser();
 });

@@ -7,8 +7,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Browser, Page } from 'playwright-core';
-import type { RunningServer } from '../server/web/server.ts';
-import { TestClient, http } from '../server/web/test-client.ts';
+import type { RunningServer } from '../server/root/compose.ts';
+import { TestClient, http } from '../server/root/testing/test-client.ts';
 import { launchBrowser, waitForPhase } from './browser.ts';
 import { runCommand } from './terminal-actions.ts';
 
@@ -42,7 +42,7 @@ async function playground(name: string): Promise<Page> {
 before(async () => {
   assert.ok(existsSync(`${root}out/index.html`), 'front end not built: run `NEXT_TELEMETRY_DISABLED=1 npx next build --webpack` first');
   mkdirSync(outDir, { recursive: true });
-  const { startServer } = await import('../server/web/server.ts');
+  const { startServer } = await import('../server/root/compose.ts');
   server = await startServer({
     config: { port: 0, host: '127.0.0.1', maxPerClient: 10 },
     course: { dbPath: path.join(dbDir, 'boxlab.db'), instructorToken: TOKEN },

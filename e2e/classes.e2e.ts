@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Browser, Page } from 'playwright-core';
-import type { RunningServer } from '../server/web/server.ts';
+import type { RunningServer } from '../server/root/compose.ts';
 import { launchBrowser, waitForPhase } from './browser.ts';
 import { runCommand } from './terminal-actions.ts';
 
@@ -30,7 +30,7 @@ async function page(name: string): Promise<Page> {
 before(async () => {
   assert.ok(existsSync(`${root}out/join.html`), 'front end not built: run `npx next build --webpack` first');
   mkdirSync(outDir, { recursive: true });
-  const { startServer } = await import('../server/web/server.ts');
+  const { startServer } = await import('../server/root/compose.ts');
   // One playground box per address: the instructor's own terminal takes it; class members are not counted per address.
   server = await startServer({
     config: { port: 0, host: '127.0.0.1', maxPerClient: 1 },

@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Browser, Page } from 'playwright-core';
-import type { RunningServer } from '../server/web/server.ts';
+import type { RunningServer } from '../server/root/compose.ts';
 import { launchBrowser, waitForPhase } from './browser.ts';
 import { runCommand } from './terminal-actions.ts';
 
@@ -55,7 +55,7 @@ async function learnerPage(name: string, slug: string): Promise<Page> {
 before(async () => {
   assert.ok(existsSync(`${root}out/classroom.html`), 'front end not built: run `NEXT_TELEMETRY_DISABLED=1 npx next build` first');
   mkdirSync(outDir, { recursive: true });
-  const { startServer } = await import('../server/web/server.ts');
+  const { startServer } = await import('../server/root/compose.ts');
   server = await startServer({
     config: { port: 0, host: '127.0.0.1', maxPerClient: 10 },
     course: { dbPath: path.join(dbDir, 'boxlab.db'), instructorToken: TOKEN },

@@ -1,8 +1,8 @@
 // The real web server (protocol, mirror, flow control) over the test FakeSandbox shell: for UI work without root or an engine.
 // Run alone: `node --import tsx e2e/mock-server.ts [port]` (serves out/, so build the front end first).
 import { fileURLToPath } from 'node:url';
-import { startServer, type RunningServer } from '../server/web/server.ts';
-import { fakeFactory } from '../server/web/fake-sandbox.ts';
+import { startServer, type RunningServer } from '../server/root/compose.ts';
+import { fakeFactory } from '../server/engine/testing/fake-sandbox.ts';
 import type { StageName } from '../server/engine/types.ts';
 import type { CourseOptions } from '../server/classroom/course.ts';
 

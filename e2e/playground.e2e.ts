@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import type { RunningServer } from '../server/web/server.ts';
+import type { RunningServer } from '../server/root/compose.ts';
 import { FLOW } from '../server/protocol/messages.ts';
 import { launchBrowser, phase, screenText, waitForPhase, waitForScreen } from './browser.ts';
 import { runCommand, measureFlood } from './terminal-actions.ts';
@@ -29,7 +29,7 @@ before(async () => {
     const { startMockServer } = await import('./mock-server.ts');
     server = await startMockServer({ stageDelayMs: 5 });
   } else {
-    const { startServer } = await import('../server/web/server.ts');
+    const { startServer } = await import('../server/root/compose.ts');
     server = await startServer({ config: { port: 0, host: '127.0.0.1' }, log: () => {} });
   }
   console.log(`# e2e backend: ${backend} at ${server.url}`);

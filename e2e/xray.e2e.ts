@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import type { RunningServer } from '../server/web/server.ts';
+import type { RunningServer } from '../server/root/compose.ts';
 import { launchBrowser, waitForPhase, waitForScreen } from './browser.ts';
 import { runCommand } from './terminal-actions.ts';
 
@@ -31,7 +31,7 @@ before(async () => {
   if (skip) return;
   assert.ok(existsSync(`${root}out/index.html`), 'front end not built: run `NEXT_TELEMETRY_DISABLED=1 npx next build` first');
   mkdirSync(outDir, { recursive: true });
-  const { startServer } = await import('../server/web/server.ts');
+  const { startServer } = await import('../server/root/compose.ts');
   server = await startServer({ config: { port: 0, host: '127.0.0.1' }, log: () => {} });
   browser = await launchBrowser();
   ctx = await browser.newContext({ viewport: { width: 1440, height: 900 }, colorScheme: 'dark' });

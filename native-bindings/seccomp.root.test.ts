@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { compileSeccompFilterDetailed } from './seccomp.ts';
 import { BOX_SECCOMP_POLICY } from '../server/engine/security/policy.ts';
 
-const HARNESS = path.join(path.dirname(fileURLToPath(import.meta.url)), 'test', 'seccomp_harness.c');
+const HARNESS = path.join(path.dirname(fileURLToPath(import.meta.url)), 'testing', 'seccomp_harness.c');
 const EPERM = 1, ENOSYS = 38, SIGSYS = 31;
 
 interface Probe { ret?: number; errno?: number; signal?: number }

@@ -4,7 +4,7 @@ import { createSandbox, sweep, type SandboxError } from '../../server/engine/ind
 import type { SweepReport } from '../../server/engine/sweep.ts';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type { ServerConfig } from '../../server/web/config.ts';
-import { startServer } from '../../server/web/server.ts';
+import { startServer } from '../../server/root/compose.ts';
 
 const emit = (ev: object) => process.stdout.write(`${JSON.stringify(ev)}\n`);
 const overrides = JSON.parse(process.env.BOXLAB_LOAD_CONFIG ?? '{}') as Partial<ServerConfig>;

@@ -1,6 +1,6 @@
 // web-server-child.ts: the real playground server (real engine) in its own process for the web benches, driven over IPC,
 // so its RSS and CPU are measured apart from the bench driver and Chromium's Playwright pipe.
-import { startServer } from '../../server/web/server.ts';
+import { startServer } from '../../server/root/compose.ts';
 import type { ServerConfig } from '../../server/web/config.ts';
 
 export type ChildRequest =

@@ -1,7 +1,7 @@
 // fault-paste.ts (section): a big paste into a box that does not read (`sleep 600`) and one that counts (`wc -c`),
 // at once, on a real server process: /api/health latency from another process, bytes counted, SIGTERM time, leftovers.
 import { summarize, fmtMs, markdownTable } from '../lib/stats.ts';
-import { runPaste, type PasteParams, type PasteResult } from '../../server/web/paste-scenario.ts';
+import { runPaste, type PasteParams, type PasteResult } from '../../server/root/testing/paste-scenario.ts';
 import type { Section } from './types.ts';
 
 const MB10 = 10 * 1024 * 1024;
@@ -37,7 +37,7 @@ export function pasteMarkdown(rows: PasteResult[]): string {
     'Health: `GET /api/health` back to back (10 ms apart) from a separate process for the whole paste; the issue asks p99 < 50 ms. ' +
       'Idle health: the same for 3 s before the pastes, both boxes idle (what the shared machine adds by itself). ' +
       'Probe lateness: how late the probe process\'s own 10 ms timer fired meanwhile (high together with health: the machine stalled). ' +
-      'Server loop lateness: the server\'s own event-loop delay over the paste (monitorEventLoopDelay, 10 ms resolution, server/web/loop-probe.ts).',
+      'Server loop lateness: the server\'s own event-loop delay over the paste (monitorEventLoopDelay, 10 ms resolution, server/web/testing/loop-probe.ts).',
   ].join('\n');
 }
 

@@ -1,7 +1,7 @@
 // A read-only watch socket (spectate a learner, or follow the instructor's broadcast): snapshot, then live output and events.
 import { WATCH_PATH } from '../../server/protocol/lessons';
 import { parseServerMessage, type ServerMessage } from '../../server/protocol/messages';
-import type { SandboxStats, StageEvent } from '../../server/engine/types';
+import type { SandboxStats, StageEvent } from '../../server/protocol/box';
 
 export interface WatchSink {
   write(data: Uint8Array | string): void;

@@ -12,7 +12,7 @@ import {
   type SessionLimits,
   type SessionState,
 } from '../../server/protocol/messages';
-import type { ExitInfo, SandboxStats, StageEvent } from '../../server/engine/types';
+import type { ExitInfo, SandboxStats, StageEvent } from '../../server/protocol/box';
 
 export type { ClientMessage, ExitInfo, SandboxStats, ServerMessage, SessionState, StageEvent };
 export type Limits = SessionLimits;

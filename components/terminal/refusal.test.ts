@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { BoxlabClient } from './BoxlabClient';
-import { FakeEnv, FakeSink, flush } from './client-fakes';
+import { FakeEnv, FakeSink, flush } from './testing/fake-client';
 
 async function refusedWith(status: number, body: Record<string, unknown>) {
   const env = new FakeEnv();

@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { BoxlabClient } from './BoxlabClient';
-import { FakeEnv, FakeSink, flush } from './client-fakes';
+import { FakeEnv, FakeSink, flush } from './testing/fake-client';
 import { GONE } from './client-types';
 
 const limits = { memory: '100M', cpuLimit: '0.5', pids: 64, disk: '64M', lifetimeSec: 1800, idleSec: 600 };

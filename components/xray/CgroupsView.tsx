@@ -1,7 +1,7 @@
 // View 4, cgroups: memory, cpu and pids gauges against their limits, each with a 30 s sparkline; OOM kills flash (v1 and v2).
 'use client';
 import type { ReactNode } from 'react';
-import type { SandboxStats } from '../../server/engine/types';
+import type { SandboxStats } from '../../server/protocol/box';
 import { formatBytes } from '../playground/format';
 import { Empty, LessonLink, SampleNote, TextTable, ViewHeader, type LessonSlug } from './ui';
 import { HISTORY, type StatPoint, type XrayState } from './xray-state';

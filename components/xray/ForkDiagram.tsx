@@ -1,6 +1,6 @@
 // SVG of the double fork: three process cards, their lifelines, one row per stage with fork arrows, pids and durations.
 'use client';
-import type { ProcessRole } from '../../server/engine/types';
+import type { ProcessRole } from '../../server/protocol/box';
 import { STAGE_LESSON, type ForkModel, type ForkProc } from './fork-model';
 import { ROLE_HELP, ROLE_LABEL, formatMs } from './stage-info';
 import { lessonHref } from './ui';

@@ -1,7 +1,7 @@
 // View 1, the double fork: the tree of outer parent, namespaced parent and inner child growing with each stage, with a slow replay.
 'use client';
 import { useEffect, useMemo, useState } from 'react';
-import type { StageEvent } from '../../server/engine/types';
+import type { StageEvent } from '../../server/protocol/box';
 import { ForkDiagram } from './ForkDiagram';
 import { LearnerFork } from './LearnerFork';
 import type { XrayState } from './xray-state';

@@ -1,7 +1,7 @@
 // The "Stages" panel: every stage event of the sandbox as it arrives (role, pids, duration, ok/error); the x-ray grows from it.
 'use client';
 import { memo, useEffect, useRef, useState } from 'react';
-import type { StageEvent } from '../../server/engine/types';
+import type { StageEvent } from '../../server/protocol/box';
 import { PendingRow, RoleBadge, StageRow } from './StageRow';
 import { CREATION_STAGES, STAGE_ROLE, formatMs } from './stage-info';
 

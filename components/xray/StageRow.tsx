@@ -1,6 +1,6 @@
 // One row of the stage list: an arrived stage (click for details) or a pending one drawn faint.
 'use client';
-import type { ProcessRole, StageEvent, StageName } from '../../server/engine/types';
+import type { ProcessRole, StageEvent, StageName } from '../../server/protocol/box';
 import { ROLE_HELP, ROLE_LABEL, STAGE_HELP, formatMs } from './stage-info';
 
 const ROLE_CLASS: Record<ProcessRole, string> = {

@@ -1,5 +1,5 @@
 // The double fork as data: one row per stage (arrived or still to come), and the three processes with their pids and lifetimes.
-import { STAGES, type ProcessRole, type StageEvent, type StageName } from '../../server/engine/types';
+import { STAGES, type ProcessRole, type StageEvent, type StageName } from '../../server/protocol/box';
 import { CREATION_STAGES, STAGE_HELP, STAGE_ROLE } from './stage-info';
 import type { LessonSlug } from './ui';
 

@@ -1,5 +1,5 @@
 // Human words for the engine's stages and process roles, shared by the stage list and the future x-ray.
-import { STAGES, type ProcessRole, type StageName } from '../../server/engine/types';
+import { STAGES, type ProcessRole, type StageName } from '../../server/protocol/box';
 
 export const ROLE_LABEL: Record<ProcessRole, string> = {
   outer: 'outer',

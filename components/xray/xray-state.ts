@@ -1,5 +1,5 @@
 // The browser's x-ray state: applies the server's full and diff messages, keeps a short cgroup history and what just changed.
-import type { SandboxStats } from '../../server/engine/types';
+import type { SandboxStats } from '../../server/protocol/box';
 import type { XrayCgroup, XrayFile, XrayFsMeta, XrayLowerTop, XrayMount, XrayMsg, XrayNs, XrayProc } from '../../server/protocol/xray';
 
 export interface StatPoint {

@@ -11,6 +11,6 @@ export PATH=$HERE:$PATH
 for i in 1 2 3; do echo 'cat /proc/self/cgroup; exit 7' | node bin/boxlab.js run --trace 2>/tmp/trace$i; echo "systemd run $i rc=$?"; grep -c . /tmp/trace$i; grep -o '"stage":"[a-z_0-9]*"' /tmp/trace$i | sort | uniq -d | head -3; grep -o '"stage":"\(fork1\|cgroup_create\|cgroup_attach\)","[^}]*detail":"[^"]*"' /tmp/trace$i | head -3; done
 echo "== tree after 3 systemd runs"; find /sys/fs/cgroup -mindepth 1 -type d
 echo "== session procs"; for p in $(cat $S/cgroup.procs); do echo "$p $(cat /proc/$p/comm)"; done
-node --import tsx --test --test-concurrency=1 server/engine/cgroups/cgroups.root.test.ts server/engine/tests/limits.root.test.ts native-bindings/clone3.root.test.ts
+node --import tsx --test --test-concurrency=1 server/engine/cgroups/cgroups.root.test.ts server/engine/limits.root.test.ts native-bindings/clone3.root.test.ts
 echo "TESTS rc=$?"
 echo "== tree at the end"; find /sys/fs/cgroup -mindepth 1 -type d

@@ -5,7 +5,7 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { at, closeFd, gone, listAt, lstatAt, openDir, readAt, readFileBeneath, readlinkAt, readText, readUpTo } from './index.ts';
-import { tempDir } from './fixture.ts';
+import { tempDir } from './testing/fixture-layer.ts';
 
 function tree(t: { after(fn: () => void): void }) {
   const root = tempDir(t);

@@ -5,7 +5,7 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { lstatBeneath, readHeadBeneath, statDirBeneath } from './index.ts';
-import { tempDir } from './fixture.ts';
+import { tempDir } from './testing/fixture-layer.ts';
 
 function tree(t: { after(fn: () => void): void }) {
   const root = tempDir(t);

@@ -1,5 +1,4 @@
 // HTTP endpoints of lessons, progress and the classroom; instructor routes answer 401 (no/wrong token) or 403 (a learner's token).
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import {
   API_CLASSROOM_PATH, API_LESSONS_PATH, API_PROGRESS_PATH, LEARNER_HEADER, classActionRequest,
   type LessonListResponse, type LessonResponse, type ProgressResponse,
@@ -7,8 +6,7 @@ import {
 import { WS_PATH, type CreateSessionResponse } from '../protocol/messages.ts';
 import { RESUME_HEADER } from '../protocol/classes.ts';
 import { learnerKey } from '../lessons/progress.ts';
-import { SECURITY_HEADERS } from '../web/static.ts';
-import { originAllowed } from '../web/socket.ts';
+import { SECURITY_HEADERS, originAllowed, type RouteRequest, type RouteResponse } from '../sessions/routes.ts';
 import type { Course } from './course.ts';
 import { servePackFile } from './pack-files.ts';
 import { ClassApi, sendRefusal } from './class-api.ts';
@@ -27,7 +25,7 @@ function classApi(course: Course): ClassApi {
 const MAX_BODY = 4096;
 const LEARNER_RE = /^[A-Za-z0-9_-]{43}$/;
 
-export function sendJson(res: ServerResponse, status: number, body: unknown, extra: Record<string, string> = {}): void {
+export function sendJson(res: RouteResponse, status: number, body: unknown, extra: Record<string, string> = {}): void {
   const text = JSON.stringify(body);
   res.writeHead(status, {
     ...SECURITY_HEADERS, 'Content-Type': 'application/json; charset=utf-8', 'Cache-Control': 'no-store',
@@ -35,9 +33,9 @@ export function sendJson(res: ServerResponse, status: number, body: unknown, ext
   });
   res.end(req(res).method === 'HEAD' ? undefined : text);
 }
-const req = (res: ServerResponse): IncomingMessage => (res as ServerResponse & { req: IncomingMessage }).req;
+const req = (res: RouteResponse): RouteResponse['req'] => res.req;
 
-async function readJson(r: IncomingMessage): Promise<{ ok: true; value: unknown } | { ok: false; status: 400 | 413 }> {
+async function readJson(r: RouteRequest): Promise<{ ok: true; value: unknown } | { ok: false; status: 400 | 413 }> {
   const chunks: Buffer[] = [];
   let n = 0;
   for await (const c of r) {
@@ -54,7 +52,7 @@ async function readJson(r: IncomingMessage): Promise<{ ok: true; value: unknown 
 }
 
 /** Handles the request if the path is one of ours; returns false otherwise (the caller answers 404). */
-export async function courseApi(course: Course, r: IncomingMessage, res: ServerResponse, path: string): Promise<boolean> {
+export async function courseApi(course: Course, r: RouteRequest, res: RouteResponse, path: string): Promise<boolean> {
   const get = r.method === 'GET' || r.method === 'HEAD';
   const cgroupVersion = course.deps.cgroupVersion;
   if (path === API_LESSONS_PATH) {
@@ -141,6 +139,6 @@ export async function courseApi(course: Course, r: IncomingMessage, res: ServerR
   return sendJson(res, 404, { error: 'not_found' }), true;
 }
 
-function methodNotAllowed(res: ServerResponse, allow: string): void {
+function methodNotAllowed(res: RouteResponse, allow: string): void {
   sendJson(res, 405, { error: 'method_not_allowed' }, { Allow: allow });
 }

@@ -2,9 +2,9 @@
 // hashes in constant time; failed attempts are rate-limited (login-limit.ts).
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { closeSync, fchmodSync, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs';
-import type { IncomingMessage } from 'node:http';
 import { join } from 'node:path';
 import { INSTRUCTOR_PROTOCOL_PREFIX, INSTRUCTOR_TOKEN_RE } from '../protocol/lessons.ts';
+import type { RouteRequest } from '../sessions/routes.ts';
 import { LoginLimiter } from './login-limit.ts';
 
 const digest = (s: string): Buffer => createHash('sha256').update(s).digest();
@@ -81,7 +81,7 @@ export class InstructorAuth {
   }
 
   /** "Authorization: Bearer <token>" of an HTTP request: 'ok', or 'missing' (401) / 'bad' (401) / 'limited' (429). */
-  fromRequest(req: IncomingMessage): AuthResult {
+  fromRequest(req: Pick<RouteRequest, 'headers' | 'socket'>): AuthResult {
     const h = req.headers.authorization;
     if (!h) return 'missing';
     const m = /^Bearer\s+(\S+)$/i.exec(h);

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { TestClient, http, newSession, start } from '../web/test-client.ts';
+import { TestClient, http, newSession, start } from '../root/testing/test-client.ts';
 import { CLASS_OVER, RESET_NOTICE } from './course.ts';
 
 const TOKEN = 'instructor-token-for-tests-0123456789';

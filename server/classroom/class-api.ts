@@ -2,7 +2,7 @@
 import QRCode from 'qrcode';
 import { API_CLASSES_PATH, API_JOIN_PATH, joinRequest, normalizeCode, type ClassDetail, type JoinInfoResponse, type JoinResponse } from '../protocol/classes.ts';
 import { WS_PATH } from '../protocol/messages.ts';
-import { addressKey, BudgetBook, TokenBucket, type Rate } from '../web/budget.ts';
+import { addressKey, BudgetBook, TokenBucket, type Rate } from '../sessions/budget.ts';
 import type { ClassRow } from './class-store.ts';
 import { refusal, type Classes, type Refusal } from './classes.ts';
 

@@ -11,7 +11,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { readRecords } from '../engine/state.ts';
 import { defaultImagePath } from '../rootfs/index.ts';
-import { TestClient, http } from '../web/test-client.ts';
+import { TestClient, http } from '../root/testing/test-client.ts';
 
 const root = process.getuid?.() === 0;
 const repo = fileURLToPath(new URL('../..', import.meta.url));
@@ -27,10 +27,10 @@ const freePort = () => new Promise<number>((resolve) => {
   });
 });
 
-/** `node server/web/server.ts` as `boxlab serve` runs it, with its own database (BOXLAB_HOME) and run dir. */
+/** `node server/root/compose.ts` as `boxlab serve` runs it, with its own database (BOXLAB_HOME) and run dir. */
 function serve(port: number, home: string, image: string): Promise<ChildProcess> {
   const env = { ...process.env, BOXLAB_HOME: home, BOXLAB_IMAGE: image, BOXLAB_RUN: RUN, BOXLAB_INSTRUCTOR_TOKEN: TOKEN, BOXLAB_MAX_PER_CLIENT: '1', BOXLAB_WARM_POOL: '0' }; // one box per session is counted: no pool
-  const child = spawn(process.execPath, ['--import', 'tsx', 'server/web/server.ts', '--port', String(port), '--static-dir', '/nonexistent/out'], { cwd: repo, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', 'server/root/compose.ts', '--port', String(port), '--static-dir', '/nonexistent/out'], { cwd: repo, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   return new Promise((resolve, reject) => {
     const t = setTimeout(() => reject(new Error(`server did not start: ${out}`)), 60_000);

@@ -9,8 +9,8 @@ import type fsT from 'node:fs';
 import type { SandboxHandle } from '../engine/types.ts';
 import type { BoxProbe } from '../lessons/probe.ts';
 import type { ServerConfig } from '../web/config.ts';
-import type { FakeSandbox } from '../web/fake-sandbox.ts';
-import { TestClient, http, start } from '../web/test-client.ts';
+import type { FakeSandbox } from '../engine/testing/fake-sandbox.ts';
+import { TestClient, http, start } from '../root/testing/test-client.ts';
 
 const TOKEN = 'instructor-token-for-tests-0123456789';
 const AUTH = { Authorization: `Bearer ${TOKEN}`, 'Content-Type': 'application/json' };

@@ -6,8 +6,8 @@ import {
 } from '../protocol/classes.ts';
 import type { Limits } from '../lessons/settings.ts';
 import { formatBytes, parseBytes } from '../protocol/size.ts';
-import type { Session } from '../web/session.ts';
-import type { CreateResult, SessionManager } from '../web/sessions.ts';
+import type { Session } from '../sessions/session.ts';
+import type { CreateResult, SessionManager } from '../sessions/manager.ts';
 import { ClassStore, memberKey, type ClassRow, type MemberRow } from './class-store.ts';
 import { classCsv } from './csv.ts';
 

@@ -7,8 +7,8 @@ import path from 'node:path';
 import type fsT from 'node:fs';
 import type { SandboxHandle } from '../engine/types.ts';
 import type { BoxProbe } from '../lessons/probe.ts';
-import type { FakeSandbox } from '../web/fake-sandbox.ts';
-import { TestClient, http, newSession, rawUpgrade, start } from '../web/test-client.ts';
+import type { FakeSandbox } from '../engine/testing/fake-sandbox.ts';
+import { TestClient, http, newSession, rawUpgrade, start } from '../root/testing/test-client.ts';
 import { MiB } from '../protocol/size.ts';
 
 const TOKEN = 'instructor-token-for-tests-0123456789';

@@ -1,10 +1,8 @@
 // The course: lessons + check runner + progress + classroom (instructor sessions, broadcast, class actions), wired to the web server.
 import fs from 'node:fs';
-import type { IncomingMessage } from 'node:http';
 import path from 'node:path';
-import type { Duplex } from 'node:stream';
 import { CLOSE, type ClientMessage } from '../protocol/messages.ts';
-import { WATCH_PATH, type ClassAction } from '../protocol/lessons.ts';
+import type { ClassAction } from '../protocol/lessons.ts';
 import type { BoxSettings } from '../protocol/settings.ts';
 import type { LoadedLesson } from '../lessons/loader.ts';
 import { PackSet } from '../lessons/packset.ts';
@@ -13,8 +11,8 @@ import { CheckRunner } from '../lessons/runner.ts';
 import type { Limits } from '../lessons/settings.ts';
 import type { BoxProbe } from '../lessons/probe.ts';
 import type { SandboxHandle } from '../engine/types.ts';
-import type { Session, SessionClient } from '../web/session.ts';
-import type { SessionManager } from '../web/sessions.ts';
+import type { Session, SessionClient } from '../sessions/session.ts';
+import type { SessionManager } from '../sessions/manager.ts';
 import { InstructorAuth } from './auth.ts';
 import { ClassStore, type Db } from './class-store.ts';
 import { Classes } from './classes.ts';
@@ -155,13 +153,6 @@ export class Course {
     const out = dir ? { ...rest, baseDir: dir } : rest;
     const lab = this.instructors.has(s.id) && this.deps.limits.lab !== false;
     return lab ? { lab: true, ...out } : out;
-  }
-
-  handlesUpgrade(req: IncomingMessage): boolean {
-    return (req.url ?? '').split('?')[0] === WATCH_PATH;
-  }
-  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
-    this.watch.handleUpgrade(req, socket, head);
   }
 
   /** An instructor session: the instructor's own terminal, which they can broadcast. */

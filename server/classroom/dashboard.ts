@@ -4,7 +4,7 @@ import type { DashboardResponse, DashboardSession, DashboardStats } from '../pro
 import type { LoadedLesson } from '../lessons/loader.ts';
 import type { CheckRunner } from '../lessons/runner.ts';
 import type { ProgressStore } from '../lessons/progress.ts';
-import type { SessionManager } from '../web/sessions.ts';
+import type { SessionManager } from '../sessions/manager.ts';
 
 interface Sample {
   stats: SandboxStats;

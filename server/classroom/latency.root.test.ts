@@ -5,8 +5,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { startServer } from '../web/server.ts';
-import { TestClient, newSession } from '../web/test-client.ts';
+import { startServer } from '../root/compose.ts';
+import { TestClient, newSession } from '../root/testing/test-client.ts';
 
 test('Enter → green: the quick re-check after Enter beats the 1 s tick', { timeout: 120_000 }, async (t) => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'boxlab-latency-'));

@@ -4,8 +4,8 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { startServer } from '../web/server.ts';
-import { TestClient, newSession } from '../web/test-client.ts';
+import { startServer } from '../root/compose.ts';
+import { TestClient, newSession } from '../root/testing/test-client.ts';
 
 const root = process.getuid?.() === 0;
 const MiB = 1024 * 1024;

@@ -7,7 +7,7 @@ import path from 'node:path';
 import type fsT from 'node:fs';
 import type { SandboxHandle } from '../engine/types.ts';
 import type { BoxProbe } from '../lessons/probe.ts';
-import { TestClient, http, newSession, start } from '../web/test-client.ts';
+import { TestClient, http, newSession, start } from '../root/testing/test-client.ts';
 import { MiB } from '../protocol/size.ts';
 
 const TOKEN = 'instructor-token-for-tests-0123456789';

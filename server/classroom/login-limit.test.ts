@@ -7,7 +7,7 @@ import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { http, start } from '../web/test-client.ts';
+import { http, start } from '../root/testing/test-client.ts';
 import { InstructorAuth, loadInstructorToken } from './auth.ts';
 import { LoginLimiter } from './login-limit.ts';
 

@@ -1,6 +1,6 @@
 // Failed instructor sign-ins are rate-limited per address (IPv6: per /64) and over all addresses together: over
 // budget, every attempt that presents a token gets 429 with Retry-After before the token is even compared.
-import { TokenBucket, addressKey, type Rate } from '../web/budget.ts';
+import { TokenBucket, addressKey, type Rate } from '../sessions/budget.ts';
 
 export interface LoginLimits {
   /** Failures one address may make: a burst, then one per 1/perSec seconds. */

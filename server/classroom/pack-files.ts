@@ -1,14 +1,13 @@
 // GET /api/lessons/<slug>/files/<path>: an image of the lesson's pack, read beneath the pack folder one component at a
 // time with O_NOFOLLOW (server/boxfs): no "..", no symlink anywhere on the path, regular files only, 2 MiB at most.
-import type { ServerResponse } from 'node:http';
 import { readFileBeneath } from '../boxfs/index.ts';
-import { SECURITY_HEADERS } from '../web/static.ts';
+import { SECURITY_HEADERS, type RouteResponse } from '../sessions/routes.ts';
 
 const TYPES: Record<string, string> = { png: 'image/png', jpg: 'image/jpeg', jpeg: 'image/jpeg', gif: 'image/gif', webp: 'image/webp', svg: 'image/svg+xml' };
 const PATH_RE = /^[A-Za-z0-9_][A-Za-z0-9._/-]*\.(png|jpe?g|gif|webp|svg)$/i;
 
 /** Answers the request; `dir` is the pack folder of the lesson (undefined: no such lesson). */
-export function servePackFile(res: ServerResponse, dir: string | undefined, rel: string, head: boolean): void {
+export function servePackFile(res: RouteResponse, dir: string | undefined, rel: string, head: boolean): void {
   const plain = (status: number, text: string) => {
     res.writeHead(status, { ...SECURITY_HEADERS, 'Content-Type': 'text/plain; charset=utf-8', 'Cache-Control': 'no-store' });
     res.end(head ? undefined : text);
@@ -28,7 +27,7 @@ export function servePackFile(res: ServerResponse, dir: string | undefined, rel:
   }
   res.writeHead(200, {
     ...SECURITY_HEADERS,
-    'Content-Type': TYPES[decoded.split('.').pop()!.toLowerCase()],
+    'Content-Type': TYPES[decoded.split('.').pop()!.toLowerCase()]!, // PATH_RE admits only these extensions
     'Content-Length': String(data.length),
     'Cache-Control': 'no-cache',
     // An SVG opened directly must not run script in this origin.

@@ -9,9 +9,9 @@ import { fileURLToPath } from 'node:url';
 import type fsT from 'node:fs';
 import type { SandboxHandle } from '../engine/types.ts';
 import type { BoxProbe } from '../lessons/probe.ts';
-import type { FakeSandbox } from '../web/fake-sandbox.ts';
+import type { FakeSandbox } from '../engine/testing/fake-sandbox.ts';
 import { loadConfig } from '../web/config.ts';
-import { TestClient, http, newSession, start } from '../web/test-client.ts';
+import { TestClient, http, newSession, start } from '../root/testing/test-client.ts';
 
 const EXAMPLE = fileURLToPath(new URL('../../examples/lesson-pack', import.meta.url));
 const TOKEN = 'instructor-token-for-tests-0123456789';

@@ -1,12 +1,9 @@
 // Read-only watch sockets: an instructor spectating a learner, or learners following the instructor's broadcast.
-import type { IncomingMessage } from 'node:http';
-import type { Duplex } from 'node:stream';
-import { WebSocketServer, type WebSocket } from 'ws';
 import { CLOSE, PROTOCOL_VERSION, TOKEN_PROTOCOL_PREFIX, parseClientMessage, type ServerMessage } from '../protocol/messages.ts';
 import { WATCH_PATH } from '../protocol/lessons.ts';
-import type { Session } from '../web/session.ts';
-import type { SessionManager } from '../web/sessions.ts';
-import { originAllowed } from '../web/socket.ts';
+import type { Session } from '../sessions/session.ts';
+import type { SessionManager } from '../sessions/manager.ts';
+import { originAllowed, type RouteRefusal, type RouteRequest, type RouteSocket, type SocketRoute } from '../sessions/routes.ts';
 import type { InstructorAuth } from './auth.ts';
 
 export interface WatchOptions {
@@ -21,40 +18,30 @@ export interface WatchOptions {
   log?: (line: string) => void;
 }
 
-type Denied = { status: 401 | 403 | 404 | 429; message: string; retryAfterSec?: number };
-const STATUS_TEXT = { 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 429: 'Too Many Requests' } as const;
-
-function refuse(socket: Duplex, d: Denied): void {
-  const body = `${d.message}\n`;
-  const retry = d.retryAfterSec ? `Retry-After: ${d.retryAfterSec}\r\n` : '';
-  socket.end(`HTTP/1.1 ${d.status} ${STATUS_TEXT[d.status]}\r\nConnection: close\r\n${retry}Content-Type: text/plain; charset=utf-8\r\n` +
-    `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
-}
+type Grant = { ok: true; session: Session; kind: 'spectate' | 'broadcast' };
 
 interface Viewer {
-  ws: WebSocket;
+  ws: RouteSocket;
   session: Session;
   kind: 'spectate' | 'broadcast';
   tap: (item: Buffer | ServerMessage) => void;
   timer: NodeJS.Timeout;
 }
 
-export class WatchHub {
-  private readonly wss: WebSocketServer;
+/** The watch endpoint, a socket route: the web layer upgrades the connection, this hub serves the viewer. */
+export class WatchHub implements SocketRoute<Grant> {
+  readonly path = WATCH_PATH;
+  readonly maxPayload = 4096;
   private readonly viewers = new Set<Viewer>();
 
-  constructor(private readonly opts: WatchOptions) {
-    this.wss = new WebSocketServer({
-      noServer: true, maxPayload: 4096, perMessageDeflate: false, clientTracking: false, handleProtocols: () => PROTOCOL_VERSION,
-    });
-  }
+  constructor(private readonly opts: WatchOptions) {}
 
   get size(): number {
     return this.viewers.size;
   }
 
   /** Who may watch what: instructors any session (or the broadcast), learners only the broadcast, checked before upgrading. */
-  authorize(req: IncomingMessage): { ok: true; session: Session; kind: 'spectate' | 'broadcast' } | ({ ok: false } & Denied) {
+  authorize(req: RouteRequest): Grant | RouteRefusal {
     const url = new URL(req.url ?? '/', 'http://x');
     if (url.pathname !== WATCH_PATH) return { ok: false, status: 404, message: 'no WebSocket endpoint here' };
     if (!originAllowed(req.headers.origin, req.headers.host, this.opts.allowedOrigins)) return { ok: false, status: 403, message: 'origin not allowed' };
@@ -79,10 +66,8 @@ export class WatchHub {
     return b && !b.destroyed ? { ok: true, session: b, kind: 'broadcast' } : { ok: false, status: 404, message: 'nothing is being broadcast' };
   }
 
-  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
-    const a = this.authorize(req);
-    if (!a.ok) return refuse(socket, a);
-    this.wss.handleUpgrade(req, socket, head, (ws) => void this.attach(ws, a.session, a.kind));
+  accept(ws: RouteSocket, a: Grant): void {
+    void this.attach(ws, a.session, a.kind);
   }
 
   /** Closes the viewers of broadcasts (the instructor stopped), or every viewer. */
@@ -92,10 +77,9 @@ export class WatchHub {
 
   close(): void {
     this.closeViewers(CLOSE.SHUTDOWN, 'server shutting down');
-    this.wss.close();
   }
 
-  private async attach(ws: WebSocket, session: Session, kind: 'spectate' | 'broadcast'): Promise<void> {
+  private async attach(ws: RouteSocket, session: Session, kind: 'spectate' | 'broadcast'): Promise<void> {
     const send = (m: ServerMessage): void => {
       if (ws.readyState === ws.OPEN) ws.send(JSON.stringify(m));
     };

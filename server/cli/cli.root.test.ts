@@ -8,7 +8,7 @@ import { RUN_DIR } from '../engine/state.ts';
 
 const BIN = join(import.meta.dirname, '..', '..', 'bin', 'boxlab.js');
 const root = process.getuid?.() === 0;
-/** Slow hosts (the qemu TCG guest) scale the per-run timeout: see server/engine/tests/helpers.ts. */
+/** Slow hosts (the qemu TCG guest) scale the per-run timeout: see server/engine/testing/helpers.ts. */
 const TIME_FACTOR = Math.max(1, Number(process.env.BOXLAB_TEST_TIME_FACTOR) || 1);
 const opts = { skip: root ? false : 'needs root (sudo npm test)', timeout: 300_000 * TIME_FACTOR };
 

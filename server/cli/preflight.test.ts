@@ -2,10 +2,10 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
-import { FakeKernel } from '../engine/cgroups/fake-kernel.ts';
+import { FakeKernel } from '../engine/cgroups/testing/fake-kernel.ts';
 import { hostProblems, kernelVersion, preflight, type HostProbe } from './preflight.ts';
 
-const fx = (name: string) => readFileSync(new URL(`../engine/cgroups/fixtures/${name}`, import.meta.url), 'utf8');
+const fx = (name: string) => readFileSync(new URL(`../engine/cgroups/testing/fixtures/${name}`, import.meta.url), 'utf8');
 
 /** A healthy pure-v2 Debian 12 host (kernel 6.1, image on ext4) over a fake cgroupfs; `files` overrides /proc texts. */
 async function host(t: { after(fn: () => Promise<void>): void }, over: Partial<HostProbe> & { files?: Record<string, string | null>; rootControllers?: string } = {}) {

@@ -57,7 +57,7 @@ export async function serveCommand(argv: string[]): Promise<number> {
   await ensureImage(image, progress);
   progress.done();
   if (process.env.BOXLAB_SKIP_WEB_BUILD !== '1' && webBundleStale()) await buildWebBundle();
-  const { main } = await import('../web/server.ts');
+  const { main } = await import('../root/compose.ts');
   await main(argv);
   // main() installs its own SIGTERM/SIGINT handlers and exits the process when the server is closed.
   return new Promise<number>(() => {});

@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { compileCheck } from './compose.ts';
-import { FakeProbe } from './fake-probe.ts';
+import { FakeProbe } from './testing/fake-probe.ts';
 
 async function check(value: Record<string, unknown>, probe: FakeProbe, openedAt?: number) {
   const c = compileCheck(value, { value, lineOf: () => 1 }, 't.md');

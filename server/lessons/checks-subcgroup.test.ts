@@ -1,7 +1,7 @@
 // The `subcgroup` word over a fake probe: the learner's own cgroup, never the engine's init/ leaf, and its bounds.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { FakeProbe } from './fake-probe.ts';
+import { FakeProbe } from './testing/fake-probe.ts';
 import { CHECKS } from './checks.ts';
 
 const MiB = 2 ** 20;

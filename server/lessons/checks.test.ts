@@ -6,7 +6,7 @@ import type { StageEvent } from '../engine/types.ts';
 import type { Memo } from './checks.ts';
 import { answerMatches } from './facts.ts';
 import type { BoxProc } from './probe.ts';
-import { FakeProbe, run, stats } from './fake-probe.ts';
+import { FakeProbe, run, stats } from './testing/fake-probe.ts';
 
 test('file: new, copied-up, whiteout and owner are told apart', async () => {
   const p = new FakeProbe();

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { cgroupDir } from './probe.ts';
 
-const fixture = (name: string) => readFileSync(new URL(`../engine/cgroups/fixtures/${name}`, import.meta.url), 'utf8');
+const fixture = (name: string) => readFileSync(new URL(`../engine/cgroups/testing/fixtures/${name}`, import.meta.url), 'utf8');
 /** The box sits in <server's cgroup>/boxlab/<id> of every hierarchy (what the engine makes). */
 const boxCgroup = (serverCgroup: string) =>
   serverCgroup.trim().split('\n').map((l) => `${l.replace(/\/$/, '')}/boxlab/bx-1`).join('\n');

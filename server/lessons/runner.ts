@@ -2,7 +2,7 @@
 import type { SandboxHandle } from '../engine/types.ts';
 import type { CheckMsg, LessonMsg, SandboxSettings } from '../protocol/lessons.ts';
 import type { BoxSettings } from '../protocol/settings.ts';
-import type { Session } from '../web/session.ts';
+import type { Session } from '../sessions/session.ts';
 import type { CheckResult, Memo } from './checks.ts';
 import type { LoadedLesson } from './loader.ts';
 import { RealProbe, type BoxProbe } from './probe.ts';

@@ -2,7 +2,7 @@
 // no file of the box except the ones it names (so writing or printing anything else can never turn it green).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { FakeProbe, run } from './fake-probe.ts';
+import { FakeProbe, run } from './testing/fake-probe.ts';
 import { compileCheck } from './compose.ts';
 import { DEFAULT_LESSONS_DIR } from './loader.ts';
 import { loadPack } from './pack.ts';

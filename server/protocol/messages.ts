@@ -1,6 +1,6 @@
 // Boxlab wire protocol v1: constants, zod schemas and parsers shared by the server and the browser (no node imports).
 import { z } from 'zod';
-import { STAGES } from '../engine/types.ts';
+import { STAGES } from './box.ts';
 import { xrayMsg, xraySubscribeMsg } from './xray.ts';
 import { LESSON_CLIENT_TYPES, LESSON_SERVER_TYPES, lessonClientMessages, lessonServerMessages } from './lessons.ts';
 

@@ -3,7 +3,7 @@ import { after, before, describe, test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { buildProbeImage, cgroupDirOf, cgroupView, hostResponsiveness, readCg, SKIP, sleep, startBox, type BoxConfig, type LiveBox, type ProbeImage } from './harness.ts';
+import { buildProbeImage, cgroupDirOf, cgroupView, hostResponsiveness, readCg, SKIP, sleep, startBox, type BoxConfig, type LiveBox, type ProbeImage } from './testing/harness.ts';
 import { MiB } from '../protocol/size.ts';
 
 /** resource -> id of the box whose limit a test of this run read back from the kernel. */

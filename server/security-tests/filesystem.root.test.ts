@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
-import { answers, buildProbeImage, runInBox, SKIP, startBox, type ProbeImage, SUITE_LAB } from './harness.ts';
+import { answers, buildProbeImage, runInBox, SKIP, startBox, type ProbeImage, SUITE_LAB } from './testing/harness.ts';
 
 interface MountLine { majmin: string; mountPoint: string; optional: string[]; fstype: string; superOpts: string }
 function mountsOf(pid: number | 'self'): MountLine[] {

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { buildProbeImage, SKIP, startBox, type ProbeImage } from './harness.ts';
+import { buildProbeImage, SKIP, startBox, type ProbeImage } from './testing/harness.ts';
 import { readFileBeneath, readProcFile, UnsafePathError, writeFileBeneath } from '../boxfs/index.ts';
 
 const refused = (err: unknown) => err instanceof UnsafePathError && /^(ELOOP|ENOTDIR|EINVAL)$/.test(err.code);

@@ -6,7 +6,7 @@ import type { Defense } from '../engine/index.ts';
 import { BOX_CAPS, CAPS, capMask } from '../engine/security/policy.ts';
 import { UID_BASE, UID_RANGE } from '../engine/state.ts';
 import { LAB_CAPS } from '../engine/security/lab-policy.ts';
-import { answers, buildProbeImage, runInBox, SKIP, SUITE_LAB, startBox, type BoxRun, type LiveBox, type ProbeImage } from './harness.ts';
+import { answers, buildProbeImage, runInBox, SKIP, SUITE_LAB, startBox, type BoxRun, type LiveBox, type ProbeImage } from './testing/harness.ts';
 
 const SCRIPT = [
   "grep -E '^(Cap|NoNewPrivs|Seccomp)' /proc/self/status",

@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
 import { RUN_DIR } from '../engine/state.ts';
-import { answers, buildProbeImage, procsInUidRange, runInBox, SKIP, sleep, startBox, type LiveBox, type ProbeImage } from './harness.ts';
+import { answers, buildProbeImage, procsInUidRange, runInBox, SKIP, sleep, startBox, type LiveBox, type ProbeImage } from './testing/harness.ts';
 
 const alive = (pid: number) => {
   try {

@@ -5,7 +5,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { LAB_NS_MAX } from '../engine/security/lab-policy.ts';
 import fs from 'node:fs';
-import { answers, buildProbeImage, runInBox, SKIP, type ProbeImage } from './harness.ts';
+import { answers, buildProbeImage, runInBox, SKIP, type ProbeImage } from './testing/harness.ts';
 
 /** Holds `n` sibling user namespaces open at once (each a sleeping unshare) and prints how many were made. */
 const siblings = (n: number) =>

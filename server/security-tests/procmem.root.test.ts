@@ -1,7 +1,7 @@
 // /proc/<pid>/mem: a box process writing a sibling's memory (ptrace by another name) is refused by the read-only /proc.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { answers, buildProbeImage, runInBox, SKIP, SUITE_LAB, type ProbeImage } from './harness.ts';
+import { answers, buildProbeImage, runInBox, SKIP, SUITE_LAB, type ProbeImage } from './testing/harness.ts';
 
 // The probe forks a child and writes its flag through /proc/<child>/mem; then opens /proc/self/mem for writing and
 // /proc/1/mem for reading. Also: /proc's own mount options, and a write through the magic link /proc/self/fd/3,

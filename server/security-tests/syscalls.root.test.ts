@@ -2,7 +2,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Defense } from '../engine/index.ts';
-import { answers, buildProbeImage, runInBox, SKIP, type ProbeImage } from './harness.ts';
+import { answers, buildProbeImage, runInBox, SKIP, type ProbeImage } from './testing/harness.ts';
 
 /** The same probe run under four configurations; layered defenses need both switched off to open. */
 const RUNS = {

@@ -7,8 +7,8 @@ import path from 'node:path';
 import { readRecords, UID_RANGE, type SandboxRecord } from '../engine/state.ts';
 import { mountsUnder } from '../engine/sweep.ts';
 import { pruneUidSlots, UID_REGISTRY, uidSlotEntries } from '../engine/uid-registry.ts';
-import { TestClient, newSession } from '../web/test-client.ts';
-import { SKIP, sleep } from './harness.ts';
+import { TestClient, newSession } from '../root/testing/test-client.ts';
+import { SKIP, sleep } from './testing/harness.ts';
 
 const ROOT = path.join(import.meta.dirname, '..', '..');
 const BIN = path.join(ROOT, 'bin', 'boxlab.js');
@@ -72,8 +72,8 @@ describe('host uid ranges are machine-wide', { skip: SKIP }, () => {
 
   test('two servers and boxlab run: disjoint uid_map and gid_map ranges, each held in the one registry', { timeout: 180_000 }, async (t) => {
     const env = { BOXLAB_STATIC_DIR: '/nonexistent/out', BOXLAB_MAX_PER_CLIENT: '3' };
-    const srvA = child(['--import', 'tsx', path.join(ROOT, 'server/web/server.ts'), '--port', String(PORTS.a)], { ...env, BOXLAB_RUN: RUNS.a });
-    const srvB = child(['--import', 'tsx', path.join(ROOT, 'server/web/server.ts'), '--port', String(PORTS.b)], { ...env, BOXLAB_RUN: RUNS.b });
+    const srvA = child(['--import', 'tsx', path.join(ROOT, 'server/root/compose.ts'), '--port', String(PORTS.a)], { ...env, BOXLAB_RUN: RUNS.a });
+    const srvB = child(['--import', 'tsx', path.join(ROOT, 'server/root/compose.ts'), '--port', String(PORTS.b)], { ...env, BOXLAB_RUN: RUNS.b });
     child([BIN, 'run', '--', '/bin/sh', '-c', 'echo up; sleep 120'], { BOXLAB_RUN: RUNS.cli });
     const [urlA, urlB] = await Promise.all([serverUp(PORTS.a, srvA), serverUp(PORTS.b, srvB)]);
     // Sessions on both servers created at the same time, while the CLI box comes up.

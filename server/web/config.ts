@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import type { SessionLimits } from '../protocol/messages.ts';
 import { SETTINGS, fromEnv, settingsOf, type ParseContext, type Setting, type SettingKey } from '../protocol/settings.ts';
 import { describeLimitError, formatBytes, parseDurationSec } from '../protocol/size.ts';
-import type { Rate } from './budget.ts';
+import type { Rate } from '../sessions/budget.ts';
 import type { ConnectionLimits } from './gate.ts';
 import { parseHost } from './hosts.ts';
 import { INSTRUCTOR_TOKEN_RE } from '../protocol/lessons.ts';
@@ -92,13 +92,13 @@ export interface ServerConfig {
   /**
    * Boxes made ahead with the default settings so a Start gets one at once (0 = off). Each counts against
    * max-sessions and host-memory admission like a session's box, is handed to exactly one session and replaced
-   * (server/web/pool.ts).
+   * (server/sessions/pool.ts).
    */
   warmPool: number;
   /** Seconds without output after which a session's screen mirror is kept only serialized (0 = never; mirror.ts). */
   mirrorHibernateSec: number;
   /**
-   * Admission by host memory (server/web/admission.ts): new boxes are refused once the memory limits of all boxes
+   * Admission by host memory (server/sessions/admission.ts): new boxes are refused once the memory limits of all boxes
    * would pass this many times what the host can back (MemAvailable + memory boxes use now). 1 = never promise
    * more than the host has; 0 (`off`) turns the check off.
    */
@@ -114,11 +114,8 @@ export interface ServerConfig {
   fairness: FairnessLimits;
 }
 
-/** Input flow of a session (server/web/input-flow.ts): hold the socket above this fraction of the queue's cap;
- * a hold with no byte taken by the box for stallMs ends, and input over the cap is refused. ws emits every frame of
- * the chunk it already read after pause() (up to one 64 KiB socket read), so the cap's other 3/4 must exceed that:
- * BOXLAB_INPUT_QUEUE is at least 128K. */
-export const INPUT_FLOW = { holdFraction: 0.25, stallMs: 1000 } as const;
+/** Input flow defaults live with the input flow (sessions layer, below web). */
+export { INPUT_FLOW } from '../sessions/input-flow.ts';
 
 /** A bad setting: `boxlab serve` prints its one line and exits 2 (server/cli/main.ts). */
 export class ConfigError extends Error {

@@ -6,8 +6,8 @@ import { readdirSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { request } from 'node:http';
 import { FAIRNESS } from './config.ts';
-import { startServer } from './server.ts';
-import { TestClient, newSession } from './test-client.ts';
+import { startServer } from '../root/compose.ts';
+import { TestClient, newSession } from '../root/testing/test-client.ts';
 
 const root = process.getuid?.() === 0;
 const PROMPT = /# (\x1b\[6n)?$/;

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { FAIRNESS, type FairnessLimits } from './config.ts';
-import { TestClient, http, newSession, rawUpgrade, start } from './test-client.ts';
+import { TestClient, http, newSession, rawUpgrade, start } from '../root/testing/test-client.ts';
 
 const fds = () => readdirSync('/proc/self/fd').length;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -2,7 +2,7 @@
 // handed to the HTTP parser late; then refused with 429), and a deadline for upgrade handshakes.
 import type { Server, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { addressKey, BudgetBook, TokenBucket, type Rate } from './budget.ts';
+import { addressKey, BudgetBook, TokenBucket, type Rate } from '../sessions/budget.ts';
 
 export interface ConnectionLimits {
   /** New TCP connections per address (rate and burst). */

@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { request } from 'node:http';
 import { HostAllowlist, parseHost } from './hosts.ts';
-import { newSession, rawUpgrade, start } from './test-client.ts';
+import { newSession, rawUpgrade, start } from '../root/testing/test-client.ts';
 
 test('parseHost: canonical names and addresses; malformed values refused', () => {
   assert.deepEqual(parseHost('LocalHost:3000'), { host: 'localhost', port: 3000 });

@@ -4,9 +4,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { summarize } from '../../bench/lib/stats.ts';
-import { pasteBytes, runPaste } from './paste-scenario.ts';
-import { startServer } from './server.ts';
-import { TestClient, newSession } from './test-client.ts';
+import { pasteBytes, runPaste } from '../root/testing/paste-scenario.ts';
+import { startServer } from '../root/compose.ts';
+import { TestClient, newSession } from '../root/testing/test-client.ts';
 
 const root = process.getuid?.() === 0;
 /**

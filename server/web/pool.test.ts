@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { STAGES } from '../engine/types.ts';
-import { TestClient, http, newSession, start } from './test-client.ts';
+import { TestClient, http, newSession, start } from '../root/testing/test-client.ts';
 
 const until = async (cond: () => boolean, what: string, ms = 5000): Promise<void> => {
   const end = Date.now() + ms;

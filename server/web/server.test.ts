@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { WebSocket } from 'ws';
 import { STAGES } from '../engine/types.ts';
-import { TestClient, http, newSession, rawUpgrade, start } from './test-client.ts';
+import { TestClient, http, newSession, rawUpgrade, start } from '../root/testing/test-client.ts';
 
 async function connect(url: string, token: string): Promise<TestClient> {
   const c = new TestClient(url, token);

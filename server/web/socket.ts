@@ -5,30 +5,18 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import {
   CLOSE, FLOW, LIMITS, PROTOCOL_VERSION, TOKEN_PROTOCOL_PREFIX, WS_PATH, parseClientMessage, type ClientMessage, type ServerMessage,
 } from '../protocol/messages.ts';
-import { addressKey, BudgetBook, MessageBudget, Pacer, TokenBucket } from './budget.ts';
+import { addressKey, BudgetBook, MessageBudget, Pacer, TokenBucket } from '../sessions/budget.ts';
 import { FAIRNESS, type FairnessLimits } from './config.ts';
-import { FrameCoalescer, PauseGate } from './flow.ts';
+import { FrameCoalescer, PauseGate } from '../sessions/flow.ts';
 import { endWith } from './gate.ts';
-import type { Session, SessionClient } from './session.ts';
-import type { SessionManager } from './sessions.ts';
+import { originAllowed } from '../sessions/routes.ts';
+import type { Session, SessionClient } from '../sessions/session.ts';
+import type { SessionManager } from '../sessions/manager.ts';
 
 /** What an ack of at least FLOW.ackEvery bytes costs in the message budget (others cost 1). */
 export const ACK_COST = 0.1;
 
 export type AuthResult = { ok: true; session: Session } | { ok: false; status: 401 | 403 | 404; message: string };
-
-/** Origin must be the Host's own (any scheme of http/https: a TLS proxy may sit in front) or explicitly allowed. */
-export function originAllowed(origin: string | undefined, host: string | undefined, allowed: readonly string[]): boolean {
-  if (!origin) return false;
-  if (allowed.includes(origin)) return true;
-  let u: URL;
-  try {
-    u = new URL(origin);
-  } catch {
-    return false;
-  }
-  return (u.protocol === 'http:' || u.protocol === 'https:') && !!host && u.host.toLowerCase() === host.toLowerCase();
-}
 
 export function authorizeUpgrade(req: IncomingMessage, manager: SessionManager, allowedOrigins: readonly string[]): AuthResult {
   const path = (req.url ?? '').split('?')[0];

@@ -3,6 +3,7 @@ import { createReadStream } from 'node:fs';
 import { realpath, stat } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { extname, join, sep } from 'node:path';
+import { SECURITY_HEADERS } from '../sessions/routes.ts';
 
 const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -29,12 +30,8 @@ const TYPES: Record<string, string> = {
   '.xml': 'application/xml',
 };
 
-/** Headers every response from this server carries. */
-export const SECURITY_HEADERS: Record<string, string> = {
-  'X-Content-Type-Options': 'nosniff',
-  'Referrer-Policy': 'no-referrer',
-  'Content-Security-Policy': "frame-ancestors 'self'",
-};
+/** Headers every response from this server carries (defined with the route contract, below web). */
+export { SECURITY_HEADERS };
 
 type Found = { file: string; size: number; mtime: Date };
 

@@ -12,7 +12,7 @@ import { clientProtocols } from '../protocol/messages.ts';
 import { createConnection } from 'node:net';
 import { ConfigError, FAIRNESS, loadConfig } from './config.ts';
 import { HostAllowlist } from './hosts.ts';
-import { http, rawUpgrade, start } from './test-client.ts';
+import { http, rawUpgrade, start } from '../root/testing/test-client.ts';
 import { ensureSelfSigned, loadTlsFiles, startupLines } from './tls.ts';
 
 function tempHome(t: { after(fn: () => void): void }): string {

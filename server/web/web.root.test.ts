@@ -7,8 +7,8 @@ import { fileURLToPath } from 'node:url';
 import { readRecords, type SandboxRecord } from '../engine/state.ts';
 import { mountsUnder } from '../engine/sweep.ts';
 import { FLOW } from '../protocol/messages.ts';
-import { startServer } from './server.ts';
-import { TestClient, http, newSession, rawUpgrade } from './test-client.ts';
+import { startServer } from '../root/compose.ts';
+import { TestClient, http, newSession, rawUpgrade } from '../root/testing/test-client.ts';
 
 const PROMPT = /# (\x1b\[6n)?$/; // busybox ash: "root@box-…:~# " then a cursor-position query
 const root = process.getuid?.() === 0;
@@ -143,7 +143,7 @@ test('real pty flood: paused near the high watermark without acks, Ctrl-C gets t
 });
 
 test('SIGTERM: the server process closes sockets with 4503, destroys its sandboxes and exits 0', { skip: !root && 'needs root' }, async (t) => {
-  const entry = fileURLToPath(new URL('./server.ts', import.meta.url));
+  const entry = fileURLToPath(new URL('../root/compose.ts', import.meta.url));
   const child = spawn(process.execPath, ['--import', 'tsx', entry, '--port', '0', '--static-dir', '/nonexistent/out', '--warm-pool', '0'], {
     cwd: fileURLToPath(new URL('../..', import.meta.url)),
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -6,11 +6,11 @@ import net from 'node:net';
 import os from 'node:os';
 import { test } from 'node:test';
 import { NS_CLAIMS, TRY_COMMANDS, UTS_RENAME_CAP, type NsKind } from '../../components/xray/claims.ts';
-import { runInBox } from '../security-tests/harness.ts';
+import { runInBox } from '../security-tests/testing/harness.ts';
 import { defaultImagePath, ensureImage } from '../rootfs/index.ts';
 import { defaultConfig } from '../web/config.ts';
-import { sandboxConfigFor } from '../web/server.ts';
-import type { Session } from '../web/session.ts';
+import { sandboxConfigFor } from '../root/compose.ts';
+import type { Session } from '../sessions/session.ts';
 
 const skip = process.getuid?.() !== 0 ? 'needs root: a real box' : false;
 const KINDS = Object.keys(NS_CLAIMS) as NsKind[];

@@ -1,7 +1,7 @@
 // The x-ray over the real WebSocket (FakeSandbox): subscribe, full then diffs, unsubscribe stops, bad views refused, reattach resets.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { TestClient, newSession, start } from '../web/test-client.ts';
+import { TestClient, newSession, start } from '../root/testing/test-client.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { parseIdMap, parseStatus, sampleProcs, uidInside } from './procs.ts';
 import { hostNamespaces, nsInode, parseMountinfo, sampleNamespaces } from './kernel.ts';
 import { openDir, closeFd } from '../boxfs/index.ts';
-import { BOX_MOUNTINFO, BOX_NS, HOST_NS, PIDS, SECRET, makeFixture } from './fixture.ts';
+import { BOX_MOUNTINFO, BOX_NS, HOST_NS, PIDS, SECRET, makeFixture } from './testing/fixture-proc.ts';
 
 const UIDMAP = parseIdMap('         0 1105068032      65536\n');
 

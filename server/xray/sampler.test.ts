@@ -8,7 +8,7 @@ import type { SandboxStats } from '../engine/types.ts';
 import { xrayMsg, type XrayMsg } from '../protocol/xray.ts';
 import { XraySampler, type XraySource } from './sampler.ts';
 import { XrayFeed } from './feed.ts';
-import { ID, PIDS, SECRET, makeCgroupTree, makeFixture, type Fixture } from './fixture.ts';
+import { ID, PIDS, SECRET, makeCgroupTree, makeFixture, type Fixture } from './testing/fixture-proc.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

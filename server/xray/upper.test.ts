@@ -5,7 +5,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, renameSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { lowerTop, walkUpper } from './upper.ts';
-import { SECRET, makeFixture } from './fixture.ts';
+import { SECRET, makeFixture } from './testing/fixture-proc.ts';
 import { clean, cleanCmdline } from './text.ts';
 
 const isRoot = process.getuid?.() === 0;

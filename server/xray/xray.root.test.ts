@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, readlinkSync } from 'node:fs';
 import type { XrayMsg, XrayView } from '../protocol/xray.ts';
-import { BoxTracker, PipeShell, SKIP_NOT_ROOT, fdTable, newFds, sleep, within } from '../engine/tests/helpers.ts';
+import { BoxTracker, PipeShell, SKIP_NOT_ROOT, fdTable, newFds, sleep, within } from '../engine/testing/helpers.ts';
 import { XraySampler } from './sampler.ts';
 import { MiB } from '../protocol/size.ts';
 

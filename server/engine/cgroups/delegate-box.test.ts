@@ -3,9 +3,9 @@
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { test } from 'node:test';
-import { FakeKernel } from './fake-kernel.ts';
+import { FakeKernel } from './testing/fake-kernel.ts';
 import { createCgroups, sweepCgroups } from './index.ts';
-import { fakeSystemd, MNT, optsFor } from './systemd-fake.ts';
+import { fakeSystemd, MNT, optsFor } from './testing/fake-systemd.ts';
 import { MAX_DEPTH, MAX_DESCENDANTS } from './delegate-box.ts';
 
 const LIM = { memoryBytes: 64 * 2 ** 20, cpuFraction: 0.25, pids: 20 };

@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { detectLayout, dirThroughMount, layoutVersion, parseMountinfo, parseProcCgroup, unescapeMountField } from './detect.ts';
 
-const fx = (name: string) => readFileSync(new URL(`./fixtures/${name}`, import.meta.url), 'utf8');
+const fx = (name: string) => readFileSync(new URL(`./testing/fixtures/${name}`, import.meta.url), 'utf8');
 
 test('mountinfo: optional fields, the " - " separator and \\040 escapes', () => {
   const m = parseMountinfo(fx('v2-mountinfo.txt'));

@@ -5,10 +5,10 @@ import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { test } from 'node:test';
 import { SandboxError } from '../types.ts';
-import { FakeKernel } from './fake-kernel.ts';
+import { FakeKernel } from './testing/fake-kernel.ts';
 import { createCgroups, openCgroups, sweepCgroups, type CgroupOptions } from './index.ts';
 
-const fx = (name: string) => readFileSync(new URL(`./fixtures/${name}`, import.meta.url), 'utf8');
+const fx = (name: string) => readFileSync(new URL(`./testing/fixtures/${name}`, import.meta.url), 'utf8');
 const OWN_MEM = '/sys/fs/cgroup/memory/process_api/e2b0110824a7f4401049d848c041fe93';
 const LIM = { memoryBytes: 64 * 2 ** 20, cpuFraction: 0.25, pids: 20 };
 

@@ -4,10 +4,10 @@ import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { test } from 'node:test';
 import { SandboxError } from '../types.ts';
-import { FakeKernel, type FakeOptions } from './fake-kernel.ts';
+import { FakeKernel, type FakeOptions } from './testing/fake-kernel.ts';
 import { createCgroups, pruneOwnParents, sweepCgroups, v2Base } from './index.ts';
 import { parseSystemdVersion } from './systemd.ts';
-import { fakeSystemd, MNT, optsFor, systemdTree } from './systemd-fake.ts';
+import { fakeSystemd, MNT, optsFor, systemdTree } from './testing/fake-systemd.ts';
 
 const LIM = { memoryBytes: 64 * 2 ** 20, cpuFraction: 0.25, pids: 20 };
 const SESSION = `${MNT}/user.slice/user-0.slice/session-1.scope`;
