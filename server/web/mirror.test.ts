@@ -178,3 +178,71 @@ test('a plain flood is mostly skipped, the snapshot still matches, and held text
     ref.dispose();
   }
 });
+
+test('snapshots of an unchanged screen share one serialization; a change makes a new one', async () => {
+  const m = new Mirror({ rows: 5, cols: 20 });
+  try {
+    m.write(Buffer.from('\x1b[32mhello\x1b[0m'));
+    const [a, b, c] = await Promise.all([m.snapshot(), m.snapshot(), m.snapshot()]);
+    assert.equal(a, b);
+    assert.equal(b, c);
+    assert.equal(m.serializations, 1);
+    assert.equal(await m.snapshot(), a, 'nothing changed since: the same snapshot');
+    assert.equal(m.serializations, 1);
+    m.write(Buffer.from(' world'));
+    assert.match((await m.snapshot()).data, /world/);
+    assert.equal(m.serializations, 2);
+  } finally {
+    m.dispose();
+  }
+});
+
+test('bytes and resizes after a pending snapshot wait for it, in order, up to the next snapshot', async () => {
+  const m = new Mirror({ rows: 5, cols: 20 });
+  try {
+    m.write(Buffer.from('one'));
+    const a = m.snapshot();
+    m.write(Buffer.from('\r\ntwo'));
+    m.resize(6, 30);
+    const b = m.snapshot();
+    m.write(Buffer.from('\r\nthree'));
+    const [sa, sb] = await Promise.all([a, b]);
+    assert.deepEqual([sa.rows, sa.cols, /one/.test(sa.data), /two/.test(sa.data)], [5, 20, true, false]);
+    assert.deepEqual([sb.rows, sb.cols, /two/.test(sb.data), /three/.test(sb.data)], [6, 30, true, false]);
+    const sc = await m.snapshot();
+    assert.match(sc.data, /three/);
+    assert.equal(m.text(), 'one\ntwo\nthree');
+  } finally {
+    m.dispose();
+  }
+});
+
+test('serializations of many mirrors run one per event-loop turn', async () => {
+  const ms = Array.from({ length: 4 }, () => new Mirror({ rows: 5, cols: 20 }));
+  let turns = 0;
+  let done = false;
+  const tick = (): void => {
+    turns++;
+    if (!done) setImmediate(tick);
+  };
+  setImmediate(tick);
+  try {
+    ms.forEach((m, i) => m.write(Buffer.from(`mirror ${i}`)));
+    const at = await Promise.all(ms.map((m) => m.snapshot().then(() => turns)));
+    assert.equal(new Set(at).size, ms.length, `turns at each serialization: ${at.join(', ')}`);
+  } finally {
+    done = true;
+    for (const m of ms) m.dispose();
+  }
+});
+
+test('dispose rejects a pending snapshot and the ones waiting behind it', async () => {
+  const m = new Mirror({ rows: 5, cols: 20 });
+  m.write(Buffer.from('a'));
+  const a = m.snapshot();
+  m.write(Buffer.from('b'));
+  const b = m.snapshot();
+  m.dispose();
+  await assert.rejects(a, /disposed/);
+  await assert.rejects(b, /disposed/);
+});

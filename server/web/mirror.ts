@@ -42,6 +42,36 @@ const CRLF = Buffer.from('\r\n');
 /** Held plain text is handed to the parser beyond this (a line longer than the buffer can hold is never skipped). */
 const HOLD_MAX = 256 * 1024;
 
+/**
+ * Serializing a screen with 1000 lines of scrollback takes 10-40 ms of the event loop (measured under load). A class
+ * reconnecting at once (a Wi-Fi drop) or following one broadcast would run them back to back in one turn: the
+ * serializations of all mirrors run one per event-loop turn (setImmediate), so sockets and ptys are served between.
+ */
+const serializeQueue: (() => void)[] = [];
+let serializing = false;
+function serializeSoon(job: () => void): void {
+  serializeQueue.push(job);
+  if (serializing) return;
+  serializing = true;
+  const next = (): void => {
+    const j = serializeQueue.shift();
+    if (!j) return void (serializing = false);
+    j();
+    setImmediate(next);
+  };
+  setImmediate(next);
+}
+
+/** What a mirror does while a snapshot waits for its serialization: bytes, resizes and later snapshots, in order. */
+type Frozen = { bytes: Uint8Array } | { rows: number; cols: number } | { snap: Snap };
+interface Snap {
+  promise: Promise<MirrorSnapshot>;
+  resolve(s: MirrorSnapshot): void;
+  reject(err: Error): void;
+  /** The mirror's version (writes and resizes) the snapshot shows. */
+  version: number;
+}
+
 /** Private state of @xterm/headless 6 read to prove a skip safe; anything missing means "not safe". */
 interface CoreView {
   _core?: { buffer?: { scrollTop?: number; scrollBottom?: number }; _inputHandler?: { _parser?: { currentState?: number } } };
@@ -54,7 +84,6 @@ export class Mirror {
   private readonly flow?: MirrorOptions['flow'];
   private pendingBytes = 0;
   private disposed = false;
-  private readonly waiting = new Set<(err?: Error) => void>();
   private readonly skipPlain: boolean;
   /** Plain chunks not yet given to the parser, and the CRLF count of each. */
   private held: Buffer[] = [];
@@ -63,6 +92,16 @@ export class Mirror {
   private heldCrlfTotal = 0;
   /** Bytes never parsed because they would have scrolled out of the buffer (tests, bench). */
   skippedBytes = 0;
+  /** Serializations run (tests: concurrent snapshots of an unchanged screen share one). */
+  serializations = 0;
+  /** Bumped by every write and resize: equal versions show the same screen. */
+  private version = 0;
+  /** Non-null while a snapshot waits to be serialized: the parser is held at its point, later input waits here. */
+  private frozen: Frozen[] | null = null;
+  /** The latest snapshot (pending or done), shared by every caller while nothing changed. */
+  private lastSnap: Snap | null = null;
+  /** The snapshot the parser is held for. */
+  private inflight: Snap | null = null;
 
   constructor(opts: MirrorOptions = {}) {
     this.scrollback = opts.scrollback ?? 1000;
@@ -91,6 +130,7 @@ export class Mirror {
 
   write(chunk: Uint8Array): void {
     if (this.disposed || chunk.length === 0) return;
+    this.version++;
     if (this.skipPlain && isPlain(chunk)) return this.hold(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length));
     this.release();
     this.feed(chunk);
@@ -151,6 +191,12 @@ export class Mirror {
     const n = chunk.length;
     this.pendingBytes += n;
     this.flow?.sent(n);
+    if (this.frozen) return void this.frozen.push({ bytes: chunk });
+    this.parse(chunk);
+  }
+
+  private parse(chunk: Uint8Array): void {
+    const n = chunk.length;
     this.term.write(chunk, () => {
       if (this.disposed) return;
       this.pendingBytes -= n;
@@ -159,30 +205,67 @@ export class Mirror {
   }
 
   resize(rows: number, cols: number): void {
-    if (this.disposed || (rows === this.term.rows && cols === this.term.cols)) return;
+    if (this.disposed) return;
     this.release();
+    if (this.frozen) {
+      this.version++;
+      return void this.frozen.push({ rows, cols });
+    }
+    if (rows === this.term.rows && cols === this.term.cols) return;
+    this.version++;
     this.term.resize(cols, rows);
   }
 
   /**
-   * Screen + scrollback as of every byte written before this call, and none written after: the write
-   * callback runs right after the parser finishes the preceding chunks, before it touches later ones.
+   * Screen + scrollback as of every byte written before this call, and none written after: the write callback runs
+   * right after the parser finishes the preceding chunks, and from this call on later bytes (and resizes) wait in
+   * `frozen` until the serialization, queued one per event-loop turn, is done. Callers asking while nothing changed
+   * share one serialization (a class following one broadcast, a reconnect during a pending one).
    */
   snapshot(): Promise<MirrorSnapshot> {
     if (this.disposed) return Promise.reject(new Error('mirror disposed'));
     this.release();
-    return new Promise((resolve, reject) => {
-      const done = (err?: Error): void => {
-        this.waiting.delete(done);
-        if (err) reject(err);
-      };
-      this.waiting.add(done);
-      this.term.write('', () => {
-        if (!this.waiting.has(done)) return;
-        done();
-        resolve({ data: this.serializer.serialize({ scrollback: this.scrollback }), rows: this.term.rows, cols: this.term.cols });
+    if (this.lastSnap && this.lastSnap.version === this.version) return this.lastSnap.promise;
+    let resolve!: (s: MirrorSnapshot) => void;
+    let reject!: (err: Error) => void;
+    const promise = new Promise<MirrorSnapshot>((res, rej) => ((resolve = res), (reject = rej)));
+    const snap: Snap = { promise, resolve, reject, version: this.version };
+    this.lastSnap = snap;
+    if (this.frozen) this.frozen.push({ snap });
+    else this.freezeFor(snap);
+    return promise;
+  }
+
+  /** Holds the parser at this point and serializes once it got there (in the shared queue), then thaws. */
+  private freezeFor(snap: Snap): void {
+    this.frozen = [];
+    this.inflight = snap;
+    this.term.write('', () => {
+      if (this.disposed) return;
+      serializeSoon(() => {
+        if (this.disposed) return;
+        this.serializations++;
+        this.inflight = null;
+        snap.resolve({ data: this.serializer.serialize({ scrollback: this.scrollback }), rows: this.term.rows, cols: this.term.cols });
+        this.thaw();
       });
     });
+  }
+
+  /** Replays what waited, in order, up to the next waiting snapshot (which freezes again). */
+  private thaw(): void {
+    const ops = this.frozen ?? [];
+    this.frozen = null;
+    for (let i = 0; i < ops.length; i++) {
+      const op = ops[i];
+      if ('snap' in op) {
+        this.freezeFor(op.snap);
+        this.frozen!.push(...ops.slice(i + 1));
+        return;
+      }
+      if ('bytes' in op) this.parse(op.bytes);
+      else if (op.rows !== this.term.rows || op.cols !== this.term.cols) this.term.resize(op.cols, op.rows);
+    }
   }
 
   /** Plain text of the buffer (tests and debugging). Call after snapshot() to be sure everything is parsed. */
@@ -199,7 +282,11 @@ export class Mirror {
     this.disposed = true;
     this.held = [];
     this.heldBytes = 0;
-    for (const done of [...this.waiting]) done(new Error('mirror disposed'));
+    const gone = new Error('mirror disposed');
+    for (const op of this.frozen ?? []) if ('snap' in op) op.snap.reject(gone);
+    this.frozen = null;
+    this.inflight?.reject(gone);
+    this.inflight = null;
     if (this.pendingBytes > 0) this.flow?.ack(this.pendingBytes);
     this.pendingBytes = 0;
     this.term.dispose();
