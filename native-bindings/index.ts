@@ -1,10 +1,10 @@
 // index.ts: the real Syscalls implementation, the only door from the engine to the kernel (through koffi).
 import koffi from 'koffi';
 import { chownSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import tty from 'node:tty';
 import type { PtyMaster, Syscalls, WaitResult } from '../server/engine/syscalls.ts';
 import { SyscallError, check } from './errors.ts';
 import * as libc from './libc.ts';
-import { ptyReader } from './pty-reader.ts';
 import { spawnBox } from './spawn.ts';
 
 function sys(name: string, r: number | bigint, path?: string): number {
@@ -55,9 +55,8 @@ function takePtyMaster(pid: number, targetFd: number): PtyMaster {
       libc.close(fd);
       throw err;
     }
-    // Reads: in the pty reader worker (pty-reader.ts says why), as a tty.ReadStream there: libuv handles EAGAIN on
-    // a non-blocking fd like on any socket (read when epoll says readable).
-    const stream = ptyReader.read(fd);
+    // Reads: libuv handles EAGAIN on a non-blocking fd like on any socket (read when epoll says readable).
+    const stream = new tty.ReadStream(fd);
     const tryWrite = (chunk: Buffer): number => {
       // After destroy() the fd number may already belong to something else: never write to it.
       if (stream.destroyed) throw new SyscallError('write', koffi.os.errno.EBADF, 'pty master (closed)');
