@@ -5,6 +5,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { SERVER_NODE_FLAGS } from '../../server/cli/node-flags.ts';
 import type { SweepReport } from '../../server/engine/sweep.ts';
 import type { ServerConfig } from '../../server/web/config.ts';
 
@@ -18,6 +19,8 @@ export interface LoadServerOptions {
   readyTimeoutMs?: number;
   /** Extra node flags for the server process (e.g. --cpu-prof for a diagnosis). */
   nodeArgs?: string[];
+  /** V8 flags of the server process; default what `npm start` runs (SERVER_NODE_FLAGS), or $BOXLAB_BENCH_V8_FLAGS. */
+  v8Flags?: readonly string[];
 }
 
 export interface ProcSample {
@@ -68,7 +71,10 @@ export class LoadServer {
     const t0 = performance.now();
     const env: NodeJS.ProcessEnv = { ...process.env, BOXLAB_LOAD_CONFIG: JSON.stringify({ port: 0, host: '127.0.0.1', ...opts.config }) };
     if (opts.heartbeatMs) env.BOXLAB_LOAD_HEARTBEAT_MS = String(opts.heartbeatMs);
-    const child = spawn(process.execPath, ['--expose-gc', ...(opts.nodeArgs ?? []), '--import', 'tsx', CHILD], { env, stdio: ['pipe', 'pipe', 'pipe'] });
+    // BOXLAB_BENCH_SERVER_ARGS: extra node flags for every bench server (a diagnosis: bench/lib/stall-watch.ts, --cpu-prof).
+    const extra = (process.env.BOXLAB_BENCH_SERVER_ARGS ?? '').split(' ').filter(Boolean);
+    const v8 = opts.v8Flags ?? benchV8Flags();
+    const child = spawn(process.execPath, ['--expose-gc', ...v8, ...extra, ...(opts.nodeArgs ?? []), '--import', 'tsx', CHILD], { env, stdio: ['pipe', 'pipe', 'pipe'] });
     const s = new LoadServer(child);
     const keep = (line: string) => {
       s.logs.push(line);
@@ -157,6 +163,12 @@ export class LoadServer {
     clearTimeout(timer);
     return { clean: this.exitInfo?.code === 0, ms: performance.now() - t0 };
   }
+}
+
+/** The server's V8 flags in a bench: `npm start`'s, or $BOXLAB_BENCH_V8_FLAGS (set, even empty: e.g. a before/after run). */
+export function benchV8Flags(): readonly string[] {
+  const env = process.env.BOXLAB_BENCH_V8_FLAGS;
+  return env === undefined ? SERVER_NODE_FLAGS : env.split(' ').filter(Boolean);
 }
 
 /** RSS, peak RSS, open fds, threads and CPU time of any process, read from /proc. */

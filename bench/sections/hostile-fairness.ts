@@ -1,5 +1,6 @@
 // hostile-fairness.ts (section): ten learners type while one greedy client does, in turn, a 10 MB paste, 10,000
 // messages/s, 1000 connects and 500 silent sockets; the learners' echo per case next to an idle probe's lateness.
+import { appendFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loopbackAddress, LoadClient } from '../lib/load-client.ts';
@@ -56,11 +57,17 @@ export async function runFairness(p: FairnessParams, log: (l: string) => void = 
   let stop = false;
   let chain = Promise.resolve();
   let current = 'base';
+  // A diagnosis run (bench/lib/stall-watch.ts in the server) gets the phase switches on its clock.
+  const mark = (name: string): void => {
+    const f = process.env.BOXLAB_STALL_LOG;
+    if (f) appendFileSync(f, `${JSON.stringify({ ev: 'phase', name, us: Number(process.hrtime.bigint() / 1000n) })}\n`);
+  };
   // Echo samples are tagged at once; the probe's and the server loop's figures of the phase that ended are read after.
   const next = (name: string): void => {
     const prev = current;
     current = name;
     echo.phase = name;
+    mark(name);
     chain = chain.then(async () => {
       const [l, d] = await Promise.all([probe.read(), server.loopDelay().catch(() => null)]);
       lateness[prev] = l;
@@ -76,6 +83,7 @@ export async function runFairness(p: FairnessParams, log: (l: string) => void = 
     }
     await Promise.all([server.loopDelay(), probe.read()]);
     echo.phase = 'base';
+    mark('base');
     await sleep(p.baseMs);
     log(`fairness: greedy client starts (load ${((await import('node:os')).loadavg()[0] ?? 0).toFixed(1)})`);
     const actor = await runActor<FairnessActorResult>(ACTOR, { ...p.actor, url: server.url, serverPid: server.pid } satisfies FairnessArgs, (ev) => {

@@ -1,5 +1,6 @@
 // web-memory.ts (section): the server's RSS over a 1 GB flood through one session (goal: grows < 20 MB): flow control
 // must hold the pty instead of buffering, and the headless mirror must stay at its scrollback.
+import { SERVER_NODE_FLAGS } from '../../server/cli/node-flags.ts';
 import os from 'node:os';
 import { BenchClient, PROMPT_END } from '../lib/web-client.ts';
 import { startBenchServer } from '../lib/web-server.ts';
@@ -72,11 +73,11 @@ export const webMemorySection: Section = {
     const runs: MemoryRun[] = [];
     // Node's default young generation grows to 16 MiB semi-spaces under the allocation rate of a flood (heapTotal
     // +19 MB, never given back); --max-semi-space-size=1 keeps it at 1 MiB for a few % more server CPU.
-    // --quick (CI) measures only what `npm start` runs: the server with a 1 MiB semi-space.
-    const variants: [string, FloodKind[]][] = [['', ['base64 lines', 'giant line']], ['--max-semi-space-size=1', ['base64 lines']]];
+    // --quick (CI) measures only what `npm start` runs: the server with a 1 MiB semi-space (SERVER_NODE_FLAGS).
+    const variants: [string, FloodKind[]][] = [['', ['base64 lines', 'giant line']], [SERVER_NODE_FLAGS.join(' '), ['base64 lines']]];
     for (const [flags, kinds] of quick ? variants.slice(1) : variants) {
       // Box cpu 2 so the flood is quick; the server's work per byte is the same at any box limit.
-      const srv = await startBenchServer({ cpuFraction: 2 }, flags ? [flags] : []);
+      const srv = await startBenchServer({ cpuFraction: 2 }, flags.split(' ').filter(Boolean));
       try {
         for (const kind of kinds) runs.push(await flood(srv.url, srv, flags || 'defaults', kind, bytes, log));
       } finally {
@@ -96,7 +97,7 @@ export const webMemorySection: Section = {
       '',
       `The runs of one server follow each other: the second starts from what the first left (a one-time growth, not a leak, if it stays flat).`,
       '',
-      `Verdict: ${Number.isFinite(worst) ? `with Node's defaults ${worst < GOAL_MB ? 'goal met' : 'goal NOT met'} (worst growth ${f1(worst)} MB, MB = 10^6 bytes); ` : ''}with --max-semi-space-size=1 (as \`npm start\` runs it) ${flagged < GOAL_MB ? 'goal met' : 'goal NOT met'} (${f1(flagged)} MB).`,
+      `Verdict: ${Number.isFinite(worst) ? `with Node's defaults ${worst < GOAL_MB ? 'goal met' : 'goal NOT met'} (worst growth ${f1(worst)} MB, MB = 10^6 bytes); ` : ''}with ${SERVER_NODE_FLAGS.join(' ')} (as \`npm start\` runs it) ${flagged < GOAL_MB ? 'goal met' : 'goal NOT met'} (${f1(flagged)} MB).`,
     ].join('\n');
     return { markdown, json: { goalMB: GOAL_MB, bytes, runs, loadavgBefore: load0, loadavgAfter: os.loadavg() } };
   },

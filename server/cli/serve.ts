@@ -4,6 +4,7 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { consoleProgress, defaultImagePath, ensureImage } from '../rootfs/index.ts';
+import { missingNodeFlags } from './node-flags.ts';
 import { CliError, preflight } from './preflight.ts';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -57,6 +58,8 @@ export async function serveCommand(argv: string[]): Promise<number> {
   await ensureImage(image, progress);
   progress.done();
   if (process.env.BOXLAB_SKIP_WEB_BUILD !== '1' && webBundleStale()) await buildWebBundle();
+  const missing = missingNodeFlags();
+  if (missing.length) process.stderr.write(`boxlab: node was started without ${missing.join(' ')}: the server works, with longer event-loop pauses (see server/cli/node-flags.ts)\n`);
   const { main } = await import('../root/compose.ts');
   await main(argv);
   // main() installs its own SIGTERM/SIGINT handlers and exits the process when the server is closed.
