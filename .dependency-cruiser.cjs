@@ -24,7 +24,12 @@ const rule = (name, comment, from, to, extra = {}) => ({
 
 module.exports = {
   forbidden: [
-    rule('protocol-is-the-bottom', 'protocol (wire types, grammar, schemas) imports no other layer', PROTOCOL, `${ENGINE}|${SESSIONS}|${COURSE}|${WEB}|${ROOT}|${UI}`),
+    rule(
+      'protocol-is-the-bottom',
+      'protocol (wire types, grammar, schemas) imports no other layer',
+      PROTOCOL,
+      `${ENGINE}|${SESSIONS}|${COURSE}|${WEB}|${ROOT}|${UI}`,
+    ),
     {
       name: 'protocol-no-node',
       comment: 'protocol is bundled into the browser: no node: modules',
@@ -32,11 +37,25 @@ module.exports = {
       from: { path: PROTOCOL, pathNot: TEST },
       to: { dependencyTypes: ['core'] },
     },
-    rule('engine-below-sessions', 'the engine (with native-bindings, boxfs, rootfs, xray samplers) knows no session, course, web or root', ENGINE, `${SESSIONS}|${COURSE}|${WEB}|${ROOT}|${UI}`),
+    rule(
+      'engine-below-sessions',
+      'the engine (with native-bindings, boxfs, rootfs, xray samplers) knows no session, course, web or root',
+      ENGINE,
+      `${SESSIONS}|${COURSE}|${WEB}|${ROOT}|${UI}`,
+    ),
     rule('sessions-below-course', 'sessions know no course, web or root', SESSIONS, `${COURSE}|${WEB}|${ROOT}|${UI}`),
-    rule('course-below-web', 'lessons and classroom add routes through server/sessions/routes.ts, never by importing web or root', COURSE, `${WEB}|${ROOT}|${UI}`),
-    rule('transport-only-in-web', 'below web nothing speaks HTTP or WebSocket: routes get plain requests and sockets (server/sessions/routes.ts)',
-      `${SESSIONS}|${COURSE}`, '^(http|https|http2|net|tls)$|(^|/)node_modules/ws/'),
+    rule(
+      'course-below-web',
+      'lessons and classroom add routes through server/sessions/routes.ts, never by importing web or root',
+      COURSE,
+      `${WEB}|${ROOT}|${UI}`,
+    ),
+    rule(
+      'transport-only-in-web',
+      'below web nothing speaks HTTP or WebSocket: routes get plain requests and sockets (server/sessions/routes.ts)',
+      `${SESSIONS}|${COURSE}`,
+      '^(http|https|http2|net|tls)$|(^|/)node_modules/ws/',
+    ),
     rule('web-sees-no-course', 'web serves routes it is handed; the root wires the course in', WEB, `${COURSE}|${ROOT}|${UI}`),
     rule('root-no-ui', 'the server does not import the front end', ROOT, UI),
     rule('ui-imports-protocol-only', 'components and app import server code only from server/protocol', UI, SERVER_BUT_PROTOCOL),

@@ -22,28 +22,43 @@ let srv: Awaited<ReturnType<typeof startServer>> | null = null;
 try {
   srv = await startServer({
     config: { host: room.serverAddress, port: 0, tls: 'self-signed', staticDir: '/nonexistent/out', maxSessions: n + 5 },
-    home, log: () => {}, course: { instructorToken: 'class-bench-instructor-token', dbPath: join(home, 'boxlab.db') },
+    home,
+    log: () => {},
+    course: { instructorToken: 'class-bench-instructor-token', dbPath: join(home, 'boxlab.db') },
   });
   const made = srv.course.classes.create({ name: 'Bench class', lessons: [], limits: { memory: '64M', pids: 64 }, cap: n });
   if (!made.ok) throw new Error(made.message);
   const code = made.cls.code;
   const to = { host: room.serverAddress, port: srv.port, pin: srv.tls!.spki };
-  const load = loadavg().map((x) => x.toFixed(2)).join(' ');
+  const load = loadavg()
+    .map((x) => x.toFixed(2))
+    .join(' ');
   const t0 = performance.now();
-  const results = await Promise.allSettled(room.learners.slice(0, n).map(async (l, i) => {
-    const p = await joinFrom(l.name, to, `learner-${i + 1}`, { path: '/api/join', body: JSON.stringify({ code, name: `Learner ${i + 1}` }) });
-    learners.push(p);
-    await p.waitText(PROMPT, 180_000);
-    return { ms: performance.now() - p.at.sockets, post: p.at.created - p.at.sockets, startedAt: p.at.sockets - t0 };
-  }));
+  const results = await Promise.allSettled(
+    room.learners.slice(0, n).map(async (l, i) => {
+      const p = await joinFrom(l.name, to, `learner-${i + 1}`, {
+        path: '/api/join',
+        body: JSON.stringify({ code, name: `Learner ${i + 1}` }),
+      });
+      learners.push(p);
+      await p.waitText(PROMPT, 180_000);
+      return { ms: performance.now() - p.at.sockets, post: p.at.created - p.at.sockets, startedAt: p.at.sockets - t0 };
+    }),
+  );
   const ok = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
   const failed = results.flatMap((r) => (r.status === 'rejected' ? [String(r.reason).split('\n')[0]] : []));
   const s = summarize(ok.map((r) => r.ms));
   const post = summarize(ok.map((r) => r.post));
   const addrs = new Set(srv.manager.sessions().map((x) => x.addr.replace(/^::ffff:/, '')));
-  console.log(`class-join: ${ok.length}/${n} learners behind one NAT reached a prompt, per-address cap ${srv.config.maxPerClient} (load before: ${load})`);
-  console.log(`join-to-prompt (ms): p50 ${fmtMs(s.p50)}, p90 ${fmtMs(s.p90)}, p99 ${fmtMs(s.p99)}, max ${fmtMs(s.max)}; of which TLS + POST /api/join: p50 ${fmtMs(post.p50)}, p99 ${fmtMs(post.p99)}`);
-  console.log(`server saw ${[...addrs].join(' ')} (NAT address ${room.natAddress}); roster ${srv.course.classStore.memberCount(made.cls.id)} members`);
+  console.log(
+    `class-join: ${ok.length}/${n} learners behind one NAT reached a prompt, per-address cap ${srv.config.maxPerClient} (load before: ${load})`,
+  );
+  console.log(
+    `join-to-prompt (ms): p50 ${fmtMs(s.p50)}, p90 ${fmtMs(s.p90)}, p99 ${fmtMs(s.p99)}, max ${fmtMs(s.max)}; of which TLS + POST /api/join: p50 ${fmtMs(post.p50)}, p99 ${fmtMs(post.p99)}`,
+  );
+  console.log(
+    `server saw ${[...addrs].join(' ')} (NAT address ${room.natAddress}); roster ${srv.course.classStore.memberCount(made.cls.id)} members`,
+  );
   // The same address asks for playground boxes: cap 3, then a refusal naming the per-address limit.
   const extra = room.learners[n]!;
   const answers: string[] = [];
@@ -53,7 +68,11 @@ try {
       learners.push(p);
       answers.push('201');
     } catch (err) {
-      answers.push(String((err as Error).message).replace(/^.*?: /, '').slice(0, 160));
+      answers.push(
+        String((err as Error).message)
+          .replace(/^.*?: /, '')
+          .slice(0, 160),
+      );
     }
   }
   console.log(`playground from the same NAT: ${answers.join(' | ')}`);

@@ -16,7 +16,10 @@ test('create benchmark: n=3, all variants timed, leak-free', { skip: !isRoot && 
     const m = r.metrics[key];
     assert.ok(m, `metric ${key}`);
     assert.equal(m.samples.length, 3, key);
-    assert.ok(m.samples.every((x) => x > 0 && x < 10_000), `${key}: ${m.samples}`);
+    assert.ok(
+      m.samples.every((x) => x > 0 && x < 10_000),
+      `${key}: ${m.samples}`,
+    );
   }
   // Creation is part of the full cycle, so for every box create <= exit <= full.
   const b = (key: string, i: number) => r.metrics[key]?.samples[i] ?? NaN; // NaN fails every comparison below

@@ -54,9 +54,13 @@ const msSince = (t: bigint) => Number(hr() - t) / 1e6;
 async function boxSample(image: string, ids: string[], deps?: EngineDeps): Promise<BoxRun & { exitMs: number; fullMs: number }> {
   const t0 = hr();
   let firstEmit = null as { at: number; end: number } | null;
-  const box = await createSandbox({ baseDir: image, stdio: 'pipe', shell: '/bin/true' }, {
-    onStage: (e) => void (firstEmit ??= { at: msSince(t0), end: e.t + e.durationMs }),
-  }, deps);
+  const box = await createSandbox(
+    { baseDir: image, stdio: 'pipe', shell: '/bin/true' },
+    {
+      onStage: (e) => void (firstEmit ??= { at: msSince(t0), end: e.t + e.durationMs }),
+    },
+    deps,
+  );
   const createMs = msSince(t0);
   ids.push(box.id);
   const ex = await box.wait();
@@ -81,9 +85,12 @@ function leftoverOf(ids: readonly string[], poolPrefix: string): string[] {
   for (const id of ids) {
     if (mountinfo.includes(id)) out.push(`${id}: mount`);
     if (existsSync(`/run/boxlab/sandboxes/${id}`)) out.push(`${id}: state dir`);
-    for (const c of ['pids', 'freezer', 'cpu', 'cpuacct']) if (existsSync(`/sys/fs/cgroup/${c}/boxlab/${id}`)) out.push(`${id}: ${c} cgroup`);
+    for (const c of ['pids', 'freezer', 'cpu', 'cpuacct'])
+      if (existsSync(`/sys/fs/cgroup/${c}/boxlab/${id}`)) out.push(`${id}: ${c} cgroup`);
   }
-  const pooled = existsSync('/sys/fs/cgroup/pids/boxlab') ? readdirSync('/sys/fs/cgroup/pids/boxlab').filter((d) => d.startsWith(poolPrefix)) : [];
+  const pooled = existsSync('/sys/fs/cgroup/pids/boxlab')
+    ? readdirSync('/sys/fs/cgroup/pids/boxlab').filter((d) => d.startsWith(poolPrefix))
+    : [];
   for (const d of pooled) out.push(`${d}: pooled pids cgroup`);
   return out;
 }
@@ -94,7 +101,10 @@ export async function runCreateBench(opts: CreateOptions): Promise<CreateResult>
   await ensureImage(image, () => {});
   const notes: string[] = [];
   const overlay = bwrapHasOverlay();
-  if (!overlay) notes.push('bwrap has no --overlay-src/--tmp-overlay (added in 0.9): it binds the image read-only instead, and has no cgroup support at all.');
+  if (!overlay)
+    notes.push(
+      'bwrap has no --overlay-src/--tmp-overlay (added in 0.9): it binds the image read-only instead, and has no cgroup support at all.',
+    );
   const runc = new RuncHarness(image, LIMITS);
   const base = await defaultDeps();
   const pool = new CgroupPool({ memoryBytes: LIMITS.memoryBytes, cpuFraction: 0.5, pids: LIMITS.pids }, 2);
@@ -121,12 +131,14 @@ export async function runCreateBench(opts: CreateOptions): Promise<CreateResult>
       const ms = checkExit('bwrap', await timeExit(bwrapArgv(image, 'ro-bind')));
       metric('bwrap', 'bwrap --ro-bind image (no overlay, no cgroups): to exit').samples.push(ms);
     },
-    ...(overlay ? {
-      'bwrap-overlay': async () => {
-        const ms = checkExit('bwrap --tmp-overlay', await timeExit(bwrapArgv(image, 'tmp-overlay')));
-        metric('bwrap-overlay', 'bwrap --tmp-overlay (no cgroups): to exit').samples.push(ms);
-      },
-    } : {}),
+    ...(overlay
+      ? {
+          'bwrap-overlay': async () => {
+            const ms = checkExit('bwrap --tmp-overlay', await timeExit(bwrapArgv(image, 'tmp-overlay')));
+            metric('bwrap-overlay', 'bwrap --tmp-overlay (no cgroups): to exit').samples.push(ms);
+          },
+        }
+      : {}),
     runc: async () => {
       const ms = checkExit('runc run', await runc.run());
       metric('runc', 'runc run (cgroups v1, ro image, no overlay): to exit incl. delete').samples.push(ms);
@@ -164,15 +176,25 @@ export async function runCreateBench(opts: CreateOptions): Promise<CreateResult>
     await pool.drain();
   }
   const leftovers = leftoverOf(ids, `bxpool-${process.pid}-`);
-  const metrics = Object.fromEntries(Object.values(m).map((x) => [x.key, { label: x.label, summary: summarize(x.samples), samples: x.samples }]));
+  const metrics = Object.fromEntries(
+    Object.values(m).map((x) => [x.key, { label: x.label, summary: summarize(x.samples), samples: x.samples }]),
+  );
   const result: Omit<CreateResult, 'markdown'> = {
     machine: machineFacts(),
     options: { n: opts.n, gapMs: opts.gapMs, warmup: opts.warmup, image },
     metrics,
     stages: stageRows(runsBy.boxlab),
     criticalPath: criticalPath(runsBy.boxlab),
-    cgroupStages: Object.fromEntries(Object.entries(runsBy).map(([k, runs]) => [k, Object.fromEntries(
-      stageRows(runs).filter((x) => x.stage.startsWith('cgroup_')).map((x) => [x.stage, x.duration]))])),
+    cgroupStages: Object.fromEntries(
+      Object.entries(runsBy).map(([k, runs]) => [
+        k,
+        Object.fromEntries(
+          stageRows(runs)
+            .filter((x) => x.stage.startsWith('cgroup_'))
+            .map((x) => [x.stage, x.duration]),
+        ),
+      ]),
+    ),
     leftovers,
     failures,
     notes,
@@ -181,7 +203,10 @@ export async function runCreateBench(opts: CreateOptions): Promise<CreateResult>
 }
 
 export function renderCreate(r: Omit<CreateResult, 'markdown'>): string {
-  const rows = Object.values(r.metrics).map((x) => [x.label, ...[x.summary.p50, x.summary.p90, x.summary.p99, x.summary.mean, x.summary.min, x.summary.max].map(fmtMs)]);
+  const rows = Object.values(r.metrics).map((x) => [
+    x.label,
+    ...[x.summary.p50, x.summary.p90, x.summary.p99, x.summary.mean, x.summary.min, x.summary.max].map(fmtMs),
+  ]);
   const bw = r.metrics.bwrap?.summary.p50;
   const ours = r.metrics['boxlab.create']?.summary.p50;
   const out = [
@@ -195,20 +220,37 @@ export function renderCreate(r: Omit<CreateResult, 'markdown'>): string {
     ...r.notes.map((n) => `Note: ${n}`),
     ...Object.entries(r.failures).map(([k, v]) => `FAILED samples of ${k}: ${v.length} (retried, not timed); first: ${v[0]}`),
     '',
-    '### Where a box\'s create time goes (median of each stage; start = ms since createSandbox() was called)',
+    "### Where a box's create time goes (median of each stage; start = ms since createSandbox() was called)",
     '',
-    markdownTable(['stage', 'role', 'start', 'duration'], r.stages.map((s) => [s.stage, s.role, fmtMs(s.start), fmtMs(s.duration)]), ['l', 'l', 'r', 'r']),
+    markdownTable(
+      ['stage', 'role', 'start', 'duration'],
+      r.stages.map((s) => [s.stage, s.role, fmtMs(s.start), fmtMs(s.duration)]),
+      ['l', 'l', 'r', 'r'],
+    ),
     '',
     '### cgroup stages by variant (median ms)',
     '',
-    markdownTable(['variant', 'cgroup_create', 'cgroup_attach', 'cgroup_remove'], Object.entries(r.cgroupStages).map(([k, v]) =>
-      [k, fmtMs(v.cgroup_create ?? NaN), fmtMs(v.cgroup_attach ?? NaN), fmtMs(v.cgroup_remove ?? NaN)])),
+    markdownTable(
+      ['variant', 'cgroup_create', 'cgroup_attach', 'cgroup_remove'],
+      Object.entries(r.cgroupStages).map(([k, v]) => [
+        k,
+        fmtMs(v.cgroup_create ?? NaN),
+        fmtMs(v.cgroup_attach ?? NaN),
+        fmtMs(v.cgroup_remove ?? NaN),
+      ]),
+    ),
     '',
     '### Critical path to createSandbox() resolve (medians)',
     '',
-    markdownTable(['segment', 'ms', 'what'], r.criticalPath.map((s) => [s.name, fmtMs(s.ms), s.what]), ['l', 'r', 'l']),
+    markdownTable(
+      ['segment', 'ms', 'what'],
+      r.criticalPath.map((s) => [s.name, fmtMs(s.ms), s.what]),
+      ['l', 'r', 'l'],
+    ),
     '',
-    r.leftovers.length ? `LEFTOVERS: ${r.leftovers.join(', ')}` : `Leak check: no mount, cgroup or state dir of the ${r.options.n + r.options.warmup} boxes left.`,
+    r.leftovers.length
+      ? `LEFTOVERS: ${r.leftovers.join(', ')}`
+      : `Leak check: no mount, cgroup or state dir of the ${r.options.n + r.options.warmup} boxes left.`,
   ];
   return out.join('\n');
 }
@@ -224,7 +266,12 @@ export function saveResult(name: string, data: object, quick: boolean): string {
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   const quick = process.argv.includes('--quick');
   const nArg = process.argv.find((a) => a.startsWith('--n='));
-  const r = await runCreateBench({ n: nArg ? Number(nArg.slice(4)) : quick ? 30 : 200, gapMs: 50, warmup: 3, log: (l) => console.error(l) });
+  const r = await runCreateBench({
+    n: nArg ? Number(nArg.slice(4)) : quick ? 30 : 200,
+    gapMs: 50,
+    warmup: 3,
+    log: (l) => console.error(l),
+  });
   console.log(r.markdown);
   console.error(`results: ${saveResult('create', r, quick)}`);
 }

@@ -6,7 +6,12 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 const root = join(import.meta.dirname, '..');
-const docs = [join(root, 'README.md'), ...readdirSync(join(root, 'docs')).filter((f) => f.endsWith('.md')).map((f) => join(root, 'docs', f))]
+const docs = [
+  join(root, 'README.md'),
+  ...readdirSync(join(root, 'docs'))
+    .filter((f) => f.endsWith('.md'))
+    .map((f) => join(root, 'docs', f)),
+]
   .map((p) => readFileSync(p, 'utf8'))
   .join('\n');
 
@@ -19,7 +24,10 @@ function cited(): { full: Set<string>; short: Set<string> } {
 
 function tracked(): string[] {
   const out = execFileSync('git', ['ls-files', 'bench/results'], { cwd: root, encoding: 'utf8' });
-  return out.split('\n').filter((f) => f.endsWith('.json')).map((f) => f.slice('bench/results/'.length, -'.json'.length));
+  return out
+    .split('\n')
+    .filter((f) => f.endsWith('.json'))
+    .map((f) => f.slice('bench/results/'.length, -'.json'.length));
 }
 
 test('every committed bench result is cited by a doc', { skip: !existsSync(join(root, '.git')) && 'not a git checkout' }, () => {

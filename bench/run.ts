@@ -6,7 +6,11 @@ import { sections } from './sections/index.ts';
 
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
-const only = args.find((a) => a.startsWith('--only='))?.slice(7).split(',').filter(Boolean);
+const only = args
+  .find((a) => a.startsWith('--only='))
+  ?.slice(7)
+  .split(',')
+  .filter(Boolean);
 const log = (line: string) => console.error(`[bench] ${line}`);
 
 if (args.includes('--list')) {

@@ -99,7 +99,16 @@ const scenarios: Record<string, Scenario<any>> = {
       ['heap used after GC, end (MiB)', (r) => r.heapEnd.heapUsed / 1024, mib],
       ['server fds idle, start', (r) => r.start.fds, f0],
       ['server fds idle, end', (r) => r.end.fds, f0],
-      ['leftover mounts + cgroups + processes + state + slots', (r) => r.leftovers.mounts.length + r.leftovers.cgroups.length + r.leftovers.processes.length + r.leftovers.stateDirs.length + r.leftovers.slots.length, f0],
+      [
+        'leftover mounts + cgroups + processes + state + slots',
+        (r) =>
+          r.leftovers.mounts.length +
+          r.leftovers.cgroups.length +
+          r.leftovers.processes.length +
+          r.leftovers.stateDirs.length +
+          r.leftovers.slots.length,
+        f0,
+      ],
     ] as Metric<ChurnResult>[],
   },
   crash: {
@@ -113,7 +122,16 @@ const scenarios: Record<string, Scenario<any>> = {
       ['live processes 1 s after the kill', (r) => r.afterKill1s.processes.length, f0],
       ['restart to listening (ms)', (r) => r.restartMs, f0],
       ['sweep (ms)', (r) => r.sweepMs, f0],
-      ['left after the restart', (r) => r.afterRestart.mounts.length + r.afterRestart.cgroups.length + r.afterRestart.processes.length + r.afterRestart.stateDirs.length + r.afterRestart.slots.length, f0],
+      [
+        'left after the restart',
+        (r) =>
+          r.afterRestart.mounts.length +
+          r.afterRestart.cgroups.length +
+          r.afterRestart.processes.length +
+          r.afterRestart.stateDirs.length +
+          r.afterRestart.slots.length,
+        f0,
+      ],
     ] as Metric<CrashResult>[],
   },
   attack: {
@@ -121,8 +139,8 @@ const scenarios: Record<string, Scenario<any>> = {
     markdown: attackMarkdown,
     problems: attackProblems,
     metrics: [
-      ['users\' echo p99 before (ms)', (r) => r.echo.base.p99, fmtMs],
-      ['users\' echo p99 during the attack (ms)', (r) => r.echo.attack.p99, fmtMs],
+      ["users' echo p99 before (ms)", (r) => r.echo.base.p99, fmtMs],
+      ["users' echo p99 during the attack (ms)", (r) => r.echo.attack.p99, fmtMs],
       ['echo p99 attack ÷ before', (r) => r.echo.attack.p99 / r.echo.base.p99, (v) => v.toFixed(2)],
       ['server loop lateness p99, attack (ms)', (r) => late(r.loop.attack), f0],
       ['idle-process lateness p99, attack (ms)', (r) => late(r.noise.attack), f0],
@@ -137,10 +155,10 @@ const scenarios: Record<string, Scenario<any>> = {
     problems: hostileProblems,
     metrics: [
       ['cases answered as promised', (r) => r.rows.filter((x) => x.ok).length, f0],
-      ['others\' echo p99 before (ms)', (r) => r.echo.base.p99, fmtMs],
-      ['others\' echo p99, malformed input (ms)', (r) => r.echo.fast.p99, fmtMs],
-      ['others\' echo p99, slow clients (ms)', (r) => r.echo.slow.p99, fmtMs],
-      ['others\' echo p99, connection flood (ms)', (r) => r.echo.flood.p99, fmtMs],
+      ["others' echo p99 before (ms)", (r) => r.echo.base.p99, fmtMs],
+      ["others' echo p99, malformed input (ms)", (r) => r.echo.fast.p99, fmtMs],
+      ["others' echo p99, slow clients (ms)", (r) => r.echo.slow.p99, fmtMs],
+      ["others' echo p99, connection flood (ms)", (r) => r.echo.flood.p99, fmtMs],
       ['server RSS max (MiB)', (r) => r.server.rssMaxKiB, mib],
       ['server RSS at the end (MiB)', (r) => r.server.rssEndKiB, mib],
       ['never-reads-but-pongs client: bytes queued for it', (r) => r.slow.find((x) => x.case.includes('pongs'))?.bytes ?? NaN, f0],
@@ -162,7 +180,13 @@ if (process.getuid?.() !== 0) {
   process.exit(2);
 }
 const m = machineFacts();
-const out: string[] = [`# Boxlab soak (${runs} runs each)`, '', `${m.date} · ${m.kernel} · ${m.cpus} × ${m.cpu} · ${m.memGiB} GiB · Node ${m.node}`, '', `Command: \`npm run soak -- ${args.join(' ')}\``];
+const out: string[] = [
+  `# Boxlab soak (${runs} runs each)`,
+  '',
+  `${m.date} · ${m.kernel} · ${m.cpus} × ${m.cpu} · ${m.memGiB} GiB · Node ${m.node}`,
+  '',
+  `Command: \`npm run soak -- ${args.join(' ')}\``,
+];
 const all: Record<string, { load: number[]; result: unknown }[]> = {};
 let failed = false;
 for (const [name, sc] of Object.entries(scenarios)) {
@@ -179,7 +203,12 @@ for (const [name, sc] of Object.entries(scenarios)) {
       results.push(r);
       all[name].push({ load, result: r });
       const md = sc.markdown(r);
-      details.push(`#### ${name}, run ${i + 1} (load ${load.map((x) => x.toFixed(1)).join(' ')}, ${((performance.now() - t0) / 1000).toFixed(0)} s)`, '', md, '');
+      details.push(
+        `#### ${name}, run ${i + 1} (load ${load.map((x) => x.toFixed(1)).join(' ')}, ${((performance.now() - t0) / 1000).toFixed(0)} s)`,
+        '',
+        md,
+        '',
+      );
       try {
         failOn('', sc.problems(r));
       } catch (err) {
@@ -195,7 +224,14 @@ for (const [name, sc] of Object.entries(scenarios)) {
     const vals = results.map((r) => get(r)).filter((v) => Number.isFinite(v));
     return [label, vals.length ? fmt(median(vals)) : 'n/a', results.map((r) => fmt(get(r))).join(', ')];
   });
-  out.push('', `## ${name}`, '', markdownTable(['measure', `median of ${results.length}`, 'each run'], rows, ['l', 'r', 'l']), '', ...details);
+  out.push(
+    '',
+    `## ${name}`,
+    '',
+    markdownTable(['measure', `median of ${results.length}`, 'each run'], rows, ['l', 'r', 'l']),
+    '',
+    ...details,
+  );
 }
 
 if (svgDir) {
@@ -203,25 +239,34 @@ if (svgDir) {
   const d = all.density?.at(-1)?.result as DensityResult | undefined;
   if (d) {
     const colors: Record<string, string> = { base: '#2563eb', ramp: '#dc2626', steady: '#059669' };
-    writeFileSync(join(svgDir, 'load-density-echo.svg'), svgChart({
-      title: `Keystroke echo while ${d.params.idle} idle shells are opened and held (${d.params.typists} typing)`,
-      xLabel: 'seconds since the typists started', yLabel: 'echo latency (ms, log scale)', yLog: true,
-      series: Object.entries(colors).map(([ph, color]) => ({ name: ph, color, kind: 'dots' as const, points: d.echoSamples[ph] ?? [] })),
-      hLines: [{ y: 50, label: 'goal: p99 < 50 ms', color: '#b91c1c' }],
-    }));
+    writeFileSync(
+      join(svgDir, 'load-density-echo.svg'),
+      svgChart({
+        title: `Keystroke echo while ${d.params.idle} idle shells are opened and held (${d.params.typists} typing)`,
+        xLabel: 'seconds since the typists started',
+        yLabel: 'echo latency (ms, log scale)',
+        yLog: true,
+        series: Object.entries(colors).map(([ph, color]) => ({ name: ph, color, kind: 'dots' as const, points: d.echoSamples[ph] ?? [] })),
+        hLines: [{ y: 50, label: 'goal: p99 < 50 ms', color: '#b91c1c' }],
+      }),
+    );
   }
   const c = all.churn?.at(-1)?.result as ChurnResult | undefined;
   if (c) {
     const gc = c.curve.filter((p) => p.gcRssKiB !== undefined);
-    writeFileSync(join(svgDir, 'load-churn-memory.svg'), svgChart({
-      title: `Server memory over ${c.done} create/destroy cycles`,
-      xLabel: 'cycles', yLabel: 'MiB',
-      series: [
-        { name: 'RSS (sampled)', color: '#2563eb', points: c.curve.map((p) => [p.cycle, p.rssKiB / 1024]) },
-        { name: 'RSS after a full GC', color: '#dc2626', points: gc.map((p) => [p.cycle, p.gcRssKiB! / 1024]) },
-        { name: 'JS heap used after GC', color: '#059669', points: gc.map((p) => [p.cycle, p.heapUsedKiB! / 1024]) },
-      ],
-    }));
+    writeFileSync(
+      join(svgDir, 'load-churn-memory.svg'),
+      svgChart({
+        title: `Server memory over ${c.done} create/destroy cycles`,
+        xLabel: 'cycles',
+        yLabel: 'MiB',
+        series: [
+          { name: 'RSS (sampled)', color: '#2563eb', points: c.curve.map((p) => [p.cycle, p.rssKiB / 1024]) },
+          { name: 'RSS after a full GC', color: '#dc2626', points: gc.map((p) => [p.cycle, p.gcRssKiB! / 1024]) },
+          { name: 'JS heap used after GC', color: '#059669', points: gc.map((p) => [p.cycle, p.heapUsedKiB! / 1024]) },
+        ],
+      }),
+    );
   }
   log(`svg: wrote plots to ${svgDir}`);
 }

@@ -47,14 +47,27 @@ await server.stop();
 writeFileSync(join(dir, 'server.log'), server.logs.join('\n'));
 
 const e = summarize(echo.samples.map((s) => s.ms));
-console.log(`echo n=${e.n} p50 ${fmtMs(e.p50)} p99 ${fmtMs(e.p99)} max ${fmtMs(e.max)}; loop p99 ${fmtMs(loop.p99)} max ${fmtMs(loop.max)} (10 ms res.)`);
+console.log(
+  `echo n=${e.n} p50 ${fmtMs(e.p50)} p99 ${fmtMs(e.p99)} max ${fmtMs(e.max)}; loop p99 ${fmtMs(loop.p99)} max ${fmtMs(loop.max)} (10 ms res.)`,
+);
 
-report(dir, startUs, (s) => echo.samples.filter((x) => x.ms > 30 && x.t * 1000 + echoBase > s.fromUs && x.t * 1000 + echoBase - x.ms * 1000 < s.toUs).map((x) => fmtMs(x.ms)));
+report(dir, startUs, (s) =>
+  echo.samples
+    .filter((x) => x.ms > 30 && x.t * 1000 + echoBase > s.fromUs && x.t * 1000 + echoBase - x.ms * 1000 < s.toUs)
+    .map((x) => fmtMs(x.ms)),
+);
 // How many slow echoes overlap a server loop stall (the server's share of the tail) and how many do not.
-const stallsAll = readFileSync(process.env.BOXLAB_STALL_LOG!, 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l)).filter((x) => x.ev === 'stall' && x.toUs > startUs) as { fromUs: number; toUs: number }[];
+const stallsAll = readFileSync(process.env.BOXLAB_STALL_LOG!, 'utf8')
+  .trim()
+  .split('\n')
+  .filter(Boolean)
+  .map((l) => JSON.parse(l))
+  .filter((x) => x.ev === 'stall' && x.toUs > startUs) as { fromUs: number; toUs: number }[];
 for (const lim of [30, 50]) {
   const slow = echo.samples.filter((x) => x.ms > lim);
-  const over = slow.filter((x) => stallsAll.some((st) => x.t * 1000 + echoBase > st.fromUs && x.t * 1000 + echoBase - x.ms * 1000 < st.toUs));
+  const over = slow.filter((x) =>
+    stallsAll.some((st) => x.t * 1000 + echoBase > st.fromUs && x.t * 1000 + echoBase - x.ms * 1000 < st.toUs),
+  );
   console.log(`echoes over ${lim} ms: ${slow.length} of ${echo.samples.length}; overlapping a server loop stall > 30 ms: ${over.length}`);
 }
 console.log(`\nfiles in ${dir}`);

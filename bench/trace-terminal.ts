@@ -10,7 +10,9 @@ import { boxlabPage, ttydPage } from './sections/terminal-peers.ts';
 const keys = Number(process.argv[2] ?? 50);
 const srv = await startBenchServer({});
 const bin = findTtyd();
-const peer = bin ? await startTtyd(bin, Number(process.env.BOXLAB_BENCH_TTYD_PORT ?? 47012), process.env.BOXLAB_IMAGE ?? '/var/lib/boxlab/images/busybox') : null;
+const peer = bin
+  ? await startTtyd(bin, Number(process.env.BOXLAB_BENCH_TTYD_PORT ?? 47012), process.env.BOXLAB_IMAGE ?? '/var/lib/boxlab/images/busybox')
+  : null;
 const browser = await launchBrowser();
 try {
   const pages = { boxlab: await boxlabPage(browser, srv), ...(peer ? { ttyd: await ttydPage(browser, peer) } : {}) };

@@ -13,9 +13,15 @@ async function samplerCost(): Promise<void> {
   const tracker = new BoxTracker();
   try {
     const sh = await PipeShell.open(tracker);
-    await sh.run('for i in $(seq 48); do sleep 600 & done; mkdir -p /tmp/m; i=0; while [ $i -lt 300 ]; do echo $i > /tmp/m/f$i; i=$((i+1)); done');
+    await sh.run(
+      'for i in $(seq 48); do sleep 600 & done; mkdir -p /tmp/m; i=0; while [ $i -lt 300 ]; do echo $i > /tmp/m/f$i; i=$((i+1)); done',
+    );
     const sets: Array<[string, XrayView[]]> = [
-      ['procs', ['procs']], ['ns', ['ns']], ['cgroup', ['cgroup']], ['fs', ['fs']], ['mounts', ['mounts']],
+      ['procs', ['procs']],
+      ['ns', ['ns']],
+      ['cgroup', ['cgroup']],
+      ['fs', ['fs']],
+      ['mounts', ['mounts']],
       ['all five', ['procs', 'ns', 'cgroup', 'fs', 'mounts']],
     ];
     console.log('| views | processes | files | wall median ms | wall p90 ms | CPU per sample ms | full message bytes |');
@@ -37,7 +43,9 @@ async function samplerCost(): Promise<void> {
       const c = process.cpuUsage(c0);
       const procs = first?.procs?.set.length ?? '';
       const files = first?.fs?.set.length ?? '';
-      console.log(`| ${name} | ${procs} | ${files} | ${pct(walls, 0.5).toFixed(2)} | ${pct(walls, 0.9).toFixed(2)} | ${((c.user + c.system) / 1000 / N).toFixed(2)} | ${full} |`);
+      console.log(
+        `| ${name} | ${procs} | ${files} | ${pct(walls, 0.5).toFixed(2)} | ${pct(walls, 0.9).toFixed(2)} | ${((c.user + c.system) / 1000 / N).toFixed(2)} | ${full} |`,
+      );
     }
   } finally {
     await tracker.destroyAll();
@@ -69,7 +77,12 @@ async function bytesPerSecond(): Promise<void> {
     const type = (s: string) => ws.send(Buffer.from(s));
     type('clear\n');
     await sleep(500);
-    const tabs: Array<[string, XrayView[]]> = [['Namespaces', ['ns']], ['Processes', ['procs']], ['cgroups', ['cgroup']], ['Layers', ['fs', 'mounts']]];
+    const tabs: Array<[string, XrayView[]]> = [
+      ['Namespaces', ['ns']],
+      ['Processes', ['procs']],
+      ['cgroups', ['cgroup']],
+      ['Layers', ['fs', 'mounts']],
+    ];
     const measure = async (views: XrayView[], ms: number) => {
       ws.send(JSON.stringify({ type: 'xray', views }));
       await sleep(400); // the full message is not part of the steady state
@@ -86,7 +99,9 @@ async function bytesPerSecond(): Promise<void> {
     for (const [name, views] of tabs) {
       const idle = await measure(views, 5000);
       // Busy: a file rewritten, a process started and reaped and cpu burnt, several times a second.
-      type('(i=0; while [ $i -lt 100000 ]; do echo $i > /tmp/busy$((i % 20)); sleep 0.1; i=$((i+1)); done) & B=$!; (while :; do :; done) & C=$!\n');
+      type(
+        '(i=0; while [ $i -lt 100000 ]; do echo $i > /tmp/busy$((i % 20)); sleep 0.1; i=$((i+1)); done) & B=$!; (while :; do :; done) & C=$!\n',
+      );
       await sleep(300);
       const busy = await measure(views, 5000);
       type('kill $B $C; rm -f /tmp/busy*\n');

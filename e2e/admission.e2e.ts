@@ -31,7 +31,10 @@ before(async () => {
   // One box promises 2/3 of MemAvailable, a second 4/3: only one fits (the limit is written, never allocated).
   perBoxMiB = Math.floor(avail / 1.5 / 1048576);
   const { startServer } = await import('../server/root/compose.ts');
-  server = await startServer({ config: { port: 0, host: '127.0.0.1', memoryBytes: perBoxMiB * 1048576, memoryOvercommit: 1, maxPerClient: 10 }, log: () => {} });
+  server = await startServer({
+    config: { port: 0, host: '127.0.0.1', memoryBytes: perBoxMiB * 1048576, memoryOvercommit: 1, maxPerClient: 10 },
+    log: () => {},
+  });
   browser = await launchBrowser();
 });
 

@@ -50,7 +50,10 @@ before(async () => {
   });
   browser = await launchBrowser();
   // The instructor's own terminal (what they broadcast), over the protocol: the dashboard itself is classroom.e2e.ts's.
-  const inst = JSON.parse((await http(server.url, 'POST', '/api/classroom/session', '', auth)).body) as { sessionId: string; token: string };
+  const inst = JSON.parse((await http(server.url, 'POST', '/api/classroom/session', '', auth)).body) as {
+    sessionId: string;
+    token: string;
+  };
   instructorId = inst.sessionId;
   instructor = new TestClient(server.url, inst.token);
   await instructor.waitMessage('state', (m) => m.state === 'running', 30_000);
@@ -87,7 +90,11 @@ test('playground learners: broadcast banner, move to a lesson, reset with a noti
   await ada.waitForSelector('[data-testid=class-notice]', { timeout: 10_000 });
   assert.match((await ada.textContent('[data-testid=class-notice]')) ?? '', /Your instructor reset your box/);
   await waitForPhase(ada, 'running', 30_000);
-  assert.notDeepEqual(server.manager.sessions().map((s) => s.session.sandbox?.id), boxBefore, 'new boxes');
+  assert.notDeepEqual(
+    server.manager.sessions().map((s) => s.session.sandbox?.id),
+    boxBefore,
+    'new boxes',
+  );
   await ada.click('[data-testid=terminal]');
   assert.match(await runCommand(ada, 'ls /root/mark || echo no-mark-$((6*7))'), /no-mark-42/);
   await ada.screenshot({ path: `${outDir}/class-playground-reset.png` });

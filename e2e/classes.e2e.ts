@@ -57,7 +57,11 @@ test('create a class in the dashboard, join it by code with a name, see the name
   await teacher.waitForSelector('[data-testid=projector-view]');
   const code = ((await teacher.textContent('[data-testid=projector-code]')) ?? '').trim();
   assert.match(code, /^[A-HJKMNP-Z2-9]{6}$/);
-  assert.equal(await teacher.locator('img[data-testid=qr]').evaluate((i: HTMLImageElement) => i.complete && i.naturalWidth > 0), true, 'a QR code is shown');
+  assert.equal(
+    await teacher.locator('img[data-testid=qr]').evaluate((i: HTMLImageElement) => i.complete && i.naturalWidth > 0),
+    true,
+    'a QR code is shown',
+  );
   const qrBox = await teacher.locator('[data-testid=qr]').boundingBox();
   assert.ok(qrBox && qrBox.height >= 300, `QR code ${qrBox?.height}px high on an 800px screen`);
   await teacher.screenshot({ path: `${outDir}/class-projector.png` });
@@ -80,7 +84,9 @@ test('create a class in the dashboard, join it by code with a name, see the name
 
   // She does the lesson's first step (the real check on her real box).
   await runCommand(zoe, 'echo hello > /root/hello.txt');
-  await zoe.waitForFunction(() => document.querySelector('[data-testid=step-0]')?.getAttribute('data-state') === 'passed', undefined, { timeout: 30_000 });
+  await zoe.waitForFunction(() => document.querySelector('[data-testid=step-0]')?.getAttribute('data-state') === 'passed', undefined, {
+    timeout: 30_000,
+  });
 
   // The dashboard: the roster and the live sessions table show her name, not "learner 611b".
   await teacher.waitForSelector('[data-testid=roster-name]:has-text("Zoë Learner")', { timeout: 20_000 });
@@ -89,8 +95,12 @@ test('create a class in the dashboard, join it by code with a name, see the name
   assert.doesNotMatch((await teacher.textContent('[data-testid=sessions]')) ?? '', /learner [0-9a-f]{4}\b/);
   // Live: the roster shows her passed step and the sessions table her lesson, within a few polls.
   const t0 = Date.now();
-  await teacher.waitForSelector('[data-testid=roster-row]:has-text("Zoë Learner") [data-testid=roster-step][data-state=passed]', { timeout: 20_000 });
-  await teacher.waitForSelector(`[data-testid=session-row][data-session="${sid}"] [data-testid=row-lesson]:has-text("x-ray")`, { timeout: 20_000 });
+  await teacher.waitForSelector('[data-testid=roster-row]:has-text("Zoë Learner") [data-testid=roster-step][data-state=passed]', {
+    timeout: 20_000,
+  });
+  await teacher.waitForSelector(`[data-testid=session-row][data-session="${sid}"] [data-testid=row-lesson]:has-text("x-ray")`, {
+    timeout: 20_000,
+  });
   console.log(`# dashboard showed the passed step ${Date.now() - t0} ms after the learner's page did`);
   await teacher.screenshot({ path: `${outDir}/class-dashboard.png` });
 
@@ -113,9 +123,16 @@ test('create a class in the dashboard, join it by code with a name, see the name
   await back.click('[data-testid=join-submit]');
   await back.waitForURL(/\/lessons\/xray-tour/);
   await waitForPhase(back, 'running', 30_000);
-  await back.waitForFunction(() => document.querySelector('[data-testid=step-0]')?.getAttribute('data-state') === 'passed', undefined, { timeout: 15_000 });
-  await teacher.waitForFunction(() => document.querySelectorAll('[data-testid=roster-name]').length === 1
-    && document.querySelector('[data-testid=roster-name]')?.textContent === 'Zoë Learner', undefined, { timeout: 20_000 });
+  await back.waitForFunction(() => document.querySelector('[data-testid=step-0]')?.getAttribute('data-state') === 'passed', undefined, {
+    timeout: 15_000,
+  });
+  await teacher.waitForFunction(
+    () =>
+      document.querySelectorAll('[data-testid=roster-name]').length === 1 &&
+      document.querySelector('[data-testid=roster-name]')?.textContent === 'Zoë Learner',
+    undefined,
+    { timeout: 20_000 },
+  );
   const newSid = await back.evaluate(() => window.__boxlab?.client.getView().sessionId ?? '');
   assert.notEqual(newSid, sid);
   await teacher.waitForSelector(`[data-testid=session-row][data-session="${newSid}"][data-name="Zoë Learner"]`, { timeout: 20_000 });

@@ -80,7 +80,10 @@ test('a learner cannot open the dashboard: the sign-in asks for the token, and t
   await bea.fill('[data-testid=token]', token);
   await bea.click('[data-testid=sign-in] button[type=submit]');
   await bea.waitForSelector('[data-testid=sign-in] [role=alert]');
-  const status = await bea.evaluate(async (t) => (await fetch('/api/classroom', { headers: { Authorization: `Bearer ${t}` } })).status, token);
+  const status = await bea.evaluate(
+    async (t) => (await fetch('/api/classroom', { headers: { Authorization: `Bearer ${t}` } })).status,
+    token,
+  );
   assert.equal(status, 403);
   await bea.goto(`${server.url}/lessons/uts-namespace`);
   await waitForPhase(bea, 'running', 30_000);
@@ -97,7 +100,10 @@ test('the dashboard lists every learner with name, lesson, step and sandbox heal
   const adaRow = teacher.locator('[data-testid=session-row][data-name=Ada]');
   await teacher.waitForFunction(() => /cpu \d/.test(document.querySelector('[data-testid=session-row][data-name=Ada]')?.textContent ?? ''));
   assert.match((await adaRow.locator('[data-testid=row-lesson]').textContent()) ?? '', /A tour of the x-ray.*step 1\/3/);
-  assert.match((await teacher.locator('[data-testid=session-row][data-name=Bea] [data-testid=row-lesson]').textContent()) ?? '', /The UTS namespace/);
+  assert.match(
+    (await teacher.locator('[data-testid=session-row][data-name=Bea] [data-testid=row-lesson]').textContent()) ?? '',
+    /The UTS namespace/,
+  );
   assert.match((await adaRow.textContent()) ?? '', /MiB/);
   await waitForPhase(teacher, 'running', 30_000); // the instructor's own terminal
   await teacher.screenshot({ path: `${outDir}/classroom-dashboard.png` });
@@ -135,7 +141,9 @@ test("broadcast: the instructor's command output reaches a following learner", a
   await bea.waitForSelector('[data-testid=broadcast-banner]', { timeout: 10_000 });
   await bea.click('[data-testid=follow]');
   await bea.waitForSelector('[data-testid=follow-panel]');
-  await bea.waitForFunction(() => /Following Instructor/.test(document.querySelector('[data-testid=follow-term-status]')?.textContent ?? ''));
+  await bea.waitForFunction(() =>
+    /Following Instructor/.test(document.querySelector('[data-testid=follow-term-status]')?.textContent ?? ''),
+  );
   await teacher.click('[data-testid=console] [data-testid=terminal]');
   const t0 = Date.now();
   await teacher.keyboard.type('echo demo-$((6*7)) && hostname');
@@ -155,23 +163,41 @@ test("broadcast: the instructor's command output reaches a following learner", a
   await teacher.click('[data-testid=console] [data-testid=terminal]');
   await teacher.keyboard.type('sleep 4242 &');
   await teacher.keyboard.press('Enter');
-  await bea.waitForFunction(() => /sleep 4242/.test(document.querySelector('[data-testid=follow-panel] [data-testid=xray]')?.textContent ?? ''), null, { timeout: 10_000 });
+  await bea.waitForFunction(
+    () => /sleep 4242/.test(document.querySelector('[data-testid=follow-panel] [data-testid=xray]')?.textContent ?? ''),
+    null,
+    { timeout: 10_000 },
+  );
   // The classic demo (the instructor's box is a lab box): a PID namespace of their own while broadcasting. The
   // follower's x-ray shows the nested shell with both pid levels (box → nested 1) before `ps` is typed into it.
   await teacher.keyboard.type('unshare --pid --fork --mount-proc sh');
   await teacher.keyboard.press('Enter');
-  await bea.waitForFunction(() => /\d+→1 · host/.test(document.querySelector('[data-testid=follow-panel] [data-testid=xray]')?.textContent ?? ''), null, { timeout: 15_000 });
+  await bea.waitForFunction(
+    () => /\d+→1 · host/.test(document.querySelector('[data-testid=follow-panel] [data-testid=xray]')?.textContent ?? ''),
+    null,
+    { timeout: 15_000 },
+  );
   await teacher.keyboard.type('ps; echo "nested=$$"');
   await teacher.keyboard.press('Enter');
   await waitWatch(bea, 'follow-term', /nested=1/);
   const demo = await watchText(bea, 'follow-term');
-  const psRows = demo.slice(demo.lastIndexOf('ps; echo')).split('\n').filter((l) => /^\s*\d+\s+root\s/.test(l));
-  assert.deepEqual(psRows.map((l) => Number(l.trim().split(/\s+/)[0])), [1, 2], `the follower sees ps list only the nested shell and ps: ${psRows.join(' | ')}`);
+  const psRows = demo
+    .slice(demo.lastIndexOf('ps; echo'))
+    .split('\n')
+    .filter((l) => /^\s*\d+\s+root\s/.test(l));
+  assert.deepEqual(
+    psRows.map((l) => Number(l.trim().split(/\s+/)[0])),
+    [1, 2],
+    `the follower sees ps list only the nested shell and ps: ${psRows.join(' | ')}`,
+  );
   // The Fork tab draws the instructor's own runtime beside the engine's: unshare as namespaced parent, sh as inner child.
   await teacher.click('[data-testid=console] [data-testid=xray-tab-fork]');
   await bea.click('[data-testid=follow-panel] [data-testid=xray-tab-fork]');
   await bea.waitForSelector('[data-testid=follow-panel] [data-testid=learner-fork-inner-child]', { timeout: 15_000 });
-  assert.match(await bea.textContent('[data-testid=follow-panel] [data-testid=learner-fork]') ?? '', /unshare.*your namespaced parent.*sh.*NSpid \d+ → 1/s);
+  assert.match(
+    (await bea.textContent('[data-testid=follow-panel] [data-testid=learner-fork]')) ?? '',
+    /unshare.*your namespaced parent.*sh.*NSpid \d+ → 1/s,
+  );
   await bea.screenshot({ path: `${outDir}/classroom-demo-unshare-follower.png` });
   await teacher.click('[data-testid=console] [data-testid=terminal]');
   await teacher.keyboard.type('exit');

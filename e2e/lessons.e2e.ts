@@ -52,7 +52,11 @@ async function doStep(i: number): Promise<number> {
   const step = page.locator(`[data-testid=step-${i}]`);
   assert.equal(await step.getAttribute('data-state'), 'current', `step ${i + 1} is the current one`);
   // Before acting, the check says what is missing (it failed on the server).
-  await page.waitForFunction((n) => /✗/.test(document.querySelector(`[data-testid=step-${n}] [data-testid=check-message]`)?.textContent ?? ''), i, { timeout: 15_000 });
+  await page.waitForFunction(
+    (n) => /✗/.test(document.querySelector(`[data-testid=step-${n}] [data-testid=check-message]`)?.textContent ?? ''),
+    i,
+    { timeout: 15_000 },
+  );
   const cmds = step.locator('[data-testid=cmd]');
   const n = await cmds.count();
   assert.ok(n > 0, `step ${i + 1} has commands to click`);
@@ -61,7 +65,9 @@ async function doStep(i: number): Promise<number> {
     await cmds.nth(k).click();
     await page.waitForTimeout(250);
   }
-  await page.waitForFunction((s) => document.querySelector(`[data-testid=step-${s}]`)?.getAttribute('data-state') === 'passed', i, { timeout: 30_000 });
+  await page.waitForFunction((s) => document.querySelector(`[data-testid=step-${s}]`)?.getAttribute('data-state') === 'passed', i, {
+    timeout: 30_000,
+  });
   return Date.now() - t0;
 }
 
@@ -92,7 +98,7 @@ test('lesson 1 (x-ray tour): every step turns green after clicking its commands'
   await page.waitForURL(/\/lessons\/xray-tour$/);
   assert.match((await page.textContent('[data-testid=host-cgroup]')) ?? '', /cgroup v1|cgroup v2/);
   const cg = server.manager.cgroupVersion;
-  assert.equal(await page.locator(`[data-testid=cgroup-v${cg}]`).count() > 0, true, 'the text for this host\'s cgroup version is shown');
+  assert.equal((await page.locator(`[data-testid=cgroup-v${cg}]`).count()) > 0, true, "the text for this host's cgroup version is shown");
   assert.equal(await page.locator(`[data-testid=cgroup-v${cg === 1 ? 2 : 1}]`).count(), 0, 'and not the other one');
   results.xrayTourMs = await completeLesson('xray-tour', 3);
 });
@@ -118,7 +124,9 @@ test('after a reload the progress is still there (kept on the server), in the le
   assert.equal(await page.getAttribute('[data-testid=lesson-uts-namespace]', 'data-done'), 'false');
   assert.match((await page.textContent('[data-testid=done-count]')) ?? '', new RegExp(`^2 of ${COURSE} done`));
   await shot('list-after');
-  const cost = await (await fetch(`${server.url}/api/classroom`, { headers: { Authorization: 'Bearer e2e-instructor-token-0123456789' } })).json();
+  const cost = await (
+    await fetch(`${server.url}/api/classroom`, { headers: { Authorization: 'Bearer e2e-instructor-token-0123456789' } })
+  ).json();
   results.checkCost = cost.checkCost;
   const me = cost.sessions.find((s: { name: string }) => s.name === 'Ada');
   assert.ok(me, 'the dashboard knows the learner by the name they chose');
@@ -135,7 +143,9 @@ test('the OOM lesson: the sandbox is rebuilt with 64 MiB, the fill and the OOM k
   await page.goto(`${server.url}/lessons/cgroup-memory`);
   await page.waitForSelector('[data-testid=step-0]');
   // The server rebuilds the box with the lesson's limit; the chip shows what the cgroup holds.
-  await page.waitForFunction(() => /64 MiB/.test(document.querySelector('[data-testid=limits]')?.textContent ?? ''), null, { timeout: 30_000 });
+  await page.waitForFunction(() => /64 MiB/.test(document.querySelector('[data-testid=limits]')?.textContent ?? ''), null, {
+    timeout: 30_000,
+  });
   await waitForPhase(page, 'running', 30_000);
   await page.click('[data-testid=xray-tab-cgroup]');
   const times = [await doStep(0)];

@@ -37,7 +37,10 @@ export async function startMockServer(opts: MockOptions = {}): Promise<RunningSe
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
-  const server = await startMockServer({ port: Number(process.argv[2] ?? 3100), maxSessions: Number(process.env.BOXLAB_MAX_SESSIONS ?? 50) });
+  const server = await startMockServer({
+    port: Number(process.argv[2] ?? 3100),
+    maxSessions: Number(process.env.BOXLAB_MAX_SESSIONS ?? 50),
+  });
   console.log(`mock boxlab on ${server.url} (fake shell: echo, hostname, stty size, yes, seq N, exit)`);
   const stop = () => void server.close().then(() => process.exit(0));
   process.once('SIGINT', stop);

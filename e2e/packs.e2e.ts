@@ -55,14 +55,22 @@ test('a pack lesson: table, image of the pack, lesson links; both steps turn gre
   await page.waitForURL(/\/lessons\/first-steps$/);
   await page.waitForSelector('[data-testid=step-0]');
   assert.equal(await page.locator('table tbody tr').count(), 2);
-  await page.waitForFunction(() => [...document.images].some((i) => i.src.endsWith('/files/images/layers.svg') && i.complete && i.naturalWidth > 0));
+  await page.waitForFunction(() =>
+    [...document.images].some((i) => i.src.endsWith('/files/images/layers.svg') && i.complete && i.naturalWidth > 0),
+  );
   assert.equal(await page.getAttribute('[data-testid=lesson-link] >> nth=0', 'href'), '/lessons/second-look');
   await waitForPhase(page, 'running', 30_000);
   for (let i = 0; i < 2; i++) {
     const step = page.locator(`[data-testid=step-${i}]`);
-    await page.waitForFunction((n) => /✗/.test(document.querySelector(`[data-testid=step-${n}] [data-testid=check-message]`)?.textContent ?? ''), i, { timeout: 30_000 });
+    await page.waitForFunction(
+      (n) => /✗/.test(document.querySelector(`[data-testid=step-${n}] [data-testid=check-message]`)?.textContent ?? ''),
+      i,
+      { timeout: 30_000 },
+    );
     await step.locator('[data-testid=cmd]').first().click();
-    await page.waitForFunction((n) => document.querySelector(`[data-testid=step-${n}]`)?.getAttribute('data-state') === 'passed', i, { timeout: 30_000 });
+    await page.waitForFunction((n) => document.querySelector(`[data-testid=step-${n}]`)?.getAttribute('data-state') === 'passed', i, {
+      timeout: 30_000,
+    });
     await shot(`first-steps-step${i + 1}-green`);
     if (i === 0) await page.click('[data-testid=step-0] [data-testid=next]');
   }

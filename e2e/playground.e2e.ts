@@ -122,7 +122,13 @@ test('Reset asks first; Keep keeps the box, Reset box gives a fresh shell in a n
   const text = await screenText(page);
   assert.doesNotMatch(text, /before-reload-42/, 'old screen cleared');
   // The stage list of the new box is drawn in a frame after its stages arrive.
-  await page.waitForFunction(() => document.querySelector('[data-testid=stage-list] li')?.getAttribute('data-stage') === 'prepare_state', undefined, { timeout: 5000 }).catch(() => {});
+  await page
+    .waitForFunction(
+      () => document.querySelector('[data-testid=stage-list] li')?.getAttribute('data-stage') === 'prepare_state',
+      undefined,
+      { timeout: 5000 },
+    )
+    .catch(() => {});
   const first = await page.$eval('[data-testid=stage-list] li', (e) => e.getAttribute('data-stage'));
   assert.equal(first, 'prepare_state');
   if (backend === 'real') assert.equal(await runCommand(page, 'test -e /root/was-here && echo present || echo gone'), 'gone');
@@ -145,7 +151,7 @@ test('exit shows the status, and Start again boots a new shell', async () => {
   await page.keyboard.press('Enter');
   await waitForPhase(page, 'exited');
   await page.waitForSelector('[data-testid=banner]');
-  assert.match(await page.textContent('[data-testid=status]') ?? '', /status 3/);
+  assert.match((await page.textContent('[data-testid=status]')) ?? '', /status 3/);
   await shot('06-exited');
   await page.click('button:has-text("Start again")');
   await waitForPhase(page, 'running', 30_000);
@@ -153,9 +159,10 @@ test('exit shows the status, and Start again boots a new shell', async () => {
 });
 
 test('light theme and large text, screenshots for the docs', async () => {
-  const demo = backend === 'real'
-    ? ['hostname', 'id', 'cat /proc/self/uid_map', 'ps -o pid,user,comm', 'ls /']
-    : ['hostname', 'echo hello from boxlab', 'stty size'];
+  const demo =
+    backend === 'real'
+      ? ['hostname', 'id', 'cat /proc/self/uid_map', 'ps -o pid,user,comm', 'ls /']
+      : ['hostname', 'echo hello from boxlab', 'stty size'];
   for (const cmd of demo) await runCommand(page, cmd);
   await page.waitForTimeout(2200); // two stats messages, so cpu % has a value
   await shot('00-docs');

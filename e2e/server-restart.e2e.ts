@@ -84,7 +84,11 @@ test('clean restart (close 4503): "shut down; your box is gone", then "The serve
 function spawnMock(port: number): Promise<ChildProcess> {
   // BOXLAB_HOME: a progress database of its own, never the machine's.
   const env = { ...process.env, BOXLAB_HOME: path.join(os.tmpdir(), 'boxlab-e2e-restart') };
-  const child = spawn(process.execPath, ['--import', 'tsx', 'e2e/mock-server.ts', String(port)], { cwd: root, env, stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', 'e2e/mock-server.ts', String(port)], {
+    cwd: root,
+    env,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   children.add(child);
   child.on('exit', () => children.delete(child));
   return new Promise((resolve, reject) => {

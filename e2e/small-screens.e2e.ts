@@ -29,7 +29,10 @@ const SIZES = [
 before(async () => {
   assert.ok(existsSync(`${root}out/index.html`), 'front end not built: run `NEXT_TELEMETRY_DISABLED=1 npx next build` first');
   mkdirSync(outDir, { recursive: true });
-  server = await startMockServer({ maxSessions: 20, course: { dbPath: path.join(dbDir, 'boxlab.db'), instructorToken: 'e2e-small-screens-token-0123456789' } });
+  server = await startMockServer({
+    maxSessions: 20,
+    course: { dbPath: path.join(dbDir, 'boxlab.db'), instructorToken: 'e2e-small-screens-token-0123456789' },
+  });
   browser = await launchBrowser();
 });
 
@@ -129,13 +132,17 @@ test('after exit the "Start again" notice sits below the terminal: the last line
   await page.waitForSelector('[data-testid=banner]');
   await disjoint(page, '[data-testid=banner]');
   // After the refit, the last written line is among the rows on screen.
-  await page.waitForFunction(() => {
-    const t = window.__boxlab!.term;
-    const b = t.buffer.active;
-    let last = b.length - 1;
-    while (last > 0 && !(b.getLine(last)?.translateToString(true).trim())) last--;
-    return last >= b.viewportY && last < b.viewportY + t.rows && /the-last-words|exit/.test(b.getLine(last)!.translateToString(true));
-  }, undefined, { timeout: 5000 });
+  await page.waitForFunction(
+    () => {
+      const t = window.__boxlab!.term;
+      const b = t.buffer.active;
+      let last = b.length - 1;
+      while (last > 0 && !b.getLine(last)?.translateToString(true).trim()) last--;
+      return last >= b.viewportY && last < b.viewportY + t.rows && /the-last-words|exit/.test(b.getLine(last)!.translateToString(true));
+    },
+    undefined,
+    { timeout: 5000 },
+  );
   await page.screenshot({ path: `${outDir}/small-exited-900x700.png` });
   await page.click('button:has-text("Start again")');
   await waitForPhase(page, 'running');
@@ -163,7 +170,11 @@ test('Reset asks in the session bar (fits a phone); Escape keeps the box (keyboa
   const made = server.made();
   await page.click('[data-testid=reset]');
   await page.waitForSelector('[data-testid=reset-confirm]');
-  assert.equal(await page.evaluate(() => document.activeElement?.getAttribute('data-testid')), 'reset-cancel', 'the safe choice has the focus');
+  assert.equal(
+    await page.evaluate(() => document.activeElement?.getAttribute('data-testid')),
+    'reset-cancel',
+    'the safe choice has the focus',
+  );
   const got = await overflow(page);
   assert.ok(got.scrollWidth <= got.clientWidth, 'the question fits');
   await disjoint(page, '[data-testid=reset-confirm]');

@@ -50,7 +50,11 @@ test('a full server shows a countdown from retryAfterSec', async () => {
   const page = await open(server.url);
   await page.click('[data-testid=start]');
   await waitForPhase(page, 'full');
-  await page.waitForFunction(() => /full · retry in \d+s/.test(document.querySelector('[data-testid=status]')?.textContent ?? ''), undefined, { timeout: 5000 }).catch(() => {});
+  await page
+    .waitForFunction(() => /full · retry in \d+s/.test(document.querySelector('[data-testid=status]')?.textContent ?? ''), undefined, {
+      timeout: 5000,
+    })
+    .catch(() => {});
   const pill = await page.textContent('[data-testid=status]');
   assert.match(pill ?? '', /full · retry in \d+s/);
   await page.screenshot({ path: `${outDir}/10-full.png` });

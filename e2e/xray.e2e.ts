@@ -52,21 +52,35 @@ test('the double fork: three processes with their host pids, the box pid 1, and 
   await waitForPhase(page, 'running', 30_000);
   await waitForScreen(page, /[#$]$/, 15_000);
   await tab('fork');
-  const cards = await page.$$eval('[data-testid^=fork-proc-]', (els) => els.map((e) => [e.getAttribute('data-testid'), e.getAttribute('data-alive'), e.textContent]));
+  const cards = await page.$$eval('[data-testid^=fork-proc-]', (els) =>
+    els.map((e) => [e.getAttribute('data-testid'), e.getAttribute('data-alive'), e.textContent]),
+  );
   assert.equal(cards.length, 3);
   for (const [id, alive, text] of cards) {
     assert.equal(alive, 'true', `${id} alive`);
     assert.match(text!, /host pid \d+/, `${id} shows its host pid`);
   }
   assert.match(cards.find((c) => c[0] === 'fork-proc-inner_child')![2]!, /box pid 1/);
-  const rows = await page.$$eval('[data-fork-row]', (els) => els.filter((e) => e.getAttribute('data-pending') === 'false').map((e) => e.getAttribute('data-fork-row')));
+  const rows = await page.$$eval('[data-fork-row]', (els) =>
+    els.filter((e) => e.getAttribute('data-pending') === 'false').map((e) => e.getAttribute('data-fork-row')),
+  );
   assert.equal(rows[0], 'prepare_state');
   assert.ok(rows.includes('fork1') && rows.includes('fork2') && rows.includes('pivot_root') && rows.includes('exec'));
   const pendingTeardown = await page.$$eval('[data-fork-row][data-pending=true]', (els) => els.map((e) => e.getAttribute('data-fork-row')));
-  assert.deepEqual(pendingTeardown, ['child_exit', 'umount_proc', 'umount_dev', 'namespaced_parent_exit', 'overlay_umount', 'cgroup_remove', 'cleanup_done']);
+  assert.deepEqual(pendingTeardown, [
+    'child_exit',
+    'umount_proc',
+    'umount_dev',
+    'namespaced_parent_exit',
+    'overlay_umount',
+    'cgroup_remove',
+    'cleanup_done',
+  ]);
   await shot('20-xray-fork');
   await page.click('[data-testid=fork-replay]');
-  await page.waitForFunction(() => /^\s*3\//.test(document.querySelector('[data-testid=fork-caption]')?.textContent ?? ''), null, { timeout: 5000 });
+  await page.waitForFunction(() => /^\s*3\//.test(document.querySelector('[data-testid=fork-caption]')?.textContent ?? ''), null, {
+    timeout: 5000,
+  });
   await shot('21-xray-fork-replay');
   await page.click('button:has-text("Live")');
 });
@@ -75,9 +89,18 @@ test('namespaces: every isolated kind with a box inode different from the host o
   await tab('ns');
   await page.waitForSelector('[data-testid=ns-row-pid][data-box]:not([data-box=""])');
   const rows = await page.$$eval('[data-testid^=ns-row-]', (els) =>
-    els.map((e) => ({ kind: e.getAttribute('data-testid')!.slice(7), host: e.getAttribute('data-host'), box: e.getAttribute('data-box'), isolated: e.getAttribute('data-isolated') })));
+    els.map((e) => ({
+      kind: e.getAttribute('data-testid')!.slice(7),
+      host: e.getAttribute('data-host'),
+      box: e.getAttribute('data-box'),
+      isolated: e.getAttribute('data-isolated'),
+    })),
+  );
   const isolated = rows.filter((r) => r.kind !== 'time');
-  assert.deepEqual(isolated.map((r) => r.kind), ['pid', 'mnt', 'uts', 'ipc', 'net', 'user', 'cgroup']);
+  assert.deepEqual(
+    isolated.map((r) => r.kind),
+    ['pid', 'mnt', 'uts', 'ipc', 'net', 'user', 'cgroup'],
+  );
   for (const r of isolated) {
     assert.ok(r.host && r.box && r.host !== r.box, `${r.kind}: host ${r.host} vs box ${r.box}`);
     assert.equal(r.isolated, 'true');
@@ -122,7 +145,7 @@ test('processes: `sleep 100 &` shows up with its pid in the box and on the host 
   const nspid = (/\nNSpid:\s*([^\n]*)/.exec(readFileSync(`/proc/${hostPid}/status`, 'utf8'))?.[1] ?? '').trim().split(/\s+/).map(Number);
   assert.deepEqual(nspid, [hostPid, pid], 'the pair the view shows is the kernel’s NSpid');
   assert.match((await node.textContent())!, new RegExp(`host ${hostPid}`));
-  assert.match(await page.textContent('[data-testid=procs-count]') ?? '', /\d+ in the box/);
+  assert.match((await page.textContent('[data-testid=procs-count]')) ?? '', /\d+ in the box/);
   await shot('24-xray-processes');
 });
 

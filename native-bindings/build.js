@@ -41,7 +41,8 @@ try {
   rmSync(join(build, 'boxlab-nsexec.tmp'), { force: true });
   console.error(`[native] built ${lib} and ${exe}`);
 } catch (err) {
-  const hint = err.code === 'ENOENT' ? `no C compiler '${cc}': apt-get install gcc, then rerun npm install` : 'see the compiler output above';
+  const hint =
+    err.code === 'ENOENT' ? `no C compiler '${cc}': apt-get install gcc, then rerun npm install` : 'see the compiler output above';
   console.error(`[native] failed to build the sandbox helper: ${hint}`);
   process.exit(1);
 }

@@ -13,9 +13,24 @@ const skip = !isRoot ? 'needs root' : !mnt ? 'no cgroup2 mount' : false;
 
 function request(cgroupDir?: string): SpawnRequest {
   return {
-    root: '/nonexistent', hostname: 'clone3', workdir: '/', argv: ['/bin/true'], env: [], stdio: 'pipe', rows: 24, cols: 80,
-    nsFlags: 0, capKeep: 0n, disable: 0, failAt: -1, rlimitNofile: 64, rlimitFsize: 1 << 20,
-    devOpts: 'size=1k', shmOpts: 'size=1k', seccompFilter: null, cgroupDir,
+    root: '/nonexistent',
+    hostname: 'clone3',
+    workdir: '/',
+    argv: ['/bin/true'],
+    env: [],
+    stdio: 'pipe',
+    rows: 24,
+    cols: 80,
+    nsFlags: 0,
+    capKeep: 0n,
+    disable: 0,
+    failAt: -1,
+    rlimitNofile: 64,
+    rlimitFsize: 1 << 20,
+    devOpts: 'size=1k',
+    shmOpts: 'size=1k',
+    seccompFilter: null,
+    cgroupDir,
   };
 }
 
@@ -58,9 +73,12 @@ test('clone3(CLONE_INTO_CGROUP): born in the given cgroup; without cgroupDir: wh
 });
 
 test('clone3: a missing cgroup directory is an error naming it, and nothing is started', { skip }, () => {
-  assert.throws(() => realSyscalls.spawnBox(request('/sys/fs/cgroup/nonexistent-boxlab-dir')), (e: Error & { code?: string }) => {
-    assert.equal(e.code, 'ENOENT');
-    assert.match(e.message, /clone3 \/sys\/fs\/cgroup\/nonexistent-boxlab-dir: ENOENT/);
-    return true;
-  });
+  assert.throws(
+    () => realSyscalls.spawnBox(request('/sys/fs/cgroup/nonexistent-boxlab-dir')),
+    (e: Error & { code?: string }) => {
+      assert.equal(e.code, 'ENOENT');
+      assert.match(e.message, /clone3 \/sys\/fs\/cgroup\/nonexistent-boxlab-dir: ENOENT/);
+      return true;
+    },
+  );
 });

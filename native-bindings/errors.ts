@@ -31,9 +31,18 @@ export class SyscallError extends Error {
   readonly errno: number;
   readonly code: string;
   readonly path?: string;
-  constructor(syscall: string, errno: number, path?: string, hint?: string, opts: { code?: string; message?: string; cause?: unknown } = {}) {
+  constructor(
+    syscall: string,
+    errno: number,
+    path?: string,
+    hint?: string,
+    opts: { code?: string; message?: string; cause?: unknown } = {},
+  ) {
     const code = opts.code ?? errnoName(errno);
-    super(opts.message ?? `${syscall}${path ? ` ${path}` : ''}: ${code}${hint ? ` (${hint})` : ''}`, 'cause' in opts ? { cause: opts.cause } : undefined);
+    super(
+      opts.message ?? `${syscall}${path ? ` ${path}` : ''}: ${code}${hint ? ` (${hint})` : ''}`,
+      'cause' in opts ? { cause: opts.cause } : undefined,
+    );
     this.name = 'SyscallError';
     this.syscall = syscall;
     this.errno = errno;
@@ -45,7 +54,9 @@ export class SyscallError extends Error {
   static of(f: SyscallFailure): SyscallError {
     const errno = Math.abs(f.errno ?? (f.code ? (NUMBERS[f.code] ?? 0) : 0));
     return new SyscallError(f.syscall, errno, f.path, undefined, {
-      code: f.code, message: f.message, ...(f.cause !== undefined ? { cause: f.cause } : {}),
+      code: f.code,
+      message: f.message,
+      ...(f.cause !== undefined ? { cause: f.cause } : {}),
     });
   }
 }

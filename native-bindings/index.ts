@@ -40,22 +40,51 @@ function idmappedBind(source: string, target: string, usernsPid: number): void {
   try {
     treeFd = sys(
       'open_tree',
-      libc.syscall(libc.SYS.open_tree, 'int', libc.AT_FDCWD, 'const char *', source, 'unsigned int',
-        libc.OPEN_TREE_CLONE | libc.OPEN_TREE_CLOEXEC),
+      libc.syscall(
+        libc.SYS.open_tree,
+        'int',
+        libc.AT_FDCWD,
+        'const char *',
+        source,
+        'unsigned int',
+        libc.OPEN_TREE_CLONE | libc.OPEN_TREE_CLOEXEC,
+      ),
       source,
     );
     // struct mount_attr { u64 attr_set, attr_clr, propagation, userns_fd } (mount_setattr(2)).
     const attr = new BigUint64Array([libc.MOUNT_ATTR_IDMAP, 0n, 0n, BigInt(nsFd)]);
     sys(
       'mount_setattr',
-      libc.syscall(libc.SYS.mount_setattr, 'int', treeFd, 'const char *', '', 'unsigned int', libc.AT_EMPTY_PATH,
-        'uint64_t *', attr, 'size_t', 32),
+      libc.syscall(
+        libc.SYS.mount_setattr,
+        'int',
+        treeFd,
+        'const char *',
+        '',
+        'unsigned int',
+        libc.AT_EMPTY_PATH,
+        'uint64_t *',
+        attr,
+        'size_t',
+        32,
+      ),
       source,
     );
     sys(
       'move_mount',
-      libc.syscall(libc.SYS.move_mount, 'int', treeFd, 'const char *', '', 'int', libc.AT_FDCWD, 'const char *', target,
-        'unsigned int', libc.MOVE_MOUNT_F_EMPTY_PATH),
+      libc.syscall(
+        libc.SYS.move_mount,
+        'int',
+        treeFd,
+        'const char *',
+        '',
+        'int',
+        libc.AT_FDCWD,
+        'const char *',
+        target,
+        'unsigned int',
+        libc.MOVE_MOUNT_F_EMPTY_PATH,
+      ),
       target,
     );
   } finally {
@@ -130,9 +159,7 @@ export const realSyscalls: Syscalls = {
     if (r < 0) throw new SyscallError('waitpid', koffi.errno(), String(pid));
     const s = status[0];
     const signal = s & 0x7f;
-    return signal === 0
-      ? { pid: r, exited: true, code: (s >> 8) & 0xff, signal: null }
-      : { pid: r, exited: false, code: null, signal };
+    return signal === 0 ? { pid: r, exited: true, code: (s >> 8) & 0xff, signal: null } : { pid: r, exited: false, code: null, signal };
   },
   chown(path, uid, gid) {
     chownSync(path, uid, gid);

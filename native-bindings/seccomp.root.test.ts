@@ -10,9 +10,15 @@ import { compileSeccompFilterDetailed } from './seccomp.ts';
 import { BOX_SECCOMP_POLICY } from '../server/engine/security/policy.ts';
 
 const HARNESS = path.join(path.dirname(fileURLToPath(import.meta.url)), 'testing', 'seccomp_harness.c');
-const EPERM = 1, ENOSYS = 38, SIGSYS = 31;
+const EPERM = 1,
+  ENOSYS = 38,
+  SIGSYS = 31;
 
-interface Probe { ret?: number; errno?: number; signal?: number }
+interface Probe {
+  ret?: number;
+  errno?: number;
+  signal?: number;
+}
 type Run = { installed: number | null; probes: Map<string, Probe> };
 
 function run(bin: string, filter: string): Run {
@@ -33,13 +39,25 @@ const outcome = (p: Probe | undefined) =>
   !p ? 'missing' : p.signal !== undefined ? `signal ${p.signal}` : p.ret! >= 0 ? 'ok' : `errno ${p.errno}`;
 
 const DENIED_EPERM = [
-  'keyctl', 'unshare_user', 'setns', 'clone_newns', 'clone_newuser', 'tiocsti', 'tiocsti_hi', 'tioclinux',
-  'bpf', 'io_uring_setup', 'mount', 'ptrace', 'perf_event_open', 'finit_module', 'syslog',
-  'personality_norandom', 'personality_hi',
+  'keyctl',
+  'unshare_user',
+  'setns',
+  'clone_newns',
+  'clone_newuser',
+  'tiocsti',
+  'tiocsti_hi',
+  'tioclinux',
+  'bpf',
+  'io_uring_setup',
+  'mount',
+  'ptrace',
+  'perf_event_open',
+  'finit_module',
+  'syslog',
+  'personality_norandom',
+  'personality_hi',
 ];
-const ALLOWED = [
-  'clone_plain', 'pthread', 'fork', 'getpid', 'tcgets', 'personality_query', 'personality_linux32', 'chroot',
-];
+const ALLOWED = ['clone_plain', 'pthread', 'fork', 'getpid', 'tcgets', 'personality_query', 'personality_linux32', 'chroot'];
 
 const cc = spawnSync('cc', ['--version']).status === 0;
 

@@ -5,8 +5,12 @@ import { compileSeccompFilterDetailed, denyAllExcept, resolveSyscall, BPF_MAXINS
 import { BOX_SECCOMP_POLICY, CLONE_NEW, type ArgCmp } from '../server/engine/security/policy.ts';
 import { SandboxError } from '../server/engine/types.ts';
 
-const AUDIT_ARCH_X86_64 = 0xc000003e, AUDIT_ARCH_I386 = 0x40000003;
-const ALLOW = 0x7fff0000, KILL_PROCESS = 0x80000000, EPERM = 0x50001, ENOSYS = 0x50026;
+const AUDIT_ARCH_X86_64 = 0xc000003e,
+  AUDIT_ARCH_I386 = 0x40000003;
+const ALLOW = 0x7fff0000,
+  KILL_PROCESS = 0x80000000,
+  EPERM = 0x50001,
+  ENOSYS = 0x50026;
 const x86 = process.arch === 'x64';
 
 /** Runs a seccomp classic-BPF program on a struct seccomp_data; returns the action and instructions executed. */
@@ -15,28 +19,59 @@ function runBpf(bpf: Buffer, nr: number, args: bigint[] = [], arch = AUDIT_ARCH_
   data.writeInt32LE(nr, 0);
   data.writeUInt32LE(arch, 4);
   args.forEach((a, i) => data.writeBigUInt64LE(BigInt.asUintN(64, a), 16 + 8 * i));
-  let A = 0, X = 0, pc = 0, steps = 0;
+  let A = 0,
+    X = 0,
+    pc = 0,
+    steps = 0;
   const mem = new Uint32Array(16);
   for (;;) {
     if (++steps > BPF_MAXINSNS) throw new Error('bpf: runaway');
     const off = pc * 8;
-    const code = bpf.readUInt16LE(off), jt = bpf.readUInt8(off + 2), jf = bpf.readUInt8(off + 3), k = bpf.readUInt32LE(off + 4);
+    const code = bpf.readUInt16LE(off),
+      jt = bpf.readUInt8(off + 2),
+      jf = bpf.readUInt8(off + 3),
+      k = bpf.readUInt32LE(off + 4);
     pc++;
     switch (code) {
-      case 0x20: A = data.readUInt32LE(k); break; // ld [k]
-      case 0x00: A = k; break; // ld #k
-      case 0x01: X = k; break; // ldx #k
-      case 0x60: A = mem[k]!; break; // ld M[k]
-      case 0x02: mem[k] = A; break; // st M[k]
-      case 0x54: A = (A & k) >>> 0; break; // and #k
-      case 0x05: pc += k; break; // ja
-      case 0x15: pc += A === k ? jt : jf; break; // jeq #k
-      case 0x25: pc += A > k ? jt : jf; break; // jgt #k
-      case 0x35: pc += A >= k ? jt : jf; break; // jge #k
-      case 0x45: pc += (A & k) !== 0 ? jt : jf; break; // jset #k
-      case 0x06: return { action: k >>> 0, steps }; // ret #k
-      case 0x16: return { action: A >>> 0, steps }; // ret a
-      default: throw new Error(`bpf: opcode 0x${code.toString(16)} not handled at ${pc - 1} (X=${X})`);
+      case 0x20:
+        A = data.readUInt32LE(k);
+        break; // ld [k]
+      case 0x00:
+        A = k;
+        break; // ld #k
+      case 0x01:
+        X = k;
+        break; // ldx #k
+      case 0x60:
+        A = mem[k]!;
+        break; // ld M[k]
+      case 0x02:
+        mem[k] = A;
+        break; // st M[k]
+      case 0x54:
+        A = (A & k) >>> 0;
+        break; // and #k
+      case 0x05:
+        pc += k;
+        break; // ja
+      case 0x15:
+        pc += A === k ? jt : jf;
+        break; // jeq #k
+      case 0x25:
+        pc += A > k ? jt : jf;
+        break; // jgt #k
+      case 0x35:
+        pc += A >= k ? jt : jf;
+        break; // jge #k
+      case 0x45:
+        pc += (A & k) !== 0 ? jt : jf;
+        break; // jset #k
+      case 0x06:
+        return { action: k >>> 0, steps }; // ret #k
+      case 0x16:
+        return { action: A >>> 0, steps }; // ret a
+      default:
+        throw new Error(`bpf: opcode 0x${code.toString(16)} not handled at ${pc - 1} (X=${X})`);
     }
   }
 }
@@ -65,7 +100,10 @@ test('filter compiles to a whole, non-trivial sock_filter array', () => {
 test('every policy syscall resolves on x86_64, except those the policy says are absent', { skip: !x86 && 'x86_64 only' }, () => {
   assert.equal(compiled.arch, 'x86_64');
   const expectedAbsent = BOX_SECCOMP_POLICY.rules.filter((r) => r.absentOn?.x86_64).map((r) => r.syscall);
-  assert.deepEqual(compiled.skipped.map((s) => s.syscall), expectedAbsent);
+  assert.deepEqual(
+    compiled.skipped.map((s) => s.syscall),
+    expectedAbsent,
+  );
   for (const s of compiled.skipped) assert.ok(s.reason.length > 10, `reason for ${s.syscall}`);
   for (const r of BOX_SECCOMP_POLICY.rules) {
     if (!r.absentOn?.x86_64) assert.ok((resolveSyscall(r.syscall) ?? -1) >= 0, `${r.syscall} resolves`);
@@ -75,7 +113,10 @@ test('every policy syscall resolves on x86_64, except those the policy says are 
 
 test('an unknown syscall without a stated reason is an error, not a silent skip', () => {
   const bad = { ...BOX_SECCOMP_POLICY, rules: [{ syscall: 'no_such_call', errno: 'EPERM' as const, why: 'x' }] };
-  assert.throws(() => compileSeccompFilterDetailed(bad), (e: unknown) => e instanceof SandboxError && e.info.stage === 'seccomp' && /no_such_call/.test(e.message));
+  assert.throws(
+    () => compileSeccompFilterDetailed(bad),
+    (e: unknown) => e instanceof SandboxError && e.info.stage === 'seccomp' && /no_such_call/.test(e.message),
+  );
 });
 
 test('unconditional rules refuse with EPERM whatever the arguments', { skip: !x86 && 'x86_64 only' }, () => {
@@ -140,13 +181,20 @@ test('personality: only 0, 8 and 0xffffffff pass, checked on the compiled progra
 /** Meaning of one ArgCmp on a value, as libseccomp defines it. */
 function matches(c: ArgCmp, v: bigint): boolean {
   switch (c.op) {
-    case 'eq': return v === c.value;
-    case 'ne': return v !== c.value;
-    case 'lt': return v < c.value;
-    case 'le': return v <= c.value;
-    case 'gt': return v > c.value;
-    case 'ge': return v >= c.value;
-    case 'masked_eq': return (v & c.mask!) === c.value;
+    case 'eq':
+      return v === c.value;
+    case 'ne':
+      return v !== c.value;
+    case 'lt':
+      return v < c.value;
+    case 'le':
+      return v <= c.value;
+    case 'gt':
+      return v > c.value;
+    case 'ge':
+      return v >= c.value;
+    case 'masked_eq':
+      return (v & c.mask!) === c.value;
   }
 }
 

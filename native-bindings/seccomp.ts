@@ -50,9 +50,7 @@ function load(): Lib {
     attrSet: s.func('int seccomp_attr_set(void *ctx, int attr, uint32_t value)'),
     resolve: s.func('int seccomp_syscall_resolve_name(const char *name)'),
     // The array form avoids passing scmp_arg_cmp structs through C varargs, which koffi cannot type-check.
-    ruleAdd: s.func(
-      'int seccomp_rule_add_exact_array(void *ctx, uint32_t action, int syscall, unsigned int n, const scmp_arg_cmp *cmps)',
-    ),
+    ruleAdd: s.func('int seccomp_rule_add_exact_array(void *ctx, uint32_t action, int syscall, unsigned int n, const scmp_arg_cmp *cmps)'),
     exportBpf: s.func('int seccomp_export_bpf(void *ctx, int fd)'),
     memfdCreate: c.func('int memfd_create(const char *name, unsigned int flags)'),
   };
@@ -92,11 +90,7 @@ export function denyAllExcept(arg: ArgCmp['arg'], values: readonly bigint[]): Ar
     while (lo <= hi) {
       let size = 1n;
       while (lo % (size * 2n) === 0n && lo + size * 2n - 1n <= hi) size *= 2n;
-      out.push(
-        size === 1n
-          ? { arg, op: 'eq', value: lo }
-          : { arg, op: 'masked_eq', mask: ~(size - 1n) & U64, value: lo },
-      );
+      out.push(size === 1n ? { arg, op: 'eq', value: lo } : { arg, op: 'masked_eq', mask: ~(size - 1n) & U64, value: lo });
       lo += size;
     }
   };
@@ -152,14 +146,17 @@ export function compileSeccompFilterDetailed(policy: SeccompPolicy): CompiledSec
       const nr = l.resolve(rule.syscall);
       if (nr < 0) {
         const reason = rule.absentOn?.[arch as Arch];
-        if (!reason) fail('seccomp_syscall_resolve_name', os.constants.errno.ENOENT, `seccomp: syscall "${rule.syscall}" does not exist on ${arch} and the policy gives no reason to skip it`);
+        if (!reason)
+          fail(
+            'seccomp_syscall_resolve_name',
+            os.constants.errno.ENOENT,
+            `seccomp: syscall "${rule.syscall}" does not exist on ${arch} and the policy gives no reason to skip it`,
+          );
         if (!skipped.some((s) => s.syscall === rule.syscall)) skipped.push({ syscall: rule.syscall, reason });
         continue;
       }
       const errno = os.constants.errno[rule.errno];
-      const conds: (ArgCmp | null)[] = rule.allowOnly
-        ? denyAllExcept(rule.allowOnly.arg, rule.allowOnly.values)
-        : [rule.when ?? null];
+      const conds: (ArgCmp | null)[] = rule.allowOnly ? denyAllExcept(rule.allowOnly.arg, rule.allowOnly.values) : [rule.when ?? null];
       for (const cond of conds) {
         const rc = l.ruleAdd(ctx, SCMP_ACT_ERRNO(errno), nr, cond ? 1 : 0, cond ? [toCmp(cond)] : null);
         if (rc < 0) fail('seccomp_rule_add_exact_array', -rc, `seccomp: rule for ${rule.syscall} refused: ${errnoName(-rc)}`);

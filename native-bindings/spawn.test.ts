@@ -29,6 +29,17 @@ test('events are fixed-size records below PIPE_BUF, decoded field by field', () 
   const e = parseEvent(b);
   assert.deepEqual(
     { ...e, detail: e.detail.length },
-    { stage: 13, role: 'inner_child', ok: false, errno: 13, pid: 1, value: -1, tStart: 1000n, tEnd: 2500n, syscall: 'mount(proc)', detail: 96 },
+    {
+      stage: 13,
+      role: 'inner_child',
+      ok: false,
+      errno: 13,
+      pid: 1,
+      value: -1,
+      tStart: 1000n,
+      tEnd: 2500n,
+      syscall: 'mount(proc)',
+      detail: 96,
+    },
   );
 });

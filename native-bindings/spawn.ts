@@ -45,7 +45,9 @@ function load() {
   });
   return {
     spawn: handle.func('int bx_spawn(const bx_params *p, const uint8_t *filter, int32_t len)'),
-    spawnCg: handle.func('int bx_spawn_cg(const bx_params *p, const uint8_t *filter, int32_t len, const char *cgroup_dir, _Out_ int32_t *placed)'),
+    spawnCg: handle.func(
+      'int bx_spawn_cg(const bx_params *p, const uint8_t *filter, int32_t len, const char *cgroup_dir, _Out_ int32_t *placed)',
+    ),
     abi: handle.func('int bx_abi_version(void)'),
     eventSize: handle.func('int bx_event_size(void)'),
     stageName: handle.func('const char *bx_stage_name(int stage)'),
@@ -120,14 +122,28 @@ export function spawnBox(req: SpawnRequest): BoxProcess {
     const placed = [0];
     const pid = h.spawnCg(
       {
-        root: req.root, hostname: req.hostname, workdir: req.workdir,
-        argv: argv.toString('latin1'), envp: envp.toString('latin1'),
-        argc: req.argv.length, envc: req.env.length,
-        use_pty: req.stdio === 'pty' ? 1 : 0, stdio_fds: stdioFds,
-        status_fd: statusW, control_fd: controlR, exec_fd: execW,
-        ns_flags: req.nsFlags, cap_keep: req.capKeep, disable: req.disable, fail_at: req.failAt,
-        rlim_nofile: req.rlimitNofile, rlim_fsize: req.rlimitFsize,
-        dev_opts: req.devOpts, shm_opts: req.shmOpts, rows: req.rows, cols: req.cols,
+        root: req.root,
+        hostname: req.hostname,
+        workdir: req.workdir,
+        argv: argv.toString('latin1'),
+        envp: envp.toString('latin1'),
+        argc: req.argv.length,
+        envc: req.env.length,
+        use_pty: req.stdio === 'pty' ? 1 : 0,
+        stdio_fds: stdioFds,
+        status_fd: statusW,
+        control_fd: controlR,
+        exec_fd: execW,
+        ns_flags: req.nsFlags,
+        cap_keep: req.capKeep,
+        disable: req.disable,
+        fail_at: req.failAt,
+        rlim_nofile: req.rlimitNofile,
+        rlim_fsize: req.rlimitFsize,
+        dev_opts: req.devOpts,
+        shm_opts: req.shmOpts,
+        rows: req.rows,
+        cols: req.cols,
       },
       filter,
       filter ? filter.length / 8 : 0,
@@ -135,8 +151,15 @@ export function spawnBox(req: SpawnRequest): BoxProcess {
       placed,
     ) as number;
     // ENOENT is also "helper missing": the cgroup directory's absence tells them apart.
-    if (pid < 0 && req.cgroupDir && (-pid !== 2 || !existsSync(req.cgroupDir))) throw new SyscallError('clone3', -pid, req.cgroupDir, 'CLONE_INTO_CGROUP into the box cgroup');
-    if (pid < 0) throw new SyscallError('posix_spawn', -pid, 'native-bindings/build/boxlab-nsexec', -pid === 2 ? 'helper program missing: run npm install' : undefined);
+    if (pid < 0 && req.cgroupDir && (-pid !== 2 || !existsSync(req.cgroupDir)))
+      throw new SyscallError('clone3', -pid, req.cgroupDir, 'CLONE_INTO_CGROUP into the box cgroup');
+    if (pid < 0)
+      throw new SyscallError(
+        'posix_spawn',
+        -pid,
+        'native-bindings/build/boxlab-nsexec',
+        -pid === 2 ? 'helper program missing: run npm install' : undefined,
+      );
     // The children hold their ends now; ours are closed so EOF tells us when they are gone.
     for (const fd of [statusW, controlR, execW, ...stdioFds]) if (fd >= 0) libc.close(fd);
     const proc = wrap(pid, statusR, controlW, execR, outer);

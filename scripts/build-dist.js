@@ -72,7 +72,9 @@ export async function buildDist({ quiet = false } = {}) {
   rmSync(old, { recursive: true, force: true });
   if (!quiet) {
     const bytes = Object.values(r.metafile.outputs).reduce((s, o) => s + o.bytes, 0);
-    console.error(`[dist] ${inputs.length} sources -> dist/ (${(bytes / 1024).toFixed(0)} KiB) in ${(performance.now() - t0).toFixed(0)} ms`);
+    console.error(
+      `[dist] ${inputs.length} sources -> dist/ (${(bytes / 1024).toFixed(0)} KiB) in ${(performance.now() - t0).toFixed(0)} ms`,
+    );
   }
 }
 

@@ -12,7 +12,10 @@ const read = (p: string) => readFileSync(join(root, p), 'utf8');
 export function readmePackages(readme: string): string[] {
   const lines = readme.split('\n').filter((l) => /^\s*(sudo )?apt-get install\b/.test(l));
   assert.equal(lines.length, 1, `one apt-get install line in the README, found ${lines.length}`);
-  return (lines[0] ?? '').replace(/^\s*(sudo )?apt-get install\s+/, '').split(/\s+/).filter((w) => w && !w.startsWith('-'));
+  return (lines[0] ?? '')
+    .replace(/^\s*(sudo )?apt-get install\s+/, '')
+    .split(/\s+/)
+    .filter((w) => w && !w.startsWith('-'));
 }
 
 /** Package names of the `pkgs=(...)` array of .ci/run. */
@@ -34,7 +37,7 @@ test('what npm install needs to build native code is in the list: C and C++ comp
   for (const p of ['gcc', 'g++', 'make', 'python3', 'libc6-dev']) assert.ok(pkgs.has(p), p);
 });
 
-test('.ci/run installs the list it declares and then runs the README\'s commands', () => {
+test(".ci/run installs the list it declares and then runs the README's commands", () => {
   const ci = read('.ci/run');
   assert.match(ci, /apt-get install -y [^\n]*"\$\{missing\[@\]\}"/);
   assert.match(ci, /\bnpm ci\b/);

@@ -12,7 +12,7 @@ test('layer rules: the edges are seen (type-only and npm too) and none is forbid
   const config = require('../.dependency-cruiser.cjs');
   const cwd = process.cwd();
   process.chdir(ROOT);
-  let out;
+  let out: Awaited<ReturnType<typeof cruise>>;
   try {
     out = await cruise(['server', 'native-bindings', 'components', 'app'], { ...config.options, ruleSet: config, validate: true });
   } finally {
@@ -28,5 +28,8 @@ test('layer rules: the edges are seen (type-only and npm too) and none is forbid
   assert.ok(typeOnly.dependencyTypes.includes('type-only'), typeOnly.dependencyTypes.join(','));
   assert.ok(edge('server/web/socket.ts', /node_modules\/ws\//), 'the ws package is a node of the graph (rules can name it)');
   assert.ok(edge('server/protocol/messages.ts', /^server\/protocol\/box\.ts$/), 'protocol -> protocol seen');
-  assert.deepEqual(result.summary.violations.map((v: { rule: { name: string }; from: string; to: string }) => `${v.rule.name}: ${v.from} -> ${v.to}`), []);
+  assert.deepEqual(
+    result.summary.violations.map((v: { rule: { name: string }; from: string; to: string }) => `${v.rule.name}: ${v.from} -> ${v.to}`),
+    [],
+  );
 });

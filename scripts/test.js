@@ -21,7 +21,9 @@ function walk(dir, out = []) {
   return out;
 }
 
-const files = walk(root).filter((f) => !only || f.includes(only)).sort();
+const files = walk(root)
+  .filter((f) => !only || f.includes(only))
+  .sort();
 const unit = files.filter((f) => f.endsWith('.test.ts') && !f.endsWith('.root.test.ts') && !f.startsWith('e2e/'));
 const privileged = files.filter((f) => f.endsWith('.root.test.ts'));
 const e2e = files.filter((f) => f.startsWith('e2e/') && f.endsWith('.e2e.ts'));
@@ -35,8 +37,17 @@ function runPhase(name, list, extra = []) {
   const tap = join(tmp, `${name}.tap`);
   const r = spawnSync(
     process.execPath,
-    ['--import', 'tsx', '--test', ...extra, '--test-reporter=spec', '--test-reporter-destination=stdout',
-      '--test-reporter=tap', `--test-reporter-destination=${tap}`, ...list],
+    [
+      '--import',
+      'tsx',
+      '--test',
+      ...extra,
+      '--test-reporter=spec',
+      '--test-reporter-destination=stdout',
+      '--test-reporter=tap',
+      `--test-reporter-destination=${tap}`,
+      ...list,
+    ],
     { cwd: root, stdio: 'inherit', env: { ...process.env, NEXT_TELEMETRY_DISABLED: '1' } },
   );
   const text = existsSync(tap) ? readFileSync(tap, 'utf8') : '';

@@ -18,7 +18,11 @@ test('Run a workshop: three commands, the same packages as .ci/run, flags the se
   assert.ok(section, 'README has a "Run a workshop" section');
   const block = /```sh\n([\s\S]*?)```/.exec(section)?.[1].trim().split('\n') ?? [];
   assert.equal(block.length, 3, 'three commands');
-  const pkgs = /apt-get install\s+(.*?)\s+&&/.exec(block[0])?.[1].split(/\s+/).filter((w) => !w.startsWith('-')) ?? [];
+  const pkgs =
+    /apt-get install\s+(.*?)\s+&&/
+      .exec(block[0])?.[1]
+      .split(/\s+/)
+      .filter((w) => !w.startsWith('-')) ?? [];
   assert.deepEqual([...pkgs].sort(), [...ciPackages(read('.ci/run'))].sort());
   assert.match(block[1], /ufw allow 3000\/tcp/);
   const flags = block[2].replace(/^.*npm start -- /, '').split(/\s+/);

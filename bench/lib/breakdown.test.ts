@@ -4,8 +4,16 @@ import { test } from 'node:test';
 import type { StageEvent, StageName } from '../../server/engine/types.ts';
 import { criticalPath, stageRows, type BoxRun } from './breakdown.ts';
 
-const ev = (stage: StageName, t: number, durationMs: number, role: StageEvent['role'] = 'outer'): StageEvent =>
-  ({ type: 'stage', stage, role, hostPid: 1, boxPid: null, t, durationMs, ok: true });
+const ev = (stage: StageName, t: number, durationMs: number, role: StageEvent['role'] = 'outer'): StageEvent => ({
+  type: 'stage',
+  stage,
+  role,
+  hostPid: 1,
+  boxPid: null,
+  t,
+  durationMs,
+  ok: true,
+});
 
 /** A box whose timeline is known exactly; `k` stretches cgroup_create so medians can be checked. */
 function run(k: number): BoxRun {
@@ -36,7 +44,11 @@ test('stage rows: medians of duration and of start since the createSandbox() cal
   assert.equal(cg.duration, 3);
   assert.equal(cg.start, 2);
   assert.equal(rows.find((r) => r.stage === 'exec')!.role, 'inner_child');
-  assert.equal(rows.find((r) => r.stage === 'fork2'), undefined, 'a stage never seen has no row');
+  assert.equal(
+    rows.find((r) => r.stage === 'fork2'),
+    undefined,
+    'a stage never seen has no row',
+  );
 });
 
 test('critical path: host stages and the waits between them', () => {

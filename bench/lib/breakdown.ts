@@ -54,20 +54,38 @@ const end = (e: StageEvent) => e.t + e.durationMs;
  */
 export function criticalPath(runs: readonly BoxRun[]): Segment[] {
   const pieces: Record<string, { what: string; v: number[] }> = {};
-  const add = (name: string, what: string, v: number) => ((pieces[name] ??= { what, v: [] }).v.push(v));
+  const add = (name: string, what: string, v: number) => (pieces[name] ??= { what, v: [] }).v.push(v);
   for (const r of runs) {
     const by = new Map<StageName, StageEvent>();
     for (const e of r.events) if (e.ok && !by.has(e.stage)) by.set(e.stage, e);
     const g = (s: StageName) => by.get(s);
-    const need = ['prepare_state', 'cgroup_create', 'upper_tmpfs', 'fork1', 'uid_map', 'overlay_mount', 'cgroup_attach', 'exec', 'running'] as const;
+    const need = [
+      'prepare_state',
+      'cgroup_create',
+      'upper_tmpfs',
+      'fork1',
+      'uid_map',
+      'overlay_mount',
+      'cgroup_attach',
+      'exec',
+      'running',
+    ] as const;
     if (!need.every((s) => g(s))) continue;
     const e = (s: (typeof need)[number]) => g(s)!;
     add('setup', 'createSandbox() call to the first stage (config, deps, id)', r.offsetMs + e('prepare_state').t);
     for (const s of ['prepare_state', 'fork1', 'cgroup_create', 'upper_tmpfs'] as const) add(s, 'host stage', e(s).durationMs);
     // The child starts while Node makes the cgroups and the tmpfs; only what is left of its start waits here.
-    add('wait unshare_user', 'child start + unshare(CLONE_NEWUSER) not hidden behind cgroup_create/upper_tmpfs, and the wake-up', e('uid_map').t - end(e('upper_tmpfs')));
+    add(
+      'wait unshare_user',
+      'child start + unshare(CLONE_NEWUSER) not hidden behind cgroup_create/upper_tmpfs, and the wake-up',
+      e('uid_map').t - end(e('upper_tmpfs')),
+    );
     for (const s of ['uid_map', 'overlay_mount', 'cgroup_attach'] as const) add(s, 'host stage', e(s).durationMs);
-    add('children to exec', "from 'go' to the inner child's last event before execve (unshare_ns ... drop_privileges)", end(e('exec')) - end(e('cgroup_attach')));
+    add(
+      'children to exec',
+      "from 'go' to the inner child's last event before execve (unshare_ns ... drop_privileges)",
+      end(e('exec')) - end(e('cgroup_attach')),
+    );
     add('execve to Node', 'execve of the shell, exec pipe EOF, Node wakes and drains events', e('running').t - end(e('exec')));
     add('running', 'host stage (namespace inodes)', e('running').durationMs);
     add('resolve', 'running stage end to the awaiting caller', r.createMs - r.offsetMs - end(e('running')));

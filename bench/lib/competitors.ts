@@ -46,8 +46,22 @@ export function bwrapHasOverlay(): boolean {
  */
 export function bwrapArgv(image: string, mode: 'ro-bind' | 'tmp-overlay'): string[] {
   const root = mode === 'ro-bind' ? ['--ro-bind', image, '/'] : ['--overlay-src', image, '--tmp-overlay', '/'];
-  return ['bwrap', '--unshare-all', '--uid', '0', '--gid', '0', ...root, '--proc', '/proc', '--dev', '/dev',
-    '--hostname', 'x', '/bin/true'];
+  return [
+    'bwrap',
+    '--unshare-all',
+    '--uid',
+    '0',
+    '--gid',
+    '0',
+    ...root,
+    '--proc',
+    '/proc',
+    '--dev',
+    '/dev',
+    '--hostname',
+    'x',
+    '/bin/true',
+  ];
 }
 
 export interface RuncLimits {
@@ -81,7 +95,12 @@ export function runcConfig(image: string, lim: RuncLimits): object {
     mounts: [
       { destination: '/proc', type: 'proc', source: 'proc' },
       { destination: '/dev', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'strictatime', 'mode=755', 'size=65536k'] },
-      { destination: '/dev/pts', type: 'devpts', source: 'devpts', options: ['nosuid', 'noexec', 'newinstance', 'ptmxmode=0666', 'mode=0620'] },
+      {
+        destination: '/dev/pts',
+        type: 'devpts',
+        source: 'devpts',
+        options: ['nosuid', 'noexec', 'newinstance', 'ptmxmode=0666', 'mode=0620'],
+      },
       { destination: '/dev/shm', type: 'tmpfs', source: 'shm', options: ['nosuid', 'noexec', 'nodev', 'mode=1777', 'size=16m'] },
     ],
     linux: {
@@ -95,7 +114,15 @@ export function runcConfig(image: string, lim: RuncLimits): object {
         cpu: { quota: lim.cpuQuotaUs, period: lim.cpuPeriodUs },
         pids: { limit: lim.pids },
       },
-      maskedPaths: ['/proc/acpi', '/proc/kcore', '/proc/keys', '/proc/latency_stats', '/proc/timer_list', '/proc/sched_debug', '/proc/scsi'],
+      maskedPaths: [
+        '/proc/acpi',
+        '/proc/kcore',
+        '/proc/keys',
+        '/proc/latency_stats',
+        '/proc/timer_list',
+        '/proc/sched_debug',
+        '/proc/scsi',
+      ],
       readonlyPaths: ['/proc/bus', '/proc/fs', '/proc/irq', '/proc/sys', '/proc/sysrq-trigger'],
     },
   };

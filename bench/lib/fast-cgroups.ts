@@ -14,7 +14,10 @@ export class CgroupPool {
   private ready: CgroupSet[] = [];
   private seq = 0;
   private refilling: Promise<void> | null = null;
-  constructor(private readonly limits: CgroupLimits, private readonly size = 2) {}
+  constructor(
+    private readonly limits: CgroupLimits,
+    private readonly size = 2,
+  ) {}
 
   fill(): Promise<void> {
     this.refilling ??= (async () => {

@@ -66,21 +66,33 @@ while (create.length < n && attempts++ < n * 3) {
 let live = null;
 for (let i = 0; i < 5 && !live; i++) live = await tryCreate({ ...cfg, shell: '/bin/sleep', args: ['30'] });
 let pin: { before: Record<string, number>; after: Record<string, number> } | null = null;
-if (live) try {
-  const before = rollup(live.pids.namespacedParent);
-  for (let round = 0; round < 5; round++) {
-    let junk: object[] = [];
-    for (let i = 0; i < 300_000; i++) junk.push({ i, s: `tmp-${i}` });
-    junk = [];
-    for (let i = 0; i < ballast.length; i += 7) (ballast[i] as { i: number }).i++; // the server's state changes too
-    gc();
+if (live)
+  try {
+    const before = rollup(live.pids.namespacedParent);
+    for (let round = 0; round < 5; round++) {
+      let junk: object[] = [];
+      for (let i = 0; i < 300_000; i++) junk.push({ i, s: `tmp-${i}` });
+      junk = [];
+      for (let i = 0; i < ballast.length; i += 7) (ballast[i] as { i: number }).i++; // the server's state changes too
+      gc();
+    }
+    pin = { before, after: rollup(live.pids.namespacedParent) };
+  } finally {
+    await live.destroy();
   }
-  pin = { before, after: rollup(live.pids.namespacedParent) };
-} finally {
-  await live.destroy();
-}
 
-console.log(JSON.stringify({
-  ballastMB, rssMiB: status('self', 'VmRSS'), rssAnonMiB: status('self', 'RssAnon'), pageTablesMiB: status('self', 'VmPTE'),
-  fork1, fork2, create, pin, heapObjects: ballast.length, tried, failures,
-}));
+console.log(
+  JSON.stringify({
+    ballastMB,
+    rssMiB: status('self', 'VmRSS'),
+    rssAnonMiB: status('self', 'RssAnon'),
+    pageTablesMiB: status('self', 'VmPTE'),
+    fork1,
+    fork2,
+    create,
+    pin,
+    heapObjects: ballast.length,
+    tried,
+    failures,
+  }),
+);

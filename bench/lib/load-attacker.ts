@@ -13,7 +13,8 @@ export const ATTACKS: AttackKind[] = ['fork-bomb', 'memory-bomb', 'disk-fill', '
 const COMMANDS: Record<AttackKind, string> = {
   'fork-bomb': 'b(){ b|b& }; b',
   'memory-bomb': 'for i in 1 2; do (while :; do tail /dev/zero; done) & done',
-  'disk-fill': '(while :; do dd if=/dev/zero of=/root/fill bs=1M 2>/dev/null; dd if=/dev/zero of=/dev/shm/fill bs=1M 2>/dev/null; rm -f /root/fill /dev/shm/fill; done) &',
+  'disk-fill':
+    '(while :; do dd if=/dev/zero of=/root/fill bs=1M 2>/dev/null; dd if=/dev/zero of=/dev/shm/fill bs=1M 2>/dev/null; rm -f /root/fill /dev/shm/fill; done) &',
   'busy-64': 'i=0; while [ $i -lt 64 ]; do (while :; do :; done) & i=$((i+1)); done',
   'yes-flood': 'yes',
 };
@@ -65,7 +66,8 @@ const field = (p: string, key: string): number => {
 function verify(l: BoxLimits, e: AttackArgs['expect']): string | null {
   if (!(l.memoryBytes <= e.memoryBytes)) return `memory.limit_in_bytes ${l.memoryBytes} > ${e.memoryBytes}`;
   if (!(l.pidsMax <= e.pids)) return `pids.max ${l.pidsMax} > ${e.pids}`;
-  if (!(l.cpuQuotaUs > 0 && l.cpuQuotaUs / l.cpuPeriodUs <= e.cpu + 1e-9)) return `cpu quota ${l.cpuQuotaUs}/${l.cpuPeriodUs} above ${e.cpu}`;
+  if (!(l.cpuQuotaUs > 0 && l.cpuQuotaUs / l.cpuPeriodUs <= e.cpu + 1e-9))
+    return `cpu quota ${l.cpuQuotaUs}/${l.cpuPeriodUs} above ${e.cpu}`;
   if (!(l.upperKiB <= e.diskKiB)) return `upper tmpfs ${l.upperKiB} KiB > ${e.diskKiB}`;
   if (!(l.shmKiB <= e.shmKiB)) return `/dev/shm ${l.shmKiB} KiB > ${e.shmKiB}`;
   return null;
@@ -85,16 +87,31 @@ async function main(a: AttackArgs): Promise<void> {
     const limits = boxLimits(c.box.id!, c.box.initPid, parents);
     const why = verify(limits, a.expect);
     return {
-      kind: ATTACKS[i % ATTACKS.length]!, box: c.box.id, limits, verified: why === null, ...(why ? { why } : {}),
-      peakPids: 0, pidsEventsMax: 0, peakMemKiB: 0, memFailcnt: 0, oomKills: 0, peakUpperUsedKiB: 0, throttledPeriods: 0, cpuSec: 0,
-      bytesReceived: 0, state: c.state, closed: null,
+      kind: ATTACKS[i % ATTACKS.length]!,
+      box: c.box.id,
+      limits,
+      verified: why === null,
+      ...(why ? { why } : {}),
+      peakPids: 0,
+      pidsEventsMax: 0,
+      peakMemKiB: 0,
+      memFailcnt: 0,
+      oomKills: 0,
+      peakUpperUsedKiB: 0,
+      throttledPeriods: 0,
+      cpuSec: 0,
+      bytesReceived: 0,
+      state: c.state,
+      closed: null,
     };
   });
   emit({ ev: 'verified', boxes: reports.map((r) => ({ kind: r.kind, box: r.box, verified: r.verified, why: r.why, limits: r.limits })) });
   const dir = (c: LoadClient, name: string) => boxCgroupDir(c.box.id!, name, parents);
   // One row per attacker: its client, report, cgroup dirs and the bytes received before the attack.
   const boxes = clients.map((c, i) => ({
-    c, r: reports[i]!, received0: c.received,
+    c,
+    r: reports[i]!,
+    received0: c.received,
     d: { mem: dir(c, 'memory'), pids: dir(c, 'pids'), cpu: dir(c, 'cpu'), acct: dir(c, 'cpuacct') },
   }));
   for (const { c, r } of boxes) {

@@ -17,17 +17,35 @@ export interface PostResult {
 }
 
 /** One HTTP request on its own connection (no pooling: each simulated user is its own browser). */
-export function httpRequest(url: string, method: string, path: string, body = '', timeoutMs = 30_000, localAddress?: string): Promise<PostResult> {
+export function httpRequest(
+  url: string,
+  method: string,
+  path: string,
+  body = '',
+  timeoutMs = 30_000,
+  localAddress?: string,
+): Promise<PostResult> {
   const u = new URL(url);
   const t0 = performance.now();
   return new Promise((resolve, reject) => {
     const headers = { 'Content-Type': 'application/json' };
-    const req = request({ host: u.hostname, port: u.port, method, path, agent: false, timeout: timeoutMs, headers, localAddress }, (res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (c) => (text += c)).on('end', () =>
-        resolve({ status: res.statusCode!, body: text, retryAfter: res.headers['retry-after'] as string | undefined, ms: performance.now() - t0 }));
-    });
+    const req = request(
+      { host: u.hostname, port: u.port, method, path, agent: false, timeout: timeoutMs, headers, localAddress },
+      (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res
+          .on('data', (c) => (text += c))
+          .on('end', () =>
+            resolve({
+              status: res.statusCode!,
+              body: text,
+              retryAfter: res.headers['retry-after'] as string | undefined,
+              ms: performance.now() - t0,
+            }),
+          );
+      },
+    );
     req.on('timeout', () => req.destroy(new Error(`${method} ${path}: no answer in ${timeoutMs} ms`)));
     req.on('error', reject);
     req.end(body);
@@ -70,7 +88,12 @@ export class LoadClient {
   ack = true;
   keepTail = true;
 
-  private constructor(readonly url: string, readonly sessionId: string, readonly token: string, readonly ws: WebSocket) {
+  private constructor(
+    readonly url: string,
+    readonly sessionId: string,
+    readonly token: string,
+    readonly ws: WebSocket,
+  ) {
     ws.on('message', (data: Buffer, isBinary) => (isBinary ? this.onBinary(data) : this.onText(data.toString('utf8'))));
     ws.on('close', (code, reason) => {
       this.closed = { code, reason: reason.toString() };
@@ -88,7 +111,9 @@ export class LoadClient {
     if (r.status !== 201) throw new Error(`POST /api/session → ${r.status} ${r.body.slice(0, 200)}`);
     const { sessionId, token } = JSON.parse(r.body) as { sessionId: string; token: string };
     const ws = new WebSocket(url.replace(/^http/, 'ws') + '/ws', clientProtocols(token), {
-      origin: url, perMessageDeflate: false, localAddress: opts.localAddress,
+      origin: url,
+      perMessageDeflate: false,
+      localAddress: opts.localAddress,
     });
     const c = new LoadClient(url, sessionId, token, ws);
     c.t0 = t0;
@@ -158,7 +183,11 @@ export class LoadClient {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this.waiters = this.waiters.filter((w) => w !== waiter);
-        reject(new Error(`${this.sessionId}: timed out after ${timeoutMs} ms waiting for ${what}; state ${this.state}; tail ${JSON.stringify(this.tail.slice(-120))}`));
+        reject(
+          new Error(
+            `${this.sessionId}: timed out after ${timeoutMs} ms waiting for ${what}; state ${this.state}; tail ${JSON.stringify(this.tail.slice(-120))}`,
+          ),
+        );
       }, timeoutMs);
       const waiter = {
         test: () => {
@@ -184,7 +213,8 @@ export class LoadClient {
   }
 
   write(data: string | Buffer): void {
-    if (this.ws.readyState === WebSocket.OPEN) this.ws.send(typeof data === 'string' ? Buffer.from(data, 'latin1') : data, { binary: true });
+    if (this.ws.readyState === WebSocket.OPEN)
+      this.ws.send(typeof data === 'string' ? Buffer.from(data, 'latin1') : data, { binary: true });
   }
 
   control(msg: object): void {
@@ -198,8 +228,7 @@ export class LoadClient {
     let t1 = NaN;
     this.write(ch);
     const echoed = () => this.received > from && this.tail.slice(-Math.min(this.received - from, 2048)).includes(ch);
-    await this.until(() => echoed() && ((t1 = performance.now()), true), timeoutMs, `echo of ${JSON.stringify(ch)}`)
-      .catch(() => {});
+    await this.until(() => echoed() && ((t1 = performance.now()), true), timeoutMs, `echo of ${JSON.stringify(ch)}`).catch(() => {});
     return t1 - t0;
   }
 

@@ -73,8 +73,10 @@ async function paste(a: FairnessArgs): Promise<CaseRow> {
   const ms = performance.now() - t0 - still;
   const left = total - c.ws.bufferedAmount;
   const row = {
-    case: `${(total / 1e6).toFixed(1)} MB paste`, sent: `${frames} frames of 16 KiB at once`,
-    outcome: `${ended(c)} after ${(ms / 1000).toFixed(1)} s; ${(left / 1e6).toFixed(2)} MB left the client, ${(c.received / 1e6).toFixed(2)} MB echoed back by the shell`, ms,
+    case: `${(total / 1e6).toFixed(1)} MB paste`,
+    sent: `${frames} frames of 16 KiB at once`,
+    outcome: `${ended(c)} after ${(ms / 1000).toFixed(1)} s; ${(left / 1e6).toFixed(2)} MB left the client, ${(c.received / 1e6).toFixed(2)} MB echoed back by the shell`,
+    ms,
   };
   await c.close().catch(() => {});
   return row;
@@ -93,7 +95,11 @@ async function messages(a: FairnessArgs): Promise<CaseRow> {
   let refused = 0;
   let ws: WebSocket | null = null;
   const open = (): void => {
-    const w = new WebSocket(a.url.replace(/^http/, 'ws') + '/ws', clientProtocols(c.token), { origin: a.url, perMessageDeflate: false, localAddress: loopbackAddress(50_002) });
+    const w = new WebSocket(a.url.replace(/^http/, 'ws') + '/ws', clientProtocols(c.token), {
+      origin: a.url,
+      perMessageDeflate: false,
+      localAddress: loopbackAddress(50_002),
+    });
     w.on('message', (d: Buffer, bin: boolean) => void (!bin && d.toString().includes('"pong"') && pongs++));
     w.on('unexpected-response', (req) => {
       refused++;
@@ -124,12 +130,16 @@ async function messages(a: FairnessArgs): Promise<CaseRow> {
     await sleep(10);
   }
   const ms = performance.now() - t0;
-  const tally = Object.entries(closes.reduce<Record<string, number>>((m, k) => ((m[k] = (m[k] ?? 0) + 1), m), {})).map(([k, n]) => `${n} × ${k}`).join(', ');
+  const tally = Object.entries(closes.reduce<Record<string, number>>((m, k) => ((m[k] = (m[k] ?? 0) + 1), m), {}))
+    .map(([k, n]) => `${n} × ${k}`)
+    .join(', ');
   const last = ws as WebSocket | null;
   last?.terminate();
   return {
-    case: `${a.rate.toLocaleString('en-US')} messages/s`, sent: `${sent.toLocaleString('en-US')} messages (pings and 1-byte keys) in ${(ms / 1000).toFixed(1)} s, reconnecting at once after each close`,
-    outcome: `closes: ${tally || 'none'}; upgrades refused: ${refused}; ${pongs.toLocaleString('en-US')} pongs`, ms,
+    case: `${a.rate.toLocaleString('en-US')} messages/s`,
+    sent: `${sent.toLocaleString('en-US')} messages (pings and 1-byte keys) in ${(ms / 1000).toFixed(1)} s, reconnecting at once after each close`,
+    outcome: `closes: ${tally || 'none'}; upgrades refused: ${refused}; ${pongs.toLocaleString('en-US')} pongs`,
+    ms,
   };
 }
 
@@ -153,7 +163,9 @@ async function silentSockets(a: FairnessArgs): Promise<SilentResult> {
   clearInterval(watch);
   const closed = socks.filter((x) => x.closedAt !== null);
   const result: SilentResult = {
-    opened: socks.length, refused429: socks.filter((x) => x.refused).length, closedByServer: closed.length,
+    opened: socks.length,
+    refused429: socks.filter((x) => x.refused).length,
+    closedByServer: closed.length,
     closeAfterMs: summarize(closed.filter((x) => !x.refused).map((x) => x.closedAt!)),
     serverFds: { before, max, after: 0 },
   };

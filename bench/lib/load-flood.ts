@@ -54,36 +54,38 @@ export async function hostileFlood(url: string, attempts: number, serverPid: num
     if (i % Math.ceil(attempts / 100) === 0) await sleep(Math.max(0, t0 + (i * 1000) / attempts - performance.now()));
     const kind = KINDS[i % KINDS.length]!;
     const ts = performance.now();
-    jobs.push((async () => {
-      try {
-        if (kind === 'POST /api/session' || kind === 'GET /api/health') {
-          const r = await httpRequest(url, kind.startsWith('POST') ? 'POST' : 'GET', kind.split(' ')[1]!, '', 10_000, from);
-          const reason = r.status === 503 ? ` ${(JSON.parse(r.body) as { error: string }).error}` : '';
-          note(kind, `${r.status}${reason}`, r.ms);
-        } else if (kind === 'upgrade, forged token') {
-          const w = await RawWs.open(url, randomToken(i), { localAddress: from });
-          note(kind, w.status ? String(w.status) : 'no answer', performance.now() - ts);
-          w.destroy();
-        } else {
-          await new Promise<void>((resolve) => {
-            const s = connect({ host: u.hostname, port: Number(u.port), localAddress: from }, () => {
-              note(kind, 'connected', performance.now() - ts);
-              resolve();
+    jobs.push(
+      (async () => {
+        try {
+          if (kind === 'POST /api/session' || kind === 'GET /api/health') {
+            const r = await httpRequest(url, kind.startsWith('POST') ? 'POST' : 'GET', kind.split(' ')[1]!, '', 10_000, from);
+            const reason = r.status === 503 ? ` ${(JSON.parse(r.body) as { error: string }).error}` : '';
+            note(kind, `${r.status}${reason}`, r.ms);
+          } else if (kind === 'upgrade, forged token') {
+            const w = await RawWs.open(url, randomToken(i), { localAddress: from });
+            note(kind, w.status ? String(w.status) : 'no answer', performance.now() - ts);
+            w.destroy();
+          } else {
+            await new Promise<void>((resolve) => {
+              const s = connect({ host: u.hostname, port: Number(u.port), localAddress: from }, () => {
+                note(kind, 'connected', performance.now() - ts);
+                resolve();
+              });
+              const rec = { closedAt: null as number | null, t0: ts, destroy: () => s.destroy() };
+              silent.push(rec);
+              s.on('close', () => (rec.closedAt ??= performance.now() - ts));
+              s.resume(); // read whatever the server answers (a 408 or 429), so its FIN (and 'close') is seen
+              s.on('error', (e: NodeJS.ErrnoException) => {
+                note(kind, e.code ?? 'error');
+                resolve();
+              });
             });
-            const rec = { closedAt: null as number | null, t0: ts, destroy: () => s.destroy() };
-            silent.push(rec);
-            s.on('close', () => (rec.closedAt ??= performance.now() - ts));
-            s.resume(); // read whatever the server answers (a 408 or 429), so its FIN (and 'close') is seen
-            s.on('error', (e: NodeJS.ErrnoException) => {
-              note(kind, e.code ?? 'error');
-              resolve();
-            });
-          });
+          }
+        } catch (err) {
+          note(kind, (err as NodeJS.ErrnoException).code ?? (err as Error).message.slice(0, 60));
         }
-      } catch (err) {
-        note(kind, (err as NodeJS.ErrnoException).code ?? (err as Error).message.slice(0, 60));
-      }
-    })());
+      })(),
+    );
   }
   const spreadMs = performance.now() - t0;
   await Promise.all(jobs);
@@ -93,7 +95,17 @@ export async function hostileFlood(url: string, attempts: number, serverPid: num
   for (const s of silent) s.destroy();
   const latency: Record<string, Summary> = {};
   for (const [k, v] of Object.entries(times)) latency[k] = summarize(v);
-  return { attempts, spreadMs, answers, latency, serverRssBeforeKiB: before.rssKiB, serverRssMaxKiB: rssMax, serverFdsMax: fdsMax, silentClosed: closed, silentWatchMs };
+  return {
+    attempts,
+    spreadMs,
+    answers,
+    latency,
+    serverRssBeforeKiB: before.rssKiB,
+    serverRssMaxKiB: rssMax,
+    serverFdsMax: fdsMax,
+    silentClosed: closed,
+    silentWatchMs,
+  };
 }
 
 /** A syntactically valid token (43 base64url characters) that no session has. */

@@ -125,7 +125,13 @@ export function boxMemory(id: string, parents = boxlabParents()): BoxMemory | nu
   if (!dir) return null;
   const stat = read(join(dir, 'memory.stat')) ?? '';
   const st = (k: string) => Number(new RegExp(`^${k} (\\d+)`, 'm').exec(stat)?.[1] ?? NaN);
-  return { usage: num(join(dir, 'memory.usage_in_bytes')), kmem: num(join(dir, 'memory.kmem.usage_in_bytes')), rss: st('rss'), cache: st('cache'), shmem: st('shmem') };
+  return {
+    usage: num(join(dir, 'memory.usage_in_bytes')),
+    kmem: num(join(dir, 'memory.kmem.usage_in_bytes')),
+    rss: st('rss'),
+    cache: st('cache'),
+    shmem: st('shmem'),
+  };
 }
 
 export interface BoxLimits {

@@ -63,9 +63,17 @@ async function echoes(w: RawWs): Promise<boolean> {
   return w.frames.slice(n).some((f) => f.opcode === OP.binary && f.payload.includes('alive'));
 }
 
-const errorsOf = (w: RawWs, from = 0) => w.messages().slice(from).filter((m) => m.type === 'error');
+const errorsOf = (w: RawWs, from = 0) =>
+  w
+    .messages()
+    .slice(from)
+    .filter((m) => m.type === 'error');
 const describeEnd = (w: RawWs, e: { code: number | null; how: string; reason: string }) =>
-  e.how === 'close-frame' ? `close ${e.code}${e.reason ? ` "${e.reason}"` : ''}` : e.how === 'timeout' ? 'still open' : `TCP ${e.how}${w.status && w.status !== 101 ? ` after HTTP ${w.status}` : ''}`;
+  e.how === 'close-frame'
+    ? `close ${e.code}${e.reason ? ` "${e.reason}"` : ''}`
+    : e.how === 'timeout'
+      ? 'still open'
+      : `TCP ${e.how}${w.status && w.status !== 101 ? ` after HTTP ${w.status}` : ''}`;
 
 async function rawCase(name: string, sent: string, expect: string, url: string, bytes: Buffer): Promise<Row> {
   const w = await RawWs.tcp(url, nextAddr());
@@ -73,7 +81,17 @@ async function rawCase(name: string, sent: string, expect: string, url: string, 
   w.send(bytes);
   const e = await w.waitEnd(2000);
   w.destroy();
-  return judge({ case: name, sent, answer: w.status ? `HTTP ${w.status}` : 'no HTTP answer', code: describeEnd(w, e), ms: performance.now() - t0, usable: null }, expect);
+  return judge(
+    {
+      case: name,
+      sent,
+      answer: w.status ? `HTTP ${w.status}` : 'no HTTP answer',
+      code: describeEnd(w, e),
+      ms: performance.now() - t0,
+      usable: null,
+    },
+    expect,
+  );
 }
 
 function judge(r: Omit<Row, 'expect' | 'ok'>, expect: string, usable?: boolean): Row {
@@ -81,7 +99,14 @@ function judge(r: Omit<Row, 'expect' | 'ok'>, expect: string, usable?: boolean):
   return { ...r, expect: usable === undefined ? expect : `${expect}${usable ? ', usable' : ''}`, ok };
 }
 
-async function upgradeCase(name: string, sent: string, expect: string, url: string, tok: string | null, origin?: string | null): Promise<Row> {
+async function upgradeCase(
+  name: string,
+  sent: string,
+  expect: string,
+  url: string,
+  tok: string | null,
+  origin?: string | null,
+): Promise<Row> {
   const t0 = performance.now();
   const w = await RawWs.open(url, tok, { localAddress: nextAddr(), origin });
   const e = await w.waitEnd(3000);
@@ -113,27 +138,102 @@ async function fastCases(a: HostileArgs): Promise<Row[]> {
   const host = new URL(u).host; // a Host the server serves (any other is answered 421 before anything else)
   const rows: Row[] = [];
   rows.push(await rawCase('random bytes (no HTTP)', '4 KiB of random bytes on a fresh TCP connection', 'HTTP 400', u, randomBytes(4096)));
-  rows.push(await rawCase('oversized HTTP header', 'GET / with a 100 KiB header', 'HTTP 431', u, Buffer.from(`GET / HTTP/1.1\r\nHost: ${host}\r\nX-A: ${'a'.repeat(100_000)}\r\n\r\n`)));
-  rows.push(await rawCase('oversized POST body', 'POST /api/session with a 1 MiB body', 'HTTP 413', u, Buffer.from(`POST /api/session HTTP/1.1\r\nHost: ${host}\r\nContent-Length: 1048576\r\n\r\n${'a'.repeat(1 << 20)}`)));
+  rows.push(
+    await rawCase(
+      'oversized HTTP header',
+      'GET / with a 100 KiB header',
+      'HTTP 431',
+      u,
+      Buffer.from(`GET / HTTP/1.1\r\nHost: ${host}\r\nX-A: ${'a'.repeat(100_000)}\r\n\r\n`),
+    ),
+  );
+  rows.push(
+    await rawCase(
+      'oversized POST body',
+      'POST /api/session with a 1 MiB body',
+      'HTTP 413',
+      u,
+      Buffer.from(`POST /api/session HTTP/1.1\r\nHost: ${host}\r\nContent-Length: 1048576\r\n\r\n${'a'.repeat(1 << 20)}`),
+    ),
+  );
   rows.push(await upgradeCase('upgrade, unknown token', 'a well-formed but unknown token', 'HTTP 401', u, 'A'.repeat(43)));
   rows.push(await upgradeCase('upgrade, no token', 'only boxlab.v1 offered', 'HTTP 401', u, null));
   rows.push(await upgradeCase('upgrade, no Origin', 'valid token, no Origin header', 'HTTP 403', u, await token(u, nextAddr()), null));
-  rows.push(await upgradeCase('upgrade, foreign Origin', 'valid token, Origin http://evil.example', 'HTTP 403', u, await token(u, nextAddr()), 'http://evil.example'));
+  rows.push(
+    await upgradeCase(
+      'upgrade, foreign Origin',
+      'valid token, Origin http://evil.example',
+      'HTTP 403',
+      u,
+      await token(u, nextAddr()),
+      'http://evil.example',
+    ),
+  );
   rows.push(await frameCase('random bytes on the socket', '1 KiB of random bytes after the upgrade', 'close 1002', u, [randomBytes(1024)]));
-  rows.push(await frameCase('unmasked frame', 'a client frame without a mask', 'close 1002', u, [Buffer.from([0x82, 0x03, 0x61, 0x62, 0x63])]));
+  rows.push(
+    await frameCase('unmasked frame', 'a client frame without a mask', 'close 1002', u, [Buffer.from([0x82, 0x03, 0x61, 0x62, 0x63])]),
+  );
   rows.push(await frameCase('reserved opcode', 'opcode 0x3', 'close 1002', u, [frame(3, Buffer.from('x'))]));
-  rows.push(await frameCase('frame over maxPayload', 'binary frame of 70,000 bytes', 'close 1009', u, [frame(OP.binary, Buffer.alloc(70_000, 97))]));
-  rows.push(await frameCase('length field 2^53', 'frame header declaring 2^53 bytes, no body', 'close 1009', u, [frame(OP.binary, Buffer.alloc(0), { declared: 2 ** 53 }).subarray(0, 14)]));
-  rows.push(await frameCase('keystroke frame over 16 KiB', 'binary frame of 17 KiB', '1 × error bad_message', u, [frame(OP.binary, Buffer.alloc(17 * 1024, 32))]));
+  rows.push(
+    await frameCase('frame over maxPayload', 'binary frame of 70,000 bytes', 'close 1009', u, [frame(OP.binary, Buffer.alloc(70_000, 97))]),
+  );
+  rows.push(
+    await frameCase('length field 2^53', 'frame header declaring 2^53 bytes, no body', 'close 1009', u, [
+      frame(OP.binary, Buffer.alloc(0), { declared: 2 ** 53 }).subarray(0, 14),
+    ]),
+  );
+  rows.push(
+    await frameCase('keystroke frame over 16 KiB', 'binary frame of 17 KiB', '1 × error bad_message', u, [
+      frame(OP.binary, Buffer.alloc(17 * 1024, 32)),
+    ]),
+  );
   rows.push(await frameCase('invalid JSON', '"{not json"', '1 × error bad_message', u, [text('{not json')]));
-  rows.push(await frameCase('invalid UTF-8 text', 'text frame 0xff 0xfe', '1 × error bad_message', u, [frame(OP.text, Buffer.from([0xff, 0xfe]))]));
-  rows.push(await frameCase('wrong types', '8 messages: rows "24", type 42, [1], null, "s", ack -5, ping t "x", extra key', '8 × error bad_message', u, [
-    { type: 'resize', rows: '24', cols: 80 }, { type: 42 }, [1], 'null', '"s"', { type: 'ack', bytes: -5 }, { type: 'ping', t: 'x' }, { type: 'resize', rows: 24, cols: 80, x: 1 },
-  ].map(text)));
-  rows.push(await frameCase('resize 0x0', '{type:"resize", rows:0, cols:0}', '1 × error bad_message', u, [text({ type: 'resize', rows: 0, cols: 0 })]));
-  rows.push(await frameCase('resize 65535x65535', '{type:"resize", rows:65535, cols:65535}', '1 × error bad_message', u, [text({ type: 'resize', rows: 65535, cols: 65535 })]));
-  rows.push(await frameCase('10 bad messages', '10 × "{not json"', 'close 4400', u, Array.from({ length: 10 }, () => text('{not json')), 3000));
-  rows.push(await frameCase('unfinished fragment, then keys', 'text frame with FIN=0, 1.5 s of nothing, then a keystroke frame', 'close 1002', u, [frame(OP.text, Buffer.from('{"ty'), { fin: false })]));
+  rows.push(
+    await frameCase('invalid UTF-8 text', 'text frame 0xff 0xfe', '1 × error bad_message', u, [frame(OP.text, Buffer.from([0xff, 0xfe]))]),
+  );
+  rows.push(
+    await frameCase(
+      'wrong types',
+      '8 messages: rows "24", type 42, [1], null, "s", ack -5, ping t "x", extra key',
+      '8 × error bad_message',
+      u,
+      [
+        { type: 'resize', rows: '24', cols: 80 },
+        { type: 42 },
+        [1],
+        'null',
+        '"s"',
+        { type: 'ack', bytes: -5 },
+        { type: 'ping', t: 'x' },
+        { type: 'resize', rows: 24, cols: 80, x: 1 },
+      ].map(text),
+    ),
+  );
+  rows.push(
+    await frameCase('resize 0x0', '{type:"resize", rows:0, cols:0}', '1 × error bad_message', u, [
+      text({ type: 'resize', rows: 0, cols: 0 }),
+    ]),
+  );
+  rows.push(
+    await frameCase('resize 65535x65535', '{type:"resize", rows:65535, cols:65535}', '1 × error bad_message', u, [
+      text({ type: 'resize', rows: 65535, cols: 65535 }),
+    ]),
+  );
+  rows.push(
+    await frameCase(
+      '10 bad messages',
+      '10 × "{not json"',
+      'close 4400',
+      u,
+      Array.from({ length: 10 }, () => text('{not json')),
+      3000,
+    ),
+  );
+  rows.push(
+    await frameCase('unfinished fragment, then keys', 'text frame with FIN=0, 1.5 s of nothing, then a keystroke frame', 'close 1002', u, [
+      frame(OP.text, Buffer.from('{"ty'), { fin: false }),
+    ]),
+  );
   return rows;
 }
 
@@ -151,7 +251,15 @@ async function slowCases(a: HostileArgs): Promise<SlowRow[]> {
     w.send(frame(OP.binary, Buffer.alloc(1000, 97)).subarray(0, 110));
     const e = await w.waitEnd(a.holdMs);
     w.destroy();
-    return { case: 'stalled frame', sent: 'header of a 1000-byte frame + 100 bytes, then silence (pings unanswered)', answer: e.how === 'timeout' ? 'none' : 'dropped', code: describeEnd(w, e), ms: e.ms, usable: null, serverRssDeltaKiB: rss() - r0 };
+    return {
+      case: 'stalled frame',
+      sent: 'header of a 1000-byte frame + 100 bytes, then silence (pings unanswered)',
+      answer: e.how === 'timeout' ? 'none' : 'dropped',
+      code: describeEnd(w, e),
+      ms: e.ms,
+      usable: null,
+      serverRssDeltaKiB: rss() - r0,
+    };
   };
   const neverRead = async (pongs: boolean): Promise<SlowRow> => {
     const c = (await LoadClient.open(a.url, { localAddress: nextAddr() })) as LoadClient;
@@ -173,8 +281,12 @@ async function slowCases(a: HostileArgs): Promise<SlowRow[]> {
     const row: SlowRow = {
       case: pongs ? 'never reads, sends pongs' : 'never reads',
       sent: `\`yes\` in its box, then the socket is not read${pongs ? '; an unsolicited pong every second' : ''}`,
-      answer: closed ? 'dropped' : 'kept', code: closed ? `close ${closed.code}` : 'still open', ms: performance.now() - t0,
-      usable: null, serverRssDeltaKiB: dRss, bytes: c.received - got0,
+      answer: closed ? 'dropped' : 'kept',
+      code: closed ? `close ${closed.code}` : 'still open',
+      ms: performance.now() - t0,
+      usable: null,
+      serverRssDeltaKiB: dRss,
+      bytes: c.received - got0,
     };
     await c.close();
     return row;
@@ -189,8 +301,14 @@ async function slowCases(a: HostileArgs): Promise<SlowRow[]> {
     const t0 = performance.now();
     await sleep(a.holdMs);
     const row: SlowRow = {
-      case: 'never acks', sent: '`yes` in its box; reads everything, never sends an ack', answer: c.closed ? 'dropped' : 'kept, held at the watermarks',
-      code: c.closed ? `close ${c.closed.code}` : 'still open', ms: performance.now() - t0, usable: null, serverRssDeltaKiB: rss() - r0, bytes: c.received - got0,
+      case: 'never acks',
+      sent: '`yes` in its box; reads everything, never sends an ack',
+      answer: c.closed ? 'dropped' : 'kept, held at the watermarks',
+      code: c.closed ? `close ${c.closed.code}` : 'still open',
+      ms: performance.now() - t0,
+      usable: null,
+      serverRssDeltaKiB: rss() - r0,
+      bytes: c.received - got0,
     };
     await c.close();
     return row;

@@ -103,7 +103,12 @@ export class RawWs {
       this.buf = this.buf.subarray(off + len);
       this.frames.push(f);
       if (f.opcode === OP.close && !this.ending) {
-        this.ending = { code: f.payload.length >= 2 ? f.payload.readUInt16BE(0) : null, reason: f.payload.subarray(2).toString('utf8'), how: 'close-frame', ms: this.since() };
+        this.ending = {
+          code: f.payload.length >= 2 ? f.payload.readUInt16BE(0) : null,
+          reason: f.payload.subarray(2).toString('utf8'),
+          how: 'close-frame',
+          ms: this.since(),
+        };
       }
     }
     this.wake();

@@ -74,7 +74,10 @@ export class LoadServer {
     // BOXLAB_BENCH_SERVER_ARGS: extra node flags for every bench server (a diagnosis: bench/lib/stall-watch.ts, --cpu-prof).
     const extra = (process.env.BOXLAB_BENCH_SERVER_ARGS ?? '').split(' ').filter(Boolean);
     const v8 = opts.v8Flags ?? benchV8Flags();
-    const child = spawn(process.execPath, ['--expose-gc', ...v8, ...extra, ...(opts.nodeArgs ?? []), '--import', 'tsx', CHILD], { env, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--expose-gc', ...v8, ...extra, ...(opts.nodeArgs ?? []), '--import', 'tsx', CHILD], {
+      env,
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
     const s = new LoadServer(child);
     const keep = (line: string) => {
       s.logs.push(line);
@@ -82,7 +85,10 @@ export class LoadServer {
     };
     child.stderr!.setEncoding('utf8').on('data', (d: string) => keep(`stderr: ${d.trimEnd()}`));
     const ready = new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`server not ready after ${opts.readyTimeoutMs ?? 60_000} ms: ${s.logs.slice(-5).join(' | ')}`)), opts.readyTimeoutMs ?? 60_000);
+      const timer = setTimeout(
+        () => reject(new Error(`server not ready after ${opts.readyTimeoutMs ?? 60_000} ms: ${s.logs.slice(-5).join(' | ')}`)),
+        opts.readyTimeoutMs ?? 60_000,
+      );
       child.once('exit', (code, sig) => {
         clearTimeout(timer);
         reject(new Error(`server exited (${code ?? sig}) before listening: ${s.logs.slice(-5).join(' | ')}`));
@@ -206,7 +212,12 @@ export function sampler(pid: number, intervalMs = 500): { samples: (ProcSample &
  * Runs a bench actor script (attackers, hostile clients) in its own Node process, so its floods never share an
  * event loop with the clients that measure echo. It prints JSON lines; `{ev:"result"}` is its answer.
  */
-export function runActor<T>(script: string, args: unknown, onEvent: (ev: { ev: string; [k: string]: unknown }) => void = () => {}, timeoutMs = 600_000): Promise<T> {
+export function runActor<T>(
+  script: string,
+  args: unknown,
+  onEvent: (ev: { ev: string; [k: string]: unknown }) => void = () => {},
+  timeoutMs = 600_000,
+): Promise<T> {
   const child = spawn(process.execPath, ['--import', 'tsx', script, JSON.stringify(args)], { stdio: ['pipe', 'pipe', 'pipe'] });
   let err = '';
   child.stderr!.setEncoding('utf8').on('data', (d: string) => (err = (err + d).slice(-4000)));
@@ -273,7 +284,10 @@ export class Phases {
   current = 'base';
   private readonly probe = noiseProbe();
   private t0 = performance.now();
-  constructor(private readonly server: LoadServer, private readonly echo?: { phase: string }) {}
+  constructor(
+    private readonly server: LoadServer,
+    private readonly echo?: { phase: string },
+  ) {}
 
   async start(name = 'base'): Promise<void> {
     await Promise.all([this.server.loopDelay(), this.probe.read()]);

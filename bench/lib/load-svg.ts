@@ -55,7 +55,9 @@ export function svgChart(c: Chart): string {
     `<text x="${W / 2}" y="20" text-anchor="middle" font-size="14" font-weight="600">${esc(c.title)}</text>`,
   ];
   for (const [i, b] of (c.bands ?? []).entries()) {
-    out.push(`<rect x="${X(b.from)}" y="${T}" width="${Math.max(0, X(b.to) - X(b.from))}" height="${H - T - B}" fill="${i % 2 ? '#f3f4f6' : '#e5e7eb'}"/>`);
+    out.push(
+      `<rect x="${X(b.from)}" y="${T}" width="${Math.max(0, X(b.to) - X(b.from))}" height="${H - T - B}" fill="${i % 2 ? '#f3f4f6' : '#e5e7eb'}"/>`,
+    );
     out.push(`<text x="${(X(b.from) + X(b.to)) / 2}" y="${T + 14}" text-anchor="middle" fill="#374151">${esc(b.label)}</text>`);
   }
   const yTicks = c.yLog
@@ -69,7 +71,10 @@ export function svgChart(c: Chart): string {
   for (let v = Math.ceil(xMin / xs) * xs; v <= xMax; v += xs) {
     out.push(`<text x="${X(v)}" y="${H - B + 16}" text-anchor="middle" fill="#374151">${Number(v.toPrecision(6))}</text>`);
   }
-  out.push(`<line x1="${L}" x2="${W - R}" y1="${H - B}" y2="${H - B}" stroke="#111827"/>`, `<line x1="${L}" x2="${L}" y1="${T}" y2="${H - B}" stroke="#111827"/>`);
+  out.push(
+    `<line x1="${L}" x2="${W - R}" y1="${H - B}" y2="${H - B}" stroke="#111827"/>`,
+    `<line x1="${L}" x2="${L}" y1="${T}" y2="${H - B}" stroke="#111827"/>`,
+  );
   out.push(`<text x="${(L + W - R) / 2}" y="${H - B + 34}" text-anchor="middle">${esc(c.xLabel)}</text>`);
   out.push(`<text transform="translate(16 ${(T + H - B) / 2}) rotate(-90)" text-anchor="middle">${esc(c.yLabel)}</text>`);
   for (const h of c.hLines ?? []) {
@@ -82,12 +87,17 @@ export function svgChart(c: Chart): string {
       for (const [x, y] of s.points) out.push(`<circle cx="${X(x).toFixed(1)}" cy="${Y(y).toFixed(1)}" r="1.6"/>`);
       out.push('</g>');
     } else {
-      out.push(`<polyline fill="none" stroke="${s.color}" stroke-width="2" points="${s.points.map(([x, y]) => `${X(x).toFixed(1)},${Y(y).toFixed(1)}`).join(' ')}"/>`);
+      out.push(
+        `<polyline fill="none" stroke="${s.color}" stroke-width="2" points="${s.points.map(([x, y]) => `${X(x).toFixed(1)},${Y(y).toFixed(1)}`).join(' ')}"/>`,
+      );
     }
   }
   c.series.forEach((s, i) => {
     const x = L + 10 + i * 190;
-    out.push(`<rect x="${x}" y="${H - 18}" width="12" height="12" fill="${s.color}"/>`, `<text x="${x + 18}" y="${H - 8}">${esc(s.name)}</text>`);
+    out.push(
+      `<rect x="${x}" y="${H - 18}" width="12" height="12" fill="${s.color}"/>`,
+      `<text x="${x + 18}" y="${H - 8}">${esc(s.name)}</text>`,
+    );
   });
   out.push('</svg>');
   return out.join('\n');

@@ -35,7 +35,10 @@ test('prng is deterministic per seed and in [0, 1)', () => {
   const a = prng(7);
   const b = prng(7);
   const xs = Array.from({ length: 100 }, () => a());
-  assert.deepEqual(xs, Array.from({ length: 100 }, () => b()));
+  assert.deepEqual(
+    xs,
+    Array.from({ length: 100 }, () => b()),
+  );
   assert.ok(xs.every((x) => x >= 0 && x < 1));
   assert.notDeepEqual(xs.slice(0, 5), Array.from({ length: 5 }, prng(8)));
 });
@@ -51,7 +54,10 @@ test('loopback source addresses are distinct, valid and inside 127/8', () => {
     const a = loopbackAddress(i);
     const o = a.split('.').map(Number);
     assert.equal(o[0], 127);
-    assert.ok(o.every((x) => Number.isInteger(x) && x >= 0 && x <= 255), a);
+    assert.ok(
+      o.every((x) => Number.isInteger(x) && x >= 0 && x <= 255),
+      a,
+    );
     const last = o[3] ?? NaN;
     assert.ok(last >= 1 && last <= 254, a);
     seen.add(a);

@@ -6,7 +6,10 @@ import { Probe, ScratchCgroups, type AttachResult, type ForkResult, type MkdirRe
 
 const isRoot = process.getuid?.() === 0;
 
-test('probe: fork timings, attach seq/par and mkdir in scratch cgroups, nothing left', { skip: !isRoot && 'needs root', timeout: 60_000 }, async (t) => {
+test('probe: fork timings, attach seq/par and mkdir in scratch cgroups, nothing left', {
+  skip: !isRoot && 'needs root',
+  timeout: 60_000,
+}, async (t) => {
   const probe = new Probe();
   let scratch: ScratchCgroups | null = null;
   t.after(() => {
@@ -17,7 +20,10 @@ test('probe: fork timings, attach seq/par and mkdir in scratch cgroups, nothing 
   assert.equal(f.mb, 8);
   for (const k of ['fork_return', 'fork_reap', 'vfork_reap', 'clone_vm_vfork_reap', 'vfork_exec_helper_reap'] as const) {
     assert.equal(f[k].length, 3, k);
-    assert.ok(f[k].every((x) => x > 0), k);
+    assert.ok(
+      f[k].every((x) => x > 0),
+      k,
+    );
   }
   scratch = await ScratchCgroups.create();
   assert.deepEqual(scratch.names, ['memory', 'cpu', 'cpuacct', 'pids', 'freezer']);

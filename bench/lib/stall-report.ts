@@ -10,11 +10,24 @@ type Ev =
   | { ev: 'gc'; kind: string; startUs: number; ms: number }
   | { ev: 'phase'; name: string; us: number };
 type StallEv = Extract<Ev, { ev: 'stall' }>;
-interface ProfNode { id: number; callFrame: { functionName: string; url: string; lineNumber: number }; children?: number[] }
-interface Profile { nodes: ProfNode[]; startTime: number; samples: number[]; timeDeltas: number[] }
+interface ProfNode {
+  id: number;
+  callFrame: { functionName: string; url: string; lineNumber: number };
+  children?: number[];
+}
+interface Profile {
+  nodes: ProfNode[];
+  startTime: number;
+  samples: number[];
+  timeDeltas: number[];
+}
 
 export function report(dir: string, startUs = 0, near: (s: StallEv) => string[] = () => [], out: (l: string) => void = console.log): void {
-  const events = readFileSync(join(dir, 'stalls.jsonl'), 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as Ev);
+  const events = readFileSync(join(dir, 'stalls.jsonl'), 'utf8')
+    .trim()
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as Ev);
   const stalls = events.filter((x): x is StallEv => x.ev === 'stall' && x.toUs > startUs);
   const gcs = events.filter((x): x is Extract<Ev, { ev: 'gc' }> => x.ev === 'gc' && x.startUs > startUs);
   for (const k of ['minor', 'major', 'incremental', 'weakcb']) {
@@ -57,12 +70,16 @@ export function report(dir: string, startUs = 0, near: (s: StallEv) => string[] 
     parts[s.cpuMs >= s.waitMs && s.cpuMs >= blocked ? 'running' : s.waitMs >= blocked ? 'runqueue' : 'blocked']++;
   }
   const worst = stalls.reduce((m, s) => Math.max(m, s.ms), 0);
-  out(`stalls: ${stalls.length}, max ${worst} ms; mostly running ${parts.running}, waiting for a CPU ${parts.runqueue}, blocked ${parts.blocked}`);
+  out(
+    `stalls: ${stalls.length}, max ${worst} ms; mostly running ${parts.running}, waiting for a CPU ${parts.runqueue}, blocked ${parts.blocked}`,
+  );
   out(`\n${stalls.length} stalls over the threshold:`);
   for (const s of stalls) {
     const inGc = gcs.filter((g) => g.startUs < s.toUs && g.startUs + g.ms * 1000 > s.fromUs);
     const n0 = near(s);
-    out(`\n stall ${s.ms} ms at ${phaseAt(s.fromUs)} (main thread on CPU ${s.cpuMs} ms, waiting for a CPU ${s.waitMs} ms, ${s.slices} slices); gc: ${inGc.map((g) => `${g.kind} ${g.ms} ms`).join(', ') || 'none'}${n0.length ? `; slow echoes near: ${n0.join(' ')}` : ''}`);
+    out(
+      `\n stall ${s.ms} ms at ${phaseAt(s.fromUs)} (main thread on CPU ${s.cpuMs} ms, waiting for a CPU ${s.waitMs} ms, ${s.slices} slices); gc: ${inGc.map((g) => `${g.kind} ${g.ms} ms`).join(', ') || 'none'}${n0.length ? `; slow echoes near: ${n0.join(' ')}` : ''}`,
+    );
     if (!prof) continue;
     const counts = new Map<string, number>();
     let n = 0;

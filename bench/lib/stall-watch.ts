@@ -11,15 +11,18 @@ if (out) {
   // performance.now() → monotonic µs: the offset between the two clocks, taken once.
   const offset = us() - performance.now() * 1000;
   const lines: string[] = [];
-  const flush = () => lines.length && appendFileSync(out, lines.splice(0).join('')) ;
+  const flush = () => lines.length && appendFileSync(out, lines.splice(0).join(''));
   const KIND: Record<number, string> = {
-    [constants.NODE_PERFORMANCE_GC_MAJOR]: 'major', [constants.NODE_PERFORMANCE_GC_MINOR]: 'minor',
-    [constants.NODE_PERFORMANCE_GC_INCREMENTAL]: 'incremental', [constants.NODE_PERFORMANCE_GC_WEAKCB]: 'weakcb',
+    [constants.NODE_PERFORMANCE_GC_MAJOR]: 'major',
+    [constants.NODE_PERFORMANCE_GC_MINOR]: 'minor',
+    [constants.NODE_PERFORMANCE_GC_INCREMENTAL]: 'incremental',
+    [constants.NODE_PERFORMANCE_GC_WEAKCB]: 'weakcb',
   };
   new PerformanceObserver((list) => {
     for (const e of list.getEntries()) {
       const kind = KIND[(e as unknown as { detail: { kind: number } }).detail?.kind] ?? 'gc';
-      if (e.duration >= 1) lines.push(`${JSON.stringify({ ev: 'gc', kind, startUs: Math.round(offset + e.startTime * 1000), ms: +e.duration.toFixed(2) })}\n`);
+      if (e.duration >= 1)
+        lines.push(`${JSON.stringify({ ev: 'gc', kind, startUs: Math.round(offset + e.startTime * 1000), ms: +e.duration.toFixed(2) })}\n`);
     }
   }).observe({ entryTypes: ['gc'] });
   // The main thread's schedstat (on-CPU ns, runqueue-wait ns, timeslices; Documentation/scheduler/sched-stats.rst):
@@ -28,7 +31,11 @@ if (out) {
   const buf = Buffer.alloc(128);
   /** /proc/thread-self/schedstat: ns on a CPU, ns waiting for one, timeslices (missing fields read as 0). */
   const sched = (): [number, number, number] => {
-    const [run = 0, wait = 0, slices = 0] = buf.toString('latin1', 0, readSync(fd, buf, 0, 128, 0)).trim().split(' ').map(Number);
+    const [run = 0, wait = 0, slices = 0] = buf
+      .toString('latin1', 0, readSync(fd, buf, 0, 128, 0))
+      .trim()
+      .split(' ')
+      .map(Number);
     return [run, wait, slices];
   };
   let last = us();
@@ -40,7 +47,9 @@ if (out) {
     if (gapMs - 5 > threshold) {
       const cpuMs = +((s[0] - lastSched[0]) / 1e6).toFixed(1);
       const waitMs = +((s[1] - lastSched[1]) / 1e6).toFixed(1);
-      lines.push(`${JSON.stringify({ ev: 'stall', fromUs: last, toUs: now, ms: +(gapMs - 5).toFixed(1), cpuMs, waitMs, slices: s[2] - lastSched[2] })}\n`);
+      lines.push(
+        `${JSON.stringify({ ev: 'stall', fromUs: last, toUs: now, ms: +(gapMs - 5).toFixed(1), cpuMs, waitMs, slices: s[2] - lastSched[2] })}\n`,
+      );
     }
     last = now;
     lastSched = s;

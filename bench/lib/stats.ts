@@ -31,7 +31,11 @@ export function summarize(samples: readonly number[]): Summary {
   };
 }
 
-export const median = (samples: readonly number[]): number => percentile([...samples].sort((a, b) => a - b), 50);
+export const median = (samples: readonly number[]): number =>
+  percentile(
+    [...samples].sort((a, b) => a - b),
+    50,
+  );
 
 /** Milliseconds with precision that suits their size: 0.042, 1.37, 12.4, 130. */
 export function fmtMs(v: number): string {

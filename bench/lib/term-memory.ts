@@ -91,16 +91,23 @@ export async function boxlabIdleMemory(srv: BenchServer, n: number, settleMs = 2
     const after = srv.procMem().rssKiB;
     const boxes = await srv.boxPids();
     const pss = boxes.map((b) => pssKiB([b.namespacedParent, ...descendants(b.namespacedParent)]));
-    const cg = boxes.map((b) => {
-      const c = memoryCgroup(b.init);
-      if (!c) return null;
-      if (c.version === 1) {
-        const kmem = num(join(c.dir, 'memory.kmem.usage_in_bytes'));
-        return { charge: num(join(c.dir, 'memory.usage_in_bytes')) ?? 0, kernel: kmem, slab: v1Slab(c.dir), version: 1 as const };
-      }
-      const st = statKeyed(join(c.dir, 'memory.stat'));
-      return { charge: num(join(c.dir, 'memory.current')) ?? 0, kernel: st.get('kernel') ?? null, slab: st.get('slab') ?? null, version: 2 as const };
-    }).filter((x) => x !== null);
+    const cg = boxes
+      .map((b) => {
+        const c = memoryCgroup(b.init);
+        if (!c) return null;
+        if (c.version === 1) {
+          const kmem = num(join(c.dir, 'memory.kmem.usage_in_bytes'));
+          return { charge: num(join(c.dir, 'memory.usage_in_bytes')) ?? 0, kernel: kmem, slab: v1Slab(c.dir), version: 1 as const };
+        }
+        const st = statKeyed(join(c.dir, 'memory.stat'));
+        return {
+          charge: num(join(c.dir, 'memory.current')) ?? 0,
+          kernel: st.get('kernel') ?? null,
+          slab: st.get('slab') ?? null,
+          version: 2 as const,
+        };
+      })
+      .filter((x) => x !== null);
     const kib = (xs: (number | null)[]) => (xs.some((x) => x === null) ? null : mean(xs as number[]) / 1024);
     return {
       sessions: n,
@@ -109,7 +116,14 @@ export async function boxlabIdleMemory(srv: BenchServer, n: number, settleMs = 2
       serverRssAfterKiB: after,
       heapKiBPerSession,
       shellPssKiB: mean(pss),
-      cgroup: cg[0] ? { chargeKiB: mean(cg.map((x) => x.charge)) / 1024, kernelKiB: kib(cg.map((x) => x.kernel)), slabKiB: kib(cg.map((x) => x.slab)), version: cg[0].version } : undefined,
+      cgroup: cg[0]
+        ? {
+            chargeKiB: mean(cg.map((x) => x.charge)) / 1024,
+            kernelKiB: kib(cg.map((x) => x.kernel)),
+            slabKiB: kib(cg.map((x) => x.slab)),
+            version: cg[0].version,
+          }
+        : undefined,
     };
   } finally {
     await Promise.all(clients.map((c) => c.close()));
@@ -146,7 +160,13 @@ export async function ttydIdleMemory(peer: TtydPeer, n: number): Promise<IdleMem
     await sleep(2000);
     const after = peer.rssKiB();
     const kids = descendants(peer.pid).filter((p) => !kids0.has(p));
-    return { sessions: n, serverKiBPerSession: (after - before) / n, serverRssBeforeKiB: before, serverRssAfterKiB: after, shellPssKiB: pssKiB(kids) / n };
+    return {
+      sessions: n,
+      serverKiBPerSession: (after - before) / n,
+      serverRssBeforeKiB: before,
+      serverRssAfterKiB: after,
+      shellPssKiB: pssKiB(kids) / n,
+    };
   } finally {
     for (const ws of sockets) ws.close();
     await sleep(500);

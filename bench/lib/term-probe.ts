@@ -87,7 +87,13 @@ export interface ProbeResult {
 }
 
 /** Arms the probe, runs `act` (a key press, a click), and waits for the result measured in the page. */
-export async function probe(page: Page, kind: 'a' | 'del' | 'prompt' | 'end', act: () => Promise<void>, from: 'key' | 'click' = 'key', timeoutMs = 60_000): Promise<ProbeResult> {
+export async function probe(
+  page: Page,
+  kind: 'a' | 'del' | 'prompt' | 'end',
+  act: () => Promise<void>,
+  from: 'key' | 'click' = 'key',
+  timeoutMs = 60_000,
+): Promise<ProbeResult> {
   await page.evaluate(
     ({ kind, from, timeoutMs }) => {
       const w = window as unknown as { __tp: { arm(k: string, f: string, t: number): Promise<unknown> }; __tpr: Promise<unknown> };
@@ -102,7 +108,9 @@ export async function probe(page: Page, kind: 'a' | 'del' | 'prompt' | 'end', ac
 
 /** The terminal's size and its screen element's pixel size. */
 export function termSize(page: Page): Promise<{ cols: number; rows: number; screenW: number; screenH: number } | null> {
-  return page.evaluate(() => (window as unknown as { __tp: { term(): { cols: number; rows: number; screenW: number; screenH: number } | null } }).__tp.term());
+  return page.evaluate(() =>
+    (window as unknown as { __tp: { term(): { cols: number; rows: number; screenW: number; screenH: number } | null } }).__tp.term(),
+  );
 }
 
 /** Resizes the viewport until the terminal (fitted to its pane by the page) is cols x rows; returns what it got. */
@@ -116,7 +124,8 @@ export async function fitTo(page: Page, cols: number, rows: number): Promise<{ c
     const cw = i < 4 ? s.screenW / s.cols : 3;
     const ch = i < 4 ? s.screenH / s.rows : 3;
     // Aim at the middle of the target cell: fit addons floor (pane / cell size).
-    const step = (want: number, got: number, cell: number) => (want === got ? 0 : (want - got) * cell + (got < want ? cell / 2 : -cell / 2));
+    const step = (want: number, got: number, cell: number) =>
+      want === got ? 0 : (want - got) * cell + (got < want ? cell / 2 : -cell / 2);
     vp = { width: Math.round(vp.width + step(cols, s.cols, cw)), height: Math.round(vp.height + step(rows, s.rows, ch)) };
     await page.setViewportSize(vp);
     await page.waitForTimeout(400);

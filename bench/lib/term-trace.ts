@@ -31,14 +31,25 @@ export interface KeyTrace {
   scripts: [string, number][];
 }
 
-const CATEGORIES = ['devtools.timeline', 'disabled-by-default-devtools.timeline', 'disabled-by-default-devtools.timeline.frame', 'blink', 'cc', 'toplevel', 'v8.execute'];
+const CATEGORIES = [
+  'devtools.timeline',
+  'disabled-by-default-devtools.timeline',
+  'disabled-by-default-devtools.timeline.frame',
+  'blink',
+  'cc',
+  'toplevel',
+  'v8.execute',
+];
 
 export async function traceKeys(page: Page, n: number, gapMs = 60): Promise<KeyTrace> {
   const cdp = await page.context().newCDPSession(page);
   const events: TraceEvent[] = [];
   cdp.on('Tracing.dataCollected', (e) => void events.push(...(e.value as unknown as TraceEvent[])));
   const done = new Promise<void>((r) => cdp.once('Tracing.tracingComplete', () => r()));
-  await cdp.send('Tracing.start', { traceConfig: { includedCategories: CATEGORIES, recordMode: 'recordAsMuchAsPossible' }, transferMode: 'ReportEvents' });
+  await cdp.send('Tracing.start', {
+    traceConfig: { includedCategories: CATEGORIES, recordMode: 'recordAsMuchAsPossible' },
+    transferMode: 'ReportEvents',
+  });
   await page.waitForTimeout(200);
   for (let i = 0; i < n; i++) {
     const a = i % 2 === 0;
@@ -54,12 +65,17 @@ export async function traceKeys(page: Page, n: number, gapMs = 60): Promise<KeyT
 export function summarizeTrace(events: TraceEvent[], keys: number): KeyTrace {
   // The traced page's renderer main thread: the one that dispatched the keydowns (the trace covers every renderer).
   const count = new Map<string, number>();
-  for (const e of events) if (e.name === 'EventDispatch' && e.args?.data?.type === 'keydown') count.set(`${e.pid}:${e.tid}`, (count.get(`${e.pid}:${e.tid}`) ?? 0) + 1);
+  for (const e of events)
+    if (e.name === 'EventDispatch' && e.args?.data?.type === 'keydown')
+      count.set(`${e.pid}:${e.tid}`, (count.get(`${e.pid}:${e.tid}`) ?? 0) + 1);
   const main = [...count.entries()].sort((a, b) => b[1] - a[1])[0]?.[0];
   const onMain = events.filter((e) => `${e.pid}:${e.tid}` === main);
   const per = (x: number) => x / keys;
   // Busy = the union of task spans (RunTask and ThreadControllerImpl::RunTask nest; count no time twice).
-  const spans = onMain.filter((e) => e.ph === 'X' && (e.name === 'ThreadControllerImpl::RunTask' || e.name === 'RunTask')).map((e): [number, number] => [e.ts, e.ts + (e.dur ?? 0)]).sort((a, b) => a[0] - b[0]);
+  const spans = onMain
+    .filter((e) => e.ph === 'X' && (e.name === 'ThreadControllerImpl::RunTask' || e.name === 'RunTask'))
+    .map((e): [number, number] => [e.ts, e.ts + (e.dur ?? 0)])
+    .sort((a, b) => a[0] - b[0]);
   let busy = 0;
   let end = -Infinity;
   for (const [a, b] of spans) {
@@ -68,7 +84,8 @@ export function summarizeTrace(events: TraceEvent[], keys: number): KeyTrace {
     end = b;
   }
   busy /= 1000;
-  const nOf = (name: string) => onMain.filter((e) => e.name === name && (e.ph === 'X' || e.ph === 'B' || e.ph === 'I' || e.ph === 'i')).length;
+  const nOf = (name: string) =>
+    onMain.filter((e) => e.name === name && (e.ph === 'X' || e.ph === 'B' || e.ph === 'I' || e.ph === 'i')).length;
   const byName = new Map<string, number>();
   for (const e of onMain) if (e.ph === 'X') byName.set(e.name, (byName.get(e.name) ?? 0) + (e.dur ?? 0) / 1000);
   const ev: Record<string, number> = {};
@@ -87,8 +104,14 @@ export function summarizeTrace(events: TraceEvent[], keys: number): KeyTrace {
     styleRecalcs: per(nOf('UpdateLayoutTree') + nOf('RecalculateStyles')),
     layouts: per(nOf('Layout')),
     paints: per(nOf('Paint')),
-    top: [...byName.entries()].sort((a, b) => b[1] - a[1]).slice(0, Number(process.env.BOXLAB_TRACE_TOP ?? 12)).map(([k, v]) => [k, Math.round(per(v) * 100) / 100]),
+    top: [...byName.entries()]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, Number(process.env.BOXLAB_TRACE_TOP ?? 12))
+      .map(([k, v]) => [k, Math.round(per(v) * 100) / 100]),
     events: ev,
-    scripts: [...scripts.entries()].sort((a, b) => b[1] - a[1]).slice(0, 6).map(([k, v]) => [k, Math.round(per(v) * 100) / 100]),
+    scripts: [...scripts.entries()]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, 6)
+      .map(([k, v]) => [k, Math.round(per(v) * 100) / 100]),
   };
 }

@@ -33,12 +33,13 @@ export function timerProbe(): { read(): Promise<Lateness>; stop(): void } {
   const waiting: ((l: Lateness) => void)[] = [];
   createInterface({ input: child.stdout! }).on('line', (line) => waiting.shift()?.(JSON.parse(line) as Lateness));
   return {
-    read: () => new Promise<Lateness>((resolve) => {
-      const w = (l: Lateness) => (clearTimeout(timer), resolve(l));
-      const timer = setTimeout(() => (waiting.splice(waiting.indexOf(w), 1), resolve({ n: 0, p50: NaN, p99: NaN, max: NaN })), 5000);
-      waiting.push(w);
-      child.stdin!.write('r\n');
-    }),
+    read: () =>
+      new Promise<Lateness>((resolve) => {
+        const w = (l: Lateness) => (clearTimeout(timer), resolve(l));
+        const timer = setTimeout(() => (waiting.splice(waiting.indexOf(w), 1), resolve({ n: 0, p50: NaN, p99: NaN, max: NaN })), 5000);
+        waiting.push(w);
+        child.stdin!.write('r\n');
+      }),
     stop: () => void child.stdin!.end(),
   };
 }

@@ -20,8 +20,29 @@ export function peerShell(imagePath: string): { argv: string[]; how: string } {
   const hasBwrap = spawnSync('sh', ['-c', 'command -v bwrap'], { encoding: 'utf8' }).status === 0;
   if (process.env.BOXLAB_BENCH_TTYD_SHELL !== 'host' && hasBwrap && existsSync(join(imagePath, 'bin', 'busybox'))) {
     return {
-      argv: ['bwrap', '--ro-bind', imagePath, '/', '--proc', '/proc', '--dev', '/dev', '--tmpfs', '/tmp', '--unshare-pid', '--unshare-uts',
-        '--hostname', 'box', '--chdir', '/root', '--setenv', 'HOME', '/root', '/bin/sh', '-l'],
+      argv: [
+        'bwrap',
+        '--ro-bind',
+        imagePath,
+        '/',
+        '--proc',
+        '/proc',
+        '--dev',
+        '/dev',
+        '--tmpfs',
+        '/tmp',
+        '--unshare-pid',
+        '--unshare-uts',
+        '--hostname',
+        'box',
+        '--chdir',
+        '/root',
+        '--setenv',
+        'HOME',
+        '/root',
+        '/bin/sh',
+        '-l',
+      ],
       how: `bwrap into ${imagePath}, /bin/sh -l (busybox ash)`,
     };
   }
@@ -43,9 +64,13 @@ export async function startTtyd(bin: string, port: number, imagePath: string): P
   const version = spawnSync(bin, ['--version'], { encoding: 'utf8' }).stdout.trim();
   const sh = peerShell(imagePath);
   // -W writable, DOM renderer (no GPU here, as Boxlab picks DOM without one), no leave prompt, loopback only.
-  const child: ChildProcess = spawn(bin, ['-p', String(port), '-i', '127.0.0.1', '-W', '-t', 'rendererType=dom', '-t', 'disableLeaveAlert=true', ...sh.argv], {
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
+  const child: ChildProcess = spawn(
+    bin,
+    ['-p', String(port), '-i', '127.0.0.1', '-W', '-t', 'rendererType=dom', '-t', 'disableLeaveAlert=true', ...sh.argv],
+    {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    },
+  );
   let log = '';
   child.stderr!.on('data', (b: Buffer) => (log = (log + b.toString()).slice(-4000)));
   const url = `http://127.0.0.1:${port}`;

@@ -22,7 +22,10 @@ export class BenchClient {
   private waiters: { test(): boolean; resolve(): void }[] = [];
   onBytes: ((b: Buffer, t: number) => void) | null = null;
 
-  private constructor(readonly ws: WebSocket, opts: BenchClientOptions) {
+  private constructor(
+    readonly ws: WebSocket,
+    opts: BenchClientOptions,
+  ) {
     this.ackEvery = opts.ackEvery ?? FLOW.ackEvery;
     ws.on('message', (data: Buffer, isBinary) => {
       const t = performance.now();
@@ -66,7 +69,10 @@ export class BenchClient {
   until(test: () => boolean, timeoutMs = 20_000, what = 'condition'): Promise<void> {
     if (test()) return Promise.resolve();
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`timed out waiting for ${what}; output ends ${JSON.stringify(this.tail.slice(-200))}`)), timeoutMs);
+      const timer = setTimeout(
+        () => reject(new Error(`timed out waiting for ${what}; output ends ${JSON.stringify(this.tail.slice(-200))}`)),
+        timeoutMs,
+      );
       this.waiters.push({ test, resolve: () => (clearTimeout(timer), resolve()) });
     });
   }

@@ -60,7 +60,12 @@ export async function clickToPrompt(page: Page, timeoutMs = 30_000): Promise<Cli
           const marks: Record<string, number> = {};
           // Control messages as the client handles them (view notifications are batched per frame).
           const unsub = client.onControl((msg) => {
-            const key = msg.type === 'state' ? msg.state : msg.type === 'hello' || msg.type === 'stage' && msg.event.stage === 'prepare_state' ? msg.type : '';
+            const key =
+              msg.type === 'state'
+                ? msg.state
+                : msg.type === 'hello' || (msg.type === 'stage' && msg.event.stage === 'prepare_state')
+                  ? msg.type
+                  : '';
             if (key && !(key in marks)) marks[key] = performance.now() - t0;
           });
           const d = term.onWriteParsed(() => {
@@ -140,9 +145,14 @@ export async function floodInPage(page: Page, cmd: string, timeoutMs = 300_000):
           const steady = lo && hi && hi[0] > lo[0] ? (hi[1] - lo[1]) / 1e3 / (hi[0] - lo[0]) : bytes / 1e3 / ms;
           const tasks = lt.filter((e) => e.start >= t0 && e.start <= t1);
           resolve({
-            bytes, ms, mbPerSec: bytes / 1e3 / ms, steadyMbPerSec: steady,
-            longTasks: tasks.length, maxLongTaskMs: tasks.reduce((a, e) => Math.max(a, e.dur), 0),
-            acks: m.acks - a0, frames,
+            bytes,
+            ms,
+            mbPerSec: bytes / 1e3 / ms,
+            steadyMbPerSec: steady,
+            longTasks: tasks.length,
+            maxLongTaskMs: tasks.reduce((a, e) => Math.max(a, e.dur), 0),
+            acks: m.acks - a0,
+            frames,
           });
         }
         term.input(`${cmd}; echo; echo E""ND\r`, true);
@@ -197,7 +207,8 @@ export async function ctrlCInPage(page: Page, cmd: string, floodMs: number): Pro
             // The flood commands never print '^'; the echo may straddle two frames, so look at the seam too.
             const bytes = new Uint8Array(me.data as ArrayBuffer);
             let found = prevLast === 0x5e && bytes[0] === 0x43;
-            for (let i = bytes.indexOf(0x5e); !found && i !== -1 && i < bytes.length - 1; i = bytes.indexOf(0x5e, i + 1)) found = bytes[i + 1] === 0x43;
+            for (let i = bytes.indexOf(0x5e); !found && i !== -1 && i < bytes.length - 1; i = bytes.indexOf(0x5e, i + 1))
+              found = bytes[i + 1] === 0x43;
             prevLast = bytes[bytes.length - 1] ?? -1;
             if (echoSeen || !found) return;
             echoSeen = true;
@@ -217,8 +228,13 @@ export async function ctrlCInPage(page: Page, cmd: string, floodMs: number): Pro
                 ws.removeEventListener('message', onMsg);
                 const tasks = lt.filter((x) => x.start + x.dur >= t0);
                 resolve({
-                  echoFrameMs, lastByteMs: lastByte - t0, promptParsedMs, promptFrameMs, bytesAfter: m.bytesIn - from,
-                  longTasks: tasks.length, maxLongTaskMs: tasks.reduce((a, x) => Math.max(a, x.dur), 0),
+                  echoFrameMs,
+                  lastByteMs: lastByte - t0,
+                  promptParsedMs,
+                  promptFrameMs,
+                  bytesAfter: m.bytesIn - from,
+                  longTasks: tasks.length,
+                  maxLongTaskMs: tasks.reduce((a, x) => Math.max(a, x.dur), 0),
                 });
               }, 300);
             });
@@ -238,7 +254,10 @@ export async function ctrlCInPage(page: Page, cmd: string, floodMs: number): Pro
  * The ceiling of the page itself: base64-like 76-column lines generated in the page and written straight to the
  * playground's xterm (no network, no server), 64 KiB per write, at most 256 KiB unparsed (the server's high watermark).
  */
-export async function xtermCeiling(page: Page, totalBytes: number): Promise<{ mbPerSec: number; longTasks: number; maxLongTaskMs: number }> {
+export async function xtermCeiling(
+  page: Page,
+  totalBytes: number,
+): Promise<{ mbPerSec: number; longTasks: number; maxLongTaskMs: number }> {
   return page.evaluate(async (total) => {
     const t = window.__boxlab!.term;
     const lt = (window as unknown as { __lt: { start: number; dur: number }[] }).__lt;

@@ -22,7 +22,9 @@ function readProc(pid: number): ProcInfo | null {
     const cpuMs = (Number(f[11]) + Number(f[12])) * TICK_MS;
     const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
     const type = /--type=([a-z-]+)/.exec(cmd)?.[1];
-    const kind = /chrom/.test(cmd.split('\0')[0] ?? '') ? `chromium-${type ?? 'browser'}` : (cmd.split('\0')[0] ?? '').split('/').pop() ?? '?';
+    const kind = /chrom/.test(cmd.split('\0')[0] ?? '')
+      ? `chromium-${type ?? 'browser'}`
+      : ((cmd.split('\0')[0] ?? '').split('/').pop() ?? '?');
     return { pid, ppid, cpuMs, kind };
   } catch {
     return null; // exited meanwhile
@@ -31,7 +33,10 @@ function readProc(pid: number): ProcInfo | null {
 
 /** Every live descendant of root (not root itself), except the subtrees of `exclude`. */
 export function descendants(root: number, exclude: readonly number[] = []): ProcInfo[] {
-  const all = readdirSync('/proc').filter((d) => /^\d+$/.test(d)).map((d) => readProc(Number(d))).filter((p): p is ProcInfo => p !== null);
+  const all = readdirSync('/proc')
+    .filter((d) => /^\d+$/.test(d))
+    .map((d) => readProc(Number(d)))
+    .filter((p): p is ProcInfo => p !== null);
   const children = new Map<number, ProcInfo[]>();
   for (const p of all) children.set(p.ppid, [...(children.get(p.ppid) ?? []), p]);
   const out: ProcInfo[] = [];

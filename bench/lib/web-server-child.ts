@@ -21,7 +21,16 @@ const send = (m: object) => process.send!(m);
 function stats() {
   const mem = process.memoryUsage();
   const cpu = process.cpuUsage();
-  return { rss: mem.rss, heapTotal: mem.heapTotal, heapUsed: mem.heapUsed, external: mem.external, arrayBuffers: mem.arrayBuffers, cpuUserUs: cpu.user, cpuSystemUs: cpu.system, sessions: server.manager.size };
+  return {
+    rss: mem.rss,
+    heapTotal: mem.heapTotal,
+    heapUsed: mem.heapUsed,
+    external: mem.external,
+    arrayBuffers: mem.arrayBuffers,
+    cpuUserUs: cpu.user,
+    cpuSystemUs: cpu.system,
+    sessions: server.manager.size,
+  };
 }
 
 process.on('message', async (m: ChildRequest) => {
@@ -31,13 +40,35 @@ process.on('message', async (m: ChildRequest) => {
         return send({ id: m.id, ok: true, value: stats() });
       case 'flow':
         // Flow-control counters of every live session (pauses/resumes show the ack cadence at work).
-        return send({ id: m.id, ok: true, value: server.manager.sessions().map((i) => ({ id: i.session.id, socket: i.session.socketFlow.stats, mirror: i.session.mirrorFlow.stats })) });
+        return send({
+          id: m.id,
+          ok: true,
+          value: server.manager
+            .sessions()
+            .map((i) => ({ id: i.session.id, socket: i.session.socketFlow.stats, mirror: i.session.mirrorFlow.stats })),
+        });
       case 'boxes':
         // cgroup CPU of each live sandbox (usage, throttling): what the box itself spent producing the output.
-        return send({ id: m.id, ok: true, value: await Promise.all(server.manager.sessions().filter((i) => i.session.sandbox).map(async (i) => ({ id: i.session.sandbox!.id, ...(await i.session.sandbox!.stats()).cpu }))) });
+        return send({
+          id: m.id,
+          ok: true,
+          value: await Promise.all(
+            server.manager
+              .sessions()
+              .filter((i) => i.session.sandbox)
+              .map(async (i) => ({ id: i.session.sandbox!.id, ...(await i.session.sandbox!.stats()).cpu })),
+          ),
+        });
       case 'boxPids':
         // Host pids of each box's namespaced parent and PID 1 (the memory bench reads their PSS and cgroup).
-        return send({ id: m.id, ok: true, value: server.manager.sessions().filter((i) => i.session.sandbox).map((i) => ({ id: i.session.sandbox!.id, ...i.session.sandbox!.pids })) });
+        return send({
+          id: m.id,
+          ok: true,
+          value: server.manager
+            .sessions()
+            .filter((i) => i.session.sandbox)
+            .map((i) => ({ id: i.session.sandbox!.id, ...i.session.sandbox!.pids })),
+        });
       case 'gc':
         // A full collection (the memory benches start the server with --expose-gc), then what the heap holds.
         (globalThis as { gc?: () => void }).gc?.();

@@ -61,15 +61,28 @@ export const cgroupsSection: Section = {
     const facts = machineFacts();
     const attachRows = attach.map(({ gapMs, r }) => {
       const s = summarize(r.total);
-      const per = Object.entries(r.perDir).map(([d, v]) => `${hierarchy(d, names, targets)} ${fmtMs(median(v))}`).join(', ');
+      const per = Object.entries(r.perDir)
+        .map(([d, v]) => `${hierarchy(d, names, targets)} ${fmtMs(median(v))}`)
+        .join(', ');
       return [r.mode === 'seq' ? 'sequential' : 'parallel (1 thread each)', String(gapMs), fmtMs(s.p50), fmtMs(s.p90), fmtMs(s.max), per];
     });
-    const mkRows = Object.entries(mk.mkdir).map(([d, ms]) => [hierarchy(d, names, parents), fmtMs(median(ms)), fmtMs(median(mk.rmdir[d] ?? []))]);
+    const mkRows = Object.entries(mk.mkdir).map(([d, ms]) => [
+      hierarchy(d, names, parents),
+      fmtMs(median(ms)),
+      fmtMs(median(mk.rmdir[d] ?? [])),
+    ]);
     const ws = { promises: summarize(write.promises), sync: summarize(write.sync) };
     const markdown = [
       `### Attach: write a pid to cgroup.procs of the ${names.length} box hierarchies (${names.join(', ')}) (ms)`,
       '',
-      markdownTable(['writes', 'idle ms before', 'total p50', 'p90', 'max', 'median per hierarchy'], attachRows, ['l', 'r', 'r', 'r', 'r', 'l']),
+      markdownTable(['writes', 'idle ms before', 'total p50', 'p90', 'max', 'median per hierarchy'], attachRows, [
+        'l',
+        'r',
+        'r',
+        'r',
+        'r',
+        'l',
+      ]),
       '',
       `Kernel mode: ${facts.perThreadgroupRwsem ? 'per-threadgroup rwsem ON (favordynmods was enabled since boot: cgroup.procs writes no longer wait for an RCU grace period)' : facts.perThreadgroupRwsem === false ? 'default (global cgroup_threadgroup_rwsem: the first cgroup.procs write after idle waits for an RCU grace period)' : 'unknown (dmesg unreadable)'}.`,
       '',
@@ -79,11 +92,24 @@ export const cgroupsSection: Section = {
       '',
       '### One cgroupfs write (open + write + close of pids.max), Node (ms)',
       '',
-      markdownTable(['API', 'p50', 'p90', 'p99'], [
-        ['fs/promises (what the engine uses)', fmtMs(ws.promises.p50), fmtMs(ws.promises.p90), fmtMs(ws.promises.p99)],
-        ['fs sync calls', fmtMs(ws.sync.p50), fmtMs(ws.sync.p90), fmtMs(ws.sync.p99)],
-      ]),
+      markdownTable(
+        ['API', 'p50', 'p90', 'p99'],
+        [
+          ['fs/promises (what the engine uses)', fmtMs(ws.promises.p50), fmtMs(ws.promises.p90), fmtMs(ws.promises.p99)],
+          ['fs sync calls', fmtMs(ws.sync.p50), fmtMs(ws.sync.p90), fmtMs(ws.sync.p99)],
+        ],
+      ),
     ].join('\n');
-    return { markdown, json: { attach, mkdir: mk, write, hierarchies: names, cgroupMounts: facts.cgroupMounts, perThreadgroupRwsem: facts.perThreadgroupRwsem } };
+    return {
+      markdown,
+      json: {
+        attach,
+        mkdir: mk,
+        write,
+        hierarchies: names,
+        cgroupMounts: facts.cgroupMounts,
+        perThreadgroupRwsem: facts.perThreadgroupRwsem,
+      },
+    };
   },
 };

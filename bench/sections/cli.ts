@@ -57,12 +57,19 @@ async function phase(load: string, n: number, image: string, log: (l: string) =>
     'runc run': async () => add('runc run', ok('runc run', await runc.run(prefix))),
     bwrap: async () => add('bwrap', ok('bwrap', await time(bwrapArgv(image, 'ro-bind')))),
     'node -e 0': async () => add('node -e 0', ok('node', await time([process.execPath, '-e', '0']))),
-    ...(BEFORE ? {
-      'before: boxlab run (tsx)': async () => add('before: boxlab run (tsx)', ok('before', await time([process.execPath, BEFORE, 'run', '--', '/bin/true'], env))),
-    } : {}),
+    ...(BEFORE
+      ? {
+          'before: boxlab run (tsx)': async () =>
+            add('before: boxlab run (tsx)', ok('before', await time([process.execPath, BEFORE, 'run', '--', '/bin/true'], env))),
+        }
+      : {}),
     // npm's own start-up on top; every 5th round only (it is slow and says nothing about boxlab's code).
     'npx boxlab run': async (round) => {
-      if (round % 5 === 0) add('npx boxlab run', ok('npx', await time(['npx', '--no-install', 'boxlab', 'run', '--', '/bin/true'], { ...env, BOXLAB_TIMING: '' })));
+      if (round % 5 === 0)
+        add(
+          'npx boxlab run',
+          ok('npx', await time(['npx', '--no-install', 'boxlab', 'run', '--', '/bin/true'], { ...env, BOXLAB_TIMING: '' })),
+        );
     },
   };
   const runs = Object.values(variants);
@@ -93,14 +100,31 @@ export function renderCli(phases: Phase[]): string {
   for (const p of phases) {
     const v = p.variants;
     const ratio = (a: string, b: string) => (v[a] && v[b] ? (v[a].p50 / v[b].p50).toFixed(2) + 'x' : 'n/a');
-    out.push(`### ${p.load} (load average ${p.loadavgBefore.map((x) => x.toFixed(2)).join(' ')} before, ` +
-      `${p.loadavgAfter.map((x) => x.toFixed(2)).join(' ')} after; ms, interleaved rounds)`, '');
-    out.push(markdownTable(['variant', 'n', 'p50', 'p90', 'mean', 'min', 'max', 'p50 / runc run'],
-      Object.entries(v).map(([k, s]) => [k, String(s.n), ...[s.p50, s.p90, s.mean, s.min, s.max].map(fmtMs), ratio(k, 'runc run')])));
-    out.push('', `boxlab run p50 / runc run p50 = ${ratio('boxlab run', 'runc run')}; / bwrap = ${ratio('boxlab run', 'bwrap')}; ` +
-      `before (tsx) / now = ${ratio('before: boxlab run (tsx)', 'boxlab run')}; goal (at most runc run's): ${v['boxlab run'] && v['runc run'] && v['boxlab run'].p50 <= v['runc run'].p50 ? 'met' : 'NOT met'}.`, '');
-    out.push('Where `boxlab run`\'s time goes (median ms of each BOXLAB_TIMING phase; each is the time since the one before):', '');
-    out.push(markdownTable(['phase', 'ms'], Object.entries(p.breakdown).map(([k, ms]) => [k, fmtMs(ms)])), '');
+    out.push(
+      `### ${p.load} (load average ${p.loadavgBefore.map((x) => x.toFixed(2)).join(' ')} before, ` +
+        `${p.loadavgAfter.map((x) => x.toFixed(2)).join(' ')} after; ms, interleaved rounds)`,
+      '',
+    );
+    out.push(
+      markdownTable(
+        ['variant', 'n', 'p50', 'p90', 'mean', 'min', 'max', 'p50 / runc run'],
+        Object.entries(v).map(([k, s]) => [k, String(s.n), ...[s.p50, s.p90, s.mean, s.min, s.max].map(fmtMs), ratio(k, 'runc run')]),
+      ),
+    );
+    out.push(
+      '',
+      `boxlab run p50 / runc run p50 = ${ratio('boxlab run', 'runc run')}; / bwrap = ${ratio('boxlab run', 'bwrap')}; ` +
+        `before (tsx) / now = ${ratio('before: boxlab run (tsx)', 'boxlab run')}; goal (at most runc run's): ${v['boxlab run'] && v['runc run'] && v['boxlab run'].p50 <= v['runc run'].p50 ? 'met' : 'NOT met'}.`,
+      '',
+    );
+    out.push("Where `boxlab run`'s time goes (median ms of each BOXLAB_TIMING phase; each is the time since the one before):", '');
+    out.push(
+      markdownTable(
+        ['phase', 'ms'],
+        Object.entries(p.breakdown).map(([k, ms]) => [k, fmtMs(ms)]),
+      ),
+      '',
+    );
   }
   return out.join('\n');
 }
@@ -115,7 +139,9 @@ export const cliSection: Section = {
     const phases = [await phase('machine as it is', n, image, log)];
     // Other work on a shared machine cannot be stopped; at nice -15 every variant gets the CPU first, which is
     // as close to a quiet machine as the bench can get (the same for every variant, children included).
-    phases.push(await phase('every variant at nice -15 (a quieter machine, as far as the bench can make one)', n, image, log, ['nice', '-n', '-15']));
+    phases.push(
+      await phase('every variant at nice -15 (a quieter machine, as far as the bench can make one)', n, image, log, ['nice', '-n', '-15']),
+    );
     const burners = startLoad(2);
     try {
       phases.push(await phase(`under load: ${burners.length} busy loops (2 per CPU)`, n, image, log));

@@ -8,9 +8,24 @@ import { fmtMs, markdownTable, summarize } from '../lib/stats.ts';
 import type { Section } from './types.ts';
 
 const req = (cgroupDir?: string): SpawnRequest => ({
-  root: '/nonexistent', hostname: 'bench', workdir: '/', argv: ['/bin/true'], env: [], stdio: 'pipe', rows: 24, cols: 80,
-  nsFlags: 0, capKeep: 0n, disable: 0, failAt: -1, rlimitNofile: 64, rlimitFsize: 1 << 20,
-  devOpts: 'size=1k', shmOpts: 'size=1k', seccompFilter: null, cgroupDir,
+  root: '/nonexistent',
+  hostname: 'bench',
+  workdir: '/',
+  argv: ['/bin/true'],
+  env: [],
+  stdio: 'pipe',
+  rows: 24,
+  cols: 80,
+  nsFlags: 0,
+  capKeep: 0n,
+  disable: 0,
+  failAt: -1,
+  rlimitNofile: 64,
+  rlimitFsize: 1 << 20,
+  devOpts: 'size=1k',
+  shmOpts: 'size=1k',
+  seccompFilter: null,
+  cgroupDir,
 });
 
 export const clone3Section: Section = {
@@ -38,7 +53,13 @@ export const clone3Section: Section = {
     const runs: Record<string, { spawnOnly: number[]; attach: number[]; attachTotal: number[]; clone: number[]; placed: number }> = {};
     try {
       for (const gap of [0, 50]) {
-        const r = (runs[`gap ${gap} ms`] = { spawnOnly: [] as number[], attach: [] as number[], attachTotal: [] as number[], clone: [] as number[], placed: 0 });
+        const r = (runs[`gap ${gap} ms`] = {
+          spawnOnly: [] as number[],
+          attach: [] as number[],
+          attachTotal: [] as number[],
+          clone: [] as number[],
+          placed: 0,
+        });
         for (let i = 0; i < n + 5; i++) {
           // Interleaved so that load drifts hit both the same way; the first 5 of each are warm-up.
           if (gap) await new Promise((res) => setTimeout(res, gap));
@@ -74,12 +95,15 @@ export const clone3Section: Section = {
     const markdown = [
       `cgroup2 at ${mnt.mountPoint}, controllers in the target: ${controllers}; ${n} interleaved pairs per row group; load ${fs.readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}`,
       '',
-      markdownTable(['idle before each', 'variant', 'p50', 'p90', 'p99'], Object.entries(runs).flatMap(([gap, r]) => [
-        [gap, ...row('posix_spawn (fork1 today)', r.spawnOnly)],
-        [gap, ...row('cgroup.procs write (cgroup_attach)', r.attach)],
-        [gap, ...row('posix_spawn + attach', r.attachTotal)],
-        [gap, ...row(`clone3 CLONE_INTO_CGROUP (${r.placed}/${n + 5} placed)`, r.clone)],
-      ])),
+      markdownTable(
+        ['idle before each', 'variant', 'p50', 'p90', 'p99'],
+        Object.entries(runs).flatMap(([gap, r]) => [
+          [gap, ...row('posix_spawn (fork1 today)', r.spawnOnly)],
+          [gap, ...row('cgroup.procs write (cgroup_attach)', r.attach)],
+          [gap, ...row('posix_spawn + attach', r.attachTotal)],
+          [gap, ...row(`clone3 CLONE_INTO_CGROUP (${r.placed}/${n + 5} placed)`, r.clone)],
+        ]),
+      ),
     ].join('\n');
     return { markdown, json: { mount: mnt.mountPoint, controllers, n, runs } };
   },

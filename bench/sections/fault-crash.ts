@@ -45,13 +45,17 @@ export async function runCrash(p: CrashParams, log: (l: string) => void = () => 
   const clients: LoadClient[] = [];
   try {
     log(`crash: ${p.sessions} live sessions`);
-    await pool(Array.from({ length: p.sessions }, (_, i) => i), p.concurrency, async (i) => {
-      const c = await LoadClient.open(a!.url, { localAddress: loopbackAddress(i) });
-      if (!(c instanceof LoadClient)) throw new Error(`refused: ${c.refused.body}`);
-      clients.push(c);
-      await c.ready();
-      await c.run('sleep 3600 & echo started', 10_000); // a second process in the box, as a user would leave one
-    });
+    await pool(
+      Array.from({ length: p.sessions }, (_, i) => i),
+      p.concurrency,
+      async (i) => {
+        const c = await LoadClient.open(a!.url, { localAddress: loopbackAddress(i) });
+        if (!(c instanceof LoadClient)) throw new Error(`refused: ${c.refused.body}`);
+        clients.push(c);
+        await c.ready();
+        await c.run('sleep 3600 & echo started', 10_000); // a second process in the box, as a user would leave one
+      },
+    );
     const ids = new Map([...a.boxes, ...clients.map((c) => [c.box.id!, c.box.uidBase] as const)]);
     const before = inventory(ids);
     log(`crash: kill -9 of server pid ${a.pid}`);
@@ -72,7 +76,10 @@ export async function runCrash(p: CrashParams, log: (l: string) => void = () => 
     const c = await LoadClient.open(b.url, { localAddress: loopbackAddress(p.sessions) });
     let newSessionOk = false;
     if (c instanceof LoadClient) {
-      await c.ready().then(() => (newSessionOk = true), () => {});
+      await c.ready().then(
+        () => (newSessionOk = true),
+        () => {},
+      );
       await c.run('echo ok', 10_000).catch(() => (newSessionOk = false));
       ids.set(c.box.id!, c.box.uidBase);
       await c.close();
@@ -81,10 +88,24 @@ export async function runCrash(p: CrashParams, log: (l: string) => void = () => 
     await sleep(200);
     for (const [id, base] of b.boxes) ids.set(id, base);
     return {
-      params: p, live: before.stateDirs.length, before, afterKill, afterKill1s, clientCloseCodes: codes,
-      restartMs: b.readyMs, sweepMs: b.swept?.ms ?? NaN, sweep: rep,
-      sweptMine: { sandboxes: rep ? mine(rep.sandboxes) : 0, unmounted: rep ? mine(rep.unmounted) : 0, cgroups: rep ? mine(rep.cgroups) : 0, killed: killedMine },
-      afterRestart, newSessionOk, finalLeftovers: inventory(ids),
+      params: p,
+      live: before.stateDirs.length,
+      before,
+      afterKill,
+      afterKill1s,
+      clientCloseCodes: codes,
+      restartMs: b.readyMs,
+      sweepMs: b.swept?.ms ?? NaN,
+      sweep: rep,
+      sweptMine: {
+        sandboxes: rep ? mine(rep.sandboxes) : 0,
+        unmounted: rep ? mine(rep.unmounted) : 0,
+        cgroups: rep ? mine(rep.cgroups) : 0,
+        killed: killedMine,
+      },
+      afterRestart,
+      newSessionOk,
+      finalLeftovers: inventory(ids),
     };
   } finally {
     await Promise.all(clients.map((c) => c.close().catch(() => {})));
@@ -98,12 +119,16 @@ export function crashMarkdown(r: CrashResult): string {
   return [
     `### kill -9 of the server with ${r.live} live sessions, then a restart`,
     '',
-    markdownTable(['when', 'mounts / cgroups / live processes (+ unreaped) / state dirs / uid slots of these boxes'], [
-      ['live, before the kill', count(r.before)],
-      ['right after kill -9', count(r.afterKill)],
-      ['1 s after the kill', count(r.afterKill1s)],
-      ['after the restart (sweep done)', count(r.afterRestart)],
-    ], ['l', 'l']),
+    markdownTable(
+      ['when', 'mounts / cgroups / live processes (+ unreaped) / state dirs / uid slots of these boxes'],
+      [
+        ['live, before the kill', count(r.before)],
+        ['right after kill -9', count(r.afterKill)],
+        ['1 s after the kill', count(r.afterKill1s)],
+        ['after the restart (sweep done)', count(r.afterRestart)],
+      ],
+      ['l', 'l'],
+    ),
     '',
     `Restart to listening: ${fmtMs(r.restartMs)} ms (Node + tsx start-up included); the sweep itself: ${fmtMs(r.sweepMs)} ms. ` +
       `Sweep report: ${s ? `${s.sandboxes.length} sandboxes (${r.sweptMine.sandboxes} of this run), ${s.unmounted.length} mounts detached (${r.sweptMine.unmounted} of this run), ${s.cgroups.length} cgroup dirs removed (${r.sweptMine.cgroups} of this run), ${s.killed.length} processes killed` : 'none'}. ` +

@@ -29,7 +29,14 @@ export const HOSTILE_QUICK: HostileParams = { users: 3, heartbeatMs: 2000, holdM
  * but never reads first fills ~4 MB of kernel socket buffer (about 80 s at 50 KB/s of resyncs), then 1 MiB of
  * queue, then the 30 s close timeout runs: 150 s of watch sees it dropped.
  */
-export const HOSTILE_FULL: HostileParams = { users: 5, heartbeatMs: 30_000, holdMs: 150_000, floodAttempts: 1000, baseMs: 5000, slow: true };
+export const HOSTILE_FULL: HostileParams = {
+  users: 5,
+  heartbeatMs: 30_000,
+  holdMs: 150_000,
+  floodAttempts: 1000,
+  baseMs: 5000,
+  slow: true,
+};
 
 export interface HostileResult {
   params: HostileParams;
@@ -68,7 +75,14 @@ export async function runHostile(p: HostileParams, log: (l: string) => void = ()
     await sleep(p.baseMs);
     mark('fast');
     log('hostile: malformed input cases');
-    const args: HostileArgs = { url: server.url, serverPid: server.pid, heartbeatMs: p.heartbeatMs, holdMs: p.holdMs, floodAttempts: p.floodAttempts, slow: p.slow };
+    const args: HostileArgs = {
+      url: server.url,
+      serverPid: server.pid,
+      heartbeatMs: p.heartbeatMs,
+      holdMs: p.holdMs,
+      floodAttempts: p.floodAttempts,
+      slow: p.slow,
+    };
     const r = await runActor<{ rows: Row[]; slow: SlowRow[]; flood: FloodResult }>(HOSTILE, args, (ev) => {
       if (ev.ev === 'phase') {
         mark(ev.name as string);
@@ -91,13 +105,19 @@ export async function runHostile(p: HostileParams, log: (l: string) => void = ()
     await server.stop();
     await sleep(300);
     return {
-      params: p, ...r,
+      params: p,
+      ...r,
       echo: { base: echo.of('base'), fast: echo.of('fast'), slow: echo.of('slow'), flood: echo.of('flood') },
       loop: phases.loop,
       noise: phases.noise,
       rssMaxByPhase,
       usersAlive,
-      server: { alive, rssStartKiB: mem.samples[0]?.rssKiB ?? NaN, rssMaxKiB: Math.max(...mem.samples.map((s) => s.rssKiB)), rssEndKiB: rssEnd },
+      server: {
+        alive,
+        rssStartKiB: mem.samples[0]?.rssKiB ?? NaN,
+        rssMaxKiB: Math.max(...mem.samples.map((s) => s.rssKiB)),
+        rssEndKiB: rssEnd,
+      },
       leftovers: inventory(server.boxes),
     };
   } finally {
@@ -111,30 +131,78 @@ export async function runHostile(p: HostileParams, log: (l: string) => void = ()
 
 export function hostileMarkdown(r: HostileResult): string {
   const e = (s: Summary & { lost: number }, ph: string) => [
-    String(s.n), fmtMs(s.p50), fmtMs(s.p99), fmtMs(s.max), String(s.lost),
-    delayCell(r.loop[ph]), delayCell(r.noise[ph]), ((r.rssMaxByPhase[ph] ?? NaN) / 1024).toFixed(0),
+    String(s.n),
+    fmtMs(s.p50),
+    fmtMs(s.p99),
+    fmtMs(s.max),
+    String(s.lost),
+    delayCell(r.loop[ph]),
+    delayCell(r.noise[ph]),
+    ((r.rssMaxByPhase[ph] ?? NaN) / 1024).toFixed(0),
   ];
   const f = r.flood;
   const usable = (u: boolean | null) => (u === null ? '' : u ? 'yes' : 'no');
   return [
     `### Hostile clients (heartbeat ${r.params.heartbeatMs / 1000} s) while ${r.params.users} others type`,
     '',
-    markdownTable(['case', 'sent', 'server answer', 'close / status', 'ms', 'session usable after', 'as promised'],
-      r.rows.map((x) => [x.case, x.sent, x.answer, x.code, fmtMs(x.ms), usable(x.usable), x.ok ? 'yes' : `NO (${x.expect})`]), ['l', 'l', 'l', 'l', 'r', 'l', 'l']),
+    markdownTable(
+      ['case', 'sent', 'server answer', 'close / status', 'ms', 'session usable after', 'as promised'],
+      r.rows.map((x) => [x.case, x.sent, x.answer, x.code, fmtMs(x.ms), usable(x.usable), x.ok ? 'yes' : `NO (${x.expect})`]),
+      ['l', 'l', 'l', 'l', 'r', 'l', 'l'],
+    ),
     '',
-    ...(r.slow.length ? [markdownTable(['slow case (watched together)', 'behaviour', 'outcome', 'close', `watched (s)`, 'bytes it got'],
-      r.slow.map((x) => [x.case, x.sent, x.answer, x.code, (x.ms / 1000).toFixed(1), x.bytes === undefined ? '' : x.bytes.toLocaleString('en-US')]),
-      ['l', 'l', 'l', 'l', 'r', 'r']), ''] : []),
+    ...(r.slow.length
+      ? [
+          markdownTable(
+            ['slow case (watched together)', 'behaviour', 'outcome', 'close', `watched (s)`, 'bytes it got'],
+            r.slow.map((x) => [
+              x.case,
+              x.sent,
+              x.answer,
+              x.code,
+              (x.ms / 1000).toFixed(1),
+              x.bytes === undefined ? '' : x.bytes.toLocaleString('en-US'),
+            ]),
+            ['l', 'l', 'l', 'l', 'r', 'r'],
+          ),
+          '',
+        ]
+      : []),
     `Connection flood: ${f.attempts} attempts in ${fmtMs(f.spreadMs)} ms from one address; server RSS ${(f.serverRssBeforeKiB / 1024).toFixed(0)} → max ${(f.serverRssMaxKiB / 1024).toFixed(0)} MiB, at most ${f.serverFdsMax} fds; ` +
       `silent connections closed by the server within ${f.silentWatchMs / 1000} s: ${f.silentClosed}.`,
     '',
-    markdownTable(['attempt', 'answers', 'p50 ms', 'p99 ms'], Object.entries(f.answers).map(([k, v]) => [
-      k, Object.entries(v).map(([a, n]) => `${n} × ${a}`).join(', '), fmtMs(f.latency[k]?.p50 ?? NaN), fmtMs(f.latency[k]?.p99 ?? NaN),
-    ]), ['l', 'l', 'r', 'r']),
+    markdownTable(
+      ['attempt', 'answers', 'p50 ms', 'p99 ms'],
+      Object.entries(f.answers).map(([k, v]) => [
+        k,
+        Object.entries(v)
+          .map(([a, n]) => `${n} × ${a}`)
+          .join(', '),
+        fmtMs(f.latency[k]?.p50 ?? NaN),
+        fmtMs(f.latency[k]?.p99 ?? NaN),
+      ]),
+      ['l', 'l', 'r', 'r'],
+    ),
     '',
-    markdownTable(['phase: others\' keystroke echo (ms)', 'keys', 'p50', 'p99', 'max', 'lost', 'server loop lateness p99 / max', 'idle process lateness p99 / max', 'server RSS max MiB'], [
-      ['before', ...e(r.echo.base, 'base')], ['malformed input cases', ...e(r.echo.fast, 'fast')], ['slow cases', ...e(r.echo.slow, 'slow')], ['connection flood', ...e(r.echo.flood, 'flood')],
-    ].filter((row) => row[1] !== '0')),
+    markdownTable(
+      [
+        "phase: others' keystroke echo (ms)",
+        'keys',
+        'p50',
+        'p99',
+        'max',
+        'lost',
+        'server loop lateness p99 / max',
+        'idle process lateness p99 / max',
+        'server RSS max MiB',
+      ],
+      [
+        ['before', ...e(r.echo.base, 'base')],
+        ['malformed input cases', ...e(r.echo.fast, 'fast')],
+        ['slow cases', ...e(r.echo.slow, 'slow')],
+        ['connection flood', ...e(r.echo.flood, 'flood')],
+      ].filter((row) => row[1] !== '0'),
+    ),
     '',
     `Server ${r.server.alive ? 'alive throughout' : 'DIED'}; RSS ${(r.server.rssStartKiB / 1024).toFixed(0)} → max ${(r.server.rssMaxKiB / 1024).toFixed(0)} → ${(r.server.rssEndKiB / 1024).toFixed(0)} MiB. ` +
       `Users still running: ${r.usersAlive}/${r.params.users}. Leftovers after shutdown: ${inventoryTotal(r.leftovers)}.`,
@@ -142,7 +210,9 @@ export function hostileMarkdown(r: HostileResult): string {
 }
 
 export const hostileProblems = (r: HostileResult) => [
-  ...r.rows.filter((x) => !x.ok).map((x) => `${x.case}: expected "${x.expect}", got "${x.answer} ${x.code}"${x.usable === false ? ' (not usable)' : ''}`),
+  ...r.rows
+    .filter((x) => !x.ok)
+    .map((x) => `${x.case}: expected "${x.expect}", got "${x.answer} ${x.code}"${x.usable === false ? ' (not usable)' : ''}`),
   !r.server.alive && 'the server died',
   r.usersAlive !== r.params.users && `${r.params.users - r.usersAlive} users lost their session`,
   inventoryTotal(r.leftovers) > 0 && `leftovers: ${JSON.stringify(r.leftovers).slice(0, 300)}`,

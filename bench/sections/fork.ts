@@ -62,29 +62,69 @@ export const forkSection: Section = {
     const heaps: HeapChildResult[] = [];
     for (const mb of quick ? [0, 300] : [0, 100, 300]) {
       log(`fork: engine in a Node process with +${mb} MiB of JS heap`);
-      const out = execFileSync(process.execPath, ['--expose-gc', '--import', 'tsx', HEAP_CHILD, String(mb), String(quick ? 10 : 30), image], {
-        encoding: 'utf8', maxBuffer: 16 << 20,
-      });
+      const out = execFileSync(
+        process.execPath,
+        ['--expose-gc', '--import', 'tsx', HEAP_CHILD, String(mb), String(quick ? 10 : 30), image],
+        {
+          encoding: 'utf8',
+          maxBuffer: 16 << 20,
+        },
+      );
       heaps.push(JSON.parse(out.trim().split('\n').pop()!) as HeapChildResult);
     }
     const dc = dontCopyShare();
-    const forkRows = forks.map((f) => [String(f.mb), fmtMs(median(f.fork_return)), fmtMs(median(f.fork_reap)), fmtMs(median(f.vfork_reap)), fmtMs(median(f.clone_vm_vfork_reap)), fmtMs(median(f.vfork_exec_helper_reap))]);
+    const forkRows = forks.map((f) => [
+      String(f.mb),
+      fmtMs(median(f.fork_return)),
+      fmtMs(median(f.fork_reap)),
+      fmtMs(median(f.vfork_reap)),
+      fmtMs(median(f.clone_vm_vfork_reap)),
+      fmtMs(median(f.vfork_exec_helper_reap)),
+    ]);
     const heapRows = heaps.map((h) => [
-      `+${h.ballastMB}`, Math.round(h.rssMiB).toString(), Math.round(h.rssAnonMiB).toString(), h.pageTablesMiB.toFixed(1),
-      fmtMs(median(h.fork1)), fmtMs(median(h.fork2)), fmtMs(summarize(h.create).p50),
+      `+${h.ballastMB}`,
+      Math.round(h.rssMiB).toString(),
+      Math.round(h.rssAnonMiB).toString(),
+      h.pageTablesMiB.toFixed(1),
+      fmtMs(median(h.fork1)),
+      fmtMs(median(h.fork2)),
+      fmtMs(summarize(h.create).p50),
       h.pin ? `${h.pin.after.privateDirtyMiB.toFixed(1)} (was ${h.pin.before.privateDirtyMiB.toFixed(1)})` : 'n/a',
       `${h.failures.length}/${h.tried}`,
     ]);
     const markdown = [
       '### fork() cost by touched anonymous memory (C probe, median ms)',
       '',
-      markdownTable(['MiB', 'fork() returns', 'fork + child exit + reap', 'vfork + exit + reap', 'clone(CLONE_VM|CLONE_VFORK) + exit + reap', 'vfork + execve(small helper) + exit + reap'], forkRows),
+      markdownTable(
+        [
+          'MiB',
+          'fork() returns',
+          'fork + child exit + reap',
+          'vfork + exit + reap',
+          'clone(CLONE_VM|CLONE_VFORK) + exit + reap',
+          'vfork + execve(small helper) + exit + reap',
+        ],
+        forkRows,
+      ),
       '',
       `This Node process: ${dc.dontCopyMiB.toFixed(0)} MiB of its RSS is in VM_DONTCOPY mappings (the V8 heap: never copied by fork), ${dc.otherMiB.toFixed(0)} MiB elsewhere (malloc, Buffers, code).`,
       '',
-      '### Engine fork1 / fork2 vs the server\'s heap (child Node processes, median ms)',
+      "### Engine fork1 / fork2 vs the server's heap (child Node processes, median ms)",
       '',
-      markdownTable(['JS heap ballast MiB', 'RSS MiB', 'RssAnon MiB', 'page tables MiB', 'fork1', 'fork2', 'create p50', 'namespaced parent Private_Dirty MiB after heap churn', 'failed creates'], heapRows),
+      markdownTable(
+        [
+          'JS heap ballast MiB',
+          'RSS MiB',
+          'RssAnon MiB',
+          'page tables MiB',
+          'fork1',
+          'fork2',
+          'create p50',
+          'namespaced parent Private_Dirty MiB after heap churn',
+          'failed creates',
+        ],
+        heapRows,
+      ),
       '',
       ...heaps.flatMap((h) => h.failures.map((f) => `Failure at +${h.ballastMB} MiB: ${f}`)),
     ].join('\n');

@@ -15,7 +15,12 @@ import type { Section } from './types.ts';
 const ACTOR = join(dirname(fileURLToPath(import.meta.url)), '..', 'lib', 'load-fairness.ts');
 const CASES = ['base', 'messages', 'connects', 'silent', 'paste', 'after'] as const;
 const LABEL: Record<(typeof CASES)[number], string> = {
-  base: 'before (nobody greedy)', paste: '10 MB paste', messages: '10,000 messages/s', connects: '1000 connects in 1 s', silent: '500 silent sockets', after: 'after',
+  base: 'before (nobody greedy)',
+  paste: '10 MB paste',
+  messages: '10,000 messages/s',
+  connects: '1000 connects in 1 s',
+  silent: '500 silent sockets',
+  after: 'after',
 };
 
 export interface FairnessParams {
@@ -25,11 +30,13 @@ export interface FairnessParams {
 }
 
 export const FAIRNESS_FULL: FairnessParams = {
-  learners: 10, baseMs: 8000,
+  learners: 10,
+  baseMs: 8000,
   actor: { pasteBytes: 10 * 1024 * 1024, rate: 10_000, floodMs: 8000, connects: 1000, silent: 500, silentWatchMs: 8000, gapMs: 3000 },
 };
 export const FAIRNESS_QUICK: FairnessParams = {
-  learners: 4, baseMs: 3000,
+  learners: 4,
+  baseMs: 3000,
   actor: { pasteBytes: 2 * 1024 * 1024, rate: 10_000, floodMs: 3000, connects: 200, silent: 100, silentWatchMs: 7000, gapMs: 1000 },
 };
 
@@ -86,11 +93,15 @@ export async function runFairness(p: FairnessParams, log: (l: string) => void = 
     mark('base');
     await sleep(p.baseMs);
     log(`fairness: greedy client starts (load ${((await import('node:os')).loadavg()[0] ?? 0).toFixed(1)})`);
-    const actor = await runActor<FairnessActorResult>(ACTOR, { ...p.actor, url: server.url, serverPid: server.pid } satisfies FairnessArgs, (ev) => {
-      if (ev.ev !== 'phase') return;
-      log(`fairness: ${ev.name}`);
-      next(ev.name as string);
-    });
+    const actor = await runActor<FairnessActorResult>(
+      ACTOR,
+      { ...p.actor, url: server.url, serverPid: server.pid } satisfies FairnessArgs,
+      (ev) => {
+        if (ev.ev !== 'phase') return;
+        log(`fairness: ${ev.name}`);
+        next(ev.name as string);
+      },
+    );
     next('after');
     await chain;
     await sleep(2000);
@@ -104,7 +115,17 @@ export async function runFairness(p: FairnessParams, log: (l: string) => void = 
     await sleep(300);
     const echoBy: FairnessResult['echo'] = {};
     for (const c of CASES) echoBy[c] = echo.of(c);
-    return { params: p, actor, echo: echoBy, probe: lateness, loop, learnersAlive, serverAlive, leftovers: inventory(server.boxes), loadavg };
+    return {
+      params: p,
+      actor,
+      echo: echoBy,
+      probe: lateness,
+      loop,
+      learnersAlive,
+      serverAlive,
+      leftovers: inventory(server.boxes),
+      loadavg,
+    };
   } finally {
     stop = true;
     probe.stop();
@@ -127,20 +148,56 @@ export function fairnessMarkdown(r: FairnessResult): string {
   return [
     `### One greedy client while ${r.params.learners} learners type (load average at start ${r.loadavg.map((x) => x.toFixed(1)).join(' ')})`,
     '',
-    markdownTable(['case', 'learners\' echo keys', 'p50 ms', 'p99 ms', 'max ms', 'lost', 'idle probe lateness p50 / p99 / max ms', 'server loop p99 / max', 'goal (p99 < 50 or ≤ 2× probe p99)'],
+    markdownTable(
+      [
+        'case',
+        "learners' echo keys",
+        'p50 ms',
+        'p99 ms',
+        'max ms',
+        'lost',
+        'idle probe lateness p50 / p99 / max ms',
+        'server loop p99 / max',
+        'goal (p99 < 50 or ≤ 2× probe p99)',
+      ],
       CASES.map((c) => {
         const e = r.echo[c];
         if (!e) return [LABEL[c], 'n/a', '', '', '', '', '', '', ''];
-        return [LABEL[c], String(e.n), fmtMs(e.p50), fmtMs(e.p99), fmtMs(e.max), String(e.lost), late(r.probe[c]), delayCell(r.loop[c]), e.n ? (goalMet(e, r.probe[c]) ? 'met' : '**not met**') : ''];
-      }), ['l', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'l']),
+        return [
+          LABEL[c],
+          String(e.n),
+          fmtMs(e.p50),
+          fmtMs(e.p99),
+          fmtMs(e.max),
+          String(e.lost),
+          late(r.probe[c]),
+          delayCell(r.loop[c]),
+          e.n ? (goalMet(e, r.probe[c]) ? 'met' : '**not met**') : '',
+        ];
+      }),
+      ['l', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'l'],
+    ),
     '',
-    markdownTable(['greedy client', 'sent', 'what it got'], a.rows.map((x: CaseRow) => [x.case, x.sent, x.outcome]), ['l', 'l', 'l']),
+    markdownTable(
+      ['greedy client', 'sent', 'what it got'],
+      a.rows.map((x: CaseRow) => [x.case, x.sent, x.outcome]),
+      ['l', 'l', 'l'],
+    ),
     '',
     `Connects: ${f.attempts} attempts in ${fmtMs(f.spreadMs)} ms from one address; server fds at most ${f.serverFdsMax}; silent ones closed by the server within ${f.silentWatchMs / 1000} s: ${f.silentClosed}.`,
     '',
-    markdownTable(['attempt', 'answers', 'p50 ms', 'p99 ms'], Object.entries(f.answers).map(([k, v]) => [
-      k, Object.entries(v).map(([x, n]) => `${n} × ${x}`).join(', '), fmtMs(f.latency[k]?.p50 ?? NaN), fmtMs(f.latency[k]?.p99 ?? NaN),
-    ]), ['l', 'l', 'r', 'r']),
+    markdownTable(
+      ['attempt', 'answers', 'p50 ms', 'p99 ms'],
+      Object.entries(f.answers).map(([k, v]) => [
+        k,
+        Object.entries(v)
+          .map(([x, n]) => `${n} × ${x}`)
+          .join(', '),
+        fmtMs(f.latency[k]?.p50 ?? NaN),
+        fmtMs(f.latency[k]?.p99 ?? NaN),
+      ]),
+      ['l', 'l', 'r', 'r'],
+    ),
     '',
     `Silent sockets: ${s.opened} opened from one address, ${s.refused429} refused at once with 429, ${s.closedByServer} closed by the server within the watch ` +
       `(the others after p50 ${fmtMs(s.closeAfterMs.p50)} / max ${fmtMs(s.closeAfterMs.max)} ms); server fds ${s.serverFds.before} → max ${s.serverFds.max} → ${s.serverFds.after} after.`,

@@ -19,6 +19,19 @@ import { webSections } from './web-all.ts';
 export type { Section, SectionContext, SectionResult } from './types.ts';
 
 export const sections: Section[] = [
-  createSection, cliSection, forkSection, cgroupsSection, clone3Section,
-  densitySection, burstSection, churnSection, crashSection, attackSection, hostileSection, pasteSection, fairnessSection, ...webSections, startMemorySection,
+  createSection,
+  cliSection,
+  forkSection,
+  cgroupsSection,
+  clone3Section,
+  densitySection,
+  burstSection,
+  churnSection,
+  crashSection,
+  attackSection,
+  hostileSection,
+  pasteSection,
+  fairnessSection,
+  ...webSections,
+  startMemorySection,
 ];

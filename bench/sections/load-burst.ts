@@ -40,7 +40,10 @@ export interface BurstResult {
   shutdown: { clean: boolean; ms: number };
 }
 
-type Outcome = { kind: 'served'; c: LoadClient } | { kind: 'refused'; body: string; retryAfter?: string; ms: number } | { kind: 'failed' | 'hung' | 'error'; c?: LoadClient; msg: string };
+type Outcome =
+  | { kind: 'served'; c: LoadClient }
+  | { kind: 'refused'; body: string; retryAfter?: string; ms: number }
+  | { kind: 'failed' | 'hung' | 'error'; c?: LoadClient; msg: string };
 
 export async function runBurst(p: BurstParams, log: (l: string) => void = () => {}): Promise<BurstResult> {
   const server = await LoadServer.start({ config: { maxSessions: p.cap } });
@@ -52,24 +55,27 @@ export async function runBurst(p: BurstParams, log: (l: string) => void = () => 
     for (let i = 0; i < p.requests; i++) {
       const at = t0 + (i * p.windowMs) / p.requests;
       await sleep(Math.max(0, at - performance.now()));
-      outcomes.push((async (): Promise<Outcome> => {
-        let c: LoadClient | undefined;
-        const hang = new Promise<'hang'>((r) => setTimeout(() => r('hang'), p.hangMs).unref());
-        const work = (async (): Promise<Outcome> => {
-          const o = await LoadClient.open(server.url, { localAddress: loopbackAddress(i), timeoutMs: p.hangMs });
-          if (!(o instanceof LoadClient)) return { kind: 'refused', body: o.refused.body, retryAfter: o.refused.retryAfter, ms: o.refused.ms };
-          c = o;
-          clients.push(o);
-          try {
-            await o.ready(p.hangMs);
-          } catch (err) {
-            return { kind: 'failed', c: o, msg: (err as Error).message };
-          }
-          return { kind: 'served', c: o };
-        })().catch((err: Error): Outcome => ({ kind: 'error', msg: err.message }));
-        const r = await Promise.race([work, hang]);
-        return r === 'hang' ? { kind: 'hung', c, msg: `no answer in ${p.hangMs} ms` } : r;
-      })());
+      outcomes.push(
+        (async (): Promise<Outcome> => {
+          let c: LoadClient | undefined;
+          const hang = new Promise<'hang'>((r) => setTimeout(() => r('hang'), p.hangMs).unref());
+          const work = (async (): Promise<Outcome> => {
+            const o = await LoadClient.open(server.url, { localAddress: loopbackAddress(i), timeoutMs: p.hangMs });
+            if (!(o instanceof LoadClient))
+              return { kind: 'refused', body: o.refused.body, retryAfter: o.refused.retryAfter, ms: o.refused.ms };
+            c = o;
+            clients.push(o);
+            try {
+              await o.ready(p.hangMs);
+            } catch (err) {
+              return { kind: 'failed', c: o, msg: (err as Error).message };
+            }
+            return { kind: 'served', c: o };
+          })().catch((err: Error): Outcome => ({ kind: 'error', msg: err.message }));
+          const r = await Promise.race([work, hang]);
+          return r === 'hang' ? { kind: 'hung', c, msg: `no answer in ${p.hangMs} ms` } : r;
+        })(),
+      );
     }
     const all = await Promise.all(outcomes);
     const served = all.flatMap((o) => (o.kind === 'served' ? [o.c] : []));
@@ -110,22 +116,47 @@ export function burstMarkdown(rs: BurstResult[]): string {
     '### Burst: sessions requested within one second',
     '',
     markdownTable(
-      ['requests / window / cap', 'served', 'refused 503', 'create failed', 'hung', 'create p50 (to prompt)', 'p99', 'max', 'POST p99', 'all ready after', 'leftovers'],
+      [
+        'requests / window / cap',
+        'served',
+        'refused 503',
+        'create failed',
+        'hung',
+        'create p50 (to prompt)',
+        'p99',
+        'max',
+        'POST p99',
+        'all ready after',
+        'leftovers',
+      ],
       rs.map((r) => [
-        `${r.params.requests} / ${r.params.windowMs} ms / ${r.params.cap}`, String(r.served), String(r.refused), String(r.createFailed.length + r.errors.length),
-        String(r.hung), fmtMs(r.prompt.p50), fmtMs(r.prompt.p99), fmtMs(r.prompt.max), fmtMs(r.post.p99), `${fmtMs(r.lastReadyMs)} ms`, String(inventoryTotal(r.leftovers)),
+        `${r.params.requests} / ${r.params.windowMs} ms / ${r.params.cap}`,
+        String(r.served),
+        String(r.refused),
+        String(r.createFailed.length + r.errors.length),
+        String(r.hung),
+        fmtMs(r.prompt.p50),
+        fmtMs(r.prompt.p99),
+        fmtMs(r.prompt.max),
+        fmtMs(r.post.p99),
+        `${fmtMs(r.lastReadyMs)} ms`,
+        String(inventoryTotal(r.leftovers)),
       ]),
     ),
     '',
-    ...rs.flatMap((r) => Object.entries(r.refusedBodies).map(([b, n]) => `- cap ${r.params.cap}: ${n} × \`503 ${b}\`, Retry-After ${r.retryAfter.join(', ')}`)),
+    ...rs.flatMap((r) =>
+      Object.entries(r.refusedBodies).map(([b, n]) => `- cap ${r.params.cap}: ${n} × \`503 ${b}\`, Retry-After ${r.retryAfter.join(', ')}`),
+    ),
     ...rs.flatMap((r) => [...r.createFailed, ...r.errors].slice(0, 3).map((m) => `- cap ${r.params.cap}: ${m}`)),
   ].join('\n');
 }
 
 export const burstProblems = (r: BurstResult) => [
   r.hung > 0 && `cap ${r.params.cap}: ${r.hung} requests hung`,
-  r.createFailed.length + r.errors.length > 0 && `cap ${r.params.cap}: ${r.createFailed.length + r.errors.length} failed: ${[...r.createFailed, ...r.errors][0]}`,
-  r.served !== Math.min(r.params.requests, r.params.cap) && `cap ${r.params.cap}: served ${r.served}, expected ${Math.min(r.params.requests, r.params.cap)}`,
+  r.createFailed.length + r.errors.length > 0 &&
+    `cap ${r.params.cap}: ${r.createFailed.length + r.errors.length} failed: ${[...r.createFailed, ...r.errors][0]}`,
+  r.served !== Math.min(r.params.requests, r.params.cap) &&
+    `cap ${r.params.cap}: served ${r.served}, expected ${Math.min(r.params.requests, r.params.cap)}`,
   inventoryTotal(r.leftovers) > 0 && `cap ${r.params.cap}: leftovers ${JSON.stringify(r.leftovers).slice(0, 300)}`,
 ];
 
@@ -134,7 +165,13 @@ export const burstSection: Section = {
   title: 'Load: burst (sessions requested within one second)',
   async run({ quick, log }) {
     const rs: BurstResult[] = [];
-    for (const p of quick ? BURST_QUICK : [{ ...BURST_FULL[0], requests: 50 }, { ...BURST_FULL[1], requests: 50, cap: 25 }]) rs.push(await runBurst(p, log));
+    for (const p of quick
+      ? BURST_QUICK
+      : [
+          { ...BURST_FULL[0], requests: 50 },
+          { ...BURST_FULL[1], requests: 50, cap: 25 },
+        ])
+      rs.push(await runBurst(p, log));
     return { markdown: failOn(burstMarkdown(rs), rs.flatMap(burstProblems)), json: { runs: rs } };
   },
 };

@@ -110,29 +110,34 @@ export async function runChurn(p: ChurnParams, log: (l: string) => void = () => 
   const curve: ChurnResult['curve'] = [];
   let done = 0;
   const run = (from: number, n: number) =>
-    pool(Array.from({ length: n }, (_, i) => from + i), p.concurrency, async (i) => {
-      const mode = MODES[i % MODES.length]!;
-      try {
-        const r = await cycle(server.url, i, mode, ids);
-        creates.push(r.create);
-        totals.push(r.total);
-        byMode[mode]++;
-      } catch (err) {
-        failures.push(`#${i} ${mode}: ${(err as Error).message}`);
-      }
-      done++;
-      if (done % p.every === 0 && server.alive) {
-        const s = server.sample();
-        const point: ChurnResult['curve'][number] = { cycle: done, rssKiB: s.rssKiB, fds: s.fds };
-        curve.push(point);
-        // Every 5th point also after a full GC: JS garbage not yet collected is not a leak.
-        if (done % (p.every * 5) === 0) {
-          const h = await server.heap().catch(() => null);
-          if (h) Object.assign(point, { heapUsedKiB: h.heapUsed / 1024, externalKiB: h.external / 1024, gcRssKiB: h.rss / 1024 });
+    pool(
+      Array.from({ length: n }, (_, i) => from + i),
+      p.concurrency,
+      async (i) => {
+        const mode = MODES[i % MODES.length]!;
+        try {
+          const r = await cycle(server.url, i, mode, ids);
+          creates.push(r.create);
+          totals.push(r.total);
+          byMode[mode]++;
+        } catch (err) {
+          failures.push(`#${i} ${mode}: ${(err as Error).message}`);
         }
-        if (done % (p.every * 10) === 0) log(`churn: ${done} cycles, RSS ${(s.rssKiB / 1024).toFixed(0)} MiB, ${s.fds} fds, ${failures.length} failures`);
-      }
-    });
+        done++;
+        if (done % p.every === 0 && server.alive) {
+          const s = server.sample();
+          const point: ChurnResult['curve'][number] = { cycle: done, rssKiB: s.rssKiB, fds: s.fds };
+          curve.push(point);
+          // Every 5th point also after a full GC: JS garbage not yet collected is not a leak.
+          if (done % (p.every * 5) === 0) {
+            const h = await server.heap().catch(() => null);
+            if (h) Object.assign(point, { heapUsedKiB: h.heapUsed / 1024, externalKiB: h.external / 1024, gcRssKiB: h.rss / 1024 });
+          }
+          if (done % (p.every * 10) === 0)
+            log(`churn: ${done} cycles, RSS ${(s.rssKiB / 1024).toFixed(0)} MiB, ${s.fds} fds, ${failures.length} failures`);
+        }
+      },
+    );
   try {
     log(`churn: ${p.warmup} warm-up cycles, then ${p.cycles - p.warmup}, ${p.concurrency} at a time`);
     await run(0, p.warmup);
@@ -149,11 +154,28 @@ export async function runChurn(p: ChurnParams, log: (l: string) => void = () => 
     const leftovers = inventory(new Map([...server.boxes, ...ids]));
     const after = curve.filter((s) => s.cycle >= p.warmup);
     return {
-      params: p, done, byMode, failures, boxes: Math.max(ids.size, server.boxes.size),
-      create: summarize(creates), cycle: summarize(totals), wallMs: wallMs * (p.cycles / Math.max(1, p.cycles - p.warmup)),
-      start, end, heapStart, heapEnd, curve,
-      rssSlopeKiBPer1k: slope(after.map((s) => s.cycle), after.map((s) => s.rssKiB)) * 1000,
-      sessionsLeft: left, drainMs, restarted, leftovers,
+      params: p,
+      done,
+      byMode,
+      failures,
+      boxes: Math.max(ids.size, server.boxes.size),
+      create: summarize(creates),
+      cycle: summarize(totals),
+      wallMs: wallMs * (p.cycles / Math.max(1, p.cycles - p.warmup)),
+      start,
+      end,
+      heapStart,
+      heapEnd,
+      curve,
+      rssSlopeKiBPer1k:
+        slope(
+          after.map((s) => s.cycle),
+          after.map((s) => s.rssKiB),
+        ) * 1000,
+      sessionsLeft: left,
+      drainMs,
+      restarted,
+      leftovers,
     };
   } finally {
     await server.stop();
@@ -167,22 +189,37 @@ export function churnMarkdown(r: ChurnResult): string {
   return [
     `### Churn: ${r.done} create/destroy cycles through the WebSocket (${r.params.concurrency} at a time; ${r.boxes} boxes)`,
     '',
-    markdownTable(['measure', 'value'], [
-      ['cycles ok (exit / close / reset)', `${r.byMode.exit + r.byMode.close + r.byMode.reset} (${r.byMode.exit} / ${r.byMode.close} / ${r.byMode.reset})`],
-      ['failures', String(r.failures.length)],
-      ['create to prompt p50 / p99 (ms)', `${fmtMs(r.create.p50)} / ${fmtMs(r.create.p99)}`],
-      ['whole cycle p50 / p99 (ms)', `${fmtMs(r.cycle.p50)} / ${fmtMs(r.cycle.p99)}`],
-      ['throughput (cycles/s)', (r.done / (r.wallMs / 1000)).toFixed(1)],
-      [`server RSS idle after ${r.params.warmup} warm-up cycles → idle at the end (MiB)`, `${(r.start.rssKiB / 1024).toFixed(1)} → ${(r.end.rssKiB / 1024).toFixed(1)}`],
-      ['server RSS slope after warm-up (KiB per 1000 cycles)', r.rssSlopeKiBPer1k.toFixed(0)],
-      ['server after a full GC: heap used, external, RSS start → end (MiB)', [r.heapStart, r.heapEnd].map((h) => `${mb(h.heapUsed)}, ${mb(h.external)}, ${mb(h.rss)}`).join(' → ')],
-      ['server fds (idle) start → end', `${r.start.fds} → ${r.end.fds}`],
-      ['server threads start → end', `${r.start.threads} → ${r.end.threads}`],
-      ['sessions left (after grace)', `${r.sessionsLeft} (drained in ${fmtMs(r.drainMs)} ms)`],
-      ['server restarted', r.restarted ? 'YES' : 'no'],
-      ['leftover mounts (tmpfs, overlay)', `${l.mounts.length} (${l.tmpfs}, ${l.overlays})`],
-      ['leftover cgroups / state dirs / uid slots / processes', `${l.cgroups.length} / ${l.stateDirs.length} / ${l.slots.length} / ${l.processes.length}`],
-    ]),
+    markdownTable(
+      ['measure', 'value'],
+      [
+        [
+          'cycles ok (exit / close / reset)',
+          `${r.byMode.exit + r.byMode.close + r.byMode.reset} (${r.byMode.exit} / ${r.byMode.close} / ${r.byMode.reset})`,
+        ],
+        ['failures', String(r.failures.length)],
+        ['create to prompt p50 / p99 (ms)', `${fmtMs(r.create.p50)} / ${fmtMs(r.create.p99)}`],
+        ['whole cycle p50 / p99 (ms)', `${fmtMs(r.cycle.p50)} / ${fmtMs(r.cycle.p99)}`],
+        ['throughput (cycles/s)', (r.done / (r.wallMs / 1000)).toFixed(1)],
+        [
+          `server RSS idle after ${r.params.warmup} warm-up cycles → idle at the end (MiB)`,
+          `${(r.start.rssKiB / 1024).toFixed(1)} → ${(r.end.rssKiB / 1024).toFixed(1)}`,
+        ],
+        ['server RSS slope after warm-up (KiB per 1000 cycles)', r.rssSlopeKiBPer1k.toFixed(0)],
+        [
+          'server after a full GC: heap used, external, RSS start → end (MiB)',
+          [r.heapStart, r.heapEnd].map((h) => `${mb(h.heapUsed)}, ${mb(h.external)}, ${mb(h.rss)}`).join(' → '),
+        ],
+        ['server fds (idle) start → end', `${r.start.fds} → ${r.end.fds}`],
+        ['server threads start → end', `${r.start.threads} → ${r.end.threads}`],
+        ['sessions left (after grace)', `${r.sessionsLeft} (drained in ${fmtMs(r.drainMs)} ms)`],
+        ['server restarted', r.restarted ? 'YES' : 'no'],
+        ['leftover mounts (tmpfs, overlay)', `${l.mounts.length} (${l.tmpfs}, ${l.overlays})`],
+        [
+          'leftover cgroups / state dirs / uid slots / processes',
+          `${l.cgroups.length} / ${l.stateDirs.length} / ${l.slots.length} / ${l.processes.length}`,
+        ],
+      ],
+    ),
     ...r.failures.slice(0, 5).map((f) => `- ${f}`),
     ...(inventoryTotal(l) ? [`- leftovers: ${JSON.stringify(l).slice(0, 500)}`] : []),
   ].join('\n');

@@ -32,7 +32,14 @@ export interface DensityResult {
   noise: Record<string, LoopDelay>;
   loadavg: { start: number[]; end: number[] };
   commands: number;
-  server: { rssBaseKiB: number; rssSteadyKiB: number; rssPerSessionKiB: number; cpuSteadyPct: number; fdsSteady: number; restarted: boolean };
+  server: {
+    rssBaseKiB: number;
+    rssSteadyKiB: number;
+    rssPerSessionKiB: number;
+    cpuSteadyPct: number;
+    fdsSteady: number;
+    restarted: boolean;
+  };
   /** Per idle box: /proc/meminfo deltas (KiB), its memory cgroup (bytes), its two host processes (KiB). */
   perBox: Record<string, number>;
   driverCpuPct: number;
@@ -71,18 +78,22 @@ export async function runDensity(p: DensityParams, log: (l: string) => void = ()
     const s0 = server.sample();
     await phases.next('ramp');
     log(`density: opening ${p.idle} idle sessions, ${p.concurrency} at a time`);
-    const idle = await pool(Array.from({ length: p.idle }, (_, i) => i), p.concurrency, async (i) => {
-      try {
-        const c = await LoadClient.open(server.url, { localAddress: loopbackAddress(p.typists + i) });
-        if (!(c instanceof LoadClient)) throw new Error(`refused: ${c.refused.status} ${c.refused.body}`);
-        clients.push(c);
-        await c.ready();
-        return c;
-      } catch (err) {
-        failed.push((err as Error).message);
-        return null;
-      }
-    });
+    const idle = await pool(
+      Array.from({ length: p.idle }, (_, i) => i),
+      p.concurrency,
+      async (i) => {
+        try {
+          const c = await LoadClient.open(server.url, { localAddress: loopbackAddress(p.typists + i) });
+          if (!(c instanceof LoadClient)) throw new Error(`refused: ${c.refused.status} ${c.refused.body}`);
+          clients.push(c);
+          await c.ready();
+          return c;
+        } catch (err) {
+          failed.push((err as Error).message);
+          return null;
+        }
+      },
+    );
     const opened = idle.filter((c): c is LoadClient => c !== null);
     await phases.next('steady');
     log(`density: ${opened.length} idle sessions up, steady ${p.steadyMs} ms`);
@@ -101,8 +112,10 @@ export async function runDensity(p: DensityParams, log: (l: string) => void = ()
     const held = opened.filter((c) => !c.closed && c.state === 'running').length;
     const n = Math.max(1, opened.length);
     const perBox: Record<string, number> = {};
-    for (const k of MEMINFO_KEYS) perBox[`meminfo ${k} KiB`] = ((k === 'MemAvailable' ? -1 : 1) * ((mem1[k] ?? NaN) - (mem0[k] ?? NaN))) / n;
-    const mean = (f: (b: NonNullable<ReturnType<typeof boxMemory>>) => number) => boxes.reduce((a, b) => a + f(b), 0) / Math.max(1, boxes.length) / 1024;
+    for (const k of MEMINFO_KEYS)
+      perBox[`meminfo ${k} KiB`] = ((k === 'MemAvailable' ? -1 : 1) * ((mem1[k] ?? NaN) - (mem0[k] ?? NaN))) / n;
+    const mean = (f: (b: NonNullable<ReturnType<typeof boxMemory>>) => number) =>
+      boxes.reduce((a, b) => a + f(b), 0) / Math.max(1, boxes.length) / 1024;
     perBox['cgroup memory.usage KiB'] = mean((b) => b.usage);
     perBox['cgroup memory.kmem.usage KiB'] = mean((b) => b.kmem);
     perBox['cgroup rss KiB'] = mean((b) => b.rss);
@@ -126,8 +139,12 @@ export async function runDensity(p: DensityParams, log: (l: string) => void = ()
       loadavg: { start: load0, end: os.loadavg() },
       commands: echo.commands,
       server: {
-        rssBaseKiB: s0.rssKiB, rssSteadyKiB: s2.rssKiB, rssPerSessionKiB: (s2.rssKiB - s0.rssKiB) / n,
-        cpuSteadyPct: cpuPercent(s1, s2, t2 - t1), fdsSteady: s2.fds, restarted,
+        rssBaseKiB: s0.rssKiB,
+        rssSteadyKiB: s2.rssKiB,
+        rssPerSessionKiB: (s2.rssKiB - s0.rssKiB) / n,
+        cpuSteadyPct: cpuPercent(s1, s2, t2 - t1),
+        fdsSteady: s2.fds,
+        restarted,
       },
       perBox,
       driverCpuPct: (100 * (driver1.user + driver1.system)) / 1000 / (performance.now() - wall0),
@@ -149,27 +166,47 @@ export async function runDensity(p: DensityParams, log: (l: string) => void = ()
 }
 
 export function densityMarkdown(r: DensityResult): string {
-  const e = (s: Summary & { lost: number }, ph: string) => [String(s.n), fmtMs(s.p50), fmtMs(s.p99), fmtMs(s.max), String(s.lost), delayCell(r.loop[ph]), delayCell(r.noise[ph])];
+  const e = (s: Summary & { lost: number }, ph: string) => [
+    String(s.n),
+    fmtMs(s.p50),
+    fmtMs(s.p99),
+    fmtMs(s.max),
+    String(s.lost),
+    delayCell(r.loop[ph]),
+    delayCell(r.noise[ph]),
+  ];
   return [
     `### Density: ${r.params.idle} idle shells + ${r.params.typists} typing (held ${r.held}/${r.params.idle}, ${r.failed.length} failed)`,
     '',
-    markdownTable(['keystroke echo (ms)', 'keys', 'p50', 'p99', 'max', 'lost', 'server loop lateness p99 / max', 'idle process lateness p99 / max'], [
-      [`base (${r.params.typists} boxes)`, ...e(r.echo.base, 'base')],
-      ['ramp (boxes being created)', ...e(r.echo.ramp, 'ramp')],
-      [`steady (${r.held + r.params.typists} held)`, ...e(r.echo.steady, 'steady')],
-    ]),
+    markdownTable(
+      ['keystroke echo (ms)', 'keys', 'p50', 'p99', 'max', 'lost', 'server loop lateness p99 / max', 'idle process lateness p99 / max'],
+      [
+        [`base (${r.params.typists} boxes)`, ...e(r.echo.base, 'base')],
+        ['ramp (boxes being created)', ...e(r.echo.ramp, 'ramp')],
+        [`steady (${r.held + r.params.typists} held)`, ...e(r.echo.steady, 'steady')],
+      ],
+    ),
     '',
     `Load average ${r.loadavg.start.map((x) => x.toFixed(1)).join(' ')} at the start, ${r.loadavg.end.map((x) => x.toFixed(1)).join(' ')} at the end (2 CPUs). Lateness: how late a 10 ms timer fired, in the server's event loop and in an idle process (the machine's noise floor).`,
     '',
-    markdownTable(['create under load (ms, from POST)', 'p50', 'p90', 'p99', 'max'], [
-      ['state running', fmtMs(r.create.running.p50), fmtMs(r.create.running.p90), fmtMs(r.create.running.p99), fmtMs(r.create.running.max)],
-      ['first prompt', fmtMs(r.create.prompt.p50), fmtMs(r.create.prompt.p90), fmtMs(r.create.prompt.p99), fmtMs(r.create.prompt.max)],
-    ]),
+    markdownTable(
+      ['create under load (ms, from POST)', 'p50', 'p90', 'p99', 'max'],
+      [
+        [
+          'state running',
+          fmtMs(r.create.running.p50),
+          fmtMs(r.create.running.p90),
+          fmtMs(r.create.running.p99),
+          fmtMs(r.create.running.max),
+        ],
+        ['first prompt', fmtMs(r.create.prompt.p50), fmtMs(r.create.prompt.p90), fmtMs(r.create.prompt.p99), fmtMs(r.create.prompt.max)],
+      ],
+    ),
     '',
-    markdownTable(['per idle session', 'value'], [
-      ['server RSS (KiB)', r.server.rssPerSessionKiB.toFixed(0)],
-      ...Object.entries(r.perBox).map(([k, v]) => [k, v.toFixed(1)]),
-    ]),
+    markdownTable(
+      ['per idle session', 'value'],
+      [['server RSS (KiB)', r.server.rssPerSessionKiB.toFixed(0)], ...Object.entries(r.perBox).map(([k, v]) => [k, v.toFixed(1)])],
+    ),
     '',
     `Server: RSS ${(r.server.rssBaseKiB / 1024).toFixed(0)} → ${(r.server.rssSteadyKiB / 1024).toFixed(0)} MiB, CPU ${r.server.cpuSteadyPct.toFixed(0)} % of a core while steady, ${r.server.fdsSteady} fds; restarted: ${r.server.restarted ? 'YES' : 'no'}. ` +
       `Driver CPU ${r.driverCpuPct.toFixed(0)} %. SIGTERM shutdown ${r.shutdown.clean ? 'clean' : 'NOT clean'} in ${fmtMs(r.shutdown.ms)} ms; leftovers after it: ${inventoryTotal(r.leftovers)}.`,

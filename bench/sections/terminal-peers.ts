@@ -29,7 +29,12 @@ const empty = (): Samples => ({ echo: [], flood: [], ctrlc: [], click: [] });
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function focus(page: Page): Promise<void> {
-  await page.evaluate(() => ((window as unknown as { __boxlab?: { term: { focus(): void } }; term?: { focus(): void } }).__boxlab?.term ?? (window as unknown as { term: { focus(): void } }).term).focus());
+  await page.evaluate(() =>
+    (
+      (window as unknown as { __boxlab?: { term: { focus(): void } }; term?: { focus(): void } }).__boxlab?.term ??
+      (window as unknown as { term: { focus(): void } }).term
+    ).focus(),
+  );
 }
 
 /** Alternating 'a' and Backspace keeps the line empty; each key is timed alone, `gapMs` apart. */
@@ -73,10 +78,18 @@ export async function ttydPage(browser: Browser, peer: TtydPeer): Promise<Page> 
   const page = await ctx.newPage();
   await page.addInitScript(PROBE_INIT);
   await page.goto(peer.url);
-  await page.waitForFunction(() => {
-    const t = (window as unknown as { term?: { buffer: { active: { cursorY: number; getLine(y: number): { translateToString(b: boolean): string } | undefined } } } }).term;
-    return !!t && /[#$] *$/.test(t.buffer.active.getLine(t.buffer.active.cursorY)?.translateToString(true) ?? '');
-  }, undefined, { timeout: 30_000 });
+  await page.waitForFunction(
+    () => {
+      const t = (
+        window as unknown as {
+          term?: { buffer: { active: { cursorY: number; getLine(y: number): { translateToString(b: boolean): string } | undefined } } };
+        }
+      ).term;
+      return !!t && /[#$] *$/.test(t.buffer.active.getLine(t.buffer.active.cursorY)?.translateToString(true) ?? '');
+    },
+    undefined,
+    { timeout: 30_000 },
+  );
   return page;
 }
 
@@ -97,7 +110,10 @@ export const terminalPeersSection: Section = {
     const imagePath = '/var/lib/boxlab/images/busybox';
     const peer = await startTtyd(bin, PORT, process.env.BOXLAB_IMAGE ?? imagePath);
     const browser = await launchBrowser();
-    const res: Record<Cond, Record<Peer, Samples>> = { quiet: { boxlab: empty(), ttyd: empty() }, loaded: { boxlab: empty(), ttyd: empty() } };
+    const res: Record<Cond, Record<Peer, Samples>> = {
+      quiet: { boxlab: empty(), ttyd: empty() },
+      loaded: { boxlab: empty(), ttyd: empty() },
+    };
     const spans: Record<Cond, { busy: number; loadavg: number[]; loadBefore: number[]; workers: number }> = {} as never;
     const sizes: Record<string, { cols: number; rows: number }> = {};
     let memory: { boxlab: IdleMemory; ttyd: IdleMemory } | null = null;
@@ -114,7 +130,9 @@ export const terminalPeersSection: Section = {
             sizes[p] = await fitTo(pages[p], COLS, ROWS);
             await pointerOnTerminal(pages[p]);
           }
-          log(`terminal-peers ${cond}: sizes boxlab ${sizes.boxlab?.cols}x${sizes.boxlab?.rows}, ttyd ${sizes.ttyd?.cols}x${sizes.ttyd?.rows}`);
+          log(
+            `terminal-peers ${cond}: sizes boxlab ${sizes.boxlab?.cols}x${sizes.boxlab?.rows}, ttyd ${sizes.ttyd?.cols}x${sizes.ttyd?.rows}`,
+          );
           await echoRound(pages.boxlab, 10, 30, []); // warm-up
           await echoRound(pages.ttyd, 10, 30, []);
           for (let r = 0; r < rounds; r++) {
@@ -137,7 +155,9 @@ export const terminalPeersSection: Section = {
               await guard('echo', () => echoRound(pages[p], keys, 60, s.echo));
               await guard('flood', () => floodRound(pages[p], floodBytes, s.flood));
               await guard('ctrl-c', () => ctrlcRound(pages[p], 1500, s.ctrlc));
-              log(`terminal-peers ${cond} round ${r + 1}/${rounds} ${p}: echo painted p50 ${pct(s.echo, 'painted', 'p50')} ms, flood ${s.flood.at(-1)?.mbPerSec.toFixed(2)} MB/s, ctrl-c ${s.ctrlc.at(-1)?.painted.toFixed(0)} ms`);
+              log(
+                `terminal-peers ${cond} round ${r + 1}/${rounds} ${p}: echo painted p50 ${pct(s.echo, 'painted', 'p50')} ms, flood ${s.flood.at(-1)?.mbPerSec.toFixed(2)} MB/s, ctrl-c ${s.ctrlc.at(-1)?.painted.toFixed(0)} ms`,
+              );
             }
           }
           await pages.ttyd.context().close();
@@ -171,28 +191,55 @@ export const terminalPeersSection: Section = {
       await srv.close();
     }
     const md = report(res, spans, sizes, memory, peer, rounds, keys, floodBytes);
-    const failed = failures.length ? `\n\nFailed samples (left out above): ${failures.map((f) => `${f.cond} ${f.peer} ${f.what}: ${f.error}`).join('; ')}` : '';
+    const failed = failures.length
+      ? `\n\nFailed samples (left out above): ${failures.map((f) => `${f.cond} ${f.peer} ${f.what}: ${f.error}`).join('; ')}`
+      : '';
     return { markdown: md + failed, json: { res, spans, sizes, memory, failures, ttyd: { version: peer.version, shell: peer.shell } } };
   },
 };
 
-function report(res: Record<Cond, Record<Peer, Samples>>, spans: Record<Cond, { busy: number; loadavg: number[]; loadBefore: number[]; workers: number }>, sizes: Record<string, { cols: number; rows: number }>, memory: { boxlab: IdleMemory; ttyd: IdleMemory } | null, peer: TtydPeer, rounds: number, keys: number, floodBytes: number): string {
+function report(
+  res: Record<Cond, Record<Peer, Samples>>,
+  spans: Record<Cond, { busy: number; loadavg: number[]; loadBefore: number[]; workers: number }>,
+  sizes: Record<string, { cols: number; rows: number }>,
+  memory: { boxlab: IdleMemory; ttyd: IdleMemory } | null,
+  peer: TtydPeer,
+  rounds: number,
+  keys: number,
+  floodBytes: number,
+): string {
   const la = (xs: number[]) => xs.map((x) => x.toFixed(1)).join(' ');
   const cell = (c: Cond, p: Peer, f: (s: Samples) => string) => f(res[c][p]);
-  const row = (label: string, f: (s: Samples) => string) => [label, cell('quiet', 'boxlab', f), cell('quiet', 'ttyd', f), cell('loaded', 'boxlab', f), cell('loaded', 'ttyd', f)];
+  const row = (label: string, f: (s: Samples) => string) => [
+    label,
+    cell('quiet', 'boxlab', f),
+    cell('quiet', 'ttyd', f),
+    cell('loaded', 'boxlab', f),
+    cell('loaded', 'ttyd', f),
+  ];
   const lines = [
     `Both pages in one headless Chromium (--disable-gpu, DOM renderer), terminals ${sizes.boxlab?.cols}x${sizes.boxlab?.rows} (Boxlab) and ${sizes.ttyd?.cols}x${sizes.ttyd?.rows} (ttyd), ${rounds} rounds per condition with the order alternating; per round and peer ${keys} keys ('a', Backspace, 60 ms apart), one flood (\`head -c ${Math.round((floodBytes * 57) / 78)} /dev/urandom | base64\`, about ${floodBytes / 1e6} MB of output; ttyd's shell inherits SIGPIPE ignored, so \`base64 | head\` never ends there), one Ctrl-C after 1.5 s of \`base64 /dev/urandom\`. ttyd ${peer.version}, shell: ${peer.shell}. Boxlab: the real server, box defaults (cpu 0.5). The mouse rests over the middle of each terminal. Times are from the input event's timeStamp to the probe in \`bench/lib/term-probe.ts\` (parsed: xterm's buffer shows it; painted: the DOM row shows it and the frame that drew it ended).`,
     '',
     `Quiet: the machine as it was (other work running), CPU busy ${(spans.quiet.busy * 100).toFixed(0)} % over the run, load average ${la(spans.quiet.loadBefore)} before, ${la(spans.quiet.loadavg)} after. Loaded: plus ${spans.loaded.workers} busy loops, CPU busy ${(spans.loaded.busy * 100).toFixed(0)} %, load average ${la(spans.loaded.loadavg)} at the end.`,
     '',
-    markdownTable(['', 'Boxlab quiet', 'ttyd quiet', 'Boxlab loaded', 'ttyd loaded'], [
-      row('keystroke echo, keydown → painted, p50 / p99 (ms)', (s) => `${pct(s.echo, 'painted', 'p50')} / ${pct(s.echo, 'painted', 'p99')}`),
-      row('same, → parsed by xterm.js, p50 / p99 (ms)', (s) => `${pct(s.echo, 'parsed', 'p50')} / ${pct(s.echo, 'parsed', 'p99')}`),
-      row('flood MB/s (median of rounds)', (s) => (s.flood.length ? med(s.flood.map((f) => f.mbPerSec)).toFixed(2) : '-')),
-      row('Ctrl-C during a flood → prompt painted, p50 / max (ms)', (s) => (s.ctrlc.length ? `${fmtMs(med(s.ctrlc.map((x) => x.painted)))} / ${fmtMs(summarize(s.ctrlc.map((x) => x.painted)).max)}` : '-')),
-      row('click Start → prompt painted, p50 / p90 (ms)', (s) => (s.click.length ? `${pct(s.click, 'painted', 'p50')} / ${fmtMs(summarize(s.click.map((x) => x.painted)).p90)}` : '-')),
-      row('echo samples', (s) => String(s.echo.length)),
-    ]),
+    markdownTable(
+      ['', 'Boxlab quiet', 'ttyd quiet', 'Boxlab loaded', 'ttyd loaded'],
+      [
+        row(
+          'keystroke echo, keydown → painted, p50 / p99 (ms)',
+          (s) => `${pct(s.echo, 'painted', 'p50')} / ${pct(s.echo, 'painted', 'p99')}`,
+        ),
+        row('same, → parsed by xterm.js, p50 / p99 (ms)', (s) => `${pct(s.echo, 'parsed', 'p50')} / ${pct(s.echo, 'parsed', 'p99')}`),
+        row('flood MB/s (median of rounds)', (s) => (s.flood.length ? med(s.flood.map((f) => f.mbPerSec)).toFixed(2) : '-')),
+        row('Ctrl-C during a flood → prompt painted, p50 / max (ms)', (s) =>
+          s.ctrlc.length ? `${fmtMs(med(s.ctrlc.map((x) => x.painted)))} / ${fmtMs(summarize(s.ctrlc.map((x) => x.painted)).max)}` : '-',
+        ),
+        row('click Start → prompt painted, p50 / p90 (ms)', (s) =>
+          s.click.length ? `${pct(s.click, 'painted', 'p50')} / ${fmtMs(summarize(s.click.map((x) => x.painted)).p90)}` : '-',
+        ),
+        row('echo samples', (s) => String(s.echo.length)),
+      ],
+    ),
   ];
   if (memory) {
     const m = memory;
@@ -201,13 +248,24 @@ function report(res: Record<Cond, Record<Peer, Samples>>, spans: Record<Cond, { 
       '',
       `Memory per idle session (${m.boxlab.sessions} sessions each, quiet part of the run, 2 s after the last prompt; RSS growth of the server process divided by the sessions; shell side = PSS of the session's own processes).`,
       '',
-      markdownTable(['', 'Boxlab', 'ttyd'], [
-        ['server RSS per session (KiB)', m.boxlab.serverKiBPerSession.toFixed(0), m.ttyd.serverKiBPerSession.toFixed(0)],
-        ['server RSS before → after (KiB)', `${m.boxlab.serverRssBeforeKiB} → ${m.boxlab.serverRssAfterKiB}`, `${m.ttyd.serverRssBeforeKiB} → ${m.ttyd.serverRssAfterKiB}`],
-        ['session processes PSS (KiB)', m.boxlab.shellPssKiB.toFixed(0), m.ttyd.shellPssKiB.toFixed(0)],
-        [`box memory cgroup charge (v${cg?.version ?? '?'}), KiB`, cg ? cg.chargeKiB.toFixed(0) : 'n/a', '-'],
-        ['… of which kernel (kmem) / slab, KiB', cg ? `${cg.kernelKiB?.toFixed(0) ?? 'n/a'} / ${cg.slabKiB?.toFixed(0) ?? 'n/a'}` : 'n/a', '-'],
-      ]),
+      markdownTable(
+        ['', 'Boxlab', 'ttyd'],
+        [
+          ['server RSS per session (KiB)', m.boxlab.serverKiBPerSession.toFixed(0), m.ttyd.serverKiBPerSession.toFixed(0)],
+          [
+            'server RSS before → after (KiB)',
+            `${m.boxlab.serverRssBeforeKiB} → ${m.boxlab.serverRssAfterKiB}`,
+            `${m.ttyd.serverRssBeforeKiB} → ${m.ttyd.serverRssAfterKiB}`,
+          ],
+          ['session processes PSS (KiB)', m.boxlab.shellPssKiB.toFixed(0), m.ttyd.shellPssKiB.toFixed(0)],
+          [`box memory cgroup charge (v${cg?.version ?? '?'}), KiB`, cg ? cg.chargeKiB.toFixed(0) : 'n/a', '-'],
+          [
+            '… of which kernel (kmem) / slab, KiB',
+            cg ? `${cg.kernelKiB?.toFixed(0) ?? 'n/a'} / ${cg.slabKiB?.toFixed(0) ?? 'n/a'}` : 'n/a',
+            '-',
+          ],
+        ],
+      ),
     );
   }
   return lines.join('\n');

@@ -48,14 +48,18 @@ export const webEchoSection: Section = {
       // A second session floods (box cpu 0.5, the default) while this one types: what a neighbour costs the echo.
       const f = await BenchClient.connect(srv.url);
       await f.waitPrompt();
-      f.write("while :; do base64 /dev/urandom | head -c 100000000; done\n");
+      f.write('while :; do base64 /dev/urandom | head -c 100000000; done\n');
       await f.until(() => f.received > 2e6, 30_000, 'the flood to start');
       log(`web-echo: ${n / 2} keys while another session floods`);
       const r0 = f.received;
       const t0 = performance.now();
       const samples = await echoLatencies(c, n / 2, 20);
       const floodMBps = (f.received - r0) / 1e3 / (performance.now() - t0);
-      rows.push({ label: `another session floods (${floodMBps.toFixed(1)} MB/s to its client), keys 20 ms apart`, s: summarize(samples), samples });
+      rows.push({
+        label: `another session floods (${floodMBps.toFixed(1)} MB/s to its client), keys 20 ms apart`,
+        s: summarize(samples),
+        samples,
+      });
       f.write('\x03');
       await f.close();
       await c.close();
@@ -67,10 +71,21 @@ export const webEchoSection: Section = {
     const markdown = [
       `Goal: p50 < ${GOAL.p50} ms, p99 < ${GOAL.p99} ms. A Node ws client (\`bench/lib/web-client.ts\`) against the real server in its own process (\`bench/lib/web-server-child.ts\`) and a real sandbox running busybox ash; each key is sent alone and timed until its complete echo is back (ash echoes "a" as \`a\`, DEL as \`\\b\\x1b[J\`). Load average before: ${load0.map((x) => x.toFixed(1)).join(' ')}.`,
       '',
-      markdownTable(['keys', 'n', 'p50 ms', 'p90 ms', 'p99 ms', 'max ms'], rows.map((r) => [r.label, String(r.s.n), fmtMs(r.s.p50), fmtMs(r.s.p90), fmtMs(r.s.p99), fmtMs(r.s.max)])),
+      markdownTable(
+        ['keys', 'n', 'p50 ms', 'p90 ms', 'p99 ms', 'max ms'],
+        rows.map((r) => [r.label, String(r.s.n), fmtMs(r.s.p50), fmtMs(r.s.p90), fmtMs(r.s.p99), fmtMs(r.s.max)]),
+      ),
       '',
       `Verdict: ${ok ? 'goal met' : 'goal NOT met'} (idle, back to back: p50 ${fmtMs(idle.p50)} ms, p99 ${fmtMs(idle.p99)} ms).`,
     ].join('\n');
-    return { markdown, json: { goal: GOAL, rows: rows.map((r) => ({ label: r.label, summary: r.s, samples: r.samples })), loadavgBefore: load0, loadavgAfter: os.loadavg() } };
+    return {
+      markdown,
+      json: {
+        goal: GOAL,
+        rows: rows.map((r) => ({ label: r.label, summary: r.s, samples: r.samples })),
+        loadavgBefore: load0,
+        loadavgAfter: os.loadavg(),
+      },
+    };
   },
 };

@@ -29,7 +29,14 @@ interface MemoryRun {
   flow: unknown;
 }
 
-async function flood(url: string, srv: Awaited<ReturnType<typeof startBenchServer>>, flags: string, kind: FloodKind, bytes: number, log: (l: string) => void): Promise<MemoryRun> {
+async function flood(
+  url: string,
+  srv: Awaited<ReturnType<typeof startBenchServer>>,
+  flags: string,
+  kind: FloodKind,
+  bytes: number,
+  log: (l: string) => void,
+): Promise<MemoryRun> {
   const c = await BenchClient.connect(url);
   try {
     await c.waitPrompt();
@@ -55,8 +62,18 @@ async function flood(url: string, srv: Awaited<ReturnType<typeof startBenchServe
     const flow = await srv.flow();
     await new Promise((r) => setTimeout(r, 3000));
     return {
-      flags, kind, bytes: c.received, seconds, rssBefore: before, rssPeak: Math.max(peak, end), rssEnd: end, rssSettled: rssMB(srv),
-      heapBefore: heap0.heapUsed / MB, heapEnd: heap1.heapUsed / MB, externalEnd: (heap1.external + heap1.arrayBuffers) / MB, flow,
+      flags,
+      kind,
+      bytes: c.received,
+      seconds,
+      rssBefore: before,
+      rssPeak: Math.max(peak, end),
+      rssEnd: end,
+      rssSettled: rssMB(srv),
+      heapBefore: heap0.heapUsed / MB,
+      heapEnd: heap1.heapUsed / MB,
+      externalEnd: (heap1.external + heap1.arrayBuffers) / MB,
+      flow,
     };
   } finally {
     await c.close();
@@ -74,7 +91,10 @@ export const webMemorySection: Section = {
     // Node's default young generation grows to 16 MiB semi-spaces under the allocation rate of a flood (heapTotal
     // +19 MB, never given back); --max-semi-space-size=1 keeps it at 1 MiB for a few % more server CPU.
     // --quick (CI) measures only what `npm start` runs: the server with a 1 MiB semi-space (SERVER_NODE_FLAGS).
-    const variants: [string, FloodKind[]][] = [['', ['base64 lines', 'giant line']], [SERVER_NODE_FLAGS.join(' '), ['base64 lines']]];
+    const variants: [string, FloodKind[]][] = [
+      ['', ['base64 lines', 'giant line']],
+      [SERVER_NODE_FLAGS.join(' '), ['base64 lines']],
+    ];
     for (const [flags, kinds] of quick ? variants.slice(1) : variants) {
       // Box cpu 2 so the flood is quick; the server's work per byte is the same at any box limit.
       const srv = await startBenchServer({ cpuFraction: 2 }, flags.split(' ').filter(Boolean));
@@ -90,10 +110,36 @@ export const webMemorySection: Section = {
     const markdown = [
       `Goal: the server's RSS grows by less than ${GOAL_MB} MB over a 1 GB flood. The real server in its own process (\`bench/lib/web-server-child.ts\`, RSS from /proc/<pid>/status), one session with a real sandbox (box cpu 2), a Node client acking every 32 KiB on receipt (the fastest consumer, so the server is the one working hardest); the headless mirror parses every byte. Load average before: ${load0.map((x) => x.toFixed(1)).join(' ')}.`,
       '',
-      markdownTable(['server node flags', 'command', 'MB', 's', 'MB/s', 'RSS before MB', 'peak', 'end', '3 s later', 'growth to peak', 'JS heap MB before → end', 'external + ArrayBuffers MB'], runs.map((r) => [
-        r.flags, `\`${FLOOD_COMMANDS[r.kind](bytes)}\``, f1(r.bytes / MB), f1(r.seconds), f1(r.bytes / MB / r.seconds), f1(r.rssBefore), f1(r.rssPeak), f1(r.rssEnd), f1(r.rssSettled),
-        `**${f1(r.rssPeak - r.rssBefore)}**`, `${f1(r.heapBefore)} → ${f1(r.heapEnd)}`, f1(r.externalEnd),
-      ])),
+      markdownTable(
+        [
+          'server node flags',
+          'command',
+          'MB',
+          's',
+          'MB/s',
+          'RSS before MB',
+          'peak',
+          'end',
+          '3 s later',
+          'growth to peak',
+          'JS heap MB before → end',
+          'external + ArrayBuffers MB',
+        ],
+        runs.map((r) => [
+          r.flags,
+          `\`${FLOOD_COMMANDS[r.kind](bytes)}\``,
+          f1(r.bytes / MB),
+          f1(r.seconds),
+          f1(r.bytes / MB / r.seconds),
+          f1(r.rssBefore),
+          f1(r.rssPeak),
+          f1(r.rssEnd),
+          f1(r.rssSettled),
+          `**${f1(r.rssPeak - r.rssBefore)}**`,
+          `${f1(r.heapBefore)} → ${f1(r.heapEnd)}`,
+          f1(r.externalEnd),
+        ]),
+      ),
       '',
       `The runs of one server follow each other: the second starts from what the first left (a one-time growth, not a leak, if it stays flat).`,
       '',

@@ -65,19 +65,25 @@ export const webStartSection: Section = {
     const markdown = [
       `Goal: < ${GOAL_MS} ms from the click on Start to the prompt. ${runs} runs after ${warmup} warm-up runs; each run reloads the page with no stored session, waits until Start shows, then clicks. Times are taken in the page (click event timeStamp → xterm's onWriteParsed with the prompt on the cursor line; "painted" = the animation frame after it). Renderer: ${renderer}. Server defaults (box cpu 0.5, shell /bin/sh -l). Load average before: ${load0.map((x) => x.toFixed(1)).join(' ')}.`,
       '',
-      markdownTable(['click → (ms)', 'p50', 'p90', 'min', 'max'], [
-        row('socket hello', mark('hello')),
-        row('first stage event', mark('stage')),
-        row('state running', mark('running')),
-        row('first output byte', mark('firstByte')),
-        row('**prompt in the xterm buffer**', parsed),
-        row('**prompt painted (next frame)**', frame),
-      ]),
+      markdownTable(
+        ['click → (ms)', 'p50', 'p90', 'min', 'max'],
+        [
+          row('socket hello', mark('hello')),
+          row('first stage event', mark('stage')),
+          row('state running', mark('running')),
+          row('first output byte', mark('firstByte')),
+          row('**prompt in the xterm buffer**', parsed),
+          row('**prompt painted (next frame)**', frame),
+        ],
+      ),
       '',
       `Same server from a Node WebSocket client (no browser, ${node.length} runs): POST + socket open p50 ${fmtMs(summarize(node.map((r) => r.open)).p50)} ms, running p50 ${fmtMs(summarize(node.map((r) => r.running)).p50)} ms, prompt p50 ${fmtMs(summarize(node.map((r) => r.prompt)).p50)} ms (p90 ${fmtMs(summarize(node.map((r) => r.prompt)).p90)}).`,
       '',
       `Verdict: ${ok ? 'goal met' : 'goal NOT met'} (painted p50 ${fmtMs(frame.p50)} ms, p90 ${fmtMs(frame.p90)} ms).`,
     ].join('\n');
-    return { markdown, json: { goalMs: GOAL_MS, renderer, runs: page, node, parsed, frame, loadavgBefore: load0, loadavgAfter: os.loadavg() } };
+    return {
+      markdown,
+      json: { goalMs: GOAL_MS, renderer, runs: page, node, parsed, frame, loadavgBefore: load0, loadavgAfter: os.loadavg() },
+    };
   },
 };

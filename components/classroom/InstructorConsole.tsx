@@ -23,24 +23,30 @@ export function InstructorConsole(props: { token: string; broadcasting: boolean;
   const view: ClientView = useSyncExternalStore(client?.subscribe ?? noSubscribe, client?.getView ?? initialView, initialView);
   const token = props.token;
 
-  const onReady = useCallback((h: TermHandle) => {
-    const c = new BoxlabClient(h.sink, instructorDeps(token));
-    ref.current = c;
-    term.current = h.term;
-    c.resize(h.term.rows, h.term.cols);
-    window.__boxlab = { term: h.term, client: c, renderer: h.renderer };
-    setClient(c);
-    c.start();
-    return () => {
-      c.dispose();
-      ref.current = null;
-      delete window.__boxlab;
-    };
-  }, [token]);
+  const onReady = useCallback(
+    (h: TermHandle) => {
+      const c = new BoxlabClient(h.sink, instructorDeps(token));
+      ref.current = c;
+      term.current = h.term;
+      c.resize(h.term.rows, h.term.cols);
+      window.__boxlab = { term: h.term, client: c, renderer: h.renderer };
+      setClient(c);
+      c.start();
+      return () => {
+        c.dispose();
+        ref.current = null;
+        delete window.__boxlab;
+      };
+    },
+    [token],
+  );
 
   const actions = {
-    start: () => client?.start(), newSession: () => client?.newSession(), restart: () => client?.restart(),
-    takeOver: () => client?.takeOver(), retryNow: () => client?.retryNow(),
+    start: () => client?.start(),
+    newSession: () => client?.newSession(),
+    restart: () => client?.restart(),
+    takeOver: () => client?.takeOver(),
+    retryNow: () => client?.retryNow(),
     retryAfterError: () => {
       if (!client?.restart()) client?.newSession();
     },
@@ -50,7 +56,10 @@ export function InstructorConsole(props: { token: string; broadcasting: boolean;
       <div className="flex items-center gap-2">
         <h2 className="text-sm font-semibold text-fg">My terminal</h2>
         <button
-          type="button" data-testid="broadcast" aria-pressed={props.broadcasting} disabled={!view.sessionId}
+          type="button"
+          data-testid="broadcast"
+          aria-pressed={props.broadcasting}
+          disabled={!view.sessionId}
           onClick={() => props.onBroadcast(props.broadcasting ? null : view.sessionId)}
           className={`ml-auto h-8 rounded-md px-3 text-sm font-semibold ${props.broadcasting ? 'bg-bad text-white' : 'bg-accent text-accent-fg'} disabled:opacity-50 hover:brightness-110`}
         >
@@ -60,7 +69,14 @@ export function InstructorConsole(props: { token: string; broadcasting: boolean;
       <section className="flex min-h-0 flex-[3] flex-col overflow-hidden rounded-xl border border-line bg-panel">
         <SessionBar view={view} onReset={() => client?.reset()} onKeep={() => term.current?.focus()} />
         <div className="relative min-h-0 flex-1">
-          <TerminalView theme={theme} large={size === 'large'} onReady={onReady} onData={(d) => ref.current?.input(d)} onResize={(r, c) => ref.current?.resize(r, c)} onNotice={() => {}} />
+          <TerminalView
+            theme={theme}
+            large={size === 'large'}
+            onReady={onReady}
+            onData={(d) => ref.current?.input(d)}
+            onResize={(r, c) => ref.current?.resize(r, c)}
+            onNotice={() => {}}
+          />
           <Overlay view={view} actions={actions} mounted={client !== null} />
         </div>
         <NoticeBar view={view} actions={actions} />

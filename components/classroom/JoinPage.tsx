@@ -36,7 +36,10 @@ export function JoinPage() {
     let live = true;
     fetch(`${API_JOIN_PATH}/${c}`, { cache: 'no-store' })
       .then((r) => (r.ok ? r.json() : null))
-      .then((b: { name?: string } | null) => live && setClassName(b?.name ?? null), () => {});
+      .then(
+        (b: { name?: string } | null) => live && setClassName(b?.name ?? null),
+        () => {},
+      );
     return () => {
       live = false;
     };
@@ -64,11 +67,21 @@ export function JoinPage() {
         return;
       }
       const prev = loadMembership();
-      const m: Membership = { classId: b.classId, className: b.className, code: b.code, memberId: b.memberId, name: b.name, resume: b.resume || (prev?.memberId === b.memberId ? prev.resume : normalizeCode(resume, 10) ?? '') };
+      const m: Membership = {
+        classId: b.classId,
+        className: b.className,
+        code: b.code,
+        memberId: b.memberId,
+        name: b.name,
+        resume: b.resume || (prev?.memberId === b.memberId ? prev.resume : (normalizeCode(resume, 10) ?? '')),
+      };
       saveMembership(m);
       setLearnerName(b.name);
       // This tab's session (as BoxlabClient keeps it): the lesson page attaches to the box made at join.
-      window.sessionStorage.setItem('boxlab.session.v1', JSON.stringify({ sessionId: b.sessionId, token: b.token, wsPath: b.wsPath, limits: b.limits, bootId: b.bootId }));
+      window.sessionStorage.setItem(
+        'boxlab.session.v1',
+        JSON.stringify({ sessionId: b.sessionId, token: b.token, wsPath: b.wsPath, limits: b.limits, bootId: b.bootId }),
+      );
       if (b.resumed) window.location.assign(landing(b.lessons));
       else setJoined(b);
     } catch {
@@ -81,51 +94,123 @@ export function JoinPage() {
   if (joined) {
     return (
       <Card>
-        <h1 className="text-xl font-semibold" data-testid="joined">Welcome, {joined.name}</h1>
-        <p className="text-sm text-muted">You are in <strong className="text-fg">{joined.className}</strong>. Your resume code brings your progress back in another browser:</p>
-        <p className="select-all rounded-lg border border-line bg-bg py-3 text-center font-mono text-3xl tracking-widest" data-testid="resume-code">{joined.resume}</p>
+        <h1 className="text-xl font-semibold" data-testid="joined">
+          Welcome, {joined.name}
+        </h1>
+        <p className="text-sm text-muted">
+          You are in <strong className="text-fg">{joined.className}</strong>. Your resume code brings your progress back in another browser:
+        </p>
+        <p
+          className="select-all rounded-lg border border-line bg-bg py-3 text-center font-mono text-3xl tracking-widest"
+          data-testid="resume-code"
+        >
+          {joined.resume}
+        </p>
         <p className="text-xs text-faint">Write it down: it is shown only now.</p>
-        <a href={landing(joined.lessons)} data-testid="start-lesson" className="flex h-10 items-center justify-center rounded-lg bg-accent font-semibold text-accent-fg hover:brightness-110">Start</a>
+        <a
+          href={landing(joined.lessons)}
+          data-testid="start-lesson"
+          className="flex h-10 items-center justify-center rounded-lg bg-accent font-semibold text-accent-fg hover:brightness-110"
+        >
+          Start
+        </a>
       </Card>
     );
   }
 
   return (
     <Card>
-      <form className="space-y-4" data-testid="join-form" onSubmit={(e) => {
-        e.preventDefault();
-        void submit();
-      }}>
-        <div className="flex items-center gap-2"><Logo className="size-7 text-accent" /><h1 className="text-xl font-semibold">Join a class</h1></div>
+      <form
+        className="space-y-4"
+        data-testid="join-form"
+        onSubmit={(e) => {
+          e.preventDefault();
+          void submit();
+        }}
+      >
+        <div className="flex items-center gap-2">
+          <Logo className="size-7 text-accent" />
+          <h1 className="text-xl font-semibold">Join a class</h1>
+        </div>
         {member && (
           <p className="rounded-lg border border-line bg-bg p-3 text-sm">
             You are <strong>{member.name}</strong> in {member.className}.{' '}
-            <button type="button" className="text-accent underline" onClick={() => { setWithResume(true); setResume(member.resume); setCode(member.code); setName(member.name); }}>Continue</button>
+            <button
+              type="button"
+              className="text-accent underline"
+              onClick={() => {
+                setWithResume(true);
+                setResume(member.resume);
+                setCode(member.code);
+                setName(member.name);
+              }}
+            >
+              Continue
+            </button>
           </p>
         )}
         <label className="block text-sm">
           Class code
-          <input value={code} onChange={(e) => setCode(e.target.value.toUpperCase())} data-testid="join-code" autoComplete="off" autoCapitalize="characters" spellCheck={false} maxLength={12} placeholder="ABC234"
-            className="mt-1 h-12 w-full rounded-md border border-line bg-bg px-3 font-mono text-2xl tracking-widest text-fg outline-none focus:border-accent" />
+          <input
+            value={code}
+            onChange={(e) => setCode(e.target.value.toUpperCase())}
+            data-testid="join-code"
+            autoComplete="off"
+            autoCapitalize="characters"
+            spellCheck={false}
+            maxLength={12}
+            placeholder="ABC234"
+            className="mt-1 h-12 w-full rounded-md border border-line bg-bg px-3 font-mono text-2xl tracking-widest text-fg outline-none focus:border-accent"
+          />
         </label>
-        {className && <p className="text-sm text-ok" data-testid="join-class-name">{className}</p>}
+        {className && (
+          <p className="text-sm text-ok" data-testid="join-class-name">
+            {className}
+          </p>
+        )}
         <label className="block text-sm">
           Your name
-          <input value={name} onChange={(e) => setName(e.target.value)} data-testid="join-name" maxLength={NAME_MAX} autoComplete="nickname"
-            className="mt-1 h-10 w-full rounded-md border border-line bg-bg px-3 text-fg outline-none focus:border-accent" />
+          <input
+            value={name}
+            onChange={(e) => setName(e.target.value)}
+            data-testid="join-name"
+            maxLength={NAME_MAX}
+            autoComplete="nickname"
+            className="mt-1 h-10 w-full rounded-md border border-line bg-bg px-3 text-fg outline-none focus:border-accent"
+          />
         </label>
         {withResume ? (
           <label className="block text-sm">
             Resume code
-            <input value={resume} onChange={(e) => setResume(e.target.value.toUpperCase())} data-testid="join-resume" autoComplete="off" maxLength={16} placeholder="ABCDE-23456"
-              className="mt-1 h-10 w-full rounded-md border border-line bg-bg px-3 font-mono text-fg outline-none focus:border-accent" />
+            <input
+              value={resume}
+              onChange={(e) => setResume(e.target.value.toUpperCase())}
+              data-testid="join-resume"
+              autoComplete="off"
+              maxLength={16}
+              placeholder="ABCDE-23456"
+              className="mt-1 h-10 w-full rounded-md border border-line bg-bg px-3 font-mono text-fg outline-none focus:border-accent"
+            />
             <span className="text-xs text-faint">Alone, or with the class code and your name.</span>
           </label>
         ) : (
-          <button type="button" className="text-sm text-muted underline" onClick={() => setWithResume(true)}>I was here before (resume code)</button>
+          <button type="button" className="text-sm text-muted underline" onClick={() => setWithResume(true)}>
+            I was here before (resume code)
+          </button>
         )}
-        {error && <p className="text-sm text-bad" role="alert" data-testid="join-error">{error}</p>}
-        <button type="submit" disabled={busy} data-testid="join-submit" className="h-10 w-full rounded-lg bg-accent font-semibold text-accent-fg hover:brightness-110 disabled:opacity-50">Join</button>
+        {error && (
+          <p className="text-sm text-bad" role="alert" data-testid="join-error">
+            {error}
+          </p>
+        )}
+        <button
+          type="submit"
+          disabled={busy}
+          data-testid="join-submit"
+          className="h-10 w-full rounded-lg bg-accent font-semibold text-accent-fg hover:brightness-110 disabled:opacity-50"
+        >
+          Join
+        </button>
       </form>
     </Card>
   );

@@ -20,7 +20,16 @@ export interface WatchView {
   closed: { code: number; reason: string } | null;
 }
 
-const INITIAL: WatchView = { status: 'connecting', sessionId: null, name: '', kind: null, state: 'creating', stages: [], stats: null, closed: null };
+const INITIAL: WatchView = {
+  status: 'connecting',
+  sessionId: null,
+  name: '',
+  kind: null,
+  state: 'creating',
+  stages: [],
+  stats: null,
+  closed: null,
+};
 
 export class WatchClient {
   private view: WatchView = INITIAL;
@@ -31,7 +40,11 @@ export class WatchClient {
   private retries = 0;
 
   /** protocols: ['boxlab.v1', 'boxlab.instructor.<token>'] or ['boxlab.v1', 'boxlab.token.<session token>']. */
-  constructor(private readonly sink: WatchSink, private readonly protocols: string[], private readonly query = '') {
+  constructor(
+    private readonly sink: WatchSink,
+    private readonly protocols: string[],
+    private readonly query = '',
+  ) {
     this.connect();
   }
 

@@ -17,7 +17,13 @@ const FONT = 'ui-monospace, "SFMono-Regular", "Cascadia Mono", "JetBrains Mono",
 const none = () => () => {};
 const CLOSED: WatchView = { status: 'connecting', sessionId: null, name: '', kind: null, state: '', stages: [], stats: null, closed: null };
 
-export function WatchTerminal(props: { protocols: string[]; query?: string; testId: string; fontSize?: number; onClient?: (c: WatchClient | null) => void }) {
+export function WatchTerminal(props: {
+  protocols: string[];
+  query?: string;
+  testId: string;
+  fontSize?: number;
+  onClient?: (c: WatchClient | null) => void;
+}) {
   const host = useRef<HTMLDivElement>(null);
   const [theme] = useTheme();
   const [client, setClient] = useState<WatchClient | null>(null);
@@ -34,14 +40,22 @@ export function WatchTerminal(props: { protocols: string[]; query?: string; test
     void (async () => {
       const { Terminal } = await import('@xterm/xterm');
       if (disposed || !host.current) return;
-      t = new Terminal({ fontFamily: FONT, fontSize: props.fontSize ?? 13, disableStdin: true, cursorBlink: false, scrollback: 2000, allowProposedApi: true });
+      t = new Terminal({
+        fontFamily: FONT,
+        fontSize: props.fontSize ?? 13,
+        disableStdin: true,
+        cursorBlink: false,
+        scrollback: 2000,
+        allowProposedApi: true,
+      });
       t.open(host.current);
       termRef.current = t;
       const term = t;
       (window.__boxlabWatch ??= {})[props.testId] = term;
       c = new WatchClient(
         { write: (d) => term.write(d), reset: () => term.reset(), resize: (rows, cols) => term.resize(cols, rows) },
-        props.protocols, props.query ?? '',
+        props.protocols,
+        props.query ?? '',
       );
       setClient(c);
       onClient.current?.(c);
@@ -64,10 +78,17 @@ export function WatchTerminal(props: { protocols: string[]; query?: string; test
 
   return (
     <div className="flex h-full min-h-0 flex-col">
-      <div className="flex h-8 shrink-0 items-center gap-2 border-b border-line px-3 text-xs text-muted" data-testid={`${props.testId}-status`}>
+      <div
+        className="flex h-8 shrink-0 items-center gap-2 border-b border-line px-3 text-xs text-muted"
+        data-testid={`${props.testId}-status`}
+      >
         <span className={`size-2 rounded-full ${view.status === 'live' ? 'bg-ok' : view.status === 'connecting' ? 'bg-warn' : 'bg-bad'}`} />
         <span>
-          {view.status === 'live' ? `${view.kind === 'broadcast' ? 'Following' : 'Watching'} ${view.name} · read-only · ${view.state}` : view.status === 'connecting' ? 'Connecting…' : `Closed${view.closed?.reason ? `: ${view.closed.reason}` : ''}`}
+          {view.status === 'live'
+            ? `${view.kind === 'broadcast' ? 'Following' : 'Watching'} ${view.name} · read-only · ${view.state}`
+            : view.status === 'connecting'
+              ? 'Connecting…'
+              : `Closed${view.closed?.reason ? `: ${view.closed.reason}` : ''}`}
         </span>
       </div>
       <div className="min-h-0 flex-1 overflow-auto bg-term p-2">

@@ -9,9 +9,18 @@ import type { WatchClient } from './WatchClient';
 const none = () => () => {};
 
 export function WatchXray({ watch }: { watch: WatchClient | null }) {
-  const wv = useSyncExternalStore(watch?.subscribe ?? none, () => watch?.getView() ?? null, () => null);
+  const wv = useSyncExternalStore(
+    watch?.subscribe ?? none,
+    () => watch?.getView() ?? null,
+    () => null,
+  );
   // useXray only needs onControl/control: control() answers false (a viewer sends no subscription).
   const adapter = watch ? ({ onControl: (fn: never) => watch.onControl(fn), control: () => false } as unknown as BoxlabClient) : null;
-  const view: ClientView = { ...INITIAL_VIEW, phase: wv?.state === 'running' ? 'running' : 'creating', stages: wv?.stages ?? [], stats: wv?.stats ?? null };
+  const view: ClientView = {
+    ...INITIAL_VIEW,
+    phase: wv?.state === 'running' ? 'running' : 'creating',
+    stages: wv?.stages ?? [],
+    stats: wv?.stats ?? null,
+  };
   return <XrayPanel view={view} client={adapter} wide={false} onWide={() => {}} />;
 }

@@ -20,10 +20,28 @@ function feed(texts: object[], slug: string | null): { view: ClassView; gotos: s
 
 test('playground: banner, move to the lesson, reset notice, class over', () => {
   assert.deepEqual(feed([{ type: 'broadcast', active: true, name: 'Instructor' }], null).view.broadcast, 'Instructor');
-  assert.equal(feed([{ type: 'broadcast', active: true }, { type: 'broadcast', active: false }], null).view.broadcast, null);
+  assert.equal(
+    feed(
+      [
+        { type: 'broadcast', active: true },
+        { type: 'broadcast', active: false },
+      ],
+      null,
+    ).view.broadcast,
+    null,
+  );
   assert.deepEqual(feed([{ type: 'goto', slug: 'overlayfs' }], null).gotos, ['/lessons/overlayfs']);
-  assert.equal(feed([{ type: 'class_reset', message: 'Your instructor reset your box.' }], null).view.notice, 'Your instructor reset your box.');
-  const over = feed([{ type: 'broadcast', active: true, name: 'Ann' }, { type: 'class_ended', message: 'The instructor ended the class.' }], null).view;
+  assert.equal(
+    feed([{ type: 'class_reset', message: 'Your instructor reset your box.' }], null).view.notice,
+    'Your instructor reset your box.',
+  );
+  const over = feed(
+    [
+      { type: 'broadcast', active: true, name: 'Ann' },
+      { type: 'class_ended', message: 'The instructor ended the class.' },
+    ],
+    null,
+  ).view;
   assert.deepEqual(over, { broadcast: null, notice: null, ended: 'The instructor ended the class.' });
 });
 

@@ -47,7 +47,9 @@ export async function getDashboard(token: string): Promise<DashboardResponse> {
 
 export async function classAction(token: string, action: ClassAction): Promise<{ ok: boolean; affected?: number; message?: string }> {
   const r = await fetch(`${API_CLASSROOM_PATH}/action`, {
-    method: 'POST', headers: { ...auth(token), 'Content-Type': 'application/json' }, body: JSON.stringify(action),
+    method: 'POST',
+    headers: { ...auth(token), 'Content-Type': 'application/json' },
+    body: JSON.stringify(action),
   });
   const body = (await r.json().catch(() => ({}))) as { affected?: number; message?: string };
   return { ok: r.ok, ...body };
@@ -56,16 +58,23 @@ export async function classAction(token: string, action: ClassAction): Promise<{
 // ---- classes (server/classroom/class-api.ts) ----
 
 async function call<T>(token: string, path: string, init: RequestInit = {}): Promise<T> {
-  const r = await fetch(path, { ...init, cache: 'no-store', headers: { ...auth(token), 'Content-Type': 'application/json', ...(init.headers as Record<string, string>) } });
+  const r = await fetch(path, {
+    ...init,
+    cache: 'no-store',
+    headers: { ...auth(token), 'Content-Type': 'application/json', ...(init.headers as Record<string, string>) },
+  });
   const body = (await r.json().catch(() => ({}))) as T & { message?: string };
   if (!r.ok) throw new Error(body.message ?? `HTTP ${r.status}`);
   return body;
 }
 export const listClasses = (token: string) => call<ClassListResponse>(token, API_CLASSES_PATH);
 export const getClass = (token: string, id: string) => call<ClassDetail>(token, `${API_CLASSES_PATH}/${id}`);
-export const createClass = (token: string, c: CreateClassRequest) => call<ClassDetail>(token, API_CLASSES_PATH, { method: 'POST', body: JSON.stringify(c) });
-export const setClassCap = (token: string, id: string, cap: number) => call<{ cap: number }>(token, `${API_CLASSES_PATH}/${id}/cap`, { method: 'POST', body: JSON.stringify({ cap }) });
-export const endClass = (token: string, id: string) => call<{ affected: number }>(token, `${API_CLASSES_PATH}/${id}/end`, { method: 'POST', body: '{}' });
+export const createClass = (token: string, c: CreateClassRequest) =>
+  call<ClassDetail>(token, API_CLASSES_PATH, { method: 'POST', body: JSON.stringify(c) });
+export const setClassCap = (token: string, id: string, cap: number) =>
+  call<{ cap: number }>(token, `${API_CLASSES_PATH}/${id}/cap`, { method: 'POST', body: JSON.stringify({ cap }) });
+export const endClass = (token: string, id: string) =>
+  call<{ affected: number }>(token, `${API_CLASSES_PATH}/${id}/end`, { method: 'POST', body: '{}' });
 
 /** The CSV through fetch (the token is a header, so a plain link cannot carry it), saved as a download. */
 export async function downloadCsv(token: string, id: string): Promise<void> {

@@ -25,7 +25,10 @@ export function LessonList() {
     if (follow()) return stop;
     setName(learnerName());
     fetchLessons().then(setList, (e: Error) => setError(e.message));
-    fetchProgress(learnerId()).then((p) => setProgress(p.progress), () => {});
+    fetchProgress(learnerId()).then(
+      (p) => setProgress(p.progress),
+      () => {},
+    );
     return stop;
   }, []);
 
@@ -48,14 +51,21 @@ export function LessonList() {
             <h1 className="mt-2 text-3xl font-semibold tracking-tight">From first contact to the double fork</h1>
             <p className="mt-2 text-muted">
               Each lesson runs in your own sandbox; the server checks your work in the kernel.{' '}
-              {list && <span data-testid="done-count">{doneCount} of {lessons.length} done.</span>}{' '}
+              {list && (
+                <span data-testid="done-count">
+                  {doneCount} of {lessons.length} done.
+                </span>
+              )}{' '}
               {list && <span>This host runs cgroup {list.cgroupVersion === 2 ? 'v2' : 'v1 (hybrid)'}.</span>}
             </p>
           </div>
           <label className="flex flex-col gap-1 text-sm text-muted">
             Your name (shown to your instructor)
             <input
-              data-testid="learner-name" value={name} maxLength={64} placeholder="optional"
+              data-testid="learner-name"
+              value={name}
+              maxLength={64}
+              placeholder="optional"
               onChange={(e) => {
                 setName(e.target.value);
                 setLearnerName(e.target.value);
@@ -78,9 +88,14 @@ export function LessonList() {
                 const n = p?.steps.length ?? 0;
                 return (
                   <li key={l.slug} data-testid={`lesson-${l.slug}`} data-done={p?.done ? 'true' : 'false'}>
-                    <a href={`/lessons/${l.slug}`} className={`flex h-full flex-col gap-2 rounded-xl border bg-panel p-4 shadow-sm hover:border-accent/60 ${p?.done ? 'border-ok/60' : 'border-line'}`}>
+                    <a
+                      href={`/lessons/${l.slug}`}
+                      className={`flex h-full flex-col gap-2 rounded-xl border bg-panel p-4 shadow-sm hover:border-accent/60 ${p?.done ? 'border-ok/60' : 'border-line'}`}
+                    >
                       <span className="flex items-center gap-2">
-                        <span className={`grid size-7 shrink-0 place-items-center rounded-full text-sm font-semibold ${p?.done ? 'bg-ok text-bg' : 'bg-raised text-muted'}`}>
+                        <span
+                          className={`grid size-7 shrink-0 place-items-center rounded-full text-sm font-semibold ${p?.done ? 'bg-ok text-bg' : 'bg-raised text-muted'}`}
+                        >
                           {p?.done ? '✓' : l.order}
                         </span>
                         <span className="font-semibold text-fg">{l.title}</span>
@@ -92,7 +107,9 @@ export function LessonList() {
                           <span className="block h-full bg-ok" style={{ width: `${(n / l.stepTitles.length) * 100}%` }} />
                         </span>
                         {Object.entries(l.sandbox).map(([k, v]) => (
-                          <span key={k} className="rounded bg-accent-soft px-1 text-accent">{k === 'cpuLimit' ? 'cpu' : k} {String(v)}</span>
+                          <span key={k} className="rounded bg-accent-soft px-1 text-accent">
+                            {k === 'cpuLimit' ? 'cpu' : k} {String(v)}
+                          </span>
                         ))}
                       </span>
                     </a>

@@ -40,7 +40,11 @@ export function LessonRunner({ slug }: { slug: string }) {
 
   useEffect(() => {
     let live = true;
-    Promise.all([fetchLesson(slug), fetchProgress(learnerId()).catch((): ProgressResponse => ({ progress: {} })), fetchLessons().catch(() => null)])
+    Promise.all([
+      fetchLesson(slug),
+      fetchProgress(learnerId()).catch((): ProgressResponse => ({ progress: {} })),
+      fetchLessons().catch(() => null),
+    ])
       .then(([l, p, list]) => {
         if (!live) return;
         const done = new Set<number>(p.progress[slug]?.steps ?? []);
@@ -120,11 +124,20 @@ export function LessonRunner({ slug }: { slug: string }) {
       <Header current="lessons" />
       <main className="grid flex-1 grid-cols-1 gap-3 p-3 lg:min-h-0 lg:grid-cols-[minmax(22rem,32rem)_minmax(0,1fr)]">
         <section aria-label="Lesson" className="scroll-thin max-h-[60dvh] min-h-0 overflow-y-auto pr-1 lg:max-h-none" data-testid="lesson">
-          {error && <p className="rounded-xl border border-bad/50 p-4 text-bad">{error} <a className="underline" href="/lessons">All lessons</a></p>}
+          {error && (
+            <p className="rounded-xl border border-bad/50 p-4 text-bad">
+              {error}{' '}
+              <a className="underline" href="/lessons">
+                All lessons
+              </a>
+            </p>
+          )}
           {lesson && (
             <div className="space-y-4">
               <div className="space-y-2">
-                <a href="/lessons" className="text-sm text-muted hover:text-fg">← All lessons</a>
+                <a href="/lessons" className="text-sm text-muted hover:text-fg">
+                  ← All lessons
+                </a>
                 <p className="font-mono text-xs uppercase tracking-[0.2em] text-accent">Lesson {lesson.order}</p>
                 <h1 className="text-2xl font-semibold tracking-tight text-fg">{lesson.title}</h1>
                 <p className="flex flex-wrap gap-1.5 text-xs">
@@ -132,7 +145,11 @@ export function LessonRunner({ slug }: { slug: string }) {
                     {cgroup === 2 ? 'this host: cgroup v2' : cgroup === 1 ? 'this host: cgroup v1 (hybrid)' : 'host: …'}
                   </span>
                   {settings.map(([k, v]) => (
-                    <span key={k} className="rounded bg-accent-soft px-1.5 py-0.5 text-accent" title="This lesson's sandbox is rebuilt with this limit">
+                    <span
+                      key={k}
+                      className="rounded bg-accent-soft px-1.5 py-0.5 text-accent"
+                      title="This lesson's sandbox is rebuilt with this limit"
+                    >
                       {k === 'cpuLimit' ? 'cpu' : k} {String(v)}
                     </span>
                   ))}
@@ -144,9 +161,17 @@ export function LessonRunner({ slug }: { slug: string }) {
               <ol className="space-y-2.5" data-testid="steps">
                 {lesson.steps.map((s) => (
                   <StepCard
-                    key={s.index} step={s} passed={passed.has(s.index)} current={s.index === current} check={cls.checks[s.index] ?? null}
-                    cgroup={cgroup} ready={ready} last={s.index === lesson.steps.length - 1} onRun={run}
-                    onSelect={() => setCurrent(s.index)} onNext={() => setCurrent(Math.min(s.index + 1, lesson.steps.length - 1))}
+                    key={s.index}
+                    step={s}
+                    passed={passed.has(s.index)}
+                    current={s.index === current}
+                    check={cls.checks[s.index] ?? null}
+                    cgroup={cgroup}
+                    ready={ready}
+                    last={s.index === lesson.steps.length - 1}
+                    onRun={run}
+                    onSelect={() => setCurrent(s.index)}
+                    onNext={() => setCurrent(Math.min(s.index + 1, lesson.steps.length - 1))}
                   />
                 ))}
               </ol>
@@ -154,11 +179,17 @@ export function LessonRunner({ slug }: { slug: string }) {
                 <div data-testid="lesson-complete" className="rounded-xl border border-ok/50 bg-ok/10 p-4">
                   <p className="font-semibold text-ok">✓ Lesson complete</p>
                   {next ? (
-                    <a href={`/lessons/${next.slug}`} data-testid="next-lesson" className="mt-2 inline-flex h-9 items-center rounded-md bg-accent px-4 text-sm font-semibold text-accent-fg hover:brightness-110">
+                    <a
+                      href={`/lessons/${next.slug}`}
+                      data-testid="next-lesson"
+                      className="mt-2 inline-flex h-9 items-center rounded-md bg-accent px-4 text-sm font-semibold text-accent-fg hover:brightness-110"
+                    >
                       Next: {next.title} →
                     </a>
                   ) : (
-                    <a href="/lessons" className="mt-2 inline-block text-sm text-accent underline">Back to all lessons</a>
+                    <a href="/lessons" className="mt-2 inline-block text-sm text-accent underline">
+                      Back to all lessons
+                    </a>
                   )}
                 </div>
               )}
@@ -173,11 +204,21 @@ export function LessonRunner({ slug }: { slug: string }) {
         <div className="relative flex min-h-0 flex-col gap-3">
           <FollowPanel name={klass.broadcast} />
           <ResetNotice text={klass.notice} onDismiss={klass.dismiss} />
-          <section ref={terminalRef} aria-label="Terminal" className="flex min-h-[35rem] min-w-0 flex-[3] flex-col lg:min-h-[18rem] overflow-hidden rounded-xl border border-line bg-panel shadow-sm focus-within:border-accent/50">
+          <section
+            ref={terminalRef}
+            aria-label="Terminal"
+            className="flex min-h-[35rem] min-w-0 flex-[3] flex-col lg:min-h-[18rem] overflow-hidden rounded-xl border border-line bg-panel shadow-sm focus-within:border-accent/50"
+          >
             <SessionBar view={withActualLimits(view)} onReset={() => client?.reset()} onKeep={() => term.current?.focus()} />
             <div className="relative min-h-0 flex-1">
-              <TerminalView theme={theme} large={size === 'large'} onReady={onReady} onData={(d) => clientRef.current?.input(d)}
-                onResize={(r, c) => clientRef.current?.resize(r, c)} onNotice={() => {}} />
+              <TerminalView
+                theme={theme}
+                large={size === 'large'}
+                onReady={onReady}
+                onData={(d) => clientRef.current?.input(d)}
+                onResize={(r, c) => clientRef.current?.resize(r, c)}
+                onNotice={() => {}}
+              />
               <Overlay view={view} actions={actions} mounted={client !== null} classOver={klass.ended} />
             </div>
             <NoticeBar view={view} actions={actions} />
@@ -198,6 +239,11 @@ function withActualLimits(view: ClientView): ClientView {
   if (!st || !view.limits) return view;
   return {
     ...view,
-    limits: { ...view.limits, memory: `${Math.round(st.memory.limit / 1048576)}M`, cpuLimit: String(st.cpu.quotaFraction), pids: st.pids.max },
+    limits: {
+      ...view.limits,
+      memory: `${Math.round(st.memory.limit / 1048576)}M`,
+      cpuLimit: String(st.cpu.quotaFraction),
+      pids: st.pids.max,
+    },
   };
 }

@@ -16,7 +16,10 @@ export function learnerId(): string {
   const old = s?.getItem(ID_KEY);
   if (old && /^[A-Za-z0-9_-]{43}$/.test(old)) return old;
   const bytes = crypto.getRandomValues(new Uint8Array(32));
-  const id = btoa(String.fromCharCode(...bytes)).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+  const id = btoa(String.fromCharCode(...bytes))
+    .replace(/\+/g, '-')
+    .replace(/\//g, '_')
+    .replace(/=+$/, '');
   try {
     s?.setItem(ID_KEY, id);
   } catch {

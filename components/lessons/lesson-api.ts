@@ -1,7 +1,11 @@
 // HTTP calls of the lesson pages: the lesson list, one lesson, and this learner's progress.
 import {
-  API_LESSONS_PATH, API_PROGRESS_PATH, LEARNER_HEADER,
-  type LessonListResponse, type LessonResponse, type ProgressResponse,
+  API_LESSONS_PATH,
+  API_PROGRESS_PATH,
+  LEARNER_HEADER,
+  type LessonListResponse,
+  type LessonResponse,
+  type ProgressResponse,
 } from '../../server/protocol/lessons';
 import { RESUME_HEADER } from '../../server/protocol/classes';
 import { loadMembership } from '../classroom/membership';
@@ -17,5 +21,8 @@ export const fetchLesson = (slug: string) => getJson<LessonResponse>(`${API_LESS
 /** A class member's progress is theirs wherever they signed in (their resume code); else this browser's learner id. */
 export const fetchProgress = (learner: string) => {
   const member = loadMembership();
-  return getJson<ProgressResponse>(API_PROGRESS_PATH, { [LEARNER_HEADER]: learner, ...(member?.resume ? { [RESUME_HEADER]: member.resume } : {}) });
+  return getJson<ProgressResponse>(API_PROGRESS_PATH, {
+    [LEARNER_HEADER]: learner,
+    ...(member?.resume ? { [RESUME_HEADER]: member.resume } : {}),
+  });
 };

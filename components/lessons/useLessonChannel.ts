@@ -10,7 +10,12 @@ export interface ClassState {
   checks: Record<number, CheckInfo>;
 }
 
-export function useLessonChannel(client: BoxlabClient | null, slug: string, step: number | null, onPassed: (step: number) => void): ClassState {
+export function useLessonChannel(
+  client: BoxlabClient | null,
+  slug: string,
+  step: number | null,
+  onPassed: (step: number) => void,
+): ClassState {
   const [checks, setChecks] = useState<Record<number, CheckInfo>>({});
   const passed = useRef(onPassed);
   passed.current = onPassed;

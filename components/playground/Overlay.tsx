@@ -23,7 +23,17 @@ const REFUSAL_TITLES: Record<string, string> = {
 };
 
 /** classOver: the instructor ended the class (its message): the ended box says so rather than "Session ended". */
-export function Overlay({ view, actions, mounted, classOver }: { view: ClientView; actions: OverlayActions; mounted: boolean; classOver?: string | null }) {
+export function Overlay({
+  view,
+  actions,
+  mounted,
+  classOver,
+}: {
+  view: ClientView;
+  actions: OverlayActions;
+  mounted: boolean;
+  classOver?: string | null;
+}) {
   const now = useNow(view.retryAt !== null);
   const left = secondsLeft(view.retryAt, now);
   switch (view.phase) {
@@ -34,8 +44,8 @@ export function Overlay({ view, actions, mounted, classOver }: { view: ClientVie
             <p className="font-mono text-xs uppercase tracking-[0.2em] text-accent">real kernel · real namespaces</p>
             <h1 className="mt-3 text-3xl font-semibold tracking-tight text-fg sm:text-4xl">A Linux box, one click away.</h1>
             <p className="mx-auto mt-3 max-w-md text-[0.9375rem] leading-relaxed text-muted">
-              Start a session and get a root shell in a fresh sandbox built from user namespaces, cgroups and overlayfs.
-              Watch every step of its construction on the right.
+              Start a session and get a root shell in a fresh sandbox built from user namespaces, cgroups and overlayfs. Watch every step of
+              its construction on the right.
             </p>
             <button
               type="button"
@@ -123,18 +133,24 @@ export function NoticeBar({ view, actions }: { view: ClientView; actions: Overla
       return (
         <Bar tone={e && e.status !== 0 ? 'bad' : 'muted'}>
           <span>
-            The shell exited{e ? (e.signal ? ` (killed by signal ${e.signal})` : ` with status ${e.status}`) : ''}. Its sandbox
-            has been torn down.
+            The shell exited{e ? (e.signal ? ` (killed by signal ${e.signal})` : ` with status ${e.status}`) : ''}. Its sandbox has been
+            torn down.
           </span>
-          <Primary small onClick={actions.restart}>Start again</Primary>
+          <Primary small onClick={actions.restart}>
+            Start again
+          </Primary>
         </Bar>
       );
     }
     case 'reconnecting':
       return (
         <Bar tone="warn">
-          <span>Connection lost. Reconnecting{left ? ` in ${left} s` : '…'} (attempt {view.attempt}).</span>
-          <Primary small onClick={actions.retryNow}>Retry now</Primary>
+          <span>
+            Connection lost. Reconnecting{left ? ` in ${left} s` : '…'} (attempt {view.attempt}).
+          </span>
+          <Primary small onClick={actions.retryNow}>
+            Retry now
+          </Primary>
         </Bar>
       );
     default:
@@ -165,7 +181,11 @@ function Cover({ children, dim }: { children: React.ReactNode; dim?: boolean }) 
 function Bar({ children, tone }: { children: React.ReactNode; tone: 'bad' | 'warn' | 'muted' }) {
   const edge = tone === 'bad' ? 'border-bad/50' : tone === 'warn' ? 'border-warn/50' : 'border-line';
   return (
-    <div role="status" data-testid="banner" className={`flex shrink-0 flex-wrap items-center justify-center gap-x-3 gap-y-1.5 border-t-2 bg-raised px-3 py-2 text-sm text-fg ${edge}`}>
+    <div
+      role="status"
+      data-testid="banner"
+      className={`flex shrink-0 flex-wrap items-center justify-center gap-x-3 gap-y-1.5 border-t-2 bg-raised px-3 py-2 text-sm text-fg ${edge}`}
+    >
       {children}
     </div>
   );
@@ -175,7 +195,9 @@ const Title = ({ children }: { children: React.ReactNode }) => (
   <h2 className="text-2xl font-semibold tracking-tight text-fg">{children}</h2>
 );
 const Text = ({ children, testId }: { children: React.ReactNode; testId?: string }) => (
-  <p data-testid={testId} className="mx-auto mt-2 max-w-md text-sm text-muted">{children}</p>
+  <p data-testid={testId} className="mx-auto mt-2 max-w-md text-sm text-muted">
+    {children}
+  </p>
 );
 
 function Primary(props: { onClick: () => void; children: React.ReactNode; small?: boolean }) {

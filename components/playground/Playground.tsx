@@ -37,11 +37,7 @@ export function Playground() {
   const term = useRef<Terminal | null>(null);
   // xterm's callbacks outlive renders; they reach the client through a ref, never a stale closure.
   const clientRef = useRef<BoxlabClient | null>(null);
-  const view: ClientView = useSyncExternalStore(
-    client?.subscribe ?? noSubscribe,
-    client?.getView ?? initialView,
-    initialView,
-  );
+  const view: ClientView = useSyncExternalStore(client?.subscribe ?? noSubscribe, client?.getView ?? initialView, initialView);
 
   const onReady = useCallback((h: TermHandle) => {
     const c = new BoxlabClient(h.sink, browserDeps());
@@ -101,7 +97,9 @@ export function Playground() {
     // its bars at 18 px cells; e2e/small-screens.e2e.ts checks 390x844 and 900x700) instead of sharing the viewport.
     <div className="flex min-h-dvh flex-col lg:h-dvh lg:min-h-[32rem]">
       <Header />
-      <main className={`grid flex-1 grid-cols-1 grid-rows-[minmax(35rem,1fr)_26rem] gap-3 p-3 lg:min-h-0 lg:grid-rows-1 ${wideXray ? 'lg:grid-cols-[minmax(0,1fr)_minmax(0,1fr)]' : 'lg:grid-cols-[minmax(0,1fr)_minmax(21rem,27rem)]'}`}>
+      <main
+        className={`grid flex-1 grid-cols-1 grid-rows-[minmax(35rem,1fr)_26rem] gap-3 p-3 lg:min-h-0 lg:grid-rows-1 ${wideXray ? 'lg:grid-cols-[minmax(0,1fr)_minmax(0,1fr)]' : 'lg:grid-cols-[minmax(0,1fr)_minmax(21rem,27rem)]'}`}
+      >
         <section
           aria-label="Terminal"
           className="relative flex min-h-0 min-w-0 flex-col overflow-hidden rounded-xl border border-line bg-panel shadow-sm focus-within:border-accent/50"

@@ -41,7 +41,11 @@ export function SessionBar(props: { view: ClientView; onReset: () => void; onKee
       )}
       {l && (
         // One clipped row: chips that do not fit wrap out of sight instead of pushing Reset down.
-        <dl className="flex h-6 min-w-0 flex-1 flex-wrap items-center gap-1.5 overflow-hidden text-xs" aria-label="Limits of this sandbox" data-testid="limits">
+        <dl
+          className="flex h-6 min-w-0 flex-1 flex-wrap items-center gap-1.5 overflow-hidden text-xs"
+          aria-label="Limits of this sandbox"
+          data-testid="limits"
+        >
           <Chip name="memory" value={formatLimit(l.memory)} />
           <Chip name="cpu" value={`${l.cpuLimit} core`} />
           <Chip name="pids" value={String(l.pids)} />
@@ -58,7 +62,15 @@ export function SessionBar(props: { view: ClientView; onReset: () => void; onKee
         title="Throw this sandbox away and get a fresh one"
         className="ml-auto flex h-7 shrink-0 items-center gap-1.5 rounded-md border border-line px-2.5 text-xs font-medium text-muted hover:border-bad/50 hover:text-bad disabled:pointer-events-none disabled:opacity-40"
       >
-        <svg viewBox="0 0 16 16" className="size-3.5" aria-hidden="true" fill="none" stroke="currentColor" strokeWidth="1.6" strokeLinecap="round">
+        <svg
+          viewBox="0 0 16 16"
+          className="size-3.5"
+          aria-hidden="true"
+          fill="none"
+          stroke="currentColor"
+          strokeWidth="1.6"
+          strokeLinecap="round"
+        >
           <path d="M2.5 8a5.5 5.5 0 1 0 1.6-3.9M2.5 2.5v2.6h2.6" />
         </svg>
         Reset
@@ -72,19 +84,34 @@ function ConfirmReset(props: { onCancel: () => void; onReset: () => void }) {
   useEffect(() => keep.current?.focus(), []);
   return (
     <div
-      role="group" aria-labelledby="reset-question" data-testid="reset-confirm"
+      role="group"
+      aria-labelledby="reset-question"
+      data-testid="reset-confirm"
       onKeyDown={(e) => e.key === 'Escape' && (e.preventDefault(), props.onCancel())}
       className="flex h-11 shrink-0 items-center gap-2 border-b border-bad/40 bg-bad/10 px-3"
     >
-      <span id="reset-question" className="line-clamp-2 min-w-0 flex-1 text-xs leading-tight text-fg" title="Reset destroys this box and every file in it, and starts a fresh one. There is no undo.">
+      <span
+        id="reset-question"
+        className="line-clamp-2 min-w-0 flex-1 text-xs leading-tight text-fg"
+        title="Reset destroys this box and every file in it, and starts a fresh one. There is no undo."
+      >
         <b className="font-semibold">Reset?</b> This box and its files are destroyed.
       </span>
-      <button ref={keep} type="button" onClick={props.onCancel} data-testid="reset-cancel"
-        className="h-7 shrink-0 rounded-md border border-line px-2.5 text-xs font-medium text-fg hover:bg-raised">
+      <button
+        ref={keep}
+        type="button"
+        onClick={props.onCancel}
+        data-testid="reset-cancel"
+        className="h-7 shrink-0 rounded-md border border-line px-2.5 text-xs font-medium text-fg hover:bg-raised"
+      >
         Keep
       </button>
-      <button type="button" onClick={props.onReset} data-testid="reset-confirm-yes"
-        className="h-7 shrink-0 rounded-md bg-bad px-2.5 text-xs font-semibold text-bg hover:brightness-110">
+      <button
+        type="button"
+        onClick={props.onReset}
+        data-testid="reset-confirm-yes"
+        className="h-7 shrink-0 rounded-md bg-bad px-2.5 text-xs font-semibold text-bg hover:brightness-110"
+      >
         Reset box
       </button>
     </div>

@@ -23,7 +23,10 @@ export function StatsBar(props: { view: ClientView; renderer: string | null; not
   const mem = stats?.memory;
   const memShare = mem && mem.limit > 0 ? Math.min(1, mem.current / mem.limit) : 0;
   return (
-    <div className="flex min-h-9 flex-wrap items-center gap-x-5 gap-y-1 border-t border-line px-3 py-1.5 text-xs text-muted" data-testid="stats">
+    <div
+      className="flex min-h-9 flex-wrap items-center gap-x-5 gap-y-1 border-t border-line px-3 py-1.5 text-xs text-muted"
+      data-testid="stats"
+    >
       {stats ? (
         <>
           <span className="flex items-center gap-2" title="memory used / limit (cgroup)">
@@ -37,16 +40,34 @@ export function StatsBar(props: { view: ClientView; renderer: string | null; not
             <span className="font-mono tabular-nums text-fg">
               {formatBytes(mem!.current)} / {formatBytes(mem!.limit)}
             </span>
-            {mem!.oomKills > 0 && <span className="text-bad">{mem!.oomKills} OOM kill{mem!.oomKills > 1 ? 's' : ''}</span>}
+            {mem!.oomKills > 0 && (
+              <span className="text-bad">
+                {mem!.oomKills} OOM kill{mem!.oomKills > 1 ? 's' : ''}
+              </span>
+            )}
           </span>
-          <Stat name="cpu" value={cpu === null ? '—' : `${cpu.toFixed(0)}%`} title={`of one core; limit ${stats.cpu.quotaFraction} core, throttled ${stats.cpu.nrThrottled}×`} />
-          <Stat name="pids" value={`${stats.pids.current} / ${stats.pids.max}`} title={`tasks in the box / pids limit (cgroup v${stats.cgroupVersion})`} />
+          <Stat
+            name="cpu"
+            value={cpu === null ? '—' : `${cpu.toFixed(0)}%`}
+            title={`of one core; limit ${stats.cpu.quotaFraction} core, throttled ${stats.cpu.nrThrottled}×`}
+          />
+          <Stat
+            name="pids"
+            value={`${stats.pids.current} / ${stats.pids.max}`}
+            title={`tasks in the box / pids limit (cgroup v${stats.cgroupVersion})`}
+          />
         </>
       ) : (
-        <span className="text-faint">{props.view.phase === 'reconnecting' ? 'No live stats while reconnecting.' : 'No live stats yet.'}</span>
+        <span className="text-faint">
+          {props.view.phase === 'reconnecting' ? 'No live stats while reconnecting.' : 'No live stats yet.'}
+        </span>
       )}
       <span className="ml-auto flex items-center gap-4">
-        {props.notice && <span role="status" className="rounded bg-fg px-2 py-0.5 font-medium text-bg" data-testid="notice">{props.notice}</span>}
+        {props.notice && (
+          <span role="status" className="rounded bg-fg px-2 py-0.5 font-medium text-bg" data-testid="notice">
+            {props.notice}
+          </span>
+        )}
         {latencyMs !== null && <Stat name="rtt" value={`${latencyMs} ms`} title="WebSocket round trip" />}
         {props.renderer && <Stat name="render" value={props.renderer} title="xterm.js renderer" />}
         <span className="hidden gap-2 text-faint 2xl:flex">

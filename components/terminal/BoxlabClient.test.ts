@@ -7,10 +7,16 @@ import type { StageEvent } from './protocol';
 
 const limits = { memory: '100M', cpuLimit: '0.5', pids: 64, disk: '64M', lifetimeSec: 1800, idleSec: 600 };
 const created = { status: 201, body: { sessionId: 's1', token: 'tok_abc', limits, wsPath: '/ws' } };
-const hello = (resumed = false, state = 'running') =>
-  ({ type: 'hello', sessionId: 's1', state, limits, resumed, cgroupVersion: 1 });
+const hello = (resumed = false, state = 'running') => ({ type: 'hello', sessionId: 's1', state, limits, resumed, cgroupVersion: 1 });
 const stage = (name: string, ok = true): StageEvent => ({
-  type: 'stage', stage: name as StageEvent['stage'], role: 'outer', hostPid: 10, boxPid: null, t: 1, durationMs: 0.4, ok,
+  type: 'stage',
+  stage: name as StageEvent['stage'],
+  role: 'outer',
+  hostPid: 10,
+  boxPid: null,
+  t: 1,
+  durationMs: 0.4,
+  ok,
 });
 
 async function started(env = new FakeEnv()) {
@@ -44,7 +50,10 @@ test('resize before hello is sent after hello; same size is not resent', async (
   client.resize(30, 100);
   client.resize(31, 100);
   const resizes = env.ws.json().filter((m) => m.type === 'resize');
-  assert.deepEqual(resizes, [{ type: 'resize', rows: 30, cols: 100 }, { type: 'resize', rows: 31, cols: 100 }]);
+  assert.deepEqual(resizes, [
+    { type: 'resize', rows: 30, cols: 100 },
+    { type: 'resize', rows: 31, cols: 100 },
+  ]);
 });
 
 test('acks only what xterm parsed, in steps of at least 32 KiB', async () => {
@@ -79,7 +88,13 @@ test('keystrokes go out as binary frames of at most 16 KiB, and are dropped whil
   assert.equal(client.input('ls\r'), true);
   assert.deepEqual([...(env.ws.frames()[0] ?? [])], [...Buffer.from('ls\r')]);
   client.input('x'.repeat(40_000));
-  assert.deepEqual(env.ws.frames().slice(1).map((f) => f.length), [16_384, 16_384, 7_232]);
+  assert.deepEqual(
+    env.ws
+      .frames()
+      .slice(1)
+      .map((f) => f.length),
+    [16_384, 16_384, 7_232],
+  );
   env.ws.drop(1006);
   await flush();
   assert.equal(client.input('y'), false);
@@ -119,9 +134,10 @@ test('a reload resumes the stored session: no POST, snapshot written before live
   ws.text({ type: 'stage', event: stage('cgroup_create') });
   ws.text({ type: 'snapshot', data: '$ echo hi\r\nhi\r\n$ ', rows: 24, cols: 80 });
   ws.binary(new TextEncoder().encode('live'));
-  assert.deepEqual(sink2.log.map((x) => (typeof x === 'string' ? x : new TextDecoder().decode(x))), [
-    'RESET', '$ echo hi\r\nhi\r\n$ ', 'live',
-  ]);
+  assert.deepEqual(
+    sink2.log.map((x) => (typeof x === 'string' ? x : new TextDecoder().decode(x))),
+    ['RESET', '$ echo hi\r\nhi\r\n$ ', 'live'],
+  );
   assert.equal(reloaded.getView().stages.length, 2);
   assert.equal(reloaded.getView().resumed, true);
 });
@@ -148,7 +164,10 @@ test('stages are replaced on hello (full replay) and restart at prepare_state', 
   for (const s of ['prepare_state', 'cgroup_create', 'fork1']) env.ws.text({ type: 'stage', event: stage(s) });
   assert.equal(client.getView().stages.length, 3);
   env.ws.text({ type: 'stage', event: stage('prepare_state') });
-  assert.deepEqual(client.getView().stages.map((s) => s.stage), ['prepare_state']);
+  assert.deepEqual(
+    client.getView().stages.map((s) => s.stage),
+    ['prepare_state'],
+  );
   env.ws.text(hello(true));
   assert.equal(client.getView().stages.length, 0);
 });

@@ -12,7 +12,16 @@ import {
 } from './protocol';
 import { requestSession, serverHealth } from './session-api';
 import { SessionStore, backoffMs, type StoredSession } from './session-store';
-import { ENDED_BY_CODE, GONE, INITIAL_VIEW as INITIAL, type ClientDeps, type ClientView, type Phase, type TerminalSink, type WebSocketLike } from './client-types';
+import {
+  ENDED_BY_CODE,
+  GONE,
+  INITIAL_VIEW as INITIAL,
+  type ClientDeps,
+  type ClientView,
+  type Phase,
+  type TerminalSink,
+  type WebSocketLike,
+} from './client-types';
 
 export type { ClientDeps, ClientView, Phase, TerminalSink, WebSocketLike };
 
@@ -42,7 +51,10 @@ export class BoxlabClient {
   /** Counters for the e2e and the stats line. */
   readonly metrics = { bytesIn: 0, acks: 0, bytesAcked: 0, framesOut: 0 };
 
-  constructor(private readonly sink: TerminalSink, private readonly deps: ClientDeps) {
+  constructor(
+    private readonly sink: TerminalSink,
+    private readonly deps: ClientDeps,
+  ) {
     this.store = new SessionStore(deps.storage);
   }
 
@@ -142,7 +154,12 @@ export class BoxlabClient {
     if (this.disposed) return;
     if (r.kind === 'full') {
       const ms = r.retryAfterSec * 1000;
-      this.update({ phase: 'full', retryAt: this.deps.now() + ms, message: r.message ?? 'Every sandbox is in use.', refusal: r.reason ?? 'server_full' });
+      this.update({
+        phase: 'full',
+        retryAt: this.deps.now() + ms,
+        message: r.message ?? 'Every sandbox is in use.',
+        refusal: r.reason ?? 'server_full',
+      });
       this.timer = this.deps.setTimeout(() => void this.create(), ms);
     } else if (r.kind === 'error') {
       this.update({ phase: 'error', message: r.message });
@@ -210,8 +227,15 @@ export class BoxlabClient {
       case 'hello':
         this.helloSeen = true;
         this.update({
-          phase: phaseOf(msg.state), sessionId: msg.sessionId, limits: msg.limits, cgroupVersion: msg.cgroupVersion,
-          resumed: msg.resumed, stages: [], attempt: 0, retryAt: null, message: null,
+          phase: phaseOf(msg.state),
+          sessionId: msg.sessionId,
+          limits: msg.limits,
+          cgroupVersion: msg.cgroupVersion,
+          resumed: msg.resumed,
+          stages: [],
+          attempt: 0,
+          retryAt: null,
+          message: null,
         });
         if (!msg.resumed) this.sink.reset();
         if (this.size) this.send({ type: 'resize', ...this.size });
@@ -283,13 +307,16 @@ export class BoxlabClient {
 
   /** After a shutdown: poll health until the server answers, then tell the learner it is back (their box is not). */
   private watchForServer(bootId: string | undefined, attempt: number): void {
-    this.timer = this.deps.setTimeout(async () => {
-      this.timer = null;
-      const health = await serverHealth(this.deps);
-      if (this.disposed || this.view.phase !== 'ended' || this.view.message !== GONE.shutdown) return;
-      if (!health) return this.watchForServer(bootId, attempt + 1);
-      this.update({ message: bootId && health.bootId === bootId ? GONE.unknown : GONE.restarted });
-    }, backoffMs(attempt, this.deps.random));
+    this.timer = this.deps.setTimeout(
+      async () => {
+        this.timer = null;
+        const health = await serverHealth(this.deps);
+        if (this.disposed || this.view.phase !== 'ended' || this.view.message !== GONE.shutdown) return;
+        if (!health) return this.watchForServer(bootId, attempt + 1);
+        this.update({ message: bootId && health.bootId === bootId ? GONE.unknown : GONE.restarted });
+      },
+      backoffMs(attempt, this.deps.random),
+    );
   }
 
   private ended(message: string): void {

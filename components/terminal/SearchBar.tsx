@@ -61,9 +61,15 @@ export function SearchBar(props: { search: SearchAddon; onClose: () => void }) {
       <span className="w-14 text-center font-mono text-xs tabular-nums text-muted" aria-live="polite">
         {result ? (result.count ? `${result.index + 1}/${result.count}` : '0/0') : ''}
       </span>
-      <IconButton label="Previous match" onClick={() => find(query, true)}>↑</IconButton>
-      <IconButton label="Next match" onClick={() => find(query)}>↓</IconButton>
-      <IconButton label="Close search" onClick={props.onClose}>✕</IconButton>
+      <IconButton label="Previous match" onClick={() => find(query, true)}>
+        ↑
+      </IconButton>
+      <IconButton label="Next match" onClick={() => find(query)}>
+        ↓
+      </IconButton>
+      <IconButton label="Close search" onClick={props.onClose}>
+        ✕
+      </IconButton>
     </div>
   );
 }

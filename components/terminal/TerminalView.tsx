@@ -28,7 +28,8 @@ interface Props {
   onNotice(text: string): void;
 }
 
-const FONT = 'ui-monospace, "SFMono-Regular", "Cascadia Mono", "JetBrains Mono", Menlo, Consolas, "DejaVu Sans Mono", "Liberation Mono", monospace';
+const FONT =
+  'ui-monospace, "SFMono-Regular", "Cascadia Mono", "JetBrains Mono", Menlo, Consolas, "DejaVu Sans Mono", "Liberation Mono", monospace';
 const fontSize = (large: boolean) => (large ? 19 : 14);
 
 export function TerminalView(props: Props) {

@@ -11,11 +11,13 @@ export function browserDeps(): ClientDeps {
       // resume code the join page kept stands in for POST /api/session, whose answer has the same fields.
       const member = init?.method === 'POST' && url.endsWith('/api/session') ? loadMembership() : null;
       if (member) {
-        return window.fetch(url.replace(/\/api\/session$/, '/api/join'), { ...init, body: JSON.stringify({ resume: member.resume }) }).then((r) => {
-          // The class has ended (or forgot this learner): its words are shown once, the next box is a playground one.
-          if (r.status === 404) saveMembership(null);
-          return r;
-        });
+        return window
+          .fetch(url.replace(/\/api\/session$/, '/api/join'), { ...init, body: JSON.stringify({ resume: member.resume }) })
+          .then((r) => {
+            // The class has ended (or forgot this learner): its words are shown once, the next box is a playground one.
+            if (r.status === 404) saveMembership(null);
+            return r;
+          });
       }
       return window.fetch(url, init);
     },

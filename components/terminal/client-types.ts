@@ -76,8 +76,19 @@ export interface ClientDeps {
 }
 
 export const INITIAL_VIEW: ClientView = {
-  phase: 'idle', sessionId: null, limits: null, cgroupVersion: null, stages: [], stats: null, exit: null,
-  retryAt: null, attempt: 0, message: null, refusal: null, latencyMs: null, resumed: false,
+  phase: 'idle',
+  sessionId: null,
+  limits: null,
+  cgroupVersion: null,
+  stages: [],
+  stats: null,
+  exit: null,
+  retryAt: null,
+  attempt: 0,
+  message: null,
+  refusal: null,
+  latencyMs: null,
+  resumed: false,
 };
 
 /** Why the box is gone, in the words the page shows (ended phase, with a Start button). */
@@ -93,4 +104,3 @@ export const ENDED_BY_CODE: Record<number, string> = {
   [CLOSE.gone]: 'This session no longer exists on the server.',
   [CLOSE.idle]: 'The session ended after being idle for too long.',
 };
-

@@ -13,7 +13,7 @@ async function refusedWith(status: number, body: Record<string, unknown>) {
   return { env, view: client.getView() };
 }
 
-test('per-address refusal: phase full, reason client_full, the server\'s words, retry at retryAfterSec', async () => {
+test("per-address refusal: phase full, reason client_full, the server's words, retry at retryAfterSec", async () => {
   const message = 'This network address already has 3 playground sandboxes, the most one address may have.';
   const { env, view } = await refusedWith(503, { error: 'full', reason: 'client_full', message, retryAfterSec: 1791, limit: 3 });
   assert.equal(view.phase, 'full');
@@ -29,14 +29,17 @@ test('a full server without a reason (older server) reads as server_full with th
 });
 
 test('learner_has_box (409) and join_rate (429) are refusals with a countdown, not errors', async () => {
-  for (const [status, reason] of [[409, 'learner_has_box'], [429, 'join_rate']] as const) {
+  for (const [status, reason] of [
+    [409, 'learner_has_box'],
+    [429, 'join_rate'],
+  ] as const) {
     const { view } = await refusedWith(status, { error: 'full', reason, message: 'm', retryAfterSec: 60 });
     assert.equal(view.phase, 'full', reason);
     assert.equal(view.refusal, reason);
   }
 });
 
-test('an ended class (404 with words) is an error in the server\'s words', async () => {
+test("an ended class (404 with words) is an error in the server's words", async () => {
   const { view } = await refusedWith(404, { error: 'not_found', message: 'This class has ended.' });
   assert.equal(view.phase, 'error');
   assert.equal(view.message, 'This class has ended.');

@@ -7,9 +7,17 @@ import { FakeEnv, FakeSink, flush } from './testing/fake-client';
 import { GONE } from './client-types';
 
 const limits = { memory: '100M', cpuLimit: '0.5', pids: 64, disk: '64M', lifetimeSec: 1800, idleSec: 600 };
-const created = (bootId?: string) => ({ status: 201, body: { sessionId: 's1', token: 'tok_abc', limits, wsPath: '/ws', ...(bootId ? { bootId } : {}) } });
+const created = (bootId?: string) => ({
+  status: 201,
+  body: { sessionId: 's1', token: 'tok_abc', limits, wsPath: '/ws', ...(bootId ? { bootId } : {}) },
+});
 const hello = { type: 'hello', sessionId: 's1', state: 'running', limits, resumed: false, cgroupVersion: 1 };
-const stats = { memory: { current: 1, limit: 2, oomKills: 0 }, cpu: { usageUsec: 1, quotaFraction: 0.5, nrThrottled: 0, throttledUsec: 0 }, pids: { current: 1, max: 64 }, cgroupVersion: 1 };
+const stats = {
+  memory: { current: 1, limit: 2, oomKills: 0 },
+  cpu: { usageUsec: 1, quotaFraction: 0.5, nrThrottled: 0, throttledUsec: 0 },
+  pids: { current: 1, max: 64 },
+  cgroupVersion: 1,
+};
 
 async function running(bootId?: string) {
   const env = new FakeEnv();

@@ -14,7 +14,9 @@ export async function requestSession(deps: ClientDeps): Promise<CreateOutcome> {
   let res: HttpResponse;
   try {
     res = await deps.fetch(`${deps.origin}/api/session`, {
-      method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}',
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{}',
     });
   } catch {
     return { kind: 'error', message: 'Cannot reach the Boxlab server.' };
@@ -43,7 +45,10 @@ export async function requestSession(deps: ClientDeps): Promise<CreateOutcome> {
     return { kind: 'error', message: `The server refused a new session: ${why}.` };
   }
   const { sessionId, token, wsPath, limits, bootId } = body as unknown as StoredSession;
-  return { kind: 'created', session: { sessionId, token, wsPath: wsPath || '/ws', limits, ...(typeof bootId === 'string' ? { bootId } : {}) } };
+  return {
+    kind: 'created',
+    session: { sessionId, token, wsPath: wsPath || '/ws', limits, ...(typeof bootId === 'string' ? { bootId } : {}) },
+  };
 }
 
 /**

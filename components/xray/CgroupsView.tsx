@@ -9,7 +9,11 @@ import { HISTORY, type StatPoint, type XrayState } from './xray-state';
 const W = 400;
 
 const FILES: Record<1 | 2, Record<'memory' | 'cpu' | 'pids', string>> = {
-  1: { memory: 'memory.usage_in_bytes · memory.limit_in_bytes · memory.oom_control', cpu: 'cpuacct.usage · cpu.cfs_quota_us / cfs_period_us · cpu.stat', pids: 'pids.current · pids.max' },
+  1: {
+    memory: 'memory.usage_in_bytes · memory.limit_in_bytes · memory.oom_control',
+    cpu: 'cpuacct.usage · cpu.cfs_quota_us / cfs_period_us · cpu.stat',
+    pids: 'pids.current · pids.max',
+  },
   2: { memory: 'memory.current · memory.max · memory.events', cpu: 'cpu.stat · cpu.max', pids: 'pids.current · pids.max' },
 };
 
@@ -18,16 +22,36 @@ function tone(share: number): string {
 }
 
 /** A bar against the limit, then the sparkline of the last 30 s with the limit as a dashed line. */
-function Gauge(props: { share: number; values: Array<number | null>; max: number; label: string; limitLabel: string; flashKey?: number | null; testId: string }) {
+function Gauge(props: {
+  share: number;
+  values: Array<number | null>;
+  max: number;
+  label: string;
+  limitLabel: string;
+  flashKey?: number | null;
+  testId: string;
+}) {
   const share = Math.max(0, Math.min(1, props.share));
   const H = 92;
   const TOP = 30; // the limit line
   const BOTTOM = 78; // zero
   const pts = props.values
-    .map((v, i) => (v === null ? null : `${((W * i) / (HISTORY - 1)).toFixed(1)},${(BOTTOM - (Math.min(v, props.max) / props.max) * (BOTTOM - TOP)).toFixed(1)}`))
+    .map((v, i) =>
+      v === null
+        ? null
+        : `${((W * i) / (HISTORY - 1)).toFixed(1)},${(BOTTOM - (Math.min(v, props.max) / props.max) * (BOTTOM - TOP)).toFixed(1)}`,
+    )
     .filter(Boolean);
   return (
-    <svg viewBox={`0 0 ${W} ${H}`} width="100%" role="img" aria-label={props.label} className="block" data-testid={props.testId} data-share={share.toFixed(3)}>
+    <svg
+      viewBox={`0 0 ${W} ${H}`}
+      width="100%"
+      role="img"
+      aria-label={props.label}
+      className="block"
+      data-testid={props.testId}
+      data-share={share.toFixed(3)}
+    >
       <rect x={0} y={0} width={W} height={14} rx={7} className="fill-line" opacity={0.7} />
       <rect x={0} y={0} width={Math.max(6, share * W)} height={14} rx={7} className={tone(share)} />
       {props.flashKey != null && (
@@ -47,8 +71,12 @@ function Gauge(props: { share: number; values: Array<number | null>; max: number
         </>
       )}
       <line x1={0} x2={W} y1={BOTTOM} y2={BOTTOM} className="stroke-line" />
-      <text x={0} y={H - 2} fontSize={9.5} className="fill-faint">30 s ago</text>
-      <text x={W} y={H - 2} textAnchor="end" fontSize={9.5} className="fill-faint">now</text>
+      <text x={0} y={H - 2} fontSize={9.5} className="fill-faint">
+        30 s ago
+      </text>
+      <text x={W} y={H - 2} textAnchor="end" fontSize={9.5} className="fill-faint">
+        now
+      </text>
     </svg>
   );
 }
@@ -90,41 +118,108 @@ export function CgroupsView({ state, running, fallback }: { state: XrayState; ru
   const files = FILES[s.cgroupVersion];
   return (
     <section aria-labelledby="cg-title" className="flex min-h-0 flex-col">
-      <ViewHeader id="cg-title" title="cgroups" lesson="cgroup-memory" aside={<span className="rounded-full bg-raised px-2 py-0.5 font-mono text-[0.6875rem] text-muted" data-testid="cg-version">cgroup v{s.cgroupVersion}</span>}>
-        The kernel counts what the box uses and stops it at the limit: the OOM killer for memory, throttling for cpu, a failing fork for pids.
+      <ViewHeader
+        id="cg-title"
+        title="cgroups"
+        lesson="cgroup-memory"
+        aside={
+          <span className="rounded-full bg-raised px-2 py-0.5 font-mono text-[0.6875rem] text-muted" data-testid="cg-version">
+            cgroup v{s.cgroupVersion}
+          </span>
+        }
+      >
+        The kernel counts what the box uses and stops it at the limit: the OOM killer for memory, throttling for cpu, a failing fork for
+        pids.
       </ViewHeader>
       <Card
-        title="memory" lesson="cgroup-memory" files={files.memory}
-        value={<>{formatBytes(s.memory.current)} <span className="text-muted">of {limitText(s.memory.limit, formatBytes)}</span></>}
+        title="memory"
+        lesson="cgroup-memory"
+        files={files.memory}
+        value={
+          <>
+            {formatBytes(s.memory.current)} <span className="text-muted">of {limitText(s.memory.limit, formatBytes)}</span>
+          </>
+        }
         extra={
-          <p className={`mt-1 text-xs ${s.memory.oomKills ? 'font-semibold text-bad' : 'text-muted'}`} data-testid="cg-oom" data-oom={s.memory.oomKills} aria-live="polite">
-            {s.memory.oomKills ? `${s.memory.oomKills} OOM kill${s.memory.oomKills > 1 ? 's' : ''}: the kernel killed a process to stay under the limit` : 'no OOM kill yet · try dd if=/dev/zero of=/dev/null bs=300M count=1'}
+          <p
+            className={`mt-1 text-xs ${s.memory.oomKills ? 'font-semibold text-bad' : 'text-muted'}`}
+            data-testid="cg-oom"
+            data-oom={s.memory.oomKills}
+            aria-live="polite"
+          >
+            {s.memory.oomKills
+              ? `${s.memory.oomKills} OOM kill${s.memory.oomKills > 1 ? 's' : ''}: the kernel killed a process to stay under the limit`
+              : 'no OOM kill yet · try dd if=/dev/zero of=/dev/null bs=300M count=1'}
           </p>
         }
       >
-        <Gauge testId="cg-memory" share={s.memory.limit > 0 ? s.memory.current / s.memory.limit : 0} values={pad(h.map((p) => p.memory))} max={memMax} limitLabel={s.memory.limit > 0 ? `limit ${formatBytes(s.memory.limit)}` : 'peak'} label={`memory ${formatBytes(s.memory.current)} of ${limitText(s.memory.limit, formatBytes)}, ${s.memory.oomKills} OOM kills`} flashKey={state.oomAt} />
+        <Gauge
+          testId="cg-memory"
+          share={s.memory.limit > 0 ? s.memory.current / s.memory.limit : 0}
+          values={pad(h.map((p) => p.memory))}
+          max={memMax}
+          limitLabel={s.memory.limit > 0 ? `limit ${formatBytes(s.memory.limit)}` : 'peak'}
+          label={`memory ${formatBytes(s.memory.current)} of ${limitText(s.memory.limit, formatBytes)}, ${s.memory.oomKills} OOM kills`}
+          flashKey={state.oomAt}
+        />
       </Card>
       <Card
-        title="cpu" lesson="cgroup-cpu" files={files.cpu}
-        value={<>{lastCpu === null ? '…' : lastCpu.toFixed(2)} <span className="text-muted">of {s.cpu.quotaFraction > 0 ? `${s.cpu.quotaFraction.toFixed(2)} core` : 'no quota'}</span></>}
+        title="cpu"
+        lesson="cgroup-cpu"
+        files={files.cpu}
+        value={
+          <>
+            {lastCpu === null ? '…' : lastCpu.toFixed(2)}{' '}
+            <span className="text-muted">of {s.cpu.quotaFraction > 0 ? `${s.cpu.quotaFraction.toFixed(2)} core` : 'no quota'}</span>
+          </>
+        }
         extra={
           <p className="mt-1 text-xs text-muted" data-testid="cg-throttled">
             throttled {s.cpu.nrThrottled} time{s.cpu.nrThrottled === 1 ? '' : 's'}, {(s.cpu.throttledUsec / 1e6).toFixed(2)} s in all
-            {lastThr ? ` · now ${(lastThr * 100).toFixed(0)}% of the time` : ''} · try <code className="font-mono">while :; do :; done</code>
+            {lastThr ? ` · now ${(lastThr * 100).toFixed(0)}% of the time` : ''} · try{' '}
+            <code className="font-mono">while :; do :; done</code>
           </p>
         }
       >
-        <Gauge testId="cg-cpu" share={(lastCpu ?? 0) / quota} values={pad(h.map((p) => p.cpu))} max={quota} limitLabel={s.cpu.quotaFraction > 0 ? `quota ${quota} core` : '1 core'} label={`cpu ${lastCpu?.toFixed(2) ?? 'unknown'} of ${quota} core, throttled ${s.cpu.nrThrottled} times`} />
+        <Gauge
+          testId="cg-cpu"
+          share={(lastCpu ?? 0) / quota}
+          values={pad(h.map((p) => p.cpu))}
+          max={quota}
+          limitLabel={s.cpu.quotaFraction > 0 ? `quota ${quota} core` : '1 core'}
+          label={`cpu ${lastCpu?.toFixed(2) ?? 'unknown'} of ${quota} core, throttled ${s.cpu.nrThrottled} times`}
+        />
       </Card>
-      <Card title="pids" lesson="cgroup-pids" files={files.pids} value={<>{s.pids.current} <span className="text-muted">of {limitText(s.pids.max, String)} tasks</span></>}>
-        <Gauge testId="cg-pids" share={s.pids.max > 0 ? s.pids.current / s.pids.max : 0} values={pad(h.map((p) => p.pids))} max={pidsMax} limitLabel={s.pids.max > 0 ? `max ${s.pids.max}` : 'peak'} label={`pids ${s.pids.current} of ${s.pids.max}`} />
+      <Card
+        title="pids"
+        lesson="cgroup-pids"
+        files={files.pids}
+        value={
+          <>
+            {s.pids.current} <span className="text-muted">of {limitText(s.pids.max, String)} tasks</span>
+          </>
+        }
+      >
+        <Gauge
+          testId="cg-pids"
+          share={s.pids.max > 0 ? s.pids.current / s.pids.max : 0}
+          values={pad(h.map((p) => p.pids))}
+          max={pidsMax}
+          limitLabel={s.pids.max > 0 ? `max ${s.pids.max}` : 'peak'}
+          label={`pids ${s.pids.current} of ${s.pids.max}`}
+        />
       </Card>
       <TextTable
         summary="cgroup numbers as a table"
         head={['controller', 'current', 'limit', 'events']}
         rows={[
           ['memory', formatBytes(s.memory.current), limitText(s.memory.limit, formatBytes), `${s.memory.oomKills} OOM kills`],
-          ['cpu', lastCpu === null ? '…' : `${lastCpu.toFixed(2)} core`, s.cpu.quotaFraction > 0 ? `${s.cpu.quotaFraction} core` : 'none', `throttled ${s.cpu.nrThrottled}×, ${(s.cpu.throttledUsec / 1e6).toFixed(2)} s`],
+          [
+            'cpu',
+            lastCpu === null ? '…' : `${lastCpu.toFixed(2)} core`,
+            s.cpu.quotaFraction > 0 ? `${s.cpu.quotaFraction} core` : 'none',
+            `throttled ${s.cpu.nrThrottled}×, ${(s.cpu.throttledUsec / 1e6).toFixed(2)} s`,
+          ],
           ['pids', s.pids.current, limitText(s.pids.max, String), ''],
         ]}
       />
@@ -140,13 +235,16 @@ function YourCgroups({ cgroups, boxLimit }: { cgroups: XrayState['cgroups']; box
     <div className="border-b border-line px-4 py-3" data-testid="cg-subtree">
       <h3 className="text-sm font-semibold">your cgroups</h3>
       <p className="mb-2 text-xs text-muted">
-        Delegated to your box: each limit below is capped by the box&apos;s{boxLimit > 0 ? ` (${formatBytes(boxLimit)})` : ''}; init/ holds the processes the server started.
+        Delegated to your box: each limit below is capped by the box&apos;s{boxLimit > 0 ? ` (${formatBytes(boxLimit)})` : ''}; init/ holds
+        the processes the server started.
       </p>
       <table className="w-full border-collapse text-left font-mono text-xs tabular-nums">
         <thead>
           <tr className="text-faint">
             {['/sys/fs/cgroup/…', 'memory.max', 'current', 'OOM kills', 'procs'].map((h) => (
-              <th key={h} scope="col" className="border-b border-line py-1 pr-3 font-medium">{h}</th>
+              <th key={h} scope="col" className="border-b border-line py-1 pr-3 font-medium">
+                {h}
+              </th>
             ))}
           </tr>
         </thead>

@@ -38,7 +38,12 @@ export function ForkView(props: { stages: readonly StageEvent[]; creating: boole
   const btn = 'h-7 rounded-md border border-line px-2 text-xs font-medium hover:bg-raised disabled:opacity-40';
   return (
     <section aria-labelledby="fork-title" className="flex min-h-0 flex-col">
-      <ViewHeader id="fork-title" title="Double fork" lesson="double-fork" aside={model.readyMs !== null ? <span className="font-mono text-xs text-muted">ready in {formatMs(model.readyMs)}</span> : null}>
+      <ViewHeader
+        id="fork-title"
+        title="Double fork"
+        lesson="double-fork"
+        aside={model.readyMs !== null ? <span className="font-mono text-xs text-muted">ready in {formatMs(model.readyMs)}</span> : null}
+      >
         The server forks a <b className="text-role-parent">namespaced parent</b>, which unshares the namespaces and forks the{' '}
         <b className="text-role-child">inner child</b>: PID 1 of your box.
       </ViewHeader>
@@ -48,7 +53,9 @@ export function ForkView(props: { stages: readonly StageEvent[]; creating: boole
         <>
           <div className="flex flex-wrap items-center gap-1.5 px-4 pt-2.5" role="group" aria-label="Replay the creation">
             <button
-              type="button" className={btn} data-testid="fork-replay"
+              type="button"
+              className={btn}
+              data-testid="fork-replay"
               onClick={() => {
                 if (playing) return setPlaying(false);
                 setCursor(cursor === null || cursor >= arrived - 1 ? 0 : cursor);
@@ -57,16 +64,32 @@ export function ForkView(props: { stages: readonly StageEvent[]; creating: boole
             >
               {playing ? '❚❚ Pause' : cursor === null ? '▶ Replay slowly' : '▶ Play'}
             </button>
-            <button type="button" className={btn} aria-label="Previous stage" disabled={cursor === null || cursor === 0} onClick={() => (setPlaying(false), setCursor(Math.max(0, (cursor ?? 0) - 1)))}>
+            <button
+              type="button"
+              className={btn}
+              aria-label="Previous stage"
+              disabled={cursor === null || cursor === 0}
+              onClick={() => (setPlaying(false), setCursor(Math.max(0, (cursor ?? 0) - 1)))}
+            >
               ◀
             </button>
-            <button type="button" className={btn} aria-label="Next stage" disabled={cursor !== null && cursor >= arrived - 1} onClick={() => (setPlaying(false), setCursor(cursor === null ? 0 : cursor + 1))}>
+            <button
+              type="button"
+              className={btn}
+              aria-label="Next stage"
+              disabled={cursor !== null && cursor >= arrived - 1}
+              onClick={() => (setPlaying(false), setCursor(cursor === null ? 0 : cursor + 1))}
+            >
               ▶
             </button>
             {cursor !== null && (
               <>
                 <input
-                  type="range" min={0} max={arrived - 1} value={cursor} aria-label="Stage"
+                  type="range"
+                  min={0}
+                  max={arrived - 1}
+                  value={cursor}
+                  aria-label="Stage"
                   onChange={(e) => (setPlaying(false), setCursor(Number(e.target.value)))}
                   className="h-1 min-w-16 flex-1 accent-[var(--bx-accent)]"
                 />
@@ -77,7 +100,11 @@ export function ForkView(props: { stages: readonly StageEvent[]; creating: boole
             )}
           </div>
           {cur && (
-            <p aria-live="polite" className="mx-4 mt-2 rounded-lg bg-accent/10 px-3 py-2 text-xs leading-relaxed [overflow-wrap:anywhere]" data-testid="fork-caption">
+            <p
+              aria-live="polite"
+              className="mx-4 mt-2 rounded-lg bg-accent/10 px-3 py-2 text-xs leading-relaxed [overflow-wrap:anywhere]"
+              data-testid="fork-caption"
+            >
               <span className="font-mono text-faint">
                 {cursor! + 1}/{arrived}
               </span>{' '}
@@ -95,10 +122,23 @@ export function ForkView(props: { stages: readonly StageEvent[]; creating: boole
             summary="Stages as a table"
             testId="fork-table"
             head={['#', 'stage', 'process', 'host pid', 'box pid', 'took', 'what happened']}
-            rows={model.rows.filter((r) => !r.pending).map((r, i) => [
-              i + 1, r.stage, ROLE_LABEL[r.role], r.hostPid ?? '—', r.boxPid ?? '—', r.durationMs === null ? '' : formatMs(r.durationMs),
-              `${r.error ?? r.help}${r.namespaces ? ` ${Object.entries(r.namespaces).map(([k, v]) => `${k}:[${v}]`).join(' ')}` : ''}`,
-            ])}
+            rows={model.rows
+              .filter((r) => !r.pending)
+              .map((r, i) => [
+                i + 1,
+                r.stage,
+                ROLE_LABEL[r.role],
+                r.hostPid ?? '—',
+                r.boxPid ?? '—',
+                r.durationMs === null ? '' : formatMs(r.durationMs),
+                `${r.error ?? r.help}${
+                  r.namespaces
+                    ? ` ${Object.entries(r.namespaces)
+                        .map(([k, v]) => `${k}:[${v}]`)
+                        .join(' ')}`
+                    : ''
+                }`,
+              ])}
           />
         </>
       )}

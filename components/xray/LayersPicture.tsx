@@ -49,7 +49,15 @@ function layout(chips: Chip[], x0: number, width: number): { placed: Array<Chip 
   return { placed, more: chips.length - placed.length };
 }
 
-function Slab(props: { y: number; title: string; note: string; chips: Chip[]; slabCls: string; onPoint: (info: string | null) => void; testId: string }) {
+function Slab(props: {
+  y: number;
+  title: string;
+  note: string;
+  chips: Chip[];
+  slabCls: string;
+  onPoint: (info: string | null) => void;
+  testId: string;
+}) {
   const { y } = props;
   // Inside the slanted slab: its left edge is at SKEW on top and 0 at the bottom.
   const { placed, more } = layout(props.chips, SKEW + 4, W - 2 * SKEW - 10);
@@ -58,16 +66,31 @@ function Slab(props: { y: number; title: string; note: string; chips: Chip[]; sl
       <path d={`M ${SKEW} ${y} H ${W} L ${W - SKEW} ${y + SLAB} H 0 Z`} className={props.slabCls} strokeWidth={1.3} />
       <text x={SKEW + 6} y={y + 16} fontSize={12} fontWeight={600} className="fill-fg">
         {props.title}
-        <tspan dx={8} fontSize={10.5} fontWeight={400} className="fill-muted">{props.note}</tspan>
+        <tspan dx={8} fontSize={10.5} fontWeight={400} className="fill-muted">
+          {props.note}
+        </tspan>
       </text>
       {placed.map((c) => (
         <g
-          key={c.key} tabIndex={0} role="button" aria-label={`${c.label}: ${c.info}`} data-chip={c.label}
-          onMouseEnter={() => props.onPoint(`${c.label}: ${c.info}`)} onFocus={() => props.onPoint(`${c.label}: ${c.info}`)}
-          onMouseLeave={() => props.onPoint(null)} onBlur={() => props.onPoint(null)} className="cursor-help outline-none"
+          key={c.key}
+          tabIndex={0}
+          role="button"
+          aria-label={`${c.label}: ${c.info}`}
+          data-chip={c.label}
+          onMouseEnter={() => props.onPoint(`${c.label}: ${c.info}`)}
+          onFocus={() => props.onPoint(`${c.label}: ${c.info}`)}
+          onMouseLeave={() => props.onPoint(null)}
+          onBlur={() => props.onPoint(null)}
+          className="cursor-help outline-none"
         >
           <rect x={c.x} y={y + 25 + c.line * 21} width={c.w} height={17} rx={4} className={c.cls} strokeWidth={1} />
-          <text x={c.x + 6} y={y + 37 + c.line * 21} fontSize={10.5} className="fill-fg font-mono" textDecoration={c.strike ? 'line-through' : undefined}>
+          <text
+            x={c.x + 6}
+            y={y + 37 + c.line * 21}
+            fontSize={10.5}
+            className="fill-fg font-mono"
+            textDecoration={c.strike ? 'line-through' : undefined}
+          >
             {c.label.length * CHAR + 12 > 150 ? `${c.label.slice(0, 20)}…` : c.label}
           </text>
         </g>
@@ -82,18 +105,53 @@ function Slab(props: { y: number; title: string; note: string; chips: Chip[]; sl
 }
 
 export function LayersPicture(props: {
-  merged: Chip[]; upper: Chip[]; lower: Chip[]; upperNote: string; onPoint: (info: string | null) => void;
+  merged: Chip[];
+  upper: Chip[];
+  lower: Chip[];
+  upperNote: string;
+  onPoint: (info: string | null) => void;
 }) {
   const H = SLAB * 3 + GAP * 2 + 2;
   return (
-    <svg viewBox={`-1 -1 ${W + 2} ${H}`} width="100%" role="img" aria-labelledby="layers-title" aria-describedby="layers-desc" className="block">
+    <svg
+      viewBox={`-1 -1 ${W + 2} ${H}`}
+      width="100%"
+      role="img"
+      aria-labelledby="layers-title"
+      aria-describedby="layers-desc"
+      className="block"
+    >
       <desc id="layers-desc">
-        Three layers. Merged, what the box sees as its root: {props.merged.map((c) => c.label).join(', ')}. Upper, writable: {props.upper.length} changes. Lower, the read-only image:{' '}
-        {props.lower.map((c) => c.label).join(', ')}.
+        Three layers. Merged, what the box sees as its root: {props.merged.map((c) => c.label).join(', ')}. Upper, writable:{' '}
+        {props.upper.length} changes. Lower, the read-only image: {props.lower.map((c) => c.label).join(', ')}.
       </desc>
-      <Slab testId="slab-merged" y={0} title="merged" note="what the box sees as /" chips={props.merged} slabCls="fill-panel stroke-fg/40" onPoint={props.onPoint} />
-      <Slab testId="slab-upper" y={SLAB + GAP} title="upper" note={props.upperNote} chips={props.upper} slabCls="fill-accent/5 stroke-accent" onPoint={props.onPoint} />
-      <Slab testId="slab-lower" y={(SLAB + GAP) * 2} title="lower" note="the image, read-only" chips={props.lower} slabCls="fill-raised stroke-line" onPoint={props.onPoint} />
+      <Slab
+        testId="slab-merged"
+        y={0}
+        title="merged"
+        note="what the box sees as /"
+        chips={props.merged}
+        slabCls="fill-panel stroke-fg/40"
+        onPoint={props.onPoint}
+      />
+      <Slab
+        testId="slab-upper"
+        y={SLAB + GAP}
+        title="upper"
+        note={props.upperNote}
+        chips={props.upper}
+        slabCls="fill-accent/5 stroke-accent"
+        onPoint={props.onPoint}
+      />
+      <Slab
+        testId="slab-lower"
+        y={(SLAB + GAP) * 2}
+        title="lower"
+        note="the image, read-only"
+        chips={props.lower}
+        slabCls="fill-raised stroke-line"
+        onPoint={props.onPoint}
+      />
     </svg>
   );
 }

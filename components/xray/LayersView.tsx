@@ -9,7 +9,10 @@ import { Empty, SampleNote, TextTable, ViewHeader } from './ui';
 import { mergedTop, type XrayState } from './xray-state';
 
 const BADGE: Record<string, string> = {
-  created: 'bg-ok/15 text-ok', modified: 'bg-warn/15 text-warn', deleted: 'bg-bad/15 text-bad', opaque: 'bg-role-child/15 text-role-child',
+  created: 'bg-ok/15 text-ok',
+  modified: 'bg-warn/15 text-warn',
+  deleted: 'bg-bad/15 text-bad',
+  opaque: 'bg-role-child/15 text-role-child',
 };
 
 export function LayersView({ state, running }: { state: XrayState; running: boolean }) {
@@ -28,18 +31,44 @@ export function LayersView({ state, running }: { state: XrayState; running: bool
   }
   const recent = (p: string) => (state.touched.get(p) ?? 0) > state.at - 3000;
   const merged: Chip[] = mergedTop(state.lowerTop, state.files).map((e) => ({
-    key: e.name, label: `/${e.name}`, cls: SOURCE_CHIP[e.source].cls, info: SOURCE_CHIP[e.source].words, strike: e.source === 'deleted',
+    key: e.name,
+    label: `/${e.name}`,
+    cls: SOURCE_CHIP[e.source].cls,
+    info: SOURCE_CHIP[e.source].words,
+    strike: e.source === 'deleted',
   }));
   const upper: Chip[] = files.map((f) => ({
-    key: f.path, label: f.path, cls: CHANGE_CHIP[f.change].cls, info: CHANGE_CHIP[f.change].words, strike: f.change === 'deleted',
+    key: f.path,
+    label: f.path,
+    cls: CHANGE_CHIP[f.change].cls,
+    info: CHANGE_CHIP[f.change].words,
+    strike: f.change === 'deleted',
   }));
-  const lower: Chip[] = state.lowerTop.map((e) => ({ key: e.name, label: `/${e.name}`, cls: SOURCE_CHIP.image.cls, info: 'in the image, the read-only lower layer' }));
+  const lower: Chip[] = state.lowerTop.map((e) => ({
+    key: e.name,
+    label: `/${e.name}`,
+    cls: SOURCE_CHIP.image.cls,
+    info: 'in the image, the read-only lower layer',
+  }));
   const note = `writable tmpfs · ${formatBytes(meta.usedBytes)} of ${formatBytes(meta.sizeBytes)}`;
   return (
     <section aria-labelledby="layers-title" className="flex min-h-0 flex-col">
-      <ViewHeader id="layers-title" title="Filesystem layers" lesson="overlayfs" aside={<span className="text-xs text-muted" data-testid="upper-count" title={`${meta.total} entries in the upper directory, directories included`}>{files.length} change{files.length === 1 ? '' : 's'}</span>}>
-        overlayfs shows the read-only image (lower) with your changes on top (upper). Try <code className="font-mono">{TRY_COMMANDS.layers[0]}</code> or{' '}
-        <code className="font-mono">{TRY_COMMANDS.layers[1]}</code>.
+      <ViewHeader
+        id="layers-title"
+        title="Filesystem layers"
+        lesson="overlayfs"
+        aside={
+          <span
+            className="text-xs text-muted"
+            data-testid="upper-count"
+            title={`${meta.total} entries in the upper directory, directories included`}
+          >
+            {files.length} change{files.length === 1 ? '' : 's'}
+          </span>
+        }
+      >
+        overlayfs shows the read-only image (lower) with your changes on top (upper). Try{' '}
+        <code className="font-mono">{TRY_COMMANDS.layers[0]}</code> or <code className="font-mono">{TRY_COMMANDS.layers[1]}</code>.
       </ViewHeader>
       <div className="px-3 pt-3">
         <LayersPicture merged={merged} upper={upper} lower={lower} upperNote={note} onPoint={setPointed} />
@@ -54,9 +83,16 @@ export function LayersView({ state, running }: { state: XrayState; running: bool
         <ul className="scroll-thin mx-4 mt-1.5 max-h-72 overflow-y-auto rounded-lg border border-line text-xs" data-testid="upper-list">
           {files.map((f) => (
             <li
-              key={f.path} tabIndex={0} data-testid="upper-file" data-path={f.path} data-change={f.change} data-kind={f.kind}
-              onMouseEnter={() => setPointed(`${f.path}: ${CHANGE_CHIP[f.change].words}`)} onFocus={() => setPointed(`${f.path}: ${CHANGE_CHIP[f.change].words}`)}
-              onMouseLeave={() => setPointed(null)} onBlur={() => setPointed(null)}
+              key={f.path}
+              tabIndex={0}
+              data-testid="upper-file"
+              data-path={f.path}
+              data-change={f.change}
+              data-kind={f.kind}
+              onMouseEnter={() => setPointed(`${f.path}: ${CHANGE_CHIP[f.change].words}`)}
+              onFocus={() => setPointed(`${f.path}: ${CHANGE_CHIP[f.change].words}`)}
+              onMouseLeave={() => setPointed(null)}
+              onBlur={() => setPointed(null)}
               className={`flex items-center gap-2 border-t border-line/60 px-2 py-1 first:border-t-0 ${recent(f.path) ? 'bx-row-in bg-accent/10' : ''}`}
             >
               <span className={`w-16 shrink-0 rounded px-1.5 text-center text-[0.6875rem] font-medium ${BADGE[f.change]}`}>{f.change}</span>
@@ -70,7 +106,11 @@ export function LayersView({ state, running }: { state: XrayState; running: bool
           ))}
         </ul>
       )}
-      {meta.truncated && <p className="px-4 pt-1 text-xs text-warn">The upper layer is big: only the first {files.length} of {meta.total} entries are listed.</p>}
+      {meta.truncated && (
+        <p className="px-4 pt-1 text-xs text-warn">
+          The upper layer is big: only the first {files.length} of {meta.total} entries are listed.
+        </p>
+      )}
       {state.mounts && <MountTable mounts={state.mounts} />}
       <TextTable
         summary="Upper layer as a table"

@@ -15,7 +15,9 @@ export function LearnerFork({ state }: { state: XrayState }) {
   return (
     <div className="mx-4 mt-3 rounded-lg border border-line px-3 py-2 text-xs" data-testid="learner-fork">
       <p className="font-semibold">Your runtime (lab mode)</p>
-      <p className="mb-1 text-muted">The processes you started that made namespaces, as the kernel sees them now: the same shape as the engine&apos;s fork above.</p>
+      <p className="mb-1 text-muted">
+        The processes you started that made namespaces, as the kernel sees them now: the same shape as the engine&apos;s fork above.
+      </p>
       <ul className="font-mono">
         {rows.map((r) => (
           <li key={r.pid} style={{ paddingLeft: `${r.depth * 1.1}rem` }} data-testid={`learner-fork-${r.role}`} data-pid={r.pid}>

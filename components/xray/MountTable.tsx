@@ -7,7 +7,8 @@ import { LessonLink } from './ui';
 export function MountTable({ mounts }: { mounts: NonNullable<XrayState['mounts']> }) {
   const [before, setBefore] = useState(false);
   const at = (p: string) => (before ? (p === '/' ? mounts.mergedPath : `${mounts.mergedPath}${p}`) : p);
-  const tab = (on: boolean) => `rounded-md px-2 py-0.5 text-xs font-medium ${on ? 'bg-raised text-fg ring-1 ring-line' : 'text-muted hover:text-fg'}`;
+  const tab = (on: boolean) =>
+    `rounded-md px-2 py-0.5 text-xs font-medium ${on ? 'bg-raised text-fg ring-1 ring-line' : 'text-muted hover:text-fg'}`;
   return (
     <div className="px-4 py-3" data-testid="mount-table">
       <div className="flex items-center justify-between gap-2">
@@ -32,9 +33,15 @@ export function MountTable({ mounts }: { mounts: NonNullable<XrayState['mounts']
           <caption className="sr-only">Mounts of the box {before ? 'before' : 'after'} pivot_root</caption>
           <thead className="sticky top-0 bg-raised">
             <tr>
-              <th scope="col" className="px-2 py-1 font-medium text-faint">mount point</th>
-              <th scope="col" className="px-2 py-1 font-medium text-faint">type</th>
-              <th scope="col" className="px-2 py-1 font-medium text-faint">options</th>
+              <th scope="col" className="px-2 py-1 font-medium text-faint">
+                mount point
+              </th>
+              <th scope="col" className="px-2 py-1 font-medium text-faint">
+                type
+              </th>
+              <th scope="col" className="px-2 py-1 font-medium text-faint">
+                options
+              </th>
             </tr>
           </thead>
           <tbody className="font-mono">
@@ -47,9 +54,13 @@ export function MountTable({ mounts }: { mounts: NonNullable<XrayState['mounts']
             )}
             {mounts.list.map((m) => (
               <tr key={m.id} className="border-t border-line/60 align-top" data-mount={m.mountPoint}>
-                <td className="px-2 py-1 break-all text-fg" title={`source ${m.source}, root ${m.root}`}>{at(m.mountPoint)}</td>
+                <td className="px-2 py-1 break-all text-fg" title={`source ${m.source}, root ${m.root}`}>
+                  {at(m.mountPoint)}
+                </td>
                 <td className="px-2 py-1 text-muted">{m.fsType}</td>
-                <td className="px-2 py-1 break-all text-muted" title={m.superOptions}>{m.options}</td>
+                <td className="px-2 py-1 break-all text-muted" title={m.superOptions}>
+                  {m.options}
+                </td>
               </tr>
             ))}
           </tbody>
@@ -58,10 +69,14 @@ export function MountTable({ mounts }: { mounts: NonNullable<XrayState['mounts']
       {mounts.truncated && <p className="pt-1 text-xs text-warn">Only the first 200 mounts are shown.</p>}
       {mounts.nested?.map((n) => (
         <div key={n.ino} className="pt-2 text-xs" data-testid={`nested-mnt-${n.ino}`}>
-          <p className="text-fg">Your mount namespace mnt:[{n.ino}] (read through pid {n.pid}): {n.list.length} mount(s) the box does not have</p>
+          <p className="text-fg">
+            Your mount namespace mnt:[{n.ino}] (read through pid {n.pid}): {n.list.length} mount(s) the box does not have
+          </p>
           <ul className="font-mono text-muted">
             {n.list.map((m) => (
-              <li key={m.id} data-mount={m.mountPoint}>{m.mountPoint} {m.fsType} {m.source}</li>
+              <li key={m.id} data-mount={m.mountPoint}>
+                {m.mountPoint} {m.fsType} {m.source}
+              </li>
             ))}
           </ul>
         </div>

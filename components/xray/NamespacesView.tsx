@@ -35,8 +35,23 @@ function Row({ r, y }: { r: XrayNs; y: number }) {
           /proc/…/ns/{r.kind}
         </tspan>
       </text>
-      <rect x={W - 94} y={y + 2} width={90} height={17} rx={8.5} className={isolated ? 'fill-ok' : known ? 'fill-warn' : 'fill-line'} opacity={0.18} />
-      <text x={W - 49} y={y + 14} fontSize={10.5} fontWeight={600} textAnchor="middle" className={isolated ? 'fill-ok' : known ? 'fill-warn' : 'fill-muted'}>
+      <rect
+        x={W - 94}
+        y={y + 2}
+        width={90}
+        height={17}
+        rx={8.5}
+        className={isolated ? 'fill-ok' : known ? 'fill-warn' : 'fill-line'}
+        opacity={0.18}
+      />
+      <text
+        x={W - 49}
+        y={y + 14}
+        fontSize={10.5}
+        fontWeight={600}
+        textAnchor="middle"
+        className={isolated ? 'fill-ok' : known ? 'fill-warn' : 'fill-muted'}
+      >
         {isolated ? 'isolated' : known ? 'shared' : 'unknown'}
       </text>
       {chip(4, 'host', r.host, 'fill-raised stroke-role-outer')}
@@ -44,14 +59,18 @@ function Row({ r, y }: { r: XrayNs; y: number }) {
       {isolated ? (
         <g>
           <title>different inodes: a namespace of its own</title>
-          <text x={200} y={y + 39} textAnchor="middle" fontSize={18} fontWeight={700} className="fill-ok">≠</text>
+          <text x={200} y={y + 39} textAnchor="middle" fontSize={18} fontWeight={700} className="fill-ok">
+            ≠
+          </text>
         </g>
       ) : known ? (
         <g>
           <title>same inode: the box shares the host’s namespace</title>
           <line x1={162} y1={y + 33} x2={W - 162} y2={y + 33} className="stroke-warn" strokeWidth={5} strokeLinecap="round" />
           <rect x={188} y={y + 25} width={24} height={16} rx={4} className="fill-panel" />
-          <text x={200} y={y + 38} textAnchor="middle" fontSize={16} fontWeight={700} className="fill-warn">=</text>
+          <text x={200} y={y + 38} textAnchor="middle" fontSize={16} fontWeight={700} className="fill-warn">
+            =
+          </text>
         </g>
       ) : null}
       <text x={4} y={y + 59} fontSize={10.5} className="fill-muted">
@@ -66,17 +85,41 @@ export function NamespacesView({ state, running }: { state: XrayState; running: 
   const isolated = rows.filter((r) => r.box !== null && r.box !== r.host).length;
   return (
     <section aria-labelledby="ns-title" className="flex min-h-0 flex-col">
-      <ViewHeader id="ns-title" title="Namespaces" lesson="xray-tour" aside={rows.length ? <span className="text-xs text-muted">{isolated}/{rows.length} isolated</span> : null}>
-        A namespace is named by an inode: <code className="font-mono">readlink /proc/PID/ns/pid</code> → <code className="font-mono">pid:[4026531836]</code>. Different inode, different world.
+      <ViewHeader
+        id="ns-title"
+        title="Namespaces"
+        lesson="xray-tour"
+        aside={
+          rows.length ? (
+            <span className="text-xs text-muted">
+              {isolated}/{rows.length} isolated
+            </span>
+          ) : null
+        }
+      >
+        A namespace is named by an inode: <code className="font-mono">readlink /proc/PID/ns/pid</code> →{' '}
+        <code className="font-mono">pid:[4026531836]</code>. Different inode, different world.
       </ViewHeader>
       {!rows.length ? (
         <Empty>{running ? 'Reading /proc/…/ns…' : 'Start a sandbox to compare its namespaces with the host’s.'}</Empty>
       ) : (
         <>
           <div className="px-3 pt-3">
-            <svg viewBox={`0 0 ${W} ${rows.length * ROW}`} width="100%" role="img" aria-labelledby="ns-title" aria-describedby="ns-desc" className="block">
+            <svg
+              viewBox={`0 0 ${W} ${rows.length * ROW}`}
+              width="100%"
+              role="img"
+              aria-labelledby="ns-title"
+              aria-describedby="ns-desc"
+              className="block"
+            >
               <desc id="ns-desc">
-                {rows.map((r) => `${r.kind}: host ${r.host}, box ${r.box ?? 'unknown'}, ${r.box !== null && r.box !== r.host ? 'isolated' : 'shared'}`).join('; ')}
+                {rows
+                  .map(
+                    (r) =>
+                      `${r.kind}: host ${r.host}, box ${r.box ?? 'unknown'}, ${r.box !== null && r.box !== r.host ? 'isolated' : 'shared'}`,
+                  )
+                  .join('; ')}
               </desc>
               {rows.map((r, i) => (
                 <Row key={r.kind} r={r} y={i * ROW} />
@@ -97,7 +140,13 @@ export function NamespacesView({ state, running }: { state: XrayState; running: 
           <TextTable
             summary="Namespaces as a table"
             head={['kind', 'host inode', 'box inode', '', 'isolates']}
-            rows={rows.map((r) => [r.kind, r.host ?? '—', r.box ?? '—', r.box !== null && r.box !== r.host ? 'isolated' : 'shared', NS_INFO[r.kind].words])}
+            rows={rows.map((r) => [
+              r.kind,
+              r.host ?? '—',
+              r.box ?? '—',
+              r.box !== null && r.box !== r.host ? 'isolated' : 'shared',
+              NS_INFO[r.kind].words,
+            ])}
           />
           <NestedNamespaces state={state} />
           <SampleNote costMs={state.costMs} at={state.at} />

@@ -6,9 +6,15 @@ import { isEmpty, nestedTree, type NestedUserNs } from './nested-ns';
 function UserNode({ node, boxUser }: { node: NestedUserNs; boxUser: number | null }) {
   return (
     <li data-testid={`nested-user-${node.userns ?? 'box'}`}>
-      {node.userns === null
-        ? <>user:[{boxUser ?? '?'}] <span className="text-muted">the box’s user namespace</span></>
-        : <>user:[{node.userns}] <span className="text-muted">yours, made inside its parent</span></>}
+      {node.userns === null ? (
+        <>
+          user:[{boxUser ?? '?'}] <span className="text-muted">the box’s user namespace</span>
+        </>
+      ) : (
+        <>
+          user:[{node.userns}] <span className="text-muted">yours, made inside its parent</span>
+        </>
+      )}
       <ul className="ml-4 border-l border-line pl-2">
         {node.spaces.map((s) => (
           <li key={`${s.kind}:${s.ino}`} data-testid={`nested-ns-${s.kind}`}>
@@ -16,7 +22,9 @@ function UserNode({ node, boxUser }: { node: NestedUserNs; boxUser: number | nul
           </li>
         ))}
         {node.levels.map((l) => (
-          <li key={l} className="text-muted">NSpid {l}</li>
+          <li key={l} className="text-muted">
+            NSpid {l}
+          </li>
         ))}
         {node.children.map((c) => (
           <UserNode key={String(c.userns)} node={c} boxUser={boxUser} />

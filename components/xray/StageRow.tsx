@@ -24,7 +24,9 @@ export function PendingRow({ stage, role, index }: { stage: StageName; role: Pro
   return (
     <li data-pending={stage} className="flex items-center gap-2 px-4 py-1 text-faint" title={STAGE_HELP[stage]}>
       <span className="w-5 shrink-0 text-right font-mono text-[0.6875rem] tabular-nums opacity-70">{index}</span>
-      <span role="img" className="w-3 shrink-0 text-center text-xs" aria-label="pending">·</span>
+      <span role="img" className="w-3 shrink-0 text-center text-xs" aria-label="pending">
+        ·
+      </span>
       <span className="min-w-0 truncate font-mono text-[0.8125rem]">{stage}</span>
       <RoleBadge role={role} faint />
     </li>
@@ -46,13 +48,20 @@ export function StageRow(props: { event: StageEvent; index: number; max: number;
       >
         <span className="flex items-center gap-2">
           <span className="w-5 shrink-0 text-right font-mono text-[0.6875rem] tabular-nums text-faint">{index}</span>
-          <span role="img" aria-label={s.ok ? 'ok' : 'failed'} className={`w-3 shrink-0 text-center text-xs ${s.ok ? 'text-ok' : 'text-bad'}`}>
+          <span
+            role="img"
+            aria-label={s.ok ? 'ok' : 'failed'}
+            className={`w-3 shrink-0 text-center text-xs ${s.ok ? 'text-ok' : 'text-bad'}`}
+          >
             {s.ok ? '✓' : '✕'}
           </span>
           <span className="min-w-0 truncate font-mono text-[0.8125rem] text-fg">{s.stage}</span>
           <RoleBadge role={s.role} />
           <span className="ml-auto h-1 w-10 shrink-0 overflow-hidden rounded-full bg-line/70" aria-hidden="true">
-            <span className={`block h-full rounded-full ${s.ok ? 'bg-accent' : 'bg-bad'}`} style={{ width: `${Math.max(6, share * 100)}%` }} />
+            <span
+              className={`block h-full rounded-full ${s.ok ? 'bg-accent' : 'bg-bad'}`}
+              style={{ width: `${Math.max(6, share * 100)}%` }}
+            />
           </span>
           <span className="w-16 shrink-0 text-right font-mono text-xs tabular-nums text-muted">{formatMs(s.durationMs)}</span>
         </span>

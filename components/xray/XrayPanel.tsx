@@ -66,8 +66,15 @@ export function XrayPanel(props: { view: ClientView; client: BoxlabClient | null
         <div role="tablist" aria-label="X-ray views" className="scroll-thin flex min-w-0 flex-1 gap-0.5 overflow-x-auto" onKeyDown={onKey}>
           {TABS.map((t) => (
             <button
-              key={t.id} id={`xray-tab-${t.id}`} type="button" role="tab" aria-selected={t.id === tab} aria-controls="xray-panel"
-              tabIndex={t.id === tab ? 0 : -1} data-testid={`xray-tab-${t.id}`} onClick={() => choose(t.id)}
+              key={t.id}
+              id={`xray-tab-${t.id}`}
+              type="button"
+              role="tab"
+              aria-selected={t.id === tab}
+              aria-controls="xray-panel"
+              tabIndex={t.id === tab ? 0 : -1}
+              data-testid={`xray-tab-${t.id}`}
+              onClick={() => choose(t.id)}
               className={`-mb-px shrink-0 rounded-t-md border-b-2 px-2 pb-1.5 pt-1 text-xs font-medium ${t.id === tab ? 'border-accent text-fg' : 'border-transparent text-muted hover:text-fg'}`}
             >
               {t.label}
@@ -75,14 +82,24 @@ export function XrayPanel(props: { view: ClientView; client: BoxlabClient | null
           ))}
         </div>
         <button
-          type="button" aria-pressed={props.wide} data-testid="xray-wide" onClick={() => props.onWide(!props.wide)}
-          title={props.wide ? 'Narrow x-ray' : 'Wide x-ray (for a projector)'} aria-label="Wide x-ray"
+          type="button"
+          aria-pressed={props.wide}
+          data-testid="xray-wide"
+          onClick={() => props.onWide(!props.wide)}
+          title={props.wide ? 'Narrow x-ray' : 'Wide x-ray (for a projector)'}
+          aria-label="Wide x-ray"
           className="mb-1 hidden h-7 w-7 shrink-0 rounded-md text-sm text-muted hover:bg-raised hover:text-fg lg:block"
         >
           <span aria-hidden="true">{props.wide ? '⇥' : '⇤'}</span>
         </button>
       </div>
-      <div id="xray-panel" role="tabpanel" aria-labelledby={`xray-tab-${tab}`} className="scroll-thin min-h-0 flex-1 overflow-y-auto" data-view={tab}>
+      <div
+        id="xray-panel"
+        role="tabpanel"
+        aria-labelledby={`xray-tab-${tab}`}
+        className="scroll-thin min-h-0 flex-1 overflow-y-auto"
+        data-view={tab}
+      >
         {tab === 'stages' && <StageList stages={view.stages} pending={pending} />}
         {tab === 'fork' && <ForkView stages={view.stages} creating={view.phase === 'creating'} xray={state} />}
         {tab === 'ns' && <NamespacesView state={state} running={running} />}

@@ -35,7 +35,12 @@ export const NS_CLAIMS: Record<NsKind, NsClaim> = {
     isolated: true,
   },
   ipc: { title: 'IPC', words: 'Shared memory and message queues are the box’s own.', lesson: 'ipc-namespace', isolated: true },
-  net: { title: 'network', words: 'Network: only a loopback, no route out; host sockets invisible.', lesson: 'network-namespace', isolated: true },
+  net: {
+    title: 'network',
+    words: 'Network: only a loopback, no route out; host sockets invisible.',
+    lesson: 'network-namespace',
+    isolated: true,
+  },
   user: { title: 'user', words: 'User IDs: root inside is an unprivileged uid on the host.', lesson: 'user-namespace', isolated: true },
   cgroup: { title: 'cgroup', words: 'cgroup view: the box sees its own cgroup as the root.', lesson: 'cgroup-memory', isolated: true },
   time: { title: 'time', words: 'Boot and monotonic clocks: shared with the host here.', lesson: null, isolated: false },

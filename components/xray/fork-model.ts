@@ -42,17 +42,42 @@ export const TEARDOWN_STAGES: readonly StageName[] = STAGES.slice(STAGES.indexOf
 
 /** The lesson that explains each stage (the lessons page uses these slugs). */
 export const STAGE_LESSON: Partial<Record<StageName, LessonSlug>> = {
-  cgroup_create: 'cgroup-memory', cgroup_attach: 'cgroup-pids', upper_tmpfs: 'overlayfs', overlay_mount: 'overlayfs',
-  fork1: 'double-fork', fork2: 'double-fork', unshare_user: 'user-namespace', uid_map: 'user-namespace',
-  unshare_ns: 'pid-namespace', hostname: 'uts-namespace', net_lo_up: 'network-namespace', mount_private: 'mount-namespace',
-  mount_proc: 'pid-namespace', mount_dev: 'mount-namespace', mask_paths: 'mount-namespace', pivot_root: 'chroot-vs-pivot-root',
-  seccomp: 'capabilities-seccomp', drop_privileges: 'capabilities-seccomp', child_exit: 'double-fork',
-  umount_proc: 'double-fork', umount_dev: 'double-fork', namespaced_parent_exit: 'double-fork',
-  overlay_umount: 'overlayfs', cgroup_remove: 'cgroup-memory',
+  cgroup_create: 'cgroup-memory',
+  cgroup_attach: 'cgroup-pids',
+  upper_tmpfs: 'overlayfs',
+  overlay_mount: 'overlayfs',
+  fork1: 'double-fork',
+  fork2: 'double-fork',
+  unshare_user: 'user-namespace',
+  uid_map: 'user-namespace',
+  unshare_ns: 'pid-namespace',
+  hostname: 'uts-namespace',
+  net_lo_up: 'network-namespace',
+  mount_private: 'mount-namespace',
+  mount_proc: 'pid-namespace',
+  mount_dev: 'mount-namespace',
+  mask_paths: 'mount-namespace',
+  pivot_root: 'chroot-vs-pivot-root',
+  seccomp: 'capabilities-seccomp',
+  drop_privileges: 'capabilities-seccomp',
+  child_exit: 'double-fork',
+  umount_proc: 'double-fork',
+  umount_dev: 'double-fork',
+  namespaced_parent_exit: 'double-fork',
+  overlay_umount: 'overlayfs',
+  cgroup_remove: 'cgroup-memory',
 };
 
 const pendingRow = (stage: StageName, phase: ForkRow['phase']): ForkRow => ({
-  stage, role: STAGE_ROLE[stage], phase, pending: true, ok: true, durationMs: null, hostPid: null, boxPid: null, help: STAGE_HELP[stage],
+  stage,
+  role: STAGE_ROLE[stage],
+  phase,
+  pending: true,
+  ok: true,
+  durationMs: null,
+  hostPid: null,
+  boxPid: null,
+  help: STAGE_HELP[stage],
 });
 
 /**
@@ -62,9 +87,18 @@ const pendingRow = (stage: StageName, phase: ForkRow['phase']): ForkRow => ({
  */
 export function forkModel(events: readonly StageEvent[], creating: boolean): ForkModel {
   const rows: ForkRow[] = events.map((e) => ({
-    stage: e.stage, role: e.role, phase: TEARDOWN_STAGES.includes(e.stage) ? 'teardown' : 'create', pending: false, ok: e.ok,
-    durationMs: e.durationMs, hostPid: e.hostPid, boxPid: e.boxPid, help: STAGE_HELP[e.stage] ?? e.stage, detail: e.detail,
-    namespaces: e.namespaces, error: e.error?.message,
+    stage: e.stage,
+    role: e.role,
+    phase: TEARDOWN_STAGES.includes(e.stage) ? 'teardown' : 'create',
+    pending: false,
+    ok: e.ok,
+    durationMs: e.durationMs,
+    hostPid: e.hostPid,
+    boxPid: e.boxPid,
+    help: STAGE_HELP[e.stage] ?? e.stage,
+    detail: e.detail,
+    namespaces: e.namespaces,
+    error: e.error?.message,
   }));
   const seen = new Set(events.map((e) => e.stage));
   const failed = events.some((e) => !e.ok);
@@ -78,14 +112,28 @@ export function forkModel(events: readonly StageEvent[], creating: boolean): For
   const child = first('inner_child');
   const procs: Record<ProcessRole, ForkProc> = {
     outer: { role: 'outer', hostPid: outer?.hostPid ?? null, boxPid: null, born: rows.length ? 0 : null, died: null },
-    namespaced_parent: { role: 'namespaced_parent', hostPid: parent?.hostPid ?? null, boxPid: null, born: at('fork1'), died: at('namespaced_parent_exit') },
-    inner_child: { role: 'inner_child', hostPid: child?.hostPid ?? null, boxPid: child?.boxPid ?? null, born: at('fork2'), died: at('child_exit') },
+    namespaced_parent: {
+      role: 'namespaced_parent',
+      hostPid: parent?.hostPid ?? null,
+      boxPid: null,
+      born: at('fork1'),
+      died: at('namespaced_parent_exit'),
+    },
+    inner_child: {
+      role: 'inner_child',
+      hostPid: child?.hostPid ?? null,
+      boxPid: child?.boxPid ?? null,
+      born: at('fork2'),
+      died: at('child_exit'),
+    },
   };
   const t0 = events[0]?.t;
   const running = events.find((e) => e.stage === 'running');
   const teardownAt = rows.findIndex((r) => r.phase === 'teardown');
   return {
-    rows, procs, failed,
+    rows,
+    procs,
+    failed,
     teardownAt: teardownAt < 0 ? rows.length : teardownAt,
     readyMs: running && t0 !== undefined ? running.t + running.durationMs - t0 : null,
   };

@@ -28,14 +28,23 @@ export function learnerFork(procs: Iterable<XrayProc>): LearnerForkRow[] {
   for (const p of byPid.values()) {
     if (!nested(p) || p.pid === null) continue;
     // Up to PID 1 through box-level parents; a loop or a gap (a parent already gone) just stops the walk.
-    for (let cur: XrayProc | undefined = p; cur?.pid != null && !keep.has(cur.pid); cur = cur.ppid !== null ? byPid.get(cur.ppid) : undefined) {
+    for (
+      let cur: XrayProc | undefined = p;
+      cur?.pid != null && !keep.has(cur.pid);
+      cur = cur.ppid !== null ? byPid.get(cur.ppid) : undefined
+    ) {
       keep.add(cur.pid);
       if (cur.pid === 1) break;
     }
   }
   if (!keep.size) return [];
   const innerChild = (p: XrayProc) => (p.nspid?.length ?? 0) > 1 && p.nspid?.at(-1) === 1;
-  const parents = new Set([...keep].map((pid) => byPid.get(pid)).filter((p): p is XrayProc => !!p && innerChild(p)).map((p) => p.ppid));
+  const parents = new Set(
+    [...keep]
+      .map((pid) => byPid.get(pid))
+      .filter((p): p is XrayProc => !!p && innerChild(p))
+      .map((p) => p.ppid),
+  );
   const kids = new Map<number, number[]>();
   const roots: number[] = [];
   for (const pid of [...keep].sort((a, b) => a - b)) {
@@ -50,7 +59,10 @@ export function learnerFork(procs: Iterable<XrayProc>): LearnerForkRow[] {
     seen.add(pid);
     const p = byPid.get(pid)!;
     out.push({
-      pid, name: p.name, cmd: p.cmd, depth,
+      pid,
+      name: p.name,
+      cmd: p.cmd,
+      depth,
       role: innerChild(p) ? 'inner-child' : parents.has(pid) ? 'namespaced-parent' : 'process',
       nspid: p.nspid ?? null,
       own: (p.nsOwn ?? []).map((n) => n.kind),

@@ -34,12 +34,13 @@ export function nestedTree(procs: Iterable<XrayProc>): NestedUserNs {
     const myUser = p.nsOwn.find((n) => n.kind === 'user');
     for (const n of p.nsOwn) {
       if (n.kind === 'user') {
-        if (!users.has(n.ino)) users.set(n.ino, { node: { userns: n.ino, spaces: [], children: [], levels: [] }, parent: n.userns === n.ino ? null : n.userns });
+        if (!users.has(n.ino))
+          users.set(n.ino, { node: { userns: n.ino, spaces: [], children: [], levels: [] }, parent: n.userns === n.ino ? null : n.userns });
       } else others.push({ kind: n.kind, ino: n.ino, owner: n.userns, pid });
     }
     if (p.nspid && p.nspid.length > 1) levels.push({ user: myUser?.ino ?? null, text: `${p.name} ${p.nspid.join(' → ')}` });
   }
-  const nodeOf = (ino: number | null): NestedUserNs => (ino === null ? root : users.get(ino)?.node ?? root);
+  const nodeOf = (ino: number | null): NestedUserNs => (ino === null ? root : (users.get(ino)?.node ?? root));
   for (const { node, parent } of users.values()) {
     // A parent that is not a user namespace we know (the box's own, or unreadable) means: directly under the box.
     const up = parent !== null && users.has(parent) && parent !== node.userns ? nodeOf(parent) : root;

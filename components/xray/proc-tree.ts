@@ -35,6 +35,12 @@ export function procTree(procs: ReadonlyMap<number, XrayProc>): TreeRow[] {
 }
 
 export const STATE_WORDS: Record<string, string> = {
-  R: 'running', S: 'sleeping', D: 'disk sleep', Z: 'zombie: exited, not yet reaped by its parent', T: 'stopped', t: 'traced',
-  X: 'dead', I: 'idle',
+  R: 'running',
+  S: 'sleeping',
+  D: 'disk sleep',
+  Z: 'zombie: exited, not yet reaped by its parent',
+  T: 'stopped',
+  t: 'traced',
+  X: 'dead',
+  I: 'idle',
 };

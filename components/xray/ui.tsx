@@ -4,9 +4,20 @@ import type { ReactNode } from 'react';
 
 /** Slugs of the lessons (app/lessons) each view links to. */
 export type LessonSlug =
-  | 'xray-tour' | 'double-fork' | 'pid-namespace' | 'uts-namespace' | 'mount-namespace' | 'overlayfs'
-  | 'chroot-vs-pivot-root' | 'user-namespace' | 'network-namespace' | 'ipc-namespace' | 'cgroup-memory'
-  | 'cgroup-cpu' | 'cgroup-pids' | 'capabilities-seccomp';
+  | 'xray-tour'
+  | 'double-fork'
+  | 'pid-namespace'
+  | 'uts-namespace'
+  | 'mount-namespace'
+  | 'overlayfs'
+  | 'chroot-vs-pivot-root'
+  | 'user-namespace'
+  | 'network-namespace'
+  | 'ipc-namespace'
+  | 'cgroup-memory'
+  | 'cgroup-cpu'
+  | 'cgroup-pids'
+  | 'capabilities-seccomp';
 
 export const lessonHref = (slug: LessonSlug): string => `/lessons#${slug}`;
 

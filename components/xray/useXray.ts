@@ -15,7 +15,8 @@ export function useXray(client: BoxlabClient | null, views: readonly XrayView[])
     const subscribe = () => list.length > 0 && client.control({ type: 'xray', views: list });
     subscribe();
     const off = client.onControl((m) => {
-      if (m.type === 'hello') subscribe(); // a new socket starts unsubscribed
+      if (m.type === 'hello')
+        subscribe(); // a new socket starts unsubscribed
       else if (m.type === 'xray') setState((s) => applyXray(s, m));
       else if (m.type === 'stage' && m.event.stage === 'prepare_state') setState(EMPTY_XRAY);
     });

@@ -5,25 +5,58 @@ import type { XrayMsg, XrayProc } from '../../server/protocol/xray';
 import { EMPTY_XRAY, HISTORY, applyXray, extendHistory, mergedTop } from './xray-state';
 
 const proc = (hostPid: number, pid: number | null, state = 'S'): XrayProc => ({
-  hostPid, pid, hostPpid: 1, ppid: pid === 1 ? 0 : 1, name: 'sh', state, cmd: 'sh', uid: 1, uidIn: 0, threads: 1,
+  hostPid,
+  pid,
+  hostPpid: 1,
+  ppid: pid === 1 ? 0 : 1,
+  name: 'sh',
+  state,
+  cmd: 'sh',
+  uid: 1,
+  uidIn: 0,
+  threads: 1,
 });
 const stats = (usageUsec: number, oomKills = 0, throttledUsec = 0) => ({
-  memory: { current: 1000, limit: 2000, oomKills }, cpu: { usageUsec, quotaFraction: 0.5, nrThrottled: 0, throttledUsec },
-  pids: { current: 2, max: 10 }, cgroupVersion: 1 as const,
+  memory: { current: 1000, limit: 2000, oomKills },
+  cpu: { usageUsec, quotaFraction: 0.5, nrThrottled: 0, throttledUsec },
+  pids: { current: 2, max: 10 },
+  cgroupVersion: 1 as const,
 });
-const msg = (seq: number, full: boolean, at: number, rest: Partial<XrayMsg> = {}): XrayMsg => ({ type: 'xray', seq, full, at, costMs: 1, ...rest });
+const msg = (seq: number, full: boolean, at: number, rest: Partial<XrayMsg> = {}): XrayMsg => ({
+  type: 'xray',
+  seq,
+  full,
+  at,
+  costMs: 1,
+  ...rest,
+});
 
 test('procs and files: set/del diffs on top of a full message; a full message starts over', () => {
-  let s = applyXray(EMPTY_XRAY, msg(1, true, 0, {
-    procs: { set: [proc(10, 1), proc(11, 2)], del: [], truncated: false },
-    fs: { set: [{ path: '/tmp/x', kind: 'file', change: 'created', size: 3, mtimeMs: 0 }], del: [], meta: { total: 1, truncated: false, usedBytes: 0, sizeBytes: 1 }, lowerTop: [{ name: 'tmp', kind: 'dir' }] },
-  }));
+  let s = applyXray(
+    EMPTY_XRAY,
+    msg(1, true, 0, {
+      procs: { set: [proc(10, 1), proc(11, 2)], del: [], truncated: false },
+      fs: {
+        set: [{ path: '/tmp/x', kind: 'file', change: 'created', size: 3, mtimeMs: 0 }],
+        del: [],
+        meta: { total: 1, truncated: false, usedBytes: 0, sizeBytes: 1 },
+        lowerTop: [{ name: 'tmp', kind: 'dir' }],
+      },
+    }),
+  );
   assert.deepEqual([...s.procs.keys()], [10, 11]);
   assert.equal(s.touched.size, 0, 'what was there at subscription is not "just changed"');
-  s = applyXray(s, msg(2, false, 250, {
-    procs: { set: [proc(11, 2, 'Z'), proc(12, 3)], del: [10], truncated: false },
-    fs: { set: [{ path: '/tmp/y', kind: 'file', change: 'created', size: 1, mtimeMs: 0 }], del: ['/tmp/x'], meta: { total: 1, truncated: false, usedBytes: 0, sizeBytes: 1 } },
-  }));
+  s = applyXray(
+    s,
+    msg(2, false, 250, {
+      procs: { set: [proc(11, 2, 'Z'), proc(12, 3)], del: [10], truncated: false },
+      fs: {
+        set: [{ path: '/tmp/y', kind: 'file', change: 'created', size: 1, mtimeMs: 0 }],
+        del: ['/tmp/x'],
+        meta: { total: 1, truncated: false, usedBytes: 0, sizeBytes: 1 },
+      },
+    }),
+  );
   assert.deepEqual([...s.procs.keys()].sort(), [11, 12]);
   assert.equal(s.procs.get(11)!.state, 'Z');
   assert.deepEqual([...s.files.keys()], ['/tmp/y']);
@@ -51,13 +84,32 @@ test('cgroup history: cpu in cores and throttled share from deltas, bounded leng
 });
 
 test('merged top level: image only, upper only, both, or deleted by a whiteout', () => {
-  const f = (path: string, kind: 'file' | 'dir' | 'whiteout', change: 'created' | 'modified' | 'deleted' | 'opaque') => [path, { path, kind, change, size: 0, mtimeMs: 0 }] as const;
+  const f = (path: string, kind: 'file' | 'dir' | 'whiteout', change: 'created' | 'modified' | 'deleted' | 'opaque') =>
+    [path, { path, kind, change, size: 0, mtimeMs: 0 }] as const;
   const files = new Map([
-    f('/tmp/x', 'file', 'created'), f('/home', 'whiteout', 'deleted'), f('/new', 'dir', 'created'), f('/new/a', 'file', 'created'),
-    f('/etc', 'dir', 'opaque'), f('/etc/c', 'file', 'created'),
+    f('/tmp/x', 'file', 'created'),
+    f('/home', 'whiteout', 'deleted'),
+    f('/new', 'dir', 'created'),
+    f('/new/a', 'file', 'created'),
+    f('/etc', 'dir', 'opaque'),
+    f('/etc/c', 'file', 'created'),
   ]);
-  const top = mergedTop([{ name: 'bin', kind: 'dir' }, { name: 'etc', kind: 'dir' }, { name: 'home', kind: 'dir' }, { name: 'tmp', kind: 'dir' }], files);
-  assert.deepEqual(Object.fromEntries(top.map((e) => [e.name, e.source])), { bin: 'image', etc: 'upper', home: 'deleted', new: 'upper', tmp: 'both' });
+  const top = mergedTop(
+    [
+      { name: 'bin', kind: 'dir' },
+      { name: 'etc', kind: 'dir' },
+      { name: 'home', kind: 'dir' },
+      { name: 'tmp', kind: 'dir' },
+    ],
+    files,
+  );
+  assert.deepEqual(Object.fromEntries(top.map((e) => [e.name, e.source])), {
+    bin: 'image',
+    etc: 'upper',
+    home: 'deleted',
+    new: 'upper',
+    tmp: 'both',
+  });
 });
 
 test('a quiet box sends no stats: the history is extended with the last values, zero cpu, on the server clock', () => {

@@ -32,14 +32,34 @@ export interface XrayState {
   lowerTop: XrayLowerTop;
   /** path → server time it appeared or changed, so fresh changes can be highlighted. */
   touched: ReadonlyMap<string, number>;
-  mounts: { list: readonly XrayMount[]; truncated: boolean; hostCount: number; mergedPath: string; nested?: { ino: number; pid: number; list: readonly XrayMount[] }[] } | null;
+  mounts: {
+    list: readonly XrayMount[];
+    truncated: boolean;
+    hostCount: number;
+    mergedPath: string;
+    nested?: { ino: number; pid: number; list: readonly XrayMount[] }[];
+  } | null;
 }
 
 export const HISTORY = 120;
 
 export const EMPTY_XRAY: XrayState = {
-  seq: 0, at: 0, receivedAt: 0, costMs: 0, procs: new Map(), procsTruncated: false, ns: null, stats: null, history: [], cgroups: [], oomAt: null,
-  files: new Map(), fsMeta: null, lowerTop: [], touched: new Map(), mounts: null,
+  seq: 0,
+  at: 0,
+  receivedAt: 0,
+  costMs: 0,
+  procs: new Map(),
+  procsTruncated: false,
+  ns: null,
+  stats: null,
+  history: [],
+  cgroups: [],
+  oomAt: null,
+  files: new Map(),
+  fsMeta: null,
+  lowerTop: [],
+  touched: new Map(),
+  mounts: null,
 };
 
 function point(prev: StatPoint | undefined, prevStats: SandboxStats | null, s: SandboxStats, at: number): StatPoint {

@@ -31,10 +31,13 @@ export interface ProtocolLearner {
 
 function post(socket: TLSSocket, host: string, path: string, body: string): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
-    const req = request({ createConnection: () => socket, method: 'POST', path, headers: { Host: host, 'Content-Type': 'application/json' } }, (res) => {
-      let text = '';
-      res.on('data', (c) => (text += c)).on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
-    });
+    const req = request(
+      { createConnection: () => socket, method: 'POST', path, headers: { Host: host, 'Content-Type': 'application/json' } },
+      (res) => {
+        let text = '';
+        res.on('data', (c) => (text += c)).on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
+      },
+    );
     req.on('error', reject);
     req.end(body);
   });
@@ -44,7 +47,12 @@ function post(socket: TLSSocket, host: string, path: string, body: string): Prom
  * Joins from namespace `ns` with a display name; resolves once the WebSocket is open. `request`: what asks for the
  * box (default POST /api/session {name}; a class member: POST /api/join {code, name}, whose answer has the same fields).
  */
-export async function joinFrom(ns: string, to: LearnerTarget, name: string, request = { path: '/api/session', body: JSON.stringify({ name }) }): Promise<ProtocolLearner> {
+export async function joinFrom(
+  ns: string,
+  to: LearnerTarget,
+  name: string,
+  request = { path: '/api/session', body: JSON.stringify({ name }) },
+): Promise<ProtocolLearner> {
   const [a, b] = await connectFrom(ns, to.host, to.port, 2);
   if (!a || !b) throw new Error(`[${ns}] connectFrom gave fewer than 2 sockets`);
   const sockets = performance.now();
@@ -64,7 +72,10 @@ export async function joinFrom(ns: string, to: LearnerTarget, name: string, requ
   const s = JSON.parse(created.body) as { sessionId: string; token: string; wsPath: string };
   const createdAt = performance.now();
   const tlsB = await pinnedTls(b, to.pin);
-  const ws = new WebSocket(`wss://${hostHeader}${s.wsPath}`, ['boxlab.v1', `boxlab.token.${s.token}`], { createConnection: () => tlsB, origin });
+  const ws = new WebSocket(`wss://${hostHeader}${s.wsPath}`, ['boxlab.v1', `boxlab.token.${s.token}`], {
+    createConnection: () => tlsB,
+    origin,
+  });
   let out = '';
   const waiters = new Set<() => void>();
   const decoder = new TextDecoder();
@@ -91,19 +102,20 @@ export async function joinFrom(ns: string, to: LearnerTarget, name: string, requ
     text: () => out,
     type: (k) => ws.send(Buffer.from(k), { binary: true }),
     close: () => ws.close(),
-    waitText: (re, timeoutMs = 30_000) => new Promise<void>((resolve, reject) => {
-      const check = (): void => {
-        if (!re.test(out)) return;
-        waiters.delete(check);
-        clearTimeout(timer);
-        resolve();
-      };
-      const timer = setTimeout(() => {
-        waiters.delete(check);
-        reject(new Error(`[${ns}] screen never matched ${re}; tail: ${JSON.stringify(out.slice(-200))}`));
-      }, timeoutMs);
-      waiters.add(check);
-      check();
-    }),
+    waitText: (re, timeoutMs = 30_000) =>
+      new Promise<void>((resolve, reject) => {
+        const check = (): void => {
+          if (!re.test(out)) return;
+          waiters.delete(check);
+          clearTimeout(timer);
+          resolve();
+        };
+        const timer = setTimeout(() => {
+          waiters.delete(check);
+          reject(new Error(`[${ns}] screen never matched ${re}; tail: ${JSON.stringify(out.slice(-200))}`));
+        }, timeoutMs);
+        waiters.add(check);
+        check();
+      }),
   };
 }

@@ -40,10 +40,25 @@ const PAGE = `<!doctype html><html><head><title>room</title></head><body><pre id
 </script></body></html>`;
 
 /** Chromium inside a learner's namespace: the DOM after the page ran (virtual time lets fetch and the socket finish). */
-function chromiumDom(room: Room, ns: string, url: string, spki: string | null, profile: string): Promise<{ code: number | null; dom: string; err: string }> {
+function chromiumDom(
+  room: Room,
+  ns: string,
+  url: string,
+  spki: string | null,
+  profile: string,
+): Promise<{ code: number | null; dom: string; err: string }> {
   const args = [
-    CHROMIUM, '--headless=new', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking',
-    '--disable-component-update', `--user-data-dir=${profile}`, '--virtual-time-budget=15000', '--dump-dom', url,
+    CHROMIUM,
+    '--headless=new',
+    '--no-sandbox',
+    '--disable-gpu',
+    '--no-first-run',
+    '--disable-background-networking',
+    '--disable-component-update',
+    `--user-data-dir=${profile}`,
+    '--virtual-time-budget=15000',
+    '--dump-dom',
+    url,
   ];
   if (spki) args.splice(1, 0, `--ignore-certificate-errors-spki-list=${spki}`);
   return new Promise((resolve) => {
@@ -61,11 +76,16 @@ function chromiumDom(room: Room, ns: string, url: string, spki: string | null, p
 }
 
 function curl(room: Room, ns: string, args: string[]): Promise<{ code: number; out: string }> {
-  return room.exec(ns, ['curl', '-sS', '--max-time', '30', ...args], { timeoutMs: 60_000 })
-    .then((r) => ({ code: 0, out: r.stdout }), (e: Error & { code?: number }) => ({ code: typeof e.code === 'number' ? e.code : -1, out: e.message }));
+  return room.exec(ns, ['curl', '-sS', '--max-time', '30', ...args], { timeoutMs: 60_000 }).then(
+    (r) => ({ code: 0, out: r.stdout }),
+    (e: Error & { code?: number }) => ({ code: typeof e.code === 'number' ? e.code : -1, out: e.message }),
+  );
 }
 
-test('a room: 30 learners behind one NAT seen as one address, the instructor as its own, Chromium over https + wss in a learner namespace', { skip, timeout: 300_000 }, async (t) => {
+test('a room: 30 learners behind one NAT seen as one address, the instructor as its own, Chromium over https + wss in a learner namespace', {
+  skip,
+  timeout: 300_000,
+}, async (t) => {
   const room = await createRoom({ learners: 30, prefix: PREFIX });
   t.after(() => room.destroy());
   const home = mkdtempSync(join(tmpdir(), 'bxtls-home-'));
@@ -76,31 +96,76 @@ test('a room: 30 learners behind one NAT seen as one address, the instructor as 
   const fake = fakeFactory();
   const logs: string[] = [];
   const srv = await startServer({
-    config: { host: room.serverAddress, port: 53000 + Math.floor(Math.random() * 1000), tls: 'self-signed', staticDir: www, maxSessions: 100, maxPerClient: 100 },
-    createSandbox: fake.create, cgroupVersion: 1, home, log: (l) => logs.push(l),
+    config: {
+      host: room.serverAddress,
+      port: 53000 + Math.floor(Math.random() * 1000),
+      tls: 'self-signed',
+      staticDir: www,
+      maxSessions: 100,
+      maxPerClient: 100,
+    },
+    createSandbox: fake.create,
+    cgroupVersion: 1,
+    home,
+    log: (l) => logs.push(l),
     course: { instructorToken: 'room-test-instructor-token', dbPath: ':memory:' },
   });
   t.after(() => srv.close());
   assert.ok(srv.tls);
   assert.ok(srv.tls.names.includes(room.serverAddress), `the certificate names the served address: ${srv.tls.names}`);
-  assert.ok(logs.some((l) => l === `learners open: https://${room.serverAddress}:${srv.port}/`), logs.join('\n'));
+  assert.ok(
+    logs.some((l) => l === `learners open: https://${room.serverAddress}:${srv.port}/`),
+    logs.join('\n'),
+  );
   const base = `https://${room.serverAddress}:${srv.port}`;
   const pin = ['-k', '--pinnedpubkey', `sha256//${srv.tls.spki}`];
 
   // A wrong pin is refused (curl 90: CURLE_SSL_PINNEDPUBKEYNOTMATCH): -k with a pin trusts that key, not any.
-  const wrong = await curl(room, room.learners[0]!.name, ['-k', '--pinnedpubkey', `sha256//${Buffer.alloc(32).toString('base64')}`, `${base}/api/health`]);
+  const wrong = await curl(room, room.learners[0]!.name, [
+    '-k',
+    '--pinnedpubkey',
+    `sha256//${Buffer.alloc(32).toString('base64')}`,
+    `${base}/api/health`,
+  ]);
   assert.equal(wrong.code, 90, wrong.out);
   // Plain http on the same port, from inside the room: redirected to https.
-  const redirect = await curl(room, room.learners[0]!.name, ['-o', '/dev/null', '-w', '%{http_code} %{redirect_url}', `http://${room.serverAddress}:${srv.port}/x`]);
+  const redirect = await curl(room, room.learners[0]!.name, [
+    '-o',
+    '/dev/null',
+    '-w',
+    '%{http_code} %{redirect_url}',
+    `http://${room.serverAddress}:${srv.port}/x`,
+  ]);
   assert.equal(redirect.out, `308 ${base}/x`);
 
   // All 30 at once, each asking for a session as the page does.
   const started = performance.now();
-  const answers = await Promise.all(room.learners.map((l, i) =>
-    curl(room, l.name, [...pin, '-X', 'POST', '-H', 'Content-Type: application/json', '--data', `{"name":"learner-${i + 1}"}`, `${base}/api/session`])));
+  const answers = await Promise.all(
+    room.learners.map((l, i) =>
+      curl(room, l.name, [
+        ...pin,
+        '-X',
+        'POST',
+        '-H',
+        'Content-Type: application/json',
+        '--data',
+        `{"name":"learner-${i + 1}"}`,
+        `${base}/api/session`,
+      ]),
+    ),
+  );
   const ms = performance.now() - started;
   for (const [i, a] of answers.entries()) assert.match(a.out, /"sessionId"/, `learner ${i + 1}: ${a.out}`);
-  const ins = await curl(room, room.instructor.name, [...pin, '-X', 'POST', '-H', 'Content-Type: application/json', '--data', '{"name":"instructor"}', `${base}/api/session`]);
+  const ins = await curl(room, room.instructor.name, [
+    ...pin,
+    '-X',
+    'POST',
+    '-H',
+    'Content-Type: application/json',
+    '--data',
+    '{"name":"instructor"}',
+    `${base}/api/session`,
+  ]);
   assert.match(ins.out, /"sessionId"/, ins.out);
 
   const seen = new Map<string, Set<string>>();
@@ -109,7 +174,7 @@ test('a room: 30 learners behind one NAT seen as one address, the instructor as 
     (seen.get(who) ?? seen.set(who, new Set()).get(who)!).add(s.addr.replace(/^::ffff:/, ''));
   }
   assert.equal(srv.manager.sessions().filter((s) => s.name?.startsWith('learner-')).length, 30);
-  assert.deepEqual([...(seen.get('learners') ?? [])], [room.natAddress], 'every learner arrives from the room\'s one address');
+  assert.deepEqual([...(seen.get('learners') ?? [])], [room.natAddress], "every learner arrives from the room's one address");
   assert.deepEqual([...(seen.get('instructor') ?? [])], [room.instructor.address], 'the instructor is seen with its own address');
   t.diagnostic(`30 learners: sessions created through the NAT in ${ms.toFixed(0)} ms (curl in each namespace, all at once)`);
 
@@ -123,18 +188,32 @@ test('a room: 30 learners behind one NAT seen as one address, the instructor as 
   t.after(() => rmSync(profile2, { recursive: true, force: true }));
   const refused = await chromiumDom(room, room.learners[1]!.name, `${base}/`, null, profile2);
   assert.doesNotMatch(refused.dom, /WSS-OK|loading/, 'an unpinned browser never runs the page');
-  t.diagnostic(`chromium with the pin: ${/WSS-OK[^<]*/.exec(ok.dom)?.[0]}; without: exit ${refused.code}, ${refused.dom.length} bytes of DOM, ${/ERR_CERT_[A-Z_]+/.exec(refused.dom + refused.err)?.[0] ?? 'no page'}`);
-  const chromiumAddrs = new Set(srv.manager.sessions().filter((s) => s.name === 'chromium').map((s) => s.addr.replace(/^::ffff:/, '')));
-  assert.deepEqual([...chromiumAddrs], [room.natAddress], 'the browser\'s session came through the NAT too');
+  t.diagnostic(
+    `chromium with the pin: ${/WSS-OK[^<]*/.exec(ok.dom)?.[0]}; without: exit ${refused.code}, ${refused.dom.length} bytes of DOM, ${/ERR_CERT_[A-Z_]+/.exec(refused.dom + refused.err)?.[0] ?? 'no page'}`,
+  );
+  const chromiumAddrs = new Set(
+    srv.manager
+      .sessions()
+      .filter((s) => s.name === 'chromium')
+      .map((s) => s.addr.replace(/^::ffff:/, '')),
+  );
+  assert.deepEqual([...chromiumAddrs], [room.natAddress], "the browser's session came through the NAT too");
 
   // Protocol learners in this process on sockets made inside their namespaces: a session, then wss, as the page does.
   const t1 = performance.now();
   const learnersByProtocol = room.learners.slice(2, 12);
-  const joined = await Promise.all(learnersByProtocol.map((l, i) => joinFrom(l.name, { host: room.serverAddress, port: srv.port, pin: srv.tls!.spki }, `proto-${i}`)));
+  const joined = await Promise.all(
+    learnersByProtocol.map((l, i) => joinFrom(l.name, { host: room.serverAddress, port: srv.port, pin: srv.tls!.spki }, `proto-${i}`)),
+  );
   await Promise.all(joined.map((p) => p.waitText(/\$ $/, 30_000)));
   t.diagnostic(`${joined.length} protocol learners (session + wss + prompt): ${(performance.now() - t1).toFixed(0)} ms`);
   for (const p of joined) p.close();
-  const protoAddrs = new Set(srv.manager.sessions().filter((s) => s.name?.startsWith('proto-')).map((s) => s.addr.replace(/^::ffff:/, '')));
+  const protoAddrs = new Set(
+    srv.manager
+      .sessions()
+      .filter((s) => s.name?.startsWith('proto-'))
+      .map((s) => s.addr.replace(/^::ffff:/, '')),
+  );
   assert.deepEqual([...protoAddrs], [room.natAddress]);
   // A socket from a learner namespace refuses a server whose key is not the pinned one.
   const [c] = await connectFrom(room.learners[12]!.name, room.serverAddress, srv.port, 1);
@@ -145,12 +224,18 @@ test('a room: 30 learners behind one NAT seen as one address, the instructor as 
   await nothingLeft(room.id);
 });
 
-
-test('a killed run\'s room is swept by its prefix', { skip, timeout: 120_000 }, async (t) => {
+test("a killed run's room is swept by its prefix", { skip, timeout: 120_000 }, async (t) => {
   // A child makes a room and is killed with SIGKILL: nothing of it ran its cleanup.
-  const child = spawn(process.execPath, ['--import', 'tsx', '-e',
-    `import('${new URL('./netns.ts', import.meta.url).href}').then(async (m) => { const r = await m.createRoom({ learners: 2, prefix: '${PREFIX}' }); console.log(r.id); setInterval(() => {}, 1000); })`,
-  ], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      '-e',
+      `import('${new URL('./netns.ts', import.meta.url).href}').then(async (m) => { const r = await m.createRoom({ learners: 2, prefix: '${PREFIX}' }); console.log(r.id); setInterval(() => {}, 1000); })`,
+    ],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
   t.after(() => child.kill('SIGKILL'));
   const id = await new Promise<string>((resolve, reject) => {
     child.stdout.on('data', (c) => resolve(String(c).trim()));
@@ -170,7 +255,9 @@ test('a test that fails after making a room leaves nothing (destroy registered w
   const dir = mkdtempSync(join(tmpdir(), 'bxtls-failing-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const file = join(dir, 'failing.test.mts');
-  writeFileSync(file, `import { test } from 'node:test';
+  writeFileSync(
+    file,
+    `import { test } from 'node:test';
 import { createRoom } from '${new URL('./netns.ts', import.meta.url).href}';
 test('fails', async (t) => {
   const room = await createRoom({ learners: 3, prefix: '${PREFIX}' });
@@ -178,12 +265,17 @@ test('fails', async (t) => {
   console.log('ROOM ' + room.id);
   throw new Error('deliberate failure');
 });
-`);
+`,
+  );
   const out = await new Promise<{ code: number | null; text: string }>((resolve) => {
     // A test run of its own: without NODE_TEST_CONTEXT, node --test does not take itself for a nested run.
     const env = { ...process.env };
     delete env.NODE_TEST_CONTEXT;
-    const child = spawn(process.execPath, ['--import', 'tsx', '--test', file], { stdio: ['ignore', 'pipe', 'pipe'], env, cwd: process.cwd() });
+    const child = spawn(process.execPath, ['--import', 'tsx', '--test', file], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env,
+      cwd: process.cwd(),
+    });
     let text = '';
     child.stdout.on('data', (c) => (text += c));
     child.stderr.on('data', (c) => (text += c));

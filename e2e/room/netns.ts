@@ -54,30 +54,51 @@ async function ip(...args: string[]): Promise<string> {
   }
 }
 
-function execIn(ns: string, argv: string[], opts: { timeoutMs?: number; input?: string } = {}): Promise<{ stdout: string; stderr: string }> {
+function execIn(
+  ns: string,
+  argv: string[],
+  opts: { timeoutMs?: number; input?: string } = {},
+): Promise<{ stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = execFile('ip', ['netns', 'exec', ns, ...argv], { timeout: opts.timeoutMs ?? 60_000, maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
-      if (err) reject(Object.assign(new Error(`[${ns}] ${argv.join(' ')}: ${stderr.trim() || err.message}`), { stdout, stderr, code: err.code }));
-      else resolve({ stdout, stderr });
-    });
+    const child = execFile(
+      'ip',
+      ['netns', 'exec', ns, ...argv],
+      { timeout: opts.timeoutMs ?? 60_000, maxBuffer: 16 * 1024 * 1024 },
+      (err, stdout, stderr) => {
+        if (err)
+          reject(
+            Object.assign(new Error(`[${ns}] ${argv.join(' ')}: ${stderr.trim() || err.message}`), { stdout, stderr, code: err.code }),
+          );
+        else resolve({ stdout, stderr });
+      },
+    );
     if (opts.input !== undefined) child.stdin?.end(opts.input);
   });
 }
 
 /** Namespaces whose name starts with the prefix (`ip netns list` prints "name" or "name (id: N)"). */
 export async function roomNamespaces(prefix: string): Promise<string[]> {
-  return (await ip('netns', 'list')).split('\n').map((l) => l.split(' ')[0]).filter((n): n is string => !!n?.startsWith(prefix));
+  return (await ip('netns', 'list'))
+    .split('\n')
+    .map((l) => l.split(' ')[0])
+    .filter((n): n is string => !!n?.startsWith(prefix));
 }
 
 /** Host links whose name starts with the prefix (`ip -o link` prints "N: name@peer: ..."). */
 export async function roomLinks(prefix: string): Promise<string[]> {
-  return (await ip('-o', 'link', 'show')).split('\n').map((l) => /^\d+:\s+([^:@\s]+)/.exec(l)?.[1]).filter((n): n is string => !!n?.startsWith(prefix));
+  return (await ip('-o', 'link', 'show'))
+    .split('\n')
+    .map((l) => /^\d+:\s+([^:@\s]+)/.exec(l)?.[1])
+    .filter((n): n is string => !!n?.startsWith(prefix));
 }
 
 /** Host nft tables whose name starts with the prefix (none should ever exist: the room's table lives in its namespace). */
 export async function roomTables(prefix: string): Promise<string[]> {
   const out = (await run('nft', ['list', 'tables'])).stdout;
-  return out.split('\n').map((l) => l.trim().split(/\s+/)[2]).filter((n): n is string => !!n?.startsWith(prefix));
+  return out
+    .split('\n')
+    .map((l) => l.trim().split(/\s+/)[2])
+    .filter((n): n is string => !!n?.startsWith(prefix));
 }
 
 /** Removes every namespace and host link starting with the prefix (what a killed run left). Returns what it removed. */
@@ -123,7 +144,11 @@ export async function createRoom(opts: RoomOptions): Promise<Room> {
     await sweepRooms(id);
   };
   const r: Room = {
-    id, room, instructor, learners, nftTable,
+    id,
+    room,
+    instructor,
+    learners,
+    nftTable,
     serverAddress: `${link}.1`,
     natAddress: `${link}.2`,
     execArgs: (ns, argv) => ['ip', 'netns', 'exec', ns, ...argv],
@@ -158,7 +183,8 @@ export async function createRoom(opts: RoomOptions): Promise<Room> {
     // Forwarding is per namespace (net.ipv4.ip_forward); the masquerade rewrites every learner to the uplink address.
     await execIn(room, ['sh', '-c', 'echo 1 > /proc/sys/net/ipv4/ip_forward']);
     await execIn(room, ['nft', '-f', '-'], {
-      input: `table ip ${nftTable} {\n  chain post {\n    type nat hook postrouting priority srcnat; policy accept;\n` +
+      input:
+        `table ip ${nftTable} {\n  chain post {\n    type nat hook postrouting priority srcnat; policy accept;\n` +
         `    oifname "up0" ip saddr ${lan}.0/24 masquerade\n  }\n}\n`,
     });
     // The instructor: its own /30 to the host, no NAT (the projector laptop on another network, or the server itself).

@@ -14,9 +14,17 @@ import { createRoom } from './netns.ts';
 
 const OUT = fileURLToPath(new URL('../../out', import.meta.url));
 const PREFIX = process.env.BOXLAB_ROOM_PREFIX ?? 'bxroom';
-const skip = process.getuid?.() !== 0 ? 'needs root' : !existsSync(join(OUT, 'index.html')) ? 'needs the web bundle (npx next build --webpack)' : false;
+const skip =
+  process.getuid?.() !== 0
+    ? 'needs root'
+    : !existsSync(join(OUT, 'index.html'))
+      ? 'needs the web bundle (npx next build --webpack)'
+      : false;
 
-test('the playground page in Chromium inside a learner namespace: https, secure context, a shell over wss', { skip, timeout: 180_000 }, async (t) => {
+test('the playground page in Chromium inside a learner namespace: https, secure context, a shell over wss', {
+  skip,
+  timeout: 180_000,
+}, async (t) => {
   const room = await createRoom({ learners: 2, prefix: PREFIX });
   t.after(() => room.destroy());
   const home = mkdtempSync(join(tmpdir(), 'boxlab-room-home-'));
@@ -24,7 +32,10 @@ test('the playground page in Chromium inside a learner namespace: https, secure 
   const fake = fakeFactory();
   const srv = await startServer({
     config: { host: room.serverAddress, port: 53000 + Math.floor(Math.random() * 1000), tls: 'self-signed', staticDir: OUT },
-    createSandbox: fake.create, cgroupVersion: 1, home, log: () => {},
+    createSandbox: fake.create,
+    cgroupVersion: 1,
+    home,
+    log: () => {},
     course: { instructorToken: 'room-page-instructor-token', dbPath: ':memory:' },
   });
   t.after(() => srv.close());
@@ -42,7 +53,7 @@ test('the playground page in Chromium inside a learner namespace: https, secure 
   await waitForPhase(page, 'running', 30_000);
   await waitForScreen(page, /\$$/, 15_000);
   const addrs = new Set(srv.manager.sessions().map((s) => s.addr.replace(/^::ffff:/, '')));
-  assert.deepEqual([...addrs], [room.natAddress], 'the page\'s session came through the NAT');
+  assert.deepEqual([...addrs], [room.natAddress], "the page's session came through the NAT");
   assert.ok(await page.evaluate(() => typeof navigator.clipboard?.writeText === 'function'));
 
   // The instructor, outside the NAT, opens the classroom with the token over the same certificate.
@@ -52,5 +63,5 @@ test('the playground page in Chromium inside a learner namespace: https, secure 
   const dashboard = ipage.waitForResponse((r) => new URL(r.url()).pathname === '/api/classroom' && r.status() === 200, { timeout: 30_000 });
   await ipage.goto(`https://${room.serverAddress}:${srv.port}/classroom#token=room-page-instructor-token`);
   const body = JSON.stringify(await (await dashboard).json());
-  assert.ok(body.includes(srv.manager.sessions()[0]!.session.id), 'the dashboard lists the learner\'s session');
+  assert.ok(body.includes(srv.manager.sessions()[0]!.session.id), "the dashboard lists the learner's session");
 });

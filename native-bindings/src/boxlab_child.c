@@ -195,7 +195,8 @@ __attribute__((noreturn)) void container_intermediate_process(struct ctx *c) {
 
   int status = 0;
   pid_t w;
-  do w = waitpid(child, &status, 0); while (w < 0 && errno == EINTR);
+  do w = waitpid(child, &status, 0);
+  while (w < 0 && errno == EINTR);
   begin(c, BX_CHILD_EXIT);
   if (w < 0) fail(c, "waitpid", NULL, errno);
   ok(c, status);

@@ -55,36 +55,36 @@ struct bx_event {
   int32_t stage;
   int32_t role;
   int32_t ok;
-  int32_t err;      /* errno when !ok */
-  int32_t pid;      /* pid in the caller's pid namespace */
-  int32_t value;    /* stage-specific: fork2 -> child pid, pty_open -> master fd, child_exit -> wait status */
-  int64_t t_start;  /* CLOCK_MONOTONIC ns */
+  int32_t err;     /* errno when !ok */
+  int32_t pid;     /* pid in the caller's pid namespace */
+  int32_t value;   /* stage-specific: fork2 -> child pid, pty_open -> master fd, child_exit -> wait status */
+  int64_t t_start; /* CLOCK_MONOTONIC ns */
   int64_t t_end;
   char syscall[24];
   char detail[BX_DETAIL_MAX];
 };
 
 struct bx_params {
-  const char *root;      /* merged overlay dir, a mount point in the host mount namespace */
+  const char *root; /* merged overlay dir, a mount point in the host mount namespace */
   const char *hostname;
   const char *workdir;
-  const char *argv;      /* NUL-separated, argc entries */
-  const char *envp;      /* NUL-separated, envc entries */
+  const char *argv; /* NUL-separated, argc entries */
+  const char *envp; /* NUL-separated, envc entries */
   int32_t argc;
   int32_t envc;
   int32_t use_pty;
-  int32_t stdio_fds[3];  /* pipe mode only */
-  int32_t status_fd;     /* events, write end */
-  int32_t control_fd;    /* 'G' go, 'P' pty taken, from the outer parent; read end */
-  int32_t exec_fd;       /* CLOEXEC write end: EOF with no data means execve succeeded */
-  uint32_t ns_flags;     /* CLONE_NEW* for the second unshare */
+  int32_t stdio_fds[3]; /* pipe mode only */
+  int32_t status_fd;    /* events, write end */
+  int32_t control_fd;   /* 'G' go, 'P' pty taken, from the outer parent; read end */
+  int32_t exec_fd;      /* CLOEXEC write end: EOF with no data means execve succeeded */
+  uint32_t ns_flags;    /* CLONE_NEW* for the second unshare */
   uint64_t cap_keep;
   uint32_t disable;
-  int32_t fail_at;       /* stage id that fails on purpose (tests), or -1 */
+  int32_t fail_at; /* stage id that fails on purpose (tests), or -1 */
   int64_t rlim_nofile;
   int64_t rlim_fsize;
-  const char *dev_opts;  /* tmpfs options for /dev */
-  const char *shm_opts;  /* tmpfs options for /dev/shm */
+  const char *dev_opts; /* tmpfs options for /dev */
+  const char *shm_opts; /* tmpfs options for /dev/shm */
   int32_t rows;
   int32_t cols;
 };

@@ -42,6 +42,9 @@ void setup_stdio(struct ctx *c);
 /* child_privileges.c */
 void drop_privileges(struct ctx *c);
 
-#define CHECK(c, expr, call, path) do { if ((expr) < 0) fail((c), (call), (path), errno); } while (0)
+#define CHECK(c, expr, call, path)                                                                                     \
+  do {                                                                                                                 \
+    if ((expr) < 0) fail((c), (call), (path), errno);                                                                  \
+  } while (0)
 
 #endif

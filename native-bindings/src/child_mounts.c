@@ -58,8 +58,10 @@ static void mount_dev(struct ctx *c) {
   ensure_dir(c, in_root(d, root, "/dev/shm"), 01777);
   CHECK(c, mount("shm", d, "tmpfs", NOSUID_NODEV_NOEXEC, c->p->shm_opts), "mount(tmpfs)", d);
   static const char *const links[][2] = {
-    {"/proc/self/fd", "/dev/fd"}, {"/proc/self/fd/0", "/dev/stdin"},
-    {"/proc/self/fd/1", "/dev/stdout"}, {"/proc/self/fd/2", "/dev/stderr"},
+      {"/proc/self/fd", "/dev/fd"},
+      {"/proc/self/fd/0", "/dev/stdin"},
+      {"/proc/self/fd/1", "/dev/stdout"},
+      {"/proc/self/fd/2", "/dev/stderr"},
   };
   for (size_t i = 0; i < sizeof links / sizeof *links; i++)
     CHECK(c, symlink(links[i][0], in_root(t, root, links[i][1])), "symlink", t);
@@ -67,11 +69,11 @@ static void mount_dev(struct ctx *c) {
 
 /* runc's defaults: paths of /proc that leak host information or let root inside change the host kernel. */
 static const char *const MASKED[] = {
-  "/proc/kcore", "/proc/keys", "/proc/latency_stats", "/proc/timer_list", "/proc/timer_stats",
-  "/proc/sched_debug", "/proc/acpi", "/proc/scsi", "/proc/asound", "/sys/firmware",
+    "/proc/kcore",       "/proc/keys", "/proc/latency_stats", "/proc/timer_list", "/proc/timer_stats",
+    "/proc/sched_debug", "/proc/acpi", "/proc/scsi",          "/proc/asound",     "/sys/firmware",
 };
 static const char *const READONLY[] = {
-  "/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger",
+    "/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger",
 };
 
 static void mask_paths(struct ctx *c) {
@@ -90,8 +92,8 @@ static void mask_paths(struct ctx *c) {
     if (lstat(in_root(path, root, READONLY[i]), &st) < 0) continue;
     /* /proc/sys/kernel/core_pattern would otherwise run a host program as root on a crash. */
     CHECK(c, mount(path, path, NULL, MS_BIND | MS_REC, NULL), "mount(bind)", path);
-    CHECK(c, mount(NULL, path, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | NOSUID_NODEV_NOEXEC, NULL),
-          "mount(remount,ro)", path);
+    CHECK(c, mount(NULL, path, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | NOSUID_NODEV_NOEXEC, NULL), "mount(remount,ro)",
+          path);
   }
 }
 

@@ -14,7 +14,8 @@ int64_t now_ns(void) {
 
 void copy_str(char *dst, size_t cap, const char *src) {
   size_t i = 0;
-  if (src) for (; src[i] && i + 1 < cap; i++) dst[i] = src[i];
+  if (src)
+    for (; src[i] && i + 1 < cap; i++) dst[i] = src[i];
   dst[i] = 0;
 }
 
@@ -29,7 +30,8 @@ void begin(struct ctx *c, int stage) {
 void emit(struct ctx *c) {
   c->ev.t_end = now_ns();
   ssize_t n;
-  do n = write(c->p->status_fd, &c->ev, sizeof c->ev); while (n < 0 && errno == EINTR);
+  do n = write(c->p->status_fd, &c->ev, sizeof c->ev);
+  while (n < 0 && errno == EINTR);
 }
 
 void ok(struct ctx *c, int32_t value) {
@@ -69,7 +71,8 @@ const char *in_root(char *buf, const char *root, const char *rel) {
 char read_control(struct ctx *c) {
   char b = 0;
   ssize_t n;
-  do n = read(c->p->control_fd, &b, 1); while (n < 0 && errno == EINTR);
+  do n = read(c->p->control_fd, &b, 1);
+  while (n < 0 && errno == EINTR);
   if (n != 1 || b == 'X') fail(c, "read", "control pipe: outer parent aborted", n < 0 ? errno : ECANCELED);
   return b;
 }

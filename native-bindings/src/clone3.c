@@ -126,8 +126,7 @@ int bx_clone_into_cgroup(const char *path, char *const argv[], char *const envp[
   if (ctx.err) {
     /* The child failed before or at execve and has exited with 127: reap it, report why. */
     int st;
-    while (waitpid((pid_t)r, &st, 0) < 0 && errno == EINTR) {
-    }
+    while (waitpid((pid_t)r, &st, 0) < 0 && errno == EINTR) {}
     return -ctx.err;
   }
   *pid_out = (pid_t)r;

@@ -52,10 +52,21 @@ static size_t pack(const struct bx_params *p, const uint8_t *filter, int32_t fle
   char *blob = calloc(1, total);
   if (!blob) return 0;
   struct bx_blob_header h = {
-    .magic = BX_BLOB_MAGIC, .total_len = (uint32_t)total, .argc = p->argc, .envc = p->envc, .use_pty = p->use_pty,
-    .has_stdio = p->stdio_fds[0] >= 0, .fail_at = p->fail_at, .rows = p->rows, .cols = p->cols,
-    .ns_flags = p->ns_flags, .disable = p->disable, .filter_len = (uint32_t)flen, .cap_keep = p->cap_keep,
-    .rlim_nofile = p->rlim_nofile, .rlim_fsize = p->rlim_fsize,
+      .magic = BX_BLOB_MAGIC,
+      .total_len = (uint32_t)total,
+      .argc = p->argc,
+      .envc = p->envc,
+      .use_pty = p->use_pty,
+      .has_stdio = p->stdio_fds[0] >= 0,
+      .fail_at = p->fail_at,
+      .rows = p->rows,
+      .cols = p->cols,
+      .ns_flags = p->ns_flags,
+      .disable = p->disable,
+      .filter_len = (uint32_t)flen,
+      .cap_keep = p->cap_keep,
+      .rlim_nofile = p->rlim_nofile,
+      .rlim_fsize = p->rlim_fsize,
   };
   memcpy(blob, &h, sizeof h);
   char *at = blob + sizeof h;
@@ -85,7 +96,10 @@ BX_API int bx_spawn_cg(const struct bx_params *p, const uint8_t *filter, int32_t
 
   /* The whole blob fits the pipe before the child runs (F_SETPIPE_SZ up to 1 MiB as root), so this never blocks. */
   int boot[2];
-  if (pipe2(boot, O_CLOEXEC) < 0) { free(blob); return -errno; }
+  if (pipe2(boot, O_CLOEXEC) < 0) {
+    free(blob);
+    return -errno;
+  }
   if (len > 65536 && fcntl(boot[1], F_SETPIPE_SZ, (int)len) < 0) goto fail_errno;
   for (size_t off = 0; off < len;) {
     ssize_t n = write(boot[1], blob + off, len - off);

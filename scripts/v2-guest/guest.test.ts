@@ -22,7 +22,15 @@ function fakeModDir(mods: Record<string, string[]>): string {
 }
 
 test('moduleLoadOrder: dependencies first, each module once, "-" and "_" are one name', () => {
-  const dir = fakeModDir({ virtio: [], virtio_ring: [], virtio_pci: ['virtio_ring', 'virtio'], '9pnet': [], '9p': ['9pnet', 'netfs'], netfs: [], overlay: [] });
+  const dir = fakeModDir({
+    virtio: [],
+    virtio_ring: [],
+    virtio_pci: ['virtio_ring', 'virtio'],
+    '9pnet': [],
+    '9p': ['9pnet', 'netfs'],
+    netfs: [],
+    overlay: [],
+  });
   try {
     const names = moduleLoadOrder(dir, ['virtio_pci', '9p', 'overlay', 'virtio']).map((m) => m.name);
     assert.deepEqual(names, ['virtio_ring', 'virtio', 'virtio_pci', '9pnet', 'netfs', '9p', 'overlay']);

@@ -32,7 +32,8 @@ function imagePackage(log) {
     r = ask();
   }
   const m = /Depends: (linux-image-[\w.+-]+)/.exec(r.stdout);
-  if (!m) throw new Error('apt knows no linux-image-amd64 (a Debian archive is needed; or set BOXLAB_V2_KERNEL_DEB=/path/to/linux-image-*.deb)');
+  if (!m)
+    throw new Error('apt knows no linux-image-amd64 (a Debian archive is needed; or set BOXLAB_V2_KERNEL_DEB=/path/to/linux-image-*.deb)');
   return m[1];
 }
 
@@ -53,7 +54,10 @@ export function ensureKernel(cache, log) {
       log(`downloading ${pkg} (apt-get download, ~70 MB; cached in ${kdir})`);
       // apt drops to user _apt for downloads, which cannot write a root-owned temp dir (apt.conf(5)).
       mustRun('apt-get', ['download', '-q', '-o', 'APT::Sandbox::User=root', pkg], { cwd: work });
-      deb = join(work, readdirSync(work).find((f) => f.endsWith('.deb')));
+      deb = join(
+        work,
+        readdirSync(work).find((f) => f.endsWith('.deb')),
+      );
     }
     log(`extracting ${basename(deb)}`);
     const out = join(work, 'x');
@@ -96,7 +100,12 @@ export function moduleLoadOrder(modDir, roots = GUEST_MODULES) {
     const rel = line.trim();
     if (!rel) continue;
     // modules.order lists "kernel/fs/9p/9p.ko"; module names use '_' where file names may use '-'.
-    byName.set(basename(rel).replace(/\.ko(\.\w+)?$/, '').replace(/-/g, '_'), join(modDir, rel));
+    byName.set(
+      basename(rel)
+        .replace(/\.ko(\.\w+)?$/, '')
+        .replace(/-/g, '_'),
+      join(modDir, rel),
+    );
   }
   const order = [];
   const seen = new Set();

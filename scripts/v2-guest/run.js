@@ -2,7 +2,18 @@
 // run.js: runs one command inside a pure cgroup v2 guest (Debian kernel under qemu, caller in session-1.scope) and
 // returns its exit status. Usage: node scripts/v2-guest/run.js [--checkout DIR] [options] -- <command...>
 import { spawn, spawnSync } from 'node:child_process';
-import { accessSync, closeSync, constants, existsSync, ftruncateSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  accessSync,
+  closeSync,
+  constants,
+  existsSync,
+  ftruncateSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -147,38 +158,86 @@ const env = commandEnv();
 const cmdText = positionals.join(' ');
 writeFileSync(
   join(job, 'cmd.sh'),
-  ['# cmd.sh: written by run.js; runs in session-1.scope', 'set -e',
-    ...Object.entries(env).map(([k, v]) => `export ${k}=${sq(v)}`), `cd ${sq(checkout)}`, 'set +e',
-    `exec ${positionals.map(sq).join(' ')}`, ''].join('\n'),
+  [
+    '# cmd.sh: written by run.js; runs in session-1.scope',
+    'set -e',
+    ...Object.entries(env).map(([k, v]) => `export ${k}=${sq(v)}`),
+    `cd ${sq(checkout)}`,
+    'set +e',
+    `exec ${positionals.map(sq).join(' ')}`,
+    '',
+  ].join('\n'),
 );
 writeFileSync(
   join(job, 'config.sh'),
-  [`IMAGE_SRC=${sq(image)}`, `CHECKOUT=${sq(checkout)}`, "ROOT_CONTROLLERS='cpu memory pids'", "SLICE_CONTROLLERS='cpu memory pids'",
+  [
+    `IMAGE_SRC=${sq(image)}`,
+    `CHECKOUT=${sq(checkout)}`,
+    "ROOT_CONTROLLERS='cpu memory pids'",
+    "SLICE_CONTROLLERS='cpu memory pids'",
     `CMD_TEXT=${sq(cmdText)}`,
-    ...(opt.systemd ? ['SYSTEMD=1', `SYSTEMD_SH=${sq(join(import.meta.dirname, 'systemd.sh'))}`,
-      `SYSTEMD_JOB=${sq(join(import.meta.dirname, 'systemd-job.sh'))}`] : []), ''].join('\n'),
+    ...(opt.systemd
+      ? [
+          'SYSTEMD=1',
+          `SYSTEMD_SH=${sq(join(import.meta.dirname, 'systemd.sh'))}`,
+          `SYSTEMD_JOB=${sq(join(import.meta.dirname, 'systemd-job.sh'))}`,
+        ]
+      : []),
+    '',
+  ].join('\n'),
 );
 log(`kernel ${kernel.release}, initramfs ${(readFileSync(initrd).length / 1e6).toFixed(1)} MB with ${mods.length} modules`);
 
-const cmdline = ['console=ttyS0', 'rdinit=/init', 'panic=-1', 'quiet', 'loglevel=3',
+const cmdline = [
+  'console=ttyS0',
+  'rdinit=/init',
+  'panic=-1',
+  'quiet',
+  'loglevel=3',
   // Pure v2: no v1 hierarchy can be mounted at all; the systemd switch is what a systemd host boots with.
-  'cgroup_no_v1=all', 'systemd.unified_cgroup_hierarchy=1'].join(' ');
+  'cgroup_no_v1=all',
+  'systemd.unified_cgroup_hierarchy=1',
+].join(' ');
 const fsdev = (id, path, extra) => [
-  '-fsdev', `local,id=${id},path=${path},security_model=none${extra}`,
-  '-device', `virtio-9p-pci,fsdev=${id},mount_tag=${id}`,
+  '-fsdev',
+  `local,id=${id},path=${path},security_model=none${extra}`,
+  '-device',
+  `virtio-9p-pci,fsdev=${id},mount_tag=${id}`,
 ];
 const args = [
   // qboot (qemu-system-data) only loads the kernel; SeaBIOS took ~10 s longer to get there under TCG here.
   ...(existsSync(QBOOT) ? ['-bios', QBOOT] : []),
-  '-machine', 'q35', '-accel', mode === 'kvm' ? 'kvm' : 'tcg,thread=multi',
-  '-cpu', opt.cpu ?? (mode === 'kvm' ? 'host' : 'max'), '-smp', opt.smp, '-m', opt.mem,
+  '-machine',
+  'q35',
+  '-accel',
+  mode === 'kvm' ? 'kvm' : 'tcg,thread=multi',
+  '-cpu',
+  opt.cpu ?? (mode === 'kvm' ? 'host' : 'max'),
+  '-smp',
+  opt.smp,
+  '-m',
+  opt.mem,
   // -nodefaults: no NIC, no disks; the guest has no network at all, only loopback.
-  '-nodefaults', '-no-user-config', '-display', 'none', '-serial', 'stdio', '-no-reboot', '-nic', 'none',
-  '-kernel', kernel.vmlinuz, '-initrd', initrd, '-append', cmdline,
+  '-nodefaults',
+  '-no-user-config',
+  '-display',
+  'none',
+  '-serial',
+  'stdio',
+  '-no-reboot',
+  '-nic',
+  'none',
+  '-kernel',
+  kernel.vmlinuz,
+  '-initrd',
+  initrd,
+  '-append',
+  cmdline,
   ...fsdev('hostroot', '/', ',readonly=on,multidevs=remap'),
   ...fsdev('job', job, ''),
   // cache=unsafe: the disk is thrown away after the run, so flushes need not reach the host's disk.
-  '-drive', `file=${disk},if=virtio,format=raw,cache=unsafe`,
+  '-drive',
+  `file=${disk},if=virtio,format=raw,cache=unsafe`,
 ];
 log(`booting qemu (${mode}, ${opt.smp} vCPU, ${opt.mem} MB), timeout ${opt.timeout}s: ${cmdText}`);
 const vm = spawn(qemu, args, { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -214,7 +273,7 @@ vm.on('exit', (code, signal) => {
   if (partial) process.stdout.write(partial + '\n');
   const statusFile = join(job, 'status');
   const status = existsSync(statusFile) ? Number(readFileSync(statusFile, 'utf8').trim()) : null;
-  let rc = timedOut ? 124 : status ?? 125;
+  let rc = timedOut ? 124 : (status ?? 125);
   if (!Number.isInteger(rc)) rc = 125;
   if (status === null && !timedOut) log(`the guest stopped without an exit status (qemu ${signal ?? `exit ${code}`})`);
   log(`done: exit ${rc}; boot ${bootSecs ?? '?'}s (first guest line at ${firstLine ?? '?'}s), total ${secs()}s`);

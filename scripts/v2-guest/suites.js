@@ -35,10 +35,19 @@ const sq = (x) => `'${x.replace(/'/g, `'\\''`)}'`;
 const stamp = (what) => `echo "[v2-suites $(cut -d' ' -f1 /proc/uptime)s] ${what}"`;
 // By default also the lessons only a v2 host can prove (front matter `needs: [cgroup-v2]`; skipped on the host).
 const V2_LESSONS = 'lab-cgroup';
-const lessons = positionals.length ? [] : [stamp(`start lessons ${V2_LESSONS}`),
-  `BOXLAB_LESSON_SLUGS=${V2_LESSONS} node scripts/test.js --phases=root server/lessons/lessons.root.test.ts || rc=1`];
-const script = ['rc=0', ...filters.flatMap((f) => [stamp(`start ${f}`), `node scripts/test.js --phases=root ${sq(f)} || rc=1`]),
-  ...lessons, stamp('end'), 'exit $rc'].join('; ');
+const lessons = positionals.length
+  ? []
+  : [
+      stamp(`start lessons ${V2_LESSONS}`),
+      `BOXLAB_LESSON_SLUGS=${V2_LESSONS} node scripts/test.js --phases=root server/lessons/lessons.root.test.ts || rc=1`,
+    ];
+const script = [
+  'rc=0',
+  ...filters.flatMap((f) => [stamp(`start ${f}`), `node scripts/test.js --phases=root ${sq(f)} || rc=1`]),
+  ...lessons,
+  stamp('end'),
+  'exit $rc',
+].join('; ');
 args.push('--', 'sh', '-c', script);
 
 const t0 = Date.now();
@@ -73,7 +82,9 @@ function systemdBoot() {
     process.stdout.write(b);
     sdBoot = /\[v2-guest .*\bboot ([\d.?]+)s/.exec(b)?.[1] ?? sdBoot;
   });
-  return new Promise((resolve) => c.on('close', (code) => resolve({ code, boot: sdBoot, why: code === 124 ? 'time budget ran out' : `exit ${code}` })));
+  return new Promise((resolve) =>
+    c.on('close', (code) => resolve({ code, boot: sdBoot, why: code === 124 ? 'time budget ran out' : `exit ${code}` })),
+  );
 }
 
 const main = child ? new Promise((resolve) => child.on('close', resolve)) : Promise.resolve(0);
@@ -100,6 +111,8 @@ main.then(async (code) => {
     else fail += 1;
   }
   const sdText = sd ? `; real systemd: ${sd.code === 0 ? 'passed' : `FAILED (${sd.why})`}, boot ${sd.boot ?? '?'}s` : '';
-  console.log(`\n=== cgroup v2 guest [${[...filters, ...(sd ? ['systemd'] : [])].join(' ')}]: ${pass} passed, ${fail} failed, ${skip} skipped${why}${child ? `; boot ${boot}s` : ''}${sdText}; ${mins} min ===`);
+  console.log(
+    `\n=== cgroup v2 guest [${[...filters, ...(sd ? ['systemd'] : [])].join(' ')}]: ${pass} passed, ${fail} failed, ${skip} skipped${why}${child ? `; boot ${boot}s` : ''}${sdText}; ${mins} min ===`,
+  );
   process.exitCode = code === 0 && complete && (!sd || sd.code === 0) ? 0 : code || 1;
 });

@@ -109,7 +109,12 @@ export function readFileBeneath(root: string, rel: string, maxBytes = 1 << 20): 
 }
 
 /** Writes (creates or truncates) a regular file beneath `root`; `owner` chowns it, e.g. to the box's root uid. */
-export function writeFileBeneath(root: string, rel: string, data: string | Buffer, opts: { mode?: number; owner?: { uid: number; gid: number } } = {}): void {
+export function writeFileBeneath(
+  root: string,
+  rel: string,
+  data: string | Buffer,
+  opts: { mode?: number; owner?: { uid: number; gid: number } } = {},
+): void {
   const fd = openBeneath(root, rel, O_WRONLY | O_CREAT, opts.mode ?? 0o644);
   try {
     requireRegular(fd, rel);

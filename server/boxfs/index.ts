@@ -16,6 +16,14 @@
 export { absent, at, gone, O_CLOEXEC, openDirAt, openFileAt, openRoot, orAbsent, tryOr } from './at.ts';
 export { closeFd, listAt, lstatAt, openDir, readAt, readlinkAt, readText, readUpTo } from './fd.ts';
 export {
-  descend, fileBoxPath, openBeneath, openDirBeneath, readFileBeneath, readProcFile, splitBoxPath, UnsafePathError, writeFileBeneath,
+  descend,
+  fileBoxPath,
+  openBeneath,
+  openDirBeneath,
+  readFileBeneath,
+  readProcFile,
+  splitBoxPath,
+  UnsafePathError,
+  writeFileBeneath,
 } from './beneath.ts';
 export { lstatBeneath, readHeadBeneath, statDirBeneath } from './lookup.ts';

@@ -31,11 +31,13 @@ export function loadInstructorToken(home: string): string {
   try {
     text = readFileSync(file, 'utf8');
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw new TokenError(`${file}: cannot read it (${(err as NodeJS.ErrnoException).code})`);
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT')
+      throw new TokenError(`${file}: cannot read it (${(err as NodeJS.ErrnoException).code})`);
   }
   if (text !== null) {
     const t = text.trim();
-    if (!INSTRUCTOR_TOKEN_RE.test(t)) throw new TokenError(`${file}: not an instructor token (16+ characters of A-Z a-z 0-9 _ -); delete it to make a new one`);
+    if (!INSTRUCTOR_TOKEN_RE.test(t))
+      throw new TokenError(`${file}: not an instructor token (16+ characters of A-Z a-z 0-9 _ -); delete it to make a new one`);
     return t;
   }
   const t = randomBytes(24).toString('base64url');
@@ -51,7 +53,9 @@ export function loadInstructorToken(home: string): string {
     }
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'EEXIST') return loadInstructorToken(home);
-    throw new TokenError(`${file}: cannot keep the instructor token there (${(err as NodeJS.ErrnoException).code}); set BOXLAB_HOME or BOXLAB_INSTRUCTOR_TOKEN`);
+    throw new TokenError(
+      `${file}: cannot keep the instructor token there (${(err as NodeJS.ErrnoException).code}); set BOXLAB_HOME or BOXLAB_INSTRUCTOR_TOKEN`,
+    );
   }
   return t;
 }
@@ -60,7 +64,10 @@ export class InstructorAuth {
   readonly token: string;
   private readonly hash: Buffer;
 
-  constructor(token?: string, readonly logins: LoginLimiter = new LoginLimiter()) {
+  constructor(
+    token?: string,
+    readonly logins: LoginLimiter = new LoginLimiter(),
+  ) {
     const t = token?.trim() || randomBytes(24).toString('base64url');
     if (!INSTRUCTOR_TOKEN_RE.test(t)) throw new TokenError('BOXLAB_INSTRUCTOR_TOKEN must be at least 16 characters of A-Z a-z 0-9 _ -');
     this.token = t;

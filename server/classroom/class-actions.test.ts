@@ -13,7 +13,11 @@ const auth = { Authorization: `Bearer ${TOKEN}` };
 test('a playground learner follows every class action: broadcast (also when joining later), goto, reset notice, class over', async (t) => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'boxlab-class-actions-'));
   t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
-  const { url, fake, srv } = await start(t, { maxPerClient: 10 }, { course: { instructorToken: TOKEN, dbPath: path.join(dir, 'boxlab.db') } });
+  const { url, fake, srv } = await start(
+    t,
+    { maxPerClient: 10 },
+    { course: { instructorToken: TOKEN, dbPath: path.join(dir, 'boxlab.db') } },
+  );
   const act = async (body: object) => JSON.parse((await http(url, 'POST', '/api/classroom/action', JSON.stringify(body), auth)).body);
   /** The playground page: says "not in a lesson" after every hello, as components/classroom/useClassActions.ts does. */
   const playground = async (): Promise<TestClient> => {

@@ -1,6 +1,14 @@
 // HTTP of classes: the public join (rate-limited per address) and the instructor's class routes (create, roster, QR, CSV, end).
 import QRCode from 'qrcode';
-import { API_CLASSES_PATH, API_JOIN_PATH, joinRequest, normalizeCode, type ClassDetail, type JoinInfoResponse, type JoinResponse } from '../protocol/classes.ts';
+import {
+  API_CLASSES_PATH,
+  API_JOIN_PATH,
+  joinRequest,
+  normalizeCode,
+  type ClassDetail,
+  type JoinInfoResponse,
+  type JoinResponse,
+} from '../protocol/classes.ts';
 import { WS_PATH } from '../protocol/messages.ts';
 import { addressKey, BudgetBook, TokenBucket, type Rate } from '../sessions/budget.ts';
 import type { ClassRow } from './class-store.ts';
@@ -130,11 +138,21 @@ export class ClassApi {
     }
     const limits = { ...(this.deps.manager.limits as object), ...j.cls.limits };
     const out: JoinResponse & { wsPath: string; sessionId: string; token: string; limits: unknown; bootId: string } = {
-      classId: j.cls.id, className: j.cls.name, code: j.cls.code, memberId: j.member.id, name: j.member.name,
-      resume: j.resume ?? '', resumed: j.resume === null, lessons: j.cls.lessons,
+      classId: j.cls.id,
+      className: j.cls.name,
+      code: j.cls.code,
+      memberId: j.member.id,
+      name: j.member.name,
+      resume: j.resume ?? '',
+      resumed: j.resume === null,
+      lessons: j.cls.lessons,
       session: { sessionId: j.session.id, token: j.token, wsPath: WS_PATH, limits, bootId: this.deps.manager.bootId },
       // The same fields at the top: the page's session client reads a join like POST /api/session.
-      sessionId: j.session.id, token: j.token, wsPath: WS_PATH, limits, bootId: this.deps.manager.bootId,
+      sessionId: j.session.id,
+      token: j.token,
+      wsPath: WS_PATH,
+      limits,
+      bootId: this.deps.manager.bootId,
     };
     send(res, 201, out);
   }
@@ -216,8 +234,11 @@ export class ClassApi {
     const csv = this.deps.classes.csv(cls);
     const file = `${cls.name.replace(/[^A-Za-z0-9_-]+/g, '-').slice(0, 40) || 'class'}-${cls.code}.csv`;
     res.writeHead(200, {
-      ...this.deps.securityHeaders, 'Content-Type': 'text/csv; charset=utf-8', 'Cache-Control': 'no-store',
-      'Content-Disposition': `attachment; filename="${file}"`, 'Content-Length': String(Buffer.byteLength(csv)),
+      ...this.deps.securityHeaders,
+      'Content-Type': 'text/csv; charset=utf-8',
+      'Cache-Control': 'no-store',
+      'Content-Disposition': `attachment; filename="${file}"`,
+      'Content-Length': String(Buffer.byteLength(csv)),
     });
     res.end(r.method === 'HEAD' ? undefined : csv);
   }

@@ -75,7 +75,8 @@ test('join codes: 6 symbols without 0/O/1/I/L, case-insensitive, spaces and dash
 test('display names: trimmed, collapsed, NFC; control, bidi and zero-width characters refused; 40 at most', () => {
   assert.deepEqual(cleanName('  Ana   María '), { ok: true, name: 'Ana María' });
   assert.deepEqual(cleanName('Jose\u0301'), { ok: true, name: 'José' });
-  for (const bad of ['a\u0007b', 'evil\u202Egnp.exe', 'zero\u200Bwidth', 'line\nbreak', '\u0085x']) assert.equal(cleanName(bad).ok, false, JSON.stringify(bad));
+  for (const bad of ['a\u0007b', 'evil\u202Egnp.exe', 'zero\u200Bwidth', 'line\nbreak', '\u0085x'])
+    assert.equal(cleanName(bad).ok, false, JSON.stringify(bad));
   assert.equal(cleanName('   ').ok, false);
   assert.equal(cleanName('x'.repeat(41)).ok, false);
   assert.equal(cleanName('😀'.repeat(40)).ok, true, 'length counts characters, not UTF-16 units');
@@ -105,7 +106,13 @@ test('CSV: RFC 4180 quoting of commas, quotes and newlines; OWASP formula prefix
   assert.equal(csvField('\rx'), `"'\rx"`, 'a leading CR is defused and quoted');
   assert.equal(csvField('=HYPERLINK("http://x","y")'), `"'=HYPERLINK(""http://x"",""y"")"`);
   assert.equal(csvField(-3), '-3', 'numbers are numbers');
-  assert.equal(toCsv([['a', 'b'], [1, null]]), 'a,b\r\n1,\r\n');
+  assert.equal(
+    toCsv([
+      ['a', 'b'],
+      [1, null],
+    ]),
+    'a,b\r\n1,\r\n',
+  );
 });
 
 test('class CSV: one row per learner and step, times and seconds, names with commas, quotes and newlines', () => {
@@ -119,7 +126,8 @@ test('class CSV: one row per learner and step, times and seconds, names with com
   now = Date.now();
   progress.pass(memberKey(bob.id), 'l1', 0);
   const csv = classCsv({
-    cls, lesson: () => ({ title: 'Lesson, 1', steps: ['First\nstep', 'Second'] }),
+    cls,
+    lesson: () => ({ title: 'Lesson, 1', steps: ['First\nstep', 'Second'] }),
     members: [
       { name: 'Al "the" pal,\nJr', joinedAt: now, times: store.stepTimes(memberKey(tricky.id)) },
       { name: bob.name, joinedAt: bob.joinedAt, times: store.stepTimes(memberKey(bob.id)) },

@@ -78,29 +78,70 @@ export interface MemberRow {
   seenAt: number;
 }
 
-type RawClass = { id: string; code: string; name: string; lessons: string; memory: string; cpus: string; pids: number; cap: number; created_at: number; ended_at: number | null };
+type RawClass = {
+  id: string;
+  code: string;
+  name: string;
+  lessons: string;
+  memory: string;
+  cpus: string;
+  pids: number;
+  cap: number;
+  created_at: number;
+  ended_at: number | null;
+};
 type RawMember = { id: string; class_id: string; name: string; joined_at: number; seen_at: number };
 const toClass = (r: RawClass): ClassRow => ({
-  id: r.id, code: r.code, name: r.name, lessons: JSON.parse(r.lessons) as string[],
-  limits: { memory: r.memory, cpuLimit: r.cpus, pids: r.pids }, cap: r.cap, createdAt: r.created_at, endedAt: r.ended_at,
+  id: r.id,
+  code: r.code,
+  name: r.name,
+  lessons: JSON.parse(r.lessons) as string[],
+  limits: { memory: r.memory, cpuLimit: r.cpus, pids: r.pids },
+  cap: r.cap,
+  createdAt: r.created_at,
+  endedAt: r.ended_at,
 });
 const toMember = (r: RawMember): MemberRow => ({ id: r.id, classId: r.class_id, name: r.name, joinedAt: r.joined_at, seenAt: r.seen_at });
 
-const QUERIES = ['insertClass', 'classById', 'openByCode', 'allClasses', 'end', 'setCap', 'insertMember', 'memberByResume', 'memberById', 'nameTaken', 'members', 'countMembers', 'seen', 'open', 'opened', 'passed'] as const;
+const QUERIES = [
+  'insertClass',
+  'classById',
+  'openByCode',
+  'allClasses',
+  'end',
+  'setCap',
+  'insertMember',
+  'memberByResume',
+  'memberById',
+  'nameTaken',
+  'members',
+  'countMembers',
+  'seen',
+  'open',
+  'opened',
+  'passed',
+] as const;
 
 export class ClassStore {
   private readonly q: Record<(typeof QUERIES)[number], Statement>;
 
-  constructor(private readonly db: Db, private readonly now: () => number = Date.now) {
+  constructor(
+    private readonly db: Db,
+    private readonly now: () => number = Date.now,
+  ) {
     migrate(db);
     this.q = {
-      insertClass: db.prepare('INSERT INTO classes (id, code, name, lessons, memory, cpus, pids, cap, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)'),
+      insertClass: db.prepare(
+        'INSERT INTO classes (id, code, name, lessons, memory, cpus, pids, cap, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
+      ),
       classById: db.prepare('SELECT * FROM classes WHERE id = ?'),
       openByCode: db.prepare('SELECT * FROM classes WHERE code = ? AND ended_at IS NULL'),
       allClasses: db.prepare('SELECT * FROM classes ORDER BY created_at DESC'),
       end: db.prepare('UPDATE classes SET ended_at = ? WHERE id = ? AND ended_at IS NULL'),
       setCap: db.prepare('UPDATE classes SET cap = ? WHERE id = ? AND ended_at IS NULL'),
-      insertMember: db.prepare('INSERT INTO members (id, class_id, name, name_key, resume_hash, joined_at, seen_at) VALUES (?, ?, ?, ?, ?, ?, ?)'),
+      insertMember: db.prepare(
+        'INSERT INTO members (id, class_id, name, name_key, resume_hash, joined_at, seen_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
+      ),
       memberByResume: db.prepare('SELECT * FROM members WHERE resume_hash = ?'),
       memberById: db.prepare('SELECT * FROM members WHERE id = ?'),
       nameTaken: db.prepare('SELECT 1 FROM members WHERE class_id = ? AND name_key = ?'),
@@ -119,7 +160,17 @@ export class ClassStore {
     for (let attempt = 0; ; attempt++) {
       const code = randomCode(CODE_LENGTH);
       try {
-        this.q.insertClass.run(id, code, c.name, JSON.stringify(c.lessons), c.limits.memory, c.limits.cpuLimit, c.limits.pids, c.cap, this.now());
+        this.q.insertClass.run(
+          id,
+          code,
+          c.name,
+          JSON.stringify(c.lessons),
+          c.limits.memory,
+          c.limits.cpuLimit,
+          c.limits.pids,
+          c.cap,
+          this.now(),
+        );
         return this.getClass(id)!;
       } catch (err) {
         if (attempt >= 20 || !/UNIQUE/.test((err as Error).message)) throw err;

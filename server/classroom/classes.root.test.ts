@@ -20,32 +20,52 @@ const AUTH = { Authorization: `Bearer ${TOKEN}`, 'Content-Type': 'application/js
 const RUN = process.env.BOXLAB_RUN ?? '/run/boxlab-classes';
 const PROMPT = /# (\x1b\[6n)?$/;
 
-const freePort = () => new Promise<number>((resolve) => {
-  const s = createServer().listen(0, '127.0.0.1', () => {
-    const p = (s.address() as { port: number }).port;
-    s.close(() => resolve(p));
+const freePort = () =>
+  new Promise<number>((resolve) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const p = (s.address() as { port: number }).port;
+      s.close(() => resolve(p));
+    });
   });
-});
 
 /** `node server/root/compose.ts` as `boxlab serve` runs it, with its own database (BOXLAB_HOME) and run dir. */
 function serve(port: number, home: string, image: string): Promise<ChildProcess> {
-  const env = { ...process.env, BOXLAB_HOME: home, BOXLAB_IMAGE: image, BOXLAB_RUN: RUN, BOXLAB_INSTRUCTOR_TOKEN: TOKEN, BOXLAB_MAX_PER_CLIENT: '1', BOXLAB_WARM_POOL: '0' }; // one box per session is counted: no pool
-  const child = spawn(process.execPath, ['--import', 'tsx', 'server/root/compose.ts', '--port', String(port), '--static-dir', '/nonexistent/out'], { cwd: repo, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const env = {
+    ...process.env,
+    BOXLAB_HOME: home,
+    BOXLAB_IMAGE: image,
+    BOXLAB_RUN: RUN,
+    BOXLAB_INSTRUCTOR_TOKEN: TOKEN,
+    BOXLAB_MAX_PER_CLIENT: '1',
+    BOXLAB_WARM_POOL: '0',
+  }; // one box per session is counted: no pool
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', 'server/root/compose.ts', '--port', String(port), '--static-dir', '/nonexistent/out'],
+    { cwd: repo, env, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
   let out = '';
   return new Promise((resolve, reject) => {
     const t = setTimeout(() => reject(new Error(`server did not start: ${out}`)), 60_000);
     const on = (b: Buffer) => {
       out += b.toString();
-      if (out.includes('listening on')) (clearTimeout(t), resolve(child));
+      if (out.includes('listening on')) clearTimeout(t), resolve(child);
     };
     child.stdout!.on('data', on);
     child.stderr!.on('data', on);
     child.on('exit', (code) => (clearTimeout(t), reject(new Error(`server exited ${code}: ${out}`))));
   });
 }
-const stop = (c: ChildProcess) => new Promise<void>((resolve) => (c.exitCode !== null ? resolve() : (c.once('exit', () => resolve()), c.kill('SIGTERM'))));
+const stop = (c: ChildProcess) =>
+  new Promise<void>((resolve) => (c.exitCode !== null ? resolve() : (c.once('exit', () => resolve()), c.kill('SIGTERM'))));
 
-const json = async (url: string, method: string, p: string, body?: unknown, headers: Record<string, string> = { 'Content-Type': 'application/json' }) => {
+const json = async (
+  url: string,
+  method: string,
+  p: string,
+  body?: unknown,
+  headers: Record<string, string> = { 'Content-Type': 'application/json' },
+) => {
   const r = await http(url, method, p, body === undefined ? undefined : JSON.stringify(body), headers);
   return { status: r.status, body: r.body ? JSON.parse(r.body) : null };
 };
@@ -73,7 +93,10 @@ async function shell(url: string, token: string): Promise<TestClient> {
   return c;
 }
 
-test('join by code → a box with the class limits (kernel view); the class survives a server restart', { skip: !root && 'needs root', timeout: 180_000 }, async (t) => {
+test('join by code → a box with the class limits (kernel view); the class survives a server restart', {
+  skip: !root && 'needs root',
+  timeout: 180_000,
+}, async (t) => {
   const home = fs.mkdtempSync(path.join(os.tmpdir(), 'boxlab-classes-root-'));
   const image = defaultImagePath();
   const port = await freePort();
@@ -84,7 +107,13 @@ test('join by code → a box with the class limits (kernel view); the class surv
     fs.rmSync(home, { recursive: true, force: true });
   });
 
-  const created = await json(url, 'POST', '/api/classroom/classes', { name: 'Root test class', lessons: ['xray-tour'], limits: { memory: '96M', cpus: '0.3', pids: 50 }, cap: 5 }, AUTH);
+  const created = await json(
+    url,
+    'POST',
+    '/api/classroom/classes',
+    { name: 'Root test class', lessons: ['xray-tour'], limits: { memory: '96M', cpus: '0.3', pids: 50 }, cap: 5 },
+    AUTH,
+  );
   assert.equal(created.status, 201, JSON.stringify(created.body));
   const cls = created.body;
   // Per-address cap 1 for this server: two learners from this one address still join the class.
@@ -103,7 +132,11 @@ test('join by code → a box with the class limits (kernel view); the class surv
   c.close();
 
   await stop(child);
-  assert.deepEqual(readRecords(RUN).filter((r) => r.serverPid === child.pid), [], 'the old server left no box');
+  assert.deepEqual(
+    readRecords(RUN).filter((r) => r.serverPid === child.pid),
+    [],
+    'the old server left no box',
+  );
   child = await serve(port, home, image);
   const d = await json(url, 'GET', `/api/classroom/classes/${cls.id}`, undefined, AUTH);
   assert.equal(d.status, 200);

@@ -17,14 +17,29 @@ const AUTH = { Authorization: `Bearer ${TOKEN}`, 'Content-Type': 'application/js
 
 /** Step 0 of xray-tour passes once the learner typed the command (as in classroom.test.ts). */
 function fakeProbe(sb: SandboxHandle): BoxProbe {
-  const has = () => Buffer.concat((sb as FakeSandbox).input).toString().includes('echo hello > /root/hello.txt');
+  const has = () =>
+    Buffer.concat((sb as FakeSandbox).input)
+      .toString()
+      .includes('echo hello > /root/hello.txt');
   const st = { isFile: () => true, isCharacterDevice: () => false, size: 6, mode: 0o644, uid: 0 } as unknown as fsT.Stats;
   return {
-    id: sb.id, initPid: sb.pids.init, events: [], processes: () => [],
-    upperStat: (rel) => (rel === '/root/hello.txt' && has() ? st : null), lowerStat: () => null,
+    id: sb.id,
+    initPid: sb.pids.init,
+    events: [],
+    processes: () => [],
+    upperStat: (rel) => (rel === '/root/hello.txt' && has() ? st : null),
+    lowerStat: () => null,
     readUpper: (rel) => (rel === '/root/hello.txt' && has() ? { data: Buffer.from('hello\n'), stat: st } : null),
-    procText: () => '', hostText: () => '', stats: () => sb.stats(), cgroupSubtree: () => sb.cgroupSubtree(), cgroupText: () => '', inNamespace: async () => '',
-    nsInode: () => 0, boxDirId: () => null, rootIdOf: () => null, cwdOutside: () => null,
+    procText: () => '',
+    hostText: () => '',
+    stats: () => sb.stats(),
+    cgroupSubtree: () => sb.cgroupSubtree(),
+    cgroupText: () => '',
+    inNamespace: async () => '',
+    nsInode: () => 0,
+    boxDirId: () => null,
+    rootIdOf: () => null,
+    cwdOutside: () => null,
   };
 }
 
@@ -38,17 +53,29 @@ async function setup(t: TestContext, config: Partial<ServerConfig> = {}, dbPath?
 
 const post = (url: string, p: string, body: unknown, headers: Record<string, string> = { 'Content-Type': 'application/json' }) =>
   http(url, 'POST', p, JSON.stringify(body), headers).then((r) => ({ ...r, json: r.body ? JSON.parse(r.body) : null }));
-const get = (url: string, p: string, headers: Record<string, string> = AUTH) => http(url, 'GET', p, undefined, headers).then((r) => ({ ...r, json: r.headers['content-type']?.includes('json') ? JSON.parse(r.body) : null }));
-const newClass = (url: string, body: unknown = { name: 'Kernel 101', lessons: ['xray-tour'], limits: { memory: '128m', cpus: '0.25', pids: 64 }, cap: 40 }) => post(url, '/api/classroom/classes', body, AUTH);
+const get = (url: string, p: string, headers: Record<string, string> = AUTH) =>
+  http(url, 'GET', p, undefined, headers).then((r) => ({
+    ...r,
+    json: r.headers['content-type']?.includes('json') ? JSON.parse(r.body) : null,
+  }));
+const newClass = (
+  url: string,
+  body: unknown = { name: 'Kernel 101', lessons: ['xray-tour'], limits: { memory: '128m', cpus: '0.25', pids: 64 }, cap: 40 },
+) => post(url, '/api/classroom/classes', body, AUTH);
 
 test('creating a class: instructor only, validated, a code, a link and a QR code', async (t) => {
   const { url } = await setup(t);
   assert.equal((await post(url, '/api/classroom/classes', { name: 'x' })).status, 401);
   for (const [body, why] of [
-    [{ name: '' }, /name/], [{ name: 'x', lessons: ['no-such-lesson'] }, /no such lesson/],
-    [{ name: 'x', limits: { memory: '10G' } }, /more than this server/], [{ name: 'x', limits: { memory: 'lots' } }, /size/],
-    [{ name: 'x', limits: { memory: '1M' } }, /at least 16M/], [{ name: 'x', limits: { pids: 100000 } }, /more than this server/],
-    [{ name: 'x', cap: 0 }, /./], [{ name: 'two\nlines' }, /class name: .*control/], [{ name: 'x', extra: 1 }, /./],
+    [{ name: '' }, /name/],
+    [{ name: 'x', lessons: ['no-such-lesson'] }, /no such lesson/],
+    [{ name: 'x', limits: { memory: '10G' } }, /more than this server/],
+    [{ name: 'x', limits: { memory: 'lots' } }, /size/],
+    [{ name: 'x', limits: { memory: '1M' } }, /at least 16M/],
+    [{ name: 'x', limits: { pids: 100000 } }, /more than this server/],
+    [{ name: 'x', cap: 0 }, /./],
+    [{ name: 'two\nlines' }, /class name: .*control/],
+    [{ name: 'x', extra: 1 }, /./],
   ] as const) {
     const r = await newClass(url, body);
     assert.equal(r.status, 400, JSON.stringify(body));
@@ -62,7 +89,10 @@ test('creating a class: instructor only, validated, a code, a link and a QR code
   assert.equal(c.link, `${url}/join?code=${c.code}`);
   assert.match(c.qrSvg, /^<svg[^>]*viewBox/);
   const list = await get(url, '/api/classroom/classes');
-  assert.deepEqual(list.json.active.map((x: { id: string }) => x.id), [c.id]);
+  assert.deepEqual(
+    list.json.active.map((x: { id: string }) => x.id),
+    [c.id],
+  );
   assert.equal((await get(url, `/api/join/${c.code.toLowerCase()}`, {})).json.name, 'Kernel 101', 'codes are case-insensitive');
 });
 
@@ -70,7 +100,10 @@ test('thirty learners behind one address join a class; the playground cap per ad
   const { url, srv, fake } = await setup(t, { maxPerClient: 3 });
   const { json: c } = await newClass(url);
   const joins = await Promise.all(Array.from({ length: 30 }, (_, i) => post(url, '/api/join', { code: c.code, name: `Learner ${i}` })));
-  assert.deepEqual(joins.map((j) => j.status), Array(30).fill(201));
+  assert.deepEqual(
+    joins.map((j) => j.status),
+    Array(30).fill(201),
+  );
   // The same address asks for playground boxes: three, then a refusal that says it is the per-address limit.
   for (let i = 0; i < 3; i++) assert.equal((await http(url, 'POST', '/api/session')).status, 201);
   const refused = await http(url, 'POST', '/api/session');
@@ -159,7 +192,11 @@ test('progress with times, roster, CSV export, end → archived (read-only), kep
   l.type('echo hello > /root/hello.txt\r');
   await l.waitMessage('check', (m) => m.passed);
   const dash = await get(first.url, '/api/classroom');
-  assert.equal(dash.json.sessions.find((s: { sessionId: string }) => s.sessionId === j.json.sessionId)?.name, 'Zoë, "the" learner', 'the class name wins over what the page says');
+  assert.equal(
+    dash.json.sessions.find((s: { sessionId: string }) => s.sessionId === j.json.sessionId)?.name,
+    'Zoë, "the" learner',
+    'the class name wins over what the page says',
+  );
   const d = (await get(first.url, `/api/classroom/classes/${c.id}`)).json;
   assert.equal(d.roster.length, 1);
   assert.equal(d.roster[0].sessionId, j.json.sessionId);
@@ -169,7 +206,7 @@ test('progress with times, roster, CSV export, end → archived (read-only), kep
   const mine = await get(first.url, '/api/progress', { 'x-boxlab-resume': j.json.resume });
   assert.deepEqual(mine.json.progress['xray-tour'].steps, [0]);
   const browsers = await get(first.url, '/api/progress', { 'x-boxlab-learner': 'X'.repeat(43) });
-  assert.deepEqual(browsers.json.progress, {}, 'the page\'s own learner id got nothing');
+  assert.deepEqual(browsers.json.progress, {}, "the page's own learner id got nothing");
   const csv = await get(first.url, `/api/classroom/classes/${c.id}/export.csv`);
   assert.equal(csv.status, 200);
   assert.match(String(csv.headers['content-type']), /^text\/csv/);

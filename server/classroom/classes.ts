@@ -1,14 +1,22 @@
 // Classes as first-class things: create, join (caps per class and per learner, not per address), roster, CSV, archive.
 import { CLOSE } from '../protocol/messages.ts';
 import {
-  classCapRequest, cleanName, createClassRequest, formatResume, normalizeCode,
-  type ClassLimits, type ClassSummary, type JoinRequest, type RefusalReason, type RosterEntry,
+  classCapRequest,
+  cleanName,
+  createClassRequest,
+  formatResume,
+  normalizeCode,
+  type ClassLimits,
+  type ClassSummary,
+  type JoinRequest,
+  type RefusalReason,
+  type RosterEntry,
 } from '../protocol/classes.ts';
 import type { Limits } from '../lessons/settings.ts';
 import { formatBytes, parseBytes } from '../protocol/size.ts';
 import type { Session } from '../sessions/session.ts';
 import type { CreateResult, SessionManager } from '../sessions/manager.ts';
-import { ClassStore, memberKey, type ClassRow, type MemberRow } from './class-store.ts';
+import { type ClassStore, memberKey, type ClassRow, type MemberRow } from './class-store.ts';
 import { classCsv } from './csv.ts';
 
 export interface Refusal {
@@ -20,9 +28,7 @@ export interface Refusal {
   retryAfterSec?: number;
   limit?: number;
 }
-export type JoinResult =
-  | { ok: true; cls: ClassRow; member: MemberRow; resume: string | null; session: Session; token: string }
-  | Refusal;
+export type JoinResult = { ok: true; cls: ClassRow; member: MemberRow; resume: string | null; session: Session; token: string } | Refusal;
 
 export interface ClassesDeps {
   manager: SessionManager;
@@ -52,10 +58,17 @@ export function refusal(reason: RefusalReason, retryAfterSec: number, limit?: nu
 /** A refused SessionManager.create as a typed refusal. */
 export function sessionRefusal(r: Exclude<CreateResult, { ok: true }>, manager: SessionManager, maxPerClient: number): Refusal {
   if (r.reason === 'closing') return refusal('closing', r.retryAfterSec);
-  return r.reason === 'client_full' ? refusal('client_full', r.retryAfterSec, maxPerClient) : refusal('server_full', r.retryAfterSec, manager.capacity);
+  return r.reason === 'client_full'
+    ? refusal('client_full', r.retryAfterSec, maxPerClient)
+    : refusal('server_full', r.retryAfterSec, manager.capacity);
 }
 
-const bad = (message: string, status: 400 | 404 = 400): Refusal => ({ ok: false, status, error: status === 404 ? 'not_found' : 'bad_request', message });
+const bad = (message: string, status: 400 | 404 = 400): Refusal => ({
+  ok: false,
+  status,
+  error: status === 404 ? 'not_found' : 'bad_request',
+  message,
+});
 
 export class Classes {
   /** Live sessions of class members: session id → member (the box's limits and the progress key come from it). */
@@ -85,7 +98,8 @@ export class Classes {
         return bad(`memory ${JSON.stringify(limits.memory)} ${(err as Error).message}`);
       }
       if (!(b >= 16 * 1024 ** 2)) return bad('memory must be at least 16M');
-      if (b > server.memoryBytes) return bad(`memory ${limits.memory} is more than this server gives a box (${formatBytes(server.memoryBytes)})`);
+      if (b > server.memoryBytes)
+        return bad(`memory ${limits.memory} is more than this server gives a box (${formatBytes(server.memoryBytes)})`);
       out.memory = formatBytes(b);
     }
     if (limits.cpus !== undefined) {
@@ -204,12 +218,17 @@ export class Classes {
 
   summary(cls: ClassRow): ClassSummary {
     const store = this.deps.store();
-    const online = new Set([...this.bySession.entries()].filter(([sid, m]) => m.classId === cls.id && this.deps.manager.get(sid)).map(([, m]) => m.memberId));
+    const online = new Set(
+      [...this.bySession.entries()].filter(([sid, m]) => m.classId === cls.id && this.deps.manager.get(sid)).map(([, m]) => m.memberId),
+    );
     return { ...cls, members: store.memberCount(cls.id), online: online.size };
   }
 
   list(): { active: ClassSummary[]; archived: ClassSummary[] } {
-    const all = this.deps.store().classes().map((c) => this.summary(c));
+    const all = this.deps
+      .store()
+      .classes()
+      .map((c) => this.summary(c));
     return { active: all.filter((c) => c.endedAt === null), archived: all.filter((c) => c.endedAt !== null) };
   }
 
@@ -218,8 +237,11 @@ export class Classes {
     return store.members(cls.id).map((m) => {
       const times = store.stepTimes(memberKey(m.id));
       return {
-        memberId: m.id, name: m.name, joinedAt: m.joinedAt, seenAt: m.seenAt,
-        sessionId: cls.endedAt === null ? this.sessionOf(m.id)?.id ?? null : null,
+        memberId: m.id,
+        name: m.name,
+        joinedAt: m.joinedAt,
+        seenAt: m.seenAt,
+        sessionId: cls.endedAt === null ? (this.sessionOf(m.id)?.id ?? null) : null,
         steps: [...times].map(([k, t]) => ({ slug: k.slice(0, k.lastIndexOf('#')), step: Number(k.slice(k.lastIndexOf('#') + 1)), ...t })),
       };
     });
@@ -236,7 +258,10 @@ export class Classes {
     const cls = this.deps.store().getClass(id);
     if (!cls) return bad('no such class', 404);
     if (!this.deps.store().endClass(id)) return bad('this class has already ended');
-    const sessions = [...this.bySession].filter(([, m]) => m.classId === id).map(([sid]) => this.deps.manager.get(sid)).filter((s): s is Session => !!s);
+    const sessions = [...this.bySession]
+      .filter(([, m]) => m.classId === id)
+      .map(([sid]) => this.deps.manager.get(sid))
+      .filter((s): s is Session => !!s);
     for (const s of sessions) s.client?.send({ type: 'class_ended', message: `The class "${cls.name}" is over. Your progress is saved.` });
     await Promise.all(sessions.map((s) => this.deps.manager.destroy(s, CLOSE.SESSION_GONE, 'class ended')));
     this.deps.log(`class ${cls.code} ended and archived (${sessions.length} box(es) closed)`);

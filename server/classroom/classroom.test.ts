@@ -20,18 +20,34 @@ function fakeProbe(sb: SandboxHandle): BoxProbe {
   const has = () => typed().includes('echo hello > /root/hello.txt');
   const st = { isFile: () => true, isCharacterDevice: () => false, size: 6, mode: 0o644, uid: 0 } as unknown as fsT.Stats;
   return {
-    id: sb.id, initPid: sb.pids.init, events: [], processes: () => [],
-    upperStat: (rel) => (rel === '/root/hello.txt' && has() ? st : null), lowerStat: () => null,
+    id: sb.id,
+    initPid: sb.pids.init,
+    events: [],
+    processes: () => [],
+    upperStat: (rel) => (rel === '/root/hello.txt' && has() ? st : null),
+    lowerStat: () => null,
     readUpper: (rel) => (rel === '/root/hello.txt' && has() ? { data: Buffer.from('hello\n'), stat: st } : null),
-    procText: () => '', hostText: () => '', stats: () => sb.stats(), cgroupSubtree: () => sb.cgroupSubtree(), cgroupText: () => '', inNamespace: async () => '',
-    nsInode: () => 0, boxDirId: () => null, rootIdOf: () => null, cwdOutside: () => null,
+    procText: () => '',
+    hostText: () => '',
+    stats: () => sb.stats(),
+    cgroupSubtree: () => sb.cgroupSubtree(),
+    cgroupText: () => '',
+    inNamespace: async () => '',
+    nsInode: () => 0,
+    boxDirId: () => null,
+    rootIdOf: () => null,
+    cwdOutside: () => null,
   };
 }
 
 async function setup(t: TestContext) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'boxlab-class-'));
   t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
-  const s = await start(t, {}, { course: { instructorToken: TOKEN, dbPath: path.join(dir, 'boxlab.db'), checkIntervalMs: 100, probeFor: fakeProbe } });
+  const s = await start(
+    t,
+    {},
+    { course: { instructorToken: TOKEN, dbPath: path.join(dir, 'boxlab.db'), checkIntervalMs: 100, probeFor: fakeProbe } },
+  );
   return { ...s, dbPath: path.join(dir, 'boxlab.db') };
 }
 
@@ -103,11 +119,24 @@ test('classroom auth: 401 without or with a wrong token, 403 for a learner token
   assert.equal((await http(url, 'GET', '/api/classroom/auth', undefined, { Authorization: `Bearer ${TOKEN}` })).status, 200);
   const up = (protocols: string, q: string) => rawUpgrade(url, { Origin: url, 'Sec-WebSocket-Protocol': protocols }, `/ws/watch${q}`);
   assert.equal((await up('boxlab.v1', `?session=${sessionId}`)).status, 401);
-  assert.equal((await up(`boxlab.v1, boxlab.token.${token}`, `?session=${sessionId}`)).status, 403, 'learners cannot spectate, not even themselves');
+  assert.equal(
+    (await up(`boxlab.v1, boxlab.token.${token}`, `?session=${sessionId}`)).status,
+    403,
+    'learners cannot spectate, not even themselves',
+  );
   assert.equal((await up('boxlab.v1, boxlab.instructor.wrong-token-xxxxxxxx', `?session=${sessionId}`)).status, 401);
   assert.equal((await up(`boxlab.v1, boxlab.instructor.${TOKEN}`, '?session=ffffffffffff')).status, 404);
   assert.equal((await up(`boxlab.v1, boxlab.token.${token}`, '')).status, 404, 'nothing broadcast yet');
-  assert.equal((await rawUpgrade(url, { Origin: 'https://evil.example', 'Sec-WebSocket-Protocol': `boxlab.v1, boxlab.instructor.${TOKEN}` }, `/ws/watch?session=${sessionId}`)).status, 403);
+  assert.equal(
+    (
+      await rawUpgrade(
+        url,
+        { Origin: 'https://evil.example', 'Sec-WebSocket-Protocol': `boxlab.v1, boxlab.instructor.${TOKEN}` },
+        `/ws/watch?session=${sessionId}`,
+      )
+    ).status,
+    403,
+  );
   assert.equal((await up(`boxlab.v1, boxlab.instructor.${TOKEN}`, `?session=${sessionId}`)).status, 101);
 });
 
@@ -134,9 +163,14 @@ test('spectate: snapshot then live output, read-only; broadcast reaches a follow
   const ic = new TestClient(url, inst.token);
   await ic.waitMessage('state', (m) => m.state === 'running');
   assert.equal(fake.made.at(-1)!.config.lab, true, "the instructor's box is a lab box (the unshare demo works)");
-  assert.ok(fake.made.slice(0, -1).every((f) => !f.config.lab), 'learner boxes are not, outside lab lessons');
+  assert.ok(
+    fake.made.slice(0, -1).every((f) => !f.config.lab),
+    'learner boxes are not, outside lab lessons',
+  );
   const b = await learner(url, 'Bea', null, 'B'.repeat(43));
-  const r = await http(url, 'POST', '/api/classroom/action', JSON.stringify({ action: 'broadcast', sessionId: inst.sessionId }), { Authorization: `Bearer ${TOKEN}` });
+  const r = await http(url, 'POST', '/api/classroom/action', JSON.stringify({ action: 'broadcast', sessionId: inst.sessionId }), {
+    Authorization: `Bearer ${TOKEN}`,
+  });
   assert.equal(JSON.parse(r.body).affected, 2);
   await b.c.waitMessage('broadcast', (m) => m.active && m.name === 'Instructor');
   const follow = watcher(url, ['boxlab.v1', `boxlab.token.${b.token}`]);
@@ -149,9 +183,14 @@ test('spectate: snapshot then live output, read-only; broadcast reaches a follow
   const g = await http(url, 'POST', '/api/classroom/action', '{"action":"goto","slug":"overlayfs"}', { Authorization: `Bearer ${TOKEN}` });
   assert.equal(JSON.parse(g.body).affected, 2);
   await a.c.waitMessage('goto', (m) => m.slug === 'overlayfs');
-  assert.equal((await http(url, 'POST', '/api/classroom/action', '{"action":"goto","slug":"nope"}', { Authorization: `Bearer ${TOKEN}` })).status, 404);
+  assert.equal(
+    (await http(url, 'POST', '/api/classroom/action', '{"action":"goto","slug":"nope"}', { Authorization: `Bearer ${TOKEN}` })).status,
+    404,
+  );
   const made = fake.made.length;
-  await http(url, 'POST', '/api/classroom/action', JSON.stringify({ action: 'reset', sessionId: a.sessionId }), { Authorization: `Bearer ${TOKEN}` });
+  await http(url, 'POST', '/api/classroom/action', JSON.stringify({ action: 'reset', sessionId: a.sessionId }), {
+    Authorization: `Bearer ${TOKEN}`,
+  });
   assert.equal(fake.made.length, made + 1, 'a fresh sandbox for that learner');
   const end = await http(url, 'POST', '/api/classroom/action', '{"action":"end"}', { Authorization: `Bearer ${TOKEN}` });
   assert.equal(JSON.parse(end.body).affected, 3);
@@ -159,7 +198,10 @@ test('spectate: snapshot then live output, read-only; broadcast reaches a follow
   assert.equal((await a.c.waitClose()).code, 4404);
   assert.equal((await follow.waitClose()).code, 4404);
   assert.equal(srv.manager.size, 0);
-  assert.ok(fake.made.every((f) => f.destroyed), 'every sandbox torn down');
+  assert.ok(
+    fake.made.every((f) => f.destroyed),
+    'every sandbox torn down',
+  );
 });
 
 test("a lesson with its own limits gets a sandbox rebuilt with them (never above the server's)", async (t) => {
@@ -173,14 +215,22 @@ test("a lesson with its own limits gets a sandbox rebuilt with them (never above
   await c.waitMessage('check', (m) => m.slug === 'overlayfs', 3000);
   await c.until(() => fake.made.some((f) => f.config.memoryBytes === 256 * MiB && !f.destroyed), 3000, 'a default sandbox again');
   await c.waitMessage('state', (m) => m.state === 'running');
-  await c.until(() => fake.made.at(-1)!.config.memoryBytes === 256 * MiB && srv.manager.sessions()[0]?.session.state === 'running', 3000, 'running');
+  await c.until(
+    () => fake.made.at(-1)!.config.memoryBytes === 256 * MiB && srv.manager.sessions()[0]?.session.state === 'running',
+    3000,
+    'running',
+  );
   const made = fake.made.length;
   c.control({ type: 'lesson', slug: 'xray-tour', step: 0, learner: LEARNER });
   await c.waitMessage('check', (m) => m.slug === 'xray-tour', 3000);
   await new Promise((r) => setTimeout(r, 300));
   assert.equal(fake.made.length, made, 'a lesson without settings keeps a default sandbox');
   c.control({ type: 'lesson', slug: 'cgroup-pids', step: 0, learner: LEARNER });
-  await c.until(() => fake.made.some((f) => f.config.pids === 32 && f.config.memoryBytes === 256 * MiB && !f.destroyed), 3000, 'a pids-32 sandbox with the default memory');
+  await c.until(
+    () => fake.made.some((f) => f.config.pids === 32 && f.config.memoryBytes === 256 * MiB && !f.destroyed),
+    3000,
+    'a pids-32 sandbox with the default memory',
+  );
 });
 
 test('a flood of lesson messages runs the check at most about once per 50 ms', async (t) => {

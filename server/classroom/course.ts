@@ -61,11 +61,17 @@ export class Course {
   private classStoreInstance: ClassStore | null = null;
   readonly classes: Classes;
 
-  constructor(readonly deps: CourseDeps, private readonly opts: CourseOptions = {}) {
+  constructor(
+    readonly deps: CourseDeps,
+    private readonly opts: CourseOptions = {},
+  ) {
     this.auth = new InstructorAuth(opts.instructorToken ?? process.env.BOXLAB_INSTRUCTOR_TOKEN);
     this.packs = new PackSet({ builtinDir: opts.lessonsDir, packDirs: opts.packDirs, log: deps.log, watch: opts.watchLessons });
     for (const p of this.packs.packs) {
-      if (p.manifest.image && !imageDir(p.manifest.image)) deps.log(`lesson pack ${p.dir}: image "${p.manifest.image}" is not built on this server (boxlab rootfs): its lessons use the default image`);
+      if (p.manifest.image && !imageDir(p.manifest.image))
+        deps.log(
+          `lesson pack ${p.dir}: image "${p.manifest.image}" is not built on this server (boxlab rootfs): its lessons use the default image`,
+        );
     }
     this.runner = new CheckRunner({
       lessons: () => this.lessonMap,
@@ -82,19 +88,32 @@ export class Course {
       log: deps.log,
     });
     this.classes = new Classes({
-      manager: deps.manager, store: () => this.classStore, limits: deps.limits, graceSec: deps.graceSec ?? 60,
-      maxPerClient: deps.maxPerClient ?? 3, log: deps.log,
+      manager: deps.manager,
+      store: () => this.classStore,
+      limits: deps.limits,
+      graceSec: deps.graceSec ?? 60,
+      maxPerClient: deps.maxPerClient ?? 3,
+      log: deps.log,
       lesson: (slug) => {
         const l = this.lessonMap.get(slug)?.lesson;
         return l && { title: l.title, steps: l.steps.map((st) => st.title) };
       },
     });
     this.watch = new WatchHub({
-      manager: deps.manager, allowedOrigins: deps.allowedOrigins, auth: this.auth, log: deps.log,
-      broadcast: () => (this.broadcastId ? deps.manager.get(this.broadcastId) ?? null : null),
+      manager: deps.manager,
+      allowedOrigins: deps.allowedOrigins,
+      auth: this.auth,
+      log: deps.log,
+      broadcast: () => (this.broadcastId ? (deps.manager.get(this.broadcastId) ?? null) : null),
       nameOf: (s) => this.nameOf(s),
     });
-    this.dashboard = new Dashboard(deps.manager, this.runner, () => this.lessonMap, () => this.store, this.instructors);
+    this.dashboard = new Dashboard(
+      deps.manager,
+      this.runner,
+      () => this.lessonMap,
+      () => this.store,
+      this.instructors,
+    );
   }
 
   /** Opened on first use, so a server that never sees a learner never touches the disk. */
@@ -123,7 +142,9 @@ export class Course {
 
   nameOf(s: Session): string {
     if (this.instructors.has(s.id)) return 'Instructor';
-    return this.classes.nameOf(s.id) || this.runner.states.get(s.id)?.name || this.deps.manager.info(s.id)?.name || `learner ${s.id.slice(0, 4)}`;
+    return (
+      this.classes.nameOf(s.id) || this.runner.states.get(s.id)?.name || this.deps.manager.info(s.id)?.name || `learner ${s.id.slice(0, 4)}`
+    );
   }
 
   /** Control messages the playground protocol does not know (socket.ts hands them over). */
@@ -164,7 +185,10 @@ export class Course {
 
   private learners(): Session[] {
     for (const id of this.instructors) if (!this.deps.manager.get(id)) this.instructors.delete(id);
-    return this.deps.manager.sessions().map((i) => i.session).filter((s) => !this.instructors.has(s.id) && !s.destroyed);
+    return this.deps.manager
+      .sessions()
+      .map((i) => i.session)
+      .filter((s) => !this.instructors.has(s.id) && !s.destroyed);
   }
 
   async act(a: ClassAction): Promise<ActionResult> {
@@ -181,7 +205,7 @@ export class Course {
       case 'goto': {
         if (!this.lessonMap.has(a.slug)) return { ok: false, status: 404, message: 'no such lesson' };
         let n = 0;
-        for (const s of this.learners()) if (s.client) (s.client.send({ type: 'goto', slug: a.slug }), n++);
+        for (const s of this.learners()) if (s.client) s.client.send({ type: 'goto', slug: a.slug }), n++;
         return { ok: true, affected: n };
       }
       case 'broadcast':
@@ -212,7 +236,7 @@ export class Course {
     this.watch.closeViewers(CLOSE.SESSION_GONE, id ? 'broadcast switched' : 'broadcast ended', 'broadcast');
     const name = id ? this.nameOf(this.deps.manager.get(id)!) : undefined;
     let n = 0;
-    for (const s of this.learners()) if (s.client) (s.client.send({ type: 'broadcast', active: id !== null, name }), n++);
+    for (const s of this.learners()) if (s.client) s.client.send({ type: 'broadcast', active: id !== null, name }), n++;
     return { ok: true, affected: n };
   }
 

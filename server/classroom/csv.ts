@@ -17,7 +17,18 @@ export function toCsv(rows: readonly (readonly (string | number | null | undefin
 }
 
 export const CSV_HEADER = [
-  'class', 'class_code', 'learner', 'joined_at', 'lesson', 'lesson_title', 'step', 'step_title', 'status', 'opened_at', 'passed_at', 'seconds',
+  'class',
+  'class_code',
+  'learner',
+  'joined_at',
+  'lesson',
+  'lesson_title',
+  'step',
+  'step_title',
+  'status',
+  'opened_at',
+  'passed_at',
+  'seconds',
 ] as const;
 
 export interface CsvInput {
@@ -41,7 +52,20 @@ export function classCsv({ cls, members, lesson }: CsvInput): string {
         const t = m.times.get(`${slug}#${step}`) ?? { openedAt: null, passedAt: null };
         const status = t.passedAt !== null ? 'passed' : t.openedAt !== null ? 'opened' : 'not started';
         const secs = t.passedAt !== null && t.openedAt !== null ? Math.max(0, Math.round((t.passedAt - t.openedAt) / 1000)) : null;
-        rows.push([cls.name, cls.code, m.name, iso(m.joinedAt), slug, l?.title ?? '', step + 1, l?.steps[step] ?? '', status, iso(t.openedAt), iso(t.passedAt), secs]);
+        rows.push([
+          cls.name,
+          cls.code,
+          m.name,
+          iso(m.joinedAt),
+          slug,
+          l?.title ?? '',
+          step + 1,
+          l?.steps[step] ?? '',
+          status,
+          iso(t.openedAt),
+          iso(t.passedAt),
+          secs,
+        ]);
       }
     }
   }

@@ -29,15 +29,33 @@ test('Enter → green: the quick re-check after Enter beats the 1 s tick', { tim
     // A new learner on step 0: nothing passed yet, so the check runs (and fails) again.
     c.control({ type: 'lesson', slug: 'xray-tour', step: 1, learner });
     c.control({ type: 'lesson', slug: 'xray-tour', step: 0, learner });
-    await c.until(() => c.of('check').slice(seen).some((m) => m.step === 0 && !m.ok), 5000, 'the failing check');
+    await c.until(
+      () =>
+        c
+          .of('check')
+          .slice(seen)
+          .some((m) => m.step === 0 && !m.ok),
+      5000,
+      'the failing check',
+    );
     const t0 = performance.now();
     c.type('echo hello > /root/hello.txt\r');
-    await c.until(() => c.of('check').slice(seen).some((m) => m.step === 0 && m.ok), 5000, 'the green check');
+    await c.until(
+      () =>
+        c
+          .of('check')
+          .slice(seen)
+          .some((m) => m.step === 0 && m.ok),
+      5000,
+      'the green check',
+    );
     samples.push(performance.now() - t0);
   }
   const sorted = [...samples].sort((a, b) => a - b);
   const p50 = sorted[Math.floor(sorted.length / 2)] ?? NaN;
-  t.diagnostic(`Enter → green over ${samples.length} rounds: min ${sorted[0]?.toFixed(0)} ms, p50 ${p50.toFixed(0)} ms, max ${sorted.at(-1)!.toFixed(0)} ms`);
+  t.diagnostic(
+    `Enter → green over ${samples.length} rounds: min ${sorted[0]?.toFixed(0)} ms, p50 ${p50.toFixed(0)} ms, max ${sorted.at(-1)!.toFixed(0)} ms`,
+  );
   t.diagnostic(`server check cost: ${JSON.stringify(srv.course.runner.cost.summary())}`);
   assert.ok(p50 < 600, `median ${p50} ms: the re-checks 60, 250 and 700 ms after Enter should catch it`);
   assert.ok(sorted.at(-1)! < 1500, 'never worse than the tick');

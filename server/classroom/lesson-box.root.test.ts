@@ -10,7 +10,9 @@ import { TestClient, newSession } from '../root/testing/test-client.ts';
 const root = process.getuid?.() === 0;
 const MiB = 1024 * 1024;
 
-test('cgroup-memory (64M) → the playground → another lesson: each box has the limit it should, read from its cgroup', { skip: !root && 'needs root' }, async (t) => {
+test('cgroup-memory (64M) → the playground → another lesson: each box has the limit it should, read from its cgroup', {
+  skip: !root && 'needs root',
+}, async (t) => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'boxlab-lesson-box-root-'));
   t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
   const srv = await startServer({
@@ -26,7 +28,11 @@ test('cgroup-memory (64M) → the playground → another lesson: each box has th
   const session = srv.manager.get(sessionId)!;
   /** Waits for a running box other than `not` and returns the memory limit its cgroup holds. */
   const nextBoxLimit = async (not: string | undefined): Promise<number> => {
-    await c.until(() => session.state === 'running' && !!session.sandbox && session.sandbox.id !== not, 20_000, `a new running box (not ${not})`);
+    await c.until(
+      () => session.state === 'running' && !!session.sandbox && session.sandbox.id !== not,
+      20_000,
+      `a new running box (not ${not})`,
+    );
     return (await session.sandbox!.stats()).memory.limit;
   };
   assert.equal((await session.sandbox!.stats()).memory.limit, 256 * MiB, 'a default box first');

@@ -27,7 +27,11 @@ test('cgroup-memory (64M) then the playground: the box is rebuilt with the defau
   await c.until(() => fake.made.some((f) => f.config.memoryBytes === 64 * MiB && !f.destroyed), 3000, 'a 64M box');
   c.control({ type: 'lesson', slug: null, step: 0 }); // the playground page says "no lesson" after its hello
   await c.until(() => fake.made.at(-1)!.config.memoryBytes === 256 * MiB && !fake.made.at(-1)!.destroyed, 3000, 'a default box');
-  assert.deepEqual(fake.made.filter((f) => !f.destroyed).map((f) => f.config.memoryBytes), [256 * MiB], 'the 64M box is gone');
+  assert.deepEqual(
+    fake.made.filter((f) => !f.destroyed).map((f) => f.config.memoryBytes),
+    [256 * MiB],
+    'the 64M box is gone',
+  );
   const made = fake.made.length;
   await new Promise((r) => setTimeout(r, 400)); // a few runner ticks: no rebuild loop
   assert.equal(fake.made.length, made);
@@ -41,7 +45,11 @@ test("a lab lesson's box is not kept after it; the instructor's lab box is never
   c.control({ type: 'lesson', slug: 'lab-hostname', step: 0 });
   await c.until(() => fake.made.some((f) => f.config.lab === true && !f.destroyed), 3000, 'a lab box');
   c.control({ type: 'lesson', slug: 'overlayfs', step: 0 });
-  await c.until(() => !fake.made.at(-1)!.config.lab && !fake.made.at(-1)!.destroyed && fake.made.at(-1) !== fake.made.find((f) => f.config.lab), 3000, 'a plain box');
+  await c.until(
+    () => !fake.made.at(-1)!.config.lab && !fake.made.at(-1)!.destroyed && fake.made.at(-1) !== fake.made.find((f) => f.config.lab),
+    3000,
+    'a plain box',
+  );
 
   const inst = JSON.parse((await http(url, 'POST', '/api/classroom/session', '', { Authorization: `Bearer ${TOKEN}` })).body);
   const ic = new TestClient(url, inst.token);
@@ -66,18 +74,34 @@ function timedProbe(sb: SandboxHandle): BoxProbe {
   });
   const st = () => ({ isFile: () => true, isCharacterDevice: () => false, size: 6, mode: 0o644, uid: 0, ctimeMs }) as unknown as fsT.Stats;
   return {
-    id: sb.id, initPid: sb.pids.init, events: [], processes: () => [],
-    upperStat: (rel) => (rel === '/root/hello.txt' && ctimeMs !== null ? st() : null), lowerStat: () => null,
+    id: sb.id,
+    initPid: sb.pids.init,
+    events: [],
+    processes: () => [],
+    upperStat: (rel) => (rel === '/root/hello.txt' && ctimeMs !== null ? st() : null),
+    lowerStat: () => null,
     readUpper: (rel) => (rel === '/root/hello.txt' && ctimeMs !== null ? { data: Buffer.from('hello\n'), stat: st() } : null),
-    procText: () => '', hostText: () => '', stats: () => sb.stats(), cgroupSubtree: () => sb.cgroupSubtree(), cgroupText: () => '', inNamespace: async () => '',
-    nsInode: () => 0, boxDirId: () => null, rootIdOf: () => null, cwdOutside: () => null,
+    procText: () => '',
+    hostText: () => '',
+    stats: () => sb.stats(),
+    cgroupSubtree: () => sb.cgroupSubtree(),
+    cgroupText: () => '',
+    inNamespace: async () => '',
+    nsInode: () => 0,
+    boxDirId: () => null,
+    rootIdOf: () => null,
+    cwdOutside: () => null,
   };
 }
 
 test('a step ignores a file written before it opened (no ✗ for a leftover, no pass either); written in the step, it passes', async (t) => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'boxlab-lesson-box-'));
   t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
-  const { url } = await start(t, {}, { course: { instructorToken: TOKEN, dbPath: path.join(dir, 'boxlab.db'), checkIntervalMs: 100, probeFor: timedProbe } });
+  const { url } = await start(
+    t,
+    {},
+    { course: { instructorToken: TOKEN, dbPath: path.join(dir, 'boxlab.db'), checkIntervalMs: 100, probeFor: timedProbe } },
+  );
   const { token } = await newSession(url);
   const c = new TestClient(url, token);
   await c.waitMessage('state', (m) => m.state === 'running');

@@ -54,7 +54,10 @@ test('InstructorAuth: over budget, even the right token is not compared (no orac
   assert.equal(auth.fromProtocols(['boxlab.v1'], '10.0.0.7'), 'missing', 'no token offered: not an attempt');
   now += 6000;
   assert.equal(auth.fromRequest(req('right-token-0123456789')), 'ok');
-  assert.throws(() => new InstructorAuth('short-15-chars!'), (e: Error) => e.name === 'ConfigError');
+  assert.throws(
+    () => new InstructorAuth('short-15-chars!'),
+    (e: Error) => e.name === 'ConfigError',
+  );
 });
 
 test('the token is kept in BOXLAB_HOME (0600) and read back after a restart; a damaged file is an error naming it', (t) => {
@@ -66,12 +69,19 @@ test('the token is kept in BOXLAB_HOME (0600) and read back after a restart; a d
   assert.equal(loadInstructorToken(join(home, 'sub')), a, 'same token on the next start');
   assert.equal(readFileSync(join(home, 'sub', 'instructor-token'), 'utf8'), `${a}\n`);
   writeFileSync(join(home, 'instructor-token'), 'too short\n');
-  assert.throws(() => loadInstructorToken(home), (e: Error) => /instructor-token: not an instructor token/.test(e.message) && !e.message.includes('\n'));
+  assert.throws(
+    () => loadInstructorToken(home),
+    (e: Error) => /instructor-token: not an instructor token/.test(e.message) && !e.message.includes('\n'),
+  );
 });
 
 test('boxlab serve with a 15-character BOXLAB_INSTRUCTOR_TOKEN: one line on stderr, exit 2', () => {
   const bin = fileURLToPath(new URL('../../bin/boxlab.js', import.meta.url));
-  const r = spawnSync(process.execPath, [bin, 'serve'], { env: { ...process.env, BOXLAB_INSTRUCTOR_TOKEN: 'abcdefghijklmno' }, encoding: 'utf8', timeout: 60_000 });
+  const r = spawnSync(process.execPath, [bin, 'serve'], {
+    env: { ...process.env, BOXLAB_INSTRUCTOR_TOKEN: 'abcdefghijklmno' },
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
   const lines = r.stderr.split('\n').filter((l) => l && !/dist\//.test(l));
   assert.deepEqual(lines, ['boxlab: BOXLAB_INSTRUCTOR_TOKEN: must be at least 16 characters of A-Z a-z 0-9 _ - (got 15)']);
   assert.equal(r.status, 2);
@@ -93,6 +103,10 @@ test('HTTP: wrong bearer tokens get 401, then 429 with Retry-After, before the t
   }
   assert.equal(status, 429);
   assert.equal(last, 10, 'the 11th attempt of one address is refused (burst 10)');
-  assert.equal((await http(url, 'GET', '/api/classroom/auth', undefined, { Authorization: `Bearer ${token}` })).status, 429, 'right token also held back');
+  assert.equal(
+    (await http(url, 'GET', '/api/classroom/auth', undefined, { Authorization: `Bearer ${token}` })).status,
+    429,
+    'right token also held back',
+  );
   assert.equal(srv.course.auth.logins.stats.failures, 10);
 });

@@ -23,7 +23,10 @@ export class LoginLimiter {
   private readonly global: TokenBucket;
   readonly stats = { failures: 0, refused: 0 };
 
-  constructor(private readonly limits: LoginLimits = LOGIN_LIMITS, private readonly now: () => number = () => performance.now()) {
+  constructor(
+    private readonly limits: LoginLimits = LOGIN_LIMITS,
+    private readonly now: () => number = () => performance.now(),
+  ) {
     this.global = new TokenBucket(limits.global, now);
   }
 

@@ -3,7 +3,14 @@
 import { readFileBeneath } from '../boxfs/index.ts';
 import { SECURITY_HEADERS, type RouteResponse } from '../sessions/routes.ts';
 
-const TYPES: Record<string, string> = { png: 'image/png', jpg: 'image/jpeg', jpeg: 'image/jpeg', gif: 'image/gif', webp: 'image/webp', svg: 'image/svg+xml' };
+const TYPES: Record<string, string> = {
+  png: 'image/png',
+  jpg: 'image/jpeg',
+  jpeg: 'image/jpeg',
+  gif: 'image/gif',
+  webp: 'image/webp',
+  svg: 'image/svg+xml',
+};
 const PATH_RE = /^[A-Za-z0-9_][A-Za-z0-9._/-]*\.(png|jpe?g|gif|webp|svg)$/i;
 
 /** Answers the request; `dir` is the pack folder of the lesson (undefined: no such lesson). */

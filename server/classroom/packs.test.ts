@@ -20,14 +20,29 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** The first step of first-steps: /root/note.txt holds "boxlab" once the learner typed the command. */
 function fakeProbe(sb: SandboxHandle): BoxProbe {
-  const has = () => Buffer.concat((sb as FakeSandbox).input).toString().includes('echo boxlab > /root/note.txt');
+  const has = () =>
+    Buffer.concat((sb as FakeSandbox).input)
+      .toString()
+      .includes('echo boxlab > /root/note.txt');
   const st = { isFile: () => true, isCharacterDevice: () => false, size: 7, mode: 0o644, uid: 0 } as unknown as fsT.Stats;
   return {
-    id: sb.id, initPid: sb.pids.init, events: [], processes: () => [],
-    upperStat: (rel) => (rel === '/root/note.txt' && has() ? st : null), lowerStat: () => null,
+    id: sb.id,
+    initPid: sb.pids.init,
+    events: [],
+    processes: () => [],
+    upperStat: (rel) => (rel === '/root/note.txt' && has() ? st : null),
+    lowerStat: () => null,
     readUpper: (rel) => (rel === '/root/note.txt' && has() ? { data: Buffer.from('boxlab\n'), stat: st } : null),
-    procText: () => '', hostText: () => '', stats: () => sb.stats(), cgroupSubtree: () => sb.cgroupSubtree(), cgroupText: () => '', inNamespace: async () => '',
-    nsInode: () => 0, boxDirId: () => null, rootIdOf: () => null, cwdOutside: () => null,
+    procText: () => '',
+    hostText: () => '',
+    stats: () => sb.stats(),
+    cgroupSubtree: () => sb.cgroupSubtree(),
+    cgroupText: () => '',
+    inNamespace: async () => '',
+    nsInode: () => 0,
+    boxDirId: () => null,
+    rootIdOf: () => null,
+    cwdOutside: () => null,
   };
 }
 
@@ -75,11 +90,18 @@ test('a pack is served beside the built-in course, used by a class, and reloaded
   assert.equal(img.status, 200);
   assert.equal(img.headers['content-type'], 'image/svg+xml');
   assert.match(String(img.headers['content-security-policy']), /sandbox/);
-  for (const bad of ['images/escape.png', '..%2Fsecret.png', 'images/..%2F..%2Fsecret.png', '%2Fetc%2Fpasswd.png', 'first-steps.md', 'images/nope.png']) {
+  for (const bad of [
+    'images/escape.png',
+    '..%2Fsecret.png',
+    'images/..%2F..%2Fsecret.png',
+    '%2Fetc%2Fpasswd.png',
+    'first-steps.md',
+    'images/nope.png',
+  ]) {
     assert.equal((await http(url, 'GET', `/api/lessons/first-steps/files/${bad}`)).status, 404, bad);
   }
   assert.equal((await http(url, 'GET', '/api/lessons/nope/files/images/layers.svg')).status, 404);
-  assert.equal((await http(url, 'GET', '/api/lessons/xray-tour/files/images/layers.svg')).status, 404, 'only the lesson\'s own pack');
+  assert.equal((await http(url, 'GET', '/api/lessons/xray-tour/files/images/layers.svg')).status, 404, "only the lesson's own pack");
 
   // A class uses the pack: the instructor moves everyone there, the learner's check runs, the dashboard shows it.
   const { token } = await newSession(url);
@@ -116,6 +138,9 @@ test('a pack is served beside the built-in course, used by a class, and reloaded
   assert.match(logged, /keeping the last good version/);
   assert.equal(JSON.parse((await http(url, 'GET', '/api/lessons/first-steps')).body).lesson.title, 'First steps, edited');
   // A new file is a new lesson.
-  fs.writeFileSync(path.join(pack, 'third.md'), text.replace('order: 1', 'order: 3').replace('title: "First steps: a file and a process"', 'title: Third'));
+  fs.writeFileSync(
+    path.join(pack, 'third.md'),
+    text.replace('order: 1', 'order: 3').replace('title: "First steps: a file and a process"', 'title: Third'),
+  );
   await until('the new lesson', async () => ((await http(url, 'GET', '/api/lessons/third')).status === 200 ? true : undefined));
 });

@@ -44,8 +44,11 @@ export class WatchHub implements SocketRoute<Grant> {
   authorize(req: RouteRequest): Grant | RouteRefusal {
     const url = new URL(req.url ?? '/', 'http://x');
     if (url.pathname !== WATCH_PATH) return { ok: false, status: 404, message: 'no WebSocket endpoint here' };
-    if (!originAllowed(req.headers.origin, req.headers.host, this.opts.allowedOrigins)) return { ok: false, status: 403, message: 'origin not allowed' };
-    const offered = String(req.headers['sec-websocket-protocol'] ?? '').split(',').map((s) => s.trim());
+    if (!originAllowed(req.headers.origin, req.headers.host, this.opts.allowedOrigins))
+      return { ok: false, status: 403, message: 'origin not allowed' };
+    const offered = String(req.headers['sec-websocket-protocol'] ?? '')
+      .split(',')
+      .map((s) => s.trim());
     if (!offered.includes(PROTOCOL_VERSION)) return { ok: false, status: 401, message: `subprotocol ${PROTOCOL_VERSION} required` };
     const instructor = this.opts.auth.fromProtocols(offered, req.socket.remoteAddress);
     if (instructor === 'limited') {
@@ -54,8 +57,10 @@ export class WatchHub implements SocketRoute<Grant> {
     }
     if (instructor === 'bad') return { ok: false, status: 401, message: 'wrong instructor token' };
     const learnerTokens = offered.filter((p) => p.startsWith(TOKEN_PROTOCOL_PREFIX));
-    const learner = learnerTokens.length === 1 ? this.opts.manager.findByToken(learnerTokens[0]!.slice(TOKEN_PROTOCOL_PREFIX.length)) : undefined;
-    if (instructor !== 'ok' && !learner) return { ok: false, status: 401, message: 'an instructor token or a live session token is required' };
+    const learner =
+      learnerTokens.length === 1 ? this.opts.manager.findByToken(learnerTokens[0]!.slice(TOKEN_PROTOCOL_PREFIX.length)) : undefined;
+    if (instructor !== 'ok' && !learner)
+      return { ok: false, status: 401, message: 'an instructor token or a live session token is required' };
     const target = url.searchParams.get('session');
     if (target !== null) {
       if (instructor !== 'ok') return { ok: false, status: 403, message: 'only the instructor can watch another session' };
@@ -63,7 +68,9 @@ export class WatchHub implements SocketRoute<Grant> {
       return s && !s.destroyed ? { ok: true, session: s, kind: 'spectate' } : { ok: false, status: 404, message: 'no such session' };
     }
     const b = this.opts.broadcast();
-    return b && !b.destroyed ? { ok: true, session: b, kind: 'broadcast' } : { ok: false, status: 404, message: 'nothing is being broadcast' };
+    return b && !b.destroyed
+      ? { ok: true, session: b, kind: 'broadcast' }
+      : { ok: false, status: 404, message: 'nothing is being broadcast' };
   }
 
   accept(ws: RouteSocket, a: Grant): void {
@@ -93,7 +100,9 @@ export class WatchHub implements SocketRoute<Grant> {
     const deliver = (item: Buffer | ServerMessage): void => (Buffer.isBuffer(item) ? out(item) : send(item));
     let size = { rows: session.rows, cols: session.cols };
     const viewer: Viewer = {
-      ws, session, kind,
+      ws,
+      session,
+      kind,
       tap: (item) => (queue ? queue.push(item) : deliver(item)),
       timer: setInterval(() => {
         if (session.destroyed) return this.drop(viewer, CLOSE.SESSION_GONE, 'session gone');
@@ -113,7 +122,13 @@ export class WatchHub implements SocketRoute<Grant> {
       const r = parseClientMessage(String(data));
       if (r.ok && r.msg.type === 'ping') send({ type: 'pong', t: r.msg.t });
     });
-    send({ type: 'watch', sessionId: session.id, name: this.opts.nameOf(session), kind, state: session.state === 'new' ? 'creating' : session.state });
+    send({
+      type: 'watch',
+      sessionId: session.id,
+      name: this.opts.nameOf(session),
+      kind,
+      state: session.state === 'new' ? 'creating' : session.state,
+    });
     for (const event of session.events) send({ type: 'stage', event });
     try {
       const snap = await session.mirror.snapshot();
@@ -135,4 +150,3 @@ export class WatchHub implements SocketRoute<Grant> {
     if (v.ws.readyState === v.ws.OPEN || v.ws.readyState === v.ws.CONNECTING) v.ws.close(code, reason);
   }
 }
-

@@ -19,14 +19,18 @@ function run(args: string[], input = '') {
 
 /** Sandbox ids whose state is still in the run dir, and mounts still under it. */
 function leftovers(ids: string[]) {
-  const mounts = readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter((l) => ids.some((id) => l.includes(id)));
+  const mounts = readFileSync('/proc/self/mountinfo', 'utf8')
+    .split('\n')
+    .filter((l) => ids.some((id) => l.includes(id)));
   const dirs = existsSync(join(RUN_DIR, 'sandboxes')) ? readdirSync(join(RUN_DIR, 'sandboxes')).filter((d) => ids.includes(d)) : [];
   return { mounts, dirs };
 }
 
 /** `boxlab run --trace` of a long command, once its box is up; `err()` is the trace so far. */
 async function startLongRun() {
-  const child = spawn(process.execPath, [BIN, 'run', '--trace', '--', '/bin/sh', '-c', 'echo up; sleep 100'], { stdio: ['pipe', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [BIN, 'run', '--trace', '--', '/bin/sh', '-c', 'echo up; sleep 100'], {
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
   let out = '';
   let trace = '';
   child.stdout.on('data', (b) => (out += b));
@@ -40,11 +44,14 @@ function idsFromTrace(stderr: string): string[] {
   return [...new Set([...stderr.matchAll(/\/(?:boxlab|boxes)\/(bx-[0-9a-f]+)/g)].map((m) => m[1]!))];
 }
 
-test('pipe mode: stdin is the script, stdout the output, exit status the command\'s', opts, () => {
+test("pipe mode: stdin is the script, stdout the output, exit status the command's", opts, () => {
   const r = run(['--hostname', 'clitest', '--trace'], 'hostname\necho $$\nexit 4\n');
   assert.equal(r.stdout, 'clitest\n1\n');
   assert.equal(r.status, 4);
-  const stages = r.stderr.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l).stage);
+  const stages = r.stderr
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l).stage);
   assert.ok(stages.indexOf('exec') < stages.indexOf('running') && stages.at(-1) === 'cleanup_done', stages.join(' '));
   const ids = idsFromTrace(r.stderr);
   assert.equal(ids.length, 1);
@@ -87,7 +94,11 @@ test('SIGTERM to the CLI tears the box down and exits 143', opts, async () => {
 test('after kill -9 of the CLI, the next start sweeps what it left', opts, async () => {
   const { child, err } = await startLongRun();
   const ids = idsFromTrace(err());
-  const init = JSON.parse(err().split('\n').find((l) => l.includes('"stage":"running"'))!).hostPid as number;
+  const init = JSON.parse(
+    err()
+      .split('\n')
+      .find((l) => l.includes('"stage":"running"'))!,
+  ).hostPid as number;
   child.kill('SIGKILL');
   await new Promise((r) => child.on('exit', r));
   // PDEATHSIG takes the box's processes down with the dead outer parent, but mounts and state stay behind.

@@ -27,7 +27,8 @@ for (const cmd of SUBCOMMANDS) {
 
 test('boxlab serve --help lists every setting with its env var (from the table loadConfig reads)', () => {
   const r = boxlab('serve', '--help');
-  for (const want of ['--port', 'PORT', '--memory', 'BOXLAB_MEMORY', 'default 256M', '--idle', 'BOXLAB_IDLE']) assert.ok(r.stdout.includes(want), want);
+  for (const want of ['--port', 'PORT', '--memory', 'BOXLAB_MEMORY', 'default 256M', '--idle', 'BOXLAB_IDLE'])
+    assert.ok(r.stdout.includes(want), want);
 });
 
 test('--help after `--` belongs to the command in the box, not to boxlab run', () => {

@@ -52,8 +52,10 @@ export async function main(argv: string[]): Promise<number> {
         requireRoot();
         const { sweep } = await import('../engine/index.ts');
         const r = await sweep();
-        process.stderr.write(`swept ${r.sandboxes.length} sandboxes: killed ${r.killed.length} processes, ` +
-          `unmounted ${r.unmounted.length} mounts, removed ${r.cgroups.length} cgroups\n`);
+        process.stderr.write(
+          `swept ${r.sandboxes.length} sandboxes: killed ${r.killed.length} processes, ` +
+            `unmounted ${r.unmounted.length} mounts, removed ${r.cgroups.length} cgroups\n`,
+        );
         return 0;
       }
       case undefined:
@@ -67,7 +69,13 @@ export async function main(argv: string[]): Promise<number> {
     }
   } catch (err) {
     const e = err as Error & { exitCode?: number; code?: string };
-    const known = err instanceof CliError || e.name === 'ConfigError' || e.name === 'SandboxError' || e.name === 'ImageError' || e.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' || e.code?.startsWith?.('ERR_PARSE_ARGS');
+    const known =
+      err instanceof CliError ||
+      e.name === 'ConfigError' ||
+      e.name === 'SandboxError' ||
+      e.name === 'ImageError' ||
+      e.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' ||
+      e.code?.startsWith?.('ERR_PARSE_ARGS');
     process.stderr.write(`boxlab: ${known ? e.message : (e.stack ?? e.message)}\n`);
     return e.exitCode ?? 125;
   }

@@ -8,7 +8,10 @@ import { hostProblems, kernelVersion, preflight, type HostProbe } from './prefli
 const fx = (name: string) => readFileSync(new URL(`../engine/cgroups/testing/fixtures/${name}`, import.meta.url), 'utf8');
 
 /** A healthy pure-v2 Debian 12 host (kernel 6.1, image on ext4) over a fake cgroupfs; `files` overrides /proc texts. */
-async function host(t: { after(fn: () => Promise<void>): void }, over: Partial<HostProbe> & { files?: Record<string, string | null>; rootControllers?: string } = {}) {
+async function host(
+  t: { after(fn: () => Promise<void>): void },
+  over: Partial<HostProbe> & { files?: Record<string, string | null>; rootControllers?: string } = {},
+) {
   const k = await FakeKernel.create([{ mount: '/sys/fs/cgroup', kind: 'v2' }]);
   t.after(() => k.cleanup());
   if (over.rootControllers !== undefined) await k.setRel('/sys/fs/cgroup/cgroup.controllers', over.rootControllers + '\n');
@@ -43,8 +46,10 @@ test('a healthy host has no problems', async (t) => {
 
 test('user namespaces: built without, or disabled by sysctl', async (t) => {
   assert.match(await one(await host(t, { files: { 'ns/user': null } })), /^no user namespaces: .*CONFIG_USER_NS/);
-  assert.match(await one(await host(t, { files: { '/proc/sys/user/max_user_namespaces': '0\n' } })),
-    /user\.max_user_namespaces=0\).*sysctl -w user\.max_user_namespaces=15000/);
+  assert.match(
+    await one(await host(t, { files: { '/proc/sys/user/max_user_namespaces': '0\n' } })),
+    /user\.max_user_namespaces=0\).*sysctl -w user\.max_user_namespaces=15000/,
+  );
   // Debian's kernel.unprivileged_userns_clone=0 does not apply to root (CAP_SYS_ADMIN): not a problem.
   assert.deepEqual(await hostProblems(await host(t, { files: { '/proc/sys/kernel/unprivileged_userns_clone': '0\n' } })), []);
 });
@@ -54,15 +59,24 @@ test('overlayfs missing', async (t) => {
 });
 
 test('idmapped mounts: kernel before 5.12, a filesystem without them, one that got them late', async (t) => {
-  assert.match(await one(await host(t, { release: () => '5.10.0-30-amd64' })), /^no idmapped mounts: kernel 5\.10\.0-30-amd64 is older than 5\.12.*upgrade the kernel/);
+  assert.match(
+    await one(await host(t, { release: () => '5.10.0-30-amd64' })),
+    /^no idmapped mounts: kernel 5\.10\.0-30-amd64 is older than 5\.12.*upgrade the kernel/,
+  );
   assert.match(await one(await host(t, { fsType: () => 0x6969 })), /^no idmapped mounts on nfs: .*BOXLAB_HOME/);
-  assert.match(await one(await host(t, { release: () => '5.15.0', fsType: () => 0x01021994 })), /^no idmapped mounts on tmpfs before Linux 6\.3/);
+  assert.match(
+    await one(await host(t, { release: () => '5.15.0', fsType: () => 0x01021994 })),
+    /^no idmapped mounts on tmpfs before Linux 6\.3/,
+  );
   assert.deepEqual(await hostProblems(await host(t, { release: () => '6.6.0', fsType: () => 0x01021994 }), '/img'), []);
   assert.deepEqual(kernelVersion('6.18.44-fc-v1300'), [6, 18]);
 });
 
 test('seccomp filters missing', async (t) => {
-  assert.match(await one(await host(t, { files: { '/proc/sys/kernel/seccomp/actions_avail': null } })), /^no seccomp filters: .*CONFIG_SECCOMP_FILTER/);
+  assert.match(
+    await one(await host(t, { files: { '/proc/sys/kernel/seccomp/actions_avail': null } })),
+    /^no seccomp filters: .*CONFIG_SECCOMP_FILTER/,
+  );
   assert.match(await one(await host(t, { files: { '/proc/self/status': 'Name:\tnode\n' } })), /^no seccomp filters/);
 });
 

@@ -5,7 +5,10 @@ import { dirname } from 'node:path';
 import { resolveLayout, type CgroupOptions } from '../engine/cgroups/index.ts';
 
 export class CliError extends Error {
-  constructor(message: string, readonly exitCode = 125) {
+  constructor(
+    message: string,
+    readonly exitCode = 125,
+  ) {
     super(message);
   }
 }
@@ -87,20 +90,28 @@ export async function hostProblems(host: HostProbe = realHost, imageDir?: string
   if (!host.exists('/proc/self/ns/user')) {
     out.push('no user namespaces: this kernel is built without CONFIG_USER_NS; use a kernel with it (every distribution kernel has it)');
   } else if (host.read('/proc/sys/user/max_user_namespaces')?.trim() === '0') {
-    out.push('user namespaces are disabled (user.max_user_namespaces=0): run `sysctl -w user.max_user_namespaces=15000` (and set it in /etc/sysctl.d/)');
+    out.push(
+      'user namespaces are disabled (user.max_user_namespaces=0): run `sysctl -w user.max_user_namespaces=15000` (and set it in /etc/sysctl.d/)',
+    );
   }
   if (!/\toverlay$/m.test(host.read('/proc/filesystems') ?? '')) {
     out.push('no overlayfs: load it with `modprobe overlay` (or use a kernel with CONFIG_OVERLAY_FS)');
   }
   if (!atLeast(kv, [5, 12])) {
-    out.push(`no idmapped mounts: kernel ${host.release()} is older than 5.12 (mount_setattr MOUNT_ATTR_IDMAP); upgrade the kernel (Debian 12, Ubuntu 22.04 or newer)`);
+    out.push(
+      `no idmapped mounts: kernel ${host.release()} is older than 5.12 (mount_setattr MOUNT_ATTR_IDMAP); upgrade the kernel (Debian 12, Ubuntu 22.04 or newer)`,
+    );
   } else if (imageDir) {
     const t = host.fsType(imageDir);
     const fs = t === null ? undefined : IDMAP_FS[t];
     if (t !== null && NO_IDMAP[t]) {
-      out.push(`no idmapped mounts on ${NO_IDMAP[t]}: the image ${imageDir} must be on ext4, xfs or btrfs; set BOXLAB_HOME to a directory there`);
+      out.push(
+        `no idmapped mounts on ${NO_IDMAP[t]}: the image ${imageDir} must be on ext4, xfs or btrfs; set BOXLAB_HOME to a directory there`,
+      );
     } else if (fs && !atLeast(kv, fs.since)) {
-      out.push(`no idmapped mounts on ${fs.name} before Linux ${fs.since.join('.')} (kernel ${host.release()}): put the image ${imageDir} on ext4 or xfs, or upgrade the kernel`);
+      out.push(
+        `no idmapped mounts on ${fs.name} before Linux ${fs.since.join('.')} (kernel ${host.release()}): put the image ${imageDir} on ext4 or xfs, or upgrade the kernel`,
+      );
     }
   }
   const status = host.read('/proc/self/status') ?? '';
@@ -111,7 +122,9 @@ export async function hostProblems(host: HostProbe = realHost, imageDir?: string
   try {
     await resolveLayout(host.cgroups);
   } catch (e) {
-    out.push(`${(e as Error).message}: enable them (cgroup v2: they must be listed in /sys/fs/cgroup/cgroup.controllers; v1: mounted; check cgroup_disable= on the kernel command line)`);
+    out.push(
+      `${(e as Error).message}: enable them (cgroup v2: they must be listed in /sys/fs/cgroup/cgroup.controllers; v1: mounted; check cgroup_disable= on the kernel command line)`,
+    );
   }
   return out;
 }

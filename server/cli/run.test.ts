@@ -14,7 +14,11 @@ test('--trace prints each stage once, teardown included', async (t) => {
   t.after(() => rmSync(runDir, { recursive: true, force: true }));
   const { deps } = fakeDeps(runDir);
   const printed: StageEvent[] = [];
-  const box = await openBox({ baseDir: '/images/busybox' }, (e) => printed.push(e), (c, o) => createSandbox(c, o, deps));
+  const box = await openBox(
+    { baseDir: '/images/busybox' },
+    (e) => printed.push(e),
+    (c, o) => createSandbox(c, o, deps),
+  );
   await box.destroy();
   const names = printed.map((e) => e.stage);
   const twice = names.filter((n, i) => names.indexOf(n) !== i);

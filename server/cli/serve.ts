@@ -34,7 +34,12 @@ export function buildWebBundle(root = ROOT, log = (l: string) => process.stderr.
       env: { ...process.env, NEXT_TELEMETRY_DISABLED: '1' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
-    const relay = (b: Buffer) => b.toString().split('\n').filter((l) => l.trim()).forEach((l) => log(`[web] ${l}`));
+    const relay = (b: Buffer) =>
+      b
+        .toString()
+        .split('\n')
+        .filter((l) => l.trim())
+        .forEach((l) => log(`[web] ${l}`));
     child.stdout.on('data', relay);
     child.stderr.on('data', relay);
     child.on('error', reject);
@@ -59,7 +64,10 @@ export async function serveCommand(argv: string[]): Promise<number> {
   progress.done();
   if (process.env.BOXLAB_SKIP_WEB_BUILD !== '1' && webBundleStale()) await buildWebBundle();
   const missing = missingNodeFlags();
-  if (missing.length) process.stderr.write(`boxlab: node was started without ${missing.join(' ')}: the server works, with longer event-loop pauses (see server/cli/node-flags.ts)\n`);
+  if (missing.length)
+    process.stderr.write(
+      `boxlab: node was started without ${missing.join(' ')}: the server works, with longer event-loop pauses (see server/cli/node-flags.ts)\n`,
+    );
   const { main } = await import('../root/compose.ts');
   await main(argv);
   // main() installs its own SIGTERM/SIGINT handlers and exits the process when the server is closed.

@@ -12,7 +12,8 @@ import { parseRunArgs } from './args.ts';
 import { BEGIN, END, README, withTable } from '../../scripts/settings-doc.ts';
 
 const ROOT = join(import.meta.dirname, '..', '..');
-const LESSON = (memory: string) => `---\ntitle: T\nsummary: S\norder: 1\nsandbox:\n  memory: ${memory}\n---\n\n## Step: s\n\n\`\`\`check\nfile: /root/x\n\`\`\`\n\n\`\`\`solution\ntouch /root/x\n\`\`\`\n`;
+const LESSON = (memory: string) =>
+  `---\ntitle: T\nsummary: S\norder: 1\nsandbox:\n  memory: ${memory}\n---\n\n## Step: s\n\n\`\`\`check\nfile: /root/x\n\`\`\`\n\n\`\`\`solution\ntouch /root/x\n\`\`\`\n`;
 
 /** The memory limit as each edge reads it: a number, or the error line it refuses it with. */
 function viaEdges(text: string): { env: number | string; flag: number | string; lesson: number | string } {
@@ -31,7 +32,14 @@ function viaEdges(text: string): { env: number | string; flag: number | string; 
 }
 
 test('env, run flag and lesson front matter take the same sizes to the same bytes', () => {
-  for (const [text, bytes] of [['64MiB', 64 * MiB], ['64M', 64 * MiB], ['1T', TiB], ['1.5g', 1.5 * GiB], ['65536k', 64 * MiB], ['268435456', 256 * MiB]] as const) {
+  for (const [text, bytes] of [
+    ['64MiB', 64 * MiB],
+    ['64M', 64 * MiB],
+    ['1T', TiB],
+    ['1.5g', 1.5 * GiB],
+    ['65536k', 64 * MiB],
+    ['268435456', 256 * MiB],
+  ] as const) {
     assert.deepEqual(viaEdges(text), { env: bytes, flag: bytes, lesson: bytes }, text);
   }
 });
@@ -60,21 +68,39 @@ test('every setting is whole: a doc line, a scope, a parser for what it reads; f
   }
   // defaultConfig() is made from the schema: every ServerConfig field (all but fairness) has its setting's default.
   const cfg = defaultConfig() as unknown as Record<string, unknown>;
-  for (const key of ['port', 'memoryBytes', 'cpuFraction', 'pids', 'diskBytes', 'shmBytes', 'lab', 'inputQueueBytes', 'shellArgs'] as const) {
+  for (const key of [
+    'port',
+    'memoryBytes',
+    'cpuFraction',
+    'pids',
+    'diskBytes',
+    'shmBytes',
+    'lab',
+    'inputQueueBytes',
+    'shellArgs',
+  ] as const) {
     assert.deepEqual(cfg[key], SETTINGS[key].default, key);
   }
   assert.equal(cfg.imagePath, undefined);
   assert.match(String(cfg.staticDir), /\/out$/);
   for (const scope of ['serve', 'run'] as const) {
     const flags = (Object.values(SETTINGS) as Setting[]).filter((s) => s.scope.includes(scope)).flatMap((s) => s.flags ?? []);
-    assert.deepEqual(flags.filter((f, i) => flags.indexOf(f) !== i), [], `${scope}: a flag names one setting`);
+    assert.deepEqual(
+      flags.filter((f, i) => flags.indexOf(f) !== i),
+      [],
+      `${scope}: a flag names one setting`,
+    );
   }
 });
 
-test('the README\'s settings table is the one the schema makes (scripts/settings-doc.ts --write)', () => {
+test("the README's settings table is the one the schema makes (scripts/settings-doc.ts --write)", () => {
   const readme = readFileSync(README, 'utf8');
   assert.ok(readme.includes(BEGIN) && readme.includes(END), 'README.md has the settings table markers');
-  assert.equal(readme, withTable(readme), 'README.md settings table is out of date: run `node --import tsx scripts/settings-doc.ts --write`');
+  assert.equal(
+    readme,
+    withTable(readme),
+    'README.md settings table is out of date: run `node --import tsx scripts/settings-doc.ts --write`',
+  );
   for (const s of Object.values(SETTINGS) as Setting[]) if (s.env) assert.ok(readme.includes(`\`${s.env}\``), `${s.env} in README.md`);
 });
 

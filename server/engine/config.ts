@@ -58,8 +58,14 @@ export function withDefaults(given: Partial<SandboxConfig> & { baseDir: string }
   const c = Object.fromEntries(Object.entries(given).filter(([, v]) => v !== undefined)) as typeof given;
   const hostname = c.hostname ?? DEFAULTS.hostname;
   return {
-    memoryBytes: DEFAULTS.memoryBytes, cpuFraction: DEFAULTS.cpuFraction, pids: DEFAULTS.pids, shell: DEFAULTS.shell,
-    workdir: DEFAULTS.workdir, diskBytes: DEFAULTS.diskBytes, shmBytes: DEFAULTS.shmBytes, stdio: 'pty',
+    memoryBytes: DEFAULTS.memoryBytes,
+    cpuFraction: DEFAULTS.cpuFraction,
+    pids: DEFAULTS.pids,
+    shell: DEFAULTS.shell,
+    workdir: DEFAULTS.workdir,
+    diskBytes: DEFAULTS.diskBytes,
+    shmBytes: DEFAULTS.shmBytes,
+    stdio: 'pty',
     ...c,
     hostname,
     env: c.env ?? defaultEnv(hostname),
@@ -84,7 +90,8 @@ export function resolveLimits(c: SandboxConfig): ResolvedLimits {
   // RFC 1123 host name label; sethostname(2) caps it at 64 bytes anyway.
   if (!/^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/.test(c.hostname)) throw bad(`invalid hostname: ${JSON.stringify(c.hostname)}`);
   const pids = LIMIT_RANGES.pids;
-  if (!Number.isInteger(c.pids) || c.pids < pids.min || c.pids > pids.max) throw bad(`--pids must be an integer from ${pids.min} to ${pids.max}: ${c.pids}`);
+  if (!Number.isInteger(c.pids) || c.pids < pids.min || c.pids > pids.max)
+    throw bad(`--pids must be an integer from ${pids.min} to ${pids.max}: ${c.pids}`);
   const all = [c.shell, c.workdir, c.hostname, ...(c.args ?? []), ...Object.entries(c.env).flat()];
   if (all.some((s) => s.includes('\0'))) throw bad('arguments and environment may not contain NUL bytes');
   if ((c.args?.length ?? 0) > 200 || Object.keys(c.env).length > 200) throw bad('at most 200 arguments and 200 environment variables');

@@ -13,7 +13,15 @@ import { SandboxError, STAGES, type StageEvent, type StageName } from './types.t
 import { MiB } from '../protocol/size.ts';
 
 const CREATION: StageName[] = STAGES.slice(0, STAGES.indexOf('running') + 1) as StageName[];
-const TEARDOWN: StageName[] = ['child_exit', 'umount_proc', 'umount_dev', 'namespaced_parent_exit', 'overlay_umount', 'cgroup_remove', 'cleanup_done'];
+const TEARDOWN: StageName[] = [
+  'child_exit',
+  'umount_proc',
+  'umount_dev',
+  'namespaced_parent_exit',
+  'overlay_umount',
+  'cgroup_remove',
+  'cleanup_done',
+];
 
 function setup(t: { after: (fn: () => void) => void }) {
   const runDir = mkdtempSync(join(tmpdir(), 'boxlab-engine-'));
@@ -28,7 +36,10 @@ test('creation emits every stage in the documented order, with roles and both pi
   const { deps } = setup(t);
   const seen: StageEvent[] = [];
   const box = await createSandbox(config, { onStage: (e) => seen.push(e) }, deps);
-  assert.deepEqual(seen.map((e) => e.stage), CREATION);
+  assert.deepEqual(
+    seen.map((e) => e.stage),
+    CREATION,
+  );
   for (const e of seen) {
     assert.ok(e.ok, e.stage);
     if (e.role === 'inner_child') assert.deepEqual([e.hostPid, e.boxPid], [FAKE_INIT_PID, 1], e.stage);
@@ -47,12 +58,25 @@ test('the outer parent writes the uid map, mounts the idmapped overlay and joins
   const { deps, sys } = setup(t);
   const box = await createSandbox(config, {}, deps);
   const names = sys.names();
-  const order = ['spawnBox', 'cgroups.create', 'mount', 'writeProcFile', 'idmappedBind', 'mount', 'umount2', 'cgroups.addProcess', 'control'];
+  const order = [
+    'spawnBox',
+    'cgroups.create',
+    'mount',
+    'writeProcFile',
+    'idmappedBind',
+    'mount',
+    'umount2',
+    'cgroups.addProcess',
+    'control',
+  ];
   let at = 0;
   for (const n of names) if (n === order[at]) at++;
   assert.equal(at, order.length, `calls out of order: ${names.join(' ')}`);
   const writes = sys.calls.filter((c) => c.name === 'writeProcFile').map((c) => c.args.slice(1));
-  assert.deepEqual(writes.map((w) => w[0]), ['setgroups', 'uid_map', 'gid_map', 'oom_score_adj']);
+  assert.deepEqual(
+    writes.map((w) => w[0]),
+    ['setgroups', 'uid_map', 'gid_map', 'oom_score_adj'],
+  );
   assert.equal(writes[0]?.[1], 'deny');
   assert.match(String(writes[1]?.[1]), /^0 \d+ 65536\n$/);
   const overlay = sys.calls.find((c) => c.name === 'mount' && c.args[2] === 'overlay')!;
@@ -66,8 +90,11 @@ test('the outer parent writes the uid map, mounts the idmapped overlay and joins
   assert.ok(entry, 'a uid slot entry');
   const held = JSON.parse(readFileSync(entry.path, 'utf8')) as { id: string; owners: { pid: number }[] };
   assert.equal(held.id, box.id);
-  assert.deepEqual(held.owners.map((o) => o.pid), [process.pid, FAKE_NP_PID, FAKE_INIT_PID]);
-  assert.match(String(writes[1]?.[1]), new RegExp(`^0 ${(1 << 30) + entry.slot * 65536} 65536\n$`), 'uid_map is the slot\'s range');
+  assert.deepEqual(
+    held.owners.map((o) => o.pid),
+    [process.pid, FAKE_NP_PID, FAKE_INIT_PID],
+  );
+  assert.match(String(writes[1]?.[1]), new RegExp(`^0 ${(1 << 30) + entry.slot * 65536} 65536\n$`), "uid_map is the slot's range");
   await box.destroy();
 });
 
@@ -78,7 +105,10 @@ test('destroy tears down in the seed order and leaves no state, slot or dir', as
   const from = seen.length;
   await box.destroy();
   await box.destroy(); // idempotent
-  assert.deepEqual(seen.slice(from).map((e) => e.stage), TEARDOWN);
+  assert.deepEqual(
+    seen.slice(from).map((e) => e.stage),
+    TEARDOWN,
+  );
   const names = sys.names();
   assert.ok(names.indexOf('kill') < names.lastIndexOf('waitpid'), 'PID 1 killed before the namespaced parent is reaped');
   const umounts = sys.calls.filter((c) => c.name === 'umount2').map((c) => String(c.args[0]).split('/').pop());
@@ -104,7 +134,10 @@ test('PID 1 exiting on its own reports the exit status and cleans up without a d
 for (const stage of CREATION.filter((s) => s !== 'running')) {
   test(`a failure at ${stage} is a SandboxError naming it, and leaves nothing`, async (t) => {
     const { deps, sys, runDir } = setup(t);
-    const err = await createSandbox({ ...config, failAt: stage }, {}, deps).then(() => null, (e: unknown) => e);
+    const err = await createSandbox({ ...config, failAt: stage }, {}, deps).then(
+      () => null,
+      (e: unknown) => e,
+    );
     assert.ok(err instanceof SandboxError, String(err));
     assert.equal(err.info.stage, stage);
     assert.match(err.info.sandboxId ?? '', /^bx-[0-9a-f]{12}$/);
@@ -156,10 +189,18 @@ test('overlay options refuse separators that would inject options', () => {
 
 test('a failed cgroup removal keeps the state record, so the next sweep can retry by id', async (t) => {
   const { deps, runDir } = setup(t);
-  const failing = { ...deps, cgroups: async (id: string, l: Parameters<typeof deps.cgroups>[1]) => {
-    const set = await deps.cgroups(id, l);
-    return { ...set, remove: async () => { throw new SyscallError('rmdir', 16); } };
-  } };
+  const failing = {
+    ...deps,
+    cgroups: async (id: string, l: Parameters<typeof deps.cgroups>[1]) => {
+      const set = await deps.cgroups(id, l);
+      return {
+        ...set,
+        remove: async () => {
+          throw new SyscallError('rmdir', 16);
+        },
+      };
+    },
+  };
   const box = await createSandbox(config, {}, failing);
   await assert.rejects(box.destroy(), /EBUSY/);
   assert.deepEqual(list(join(runDir, 'sandboxes')), [box.id], 'record kept for the sweep');

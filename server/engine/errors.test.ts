@@ -14,7 +14,10 @@ test('SyscallError names its errno as errno(3) does; aliases get their first nam
   assert.equal(errnoName(4095), 'E4095');
   const e = new SyscallError('open', 2, '/x', 'no image');
   assert.equal(e.message, 'open /x: ENOENT (no image)');
-  assert.deepEqual({ syscall: e.syscall, errno: e.errno, code: e.code, path: e.path }, { syscall: 'open', errno: 2, code: 'ENOENT', path: '/x' });
+  assert.deepEqual(
+    { syscall: e.syscall, errno: e.errno, code: e.code, path: e.path },
+    { syscall: 'open', errno: 2, code: 'ENOENT', path: '/x' },
+  );
   assert.ok(e instanceof Error);
 });
 
@@ -35,7 +38,14 @@ test('SandboxError wraps the SyscallError as its cause; errno and code read thro
   assert.equal(err.cause, call, 'the same object, not a copy');
   assert.equal(err.message, 'pivot_root: pivot_root(/merged) failed: EPERM');
   assert.deepEqual([err.stage, err.errno, err.code, err.name], ['pivot_root', 1, 'EPERM', 'SandboxError']);
-  assert.deepEqual(err.info, { stage: 'pivot_root', syscall: 'pivot_root', errno: 1, code: 'EPERM', path: '/merged', message: err.message });
+  assert.deepEqual(err.info, {
+    stage: 'pivot_root',
+    syscall: 'pivot_root',
+    errno: 1,
+    code: 'EPERM',
+    path: '/merged',
+    message: err.message,
+  });
   err.sandboxId = 'bx-0123456789ab';
   assert.equal(err.info.sandboxId, 'bx-0123456789ab');
   assert.deepEqual(JSON.parse(JSON.stringify(err.info)), err.info, 'what a StageEvent carries survives JSON');
@@ -78,7 +88,18 @@ test('cgError keeps its one-liner with the hint and wraps the fs error it was gi
 
 test("a failure the inner child reports over the status pipe becomes a SandboxError naming the child's call", () => {
   const clock = new StageClock(() => {});
-  const ev = { stage: STAGES.indexOf('mount_proc'), role: 'inner_child' as const, ok: false, errno: 16, pid: 1, value: 0, tStart: 0n, tEnd: 1n, syscall: 'mount', detail: '/proc' };
+  const ev = {
+    stage: STAGES.indexOf('mount_proc'),
+    role: 'inner_child' as const,
+    ok: false,
+    errno: 16,
+    pid: 1,
+    value: 0,
+    tStart: 0n,
+    tEnd: 1n,
+    syscall: 'mount',
+    detail: '/proc',
+  };
   const err = clock.childError(ev);
   assert.equal(err.message, 'mount_proc: mount /proc failed: EBUSY');
   assert.deepEqual([err.stage, err.cause.syscall, err.cause.path, err.code], ['mount_proc', 'mount', '/proc', 'EBUSY']);

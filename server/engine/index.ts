@@ -29,7 +29,10 @@ export function defaultDeps(): Promise<EngineDeps> {
     const filter = compileSeccompFilter(policy.BOX_SECCOMP_POLICY);
     const labFilter = compileSeccompFilter(lab.LAB_SECCOMP_POLICY);
     // On pure v2 the box's cgroup can be given to clone3; a host whose controllers are missing fails later, by name.
-    const placement: 'clone' | 'attach' = await resolveLayout().then((l) => (layoutVersion(l) === 2 ? 'clone' : 'attach'), () => 'attach');
+    const placement: 'clone' | 'attach' = await resolveLayout().then(
+      (l) => (layoutVersion(l) === 2 ? 'clone' : 'attach'),
+      () => 'attach',
+    );
     return {
       cgroupPlacement: placement,
       sys: { ...realSyscalls, seccompFilter: (v?: 'box' | 'lab') => (v === 'lab' ? labFilter : filter) },

@@ -62,7 +62,10 @@ export class InputQueue {
   private readonly timers: Timers;
   readonly stats: QueueStats = { queued: 0, written: 0, refused: 0, refusals: 0, blocked: 0, maxQueued: 0 };
 
-  constructor(private readonly tryWrite: TryWrite, private readonly opts: InputQueueOptions) {
+  constructor(
+    private readonly tryWrite: TryWrite,
+    private readonly opts: InputQueueOptions,
+  ) {
     if (!(opts.cap > 0)) throw new RangeError(`input queue cap must be positive: ${opts.cap}`);
     this.cap = opts.cap;
     this.minMs = opts.retryMinMs ?? 1;

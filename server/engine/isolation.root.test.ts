@@ -23,20 +23,28 @@ test('PID namespace: the shell is PID 1, the box sees only its own few pids, hos
     'exit 0',
   ].join('; ');
   let nspid = '';
-  const r = await runInBox(tracker, { shell: '/bin/sh', args: ['-c', `read go; ${script}`] }, {
-    whileRunning: async (box) => {
-      // The host's view of PID 1: its NSpid line lists the host pid, then 1 inside the box.
-      nspid = readFileSync(`/proc/${box.pids.init}/status`, 'utf8').match(/^NSpid:\s+(.*)$/m)?.[1] ?? '';
-      box.write('go\n');
+  const r = await runInBox(
+    tracker,
+    { shell: '/bin/sh', args: ['-c', `read go; ${script}`] },
+    {
+      whileRunning: async (box) => {
+        // The host's view of PID 1: its NSpid line lists the host pid, then 1 inside the box.
+        nspid = readFileSync(`/proc/${box.pids.init}/status`, 'utf8').match(/^NSpid:\s+(.*)$/m)?.[1] ?? '';
+        box.write('go\n');
+      },
     },
-  });
+  );
   t.diagnostic(`box output:\n${r.out}`);
   assert.equal(r.err, '');
   assert.deepEqual(r.exit, { code: 0, signal: null, status: 0 });
   assert.match(r.out, /^pid=1$/m);
   assert.deepEqual(nspid.split(/\s+/).map(Number), [r.box.pids.init, 1]);
   assert.notEqual(r.box.pids.init, 1);
-  const procs = r.out.match(/^procs=(.*)$/m)![1]!.trim().split(' ').map(Number);
+  const procs = r.out
+    .match(/^procs=(.*)$/m)![1]!
+    .trim()
+    .split(' ')
+    .map(Number);
   assert.ok(procs.includes(1), `PID 1 missing from /proc: ${procs}`);
   assert.ok(procs.length <= 6 && procs.every((p) => p < 50), `the box sees pids ${procs}`);
   assert.match(r.out, /^host=HIDDEN$/m);
@@ -71,12 +79,23 @@ test('network namespace: only lo exists and it is UP', opts, async (t) => {
   assert.deepEqual(r.exit, { code: 0, signal: null, status: 0 });
   const [ipLink, netDev] = r.out.split('---\n') as [string, string];
   const links = [...ipLink.matchAll(/^\d+: ([^:@]+)[^<]*<([^>]*)>/gm)].map((m) => ({ name: m[1], flags: m[2]!.split(',') }));
-  assert.deepEqual(links.map((l) => l.name), ['lo']);
+  assert.deepEqual(
+    links.map((l) => l.name),
+    ['lo'],
+  );
   assert.ok(links[0]!.flags.includes('UP') && links[0]!.flags.includes('LOWER_UP'), `lo flags: ${links[0]!.flags}`);
-  const devs = netDev.trim().split('\n').slice(2).map((l) => l.split(':')[0]!.trim());
+  const devs = netDev
+    .trim()
+    .split('\n')
+    .slice(2)
+    .map((l) => l.split(':')[0]!.trim());
   assert.deepEqual(devs, ['lo']);
   // The host, by contrast, has more than lo (so the box's view is not just this host's).
-  const hostDevs = readFileSync('/proc/net/dev', 'utf8').trim().split('\n').slice(2).map((l) => l.split(':')[0]!.trim());
+  const hostDevs = readFileSync('/proc/net/dev', 'utf8')
+    .trim()
+    .split('\n')
+    .slice(2)
+    .map((l) => l.split(':')[0]!.trim());
   t.diagnostic(`host interfaces: ${hostDevs.join(' ')}`);
 });
 

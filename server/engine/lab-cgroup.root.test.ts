@@ -10,9 +10,18 @@ import { MAX_DESCENDANTS } from './cgroups/delegate-box.ts';
 import { MiB } from '../protocol/size.ts';
 
 describe('lab mode: a cgroup subtree delegated to the box (cgroup v2)', { skip: SKIP }, () => {
-  test('mount, mkdir, memory.max below the box; the box limit stays root\'s; the subtree is capped and removed', async (t) => {
+  test("mount, mkdir, memory.max below the box; the box limit stays root's; the subtree is capped and removed", async (t) => {
     const base = await ensureImage(defaultImagePath(), () => {});
-    const live = await startBox({ baseDir: base, lab: true, memoryBytes: 128 * MiB, stdio: 'pty', shell: '/bin/sh', args: ['-l'], rows: 40, cols: 150 });
+    const live = await startBox({
+      baseDir: base,
+      lab: true,
+      memoryBytes: 128 * MiB,
+      stdio: 'pty',
+      shell: '/bin/sh',
+      args: ['-l'],
+      rows: 40,
+      cols: 150,
+    });
     let boxDir = '';
     try {
       const st = await live.box.stats();
@@ -34,7 +43,7 @@ describe('lab mode: a cgroup subtree delegated to the box (cgroup v2)', { skip: 
       assert.match(live.out, /^0::\/init$/m, 'inside, the path is relative to the box cgroup namespace');
       live.box.write('echo 1G > /sys/fs/cgroup/memory.max; echo boxmax=$?\n');
       await live.waitFor(/boxmax=\d+/, 30_000);
-      assert.match(live.out, /boxmax=[1-9]/, 'writing the box\'s own memory.max is refused');
+      assert.match(live.out, /boxmax=[1-9]/, "writing the box's own memory.max is refused");
       assert.equal(fs.readFileSync(`${boxDir}/memory.max`, 'utf8').trim(), boxMax, 'and the limit is unchanged');
 
       live.box.write('mkdir /sys/fs/cgroup/mine && echo 8M > /sys/fs/cgroup/mine/memory.max && echo mine=$?\n');

@@ -51,51 +51,57 @@ function readNoFollow(path: string): string {
 
 const WATCH = ['etc', 'etc/hostname', 'etc/passwd', 'root', 'bin', 'bin/ls', 'bin/busybox'];
 
-test('overlay: /root/x, a changed /etc/hostname and a whiteout for rm /bin/ls land in upper only; the image is untouched', opts, async (t) => {
-  t.after(() => tracker.destroyAll());
-  const image = await testImage();
-  const before = snapshot(image, WATCH);
-  const sh = await PipeShell.open(tracker);
-  const { box } = sh;
-  assert.equal(box.layers.lower, image);
-  const boxRootUid = Number(readFileSync(`/proc/${box.pids.init}/status`, 'utf8').match(/^Uid:\s+(\d+)/m)![1]);
-  assert.ok(boxRootUid >= 2 ** 30, `box root is host uid ${boxRootUid}`);
+test(
+  'overlay: /root/x, a changed /etc/hostname and a whiteout for rm /bin/ls land in upper only; the image is untouched',
+  opts,
+  async (t) => {
+    t.after(() => tracker.destroyAll());
+    const image = await testImage();
+    const before = snapshot(image, WATCH);
+    const sh = await PipeShell.open(tracker);
+    const { box } = sh;
+    assert.equal(box.layers.lower, image);
+    const boxRootUid = Number(readFileSync(`/proc/${box.pids.init}/status`, 'utf8').match(/^Uid:\s+(\d+)/m)![1]);
+    assert.ok(boxRootUid >= 2 ** 30, `box root is host uid ${boxRootUid}`);
 
-  const w = await sh.run('echo hello-upper > /root/x && echo changed-name > /etc/hostname && rm /bin/ls && cat /root/x /etc/hostname');
-  assert.equal(w.code, 0, sh.err);
-  assert.equal(w.out, 'hello-upper\nchanged-name\n');
-  const gone = await sh.run('[ -e /bin/ls ] || [ -L /bin/ls ]');
-  assert.equal(gone.code, 1, '/bin/ls still visible in the box after rm');
+    const w = await sh.run('echo hello-upper > /root/x && echo changed-name > /etc/hostname && rm /bin/ls && cat /root/x /etc/hostname');
+    assert.equal(w.code, 0, sh.err);
+    assert.equal(w.out, 'hello-upper\nchanged-name\n');
+    const gone = await sh.run('[ -e /bin/ls ] || [ -L /bin/ls ]');
+    assert.equal(gone.code, 1, '/bin/ls still visible in the box after rm');
 
-  const upper = box.layers.upper;
-  const x = lstatUnder(upper, 'root/x');
-  assert.ok(x.st.isFile());
-  assert.equal(readNoFollow(x.path), 'hello-upper\n');
-  // Files the box makes belong to its root, which is an unprivileged host uid (user namespace mapping).
-  assert.equal(x.st.uid, boxRootUid);
-  const hn = lstatUnder(upper, 'etc/hostname');
-  assert.ok(hn.st.isFile());
-  assert.equal(readNoFollow(hn.path), 'changed-name\n');
-  // overlayfs records a deletion of a lower file as a whiteout: a character device 0/0 (overlayfs.rst).
-  const wh = lstatUnder(upper, 'bin/ls');
-  assert.ok(wh.st.isCharacterDevice(), `upper/bin/ls mode ${wh.st.mode.toString(8)}`);
-  assert.equal(wh.st.rdev, 0);
-  // Nothing else the box did not touch was copied up.
-  assert.equal(existsSync(join(upper, 'bin/busybox')), false);
-  assert.equal(existsSync(join(upper, 'etc/passwd')), false);
+    const upper = box.layers.upper;
+    const x = lstatUnder(upper, 'root/x');
+    assert.ok(x.st.isFile());
+    assert.equal(readNoFollow(x.path), 'hello-upper\n');
+    // Files the box makes belong to its root, which is an unprivileged host uid (user namespace mapping).
+    assert.equal(x.st.uid, boxRootUid);
+    const hn = lstatUnder(upper, 'etc/hostname');
+    assert.ok(hn.st.isFile());
+    assert.equal(readNoFollow(hn.path), 'changed-name\n');
+    // overlayfs records a deletion of a lower file as a whiteout: a character device 0/0 (overlayfs.rst).
+    const wh = lstatUnder(upper, 'bin/ls');
+    assert.ok(wh.st.isCharacterDevice(), `upper/bin/ls mode ${wh.st.mode.toString(8)}`);
+    assert.equal(wh.st.rdev, 0);
+    // Nothing else the box did not touch was copied up.
+    assert.equal(existsSync(join(upper, 'bin/busybox')), false);
+    assert.equal(existsSync(join(upper, 'etc/passwd')), false);
 
-  const afterWrites = snapshot(image, WATCH);
-  assert.deepEqual(afterWrites, before, 'the image (lower layer) changed while the box wrote');
-  assert.equal(readFileSync(join(image, 'etc/hostname'), 'utf8') === 'changed-name\n', false);
+    const afterWrites = snapshot(image, WATCH);
+    assert.deepEqual(afterWrites, before, 'the image (lower layer) changed while the box wrote');
+    assert.equal(readFileSync(join(image, 'etc/hostname'), 'utf8') === 'changed-name\n', false);
 
-  const id = box.id;
-  await box.destroy();
-  assert.equal(existsSync(upper), false, 'upper dir left after destroy');
-  assert.equal(existsSync(box.layers.merged), false, 'merged dir left after destroy');
-  const mounts = readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter((l) => l.includes(id));
-  assert.deepEqual(mounts, []);
-  assert.deepEqual(snapshot(image, WATCH), before, 'the image changed after destroy');
-  t.diagnostic(`upper was ${upper}; image ${image} unchanged over ${WATCH.length} paths`);
-});
+    const id = box.id;
+    await box.destroy();
+    assert.equal(existsSync(upper), false, 'upper dir left after destroy');
+    assert.equal(existsSync(box.layers.merged), false, 'merged dir left after destroy');
+    const mounts = readFileSync('/proc/self/mountinfo', 'utf8')
+      .split('\n')
+      .filter((l) => l.includes(id));
+    assert.deepEqual(mounts, []);
+    assert.deepEqual(snapshot(image, WATCH), before, 'the image changed after destroy');
+    t.diagnostic(`upper was ${upper}; image ${image} unchanged over ${WATCH.length} paths`);
+  },
+);
 
 testNoLeftovers(tracker, opts);

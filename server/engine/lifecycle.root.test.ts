@@ -3,7 +3,21 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { after, test } from 'node:test';
 import type { Sandbox } from './sandbox.ts';
-import { BoxTracker, fdCount, fdTable, leaksOf, newFds, PipeShell, runInBox, SKIP_NOT_ROOT, sleep, stageRecorder, within, zombieChildren, testNoLeftovers } from './testing/helpers.ts';
+import {
+  BoxTracker,
+  fdCount,
+  fdTable,
+  leaksOf,
+  newFds,
+  PipeShell,
+  runInBox,
+  SKIP_NOT_ROOT,
+  sleep,
+  stageRecorder,
+  within,
+  zombieChildren,
+  testNoLeftovers,
+} from './testing/helpers.ts';
 
 const tracker = new BoxTracker();
 after(() => tracker.destroyAll());
@@ -63,7 +77,9 @@ function ownChildren(): string[] {
 }
 
 const ownMounts = (ids: Set<string>) =>
-  readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter((l) => [...ids].some((id) => l.includes(id))).length;
+  readFileSync('/proc/self/mountinfo', 'utf8')
+    .split('\n')
+    .filter((l) => [...ids].some((id) => l.includes(id))).length;
 
 test('200 create/destroy cycles (pty and pipe) leave no mount, cgroup, fd, process or zombie', { ...opts, timeout: 300_000 }, async (t) => {
   t.after(() => tracker.destroyAll());
@@ -99,14 +115,20 @@ test('200 create/destroy cycles (pty and pipe) leave no mount, cgroup, fd, proce
   const sorted = [...times].sort((a, b) => a - b);
   const mean = times.reduce((a, b) => a + b, 0) / times.length;
   const pct = (p: number) => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]!.toFixed(1);
-  t.diagnostic(`${times.length} cycles: mean ${mean.toFixed(1)} ms, p50 ${pct(0.5)} ms, p95 ${pct(0.95)} ms, max ${pct(1)} ms; ` +
-    `rss ${((process.memoryUsage().rss - rss0) / 2 ** 20).toFixed(1)} MiB more; ${maxMounts} mounts per live box`);
+  t.diagnostic(
+    `${times.length} cycles: mean ${mean.toFixed(1)} ms, p50 ${pct(0.5)} ms, p95 ${pct(0.95)} ms, max ${pct(1)} ms; ` +
+      `rss ${((process.memoryUsage().rss - rss0) / 2 ** 20).toFixed(1)} MiB more; ${maxMounts} mounts per live box`,
+  );
   assert.ok(maxMounts >= 2, 'live boxes showed no mounts: the mount check would see nothing');
   assert.equal(ownMounts(ids), 0, 'mounts of destroyed boxes left');
   const leaks = tracker.traces.filter((x) => ids.has(x.id)).flatMap(leaksOf);
   assert.deepEqual(leaks, []);
   const leakedFds = newFds(fds0);
-  assert.deepEqual(leakedFds.length ? [`${leakedFds.length} fds, e.g. ${leakedFds.slice(0, 3).join(', ')}`] : [], [], 'fds of the server process leaked');
+  assert.deepEqual(
+    leakedFds.length ? [`${leakedFds.length} fds, e.g. ${leakedFds.slice(0, 3).join(', ')}`] : [],
+    [],
+    'fds of the server process leaked',
+  );
   assert.equal(fdCount(), fds0.length);
   assert.deepEqual(ownChildren(), children0, 'children of the server process left');
   assert.deepEqual(zombieChildren(), []);
@@ -130,20 +152,22 @@ test('concurrent creation: 300 boxes, 4 at a time, none fails and none leaves an
   const failures: string[] = [];
   let started = 0;
   const t0 = performance.now();
-  await Promise.all(Array.from({ length: 4 }, async () => {
-    while (started < 300) {
-      started++;
-      const rec = stageRecorder();
-      try {
-        const box = await tracker.create({}, rec.onStage);
-        await within(box.destroy(), 15_000, `destroy ${box.id}`);
-      } catch (err) {
-        failures.push((err as Error).message);
-        const id = (err as { built?: { id: string } }).built?.id;
-        if (id) tracker.addFailed(id, rec.events, rec.starts);
+  await Promise.all(
+    Array.from({ length: 4 }, async () => {
+      while (started < 300) {
+        started++;
+        const rec = stageRecorder();
+        try {
+          const box = await tracker.create({}, rec.onStage);
+          await within(box.destroy(), 15_000, `destroy ${box.id}`);
+        } catch (err) {
+          failures.push((err as Error).message);
+          const id = (err as { built?: { id: string } }).built?.id;
+          if (id) tracker.addFailed(id, rec.events, rec.starts);
+        }
       }
-    }
-  }));
+    }),
+  );
   t.diagnostic(`300 boxes 4 at a time in ${(performance.now() - t0).toFixed(0)} ms; failures: ${JSON.stringify(failures)}`);
   assert.deepEqual(tracker.leaks(), []);
   assert.deepEqual(failures, []);

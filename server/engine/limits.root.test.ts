@@ -2,7 +2,18 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { after, test } from 'node:test';
-import { BoxTracker, cgroupView, isBoxCgroup, PipeShell, readTrim, runInBox, SKIP_NOT_ROOT, sleep, TIME_FACTOR, testNoLeftovers } from './testing/helpers.ts';
+import {
+  BoxTracker,
+  cgroupView,
+  isBoxCgroup,
+  PipeShell,
+  readTrim,
+  runInBox,
+  SKIP_NOT_ROOT,
+  sleep,
+  TIME_FACTOR,
+  testNoLeftovers,
+} from './testing/helpers.ts';
 import type { Sandbox } from './sandbox.ts';
 import { MiB } from '../protocol/size.ts';
 
@@ -58,7 +69,9 @@ test('memory: a ~300 MB hog in a child of the shell is OOM-killed (137), the box
   assert.doesNotMatch(r.out, /survived/);
   const st = await sh.box.stats();
   const peak = cg.memoryPeak();
-  t.diagnostic(`cgroup v${cg.version}: hog killed after ${Math.round(ms)} ms; peak usage ${peak ?? 'n/a (no memory.peak before 5.19)'} of ${MEM}; stats ${JSON.stringify(st.memory)}`);
+  t.diagnostic(
+    `cgroup v${cg.version}: hog killed after ${Math.round(ms)} ms; peak usage ${peak ?? 'n/a (no memory.peak before 5.19)'} of ${MEM}; stats ${JSON.stringify(st.memory)}`,
+  );
   assert.ok(st.memory.oomKills >= 1, `oomKills ${st.memory.oomKills}`);
   assert.equal(cg.oomKills(), st.memory.oomKills, 'the kernel file and the engine agree');
   if (peak !== null) assert.ok(peak <= MEM && peak > 0.75 * MEM, `peak ${peak}: the hog never reached the limit, or passed it`);
@@ -72,13 +85,17 @@ test('memory: the hog as PID 1 itself is OOM-killed: box exit is signal 9, statu
   if (!memoryLimitVerified) throw new Error('refusing to run the memory hog: the limit was not verified');
   t.after(() => tracker.destroyAll());
   // The hog waits for "go" so the limit of this very box is checked before it allocates anything.
-  const r = await runInBox(tracker, { memoryBytes: 64 * MiB, shell: '/bin/sh', args: ['-c', `read go; ${HOG}`] }, {
-    timeoutMs: 30_000 * TIME_FACTOR,
-    whileRunning: async (box) => {
-      checkMemoryLimit(box);
-      box.write('go\n');
+  const r = await runInBox(
+    tracker,
+    { memoryBytes: 64 * MiB, shell: '/bin/sh', args: ['-c', `read go; ${HOG}`] },
+    {
+      timeoutMs: 30_000 * TIME_FACTOR,
+      whileRunning: async (box) => {
+        checkMemoryLimit(box);
+        box.write('go\n');
+      },
     },
-  });
+  );
   assert.deepEqual(r.exit, { code: null, signal: 9, status: 137 });
   assert.doesNotMatch(r.out, /survived/);
 });
@@ -98,7 +115,9 @@ test('cpu: --cpu-limit 0.25 sets a 25 ms / 100 ms CFS quota and two busy loops g
   const s1 = await sh.box.stats();
   const wallUs = (performance.now() - t0) * 1000;
   const rate = (s1.cpu.usageUsec - s0.cpu.usageUsec) / wallUs;
-  t.diagnostic(`cpu ${rate.toFixed(3)} core-s/s over ${Math.round(wallUs / 1000)} ms; throttled ${s1.cpu.nrThrottled - s0.cpu.nrThrottled} periods`);
+  t.diagnostic(
+    `cpu ${rate.toFixed(3)} core-s/s over ${Math.round(wallUs / 1000)} ms; throttled ${s1.cpu.nrThrottled - s0.cpu.nrThrottled} periods`,
+  );
   assert.equal(s1.cpu.quotaFraction, 0.25);
   // Never above the quota; at least a good part of it unless the host itself is starved (TIME_FACTOR > 1).
   assert.ok(rate >= (TIME_FACTOR > 1 ? 0.02 : 0.15) && rate <= 0.35, `usage ${rate} core-seconds per second`);
@@ -142,7 +161,10 @@ test('pids: pids.max 32 stops a fork bomb; the host can still fork; the box is s
   t.diagnostic(`destroy during the bomb took ${destroyMs.toFixed(0)} ms`);
   assert.ok(destroyMs < 5000);
   // Includes a scan of all host processes for the box's uid range: no bomb process survived.
-  assert.deepEqual(tracker.leaks().filter((l) => l.startsWith(`${sh.box.id}:`)), []);
+  assert.deepEqual(
+    tracker.leaks().filter((l) => l.startsWith(`${sh.box.id}:`)),
+    [],
+  );
 });
 
 testNoLeftovers(tracker, opts);

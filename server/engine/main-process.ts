@@ -20,7 +20,14 @@ const STAGE_TIMEOUT_MS = 10_000;
 export const BOX_OOM_SCORE_ADJ = 500;
 
 export const DEFENSE_BITS: Record<Defense, number> = {
-  seccomp: 1, caps: 2, no_new_privs: 4, mask_proc: 8, close_fds: 16, rlimits: 32, pivot_root: 64, proc_ro: 128,
+  seccomp: 1,
+  caps: 2,
+  no_new_privs: 4,
+  mask_proc: 8,
+  close_fds: 16,
+  rlimits: 32,
+  pivot_root: 64,
+  proc_ro: 128,
 };
 /** BX_LAB in boxlab_child.h: lab mode (the namespaced parent caps nested namespaces, /proc is mounted plainly). */
 export const LAB_BIT = 1 << 16;
@@ -82,37 +89,51 @@ export async function containerMainProcess(
 
   const dir = join(sandboxesDir(deps.runDir), id);
   const built: Built = {
-    id, dir, slot: -1, uidBase: -1, layers: layerPaths(dir), upperMounted: false, overlayMounted: false,
+    id,
+    dir,
+    slot: -1,
+    uidBase: -1,
+    layers: layerPaths(dir),
+    upperMounted: false,
+    overlayMounted: false,
     record: { id, slot: -1, createdAt: new Date().toISOString(), serverPid: process.pid, dir },
   };
   try {
-    await outer('prepare_state', () => {
-      ensureRunDir(deps.runDir);
-      try {
-        mkdirSync(dir, { mode: 0o700 });
-      } catch (err) {
-        // The run dir was removed under us (a manual cleanup): make it again once.
-        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-        ensureRunDir(deps.runDir, true);
-        mkdirSync(dir, { mode: 0o700 });
-      }
-      // Machine-wide: no live box of any server or CLI run on this host holds the same uids.
-      built.slotClaim = claimUidSlot(id, dir, [ownerOf(process.pid)], { registry: deps.uidRegistry });
-      built.slot = built.slotClaim.slot;
-      built.record.slotEntry = built.slotClaim.entry;
-      built.uidBase = UID_BASE + built.slot * UID_RANGE;
-      // Only this box's root (host gid uidBase) may walk through to its merged root: other host users and other
-      // boxes may not, since their ids differ.
-      sys.chown(dir, 0, built.uidBase);
-      chmodSync(dir, 0o710);
-      built.record.slot = built.slot;
-      writeRecord(built.record);
-    }, () => ({ detail: `uid range ${built.uidBase}-${built.uidBase + UID_RANGE - 1}` }));
+    await outer(
+      'prepare_state',
+      () => {
+        ensureRunDir(deps.runDir);
+        try {
+          mkdirSync(dir, { mode: 0o700 });
+        } catch (err) {
+          // The run dir was removed under us (a manual cleanup): make it again once.
+          if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+          ensureRunDir(deps.runDir, true);
+          mkdirSync(dir, { mode: 0o700 });
+        }
+        // Machine-wide: no live box of any server or CLI run on this host holds the same uids.
+        built.slotClaim = claimUidSlot(id, dir, [ownerOf(process.pid)], { registry: deps.uidRegistry });
+        built.slot = built.slotClaim.slot;
+        built.record.slotEntry = built.slotClaim.entry;
+        built.uidBase = UID_BASE + built.slot * UID_RANGE;
+        // Only this box's root (host gid uidBase) may walk through to its merged root: other host users and other
+        // boxes may not, since their ids differ.
+        sys.chown(dir, 0, built.uidBase);
+        chmodSync(dir, 0o710);
+        built.record.slot = built.slot;
+        writeRecord(built.record);
+      },
+      () => ({ detail: `uid range ${built.uidBase}-${built.uidBase + UID_RANGE - 1}` }),
+    );
 
     const makeCgroups = async () => {
-      built.cgroups = await outer('cgroup_create', () => deps.cgroups(id, limits.cgroup), (cg) => ({
-        detail: `cgroup v${cg.version}: ${Object.values(cg.paths)[0] ?? ''}`,
-      }));
+      built.cgroups = await outer(
+        'cgroup_create',
+        () => deps.cgroups(id, limits.cgroup),
+        (cg) => ({
+          detail: `cgroup v${cg.version}: ${Object.values(cg.paths)[0] ?? ''}`,
+        }),
+      );
       built.record.cgroups = built.cgroups.paths as Record<string, string>;
       // Recorded now: a crash before fork2 must not hide cgroups that live outside our own subtree from the sweep.
       writeRecord(built.record);
@@ -123,29 +144,34 @@ export async function containerMainProcess(
     const intoCgroup = deps.cgroupPlacement === 'clone';
     if (intoCgroup) await makeCgroups();
     const cgroupDir = intoCgroup && built.cgroups?.version === 2 ? built.cgroups.paths.memory : undefined;
-    const proc = await outer('fork1', () => sys.spawnBox({
-      root: built.layers.merged,
-      hostname: config.hostname,
-      workdir: config.workdir,
-      argv: [config.shell, ...(config.args ?? [])],
-      env: Object.entries(config.env).map(([k, v]) => `${k}=${v}`),
-      stdio: config.stdio,
-      rows: config.rows ?? 24,
-      cols: config.cols ?? 80,
-      nsFlags: NS_FLAGS,
-      capKeep: config.lab ? labCaps(deps) : deps.capKeep,
-      disable: disableBits(config),
-      failAt: failAt ? STAGES.indexOf(failAt) : -1,
-      rlimitNofile: 1024,
-      rlimitFsize: limits.diskBytes,
-      devOpts: 'mode=755,size=65536,nr_inodes=64',
-      shmOpts: `mode=1777,size=${limits.shmBytes},nr_inodes=${limits.shmInodes}`,
-      seccompFilter: (config.disable ?? []).includes('seccomp') ? null : sys.seccompFilter(config.lab ? 'lab' : 'box'),
-      cgroupDir,
-    }), (p) => ({
-      detail: `namespaced parent pid ${p.pid}${p.cgroupPlaced ? ', born in its cgroup (clone3 CLONE_INTO_CGROUP)' : ''}`,
-      hostPidOverride: p.pid,
-    }));
+    const proc = await outer(
+      'fork1',
+      () =>
+        sys.spawnBox({
+          root: built.layers.merged,
+          hostname: config.hostname,
+          workdir: config.workdir,
+          argv: [config.shell, ...(config.args ?? [])],
+          env: Object.entries(config.env).map(([k, v]) => `${k}=${v}`),
+          stdio: config.stdio,
+          rows: config.rows ?? 24,
+          cols: config.cols ?? 80,
+          nsFlags: NS_FLAGS,
+          capKeep: config.lab ? labCaps(deps) : deps.capKeep,
+          disable: disableBits(config),
+          failAt: failAt ? STAGES.indexOf(failAt) : -1,
+          rlimitNofile: 1024,
+          rlimitFsize: limits.diskBytes,
+          devOpts: 'mode=755,size=65536,nr_inodes=64',
+          shmOpts: `mode=1777,size=${limits.shmBytes},nr_inodes=${limits.shmInodes}`,
+          seccompFilter: (config.disable ?? []).includes('seccomp') ? null : sys.seccompFilter(config.lab ? 'lab' : 'box'),
+          cgroupDir,
+        }),
+      (p) => ({
+        detail: `namespaced parent pid ${p.pid}${p.cgroupPlaced ? ', born in its cgroup (clone3 CLONE_INTO_CGROUP)' : ''}`,
+        hostPidOverride: p.pid,
+      }),
+    );
     built.proc = proc;
     built.record.namespacedParent = { pid: proc.pid, starttime: processStartTime(proc.pid) ?? '' };
     // Before uid_map, so before any process runs with the slot's uids: a crash of ours from here on leaves the slot
@@ -158,55 +184,83 @@ export async function containerMainProcess(
 
     if (!intoCgroup) await makeCgroups();
 
-    await outer('upper_tmpfs', () => {
-      mountUpperTmpfs(sys, built.layers, limits.diskBytes, limits.diskInodes, built.uidBase);
-      built.upperMounted = true;
-    }, () => ({ detail: `tmpfs size=${config.diskBytes} nr_inodes=${limits.diskInodes}` }));
-
+    await outer(
+      'upper_tmpfs',
+      () => {
+        mountUpperTmpfs(sys, built.layers, limits.diskBytes, limits.diskInodes, built.uidBase);
+        built.upperMounted = true;
+      },
+      () => ({ detail: `tmpfs size=${config.diskBytes} nr_inodes=${limits.diskInodes}` }),
+    );
 
     const child = async (stage: StageName) => {
       let e: ChildEvent;
       try {
         e = await events.next(STAGE_TIMEOUT_MS);
       } catch (err) {
-        throw new SandboxError(stage, SyscallError.of({ syscall: 'read', errno: 0, code: 'ECHILD', cause: err }), `${stage}: ${(err as Error).message}`);
+        throw new SandboxError(
+          stage,
+          SyscallError.of({ syscall: 'read', errno: 0, code: 'ECHILD', cause: err }),
+          `${stage}: ${(err as Error).message}`,
+        );
       }
       const name = STAGES[e.stage] ?? `stage ${e.stage}`;
       // The new PID namespace has no /proc/<pid>/ns/pid_for_children entry until its first process exists
       // (fs/proc/namespaces.c), so it is reported at fork2 rather than at unshare_ns.
-      const ns = !e.ok ? undefined
-        : name === 'unshare_user' ? nsInodes(deps, proc.pid, ['user'])
-        : name === 'unshare_ns' ? nsInodes(deps, proc.pid, ['mnt', 'uts', 'ipc', 'net', 'cgroup'])
-        : name === 'fork2' ? nsInodes(deps, proc.pid, ['pid']) : undefined;
+      const ns = !e.ok
+        ? undefined
+        : name === 'unshare_user'
+          ? nsInodes(deps, proc.pid, ['user'])
+          : name === 'unshare_ns'
+            ? nsInodes(deps, proc.pid, ['mnt', 'uts', 'ipc', 'net', 'cgroup'])
+            : name === 'fork2'
+              ? nsInodes(deps, proc.pid, ['pid'])
+              : undefined;
       clock.child(e, built.initPid ?? null, ns);
       if (!e.ok) throw clock.childError(e);
       if (name !== stage) {
-        throw new SandboxError(stage, SyscallError.of({ syscall: 'read', errno: 0, code: 'EPROTO' }), `expected stage ${stage}, got ${name}`);
+        throw new SandboxError(
+          stage,
+          SyscallError.of({ syscall: 'read', errno: 0, code: 'EPROTO' }),
+          `expected stage ${stage}, got ${name}`,
+        );
       }
       return e;
     };
 
     await child('unshare_user');
-    await outer('uid_map', () => {
-      // setgroups must be denied before gid_map (user_namespaces(7)); it also keeps the box from
-      // dropping groups that deny it access (CVE-2014-8989).
-      sys.writeProcFile(proc.pid, 'setgroups', 'deny');
-      sys.writeProcFile(proc.pid, 'uid_map', `0 ${built.uidBase} ${UID_RANGE}\n`);
-      sys.writeProcFile(proc.pid, 'gid_map', `0 ${built.uidBase} ${UID_RANGE}\n`);
-    }, () => ({ detail: `0 -> ${built.uidBase} (${UID_RANGE} ids)` }));
-    await outer('overlay_mount', () => {
-      mountOverlay(sys, config.baseDir, built.layers, proc.pid);
-      built.overlayMounted = true;
-    }, () => ({ detail: `lower=${config.baseDir} (idmapped) upper=tmpfs` }));
-    await outer('cgroup_attach', async () => {
-      // Born there already (clone3): nothing to write; a kernel that fell back to posix_spawn gets the write.
-      if (!proc.cgroupPlaced) await built.cgroups!.addProcess(proc.pid);
-      // Under host memory pressure the boxes go first, never the server; written by a privileged process it is
-      // also the floor the box's root cannot go below (proc(5), oom_score_adj_min).
-      sys.writeProcFile(proc.pid, 'oom_score_adj', String(BOX_OOM_SCORE_ADJ));
-    }, () => ({
-      detail: `pid ${proc.pid}${proc.cgroupPlaced ? ' placed at clone3, no cgroup.procs write' : ''}, oom_score_adj ${BOX_OOM_SCORE_ADJ}`,
-    }));
+    await outer(
+      'uid_map',
+      () => {
+        // setgroups must be denied before gid_map (user_namespaces(7)); it also keeps the box from
+        // dropping groups that deny it access (CVE-2014-8989).
+        sys.writeProcFile(proc.pid, 'setgroups', 'deny');
+        sys.writeProcFile(proc.pid, 'uid_map', `0 ${built.uidBase} ${UID_RANGE}\n`);
+        sys.writeProcFile(proc.pid, 'gid_map', `0 ${built.uidBase} ${UID_RANGE}\n`);
+      },
+      () => ({ detail: `0 -> ${built.uidBase} (${UID_RANGE} ids)` }),
+    );
+    await outer(
+      'overlay_mount',
+      () => {
+        mountOverlay(sys, config.baseDir, built.layers, proc.pid);
+        built.overlayMounted = true;
+      },
+      () => ({ detail: `lower=${config.baseDir} (idmapped) upper=tmpfs` }),
+    );
+    await outer(
+      'cgroup_attach',
+      async () => {
+        // Born there already (clone3): nothing to write; a kernel that fell back to posix_spawn gets the write.
+        if (!proc.cgroupPlaced) await built.cgroups!.addProcess(proc.pid);
+        // Under host memory pressure the boxes go first, never the server; written by a privileged process it is
+        // also the floor the box's root cannot go below (proc(5), oom_score_adj_min).
+        sys.writeProcFile(proc.pid, 'oom_score_adj', String(BOX_OOM_SCORE_ADJ));
+      },
+      () => ({
+        detail: `pid ${proc.pid}${proc.cgroupPlaced ? ' placed at clone3, no cgroup.procs write' : ''}, oom_score_adj ${BOX_OOM_SCORE_ADJ}`,
+      }),
+    );
     proc.control('G');
 
     await child('unshare_ns');
@@ -234,15 +288,23 @@ export async function containerMainProcess(
     // processes move into <box>/init and the learner can make child cgroups below the box's limits. On v1 there is
     // no delegation to a user namespace (cgroups(7)), so lab boxes there get none.
     let delegated = '';
-    await outer('running', async () => {
-      if (config.lab && built.cgroups?.version === 2) {
-        const d = await built.cgroups.delegate(built.uidBase!, built.uidBase!);
-        if (d) delegated = `; cgroup subtree delegated to the box's root (init/, children get ${d.controllers.join(' ') || 'no controllers'})`;
-      }
-      return nsInodes(deps, built.initPid!, NS_KINDS);
-    }, (ns) => ({
-      namespaces: ns, hostPidOverride: built.initPid, boxPid: 1, detail: `${config.shell} is PID 1${delegated}`,
-    }));
+    await outer(
+      'running',
+      async () => {
+        if (config.lab && built.cgroups?.version === 2) {
+          const d = await built.cgroups.delegate(built.uidBase!, built.uidBase!);
+          if (d)
+            delegated = `; cgroup subtree delegated to the box's root (init/, children get ${d.controllers.join(' ') || 'no controllers'})`;
+        }
+        return nsInodes(deps, built.initPid!, NS_KINDS);
+      },
+      (ns) => ({
+        namespaces: ns,
+        hostPidOverride: built.initPid,
+        boxPid: 1,
+        detail: `${config.shell} is PID 1${delegated}`,
+      }),
+    );
     return built;
   } catch (err) {
     (err as { built?: Built }).built = built;

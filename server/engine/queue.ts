@@ -29,10 +29,12 @@ export class AsyncQueue<T> {
           if (i >= 0) this.waiters.splice(i, 1);
           reject(new Error(`timed out after ${timeoutMs} ms waiting for the sandbox's next stage`));
         }, timeoutMs);
-        const settle = <A>(fn: (a: A) => void) => (a: A) => {
-          clearTimeout(timer);
-          fn(a);
-        };
+        const settle =
+          <A>(fn: (a: A) => void) =>
+          (a: A) => {
+            clearTimeout(timer);
+            fn(a);
+          };
         w.resolve = settle(resolve);
         w.reject = settle(reject);
       }

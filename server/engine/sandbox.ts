@@ -11,7 +11,16 @@ import type { AsyncQueue } from './queue.ts';
 import type { StageClock } from './stages.ts';
 import { releaseUidSlot } from './uid-registry.ts';
 import { SIGKILL, type ChildEvent } from './syscalls.ts';
-import type { ExitInfo, InputStats, NamespaceInfo, NamespaceKind, SandboxConfig, SandboxHandle, SandboxStats, StageEvent } from './types.ts';
+import type {
+  ExitInfo,
+  InputStats,
+  NamespaceInfo,
+  NamespaceKind,
+  SandboxConfig,
+  SandboxHandle,
+  SandboxStats,
+  StageEvent,
+} from './types.ts';
 
 const ALL_NS: NamespaceKind[] = ['pid', 'mnt', 'uts', 'ipc', 'net', 'user', 'cgroup', 'time'];
 /** Input that may wait for a box that does not read its terminal (SandboxConfig.inputQueueBytes overrides). */
@@ -64,15 +73,20 @@ export async function teardown(
     // The namespaced parent reports child_exit, umount_proc, umount_dev, then closes the status pipe.
     if (built.events && onChildEvent) await drain(built.events, onChildEvent);
     await step(() =>
-      clock.outer('namespaced_parent_exit', false, async () => {
-        for (let i = 0; ; i++) {
-          const w = sys.waitpid(proc.pid);
-          if (w) return w;
-          if (i === 200) sys.kill(proc.pid, SIGKILL);
-          if (i > 400) throw new Error(`namespaced parent ${proc.pid} did not exit`);
-          await sleep(i < 20 ? 1 : 10);
-        }
-      }, (w) => ({ detail: w.exited ? `exit ${w.code}` : `signal ${w.signal}`, hostPidOverride: proc.pid })),
+      clock.outer(
+        'namespaced_parent_exit',
+        false,
+        async () => {
+          for (let i = 0; ; i++) {
+            const w = sys.waitpid(proc.pid);
+            if (w) return w;
+            if (i === 200) sys.kill(proc.pid, SIGKILL);
+            if (i > 400) throw new Error(`namespaced parent ${proc.pid} did not exit`);
+            await sleep(i < 20 ? 1 : 10);
+          }
+        },
+        (w) => ({ detail: w.exited ? `exit ${w.code}` : `signal ${w.signal}`, hostPidOverride: proc.pid }),
+      ),
     );
     await step(() => proc.close());
   }
@@ -267,8 +281,9 @@ export class Sandbox extends EventEmitter implements SandboxHandle {
     // Before teardown closes the master: no retry may write to a fd number that could be reused.
     this.input?.close();
     const onEvent = (e: ChildEvent) => void this.clock.child(e, this.built.initPid ?? null);
-    this.destroying ??= teardown(this.built, this.deps, this.clock, onEvent, this.childExitStatus !== null)
-      .finally(() => this.emit('destroyed'));
+    this.destroying ??= teardown(this.built, this.deps, this.clock, onEvent, this.childExitStatus !== null).finally(() =>
+      this.emit('destroyed'),
+    );
     return this.destroying;
   }
 }

@@ -3,7 +3,16 @@ import assert from 'node:assert/strict';
 import { statSync } from 'node:fs';
 import { after, test } from 'node:test';
 import { createSandbox, SandboxError, STAGES, type NamespaceKind, type StageEvent, type StageName } from './index.ts';
-import { BoxTracker, fdCount, SKIP_NOT_ROOT, stageRecorder, testImage, within, zombieChildren, testNoLeftovers } from './testing/helpers.ts';
+import {
+  BoxTracker,
+  fdCount,
+  SKIP_NOT_ROOT,
+  stageRecorder,
+  testImage,
+  within,
+  zombieChildren,
+  testNoLeftovers,
+} from './testing/helpers.ts';
 
 const tracker = new BoxTracker();
 after(() => tracker.destroyAll());
@@ -13,72 +22,91 @@ const RUNNING = STAGES.indexOf('running');
 const CREATION = STAGES.slice(0, RUNNING + 1);
 const TEARDOWN = STAGES.slice(RUNNING + 1);
 const ROLE: Partial<Record<StageName, string>> = {};
-for (const s of ['unshare_user', 'unshare_ns', 'hostname', 'net_lo_up', 'fork2', 'child_exit', 'umount_proc', 'umount_dev'] as const) ROLE[s] = 'namespaced_parent';
+for (const s of ['unshare_user', 'unshare_ns', 'hostname', 'net_lo_up', 'fork2', 'child_exit', 'umount_proc', 'umount_dev'] as const)
+  ROLE[s] = 'namespaced_parent';
 for (const s of STAGES.slice(STAGES.indexOf('mount_private'), STAGES.indexOf('exec') + 1)) ROLE[s] = 'inner_child';
 const hostNs = (k: string) => statSync(`/proc/self/ns/${k}`).ino;
 
-test('stage events: creation stages in STAGES order, inner child = PID 1 at box.pids.init, namespaced parent at its pid, new namespaces', opts, async (t) => {
-  t.after(() => tracker.destroyAll());
-  const seen: StageEvent[] = [];
-  const box = await tracker.create({}, (e) => seen.push(e));
-  const { init, namespacedParent } = box.pids;
-  assert.deepEqual(seen, [...box.events], 'onStage and box.events differ');
-  // On cgroup v2 the cgroups are made first and the namespaced parent is born in them (clone3 CLONE_INTO_CGROUP).
-  const bornInCgroup = /born in its cgroup/.test(seen.find((e) => e.stage === 'fork1')?.detail ?? '');
-  const order = bornInCgroup ? ['prepare_state', 'cgroup_create', 'fork1', ...CREATION.slice(3)] : CREATION;
-  t.diagnostic(bornInCgroup ? 'cgroup v2: cgroup_create before fork1 (clone3 into the cgroup)' : 'fork1 before cgroup_create (attach)');
-  assert.deepEqual(seen.map((e) => e.stage), order, 'creation stages missing, repeated or out of order');
-  for (const [i, e] of seen.entries()) {
-    assert.equal(e.ok, true, `${e.stage} not ok`);
-    assert.ok(e.durationMs >= 0 && e.t >= 0, `${e.stage}: t ${e.t} duration ${e.durationMs}`);
-    // Each process does its stages one after another; processes overlap (the namespaced parent unshares while
-    // the outer parent makes the cgroups), so time order is checked per role, and causality across roles below.
-    const prev = seen.slice(0, i).filter((p) => p.role === e.role).at(-1);
-    if (prev) assert.ok(e.t + 0.001 >= prev.t, `${e.stage} starts before ${prev.stage}`);
-    assert.equal(e.role, ROLE[e.stage] ?? 'outer', `role of ${e.stage}`);
-    if (e.role === 'inner_child') {
-      assert.equal(e.boxPid, 1, `${e.stage} boxPid`);
-      assert.equal(e.hostPid, init, `${e.stage} hostPid`);
-    } else if (e.role === 'namespaced_parent') {
-      assert.equal(e.hostPid, namespacedParent, `${e.stage} hostPid`);
-      assert.equal(e.boxPid, null);
-    } else {
-      assert.ok([process.pid, namespacedParent, init].includes(e.hostPid!), `${e.stage} hostPid ${e.hostPid}`);
+test(
+  'stage events: creation stages in STAGES order, inner child = PID 1 at box.pids.init, namespaced parent at its pid, new namespaces',
+  opts,
+  async (t) => {
+    t.after(() => tracker.destroyAll());
+    const seen: StageEvent[] = [];
+    const box = await tracker.create({}, (e) => seen.push(e));
+    const { init, namespacedParent } = box.pids;
+    assert.deepEqual(seen, [...box.events], 'onStage and box.events differ');
+    // On cgroup v2 the cgroups are made first and the namespaced parent is born in them (clone3 CLONE_INTO_CGROUP).
+    const bornInCgroup = /born in its cgroup/.test(seen.find((e) => e.stage === 'fork1')?.detail ?? '');
+    const order = bornInCgroup ? ['prepare_state', 'cgroup_create', 'fork1', ...CREATION.slice(3)] : CREATION;
+    t.diagnostic(bornInCgroup ? 'cgroup v2: cgroup_create before fork1 (clone3 into the cgroup)' : 'fork1 before cgroup_create (attach)');
+    assert.deepEqual(
+      seen.map((e) => e.stage),
+      order,
+      'creation stages missing, repeated or out of order',
+    );
+    for (const [i, e] of seen.entries()) {
+      assert.equal(e.ok, true, `${e.stage} not ok`);
+      assert.ok(e.durationMs >= 0 && e.t >= 0, `${e.stage}: t ${e.t} duration ${e.durationMs}`);
+      // Each process does its stages one after another; processes overlap (the namespaced parent unshares while
+      // the outer parent makes the cgroups), so time order is checked per role, and causality across roles below.
+      const prev = seen
+        .slice(0, i)
+        .filter((p) => p.role === e.role)
+        .at(-1);
+      if (prev) assert.ok(e.t + 0.001 >= prev.t, `${e.stage} starts before ${prev.stage}`);
+      assert.equal(e.role, ROLE[e.stage] ?? 'outer', `role of ${e.stage}`);
+      if (e.role === 'inner_child') {
+        assert.equal(e.boxPid, 1, `${e.stage} boxPid`);
+        assert.equal(e.hostPid, init, `${e.stage} hostPid`);
+      } else if (e.role === 'namespaced_parent') {
+        assert.equal(e.hostPid, namespacedParent, `${e.stage} hostPid`);
+        assert.equal(e.boxPid, null);
+      } else {
+        assert.ok([process.pid, namespacedParent, init].includes(e.hostPid!), `${e.stage} hostPid ${e.hostPid}`);
+      }
     }
-  }
-  const end = (s: StageName) => seen.find((x) => x.stage === s)!.t + seen.find((x) => x.stage === s)!.durationMs;
-  const start = (s: StageName) => seen.find((x) => x.stage === s)!.t;
-  assert.ok(start('uid_map') + 0.01 >= end('unshare_user'), 'uid_map waits for the user namespace');
-  assert.ok(start('unshare_ns') + 0.01 >= end('cgroup_attach'), 'unshare_ns waits for the go byte');
-  assert.notEqual(init, namespacedParent);
-  assert.equal(seen.at(-1)!.boxPid, 1);
+    const end = (s: StageName) => seen.find((x) => x.stage === s)!.t + seen.find((x) => x.stage === s)!.durationMs;
+    const start = (s: StageName) => seen.find((x) => x.stage === s)!.t;
+    assert.ok(start('uid_map') + 0.01 >= end('unshare_user'), 'uid_map waits for the user namespace');
+    assert.ok(start('unshare_ns') + 0.01 >= end('cgroup_attach'), 'unshare_ns waits for the go byte');
+    assert.notEqual(init, namespacedParent);
+    assert.equal(seen.at(-1)!.boxPid, 1);
 
-  const byStage = (s: StageName) => seen.find((e) => e.stage === s)!;
-  const userNs = byStage('unshare_user').namespaces ?? {};
-  assert.ok(userNs.user && userNs.user !== hostNs('user'), `user ns ${userNs.user} vs host ${hostNs('user')}`);
-  const ns = byStage('unshare_ns').namespaces ?? {};
-  const live = await box.namespaces();
-  for (const k of ['mnt', 'uts', 'ipc', 'net', 'cgroup', 'pid'] as NamespaceKind[]) {
-    const got = ns[k] ?? (k === 'pid' ? byStage('fork2').namespaces?.pid : undefined);
-    // A missing pid namespace is asserted last, so the rest is still checked (see the next test).
-    if (!got && k === 'pid') continue;
-    assert.ok(got, `no ${k} namespace reported at unshare_ns`);
-    assert.notEqual(got, hostNs(k), `${k} namespace is the host's`);
-    assert.equal(live.box[k], got, `PID 1's ${k} namespace differs from the one reported`);
-    assert.equal(live.host[k], hostNs(k));
-  }
-  assert.equal(live.box.user, userNs.user);
-  const withNs = ['unshare_user', 'unshare_ns', 'fork2', 'running'];
-  for (const s of CREATION) if (!withNs.includes(s)) assert.equal(byStage(s).namespaces, undefined, s);
-  t.diagnostic(CREATION.map((s) => `${s} ${byStage(s).durationMs.toFixed(2)}ms`).join(', '));
+    const byStage = (s: StageName) => seen.find((e) => e.stage === s)!;
+    const userNs = byStage('unshare_user').namespaces ?? {};
+    assert.ok(userNs.user && userNs.user !== hostNs('user'), `user ns ${userNs.user} vs host ${hostNs('user')}`);
+    const ns = byStage('unshare_ns').namespaces ?? {};
+    const live = await box.namespaces();
+    for (const k of ['mnt', 'uts', 'ipc', 'net', 'cgroup', 'pid'] as NamespaceKind[]) {
+      const got = ns[k] ?? (k === 'pid' ? byStage('fork2').namespaces?.pid : undefined);
+      // A missing pid namespace is asserted last, so the rest is still checked (see the next test).
+      if (!got && k === 'pid') continue;
+      assert.ok(got, `no ${k} namespace reported at unshare_ns`);
+      assert.notEqual(got, hostNs(k), `${k} namespace is the host's`);
+      assert.equal(live.box[k], got, `PID 1's ${k} namespace differs from the one reported`);
+      assert.equal(live.host[k], hostNs(k));
+    }
+    assert.equal(live.box.user, userNs.user);
+    const withNs = ['unshare_user', 'unshare_ns', 'fork2', 'running'];
+    for (const s of CREATION) if (!withNs.includes(s)) assert.equal(byStage(s).namespaces, undefined, s);
+    t.diagnostic(CREATION.map((s) => `${s} ${byStage(s).durationMs.toFixed(2)}ms`).join(', '));
 
-  await box.destroy();
-  const down = box.events.slice(CREATION.length);
-  assert.deepEqual(down.map((e) => e.stage), TEARDOWN, 'teardown stages missing or out of order');
-  assert.ok(down.every((e) => e.ok), JSON.stringify(down.filter((e) => !e.ok)));
-  for (const e of down) if (e.role === 'namespaced_parent') assert.equal(e.hostPid, namespacedParent, e.stage);
-  assert.ok(ns.pid ?? byStage('fork2').namespaces?.pid, 'no pid namespace reported at unshare_ns (nor at fork2)');
-});
+    await box.destroy();
+    const down = box.events.slice(CREATION.length);
+    assert.deepEqual(
+      down.map((e) => e.stage),
+      TEARDOWN,
+      'teardown stages missing or out of order',
+    );
+    assert.ok(
+      down.every((e) => e.ok),
+      JSON.stringify(down.filter((e) => !e.ok)),
+    );
+    for (const e of down) if (e.role === 'namespaced_parent') assert.equal(e.hostPid, namespacedParent, e.stage);
+    assert.ok(ns.pid ?? byStage('fork2').namespaces?.pid, 'no pid namespace reported at unshare_ns (nor at fork2)');
+  },
+);
 
 // A new PID namespace has no inode to show until its first process exists: /proc/<pid>/ns/pid_for_children is
 // ENOENT before that (pidns_for_children_get in fs/proc/namespaces.c checks child_reaper), so reading it right
@@ -116,7 +144,11 @@ test('fault injection at each creation stage: SandboxError naming that stage, an
       const t0 = performance.now();
       let err: unknown;
       try {
-        const box = await within(createSandbox({ baseDir, failAt: stage }, { onStage: rec.onStage }), 30_000, `createSandbox failAt ${stage}`);
+        const box = await within(
+          createSandbox({ baseDir, failAt: stage }, { onStage: rec.onStage }),
+          30_000,
+          `createSandbox failAt ${stage}`,
+        );
         await box.destroy();
       } catch (e) {
         err = e;
@@ -137,7 +169,10 @@ test('fault injection at each creation stage: SandboxError naming that stage, an
       assert.deepEqual(failed[0]?.error?.stage, stage);
       // The stages before the fault all ran, in order.
       assert.deepEqual(names.slice(0, ORDER.indexOf(stage)), ORDER.slice(0, ORDER.indexOf(stage)));
-      assert.deepEqual(tracker.leaks().filter((l) => l.startsWith(`${trace.id}:`)), []);
+      assert.deepEqual(
+        tracker.leaks().filter((l) => l.startsWith(`${trace.id}:`)),
+        [],
+      );
     });
   }
   t.diagnostic(`time to fail and clean up: ${times.join(', ')}`);

@@ -34,16 +34,30 @@ export class StageClock {
       const r = await fn();
       const x = extra?.(r) ?? {};
       this.push({
-        type: 'stage', stage, role: 'outer', hostPid: x.hostPidOverride ?? process.pid, boxPid: x.boxPid ?? null,
-        t: this.ms(start), durationMs: this.ms(process.hrtime.bigint()) - this.ms(start), ok: true,
-        ...(x.namespaces ? { namespaces: x.namespaces } : {}), ...(x.detail ? { detail: x.detail } : {}),
+        type: 'stage',
+        stage,
+        role: 'outer',
+        hostPid: x.hostPidOverride ?? process.pid,
+        boxPid: x.boxPid ?? null,
+        t: this.ms(start),
+        durationMs: this.ms(process.hrtime.bigint()) - this.ms(start),
+        ok: true,
+        ...(x.namespaces ? { namespaces: x.namespaces } : {}),
+        ...(x.detail ? { detail: x.detail } : {}),
       });
       return r;
     } catch (err) {
       const se = toSandboxError(stage, err);
       this.push({
-        type: 'stage', stage, role: 'outer', hostPid: process.pid, boxPid: null, t: this.ms(start),
-        durationMs: this.ms(process.hrtime.bigint()) - this.ms(start), ok: false, error: se.info,
+        type: 'stage',
+        stage,
+        role: 'outer',
+        hostPid: process.pid,
+        boxPid: null,
+        t: this.ms(start),
+        durationMs: this.ms(process.hrtime.bigint()) - this.ms(start),
+        ok: false,
+        error: se.info,
       });
       throw se;
     }
@@ -54,8 +68,14 @@ export class StageClock {
     const stage = (STAGES[e.stage] ?? 'exec') as StageName;
     const inner = e.role === 'inner_child';
     const ev: StageEvent = {
-      type: 'stage', stage, role: e.role, hostPid: inner ? initPid : e.pid, boxPid: inner ? e.pid : null,
-      t: this.ms(e.tStart), durationMs: Number(e.tEnd - e.tStart) / 1e6, ok: e.ok,
+      type: 'stage',
+      stage,
+      role: e.role,
+      hostPid: inner ? initPid : e.pid,
+      boxPid: inner ? e.pid : null,
+      t: this.ms(e.tStart),
+      durationMs: Number(e.tEnd - e.tStart) / 1e6,
+      ok: e.ok,
       ...(namespaces && Object.keys(namespaces).length ? { namespaces } : {}),
       ...(e.ok && e.detail ? { detail: e.detail } : {}),
       ...(e.ok ? {} : { error: this.childError(e).info }),

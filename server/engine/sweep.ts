@@ -43,7 +43,10 @@ export function sweepNeeded(runDir = RUN_DIR): boolean {
  * Removes leftovers of sandboxes whose server is gone: processes (only when pid and start time both match the
  * record, so a reused pid is never killed), mounts under the run dir, cgroups under boxlab/, state and slots.
  */
-export async function sweep(deps?: Pick<EngineDeps, 'sys'> & { runDir?: string; uidRegistry?: string }, onlyDeadServers = true): Promise<SweepReport> {
+export async function sweep(
+  deps?: Pick<EngineDeps, 'sys'> & { runDir?: string; uidRegistry?: string },
+  onlyDeadServers = true,
+): Promise<SweepReport> {
   const runDir = deps?.runDir ?? RUN_DIR;
   const sys = deps?.sys ?? (await import('../../native-bindings/index.ts')).realSyscalls;
   const report: SweepReport = { sandboxes: [], killed: [], unmounted: [], cgroups: [] };

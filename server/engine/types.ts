@@ -55,15 +55,7 @@ export interface InputStats {
 }
 
 /** Defenses that can be switched off one at a time by the security suite (never by the web server). */
-export type Defense =
-  | 'seccomp'
-  | 'caps'
-  | 'no_new_privs'
-  | 'mask_proc'
-  | 'close_fds'
-  | 'rlimits'
-  | 'pivot_root'
-  | 'proc_ro';
+export type Defense = 'seccomp' | 'caps' | 'no_new_privs' | 'mask_proc' | 'close_fds' | 'rlimits' | 'pivot_root' | 'proc_ro';
 
 /**
  * The engine's error, as crun's libcrun_error_t: which stage of which box failed, wrapping the failed call (a
@@ -89,7 +81,12 @@ export class SandboxError extends Error {
   get info(): SandboxErrorInfo {
     const { syscall, errno, code, path } = this.cause;
     return {
-      stage: this.stage, syscall, errno, code, ...(path !== undefined ? { path } : {}), message: this.message,
+      stage: this.stage,
+      syscall,
+      errno,
+      code,
+      ...(path !== undefined ? { path } : {}),
+      message: this.message,
       ...(this.sandboxId !== undefined ? { sandboxId: this.sandboxId } : {}),
     };
   }

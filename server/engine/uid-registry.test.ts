@@ -21,11 +21,19 @@ test('claims are distinct, entries name the sandbox, release frees the slot', (t
   const b = claimUidSlot('bx-b', '/run/y/sandboxes/bx-b', me(), { registry, maxSlots: 2, start: 0, ...noMounts });
   assert.deepEqual([a.slot, b.slot], [0, 1]);
   const e = JSON.parse(readFileSync(a.entry, 'utf8')) as SlotEntry;
-  assert.deepEqual({ id: e.id, slot: e.slot, dir: e.dir, owners: e.owners }, { id: 'bx-a', slot: 0, dir: '/run/x/sandboxes/bx-a', owners: me() });
+  assert.deepEqual(
+    { id: e.id, slot: e.slot, dir: e.dir, owners: e.owners },
+    { id: 'bx-a', slot: 0, dir: '/run/x/sandboxes/bx-a', owners: me() },
+  );
   assert.throws(() => claimUidSlot('bx-c', '', me(), { registry, maxSlots: 2, ...noMounts }), /no free uid range: all 2 slots/);
   releaseUidSlot(a);
   assert.equal(claimUidSlot('bx-c', '', me(), { registry, maxSlots: 2, start: 1, ...noMounts }).slot, 0);
-  assert.deepEqual(uidSlotEntries(registry).map((x) => `${x.slot}:${x.id}`).sort(), ['0:bx-c', '1:bx-b']);
+  assert.deepEqual(
+    uidSlotEntries(registry)
+      .map((x) => `${x.slot}:${x.id}`)
+      .sort(),
+    ['0:bx-c', '1:bx-b'],
+  );
   assert.throws(() => claimUidSlot('../evil', '', me(), { registry }), /bad sandbox id/);
 });
 
@@ -40,14 +48,22 @@ test('crash: a slot stays held while any owner lives, and is reclaimed once all 
   const server = { pid: dead.pid!, starttime: '1' }; // its pid may be reused: the start time says it is not the same
   const claim = claimUidSlot('bx-crashed', '', [server], { registry, maxSlots: 1, ...noMounts });
   addUidSlotOwners(claim, [ownerOf(box.pid!)]);
-  assert.throws(() => claimUidSlot('bx-next', '', me(), { registry, maxSlots: 1, ...noMounts }), /no free uid range/, 'held while PID 1 lives');
+  assert.throws(
+    () => claimUidSlot('bx-next', '', me(), { registry, maxSlots: 1, ...noMounts }),
+    /no free uid range/,
+    'held while PID 1 lives',
+  );
   assert.deepEqual(pruneUidSlots({ registry, ...noMounts }), [], 'prune keeps it too');
   box.kill('SIGKILL');
   await new Promise((r) => box.on('exit', r));
   // The child is reaped by node: /proc/<pid> is gone now.
   const next = claimUidSlot('bx-next', '', me(), { registry, maxSlots: 1, ...noMounts });
   assert.equal(next.slot, 0);
-  assert.deepEqual(uidSlotEntries(registry).map((x) => x.id), ['bx-next'], 'the stale entry was removed');
+  assert.deepEqual(
+    uidSlotEntries(registry).map((x) => x.id),
+    ['bx-next'],
+    'the stale entry was removed',
+  );
 });
 
 test('a dead box whose dir still has mounts keeps its slot (its files still carry the uids)', (t) => {
@@ -66,7 +82,10 @@ test('an unreadable entry holds its slot for a grace period only; prune removes 
   assert.throws(() => claimUidSlot('bx-1', '', me(), { registry, maxSlots: 1, ...noMounts }), /no free uid range/);
   claimUidSlot('bx-dead', '', [{ pid: 1, starttime: 'x' }], { registry, maxSlots: 2, start: 1, ...noMounts });
   assert.deepEqual(pruneUidSlots({ registry, ...noMounts }), ['bx-dead']);
-  assert.deepEqual(uidSlotEntries(registry).map((x) => x.id), ['bx-torn']);
+  assert.deepEqual(
+    uidSlotEntries(registry).map((x) => x.id),
+    ['bx-torn'],
+  );
 });
 
 test('processes claiming at the same instant never share a slot', { timeout: 60_000 }, async (t) => {
@@ -81,16 +100,23 @@ test('processes claiming at the same instant never share a slot', { timeout: 60_
     for (let i = 0; i < 16; i++) got.push(m.claimUidSlot('bx-' + process.pid + '-' + i, '', [m.ownerOf(process.pid)], { registry: ${JSON.stringify(registry)}, maxSlots: 128, start: 0, hasMounts: () => false }).slot);
     console.log(JSON.stringify(got));
     process.stdin.resume(); process.stdin.on('end', () => process.exit(0));`;
-  const procs = Array.from({ length: 4 }, () => spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { stdio: ['pipe', 'pipe', 'inherit'] }));
+  const procs = Array.from({ length: 4 }, () =>
+    spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { stdio: ['pipe', 'pipe', 'inherit'] }),
+  );
   t.after(() => procs.forEach((p) => p.kill('SIGKILL')));
-  const outs = await Promise.all(procs.map((p) => new Promise<number[]>((resolve, reject) => {
-    let out = '';
-    p.stdout!.on('data', (b) => {
-      out += b;
-      if (out.includes('\n')) resolve(JSON.parse(out));
-    });
-    p.on('exit', (code) => reject(new Error(`claimer exited ${code}: ${out}`)));
-  })));
+  const outs = await Promise.all(
+    procs.map(
+      (p) =>
+        new Promise<number[]>((resolve, reject) => {
+          let out = '';
+          p.stdout!.on('data', (b) => {
+            out += b;
+            if (out.includes('\n')) resolve(JSON.parse(out));
+          });
+          p.on('exit', (code) => reject(new Error(`claimer exited ${code}: ${out}`)));
+        }),
+    ),
+  );
   const all = outs.flat();
   assert.equal(all.length, 64);
   assert.equal(new Set(all).size, 64, `no slot twice: ${JSON.stringify(outs)}`);

@@ -16,7 +16,11 @@ test('answer: a /root/answer left by an earlier step is no answer; one written a
   p.upper.set('/root/answer', { kind: 'file', data: 'something else\n', ctimeMs: opened - 5000 });
   const left = await check({ answer: 'hostname' }, p, opened);
   assert.deepEqual([left.ok, left.message], [false, 'write your answer into /root/answer (what it holds was written before this step)']);
-  assert.match((await check({ answer: 'hostname' }, p)).message, /is not it yet/, 'without a step (unit tests, old callers): judged as before');
+  assert.match(
+    (await check({ answer: 'hostname' }, p)).message,
+    /is not it yet/,
+    'without a step (unit tests, old callers): judged as before',
+  );
   p.upper.set('/root/answer', { kind: 'file', data: 'wrong\n', ctimeMs: opened + 10 });
   assert.match((await check({ answer: 'hostname' }, p, opened)).message, /"wrong" is not it yet/, 'written in the step: judged');
   p.upper.set('/root/answer', { kind: 'file', data: 'box-1\n', ctimeMs: opened + 20 });

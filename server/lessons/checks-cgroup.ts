@@ -24,25 +24,36 @@ type ValueName = keyof typeof VALUES;
 /** A number, or a size like 10M for memory values. */
 const amount = sizeParam(0);
 
-const cgParams = z.strictObject({
-  cgroup: z.enum(Object.keys(VALUES) as [ValueName, ...ValueName[]]),
-  atLeast: amount.optional(),
-  atMost: amount.optional(),
-  /** Compare the growth since the learner arrived at the step, not the value itself. */
-  since: z.literal('step').optional(),
-  /** Holds only after the value was seen above this on the step (e.g. a fork bomb, then calm). */
-  seenAbove: amount.optional(),
-}).refine((p) => p.atLeast !== undefined || p.atMost !== undefined, { message: 'needs atLeast or atMost', path: ['cgroup'] });
+const cgParams = z
+  .strictObject({
+    cgroup: z.enum(Object.keys(VALUES) as [ValueName, ...ValueName[]]),
+    atLeast: amount.optional(),
+    atMost: amount.optional(),
+    /** Compare the growth since the learner arrived at the step, not the value itself. */
+    since: z.literal('step').optional(),
+    /** Holds only after the value was seen above this on the step (e.g. a fork bomb, then calm). */
+    seenAbove: amount.optional(),
+  })
+  .refine((p) => p.atLeast !== undefined || p.atMost !== undefined, { message: 'needs atLeast or atMost', path: ['cgroup'] });
 type CgParams = z.infer<typeof cgParams>;
 
 const show = (name: ValueName, v: number) =>
-  name === 'memory.current' ? `${(v / MiB).toFixed(1)} MiB` : name === 'cpu.usage' ? `${v.toFixed(2)} s of cpu` : `${v} ${VALUES[name].unit}`;
+  name === 'memory.current'
+    ? `${(v / MiB).toFixed(1)} MiB`
+    : name === 'cpu.usage'
+      ? `${v.toFixed(2)} s of cpu`
+      : `${v} ${VALUES[name].unit}`;
 
 export const CGROUP_CHECKS: Record<string, CheckDef> = {
   cgroup: {
     params: cgParams,
     summary: (p: CgParams) => {
-      const bound = [p.atLeast !== undefined && `at least ${show(p.cgroup, p.atLeast)}`, p.atMost !== undefined && `at most ${show(p.cgroup, p.atMost)}`].filter(Boolean).join(' and ');
+      const bound = [
+        p.atLeast !== undefined && `at least ${show(p.cgroup, p.atLeast)}`,
+        p.atMost !== undefined && `at most ${show(p.cgroup, p.atMost)}`,
+      ]
+        .filter(Boolean)
+        .join(' and ');
       return `the box's ${p.cgroup} is ${bound}${p.since ? ' since this step began' : ''}${p.seenAbove !== undefined ? ` after more than ${show(p.cgroup, p.seenAbove)} were seen` : ''}`;
     },
     limit: (p: CgParams) => (p.since ? VALUES[p.cgroup].limit : undefined),
@@ -52,7 +63,8 @@ export const CGROUP_CHECKS: Record<string, CheckDef> = {
       if (p.seenAbove !== undefined && raw > p.seenAbove) memo.seen = true;
       const v = p.since ? raw - (memo.base as number) : raw;
       const now = `${show(p.cgroup, v)}${p.since ? ' since this step began' : ''}`;
-      if (p.seenAbove !== undefined && !memo.seen) return fail(`never more than ${show(p.cgroup, p.seenAbove)} on this step (${show(p.cgroup, raw)} now)`);
+      if (p.seenAbove !== undefined && !memo.seen)
+        return fail(`never more than ${show(p.cgroup, p.seenAbove)} on this step (${show(p.cgroup, raw)} now)`);
       if (p.atLeast !== undefined && v < p.atLeast) return fail(`${now} so far`);
       if (p.atMost !== undefined && v > p.atMost) return fail(`${now}: still above ${show(p.cgroup, p.atMost)}`);
       return pass(`${now}${await context(probe, p.cgroup)}`);

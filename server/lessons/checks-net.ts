@@ -16,7 +16,6 @@ const nsParams = z.strictObject({
 });
 type NsParams = z.infer<typeof nsParams>;
 
-
 const mountParams = z.strictObject({ mount: z.string().regex(/^\//, 'must be a mount point in the box'), fstype: z.string().optional() });
 const listenParams = z.strictObject({ listen: z.number().int().min(1).max(65535) });
 const ifParams = z.strictObject({
@@ -30,18 +29,22 @@ const shmParams = z.strictObject({ shm: z.literal('any'), attachedByOther: z.boo
 export const NET_CHECKS: Record<string, CheckDef> = {
   namespace: {
     params: nsParams,
-    summary: (p: NsParams) => `the box's ${p.namespace} namespace differs from ${p.differsFrom === 'host' ? "the host's" : `that of "${p.differsFrom}"`}`,
+    summary: (p: NsParams) =>
+      `the box's ${p.namespace} namespace differs from ${p.differsFrom === 'host' ? "the host's" : `that of "${p.differsFrom}"`}`,
     run(probe: BoxProbe, p: NsParams) {
       const box = probe.nsInode(p.namespace);
       if (p.differsFrom === 'host') {
         const host = probe.hostNsInode?.(p.namespace) ?? null;
-        return host !== null && host !== box ? pass(`${p.namespace}:[${box}] in the box, ${p.namespace}:[${host}] on the host`) : fail(`the box shares the host's ${p.namespace} namespace`);
+        return host !== null && host !== box
+          ? pass(`${p.namespace}:[${box}] in the box, ${p.namespace}:[${host}] on the host`)
+          : fail(`the box shares the host's ${p.namespace} namespace`);
       }
       const other = matching(probe.processes(), { argv: p.differsFrom }).find((x) => x.hostPid !== probe.initPid);
       if (!other) return fail(`no "${p.differsFrom}" in the box`);
       const ino = probe.procNsInode?.(other.hostPid, p.namespace) ?? null;
       if (ino === null) return fail(`"${p.differsFrom}" is gone`);
-      return ino !== box ? pass(`"${p.differsFrom}" (host pid ${other.hostPid}) is in ${p.namespace}:[${ino}], PID 1 in ${p.namespace}:[${box}]`)
+      return ino !== box
+        ? pass(`"${p.differsFrom}" (host pid ${other.hostPid}) is in ${p.namespace}:[${ino}], PID 1 in ${p.namespace}:[${box}]`)
         : fail(`"${p.differsFrom}" shares PID 1's ${p.namespace} namespace ${p.namespace}:[${box}]`);
     },
   },
@@ -65,13 +68,16 @@ export const NET_CHECKS: Record<string, CheckDef> = {
       const ports = listeningPorts(probe);
       if (!ports.has(p.listen)) return fail(`nothing listens on ${p.listen}${ports.size ? ` (listening: ${[...ports].join(', ')})` : ''}`);
       const onHost = listeningPorts(probe, true).has(p.listen);
-      return pass(`port ${p.listen} listens in the box's network namespace; ${onHost ? `the host's own port ${p.listen} is another socket` : `on the host nothing listens on ${p.listen}`}`);
+      return pass(
+        `port ${p.listen} listens in the box's network namespace; ${onHost ? `the host's own port ${p.listen} is another socket` : `on the host nothing listens on ${p.listen}`}`,
+      );
     },
   },
 
   interface: {
     params: ifParams,
-    summary: (p: z.infer<typeof ifParams>) => `${p.interface} is ${p.up ? 'up' : 'down'}${p.rxPackets ? ` and received at least ${p.rxPackets} packets since this step began` : ''}`,
+    summary: (p: z.infer<typeof ifParams>) =>
+      `${p.interface} is ${p.up ? 'up' : 'down'}${p.rxPackets ? ` and received at least ${p.rxPackets} packets since this step began` : ''}`,
     init: async (probe: BoxProbe, p: z.infer<typeof ifParams>) => ({ base: await rxPackets(probe, p.interface) }),
     async run(probe: BoxProbe, p: z.infer<typeof ifParams>, memo: Memo) {
       if ((await rxPackets(probe, p.interface)) === null) return fail(`the box has no ${p.interface}`);
@@ -86,19 +92,31 @@ export const NET_CHECKS: Record<string, CheckDef> = {
 
   shm: {
     params: shmParams,
-    summary: (p: z.infer<typeof shmParams>) => (p.attachedByOther ? 'a second process attached the box\'s shared memory segment' : 'a System V shared memory segment exists in the box\'s IPC namespace'),
+    summary: (p: z.infer<typeof shmParams>) =>
+      p.attachedByOther
+        ? "a second process attached the box's shared memory segment"
+        : "a System V shared memory segment exists in the box's IPC namespace",
     async run(probe: BoxProbe, p: z.infer<typeof shmParams>) {
       const segs = await shmSegments(probe);
       const [seg] = segs;
-      if (!seg) return fail('the box\'s IPC namespace has no shared memory segment');
+      if (!seg) return fail("the box's IPC namespace has no shared memory segment");
       const what = `key ${seg.key}, ${seg.size} bytes`;
       if (!p.attachedByOther) {
         // The server's own IPC namespace is the host's: the same key there would be another object.
-        const onHost = probe.hostText('/proc/sysvipc/shm').trim().split('\n').slice(1).filter((l) => l.trim().split(/\s+/)[0] === seg.key).length;
-        const host = onHost ? `the host has ${onHost} other segment(s) with that key: different objects` : "the host's IPC namespace has no segment with that key";
+        const onHost = probe
+          .hostText('/proc/sysvipc/shm')
+          .trim()
+          .split('\n')
+          .slice(1)
+          .filter((l) => l.trim().split(/\s+/)[0] === seg.key).length;
+        const host = onHost
+          ? `the host has ${onHost} other segment(s) with that key: different objects`
+          : "the host's IPC namespace has no segment with that key";
         return pass(`segment ${what}, created by host pid ${seg.cpid}; ${host}`);
       }
-      return seg.lpid !== seg.cpid ? pass(`segment ${what}: last attached by host pid ${seg.lpid}, not its creator`) : fail(`only the creator (host pid ${seg.cpid}) used segment ${what}`);
+      return seg.lpid !== seg.cpid
+        ? pass(`segment ${what}: last attached by host pid ${seg.lpid}, not its creator`)
+        : fail(`only the creator (host pid ${seg.cpid}) used segment ${what}`);
     },
   },
 };

@@ -6,7 +6,14 @@ import { CHECKS } from './checks.ts';
 
 const MiB = 2 ** 20;
 const cg = (path: string, over: Partial<{ memoryMax: number | null; oomKills: number; procs: number[] }> = {}) => ({
-  path, memoryMax: null, memoryCurrent: 0, oomKills: 0, pidsMax: null, procs: [], controllers: ['memory', 'pids'], ...over,
+  path,
+  memoryMax: null,
+  memoryCurrent: 0,
+  oomKills: 0,
+  pidsMax: null,
+  procs: [],
+  controllers: ['memory', 'pids'],
+  ...over,
 });
 const run = async (probe: FakeProbe, params: unknown) => {
   const def = CHECKS.subcgroup!;

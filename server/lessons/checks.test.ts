@@ -47,8 +47,17 @@ test('answer: the written answer against the kernel fact; the fact is not reveal
 
 test('process: running, orphan, zombie; absent only after it was seen; zombies are not "running"', async () => {
   const p = new FakeProbe();
-  const sleep = (hostPid: number, boxPid: number, argv: string[], extra: Partial<BoxProc> = {}): BoxProc =>
-    ({ hostPid, boxPid, boxPpid: 1, hostPpid: 100, pgrpHost: hostPid, name: 'sleep', argv, state: 'S', ...extra });
+  const sleep = (hostPid: number, boxPid: number, argv: string[], extra: Partial<BoxProc> = {}): BoxProc => ({
+    hostPid,
+    boxPid,
+    boxPpid: 1,
+    hostPpid: 100,
+    pgrpHost: hostPid,
+    name: 'sleep',
+    argv,
+    state: 'S',
+    ...extra,
+  });
   assert.equal((await run('process', p, { argv: 'sleep 1001' })).r.ok, false);
   p.procs.push(sleep(201, 4, ['sleep', '1001']));
   const r = (await run('process', p, { argv: 'sleep 1001' })).r;
@@ -59,7 +68,10 @@ test('process: running, orphan, zombie; absent only after it was seen; zombies a
   p.procs[2]!.pgrpHost = 150; // its group leader (a subshell) is gone
   assert.equal((await run('process', p, { argv: 'sleep 1002', orphan: true })).r.ok, true);
   const memo: Memo = {};
-  assert.match((await run('process', p, { name: 'sleep', state: 'Z', absent: true, seenFirst: true }, memo)).r.message, /no zombie "sleep" to get rid of/);
+  assert.match(
+    (await run('process', p, { name: 'sleep', state: 'Z', absent: true, seenFirst: true }, memo)).r.message,
+    /no zombie "sleep" to get rid of/,
+  );
   p.procs.push(sleep(203, 6, [], { state: 'Z' }));
   assert.equal((await run('process', p, { name: 'sleep', state: 'Z' })).r.ok, true);
   assert.equal((await run('process', p, { name: 'sleep', state: 'Z', absent: true, seenFirst: true }, memo)).r.ok, false);
@@ -95,7 +107,10 @@ test('counters compare with the baseline taken when the step began', async () =>
   assert.equal((await run('cpu-throttled', p, { minPeriods: 5 }, cpu.memo)).r.ok, true);
   const bomb = await run('pids-max-hit', p, {});
   p.pidsEvents = 'max 17\n';
-  assert.match((await run('pids-max-hit', p, {}, bomb.memo)).r.message, /17 forks refused at pids.max since this step began \(1 of 32 tasks\)/);
+  assert.match(
+    (await run('pids-max-hit', p, {}, bomb.memo)).r.message,
+    /17 forks refused at pids.max since this step began \(1 of 32 tasks\)/,
+  );
   const calm: Memo = {};
   p.st = stats({ pids: 2 });
   assert.equal((await run('pids-calm', p, {}, calm)).r.ok, false, 'never crowded on this step');
@@ -130,6 +145,8 @@ test('teardown: all stages of the seed order, in order', async () => {
   assert.match((await run('teardown', p, {})).r.message, /still running/);
   p.events = ['child_exit', 'umount_proc'].map(ev);
   assert.match((await run('teardown', p, {})).r.message, /waiting for umount_dev/);
-  p.events = ['child_exit', 'umount_proc', 'umount_dev', 'namespaced_parent_exit', 'overlay_umount', 'cgroup_remove', 'cleanup_done'].map(ev);
+  p.events = ['child_exit', 'umount_proc', 'umount_dev', 'namespaced_parent_exit', 'overlay_umount', 'cgroup_remove', 'cleanup_done'].map(
+    ev,
+  );
   assert.equal((await run('teardown', p, {})).r.ok, true);
 });

@@ -96,7 +96,8 @@ const FILE_SUMMARY: Record<FileParams['layer'], (p: string) => string> = {
 export const BASE_CHECKS: Record<string, CheckDef> = {
   file: {
     params: fileParams,
-    summary: (p: FileParams) => FILE_SUMMARY[p.layer](p.file) + (p.differsFromFact ? ` and differs from the box's ${p.differsFromFact}` : ''),
+    summary: (p: FileParams) =>
+      FILE_SUMMARY[p.layer](p.file) + (p.differsFromFact ? ` and differs from the box's ${p.differsFromFact}` : ''),
     async run(probe, p: FileParams, _memo, ctx) {
       const path = p.file;
       const up = probe.upperStat(path);
@@ -104,7 +105,8 @@ export const BASE_CHECKS: Record<string, CheckDef> = {
       if (before(up, ctx)) return fail(`${path} is as it was when this step opened: this step asks you to change it`);
       if (p.layer === 'whiteout') {
         if (!low) return fail(`${path} is not in the image, so deleting it needs no whiteout`);
-        if (up?.isCharacterDevice() && up.rdev === 0) return pass(`Whiteout: ${path} is a 0/0 character device in the upper layer; the image still has it`);
+        if (up?.isCharacterDevice() && up.rdev === 0)
+          return pass(`Whiteout: ${path} is a 0/0 character device in the upper layer; the image still has it`);
         return fail(up ? `${path} is still in the upper layer` : `${path} still comes from the image (lower layer)`);
       }
       if (!up) return fail(low ? `${path} is only in the image (lower layer): nothing was written yet` : `${path} does not exist`);
@@ -112,16 +114,18 @@ export const BASE_CHECKS: Record<string, CheckDef> = {
       if (p.layer === 'new' && low) return fail(`${path} also exists in the image: this is a copy-up, not a new file`);
       if (p.layer === 'copied-up' && !low) return fail(`${path} is new, not a file of the image`);
       if (p.executable && !(up.mode & 0o111)) return fail(`${path} is not executable`);
-      const text = p.contains !== undefined || p.differsFromFact ? probe.readUpper(path, 4096)?.data.toString('utf8') ?? '' : '';
+      const text = p.contains !== undefined || p.differsFromFact ? (probe.readUpper(path, 4096)?.data.toString('utf8') ?? '') : '';
       if (p.contains !== undefined && !text.includes(p.contains)) return fail(`${path} does not contain "${p.contains}"`);
       if (p.differsFromFact) {
         const fact = await readFact(p.differsFromFact, probe);
-        if (text.trim() === fact) return fail(`${path} says "${text.trim().slice(0, 40)}", which is the ${p.differsFromFact} already: write something else`);
+        if (text.trim() === fact)
+          return fail(`${path} says "${text.trim().slice(0, 40)}", which is the ${p.differsFromFact} already: write something else`);
         return pass(`${path} says "${text.trim().slice(0, 40)}" but the box's ${p.differsFromFact} is still "${fact}"`);
       }
       if (p.owner !== undefined) {
         const base = Number(/^\s*0\s+(\d+)/m.exec(probe.procText('uid_map'))?.[1]);
-        if (up.uid !== base + p.owner) return fail(`${path} belongs to host uid ${up.uid}, that is uid ${up.uid - base} in the box, not ${p.owner}`);
+        if (up.uid !== base + p.owner)
+          return fail(`${path} belongs to host uid ${up.uid}, that is uid ${up.uid - base} in the box, not ${p.owner}`);
         return pass(`${path}: uid ${p.owner} in the box is host uid ${up.uid} (${base} + ${p.owner})`);
       }
       const where = p.layer === 'copied-up' ? 'copied up into the upper layer; the image copy is untouched' : 'in the upper layer only';
@@ -149,7 +153,8 @@ export const BASE_CHECKS: Record<string, CheckDef> = {
     params: procParams,
     summary: (p: ProcParams) => {
       const what = procLabel(procMatch(p), true);
-      if (p.root) return p.cwdOutside ? `${what} chrooted into ${p.root} has its cwd outside it` : `${what} runs with ${p.root} as its root`;
+      if (p.root)
+        return p.cwdOutside ? `${what} chrooted into ${p.root} has its cwd outside it` : `${what} runs with ${p.root} as its root`;
       return `${what} is ${p.absent ? 'gone from' : 'in'} the box`;
     },
     run(probe, p: ProcParams, memo) {
@@ -162,7 +167,9 @@ export const BASE_CHECKS: Record<string, CheckDef> = {
         if (!hits.length) return fail(`no ${procLabel(m)} has ${p.root} as its root directory`);
         if (!p.cwdOutside) return pass(`${describeProc(hits[0]!)}, root directory ${p.root}`);
         const out = hits.find((x) => probe.cwdOutside(x.hostPid, jail) === true);
-        return out ? pass(`${describeProc(out)}: root is ${p.root}, yet its cwd is outside it`) : fail(`the jailed processes still have their cwd inside ${p.root}`);
+        return out
+          ? pass(`${describeProc(out)}: root is ${p.root}, yet its cwd is outside it`)
+          : fail(`the jailed processes still have their cwd inside ${p.root}`);
       }
       if (!p.absent) return hits[0] ? pass(describeProc(hits[0])) : fail(`no ${procLabel(m)} in the box`);
       if (hits[0]) {

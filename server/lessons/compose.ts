@@ -38,17 +38,26 @@ export function compileCheck(value: unknown, y: ParsedYaml, file: string, path: 
     const v = value[k];
     if (k === 'not') return negate(compileCheck(v, y, file, [...path, k]));
     if (!Array.isArray(v) || !v.length) throw new FormatError(file, y.lineOf([...path, k]), `"${k}" takes a list of checks`);
-    return combine(k, v.map((x, i) => compileCheck(x, y, file, [...path, k, i])));
+    return combine(
+      k,
+      v.map((x, i) => compileCheck(x, y, file, [...path, k, i])),
+    );
   }
   const words = keys.filter((k) => Object.hasOwn(CHECKS, k));
   if (words.length !== 1) {
-    throw new FormatError(file, line, words.length ? `one vocabulary word per map, found ${words.join(' and ')} (use all: [...])`
-      : `no vocabulary word in ${JSON.stringify(keys)}; known: ${Object.keys(CHECKS).join(', ')}, all, any, not (or a legacy type:)`);
+    throw new FormatError(
+      file,
+      line,
+      words.length
+        ? `one vocabulary word per map, found ${words.join(' and ')} (use all: [...])`
+        : `no vocabulary word in ${JSON.stringify(keys)}; known: ${Object.keys(CHECKS).join(', ')}, all, any, not (or a legacy type:)`,
+    );
   }
   const word = words[0]!;
   const def = CHECKS[word]!;
   const r = def.params.safeParse(value);
-  if (!r.success) throw zodError(y, file, `check ${word}`, { path: [...path, ...r.error.issues[0]!.path], message: r.error.issues[0]!.message });
+  if (!r.success)
+    throw zodError(y, file, `check ${word}`, { path: [...path, ...r.error.issues[0]!.path], message: r.error.issues[0]!.message });
   const p = r.data;
   return {
     type: word,

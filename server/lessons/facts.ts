@@ -6,7 +6,10 @@ export const FACTS = {
   /** Lines of the box's mount table. */
   'mount-count': (p: BoxProbe) => String(p.procText('mountinfo').trim().split('\n').length),
   /** Filesystem type of the box's root mount (the last mount on "/"). */
-  'root-fstype': (p: BoxProbe) => parseMountinfo(p.procText('mountinfo')).filter((m) => m.mountPoint === '/').at(-1)?.fsType ?? '?',
+  'root-fstype': (p: BoxProbe) =>
+    parseMountinfo(p.procText('mountinfo'))
+      .filter((m) => m.mountPoint === '/')
+      .at(-1)?.fsType ?? '?',
   /** pid inside the box of the process whose command line is `arg`. */
   'box-pid-of': (p: BoxProbe, arg?: string) => {
     const hit = p.processes().find((x) => x.argv.join(' ') === arg && x.state !== 'Z');
@@ -19,7 +22,12 @@ export const FACTS = {
   },
   /** Host uid that the box's root (uid 0) is mapped to. */
   'host-root-uid': (p: BoxProbe) => {
-    const line = p.procText('uid_map').trim().split('\n').map((l) => l.trim().split(/\s+/)).find((f) => f[0] === '0');
+    const line = p
+      .procText('uid_map')
+      .trim()
+      .split('\n')
+      .map((l) => l.trim().split(/\s+/))
+      .find((f) => f[0] === '0');
     return line?.[1] ?? null;
   },
   /** The uid shown for files whose owner has no mapping in the box (the kernel's overflowuid, usually 65534). */

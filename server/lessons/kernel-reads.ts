@@ -10,12 +10,13 @@ export interface ProcMatch {
 
 export function matching(procs: BoxProc[], p: ProcMatch): BoxProc[] {
   const alive = new Set(procs.map((x) => x.hostPid));
-  return procs.filter((x) =>
-    (p.name === undefined || x.name === p.name) &&
-    (p.argv === undefined || x.argv.join(' ').includes(p.argv)) &&
-    // A zombie is not running: it only matches when state Z is asked for (ash reaps its jobs at the next prompt).
-    (p.state === undefined ? x.state !== 'Z' : x.state === p.state) &&
-    (!p.orphan || (x.boxPpid === 1 && x.pgrpHost !== x.hostPid && !alive.has(x.pgrpHost))),
+  return procs.filter(
+    (x) =>
+      (p.name === undefined || x.name === p.name) &&
+      (p.argv === undefined || x.argv.join(' ').includes(p.argv)) &&
+      // A zombie is not running: it only matches when state Z is asked for (ash reaps its jobs at the next prompt).
+      (p.state === undefined ? x.state !== 'Z' : x.state === p.state) &&
+      (!p.orphan || (x.boxPpid === 1 && x.pgrpHost !== x.hostPid && !alive.has(x.pgrpHost))),
   );
 }
 
@@ -23,12 +24,15 @@ export function matching(procs: BoxProc[], p: ProcMatch): BoxProc[] {
 export function procLabel(p: ProcMatch, article = false): string {
   const what = p.argv ? `"${p.argv}"` : p.name ? `"${p.name}"` : 'process';
   const adj = p.state === 'Z' ? 'zombie ' : p.orphan ? 'orphaned ' : '';
-  const a = article && (adj || !p.argv && !p.name) ? (adj.startsWith('o') ? 'an ' : 'a ') : '';
+  const a = article && (adj || (!p.argv && !p.name)) ? (adj.startsWith('o') ? 'an ' : 'a ') : '';
   return `${a}${adj}${what}`;
 }
 
 export async function rxPackets(probe: BoxProbe, dev: string): Promise<number | null> {
-  const line = probe.procText('net/dev').split('\n').find((l) => l.trim().startsWith(`${dev}:`));
+  const line = probe
+    .procText('net/dev')
+    .split('\n')
+    .find((l) => l.trim().startsWith(`${dev}:`));
   return line ? Number(line.split(':')[1]!.trim().split(/\s+/)[1]) : null;
 }
 
@@ -52,10 +56,15 @@ export function listeningPorts(probe: BoxProbe, host = false): Set<number> {
 
 export async function shmSegments(probe: BoxProbe): Promise<{ key: string; size: number; cpid: number; lpid: number }[]> {
   const text = await probe.inNamespace('ipc', ['cat', '/proc/sysvipc/shm']);
-  return text.trim().split('\n').slice(1).filter(Boolean).map((l) => {
-    const c = l.trim().split(/\s+/);
-    return { key: c[0]!, size: Number(c[3]), cpid: Number(c[4]), lpid: Number(c[5]) };
-  });
+  return text
+    .trim()
+    .split('\n')
+    .slice(1)
+    .filter(Boolean)
+    .map((l) => {
+      const c = l.trim().split(/\s+/);
+      return { key: c[0]!, size: Number(c[3]), cpid: Number(c[4]), lpid: Number(c[5]) };
+    });
 }
 
 export const pidsMaxEvents = (probe: BoxProbe): number => Number(/^max\s+(\d+)/m.exec(probe.cgroupText('pids', 'pids.events'))?.[1] ?? 0);

@@ -20,7 +20,11 @@ test('settingsFor keeps lab unless the operator turned it off; settingsMatch wan
   const plain = { memoryBytes: 256 * MiB, cpuFraction: 0.5, pids: 128 };
   assert.equal(settingsMatch(plain, { lab: true }, limits), false);
   assert.equal(settingsMatch({ ...plain, lab: true }, { lab: true }, limits), true);
-  assert.equal(settingsMatch({ ...plain, lab: true }, {}, limits), true, 'a lab box serves a plain lesson (no rebuild loop for the instructor)');
+  assert.equal(
+    settingsMatch({ ...plain, lab: true }, {}, limits),
+    true,
+    'a lab box serves a plain lesson (no rebuild loop for the instructor)',
+  );
 });
 
 test('BOXLAB_LAB / --lab: on by default, off turns it off, anything else is an error', () => {

@@ -15,17 +15,29 @@ const MAP: Record<string, { keys: string[]; to(p: Params): Params }> = {
   },
   answer: { keys: ['path', 'fact', 'arg', 'match'], to: ({ fact, ...rest }) => ({ answer: fact, ...rest }) },
   'hostname-file': { keys: ['path'], to: ({ path }) => ({ file: path ?? '/etc/hostname', differsFromFact: 'hostname' }) },
-  process: { keys: ['name', 'argv', 'state', 'orphan', 'absent', 'seenFirst'], to: ({ argv, ...rest }) => ({ process: argv ?? 'any', ...rest }) },
+  process: {
+    keys: ['name', 'argv', 'state', 'orphan', 'absent', 'seenFirst'],
+    to: ({ argv, ...rest }) => ({ process: argv ?? 'any', ...rest }),
+  },
   chroot: { keys: ['dir', 'escaped'], to: ({ dir, escaped }) => ({ process: 'any', root: dir, ...(escaped ? { cwdOutside: true } : {}) }) },
-  'memory-usage': { keys: ['minMiB'], to: ({ minMiB }) => ({ cgroup: 'memory.current', atLeast: typeof minMiB === 'number' ? minMiB * MiB : minMiB }) },
+  'memory-usage': {
+    keys: ['minMiB'],
+    to: ({ minMiB }) => ({ cgroup: 'memory.current', atLeast: typeof minMiB === 'number' ? minMiB * MiB : minMiB }),
+  },
   'oom-kill': { keys: [], to: () => ({ cgroup: 'memory.oom_kill', since: 'step', atLeast: 1 }) },
   'cpu-throttled': { keys: ['minPeriods'], to: ({ minPeriods }) => ({ cgroup: 'cpu.throttled', since: 'step', atLeast: minPeriods ?? 3 }) },
   'cpu-usage': { keys: ['minSeconds'], to: ({ minSeconds }) => ({ cgroup: 'cpu.usage', since: 'step', atLeast: minSeconds }) },
   'pids-count': { keys: ['min'], to: ({ min }) => ({ cgroup: 'pids.current', atLeast: min }) },
   'pids-max-hit': { keys: [], to: () => ({ cgroup: 'pids.max_events', since: 'step', atLeast: 1 }) },
-  'pids-calm': { keys: ['max', 'seenAbove'], to: ({ max, seenAbove }) => ({ cgroup: 'pids.current', atMost: max ?? 3, seenAbove: seenAbove ?? 10 }) },
+  'pids-calm': {
+    keys: ['max', 'seenAbove'],
+    to: ({ max, seenAbove }) => ({ cgroup: 'pids.current', atMost: max ?? 3, seenAbove: seenAbove ?? 10 }),
+  },
   'tcp-listen': { keys: ['port'], to: ({ port }) => ({ listen: port }) },
-  'net-traffic': { keys: ['dev', 'minPackets'], to: ({ dev, minPackets }) => ({ interface: dev ?? 'lo', up: true, rxPackets: minPackets ?? 2 }) },
+  'net-traffic': {
+    keys: ['dev', 'minPackets'],
+    to: ({ dev, minPackets }) => ({ interface: dev ?? 'lo', up: true, rxPackets: minPackets ?? 2 }),
+  },
   'sysv-shm': { keys: ['otherAttached'], to: ({ otherAttached }) => ({ shm: 'any', attachedByOther: otherAttached ?? false }) },
   teardown: { keys: [], to: () => ({ stages: TEARDOWN }) },
 };

@@ -51,18 +51,22 @@ function limit<K extends keyof typeof LIMIT_SETTINGS>(key: K) {
   });
 }
 
-export const sandboxSchema = z.strictObject({
-  memory: limit('memoryBytes').optional(),
-  cpuLimit: limit('cpuFraction').optional(),
-  pids: z.number().int().min(LIMIT_RANGES.pids.min).max(LIMIT_RANGES.pids.max).optional(),
-  /** Lab mode (docs/lab-mode.md): the box lets the learner make namespaces, mount and pivot_root. */
-  lab: z.boolean().optional(),
-}).transform(({ memory, cpuLimit, pids, lab }): BoxSettings => ({
-  ...(memory !== undefined && { memoryBytes: memory }),
-  ...(cpuLimit !== undefined && { cpuFraction: cpuLimit }),
-  ...(pids !== undefined && { pids }),
-  ...(lab !== undefined && { lab }),
-}));
+export const sandboxSchema = z
+  .strictObject({
+    memory: limit('memoryBytes').optional(),
+    cpuLimit: limit('cpuFraction').optional(),
+    pids: z.number().int().min(LIMIT_RANGES.pids.min).max(LIMIT_RANGES.pids.max).optional(),
+    /** Lab mode (docs/lab-mode.md): the box lets the learner make namespaces, mount and pivot_root. */
+    lab: z.boolean().optional(),
+  })
+  .transform(
+    ({ memory, cpuLimit, pids, lab }): BoxSettings => ({
+      ...(memory !== undefined && { memoryBytes: memory }),
+      ...(cpuLimit !== undefined && { cpuFraction: cpuLimit }),
+      ...(pids !== undefined && { pids }),
+      ...(lab !== undefined && { lab }),
+    }),
+  );
 const frontSchema = z.strictObject({
   title: z.string().trim().min(1),
   summary: z.string().trim().min(1),
@@ -91,7 +95,8 @@ export function parseLesson(text: string, file: string, slug: string, opts: Pars
   const dir = opts.dir ?? path.dirname(file);
   const links: LoadedLesson['links'] = [];
   const ctx: Ctx = {
-    file, src,
+    file,
+    src,
     lessonLink: (s, line) => links.push({ slug: s, line }),
     image(rel, line) {
       if (!IMAGE_RE.test(rel) || rel.split('/').some((p) => p === '..' || p === '.' || p === '')) {
@@ -143,7 +148,14 @@ export function parseLesson(text: string, file: string, slug: string, opts: Pars
     if (!check) throw new FormatError(file, s.line, `step "${s.title}" has no \`\`\`check`);
     if (!part.solution.length) throw new FormatError(file, s.line, `step "${s.title}" has no \`\`\`solution`);
     const c: Check = check;
-    steps.push({ index, title: s.title, body: toBlocks(body, ctx), hints, solution: part.solution, check: { type: c.type, summary: c.summary } });
+    steps.push({
+      index,
+      title: s.title,
+      body: toBlocks(body, ctx),
+      hints,
+      solution: part.solution,
+      check: { type: c.type, summary: c.summary },
+    });
     specs.push({ check: c, solution: part.solution, wrong: part.wrong, cleanup: part.cleanup, line: s.line });
   });
   const settings: BoxSettings = { ...opts.sandbox, ...meta.sandbox };
@@ -163,4 +175,3 @@ export function parseLesson(text: string, file: string, slug: string, opts: Pars
   };
   return { lesson, settings, specs, file, links };
 }
-

@@ -69,12 +69,24 @@ export function toInlines(nodes: PhrasingContent[], ctx: Ctx): Inline[] {
   };
   for (const n of nodes) {
     switch (n.type) {
-      case 'text': text(n.value); break;
-      case 'inlineCode': out.push({ t: 'code', v: n.value }); break;
-      case 'strong': out.push({ t: 'strong', c: toInlines(n.children, ctx) }); break;
-      case 'emphasis': out.push({ t: 'em', c: toInlines(n.children, ctx) }); break;
-      case 'delete': out.push({ t: 'del', c: toInlines(n.children, ctx) }); break;
-      case 'break': out.push({ t: 'br' }); break;
+      case 'text':
+        text(n.value);
+        break;
+      case 'inlineCode':
+        out.push({ t: 'code', v: n.value });
+        break;
+      case 'strong':
+        out.push({ t: 'strong', c: toInlines(n.children, ctx) });
+        break;
+      case 'emphasis':
+        out.push({ t: 'em', c: toInlines(n.children, ctx) });
+        break;
+      case 'delete':
+        out.push({ t: 'del', c: toInlines(n.children, ctx) });
+        break;
+      case 'break':
+        out.push({ t: 'br' });
+        break;
       case 'linkReference':
       case 'link': {
         const c = toInlines(n.children, ctx);
@@ -119,13 +131,25 @@ export function toBlocks(nodes: RootContent[], ctx: Ctx): Block[] {
   const out: Block[] = [];
   for (const n of nodes) {
     switch (n.type) {
-      case 'paragraph': out.push({ t: 'p', c: toInlines(n.children, ctx) }); break;
-      case 'heading': out.push({ t: 'h', level: Math.min(Math.max(n.depth, 2), 4) as 2 | 3 | 4, c: toInlines(n.children, ctx) }); break;
-      case 'list':
-        out.push({ t: n.ordered ? 'ol' : 'ul', ...(n.ordered && n.start && n.start !== 1 ? { start: n.start } : {}), items: n.children.map((li) => toBlocks(li.children, ctx)) });
+      case 'paragraph':
+        out.push({ t: 'p', c: toInlines(n.children, ctx) });
         break;
-      case 'blockquote': out.push({ t: 'quote', blocks: toBlocks(n.children, ctx) }); break;
-      case 'thematicBreak': out.push({ t: 'hr' }); break;
+      case 'heading':
+        out.push({ t: 'h', level: Math.min(Math.max(n.depth, 2), 4) as 2 | 3 | 4, c: toInlines(n.children, ctx) });
+        break;
+      case 'list':
+        out.push({
+          t: n.ordered ? 'ol' : 'ul',
+          ...(n.ordered && n.start && n.start !== 1 ? { start: n.start } : {}),
+          items: n.children.map((li) => toBlocks(li.children, ctx)),
+        });
+        break;
+      case 'blockquote':
+        out.push({ t: 'quote', blocks: toBlocks(n.children, ctx) });
+        break;
+      case 'thematicBreak':
+        out.push({ t: 'hr' });
+        break;
       case 'table': {
         const [head, ...rows] = n.children.map((r) => r.children.map((cell) => toInlines(cell.children, ctx)));
         out.push({ t: 'table', align: (n.align ?? []).map((a) => a ?? null), head: head ?? [], rows });
@@ -133,7 +157,8 @@ export function toBlocks(nodes: RootContent[], ctx: Ctx): Block[] {
       }
       case 'code':
         if (n.lang === 'cmd') out.push({ t: 'cmd', v: n.value.split('\n').filter((l) => l.trim()) });
-        else if (['check', 'solution', 'wrong', 'cleanup'].includes(n.lang ?? '')) throw new FormatError(ctx.file, lineOf(n), `\`\`\`${n.lang} belongs directly in a step`);
+        else if (['check', 'solution', 'wrong', 'cleanup'].includes(n.lang ?? ''))
+          throw new FormatError(ctx.file, lineOf(n), `\`\`\`${n.lang} belongs directly in a step`);
         else out.push({ t: 'code', v: n.value, ...(n.lang ? { lang: n.lang } : {}) });
         break;
       case 'containerDirective':
@@ -159,7 +184,9 @@ export function toBlocks(nodes: RootContent[], ctx: Ctx): Block[] {
 
 /** Plain text of phrasing content (step titles). */
 export function plainText(nodes: PhrasingContent[], ctx: Ctx): string {
-  return toInlines(nodes, ctx).map(function s(i: Inline): string {
-    return 'v' in i ? i.v : 'c' in i ? i.c.map(s).join('') : i.t === 'img' ? i.alt : ' ';
-  }).join('');
+  return toInlines(nodes, ctx)
+    .map(function s(i: Inline): string {
+      return 'v' in i ? i.v : 'c' in i ? i.c.map(s).join('') : i.t === 'img' ? i.alt : ' ';
+    })
+    .join('');
 }

@@ -12,7 +12,10 @@ const manifestSchema = z.strictObject({
   title: z.string().trim().min(1).max(80).optional(),
   order: z.number().default(100),
   /** A server image (a directory name under the images dir, e.g. debian from `boxlab rootfs --debian`). */
-  image: z.string().regex(/^[a-z0-9][a-z0-9-]{0,31}$/, 'is not an image name').optional(),
+  image: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9-]{0,31}$/, 'is not an image name')
+    .optional(),
   /** Default sandbox limits of the pack's lessons (each capped by the server's own). */
   sandbox: sandboxSchema.default({}),
 });
@@ -29,7 +32,12 @@ export interface LoadedPack {
 
 /** Pack id: the folder's name made a slug ("My Pack" → my-pack). */
 export const packId = (dir: string): string =>
-  path.basename(path.resolve(dir)).toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 48) || 'pack';
+  path
+    .basename(path.resolve(dir))
+    .toLowerCase()
+    .replace(/[^a-z0-9-]+/g, '-')
+    .replace(/^-+|-+$/g, '')
+    .slice(0, 48) || 'pack';
 
 export function readManifest(dir: string): Manifest {
   const file = path.join(dir, MANIFEST);
@@ -66,11 +74,16 @@ export function loadPack(dir: string, builtin = false): LoadedPack {
   } catch (err) {
     errors.push((err as Error).message);
   }
-  const info: PackInfo = builtin ? BUILTIN_PACK : { id: packId(dir), title: manifest.title ?? packId(dir), order: manifest.order, builtin: false };
+  const info: PackInfo = builtin
+    ? BUILTIN_PACK
+    : { id: packId(dir), title: manifest.title ?? packId(dir), order: manifest.order, builtin: false };
   const lessons: LoadedLesson[] = [];
   let names: string[] = [];
   try {
-    names = fs.readdirSync(dir).filter((n) => n.endsWith('.md') && n !== 'README.md').sort();
+    names = fs
+      .readdirSync(dir)
+      .filter((n) => n.endsWith('.md') && n !== 'README.md')
+      .sort();
   } catch (err) {
     errors.push(`${dir}: ${(err as Error).message}`);
   }
@@ -96,7 +109,9 @@ export function loadPack(dir: string, builtin = false): LoadedPack {
 export function mergePacks(packs: LoadedPack[]): { lessons: LoadedLesson[]; errors: string[] } {
   const bySlug = new Map<string, LoadedLesson>();
   const errors = packs.flatMap((p) => p.errors);
-  const sorted = [...packs].sort((a, b) => Number(b.info.builtin) - Number(a.info.builtin) || a.info.order - b.info.order || a.info.id.localeCompare(b.info.id));
+  const sorted = [...packs].sort(
+    (a, b) => Number(b.info.builtin) - Number(a.info.builtin) || a.info.order - b.info.order || a.info.id.localeCompare(b.info.id),
+  );
   for (const p of sorted) {
     for (const l of p.lessons) {
       const other = bySlug.get(l.lesson.slug);
@@ -109,8 +124,12 @@ export function mergePacks(packs: LoadedPack[]): { lessons: LoadedLesson[]; erro
     for (const k of l.links) if (!bySlug.has(k.slug)) errors.push(`${l.file}:${k.line}: link to "lesson:${k.slug}": no such lesson`);
   }
   const rank = new Map(sorted.map((p, i) => [p.info.id + p.dir, i]));
-  const lessons = [...bySlug.values()].sort((a, b) =>
-    rank.get(a.lesson.pack.id + dirOf(a, packs))! - rank.get(b.lesson.pack.id + dirOf(b, packs))! || a.lesson.order - b.lesson.order || a.lesson.slug.localeCompare(b.lesson.slug));
+  const lessons = [...bySlug.values()].sort(
+    (a, b) =>
+      rank.get(a.lesson.pack.id + dirOf(a, packs))! - rank.get(b.lesson.pack.id + dirOf(b, packs))! ||
+      a.lesson.order - b.lesson.order ||
+      a.lesson.slug.localeCompare(b.lesson.slug),
+  );
   return { lessons, errors };
 }
 const dirOf = (l: LoadedLesson, packs: LoadedPack[]) => packs.find((p) => p.lessons.includes(l))?.dir ?? '';

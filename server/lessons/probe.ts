@@ -59,9 +59,10 @@ export function cgroupDir(controller: string, procCgroup: string, hostMountinfo:
   const cg = parseProcCgroup(procCgroup);
   const mounts = parseMountinfo(hostMountinfo);
   const v1 = cg.v1.get(controller);
-  const m = v1 !== undefined
-    ? mounts.find((e) => e.fsType === 'cgroup' && e.superOptions.includes(controller))
-    : mounts.find((e) => e.fsType === 'cgroup2');
+  const m =
+    v1 !== undefined
+      ? mounts.find((e) => e.fsType === 'cgroup' && e.superOptions.includes(controller))
+      : mounts.find((e) => e.fsType === 'cgroup2');
   const rel = v1 ?? cg.v2;
   if (!m || rel === undefined) throw new Error(`no ${controller} cgroup found for the box`);
   return path.posix.join(m.mountPoint, path.posix.relative(m.root, rel));
@@ -90,7 +91,10 @@ export class RealProbe implements BoxProbe {
   private cgDirs = new Map<string, string>();
   private readonly nsenter: string;
 
-  constructor(private readonly box: SandboxHandle, private readonly eventsOf: () => readonly StageEvent[] = () => box.events) {
+  constructor(
+    private readonly box: SandboxHandle,
+    private readonly eventsOf: () => readonly StageEvent[] = () => box.events,
+  ) {
     this.id = box.id;
     this.initPid = box.pids.init;
     this.nsenter = NSENTER.find((p) => fs.existsSync(p)) ?? 'nsenter';

@@ -52,14 +52,18 @@ test('lesson settings are capped by the server limits and compared by value', ()
   // 64 MiB before they get here, so "compared by value" is number equality.
   const limits = { memoryBytes: 256 * MiB, cpuFraction: 0.5, pids: 128 };
   assert.deepEqual(settingsFor({ memoryBytes: 64 * MiB, pids: 32 }, limits), { memoryBytes: 64 * MiB, pids: 32 });
-  assert.deepEqual(settingsFor({ memoryBytes: 1024 * MiB, cpuFraction: 2, pids: 4096 }, limits), { memoryBytes: 256 * MiB, cpuFraction: 0.5, pids: 128 });
+  assert.deepEqual(settingsFor({ memoryBytes: 1024 * MiB, cpuFraction: 2, pids: 4096 }, limits), {
+    memoryBytes: 256 * MiB,
+    cpuFraction: 0.5,
+    pids: 128,
+  });
   assert.equal(parseBytes('64M'), 64 << 20);
   assert.equal(settingsMatch({ memoryBytes: 64 * MiB, cpuFraction: 0.5, pids: 128 }, { memoryBytes: parseBytes('65536K') }, limits), true);
   assert.equal(settingsMatch({ memoryBytes: 256 * MiB, cpuFraction: 0.5, pids: 128 }, { memoryBytes: 64 * MiB }, limits), false);
   assert.equal(settingsMatch({ memoryBytes: 256 * MiB, cpuFraction: 0.5, pids: 128 }, {}, limits), true);
 });
 
-test('a pack\'s image is asked for only when the server has it, and a box from another image does not match', () => {
+test("a pack's image is asked for only when the server has it, and a box from another image does not match", () => {
   const limits = { memoryBytes: 256 * MiB, cpuFraction: 0.5, pids: 128 };
   assert.deepEqual(settingsFor({ image: 'debian' }, limits), {}, 'no hasImage: the default image, never a rebuild loop');
   assert.deepEqual(settingsFor({ image: 'debian' }, { ...limits, hasImage: (n) => n === 'debian' }), { image: 'debian' });

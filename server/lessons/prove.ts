@@ -44,7 +44,11 @@ export interface ProveOptions {
 }
 
 /** The server's defaults (server/protocol/settings.ts): a proof runs under what a learner gets by default. */
-export const DEFAULT_LIMITS: Limits = { memoryBytes: defaultOf('memoryBytes'), cpuFraction: defaultOf('cpuFraction'), pids: defaultOf('pids') };
+export const DEFAULT_LIMITS: Limits = {
+  memoryBytes: defaultOf('memoryBytes'),
+  cpuFraction: defaultOf('cpuFraction'),
+  pids: defaultOf('pids'),
+};
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Types lines like a learner, one per prompt-ish pause. */
@@ -62,7 +66,9 @@ export function cgroupDirs(pid: number): string[] {
   for (const line of fs.readFileSync(`/proc/${pid}/cgroup`, 'utf8').trim().split('\n')) {
     const [, ctrls, p = ''] = line.split(':');
     if (!p.includes('boxlab')) continue;
-    const m = mounts.find((x) => (ctrls ? / - cgroup /.test(x) && x.split(' - ')[1]?.split(' ')[2]?.split(',').includes(ctrls.split(',')[0]!) : / - cgroup2 /.test(x)));
+    const m = mounts.find((x) =>
+      ctrls ? / - cgroup /.test(x) && x.split(' - ')[1]?.split(' ')[2]?.split(',').includes(ctrls.split(',')[0]!) : / - cgroup2 /.test(x),
+    );
     if (m) dirs.push(`${m.split(' ')[4]}${p.slice(m.split(' ')[3] === '/' ? 0 : m.split(' ')[3]!.length)}`);
   }
   return dirs;
@@ -73,9 +79,17 @@ export async function proveLesson(l: LoadedLesson, opts: ProveOptions): Promise<
   const want = settingsFor(l.settings, limits);
   const proof: LessonProof = { slug: l.lesson.slug, file: l.file, steps: [], leftovers: [] };
   const box = await createSandbox({
-    baseDir: opts.baseDir, stdio: 'pty', shell: '/bin/sh', args: ['-l'], rows: 40, cols: 160, hostname: 'boxlab',
-    memoryBytes: want.memoryBytes ?? limits.memoryBytes, cpuFraction: want.cpuFraction ?? limits.cpuFraction,
-    pids: want.pids ?? limits.pids, lab: want.lab,
+    baseDir: opts.baseDir,
+    stdio: 'pty',
+    shell: '/bin/sh',
+    args: ['-l'],
+    rows: 40,
+    cols: 160,
+    hostname: 'boxlab',
+    memoryBytes: want.memoryBytes ?? limits.memoryBytes,
+    cpuFraction: want.cpuFraction ?? limits.cpuFraction,
+    pids: want.pids ?? limits.pids,
+    lab: want.lab,
   });
   let out = '';
   box.on('data', (b: Buffer) => (out = (out + b.toString('utf8')).slice(-6000)));
@@ -95,7 +109,17 @@ export async function proveLesson(l: LoadedLesson, opts: ProveOptions): Promise<
       return proof;
     }
     for (const [i, spec] of l.specs.entries()) {
-      const row: StepProof = { slug: l.lesson.slug, step: i + 1, line: spec.line, check: spec.check.type, redBefore: false, redAfterWrong: null, green: false, ms: null, message: '' };
+      const row: StepProof = {
+        slug: l.lesson.slug,
+        step: i + 1,
+        line: spec.line,
+        check: spec.check.type,
+        redBefore: false,
+        redAfterWrong: null,
+        green: false,
+        ms: null,
+        message: '',
+      };
       proof.steps.push(row);
       openedAt = Date.now(); // as the runner does: what earlier steps left is not this step's work
       const memo = await spec.check.init(probe);
@@ -118,9 +142,12 @@ export async function proveLesson(l: LoadedLesson, opts: ProveOptions): Promise<
       if (spec.check.limit) {
         // Bombs only in a box whose limit was read back from its own cgroup.
         const s = await box.stats();
-        const ok = spec.check.limit === 'memory' ? s.memory.limit === (want.memoryBytes ?? limits.memoryBytes)
-          : spec.check.limit === 'pids' ? s.pids.max === (want.pids ?? limits.pids)
-            : s.cpu.quotaFraction === (want.cpuFraction ?? limits.cpuFraction);
+        const ok =
+          spec.check.limit === 'memory'
+            ? s.memory.limit === (want.memoryBytes ?? limits.memoryBytes)
+            : spec.check.limit === 'pids'
+              ? s.pids.max === (want.pids ?? limits.pids)
+              : s.cpu.quotaFraction === (want.cpuFraction ?? limits.cpuFraction);
         if (!ok) throw new Error(`step ${i + 1}: the box's ${spec.check.limit} limit is not the one asked for; the solution was not run`);
       }
       await type(box, spec.solution);
@@ -135,7 +162,9 @@ export async function proveLesson(l: LoadedLesson, opts: ProveOptions): Promise<
       row.ms = last.ok ? Date.now() - t0 : null;
       if (!last.ok) row.message ||= `the solution did not pass: ${last.message}\n--- screen ---\n${out.slice(-1200)}`;
       else row.message ||= last.message;
-      opts.log?.(`${l.lesson.slug} step ${i + 1} (${spec.check.type}): ${row.redBefore && row.redAfterWrong !== false && row.green ? 'proved' : 'FAILED'}: ${row.message.split('\n')[0]}`);
+      opts.log?.(
+        `${l.lesson.slug} step ${i + 1} (${spec.check.type}): ${row.redBefore && row.redAfterWrong !== false && row.green ? 'proved' : 'FAILED'}: ${row.message.split('\n')[0]}`,
+      );
       await type(box, spec.cleanup);
     }
   } catch (err) {
@@ -156,10 +185,27 @@ export function proofTable(proofs: LessonProof[]): string {
   const mark = (b: boolean | null) => (b === null ? '-' : b ? 'yes' : 'NO');
   const rows = [['lesson', 'step', 'check', 'red before', 'red after wrong', 'green after solution', 'ms']];
   for (const p of proofs) {
-    for (const s of p.steps) rows.push([p.slug, String(s.step), s.check.slice(0, 40), mark(s.redBefore), mark(s.redAfterWrong), mark(s.green), s.ms === null ? '-' : String(s.ms)]);
+    for (const s of p.steps)
+      rows.push([
+        p.slug,
+        String(s.step),
+        s.check.slice(0, 40),
+        mark(s.redBefore),
+        mark(s.redAfterWrong),
+        mark(s.green),
+        s.ms === null ? '-' : String(s.ms),
+      ]);
     if (p.error) rows.push([p.slug, '!', `error: ${p.error}`.slice(0, 80), '', '', '', '']);
     if (p.leftovers.length) rows.push([p.slug, '!', `left behind: ${p.leftovers.join(', ')}`.slice(0, 80), '', '', '', '']);
   }
   const w = rows[0]!.map((_, j) => Math.max(...rows.map((r) => (r[j] ?? '').length)));
-  return rows.map((r, i) => r.map((c, j) => c.padEnd(w[j] ?? 0)).join('  ').trimEnd() + (i === 0 ? `\n${w.map((n) => '-'.repeat(n)).join('  ')}` : '')).join('\n');
+  return rows
+    .map(
+      (r, i) =>
+        r
+          .map((c, j) => c.padEnd(w[j] ?? 0))
+          .join('  ')
+          .trimEnd() + (i === 0 ? `\n${w.map((n) => '-'.repeat(n)).join('  ')}` : ''),
+    )
+    .join('\n');
 }

@@ -124,8 +124,23 @@ export class CheckRunner {
     let st = this.states.get(id);
     if (!st) {
       st = {
-        sessionId: id, key: null, name: '', slug: null, step: 0, stepSince: Date.now(), passedAt: null, last: null,
-        memo: null, memoFor: '', memoCheck: null, inflight: false, lastRun: 0, sentKey: '', overrides: {}, built: {}, quick: [],
+        sessionId: id,
+        key: null,
+        name: '',
+        slug: null,
+        step: 0,
+        stepSince: Date.now(),
+        passedAt: null,
+        last: null,
+        memo: null,
+        memoFor: '',
+        memoCheck: null,
+        inflight: false,
+        lastRun: 0,
+        sentKey: '',
+        overrides: {},
+        built: {},
+        quick: [],
       };
       this.states.set(id, st);
     }
@@ -170,7 +185,9 @@ export class CheckRunner {
     if (settingsMatch(sb.config, want, limits) && !leftLab && !leftImage) return;
     const what = lesson ? `lesson ${lesson.lesson.slug}` : 'no lesson';
     this.opts.log?.(`session ${s.id}: rebuilding the sandbox for ${what} (${JSON.stringify(boxSettingsText(want))})`);
-    const limitsText = Object.keys(want).length ? `the limits this lesson needs (${describe(boxSettingsText(want))})` : "the server's default limits";
+    const limitsText = Object.keys(want).length
+      ? `the limits this lesson needs (${describe(boxSettingsText(want))})`
+      : "the server's default limits";
     this.send(s, st, { ok: false, message: `Rebuilding your sandbox with ${limitsText}…` }, 0);
     st.built = want; // one rebuild per change, even before the new box asks for its overrides
     void s.reset();
@@ -238,13 +255,21 @@ export class CheckRunner {
     st.sentKey = key;
     const done = st.key ? this.opts.store().passedSteps(st.key, lesson.lesson.slug) : passed ? [st.step] : [];
     const msg: CheckMsg = {
-      type: 'check', slug: lesson.lesson.slug, step: st.step, ok: r.ok, passed, message: r.message,
-      lessonDone: lesson.specs.every((_, i) => done.includes(i)), ms: Math.round(ms * 100) / 100,
+      type: 'check',
+      slug: lesson.lesson.slug,
+      step: st.step,
+      ok: r.ok,
+      passed,
+      message: r.message,
+      lessonDone: lesson.specs.every((_, i) => done.includes(i)),
+      ms: Math.round(ms * 100) / 100,
     };
     s.client.send(msg);
   }
 }
 
 function describe(s: SandboxSettings): string {
-  return [s.memory && `memory ${s.memory}`, s.cpuLimit && `cpu ${s.cpuLimit}`, s.pids && `pids ${s.pids}`, s.lab && 'lab mode'].filter(Boolean).join(', ');
+  return [s.memory && `memory ${s.memory}`, s.cpuLimit && `cpu ${s.cpuLimit}`, s.pids && `pids ${s.pids}`, s.lab && 'lab mode']
+    .filter(Boolean)
+    .join(', ');
 }

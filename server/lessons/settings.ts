@@ -7,14 +7,17 @@ import { MAX_BYTES, formatBytes, parseBytes } from '../protocol/size.ts';
 /** A size in a check's parameters: a number (of bytes, or of the value's own unit), or the one grammar's text
  * (10M, 64MiB; protocol/size.ts). `whole`: the number must be an integer. */
 export function sizeParam(min: number, whole = false) {
-  return z.union([whole ? z.number().int().min(min) : z.number().min(min), z.string().transform((v, ctx) => {
-    try {
-      return parseBytes(v, { min, max: MAX_BYTES });
-    } catch (err) {
-      ctx.addIssue({ code: 'custom', message: `${JSON.stringify(v)} ${(err as Error).message} (or a plain number)` });
-      return z.NEVER;
-    }
-  })]);
+  return z.union([
+    whole ? z.number().int().min(min) : z.number().min(min),
+    z.string().transform((v, ctx) => {
+      try {
+        return parseBytes(v, { min, max: MAX_BYTES });
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', message: `${JSON.stringify(v)} ${(err as Error).message} (or a plain number)` });
+        return z.NEVER;
+      }
+    }),
+  ]);
 }
 
 /** The display form of typed settings (64 MiB -> "64M") the browser shows on the lesson list and page. */
@@ -51,12 +54,19 @@ export function settingsFor(want: BoxSettings, limits: Limits): BoxSettings {
 }
 
 /** True when a box made with `config` has every setting of `want` (unset ones mean the server default). */
-export function settingsMatch(config: { memoryBytes: number; cpuFraction: number; pids: number; baseDir?: string; lab?: boolean }, want: BoxSettings, limits: Limits): boolean {
+export function settingsMatch(
+  config: { memoryBytes: number; cpuFraction: number; pids: number; baseDir?: string; lab?: boolean },
+  want: BoxSettings,
+  limits: Limits,
+): boolean {
   // A pack's image: the box must have been made from it (its base directory is named after it).
   if (want.image && config.baseDir !== undefined && config.baseDir.split('/').pop() !== want.image) return false;
-  return config.memoryBytes === (want.memoryBytes ?? limits.memoryBytes) && config.cpuFraction === (want.cpuFraction ?? limits.cpuFraction)
-    && config.pids === (want.pids ?? limits.pids)
+  return (
+    config.memoryBytes === (want.memoryBytes ?? limits.memoryBytes) &&
+    config.cpuFraction === (want.cpuFraction ?? limits.cpuFraction) &&
+    config.pids === (want.pids ?? limits.pids) &&
     // A lab box serves a lesson that does not ask for lab mode (the instructor's box is always one: rebuilding it
     // into a plain box would loop, course.ts gives it lab again); a lesson that asks for it needs one.
-    && (!want.lab || config.lab === true);
+    (!want.lab || config.lab === true)
+  );
 }

@@ -33,7 +33,16 @@ test('file + process composed with all: both must hold; the first failure is the
 
 test('answer: the pid of a process on either side of the PID namespace', async () => {
   const p = new FakeProbe();
-  p.procs.push({ hostPid: 31337, boxPid: 7, boxPpid: 1, hostPpid: 100, pgrpHost: 31337, name: 'sleep', argv: ['sleep', '3003'], state: 'S' });
+  p.procs.push({
+    hostPid: 31337,
+    boxPid: 7,
+    boxPpid: 1,
+    hostPpid: 100,
+    pgrpHost: 31337,
+    name: 'sleep',
+    argv: ['sleep', '3003'],
+    state: 'S',
+  });
   p.upper.set('/root/answer', { kind: 'file', data: '7\n' });
   assert.equal((await run(null, p, { answer: 'box-pid-of', arg: 'sleep 3003' })).r.ok, true);
   assert.equal((await run(null, p, { answer: 'host-pid-of', arg: 'sleep 3003' })).r.ok, false);
@@ -67,14 +76,21 @@ test('mount, listen, interface and cgroup words', async () => {
   assert.equal(memo.ok, true, memo.message);
   assert.equal((await run(null, p, { cgroup: 'memory.current', atLeast: '6M' })).r.ok, false);
   assert.equal((await run(null, p, { cgroup: 'pids.current', atMost: 1 })).r.ok, true);
-  assert.equal(compile('cgroup: memory.oom_kill\nsince: step\natLeast: 1').limit, 'memory', 'growth of OOM kills leans on the memory limit');
+  assert.equal(
+    compile('cgroup: memory.oom_kill\nsince: step\natLeast: 1').limit,
+    'memory',
+    'growth of OOM kills leans on the memory limit',
+  );
   assert.equal(compile('cgroup: memory.oom_kill\natLeast: 1').limit, undefined);
 });
 
 test('schema errors name the line of the bad key', () => {
   assert.throws(() => compile('file: relative'), /l\.md:10: check file: file must be an absolute path/);
   assert.throws(() => compile('process: x\nbogus: 1'), /l\.md:10: check process: .*bogus/);
-  assert.throws(() => compile('all:\n  - file: /x\n  - cgroup: pids.current\n    atLeast: lots'), /l\.md:13: check cgroup: all\.1\.atLeast/);
+  assert.throws(
+    () => compile('all:\n  - file: /x\n  - cgroup: pids.current\n    atLeast: lots'),
+    /l\.md:13: check cgroup: all\.1\.atLeast/,
+  );
   assert.throws(() => compile('file: /x\nprocess: y'), /one vocabulary word per map, found file and process/);
   assert.throws(() => compile('frobnicate: 1'), /no vocabulary word .* known: file/);
   assert.throws(() => compile('type: nope'), /unknown check type "nope"/);
@@ -104,7 +120,8 @@ test('every check of the built-in course and the example pack reads only the fil
         const memo = await spec.check.init(p).catch(() => ({}));
         await spec.check.run(p, memo).catch(() => null);
         const source = await import('node:fs').then((fs) => fs.readFileSync(l.file, 'utf8'));
-        for (const r of new Set(read)) assert.ok(source.includes(r), `${l.lesson.slug} step ${i + 1} read ${text(r)}, which its file never names`);
+        for (const r of new Set(read))
+          assert.ok(source.includes(r), `${l.lesson.slug} step ${i + 1} read ${text(r)}, which its file never names`);
         n++;
       }
     }

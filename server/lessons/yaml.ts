@@ -2,7 +2,11 @@
 import { LineCounter, isNode, parseDocument, type Document } from 'yaml';
 
 export class FormatError extends Error {
-  constructor(readonly file: string, readonly line: number, message: string) {
+  constructor(
+    readonly file: string,
+    readonly line: number,
+    message: string,
+  ) {
     super(`${file}:${line}: ${message}`);
     this.name = 'FormatError';
   }
@@ -37,7 +41,16 @@ export function parseYaml(text: string, file: string, firstLine: number): Parsed
 }
 
 /** The first zod issue as "file:line: what: message", located through its path in the YAML. */
-export function zodError(y: ParsedYaml, file: string, what: string, issue: { path: PropertyKey[]; message: string } | undefined): FormatError {
+export function zodError(
+  y: ParsedYaml,
+  file: string,
+  what: string,
+  issue: { path: PropertyKey[]; message: string } | undefined,
+): FormatError {
   const path = (issue?.path ?? []).filter((p): p is string | number => typeof p !== 'symbol');
-  return new FormatError(file, y.lineOf(path), `${what}: ${path.join('.') || '(top)'} ${issue?.message ?? 'is invalid'}`.replace(': (top) ', ': '));
+  return new FormatError(
+    file,
+    y.lineOf(path),
+    `${what}: ${path.join('.') || '(top)'} ${issue?.message ?? 'is invalid'}`.replace(': (top) ', ': '),
+  );
 }

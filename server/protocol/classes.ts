@@ -44,8 +44,16 @@ export function cleanName(raw: string, max = NAME_MAX): { ok: true; name: string
 
 /** Box limits of a class, as typed by the instructor ("128M", "0.5", 64). */
 export const classLimitsInput = z.strictObject({
-  memory: z.string().trim().regex(/^\d+(\.\d+)?[KMGkmg]?$/, 'memory is a size like 128M or 1G').optional(),
-  cpus: z.string().trim().regex(/^\d+(\.\d+)?$/, 'cpus is a fraction of a core like 0.5').optional(),
+  memory: z
+    .string()
+    .trim()
+    .regex(/^\d+(\.\d+)?[KMGkmg]?$/, 'memory is a size like 128M or 1G')
+    .optional(),
+  cpus: z
+    .string()
+    .trim()
+    .regex(/^\d+(\.\d+)?$/, 'cpus is a fraction of a core like 0.5')
+    .optional(),
   pids: z.number().int().min(8).max(1_000_000).optional(),
 });
 export type ClassLimitsInput = z.infer<typeof classLimitsInput>;
@@ -60,11 +68,16 @@ export type CreateClassRequest = z.input<typeof createClassRequest>;
 export const classCapRequest = z.strictObject({ cap: z.number().int().min(1).max(1000) });
 
 /** Join by code and name, resume by code + name + resume code, or by the resume code alone. */
-export const joinRequest = z.strictObject({
-  code: z.string().max(32).optional(),
-  name: z.string().max(200).optional(),
-  resume: z.string().max(32).optional(),
-}).refine((b) => b.resume !== undefined || (b.code !== undefined && b.name !== undefined), 'give the class code and your name, or your resume code');
+export const joinRequest = z
+  .strictObject({
+    code: z.string().max(32).optional(),
+    name: z.string().max(200).optional(),
+    resume: z.string().max(32).optional(),
+  })
+  .refine(
+    (b) => b.resume !== undefined || (b.code !== undefined && b.name !== undefined),
+    'give the class code and your name, or your resume code',
+  );
 export type JoinRequest = z.infer<typeof joinRequest>;
 
 /** The limits a class's boxes get (after parsing; memory in the project's size grammar, cpus as a fraction). */

@@ -3,8 +3,16 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import {
-  CLOSE, FLOW, LIMITS, clientProtocols, createSessionResponse, fullResponse, healthResponse, parseClientMessage,
-  parseServerMessage, tokenSchema,
+  CLOSE,
+  FLOW,
+  LIMITS,
+  clientProtocols,
+  createSessionResponse,
+  fullResponse,
+  healthResponse,
+  parseClientMessage,
+  parseServerMessage,
+  tokenSchema,
 } from './messages.ts';
 
 const ok = (text: string) => {
@@ -19,7 +27,16 @@ const bad = (text: string, re: RegExp) => {
 };
 
 test('constants match the spec', () => {
-  assert.deepEqual(CLOSE, { NORMAL: 1000, POLICY: 1008, TOO_BIG: 1009, REPLACED: 4001, BAD_MESSAGES: 4400, SESSION_GONE: 4404, TIMEOUT: 4408, SHUTDOWN: 4503 });
+  assert.deepEqual(CLOSE, {
+    NORMAL: 1000,
+    POLICY: 1008,
+    TOO_BIG: 1009,
+    REPLACED: 4001,
+    BAD_MESSAGES: 4400,
+    SESSION_GONE: 4404,
+    TIMEOUT: 4408,
+    SHUTDOWN: 4503,
+  });
   assert.equal(LIMITS.maxPayload, 65536);
   assert.equal(LIMITS.maxInputFrame, 16384);
   assert.equal(FLOW.highWater, 262144);
@@ -35,9 +52,15 @@ test('messages.ts imports nothing from node (it is bundled into the browser)', (
   const box = readFileSync(new URL('./box.ts', import.meta.url), 'utf8');
   assert.doesNotMatch(box, /from 'node:/);
   const xray = readFileSync(new URL('./xray.ts', import.meta.url), 'utf8');
-  assert.deepEqual([...xray.matchAll(/from '([^']+)'/g)].map((m) => m[1]), ['zod']);
+  assert.deepEqual(
+    [...xray.matchAll(/from '([^']+)'/g)].map((m) => m[1]),
+    ['zod'],
+  );
   const lessons = readFileSync(new URL('./lessons.ts', import.meta.url), 'utf8');
-  assert.deepEqual([...lessons.matchAll(/from '([^']+)'/g)].map((m) => m[1]), ['zod']);
+  assert.deepEqual(
+    [...lessons.matchAll(/from '([^']+)'/g)].map((m) => m[1]),
+    ['zod'],
+  );
 });
 
 test('resize: valid bounds accepted, out of range and non-integers rejected (no clamping)', () => {
@@ -92,7 +115,17 @@ test('server messages parse (browser side) and reject bad shapes', () => {
   assert.ok(parseServerMessage(JSON.stringify(hello)).ok);
   assert.ok(!parseServerMessage(JSON.stringify({ ...hello, state: 'dancing' })).ok);
   assert.ok(!parseServerMessage(JSON.stringify({ ...hello, cgroupVersion: 3 })).ok);
-  const event = { type: 'stage', stage: 'pivot_root', role: 'inner_child', hostPid: 10, boxPid: 1, t: 1.5, durationMs: 0.2, ok: true, namespaces: { mnt: 4026531840 } };
+  const event = {
+    type: 'stage',
+    stage: 'pivot_root',
+    role: 'inner_child',
+    hostPid: 10,
+    boxPid: 1,
+    t: 1.5,
+    durationMs: 0.2,
+    ok: true,
+    namespaces: { mnt: 4026531840 },
+  };
   assert.ok(parseServerMessage(JSON.stringify({ type: 'stage', event })).ok);
   assert.ok(!parseServerMessage(JSON.stringify({ type: 'stage', event: { ...event, stage: 'teleport' } })).ok);
   const errEvent = { ...event, ok: false, error: { stage: 'pivot_root', syscall: 'pivot_root', errno: 1, code: 'EPERM', message: 'no' } };
@@ -100,7 +133,12 @@ test('server messages parse (browser side) and reject bad shapes', () => {
   assert.ok(parseServerMessage('{"type":"snapshot","data":"abc","rows":24,"cols":80}').ok);
   assert.ok(parseServerMessage('{"type":"exit","code":null,"signal":9,"status":137}').ok);
   assert.ok(!parseServerMessage('{"type":"exit","code":"0","signal":null,"status":0}').ok);
-  const stats = { memory: { current: 1, limit: 2, oomKills: 0 }, cpu: { usageUsec: 1, quotaFraction: 0.5, nrThrottled: 0, throttledUsec: 0 }, pids: { current: 1, max: 128 }, cgroupVersion: 1 };
+  const stats = {
+    memory: { current: 1, limit: 2, oomKills: 0 },
+    cpu: { usageUsec: 1, quotaFraction: 0.5, nrThrottled: 0, throttledUsec: 0 },
+    pids: { current: 1, max: 128 },
+    cgroupVersion: 1,
+  };
   assert.ok(parseServerMessage(JSON.stringify({ type: 'stats', stats })).ok);
   assert.ok(parseServerMessage('{"type":"error","code":"bad_message","message":"x"}').ok);
   assert.ok(parseServerMessage('{"type":"pong","t":3}').ok);

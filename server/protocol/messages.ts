@@ -59,7 +59,15 @@ export const ackMsg = z.strictObject({ type: z.literal('ack'), bytes: int().posi
 export const resetMsg = z.strictObject({ type: z.literal('reset') });
 export const restartMsg = z.strictObject({ type: z.literal('restart') });
 export const pingMsg = z.strictObject({ type: z.literal('ping'), t: z.number().finite() });
-export const clientMessage = z.discriminatedUnion('type', [resizeMsg, ackMsg, resetMsg, restartMsg, pingMsg, xraySubscribeMsg, ...lessonClientMessages]);
+export const clientMessage = z.discriminatedUnion('type', [
+  resizeMsg,
+  ackMsg,
+  resetMsg,
+  restartMsg,
+  pingMsg,
+  xraySubscribeMsg,
+  ...lessonClientMessages,
+]);
 export type ClientMessage = z.infer<typeof clientMessage>;
 
 // ---- server → client (text frames) ----
@@ -129,7 +137,16 @@ export type ErrorCode = z.infer<typeof errorCode>;
 export const errorMsg = z.object({ type: z.literal('error'), code: z.string(), message: z.string() });
 export const pongMsg = z.object({ type: z.literal('pong'), t: z.number() });
 export const serverMessage = z.discriminatedUnion('type', [
-  helloMsg, stateMsg, stageMsg, snapshotMsg, exitMsg, statsMsg, errorMsg, pongMsg, xrayMsg, ...lessonServerMessages,
+  helloMsg,
+  stateMsg,
+  stageMsg,
+  snapshotMsg,
+  exitMsg,
+  statsMsg,
+  errorMsg,
+  pongMsg,
+  xrayMsg,
+  ...lessonServerMessages,
 ]);
 export type ServerMessage = z.infer<typeof serverMessage>;
 

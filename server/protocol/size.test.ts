@@ -1,7 +1,18 @@
 // The one limits grammar: sizes, cpu fractions, counts, durations, and their display form (moved from engine/cgroups/parse.test.ts).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { GiB, LimitError, MiB, TiB, describeLimitError, formatBytes, parseBytes, parseCount, parseCpuFraction, parseDurationSec } from './size.ts';
+import {
+  GiB,
+  LimitError,
+  MiB,
+  TiB,
+  describeLimitError,
+  formatBytes,
+  parseBytes,
+  parseCount,
+  parseCpuFraction,
+  parseDurationSec,
+} from './size.ts';
 
 const parseMemory = (s: string) => parseBytes(s);
 
@@ -62,7 +73,8 @@ test('formatBytes: the largest binary unit that divides exactly', () => {
 
 test('counts and durations', () => {
   assert.equal(parseCount('128', { min: 8, max: 65536 }), 128);
-  for (const bad of ['2', '65537', '1e3', '12.5', '-8', '', 'lots']) assert.throws(() => parseCount(bad, { min: 8, max: 65536 }), /must be an integer in 8\.\.65536/, bad);
+  for (const bad of ['2', '65537', '1e3', '12.5', '-8', '', 'lots'])
+    assert.throws(() => parseCount(bad, { min: 8, max: 65536 }), /must be an integer in 8\.\.65536/, bad);
   assert.equal(parseDurationSec('90'), 90);
   assert.equal(parseDurationSec('30m'), 1800);
   assert.equal(parseDurationSec('2h'), 7200);
@@ -79,7 +91,10 @@ test('errors are the problem only; the edge names the setting', () => {
     }
   })();
   assert.ok(err instanceof LimitError);
-  assert.equal(describeLimitError('BOXLAB_MEMORY', 'banana', err), 'BOXLAB_MEMORY: "banana" is not a size like 100M, 1G, 64MiB, 512k or 1048576');
+  assert.equal(
+    describeLimitError('BOXLAB_MEMORY', 'banana', err),
+    'BOXLAB_MEMORY: "banana" is not a size like 100M, 1G, 64MiB, 512k or 1048576',
+  );
 });
 
 test('the grammar and the schema import nothing from node (protocol: bundled anywhere)', async () => {

@@ -29,7 +29,13 @@ export const MAX_BYTES = TiB;
 
 /** Short binary form of a byte count: 268435456 -> "256M", 1536 MiB -> "1536M", 1000 -> "1000". */
 export function formatBytes(n: number): string {
-  for (const [u, f] of [['T', TiB], ['G', GiB], ['M', MiB], ['K', KiB]] as const) if (n >= f && n % f === 0) return `${n / f}${u}`;
+  for (const [u, f] of [
+    ['T', TiB],
+    ['G', GiB],
+    ['M', MiB],
+    ['K', KiB],
+  ] as const)
+    if (n >= f && n % f === 0) return `${n / f}${u}`;
   return String(n);
 }
 

@@ -51,7 +51,10 @@ export const xrayProc = z.object({
   nspid: z.array(int()).max(34).optional(),
   /** Lab mode: the namespaces of this process that are not the box's (PID 1's), with the user namespace the
    * process is in (the owner of a namespace it made itself; NS_GET_USERNS is not read). */
-  nsOwn: z.array(z.object({ kind: z.enum(NS_KINDS), ino: int(), userns: int().nullable() })).max(8).optional(),
+  nsOwn: z
+    .array(z.object({ kind: z.enum(NS_KINDS), ino: int(), userns: int().nullable() }))
+    .max(8)
+    .optional(),
 });
 export type XrayProc = z.infer<typeof xrayProc>;
 
@@ -152,7 +155,10 @@ export const xrayMsg = z.object({
       /** Where the merged root sat on the host before pivot_root made it "/". */
       mergedPath: str(XRAY_LIMITS.path + 1),
       /** Lab mode: the learner's own mount namespaces, each with the mounts the box's table does not have. */
-      nested: z.array(z.object({ ino: int(), pid: int(), list: z.array(xrayMount).max(50) })).max(8).optional(),
+      nested: z
+        .array(z.object({ ino: int(), pid: int(), list: z.array(xrayMount).max(50) }))
+        .max(8)
+        .optional(),
     })
     .optional(),
 });

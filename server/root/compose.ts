@@ -3,7 +3,16 @@
 import { DEFAULTS, defaultEnv } from '../engine/config.ts';
 import type { SandboxConfig } from '../engine/types.ts';
 import { CLOSE } from '../protocol/messages.ts';
-import { boxlabHome, defaultConfig, detectCgroupVersion, ensureServerImage, loadConfig, resolveImagePath, sessionLimits, type ServerConfig } from '../web/config.ts';
+import {
+  boxlabHome,
+  defaultConfig,
+  detectCgroupVersion,
+  ensureServerImage,
+  loadConfig,
+  resolveImagePath,
+  sessionLimits,
+  type ServerConfig,
+} from '../web/config.ts';
 import type { FlowOptions } from '../sessions/flow.ts';
 import type { InputFlowOptions } from '../sessions/input-flow.ts';
 import type { ConnectionGate } from '../web/gate.ts';
@@ -121,18 +130,35 @@ export async function startServer(opts: StartServerOptions = {}): Promise<Runnin
     mirrorHibernateSec: cfg.mirrorHibernateSec,
     // The pool's boxes get what a session with no lesson or class gets; a session with overrides makes its own.
     // A caller bringing its own factory (tests, fakes that count their boxes) gets a pool only when it asks for one.
-    pool: { size: opts.createSandbox && opts.config?.warmPool === undefined ? 0 : cfg.warmPool, config: async (id) => sandboxConfigFor(cfg, await (baseDir ??= resolveImagePath(cfg)), { id, rows: 24, cols: 80 }) },
+    pool: {
+      size: opts.createSandbox && opts.config?.warmPool === undefined ? 0 : cfg.warmPool,
+      config: async (id) => sandboxConfigFor(cfg, await (baseDir ??= resolveImagePath(cfg)), { id, rows: 24, cols: 80 }),
+    },
     // Guards real boxes: a test's fake factory has no host memory to protect unless the test brings its own meminfo.
-    admission: cfg.memoryOvercommit > 0 && (!opts.createSandbox || opts.readMeminfo)
-      ? new MemoryAdmission({ ratio: cfg.memoryOvercommit, read: opts.readMeminfo }) : undefined,
+    admission:
+      cfg.memoryOvercommit > 0 && (!opts.createSandbox || opts.readMeminfo)
+        ? new MemoryAdmission({ ratio: cfg.memoryOvercommit, read: opts.readMeminfo })
+        : undefined,
     log,
   });
   const course: Course = new Course(
-    { manager, limits: { memoryBytes: cfg.memoryBytes, cpuFraction: cfg.cpuFraction, pids: cfg.pids, lab: cfg.lab }, allowedOrigins: cfg.allowedOrigins, cgroupVersion: manager.cgroupVersion, graceSec: cfg.graceSec, maxPerClient: cfg.maxPerClient, log },
+    {
+      manager,
+      limits: { memoryBytes: cfg.memoryBytes, cpuFraction: cfg.cpuFraction, pids: cfg.pids, lab: cfg.lab },
+      allowedOrigins: cfg.allowedOrigins,
+      cgroupVersion: manager.cgroupVersion,
+      graceSec: cfg.graceSec,
+      maxPerClient: cfg.maxPerClient,
+      log,
+    },
     { packDirs: cfg.lessonDirs, ...(cfg.instructorToken ? { instructorToken: cfg.instructorToken } : {}), ...opts.course },
   );
   const sockets = createSocketServer({
-    manager, allowedOrigins: cfg.allowedOrigins, heartbeatMs: opts.heartbeatMs, log, fairness: cfg.fairness,
+    manager,
+    allowedOrigins: cfg.allowedOrigins,
+    heartbeatMs: opts.heartbeatMs,
+    log,
+    fairness: cfg.fairness,
     onMessage: (s, msg, client) => course.onMessage(s, msg, client),
     onInput: (s, data) => course.onInput(s, data),
   });
@@ -153,10 +179,7 @@ export async function startServer(opts: StartServerOptions = {}): Promise<Runnin
       }),
       (req, res, path) => courseApi(course, req, res, path),
     ],
-    upgrades: [
-      watchSockets,
-      { handles: () => true, handleUpgrade: (req, socket, head) => sockets.handleUpgrade(req, socket, head) },
-    ],
+    upgrades: [watchSockets, { handles: () => true, handleUpgrade: (req, socket, head) => sockets.handleUpgrade(req, socket, head) }],
     serveStatic,
     // A pack lesson has no prerendered page (its slug is not known at build time): it gets the generic lesson page.
     pageAlias: (path) => {

@@ -6,7 +6,8 @@ import { tail, type RunResult, type Runner } from './exec.ts';
 export type OnProgress = (msg: string, fraction?: number) => void;
 
 /** What apt prints when its package lists are missing or older than the mirror. */
-const STALE_LISTS = /Unable to locate package|has no installation candidate|Can't select (candidate|versions)|Failed to fetch|404\s+Not Found/i;
+const STALE_LISTS =
+  /Unable to locate package|has no installation candidate|Can't select (candidate|versions)|Failed to fetch|404\s+Not Found/i;
 
 /** apt-get update, with each "Get:/Hit:" line shown as progress. */
 export async function aptUpdate(run: Runner, onProgress: OnProgress, fraction?: number): Promise<void> {
@@ -43,13 +44,7 @@ export async function aptWithUpdate(
 }
 
 /** Downloads pkg's .deb into dir and returns its path. */
-export async function downloadDeb(
-  run: Runner,
-  dir: string,
-  pkg: string,
-  onProgress: OnProgress,
-  fraction?: number,
-): Promise<string> {
+export async function downloadDeb(run: Runner, dir: string, pkg: string, onProgress: OnProgress, fraction?: number): Promise<string> {
   // apt drops to user _apt for downloads, which cannot write a root-owned temp dir; stay root (apt.conf(5)).
   await aptWithUpdate(run, ['download', '-o', 'APT::Sandbox::User=root', pkg], { cwd: dir, onProgress, fraction });
   const debs = (await readdir(dir)).filter((f) => f.startsWith(`${pkg}_`) && f.endsWith('.deb'));

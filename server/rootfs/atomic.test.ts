@@ -19,7 +19,10 @@ test('the image appears at dest only when the build finished, with a 0755 root',
   const r = await buildAtomically(dest, async (tmp) => {
     assert.equal(join(tmp, '..'), join(parent, 'images'), 'temp dir sits beside dest');
     await writeFile(join(tmp, 'marker'), 'new');
-    sawDestDuringBuild = await stat(dest).then(() => true, () => false);
+    sawDestDuringBuild = await stat(dest).then(
+      () => true,
+      () => false,
+    );
   });
   assert.equal(r, 'built');
   assert.equal(sawDestDuringBuild, false);
@@ -46,7 +49,10 @@ test('a failing rebuild keeps the old image untouched', async (t) => {
   const parent = await parentDir(t);
   const dest = join(parent, 'busybox');
   await buildAtomically(dest, (tmp) => writeFile(join(tmp, 'marker'), 'old'));
-  await assert.rejects(buildAtomically(dest, async () => Promise.reject(new Error('boom'))), /boom/);
+  await assert.rejects(
+    buildAtomically(dest, async () => Promise.reject(new Error('boom'))),
+    /boom/,
+  );
   assert.equal(await readFile(join(dest, 'marker'), 'utf8'), 'old');
   assert.deepEqual(await readdir(parent), ['busybox']);
 });

@@ -8,7 +8,10 @@ import { join } from 'node:path';
 import { buildBusyboxImage } from './busybox.ts';
 import { imageInfo, validateImage } from './validate.ts';
 
-test('busybox image builds in seconds and its /bin/sh runs', { skip: process.getuid?.() !== 0 && 'needs root (chroot)', timeout: 180_000 }, async (t) => {
+test('busybox image builds in seconds and its /bin/sh runs', {
+  skip: process.getuid?.() !== 0 && 'needs root (chroot)',
+  timeout: 180_000,
+}, async (t) => {
   const base = await mkdtemp(join(tmpdir(), 'boxlab-bbroot-'));
   t.after(() => rm(base, { recursive: true, force: true }));
   const dest = join(base, 'images/busybox');
@@ -22,7 +25,11 @@ test('busybox image builds in seconds and its /bin/sh runs', { skip: process.get
   const out = execFileSync('chroot', [dest, '/bin/sh', '-c', 'echo ok'], { encoding: 'utf8' });
   assert.equal(out, 'ok\n');
   // Links in every dir --list-full names work, and login shells get the profile's PATH and prompt.
-  const login = execFileSync('chroot', [dest, '/usr/bin/env', '-i', '/bin/sh', '-l', '-c', 'echo "$PATH"; /sbin/pidof --help >/dev/null 2>&1; ls /usr/sbin/chroot; id -un'], { encoding: 'utf8' });
+  const login = execFileSync(
+    'chroot',
+    [dest, '/usr/bin/env', '-i', '/bin/sh', '-l', '-c', 'echo "$PATH"; /sbin/pidof --help >/dev/null 2>&1; ls /usr/sbin/chroot; id -un'],
+    { encoding: 'utf8' },
+  );
   assert.equal(login, '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\n/usr/sbin/chroot\nroot\n');
 
   assert.ok((await lstat(join(dest, 'bin/busybox'))).isFile());

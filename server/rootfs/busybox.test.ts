@@ -86,7 +86,11 @@ test('builds the layout: binary, links, dirs with real modes, /etc files', async
   assert.match(await readFile(join(dest, 'etc/group'), 'utf8'), /^tty:x:5:$/m);
   assert.match(await readFile(join(dest, 'etc/os-release'), 'utf8'), /^NAME="Boxlab busybox"$/m);
   assert.match(await readFile(join(dest, 'etc/profile'), 'utf8'), /PS1=.*\\u@\\h.*\\w.*\\\$ /);
-  assert.deepEqual(fractions, [...fractions].sort((a, b) => a - b), 'progress never goes back');
+  assert.deepEqual(
+    fractions,
+    [...fractions].sort((a, b) => a - b),
+    'progress never goes back',
+  );
   assert.equal(fractions.at(-1), 1);
   if (process.getuid?.() === 0) assert.equal((await lstat(join(dest, 'usr/bin/env'))).uid, 0);
   assert.deepEqual(await readdir(work), [], 'download dir removed');
@@ -101,13 +105,19 @@ test('empty apt lists: runs apt-get update once, shows it, and retries', async (
     calls.filter((c) => c.startsWith('apt-get')).map((c) => c.split(' ').slice(0, 2).join(' ')),
     ['apt-get download', 'apt-get update', 'apt-get download'],
   );
-  assert.ok(msgs.some((m) => m.includes('Hit:1 http://deb.debian.org')), 'update output is shown');
+  assert.ok(
+    msgs.some((m) => m.includes('Hit:1 http://deb.debian.org')),
+    'update output is shown',
+  );
 });
 
 test('a failing dpkg step leaves no image and no temp dirs', async (t) => {
   const { base, dest, work } = await dirs(t);
   const { run } = fakeRunner({ failDpkg: true });
-  await assert.rejects(buildBusyboxImage(dest, () => {}, { run, workDir: work }), /dpkg -x .* failed: dpkg-deb: error: injected failure/);
+  await assert.rejects(
+    buildBusyboxImage(dest, () => {}, { run, workDir: work }),
+    /dpkg -x .* failed: dpkg-deb: error: injected failure/,
+  );
   await assert.rejects(stat(dest));
   assert.deepEqual(await readdir(work), []);
   assert.deepEqual(await readdir(base), ['work']);
@@ -116,7 +126,10 @@ test('a failing dpkg step leaves no image and no temp dirs', async (t) => {
 test('a failure midway through filling the image removes the half-built dir beside dest', async (t) => {
   const { dest, work } = await dirs(t);
   const { run } = fakeRunner({ binaryIsDir: true });
-  await assert.rejects(buildBusyboxImage(dest, () => {}, { run, workDir: work }), /EISDIR|illegal operation/);
+  await assert.rejects(
+    buildBusyboxImage(dest, () => {}, { run, workDir: work }),
+    /EISDIR|illegal operation/,
+  );
   await assert.rejects(stat(dest));
   assert.deepEqual(await readdir(join(dest, '..')), [], 'no .busybox.building-* left');
   assert.deepEqual(await readdir(work), []);

@@ -23,11 +23,7 @@ export function parseBusyboxVersion(banner: string): string {
   return /BusyBox v([0-9][\w.+~-]*)/.exec(banner)?.[1] ?? 'unknown';
 }
 
-export async function buildBusyboxImage(
-  dest: string,
-  onProgress: OnProgress,
-  opts: BusyboxBuildOptions = {},
-): Promise<AtomicResult> {
+export async function buildBusyboxImage(dest: string, onProgress: OnProgress, opts: BusyboxBuildOptions = {}): Promise<AtomicResult> {
   const run = opts.run ?? runCommand;
   const work = await mkdtemp(join(opts.workDir ?? tmpdir(), 'boxlab-busybox-'));
   try {

@@ -31,7 +31,10 @@ test('debootstrapProgress turns I: lines into a rising fraction', () => {
   const seen = LINES.map((l) => track(l)).filter((p) => p !== null);
   assert.equal(seen.length, LINES.length);
   const fr = seen.map((p) => p.fraction);
-  assert.deepEqual(fr, [...fr].sort((a, b) => a - b));
+  assert.deepEqual(
+    fr,
+    [...fr].sort((a, b) => a - b),
+  );
   assert.equal(fr.at(-1), 0.97);
   assert.equal(seen[0]?.msg, 'Retrieving InRelease');
   assert.ok(seen.some((p) => p.msg.startsWith('W: Failure')));
@@ -59,7 +62,7 @@ function fakeRunner(opts: { installed: boolean; fail?: boolean }) {
       await writeFile(join(root, 'etc/hostname'), 'the-host\n');
       await writeFile(join(root, 'etc/resolv.conf'), 'nameserver 10.0.0.1\n');
       for (const l of LINES.slice(0, opts.fail ? 8 : LINES.length)) o.onLine?.(l, 'stdout');
-      if (opts.fail) return { code: 1, signal: null, stdout: 'E: Couldn\'t download packages: bash\n', stderr: '' };
+      if (opts.fail) return { code: 1, signal: null, stdout: "E: Couldn't download packages: bash\n", stderr: '' };
       return ok();
     }
     return { code: 1, signal: null, stdout: '', stderr: `unexpected ${cmd}` };
@@ -89,7 +92,10 @@ test('a failing debootstrap leaves no image and no temp dir', async (t) => {
   const base = await mkdtemp(join(tmpdir(), 'boxlab-debunit-'));
   t.after(() => rm(base, { recursive: true, force: true }));
   const { run } = fakeRunner({ installed: true, fail: true });
-  await assert.rejects(buildDebianImage(join(base, 'debian'), () => {}, { run }), /debootstrap failed: E: Couldn't download packages: bash/);
+  await assert.rejects(
+    buildDebianImage(join(base, 'debian'), () => {}, { run }),
+    /debootstrap failed: E: Couldn't download packages: bash/,
+  );
   await assert.rejects(stat(join(base, 'debian')));
   assert.deepEqual(await readdir(base), []);
 });

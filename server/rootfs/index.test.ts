@@ -19,12 +19,15 @@ test('a missing non-default image is a clear error, and nothing is built', async
   let built = 0;
   const build = async () => void built++;
   const missing = join(home, 'elsewhere/debian');
-  await assert.rejects(ensureImage(missing, () => {}, { build }), (err: Error & { code?: string; path?: string }) => {
-    assert.equal(err.message, `image not found at ${missing}: run \`boxlab rootfs\` or pass --base-dir`);
-    assert.equal(err.code, 'ENOENT');
-    assert.equal(err.path, missing);
-    return true;
-  });
+  await assert.rejects(
+    ensureImage(missing, () => {}, { build }),
+    (err: Error & { code?: string; path?: string }) => {
+      assert.equal(err.message, `image not found at ${missing}: run \`boxlab rootfs\` or pass --base-dir`);
+      assert.equal(err.code, 'ENOENT');
+      assert.equal(err.path, missing);
+      return true;
+    },
+  );
   assert.equal(built, 0);
 });
 
@@ -53,5 +56,8 @@ test('the default image is built once when missing, even for concurrent callers'
 test('an image path that is a file is refused', async () => {
   const file = join(home, 'not-a-dir');
   await writeFile(file, 'x');
-  await assert.rejects(ensureImage(file, () => {}), /is not a directory/);
+  await assert.rejects(
+    ensureImage(file, () => {}),
+    /is not a directory/,
+  );
 });

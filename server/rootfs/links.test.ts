@@ -6,7 +6,18 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { planLinks, createLinks } from './links.ts';
 
-const LIST_FULL = ['bin/busybox', 'bin/sh', 'bin/ls', 'sbin/init', 'usr/bin/env', 'usr/sbin/nologin', 'linuxrc', 'bin/ls', 'etc/evil', ''].join('\n');
+const LIST_FULL = [
+  'bin/busybox',
+  'bin/sh',
+  'bin/ls',
+  'sbin/init',
+  'usr/bin/env',
+  'usr/sbin/nologin',
+  'linuxrc',
+  'bin/ls',
+  'etc/evil',
+  '',
+].join('\n');
 const LIST = ['busybox', 'sh', 'ls', 'init', 'env', 'nologin', 'linuxrc', 'extra', '..'].join('\n');
 
 test('planLinks follows --list-full and never plans a link over the binary', () => {

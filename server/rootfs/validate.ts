@@ -93,7 +93,9 @@ export async function validateImage(path: string, shell: string): Promise<Valida
   if (!shell) throw new ImageError('no shell given', { code: 'EINVAL' });
 
   // A bare name is looked up on the image's PATH, as execvp(3) would inside the box.
-  const candidates = shell.includes('/') ? [shell.startsWith('/') ? shell : `/${shell}`] : IMAGE_PATH.split(':').map((d) => `${d}/${shell}`);
+  const candidates = shell.includes('/')
+    ? [shell.startsWith('/') ? shell : `/${shell}`]
+    : IMAGE_PATH.split(':').map((d) => `${d}/${shell}`);
   let lastErr: unknown;
   for (const candidate of candidates) {
     let r: InImagePath;
@@ -113,7 +115,7 @@ export async function validateImage(path: string, shell: string): Promise<Valida
     return { root, shell: candidate, resolvedShell: r.inside, warnings };
   }
   const e = lastErr as ImageError | undefined;
-  const why = e?.code === 'ENOENT' ? `${e.path} does not exist` : e?.message ?? 'not found';
+  const why = e?.code === 'ENOENT' ? `${e.path} does not exist` : (e?.message ?? 'not found');
   const detail = candidates.length === 1 ? why : `searched ${IMAGE_PATH}`;
   throw new ImageError(`shell ${shell} not found in image ${root} (${detail})`, {
     code: (lastErr as ImageError)?.code ?? 'ENOENT',

@@ -6,34 +6,52 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import { answers, buildProbeImage, runInBox, SKIP, startBox, type ProbeImage, SUITE_LAB } from './testing/harness.ts';
 
-interface MountLine { majmin: string; mountPoint: string; optional: string[]; fstype: string; superOpts: string }
+interface MountLine {
+  majmin: string;
+  mountPoint: string;
+  optional: string[];
+  fstype: string;
+  superOpts: string;
+}
 function mountsOf(pid: number | 'self'): MountLine[] {
-  return fs.readFileSync(`/proc/${pid}/mountinfo`, 'utf8').trim().split('\n').map((line) => {
-    const [pre = '', post = ''] = line.split(' - ');
-    const f = pre.split(' ');
-    const [fstype = '', , superOpts = ''] = post.split(' ');
-    return { majmin: f[2] ?? '', mountPoint: f[4] ?? '', optional: f.slice(6), fstype, superOpts };
-  });
+  return fs
+    .readFileSync(`/proc/${pid}/mountinfo`, 'utf8')
+    .trim()
+    .split('\n')
+    .map((line) => {
+      const [pre = '', post = ''] = line.split(' - ');
+      const f = pre.split(' ');
+      const [fstype = '', , superOpts = ''] = post.split(' ');
+      return { majmin: f[2] ?? '', mountPoint: f[4] ?? '', optional: f.slice(6), fstype, superOpts };
+    });
 }
 
 /** A digest of every path, type, mode, owner, size and link target of the image: did anything inside change it? */
 function treeDigest(dir: string): string {
-  return createHash('sha256').update(execFileSync('find', [dir, '-printf', '%P %y %m %U %s %l\n'])).digest('hex');
+  return createHash('sha256')
+    .update(execFileSync('find', [dir, '-printf', '%P %y %m %U %s %l\n']))
+    .digest('hex');
 }
 
 const PROC_SCRIPT = [
-  '/probe stat /proc/keys', '/probe read /proc/keys', '/probe stat /proc/timer_list', '/probe read /proc/timer_list',
-  '/probe stat /proc/kcore', 'echo "firmware $(ls -A /sys/firmware | wc -l)"',
+  '/probe stat /proc/keys',
+  '/probe read /proc/keys',
+  '/probe stat /proc/timer_list',
+  '/probe read /proc/timer_list',
+  '/probe stat /proc/kcore',
+  'echo "firmware $(ls -A /sys/firmware | wc -l)"',
   // open(O_WRONLY) only: enough to see which layer refuses, with no side effect even when it is allowed.
-  '/probe write /proc/sys/net/ipv4/ip_forward', '/probe write /proc/sys/kernel/core_pattern', '/probe write /proc/sysrq-trigger',
-  '/probe write /sys/class/net/lo/mtu', '/probe write /sys/kernel/mm/transparent_hugepage/enabled',
+  '/probe write /proc/sys/net/ipv4/ip_forward',
+  '/probe write /proc/sys/kernel/core_pattern',
+  '/probe write /proc/sysrq-trigger',
+  '/probe write /sys/class/net/lo/mtu',
+  '/probe write /sys/kernel/mm/transparent_hugepage/enabled',
   'sed "s/^/mnt /" /proc/self/mountinfo',
 ].join('; ');
 const MASKED = ['/proc/keys', '/proc/timer_list', '/proc/acpi', '/sys/firmware'].filter((p) => fs.existsSync(p));
 const READONLY = ['/proc/sys', '/proc/bus', '/proc/fs', '/proc/irq'].filter((p) => fs.existsSync(p));
 /** Mount point -> per-mount options, from the box's own /proc/self/mountinfo. */
-const boxMounts = (out: string) =>
-  new Map([...out.matchAll(/^mnt \d+ \d+ \S+ \S+ (\S+) (\S+)/gm)].map((m) => [m[1], m[2]]));
+const boxMounts = (out: string) => new Map([...out.matchAll(/^mnt \d+ \d+ \S+ \S+ (\S+) (\S+)/gm)].map((m) => [m[1], m[2]]));
 const hostHas = (p: string) => fs.existsSync(p);
 
 describe('filesystem view of the box', { skip: SKIP }, () => {
@@ -47,7 +65,13 @@ describe('filesystem view of the box', { skip: SKIP }, () => {
   // measures what the masks guarded there.
   const noMasks = SUITE_LAB && 'lab mode: no /proc masks by design, see lab.root.test.ts';
   test('/proc: runc masked paths read empty, /proc/sys read-only; exposed with mask_proc disabled', { skip: noMasks }, async (t) => {
-    const cfgs = { secure: [], 'no mask_proc': ['mask_proc'], 'no proc_ro': ['proc_ro'], 'no caps': ['caps'], 'no caps+mask_proc+proc_ro': ['caps', 'mask_proc', 'proc_ro'] } as const;
+    const cfgs = {
+      secure: [],
+      'no mask_proc': ['mask_proc'],
+      'no proc_ro': ['proc_ro'],
+      'no caps': ['caps'],
+      'no caps+mask_proc+proc_ro': ['caps', 'mask_proc', 'proc_ro'],
+    } as const;
     const r: Record<string, { out: string; stat: Map<string, string>; read: Map<string, string>; write: Map<string, string> }> = {};
     for (const [name, disable] of Object.entries(cfgs)) {
       const run = await runInBox({ baseDir: img.image, script: PROC_SCRIPT, disable: [...disable] });
@@ -78,7 +102,13 @@ describe('filesystem view of the box', { skip: SKIP }, () => {
     // /proc/sys/net belongs to the box's netns. The read-only /proc (its superblock, procmem.root.test.ts) answers
     // first; without it the lack of CAP_NET_ADMIN, then the ro bind of /proc/sys; with all three off it opens.
     const fwd = Object.fromEntries(Object.keys(cfgs).map((k) => [k, r[k]!.write.get('/proc/sys/net/ipv4/ip_forward')]));
-    assert.deepEqual(fwd, { secure: 'err EROFS', 'no mask_proc': 'err EROFS', 'no proc_ro': 'err EACCES', 'no caps': 'err EROFS', 'no caps+mask_proc+proc_ro': 'ok' });
+    assert.deepEqual(fwd, {
+      secure: 'err EROFS',
+      'no mask_proc': 'err EROFS',
+      'no proc_ro': 'err EACCES',
+      'no caps': 'err EROFS',
+      'no caps+mask_proc+proc_ro': 'ok',
+    });
     // Host-global sysctls belong to the host's root: the read-only /proc answers first (EROFS); past every switch
     // the user namespace refuses (EACCES).
     for (const [name, run] of Object.entries(r)) {
@@ -89,13 +119,24 @@ describe('filesystem view of the box', { skip: SKIP }, () => {
       assert.equal(run.write.get('/sys/class/net/lo/mtu'), 'err EROFS', `/sys under ${name}`);
       assert.equal(run.write.get('/sys/kernel/mm/transparent_hugepage/enabled'), 'err EROFS', `/sys under ${name}`);
     }
-    t.diagnostic(`secure: keys=${s.stat.get('/proc/keys')} timer_list=${s.read.get('/proc/timer_list')} kcore=${s.stat.get('/proc/kcore')} core_pattern=${s.write.get('/proc/sys/kernel/core_pattern')} sysrq=${s.write.get('/proc/sysrq-trigger')}`);
-    t.diagnostic(`mask_proc disabled: keys=${o.stat.get('/proc/keys')} timer_list=${o.stat.get('/proc/timer_list')}/${o.read.get('/proc/timer_list')} firmware=${/^firmware (\d+)$/m.exec(o.out)?.[1]} entries; ip_forward: ${JSON.stringify(fwd)}`);
+    t.diagnostic(
+      `secure: keys=${s.stat.get('/proc/keys')} timer_list=${s.read.get('/proc/timer_list')} kcore=${s.stat.get('/proc/kcore')} core_pattern=${s.write.get('/proc/sys/kernel/core_pattern')} sysrq=${s.write.get('/proc/sysrq-trigger')}`,
+    );
+    t.diagnostic(
+      `mask_proc disabled: keys=${o.stat.get('/proc/keys')} timer_list=${o.stat.get('/proc/timer_list')}/${o.read.get('/proc/timer_list')} firmware=${/^firmware (\d+)$/m.exec(o.out)?.[1]} entries; ip_forward: ${JSON.stringify(fwd)}`,
+    );
   });
 
   test('/dev is minimal with a private devpts and capped shm; /proc is fresh; no mount is shared with the host', async (t) => {
-    const live = await startBox({ baseDir: img.image, keepStdin: true, shell: '/bin/sh',
-      args: ['-c', 'echo "dev $(ls -A /dev | tr "\\n" " ")"; echo "pts $(ls -A /dev/pts | tr "\\n" " ")"; echo "pids $(ls /proc | grep -c "^[0-9]")"; echo ready; read x'] });
+    const live = await startBox({
+      baseDir: img.image,
+      keepStdin: true,
+      shell: '/bin/sh',
+      args: [
+        '-c',
+        'echo "dev $(ls -A /dev | tr "\\n" " ")"; echo "pts $(ls -A /dev/pts | tr "\\n" " ")"; echo "pids $(ls /proc | grep -c "^[0-9]")"; echo ready; read x',
+      ],
+    });
     try {
       await live.waitFor(/ready/);
       const dev = /^dev (.*)$/m.exec(live.out)?.[1]?.trim().split(' ').sort();
@@ -112,9 +153,17 @@ describe('filesystem view of the box', { skip: SKIP }, () => {
       assert.equal(pts?.fstype, 'devpts');
       assert.notEqual(pts?.majmin, hostPts?.majmin, 'a new devpts instance, not the host one');
       assert.match(inside.find((m) => m.mountPoint === '/sys')?.superOpts ?? '', /^ro(,|$)/);
-      assert.deepEqual(inside.filter((m) => m.fstype.startsWith('cgroup')).map((m) => m.mountPoint), [], 'no cgroupfs inside (CVE-2022-0492)');
+      assert.deepEqual(
+        inside.filter((m) => m.fstype.startsWith('cgroup')).map((m) => m.mountPoint),
+        [],
+        'no cgroupfs inside (CVE-2022-0492)',
+      );
       const shared = inside.filter((m) => m.optional.some((o) => o.startsWith('shared:')));
-      assert.deepEqual(shared.map((m) => m.mountPoint), [], 'no mount propagates back to the host (rslave)');
+      assert.deepEqual(
+        shared.map((m) => m.mountPoint),
+        [],
+        'no mount propagates back to the host (rslave)',
+      );
       t.diagnostic(`box mounts: ${inside.length}, shm ${shm?.superOpts}, devpts ${pts?.majmin} vs host ${hostPts?.majmin}`);
     } finally {
       await live.close();
@@ -133,7 +182,9 @@ describe('filesystem view of the box', { skip: SKIP }, () => {
     assert.equal(open.get('secret'), 'EACCES');
     assert.equal(open.get('write'), 'EACCES');
     assert.deepEqual(fs.readdirSync(img.marker).sort(), ['public', 'secret']);
-    t.diagnostic(`secure: marker=${sec.get('marker')}; pivot_root disabled: marker=${open.get('marker')} public=${open.get('public')} secret=${open.get('secret')} write=${open.get('write')}`);
+    t.diagnostic(
+      `secure: marker=${sec.get('marker')}; pivot_root disabled: marker=${open.get('marker')} public=${open.get('public')} secret=${open.get('secret')} write=${open.get('write')}`,
+    );
   });
 
   test('only fds 0-2 at exec and cwd inside the root; leaked host fds with close_fds disabled', async (t) => {
@@ -141,7 +192,11 @@ describe('filesystem view of the box', { skip: SKIP }, () => {
     const open = await runInBox({ baseDir: img.image, shell: '/probe', args: ['fds'], disable: ['close_fds'] });
     assert.match(sec.out, /^fds 0 1 2$/m);
     assert.match(sec.out, /^cwd \/root$/m);
-    const leaked = /^fds (.*)$/m.exec(open.out)?.[1]?.split(' ').filter((fd) => Number(fd) > 2) ?? [];
+    const leaked =
+      /^fds (.*)$/m
+        .exec(open.out)?.[1]
+        ?.split(' ')
+        .filter((fd) => Number(fd) > 2) ?? [];
     assert.ok(leaked.length > 0, `close_fds disabled: fds above 2 reach the box (${leaked.join(' ')})`);
     t.diagnostic(`secure: fds 0 1 2, cwd /root; close_fds disabled: also ${leaked.join(' ')}`);
   });
@@ -149,7 +204,10 @@ describe('filesystem view of the box', { skip: SKIP }, () => {
   test('after rm -rf / inside, the image is untouched and the next box is pristine', async (t) => {
     const before = treeDigest(img.image);
     // After rm -rf only shell builtins are left to report.
-    const wreck = await runInBox({ baseDir: img.image, script: 'rm -rf / 2>/dev/null; [ -e /bin/busybox ] && echo busybox present || echo busybox gone' });
+    const wreck = await runInBox({
+      baseDir: img.image,
+      script: 'rm -rf / 2>/dev/null; [ -e /bin/busybox ] && echo busybox present || echo busybox gone',
+    });
     assert.match(wreck.out, /^busybox gone$/m, 'rm -rf / did delete inside that box');
     assert.equal(treeDigest(img.image), before, 'the shared image is unchanged');
     const next = await runInBox({ baseDir: img.image, script: '/probe stat /bin/busybox; ls -A /root | wc -l; cat /etc/hostname' });

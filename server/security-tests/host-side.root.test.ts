@@ -26,8 +26,13 @@ describe('host-side reads and writes of box files', { skip: SKIP }, () => {
   test('a symlink the box planted is not followed by boxfs; a naive reader would leak /etc/shadow', async (t) => {
     const victim = path.join(victimDir, 'victim');
     const plant = [
-      'ln -s /etc/shadow /root/.x', 'ln -s /etc /root/d', `ln -s ${victim} /root/.w`, 'mkfifo /root/.f',
-      'echo hello > /root/ok.txt', 'echo ready', 'read x',
+      'ln -s /etc/shadow /root/.x',
+      'ln -s /etc /root/d',
+      `ln -s ${victim} /root/.w`,
+      'mkfifo /root/.f',
+      'echo hello > /root/ok.txt',
+      'echo ready',
+      'read x',
     ].join('; ');
     const live = await startBox({ baseDir: img.image, keepStdin: true, shell: '/bin/sh', args: ['-c', plant] });
     try {
@@ -41,7 +46,10 @@ describe('host-side reads and writes of box files', { skip: SKIP }, () => {
       // The insecure answer, to prove the probe can fail: path-based reads follow the box's links to host files.
       const shadow = fs.readFileSync('/etc/shadow');
       assert.ok(fs.readFileSync(path.join(upper, 'root/.x')).equals(shadow), 'naive read of the upper layer follows the link');
-      assert.ok(fs.readFileSync(`/proc/${init}/root/root/.x`).equals(shadow), 'naive read via /proc/<pid>/root resolves it against the host root');
+      assert.ok(
+        fs.readFileSync(`/proc/${init}/root/root/.x`).equals(shadow),
+        'naive read via /proc/<pid>/root resolves it against the host root',
+      );
 
       for (const rel of ['root/.x', 'root/d/shadow', 'root/.f']) {
         assert.throws(() => readFileBeneath(upper, rel), refused, `upper/${rel}`);

@@ -6,7 +6,17 @@ import type { Defense } from '../engine/index.ts';
 import { BOX_CAPS, CAPS, capMask } from '../engine/security/policy.ts';
 import { UID_BASE, UID_RANGE } from '../engine/state.ts';
 import { LAB_CAPS } from '../engine/security/lab-policy.ts';
-import { answers, buildProbeImage, runInBox, SKIP, SUITE_LAB, startBox, type BoxRun, type LiveBox, type ProbeImage } from './testing/harness.ts';
+import {
+  answers,
+  buildProbeImage,
+  runInBox,
+  SKIP,
+  SUITE_LAB,
+  startBox,
+  type BoxRun,
+  type LiveBox,
+  type ProbeImage,
+} from './testing/harness.ts';
 
 const SCRIPT = [
   "grep -E '^(Cap|NoNewPrivs|Seccomp)' /proc/self/status",
@@ -28,7 +38,11 @@ describe('identity of root inside the box', { skip: SKIP }, () => {
   let img: ProbeImage;
   const runs = new Map<string, BoxRun>();
   const CONFIGS: Record<string, Defense[]> = {
-    secure: [], 'no caps': ['caps'], 'no no_new_privs': ['no_new_privs'], 'no seccomp': ['seccomp'], 'no rlimits': ['rlimits'],
+    secure: [],
+    'no caps': ['caps'],
+    'no no_new_privs': ['no_new_privs'],
+    'no seccomp': ['seccomp'],
+    'no rlimits': ['rlimits'],
   };
 
   before(async () => {
@@ -43,14 +57,27 @@ describe('identity of root inside the box', { skip: SKIP }, () => {
     const boxes: LiveBox[] = [];
     try {
       for (let i = 0; i < 2; i++) {
-        boxes.push(await startBox({ baseDir: img.image, keepStdin: true, shell: '/bin/sh',
-          args: ['-c', 'cat /proc/self/uid_map /proc/self/gid_map /proc/self/setgroups; echo ready; read x'] }));
+        boxes.push(
+          await startBox({
+            baseDir: img.image,
+            keepStdin: true,
+            shell: '/bin/sh',
+            args: ['-c', 'cat /proc/self/uid_map /proc/self/gid_map /proc/self/setgroups; echo ready; read x'],
+          }),
+        );
       }
       const seen: number[] = [];
       for (const b of boxes) {
         await b.waitFor(/ready/);
         const maps = [...b.out.matchAll(/^\s*0\s+(\d+)\s+(\d+)\s*$/gm)].map((m) => [Number(m[1]), Number(m[2])]);
-        assert.deepEqual(maps, [[b.uidBase, UID_RANGE], [b.uidBase, UID_RANGE]], 'uid_map and gid_map: 0 -> base, 65536 ids');
+        assert.deepEqual(
+          maps,
+          [
+            [b.uidBase, UID_RANGE],
+            [b.uidBase, UID_RANGE],
+          ],
+          'uid_map and gid_map: 0 -> base, 65536 ids',
+        );
         assert.match(b.out, /^deny$/m, '/proc/self/setgroups');
         assert.ok(b.uidBase >= UID_BASE && (b.uidBase - UID_BASE) % UID_RANGE === 0, `base ${b.uidBase} is a slot above 2^30`);
         // The kernel's view from the host: PID 1 (root inside) runs as the base uid, with no host groups.
@@ -60,7 +87,10 @@ describe('identity of root inside the box', { skip: SKIP }, () => {
         assert.match(st, /^Groups:\s*$/m, 'no supplementary groups');
         assert.equal(fs.readFileSync(`/proc/${b.box.pids.init}/setgroups`, 'utf8').trim(), 'deny');
         // The merged root is mounted nosuid,nodev on the host: setuid bits and device nodes of the image mean nothing.
-        const root = fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n').find((l) => l.includes(`${b.id}/merged `));
+        const root = fs
+          .readFileSync('/proc/self/mountinfo', 'utf8')
+          .split('\n')
+          .find((l) => l.includes(`${b.id}/merged `));
         assert.match(root?.split(' ')[5] ?? '', /(^|,)nosuid(,|$)/, `overlay of ${b.id} is nosuid`);
         assert.match(root?.split(' ')[5] ?? '', /(^|,)nodev(,|$)/, `overlay of ${b.id} is nodev`);
         // The namespaced parent (outside the box's pid ns, same uid) is non-dumpable: its /proc files belong to host
@@ -115,7 +145,9 @@ describe('identity of root inside the box', { skip: SKIP }, () => {
     assert.notDeepEqual(limit(open, 'Max core file size'), ['0', '0'], 'core hard limit would be raisable');
     assert.notDeepEqual(limit(open, 'Max open files'), ['1024', '1024']);
     assert.notDeepEqual(limit(open, 'Max file size'), [String(64 << 20), String(64 << 20)]);
-    t.diagnostic(`disabled: core=${limit(open, 'Max core file size')} nofile=${limit(open, 'Max open files')} fsize=${limit(open, 'Max file size')}`);
+    t.diagnostic(
+      `disabled: core=${limit(open, 'Max core file size')} nofile=${limit(open, 'Max open files')} fsize=${limit(open, 'Max file size')}`,
+    );
   });
 
   test('a setuid-root binary gives uid 1000 nothing (nosuid mount + no_new_privs)', (t) => {

@@ -6,7 +6,17 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
 import { RUN_DIR } from '../engine/state.ts';
-import { answers, buildProbeImage, procsInUidRange, runInBox, SKIP, sleep, startBox, type LiveBox, type ProbeImage } from './testing/harness.ts';
+import {
+  answers,
+  buildProbeImage,
+  procsInUidRange,
+  runInBox,
+  SKIP,
+  sleep,
+  startBox,
+  type LiveBox,
+  type ProbeImage,
+} from './testing/harness.ts';
 
 const alive = (pid: number) => {
   try {
@@ -69,7 +79,7 @@ describe('isolation between boxes and the host', { skip: SKIP }, () => {
         baseDir: img.image,
         script: `sleep 1000 & p=$!; kill -9 -1; wait $p; echo "own $?"; kill -9 ${b.box.pids.init} ${canary.pid} 2>&1`,
       });
-      assert.match(a.out, /^own 137$/m, 'control: kill -9 -1 did kill the box\'s own process');
+      assert.match(a.out, /^own 137$/m, "control: kill -9 -1 did kill the box's own process");
       for (const pid of [b.box.pids.init, canary.pid]) {
         assert.match(a.out, new RegExp(`can't kill pid ${pid}: No such process`), `host pid ${pid} does not exist in box A`);
       }
@@ -83,14 +93,23 @@ describe('isolation between boxes and the host', { skip: SKIP }, () => {
   });
 
   test('distinct uid ranges: even a box that escaped its root (pivot_root disabled) cannot enter another box', async (t) => {
-    const b = await startBox({ baseDir: img.image, shell: '/bin/sh', args: ['-c', 'echo b-secret > /root/b; echo ready; read x'], keepStdin: true });
+    const b = await startBox({
+      baseDir: img.image,
+      shell: '/bin/sh',
+      args: ['-c', 'echo b-secret > /root/b; echo ready; read x'],
+      keepStdin: true,
+    });
     try {
       await b.waitFor(/ready/);
       const bRoot = `${RUN_DIR}/sandboxes/${b.id}/merged/root`;
       const bDir = `${RUN_DIR}/sandboxes/${b.id}`;
       // Control: the host sees B's file there, so the path is right and only permissions can stop A.
       assert.equal(fs.readFileSync(`${bRoot}/b`, 'utf8'), 'b-secret\n');
-      const a = await runInBox({ baseDir: img.image, disable: ['pivot_root'], script: `/probe escape ${img.marker} ${bRoot} ${bDir} ${RUN_DIR}/sandboxes /root` });
+      const a = await runInBox({
+        baseDir: img.image,
+        disable: ['pivot_root'],
+        script: `/probe escape ${img.marker} ${bRoot} ${bDir} ${RUN_DIR}/sandboxes /root`,
+      });
       const got = answers(a.lines, 'escape');
       assert.equal(got.get('marker'), 'found', 'A did get out to the host root');
       assert.equal(got.get(`list:${bDir}`), 'EACCES', "B's dir is 0710 with B's gid: A's uid is a stranger");

@@ -13,7 +13,9 @@ const SCRIPT = [
 ].join('; ');
 
 // Lab mode mounts /proc read-write by design (a nested rw proc needs a rw one visible); lab.root.test.ts records it.
-describe('/proc/<pid>/mem inside a box', { skip: SKIP || (SUITE_LAB && 'lab mode: /proc is read-write by design, see lab.root.test.ts') }, () => {
+describe('/proc/<pid>/mem inside a box', {
+  skip: SKIP || (SUITE_LAB && 'lab mode: /proc is read-write by design, see lab.root.test.ts'),
+}, () => {
   let img: ProbeImage;
   before(async () => {
     img = await buildProbeImage();
@@ -45,6 +47,13 @@ describe('/proc/<pid>/mem inside a box', { skip: SKIP || (SUITE_LAB && 'lab mode
     assert.equal(open.mem.get('self'), 'ok');
     // Reading a sibling's memory stays possible (same uid, same box): it crosses nothing the box does not own.
     for (const [name, run] of Object.entries(r)) assert.equal(run.mem.get('read-pid1'), 'ok', `${name}: read-only open of /proc/1/mem`);
-    t.diagnostic(Object.entries(r).map(([k, v]) => `${k}: /proc ${v.procmnt.split(',')[0]}, open ${v.mem.get('open') ?? 'ok'}, pwrite ${v.mem.get('pwrite') ?? '-'}, sibling ${v.mem.get('sibling')}, self ${v.mem.get('self')}, read /proc/1/mem ${v.mem.get('read-pid1')}`).join('; '));
+    t.diagnostic(
+      Object.entries(r)
+        .map(
+          ([k, v]) =>
+            `${k}: /proc ${v.procmnt.split(',')[0]}, open ${v.mem.get('open') ?? 'ok'}, pwrite ${v.mem.get('pwrite') ?? '-'}, sibling ${v.mem.get('sibling')}, self ${v.mem.get('self')}, read /proc/1/mem ${v.mem.get('read-pid1')}`,
+        )
+        .join('; '),
+    );
   });
 });

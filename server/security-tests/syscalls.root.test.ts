@@ -38,7 +38,11 @@ const LAYERED = 'seccomp, and without it the missing CAP_SYS_ADMIN';
  * capability lives in the initial user namespace only. Kernels without them answer ENOSYS, which shows seccomp is
  * what refused. Both are refused; the diagnostic says which.
  */
-const BY_CAP = (cap: string) => ({ secure: 'err EPERM', opens: [] as RunName[], by: `seccomp, and the kernel: ${cap} in the initial user ns` });
+const BY_CAP = (cap: string) => ({
+  secure: 'err EPERM',
+  opens: [] as RunName[],
+  by: `seccomp, and the kernel: ${cap} in the initial user ns`,
+});
 
 const EXPECT: Record<string, Expect> = {
   unshare_user: { secure: 'err EPERM', opens: [S, B], by: `${SECCOMP}: a nested user ns needs no capability`, lab: 'ok' },
@@ -84,7 +88,9 @@ const EXPECT: Record<string, Expect> = {
   chroot: { secure: 'ok', opens: [], by: 'nothing: control, CAP_SYS_CHROOT is kept (so the escape probe is real)' },
   x32: { secure: 'signal 31', opens: [S, B], by: `${SECCOMP}: foreign ABI kills the process (SIGSYS)` },
   int80: {
-    secure: 'signal 31', opens: [S, B], by: `${SECCOMP}: i386 ABI kills the process (SIGSYS)`,
+    secure: 'signal 31',
+    opens: [S, B],
+    by: `${SECCOMP}: i386 ABI kills the process (SIGSYS)`,
     // Kernels built without CONFIG_IA32_EMULATION, or booted with ia32_emulation=0 (Linux 6.7+), fault `int 0x80`
     // before any syscall table is reached: SIGSEGV with or without seccomp. Refused either way.
     orKernel: { secure: 'signal 11', opens: [], by: 'the kernel: no IA32 emulation, int 0x80 faults (SIGSEGV) in every run' },
@@ -106,7 +112,8 @@ function misfits(want: Omit<Expect, 'orKernel'>, seen: Record<RunName, string>):
   for (const run of Object.keys(RUNS) as RunName[]) {
     if (run === 'secure') continue;
     if (want.opens.includes(run) && seen[run] === want.secure) out.push(`must get through with ${run}`);
-    if (!want.opens.includes(run) && seen[run] !== want.secure) out.push(`must stay refused with ${run} (another layer holds): ${seen[run]}`);
+    if (!want.opens.includes(run) && seen[run] !== want.secure)
+      out.push(`must stay refused with ${run} (another layer holds): ${seen[run]}`);
   }
   return out;
 }
@@ -141,13 +148,19 @@ describe('syscalls refused inside a real box', { skip: SKIP }, () => {
   });
 
   for (const [probe, spec] of Object.entries(EXPECT)) {
-    const alt = spec.orKernel ? ` (or ${spec.orKernel.secure}${spec.orKernel.opens.length ? '' : ', the kernel refusing in every run'}: kernel's choice)` : '';
+    const alt = spec.orKernel
+      ? ` (or ${spec.orKernel.secure}${spec.orKernel.opens.length ? '' : ', the kernel refusing in every run'}: kernel's choice)`
+      : '';
     test(`${probe}: ${spec.secure}${alt} in a default box; ${spec.opens.length ? `opens with ${spec.opens.join(' / ')}` : 'no switch opens it'}`, (t) => {
       const seen = Object.fromEntries([...results].map(([run, got]) => [run, normalize(got.get(probe))])) as Record<RunName, string>;
       // Only the documented answers are accepted: the first variant all four runs agree with says which the kernel
       // chose; if none fits, the primary one is asserted (and fails with its message).
       const want = [spec, ...(spec.orKernel ? [spec.orKernel] : [])].find((v) => misfits(v, seen).length === 0) ?? spec;
-      t.diagnostic(`${probe}: ${Object.entries(seen).map(([r, a]) => `${r}=${a}`).join('; ')} | refused by ${want.by}`);
+      t.diagnostic(
+        `${probe}: ${Object.entries(seen)
+          .map(([r, a]) => `${r}=${a}`)
+          .join('; ')} | refused by ${want.by}`,
+      );
       assert.deepEqual(misfits(want, seen), [], `${probe}: ${JSON.stringify(seen)}`);
       const lab = normalize(labResults.get(probe));
       t.diagnostic(`${probe}: lab=${lab}`);

@@ -29,7 +29,8 @@ function child(args: string[], env: Record<string, string>): ChildProcess {
 async function serverUp(port: number, p: ChildProcess): Promise<string> {
   const url = `http://127.0.0.1:${port}`;
   for (let i = 0; i < 300; i++) {
-    if (p.exitCode !== null || p.signalCode !== null) throw new Error(`server on ${port} exited ${p.exitCode}: ${(p as ChildProcess & { log: () => string }).log()}`);
+    if (p.exitCode !== null || p.signalCode !== null)
+      throw new Error(`server on ${port} exited ${p.exitCode}: ${(p as ChildProcess & { log: () => string }).log()}`);
     try {
       await fetch(url); // any answer: it listens
       return url;
@@ -51,10 +52,15 @@ async function openShell(url: string): Promise<TestClient> {
 
 /** "0 <host base> <count>" lines of /proc/<pid>/uid_map (or gid_map), read from the host. */
 function idMap(pid: number, file: 'uid_map' | 'gid_map'): [number, number, number][] {
-  return fs.readFileSync(`/proc/${pid}/${file}`, 'utf8').trim().split('\n').map((l) => l.trim().split(/\s+/).map(Number) as [number, number, number]);
+  return fs
+    .readFileSync(`/proc/${pid}/${file}`, 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => l.trim().split(/\s+/).map(Number) as [number, number, number]);
 }
 
-const liveBoxes = (runDir: string): SandboxRecord[] => readRecords(runDir).filter((r) => r.init?.pid && fs.existsSync(`/proc/${r.init.pid}`));
+const liveBoxes = (runDir: string): SandboxRecord[] =>
+  readRecords(runDir).filter((r) => r.init?.pid && fs.existsSync(`/proc/${r.init.pid}`));
 
 describe('host uid ranges are machine-wide', { skip: SKIP }, () => {
   const clients: TestClient[] = [];
@@ -70,10 +76,18 @@ describe('host uid ranges are machine-wide', { skip: SKIP }, () => {
     }
   });
 
-  test('two servers and boxlab run: disjoint uid_map and gid_map ranges, each held in the one registry', { timeout: 180_000 }, async (t) => {
+  test('two servers and boxlab run: disjoint uid_map and gid_map ranges, each held in the one registry', {
+    timeout: 180_000,
+  }, async (t) => {
     const env = { BOXLAB_STATIC_DIR: '/nonexistent/out', BOXLAB_MAX_PER_CLIENT: '3' };
-    const srvA = child(['--import', 'tsx', path.join(ROOT, 'server/root/compose.ts'), '--port', String(PORTS.a)], { ...env, BOXLAB_RUN: RUNS.a });
-    const srvB = child(['--import', 'tsx', path.join(ROOT, 'server/root/compose.ts'), '--port', String(PORTS.b)], { ...env, BOXLAB_RUN: RUNS.b });
+    const srvA = child(['--import', 'tsx', path.join(ROOT, 'server/root/compose.ts'), '--port', String(PORTS.a)], {
+      ...env,
+      BOXLAB_RUN: RUNS.a,
+    });
+    const srvB = child(['--import', 'tsx', path.join(ROOT, 'server/root/compose.ts'), '--port', String(PORTS.b)], {
+      ...env,
+      BOXLAB_RUN: RUNS.b,
+    });
     child([BIN, 'run', '--', '/bin/sh', '-c', 'echo up; sleep 120'], { BOXLAB_RUN: RUNS.cli });
     const [urlA, urlB] = await Promise.all([serverUp(PORTS.a, srvA), serverUp(PORTS.b, srvB)]);
     // Sessions on both servers created at the same time, while the CLI box comes up.
@@ -103,7 +117,9 @@ describe('host uid ranges are machine-wide', { skip: SKIP }, () => {
     t.diagnostic(ranges.map((x) => `${x.who}:${x.id} ${x.base}-${x.end - 1}`).join(', '));
   });
 
-  test('server A killed -9: its boxes die with it, but their slots stay held until the sweep unmounted them', { timeout: 60_000 }, async (t) => {
+  test('server A killed -9: its boxes die with it, but their slots stay held until the sweep unmounted them', {
+    timeout: 60_000,
+  }, async (t) => {
     const srvA = started[0]!;
     const recs = readRecords(RUNS.a);
     assert.equal(recs.length, 2);
@@ -113,11 +129,21 @@ describe('host uid ranges are machine-wide', { skip: SKIP }, () => {
     // has /proc/<pid>/stat) a process counts as alive for the registry too, so wait for both to be gone.
     const pids = recs.flatMap((r) => [r.init!.pid, r.namespacedParent!.pid]);
     for (let i = 0; i < 200 && pids.some((p) => fs.existsSync(`/proc/${p}`)); i++) await sleep(50);
-    assert.ok(pids.every((p) => !fs.existsSync(`/proc/${p}`)), 'the boxes died with their server');
-    assert.ok(recs.every((r) => mountsUnder(r.dir).length > 0), 'their mounts (files of their uids) are still there');
+    assert.ok(
+      pids.every((p) => !fs.existsSync(`/proc/${p}`)),
+      'the boxes died with their server',
+    );
+    assert.ok(
+      recs.every((r) => mountsUnder(r.dir).length > 0),
+      'their mounts (files of their uids) are still there',
+    );
     // A claim anywhere on the host now must not take these slots: the registry still counts them as held.
     pruneUidSlots();
-    for (const r of recs) assert.ok(uidSlotEntries().some((e) => e.id === r.id), `${r.id}: slot still held after a prune`);
+    for (const r of recs)
+      assert.ok(
+        uidSlotEntries().some((e) => e.id === r.id),
+        `${r.id}: slot still held after a prune`,
+      );
     const sw = spawnSync(process.execPath, [BIN, 'sweep'], { env: { ...process.env, BOXLAB_RUN: RUNS.a }, encoding: 'utf8' });
     assert.equal(sw.status, 0, sw.stderr);
     for (const r of recs) assert.ok(!uidSlotEntries().some((e) => e.id === r.id), `${r.id}: slot freed by the sweep`);

@@ -10,7 +10,9 @@ import { TestClient, http } from '../root/testing/test-client.ts';
 const root = process.getuid?.() === 0;
 const MiB = 1024 * 1024;
 
-test('boxes are admitted until the next would pass MemAvailable, then refused with host_memory; freeing one admits again', { skip: !root && 'needs root' }, async (t) => {
+test('boxes are admitted until the next would pass MemAvailable, then refused with host_memory; freeing one admits again', {
+  skip: !root && 'needs root',
+}, async (t) => {
   const avail = memAvailable(readFileSync('/proc/meminfo', 'utf8'));
   assert.ok(avail, 'this kernel reports MemAvailable');
   // About three boxes fit; the limit is only written to each box's cgroup, never allocated. The server reads the real
@@ -24,7 +26,14 @@ test('boxes are admitted until the next would pass MemAvailable, then refused wi
     return text;
   };
   const srv = await startServer({
-    config: { port: 0, staticDir: '/nonexistent/out', memoryBytes: perBoxMiB * MiB, memoryOvercommit: 1, maxSessions: 10, maxPerClient: 10 },
+    config: {
+      port: 0,
+      staticDir: '/nonexistent/out',
+      memoryBytes: perBoxMiB * MiB,
+      memoryOvercommit: 1,
+      maxSessions: 10,
+      maxPerClient: 10,
+    },
     readMeminfo,
     log: () => {},
   });
@@ -51,13 +60,21 @@ test('boxes are admitted until the next would pass MemAvailable, then refused wi
   }
   assert.ok(refused, 'refused within six boxes');
   const admitted = clients.length;
-  assert.ok(admitted >= 2, `${admitted} boxes of ${perBoxMiB} MiB were admitted (MemAvailable ${Math.round(avail / MiB)} MiB at the start)`);
-  t.diagnostic(`${admitted} boxes of ${perBoxMiB} MiB admitted, the next refused (MemAvailable ${Math.round(seen / MiB)} MiB, ${srv.manager.chargedBytes()} B charged to boxes at the refusal)`);
+  assert.ok(
+    admitted >= 2,
+    `${admitted} boxes of ${perBoxMiB} MiB were admitted (MemAvailable ${Math.round(avail / MiB)} MiB at the start)`,
+  );
+  t.diagnostic(
+    `${admitted} boxes of ${perBoxMiB} MiB admitted, the next refused (MemAvailable ${Math.round(seen / MiB)} MiB, ${srv.manager.chargedBytes()} B charged to boxes at the refusal)`,
+  );
   // Each box really has the promised limit in its cgroup.
   for (const info of srv.manager.sessions()) assert.equal((await info.session.sandbox!.stats()).memory.limit, limit);
   const body = refusedResponse.parse(JSON.parse(refused.body));
   assert.equal(body.error, 'host_memory');
-  assert.ok(body.error === 'host_memory' && body.message.includes(`another ${perBoxMiB} MiB box`) && /Try again in \d+ s/.test(body.message), body.message);
+  assert.ok(
+    body.error === 'host_memory' && body.message.includes(`another ${perBoxMiB} MiB box`) && /Try again in \d+ s/.test(body.message),
+    body.message,
+  );
   assert.equal(refused.headers['retry-after'], String(body.retryAfterSec));
   t.diagnostic(`refusal: ${body.message}`);
   assert.equal(srv.manager.size, admitted, 'the earlier sessions live');

@@ -8,7 +8,8 @@ import { loadConfig } from '../web/config.ts';
 import { http, start, TestClient } from '../root/testing/test-client.ts';
 
 const MiB = 1024 * 1024;
-const meminfo = (availMiB: number) => `MemTotal:       24576000 kB\nMemFree:          100000 kB\nMemAvailable:   ${availMiB * 1024} kB\nBuffers: 1 kB\n`;
+const meminfo = (availMiB: number) =>
+  `MemTotal:       24576000 kB\nMemFree:          100000 kB\nMemAvailable:   ${availMiB * 1024} kB\nBuffers: 1 kB\n`;
 
 test('MemAvailable is read in kB (proc(5)); absent on old kernels', () => {
   assert.equal(memAvailable(meminfo(1000)), 1000 * MiB);
@@ -28,7 +29,10 @@ test('ratio 1: the whole promise must fit in MemAvailable + what boxes use now',
   assert.equal(a.decide({ promised: 768 * MiB, charged: 200 * MiB, want: 256 * MiB }).ok, true, '1024 of 1200');
   const no = a.decide({ promised: 768 * MiB, charged: 0, want: 256 * MiB });
   assert.ok(!no.ok);
-  assert.match(no.message, /another 256 MiB box: boxes already hold 768 MiB of 1000 MiB the host can back \(MemAvailable 1000 MiB \+ 0 MiB in use by boxes\)/);
+  assert.match(
+    no.message,
+    /another 256 MiB box: boxes already hold 768 MiB of 1000 MiB the host can back \(MemAvailable 1000 MiB \+ 0 MiB in use by boxes\)/,
+  );
 });
 
 test('ratio 1.5 overcommits; a missing MemAvailable admits; a bad ratio is refused', () => {
@@ -36,8 +40,19 @@ test('ratio 1.5 overcommits; a missing MemAvailable admits; a bad ratio is refus
   assert.equal(a.decide({ promised: 1024 * MiB, charged: 0, want: 256 * MiB }).ok, true, '1280 of 1500');
   const no = a.decide({ promised: 1280 * MiB, charged: 0, want: 256 * MiB });
   assert.ok(!no.ok && /overcommit 1.5/.test(no.message));
-  assert.equal(new MemoryAdmission({ ratio: 1, read: () => 'MemTotal: 1 kB\n' }).decide({ promised: 1e15, charged: 0, want: 1e15 }).ok, true);
-  assert.equal(new MemoryAdmission({ ratio: 1, read: () => { throw new Error('no procfs'); } }).decide({ promised: 0, charged: 0, want: 1 }).ok, true);
+  assert.equal(
+    new MemoryAdmission({ ratio: 1, read: () => 'MemTotal: 1 kB\n' }).decide({ promised: 1e15, charged: 0, want: 1e15 }).ok,
+    true,
+  );
+  assert.equal(
+    new MemoryAdmission({
+      ratio: 1,
+      read: () => {
+        throw new Error('no procfs');
+      },
+    }).decide({ promised: 0, charged: 0, want: 1 }).ok,
+    true,
+  );
   assert.throws(() => new MemoryAdmission({ ratio: 0 }), RangeError);
 });
 
@@ -51,7 +66,11 @@ test('BOXLAB_MEMORY_OVERCOMMIT: default 1, a ratio, off; nonsense is a ConfigErr
 
 test('POST /api/session: 503 host_memory (typed, with message and Retry-After) once the promise would pass the backing; freed memory admits again', async (t) => {
   let avail = 1000;
-  const { url, srv } = await start(t, { memoryBytes: 256 * MiB, memoryOvercommit: 1, maxSessions: 10, maxPerClient: 10 }, { readMeminfo: () => meminfo(avail) });
+  const { url, srv } = await start(
+    t,
+    { memoryBytes: 256 * MiB, memoryOvercommit: 1, maxSessions: 10, maxPerClient: 10 },
+    { readMeminfo: () => meminfo(avail) },
+  );
   const tokens: string[] = [];
   for (let i = 0; i < 3; i++) {
     const r = await http(url, 'POST', '/api/session', '{}');
@@ -62,9 +81,16 @@ test('POST /api/session: 503 host_memory (typed, with message and Retry-After) o
   assert.equal(refused.status, 503);
   const body = refusedResponse.parse(JSON.parse(refused.body));
   assert.equal(body.error, 'host_memory');
-  assert.ok(body.error === 'host_memory' && /another 256 MiB box/.test(body.message) && /Try again in \d+ s/.test(body.message), JSON.stringify(body));
+  assert.ok(
+    body.error === 'host_memory' && /another 256 MiB box/.test(body.message) && /Try again in \d+ s/.test(body.message),
+    JSON.stringify(body),
+  );
   assert.equal(refused.headers['retry-after'], String(body.retryAfterSec));
-  assert.ok(body.error === 'host_memory' && body.retry === `Try again in ${body.retryAfterSec} s, when a box is due to end.` && body.message.endsWith(body.retry));
+  assert.ok(
+    body.error === 'host_memory' &&
+      body.retry === `Try again in ${body.retryAfterSec} s, when a box is due to end.` &&
+      body.message.endsWith(body.retry),
+  );
   assert.equal(srv.manager.size, 3, 'the earlier sessions live');
   // A box that runs counts its charged memory as backing (the fake charges ~1 MB): not enough for a fourth.
   const c = new TestClient(url, tokens[0] ?? null);

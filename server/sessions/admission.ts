@@ -75,8 +75,11 @@ export class MemoryAdmission {
     if (promised <= this.opts.ratio * backing) return { ok: true, promised, backing };
     const ratio = this.opts.ratio === 1 ? '' : ` × overcommit ${this.opts.ratio}`;
     return {
-      ok: false, promised, backing,
-      message: `Not enough host memory for another ${mib(i.want)} box: boxes already hold ${mib(i.promised)} of ` +
+      ok: false,
+      promised,
+      backing,
+      message:
+        `Not enough host memory for another ${mib(i.want)} box: boxes already hold ${mib(i.promised)} of ` +
         `${mib(this.opts.ratio * backing)} the host can back (MemAvailable ${mib(available)} + ${mib(i.charged)} in use by boxes${ratio}).`,
     };
   }

@@ -98,8 +98,20 @@ test('pacer: the address budget is shared by its sessions', () => {
   const c = clock();
   const addr = new MessageBudget({ messages: { perSec: 10, burst: 10 }, bytes: { perSec: 1e6, burst: 1e6 } }, c.now);
   const mk = () => new MessageBudget({ messages: { perSec: 100, burst: 100 }, bytes: { perSec: 1e6, burst: 1e6 } }, c.now);
-  const a = new Pacer([{ name: 'session', budget: mk() }, { name: 'address', budget: addr }], { closeAfterMs: 1e6, maxDebtMs: 1e6, now: c.now });
-  const b = new Pacer([{ name: 'session', budget: mk() }, { name: 'address', budget: addr }], { closeAfterMs: 1e6, maxDebtMs: 1e6, now: c.now });
+  const a = new Pacer(
+    [
+      { name: 'session', budget: mk() },
+      { name: 'address', budget: addr },
+    ],
+    { closeAfterMs: 1e6, maxDebtMs: 1e6, now: c.now },
+  );
+  const b = new Pacer(
+    [
+      { name: 'session', budget: mk() },
+      { name: 'address', budget: addr },
+    ],
+    { closeAfterMs: 1e6, maxDebtMs: 1e6, now: c.now },
+  );
   for (let i = 0; i < 5; i++) assert.equal(a.charge(1).action, 'ok');
   for (let i = 0; i < 5; i++) assert.equal(b.charge(1).action, 'ok');
   const v = b.charge(1);
@@ -109,7 +121,9 @@ test('pacer: the address budget is shared by its sessions', () => {
 test('budget book: shared per key, forgotten only when unused and recovered', () => {
   const c = clock();
   let made = 0;
-  const book = new BudgetBook(() => (made++, new MessageBudget({ messages: { perSec: 10, burst: 10 }, bytes: { perSec: 100, burst: 100 } }, c.now)));
+  const book = new BudgetBook(
+    () => (made++, new MessageBudget({ messages: { perSec: 10, burst: 10 }, bytes: { perSec: 100, burst: 100 } }, c.now)),
+  );
   const x = book.acquire('1.2.3.4');
   assert.equal(book.acquire('1.2.3.4'), x);
   for (let i = 0; i < 20; i++) x.charge(1);
@@ -134,7 +148,9 @@ test('address keys: IPv4, IPv4-mapped, IPv6 by /64', () => {
 
 test('FAIRNESS defaults: a classroom behind one address fits; whole acks allow 64 MB/s of output', () => {
   assert.ok(FAIRNESS.connections.maxOpenPerAddress >= 30 * 7, '30 learners x (1 WebSocket + 6 HTTP connections)');
-  assert.ok(FAIRNESS.connections.attempts.burst + (FAIRNESS.connections.maxDelayMs / 1000) * FAIRNESS.connections.attempts.perSec >= 30 * 7);
+  assert.ok(
+    FAIRNESS.connections.attempts.burst + (FAIRNESS.connections.maxDelayMs / 1000) * FAIRNESS.connections.attempts.perSec >= 30 * 7,
+  );
   assert.ok((FAIRNESS.session.messages.perSec / ACK_COST) * 32 * 1024 >= 64e6);
   assert.ok(FAIRNESS.session.messages.perSec >= 100, 'mouse reports of a full-screen program, with room');
   assert.ok(FAIRNESS.address.messages.perSec >= 10 * FAIRNESS.session.messages.perSec);

@@ -15,7 +15,10 @@ export interface Rate {
 export class TokenBucket {
   private tokens: number;
   private at: number;
-  constructor(readonly rate: Rate, private readonly now: () => number = () => performance.now()) {
+  constructor(
+    readonly rate: Rate,
+    private readonly now: () => number = () => performance.now(),
+  ) {
     if (!(rate.perSec > 0 && rate.burst > 0)) throw new RangeError(`budget: need perSec > 0 and burst > 0, got ${JSON.stringify(rate)}`);
     this.tokens = rate.burst;
     this.at = now();
@@ -88,7 +91,10 @@ export interface PacerOptions {
 export class Pacer {
   private slowSince: number | null = null;
   private readonly now: () => number;
-  constructor(private readonly budgets: readonly { name: string; budget: MessageBudget }[], private readonly opts: PacerOptions) {
+  constructor(
+    private readonly budgets: readonly { name: string; budget: MessageBudget }[],
+    private readonly opts: PacerOptions,
+  ) {
     this.now = opts.now ?? (() => performance.now());
   }
 
@@ -98,7 +104,8 @@ export class Pacer {
 
   charge(bytes: number, cost = 1): Verdict {
     const t = this.now();
-    if (this.slowSince !== null && this.budgets.every((b) => b.budget.messages.level >= b.budget.messages.rate.burst / 2)) this.slowSince = null;
+    if (this.slowSince !== null && this.budgets.every((b) => b.budget.messages.level >= b.budget.messages.rate.burst / 2))
+      this.slowSince = null;
     let ms = 0;
     let why = '';
     let floodMs = 0;
@@ -119,7 +126,8 @@ export class Pacer {
     if (floodMs === 0) return { action: 'slow', ms, why };
     this.slowSince ??= t;
     if (floodMs > this.opts.maxDebtMs) return { action: 'close', why: floodWhy };
-    if (t - this.slowSince >= this.opts.closeAfterMs) return { action: 'close', why: `${floodWhy} for ${Math.round(t - this.slowSince)} ms` };
+    if (t - this.slowSince >= this.opts.closeAfterMs)
+      return { action: 'close', why: `${floodWhy} for ${Math.round(t - this.slowSince)} ms` };
     return { action: 'slow', ms, why };
   }
 }
@@ -175,5 +183,8 @@ export function addressKey(addr: string | undefined): string {
   const left = head ? head.split(':') : [];
   const right = tail ? tail.split(':') : [];
   const full = a.includes('::') ? [...left, ...Array(8 - left.length - right.length).fill('0'), ...right] : left;
-  return `${full.slice(0, 4).map((h) => h.replace(/^0+(?=.)/, '')).join(':')}::/64`;
+  return `${full
+    .slice(0, 4)
+    .map((h) => h.replace(/^0+(?=.)/, ''))
+    .join(':')}::/64`;
 }

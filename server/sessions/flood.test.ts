@@ -54,8 +54,10 @@ test('slow acks: repeated pause/resume cycles, server-side buffering stays bound
   clearInterval(timer);
   const secs = (performance.now() - t0flood) / 1000;
   const rate = c.received / secs / 1e6;
-  t.diagnostic(`received ${c.received} B in ${secs.toFixed(2)} s (${rate.toFixed(2)} MB/s); pauses ${sb.pauseCalls}, resumes ${sb.resumeCalls}; ` +
-    `max unacked ${session.socketFlow.stats.maxUnacked}; max mirror backlog ${session.mirrorFlow.stats.maxUnacked}; heap +${((heap1 - heap0) / 1e6).toFixed(1)} MB`);
+  t.diagnostic(
+    `received ${c.received} B in ${secs.toFixed(2)} s (${rate.toFixed(2)} MB/s); pauses ${sb.pauseCalls}, resumes ${sb.resumeCalls}; ` +
+      `max unacked ${session.socketFlow.stats.maxUnacked}; max mirror backlog ${session.mirrorFlow.stats.maxUnacked}; heap +${((heap1 - heap0) / 1e6).toFixed(1)} MB`,
+  );
   assert.ok(sb.pauseCalls >= 5, `pauses ${sb.pauseCalls}`);
   assert.ok(sb.resumeCalls >= 4, `resumes ${sb.resumeCalls}`);
   assert.ok(session.socketFlow.stats.maxUnacked <= FLOW.highWater + CHUNK, `max unacked ${session.socketFlow.stats.maxUnacked}`);

@@ -31,7 +31,10 @@ export class FlowControl {
   private lastProgress = 0;
   readonly stats: FlowStats = { pauses: 0, resumes: 0, resyncs: 0, maxUnacked: 0 };
 
-  constructor(private readonly onChange: (paused: boolean) => void, opts: FlowOptions = {}) {
+  constructor(
+    private readonly onChange: (paused: boolean) => void,
+    opts: FlowOptions = {},
+  ) {
     this.high = opts.highWater ?? FLOW.highWater;
     this.low = opts.lowWater ?? FLOW.lowWater;
     this.resyncMs = opts.resyncMs ?? FLOW.resyncMs;
@@ -145,7 +148,10 @@ export class FrameCoalescer {
   private readonly now: () => number;
   readonly stats = { frames: 0, bytes: 0, streamed: 0 };
 
-  constructor(private readonly sendFrame: (data: Buffer) => void, opts: CoalesceOptions = {}) {
+  constructor(
+    private readonly sendFrame: (data: Buffer) => void,
+    opts: CoalesceOptions = {},
+  ) {
     this.maxFrame = opts.maxFrame ?? 64 * 1024;
     this.streamMs = opts.streamMs ?? 5;
     this.streamMin = opts.streamMinBytes ?? 1024;

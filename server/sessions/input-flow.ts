@@ -52,7 +52,10 @@ export class InputFlow {
   private readonly stallMs: number;
   readonly stats: InputFlowStats = { holds: 0, stalls: 0, refusedBytes: 0, refusedFrames: 0, notices: 0 };
 
-  constructor(private readonly host: InputFlowHost, opts: InputFlowOptions = {}) {
+  constructor(
+    private readonly host: InputFlowHost,
+    opts: InputFlowOptions = {},
+  ) {
     this.holdFraction = opts.holdFraction ?? INPUT_FLOW.holdFraction;
     this.stallMs = opts.stallMs ?? INPUT_FLOW.stallMs;
   }

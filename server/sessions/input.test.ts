@@ -85,7 +85,9 @@ test('a box that reads slowly gets a paste 8x the cap complete, in order, throug
   assert.equal(c.of('error').length, 0);
   assert.ok(session.inputFlow.stats.holds >= 1, `held ${session.inputFlow.stats.holds} times`);
   assert.ok(sb.inputStats.refused === 0);
-  t.diagnostic(`holds ${session.inputFlow.stats.holds}, stalls ${session.inputFlow.stats.stalls}, max queued ${(sb.inputStats as { maxQueued?: number }).maxQueued}`);
+  t.diagnostic(
+    `holds ${session.inputFlow.stats.holds}, stalls ${session.inputFlow.stats.stalls}, max queued ${(sb.inputStats as { maxQueued?: number }).maxQueued}`,
+  );
 });
 
 test('while the socket is held for a paste, output does not wait for acks (they queue behind it); after the hold it does again', async (t) => {

@@ -44,7 +44,12 @@ test('reconnect within grace: hello(resumed), all stages, snapshot before output
   await view.snapshot();
   assert.match(snap.data, /\n\d+\r?\n/, 'the snapshot holds lines printed before the reconnect');
   assert.match(b.text(), /^\d+\r$/m, 'and the live stream after it still carried numbered lines');
-  const nums = view.text().split('\n').map((l) => l.trim()).filter((l) => /^\d+$/.test(l)).map(Number);
+  const nums = view
+    .text()
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => /^\d+$/.test(l))
+    .map(Number);
   assert.equal(nums.at(-1), 30000);
   for (let i = 1; i < nums.length; i++) assert.equal(nums[i], nums[i - 1]! + 1, `line after ${nums[i - 1]} is ${nums[i]}`);
   assert.ok(nums.length > 1000, `${nums.length} contiguous lines (screen + scrollback)`);
@@ -148,7 +153,10 @@ test('creation failure: state error with the engine message, then restart works'
   assert.equal(err.code, 'create_failed');
   assert.match(err.message, /pivot_root: mount\(\/fake\) failed: EPERM/);
   const failed = a.of('stage').filter((s) => !s.event.ok);
-  assert.deepEqual(failed.map((s) => s.event.stage), ['pivot_root']);
+  assert.deepEqual(
+    failed.map((s) => s.event.stage),
+    ['pivot_root'],
+  );
   assert.equal(a.of('stage').at(-1)!.event.stage, 'cleanup_done', 'the cleanup after the failure is shown too');
   assert.equal(fake.made[0]?.destroyed, true);
   fail = false;

@@ -81,13 +81,17 @@ export class SessionManager {
 
   constructor(private readonly opts: SessionManagerOptions) {
     const p = opts.pool;
-    this.pool = p && p.size > 0
-      ? new WarmPool({
-          size: p.size, factory: opts.factory, config: p.config, log: opts.log,
-          newId: () => randomBytes(6).toString('hex'),
-          admit: () => !this.closing && this.byId.size + this.pool!.count < opts.maxSessions && this.admitsPoolBox(),
-        })
-      : null;
+    this.pool =
+      p && p.size > 0
+        ? new WarmPool({
+            size: p.size,
+            factory: opts.factory,
+            config: p.config,
+            log: opts.log,
+            newId: () => randomBytes(6).toString('hex'),
+            admit: () => !this.closing && this.byId.size + this.pool!.count < opts.maxSessions && this.admitsPoolBox(),
+          })
+        : null;
     this.pool?.fill();
   }
 
@@ -155,8 +159,16 @@ export class SessionManager {
     const now = Date.now();
     const lifeMs = this.opts.limits.lifetimeSec * 1000;
     const entry: Entry = {
-      session, addr, name, perClient, createdAt: now, lastActivity: now, deadline: 0, expiresAt: now + lifeMs,
-      tokenHash: hashToken(token), timer: null,
+      session,
+      addr,
+      name,
+      perClient,
+      createdAt: now,
+      lastActivity: now,
+      deadline: 0,
+      expiresAt: now + lifeMs,
+      tokenHash: hashToken(token),
+      timer: null,
       lifeTimer: setTimeout(() => this.end(entry, CLOSE.TIMEOUT, 'session lifetime reached'), lifeMs),
     };
     this.byId.set(id, entry);

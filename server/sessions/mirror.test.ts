@@ -58,7 +58,13 @@ test('resize follows the session; UTF-8 split across writes is reassembled', asy
 test('flow hooks see every byte queued and parsed; scrollback is capped', async () => {
   let sent = 0;
   let acked = 0;
-  const m = new Mirror({ rows: 5, cols: 20, scrollback: 50, skipPlain: false, flow: { sent: (n) => (sent += n), ack: (n) => (acked += n) } });
+  const m = new Mirror({
+    rows: 5,
+    cols: 20,
+    scrollback: 50,
+    skipPlain: false,
+    flow: { sent: (n) => (sent += n), ack: (n) => (acked += n) },
+  });
   try {
     for (let i = 0; i < 500; i++) m.write(Buffer.from(`row ${i}\r\n`));
     assert.ok(m.pending > 0, 'parsing is asynchronous');
@@ -91,21 +97,43 @@ test('isPlain: printable ASCII, TAB, CR, LF only', () => {
 /** A deterministic PRNG, so a failing stream can be replayed from its seed. */
 function prng(seed: number): () => number {
   let x = seed >>> 0 || 1;
-  return () => ((x = (Math.imul(x ^ (x >>> 15), 0x2c1b3c6d) + 0x9e3779b9) >>> 0) / 2 ** 32);
+  return () => (x = (Math.imul(x ^ (x >>> 15), 0x2c1b3c6d) + 0x9e3779b9) >>> 0) / 2 ** 32;
 }
 
 /** Output with long plain runs (lines, wraps, tabs, bare LF) between the escape sequences that change what plain text does. */
 function randomStream(rnd: () => number, pieces: number): string {
   const pick = <T>(xs: T[]) => xs[Math.floor(rnd() * xs.length)];
-  const word = () => Array.from({ length: 1 + Math.floor(rnd() * 90) }, () => pick([...'abcdefghijklmnopqrstuvwxyz0123456789 +/='])).join('');
+  const word = () =>
+    Array.from({ length: 1 + Math.floor(rnd() * 90) }, () => pick([...'abcdefghijklmnopqrstuvwxyz0123456789 +/='])).join('');
   let out = '';
   for (let i = 0; i < pieces; i++) {
     const r = rnd();
     if (r < 0.55) for (let n = Math.floor(rnd() * 150); n > 0; n--) out += word() + pick(['\r\n', '\r\n', '\r\n', '\n', '\t', '\r', '']);
-    else out += pick([
-      '\x1b[31m', '\x1b[1;44m', '\x1b[0m', '\x1b[2J\x1b[H', '\x1b[3;7r', '\x1b[2;4r', '\x1b[r', '\x1b[?1049h', '\x1b[?1049l', '\x1b[4h', '\x1b[4l',
-      '\x1b[?7l', '\x1b[?7h', '\x1b[5;3H', '\x1b]0;title\x07', '\x1b(0', '\x1b(B', '\x1b7', '\x1b8', '\x1b[10;1H', 'é\r\n', '\x1bc',
-    ]);
+    else
+      out += pick([
+        '\x1b[31m',
+        '\x1b[1;44m',
+        '\x1b[0m',
+        '\x1b[2J\x1b[H',
+        '\x1b[3;7r',
+        '\x1b[2;4r',
+        '\x1b[r',
+        '\x1b[?1049h',
+        '\x1b[?1049l',
+        '\x1b[4h',
+        '\x1b[4l',
+        '\x1b[?7l',
+        '\x1b[?7h',
+        '\x1b[5;3H',
+        '\x1b]0;title\x07',
+        '\x1b(0',
+        '\x1b(B',
+        '\x1b7',
+        '\x1b8',
+        '\x1b[10;1H',
+        'é\r\n',
+        '\x1bc',
+      ]);
   }
   return out;
 }

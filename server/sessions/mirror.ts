@@ -162,7 +162,8 @@ export class Mirror {
     if (!term || this.disposed) return false;
     if (this.pendingBytes > 0 || this.heldBytes > 0 || this.waiting.size > 0) return false;
     const core = (term as unknown as CoreView)._core;
-    const ground = core?._inputHandler?._parser?.currentState === 0 && core.buffer?.scrollTop === 0 && core.buffer.scrollBottom === term.rows - 1;
+    const ground =
+      core?._inputHandler?._parser?.currentState === 0 && core.buffer?.scrollTop === 0 && core.buffer.scrollBottom === term.rows - 1;
     if (!ground) return false;
     this.frozen = Buffer.from(this.serializer!.serialize({ scrollback: this.scrollback }));
     term.dispose();

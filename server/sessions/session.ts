@@ -76,7 +76,10 @@ export class Session {
   /** Keystrokes → the sandbox's bounded queue; socket hold while it drains, refusal notices when it does not read. */
   readonly inputFlow: InputFlow;
 
-  constructor(readonly id: string, private readonly deps: SessionDeps) {
+  constructor(
+    readonly id: string,
+    private readonly deps: SessionDeps,
+  ) {
     this.inputFlow = new InputFlow(
       {
         hold: (on) => {
@@ -97,7 +100,11 @@ export class Session {
     this.socketFlow = new FlowControl((p) => this.onSocketFlow(p), deps.flow);
     this.mirrorFlow = new FlowControl((p) => this.gate.set('mirror', p), { ...deps.flow, resyncMs: 0 });
     this.mirror = new Mirror({
-      rows: this.rows, cols: this.cols, scrollback: deps.scrollback, flow: this.mirrorFlow, hibernateMs: (deps.mirrorHibernateSec ?? 0) * 1000,
+      rows: this.rows,
+      cols: this.cols,
+      scrollback: deps.scrollback,
+      flow: this.mirrorFlow,
+      hibernateMs: (deps.mirrorHibernateSec ?? 0) * 1000,
     });
     this.pooled = deps.pooled ?? null;
   }

@@ -1,7 +1,13 @@
 // The session API of the web layer: GET /api/health and POST /api/session (create a session), as a route.
 import {
-  API_HEALTH_PATH, API_SESSION_PATH, WS_PATH, createSessionRequest,
-  type CreateSessionResponse, type FullResponse, type HealthResponse, type RefusedResponse,
+  API_HEALTH_PATH,
+  API_SESSION_PATH,
+  WS_PATH,
+  createSessionRequest,
+  type CreateSessionResponse,
+  type FullResponse,
+  type HealthResponse,
+  type RefusedResponse,
 } from '../protocol/messages.ts';
 import type { CreateResult, SessionManager } from '../sessions/manager.ts';
 import { SECURITY_HEADERS, originAllowed, type RouteHandler, type RouteRequest, type RouteResponse } from '../sessions/routes.ts';
@@ -11,8 +17,11 @@ const MAX_BODY = 4096;
 export function json(res: RouteResponse, status: number, body: unknown, extra: Record<string, string> = {}): void {
   const text = JSON.stringify(body);
   res.writeHead(status, {
-    ...SECURITY_HEADERS, 'Content-Type': 'application/json; charset=utf-8', 'Cache-Control': 'no-store',
-    'Content-Length': String(Buffer.byteLength(text)), ...extra,
+    ...SECURITY_HEADERS,
+    'Content-Type': 'application/json; charset=utf-8',
+    'Cache-Control': 'no-store',
+    'Content-Length': String(Buffer.byteLength(text)),
+    ...extra,
   });
   res.end(text);
 }
@@ -29,47 +38,67 @@ async function readBody(req: RouteRequest): Promise<string | null> {
 }
 
 /** A refusal for a full server or client: its status and body (the root hands in the course's wording of it). */
-export type RefuseFull = (r: Extract<CreateResult, { reason: 'full' | 'client_full' | 'closing' }>) => { status: number; body: FullResponse };
+export type RefuseFull = (r: Extract<CreateResult, { reason: 'full' | 'client_full' | 'closing' }>) => {
+  status: number;
+  body: FullResponse;
+};
 
 /** Health and session creation; other paths are left to the next route. */
 export function sessionApi(manager: SessionManager, allowedOrigins: readonly string[], refuseFull: RefuseFull): RouteHandler {
   return async (req, res, path) => {
     if (path === API_HEALTH_PATH && (req.method === 'GET' || req.method === 'HEAD')) {
-      const body: HealthResponse = { ok: true, sessions: manager.size, capacity: manager.capacity, cgroupVersion: manager.cgroupVersion, bootId: manager.bootId };
-      return json(res, 200, body), true;
+      const body: HealthResponse = {
+        ok: true,
+        sessions: manager.size,
+        capacity: manager.capacity,
+        cgroupVersion: manager.cgroupVersion,
+        bootId: manager.bootId,
+      };
+      return (json(res, 200, body), true);
     }
     if (path !== API_SESSION_PATH) return false;
-    if (req.method !== 'POST') return json(res, 405, { error: 'method_not_allowed' }, { Allow: 'POST' }), true;
+    if (req.method !== 'POST') return (json(res, 405, { error: 'method_not_allowed' }, { Allow: 'POST' }), true);
     // A cross-site page must not be able to spend this visitor's session quota.
     if (req.headers.origin && !originAllowed(req.headers.origin, req.headers.host, allowedOrigins)) {
-      return json(res, 403, { error: 'origin_not_allowed' }), true;
+      return (json(res, 403, { error: 'origin_not_allowed' }), true);
     }
     const text = await readBody(req);
-    if (text === null) return json(res, 413, { error: 'body_too_large' }), true;
+    if (text === null) return (json(res, 413, { error: 'body_too_large' }), true);
     let name: string | undefined;
     if (text.trim()) {
       let raw: unknown;
       try {
         raw = JSON.parse(text);
       } catch {
-        return json(res, 400, { error: 'bad_request', message: 'body is not JSON' }), true;
+        return (json(res, 400, { error: 'bad_request', message: 'body is not JSON' }), true);
       }
       const r = createSessionRequest.safeParse(raw);
-      if (!r.success) return json(res, 400, { error: 'bad_request', message: r.error.issues[0]?.message ?? 'invalid body' }), true;
+      if (!r.success) return (json(res, 400, { error: 'bad_request', message: r.error.issues[0]?.message ?? 'invalid body' }), true);
       name = r.data.name;
     }
     await manager.refreshCharged(); // admission compares with the memory boxes use now
     const created = manager.create(req.socket.remoteAddress ?? 'unknown', name);
     if (!created.ok) {
       if (created.reason === 'host_memory') {
-        const body: RefusedResponse = { error: 'host_memory', retryAfterSec: created.retryAfterSec, message: created.message, retry: created.retry };
-        return json(res, 503, body, { 'Retry-After': String(created.retryAfterSec) }), true;
+        const body: RefusedResponse = {
+          error: 'host_memory',
+          retryAfterSec: created.retryAfterSec,
+          message: created.message,
+          retry: created.retry,
+        };
+        return (json(res, 503, body, { 'Retry-After': String(created.retryAfterSec) }), true);
       }
       // Which limit was hit, in words, and when to try again (server/protocol/classes.ts refusalResponse).
       const { status, body } = refuseFull(created);
-      return json(res, status, body, { 'Retry-After': String(body.retryAfterSec) }), true;
+      return (json(res, status, body, { 'Retry-After': String(body.retryAfterSec) }), true);
     }
-    const body: CreateSessionResponse = { sessionId: created.session.id, token: created.token, limits: manager.limits, wsPath: WS_PATH, bootId: manager.bootId };
-    return json(res, 201, body), true;
+    const body: CreateSessionResponse = {
+      sessionId: created.session.id,
+      token: created.token,
+      limits: manager.limits,
+      wsPath: WS_PATH,
+      bootId: manager.bootId,
+    };
+    return (json(res, 201, body), true);
   };
 }

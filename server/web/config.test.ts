@@ -26,7 +26,12 @@ test('defaults match the brief', () => {
 });
 
 test('env then flags, both --flag value and --flag=value', () => {
-  const env = { PORT: '8080', BOXLAB_MEMORY: '1g', BOXLAB_IDLE: '10m', BOXLAB_ALLOWED_ORIGINS: 'https://a.example, https://b.example:8443' };
+  const env = {
+    PORT: '8080',
+    BOXLAB_MEMORY: '1g',
+    BOXLAB_IDLE: '10m',
+    BOXLAB_ALLOWED_ORIGINS: 'https://a.example, https://b.example:8443',
+  };
   const c = loadConfig(env, ['--port', '9090', '--lifetime=1h', '--max-per-client', '5', '--image', '/srv/img']);
   assert.equal(c.port, 9090, 'flag beats env');
   assert.equal(c.memoryBytes, 1024 * MiB);
@@ -48,7 +53,11 @@ test('bad values fail with one clear line naming the source', () => {
     [{}, ['--port'], /--port needs a value/],
     [{ BOXLAB_ALLOWED_ORIGINS: 'https://x.example/path' }, [], /is not an origin/],
   ];
-  for (const [env, argv, re] of cases) assert.throws(() => loadConfig(env, argv), (e: Error) => e instanceof ConfigError && re.test(e.message));
+  for (const [env, argv, re] of cases)
+    assert.throws(
+      () => loadConfig(env, argv),
+      (e: Error) => e instanceof ConfigError && re.test(e.message),
+    );
 });
 
 test('per-client cap never exceeds the total; durations', () => {

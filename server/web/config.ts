@@ -243,14 +243,16 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     const e = err as Error & { code?: string };
     const name = /'(-[^' ]+)/.exec(e.message)?.[1];
     if (e.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') throw new ConfigError(`unknown option "${name}"`);
-    if (e.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' && / argument missing/.test(e.message)) throw new ConfigError(`${name} needs a value`);
+    if (e.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' && / argument missing/.test(e.message))
+      throw new ConfigError(`${name} needs a value`);
     if (e.code?.startsWith('ERR_PARSE_ARGS')) throw new ConfigError(e.message);
     throw err;
   }
   Object.assign(cfg, flags.values);
   const out = cfg as unknown as ServerConfig;
   if (out.maxPerClient > out.maxSessions) out.maxPerClient = out.maxSessions;
-  if (!out.tlsCert !== !out.tlsKey) throw new ConfigError(`--tls-cert and --tls-key go together (got only ${out.tlsCert ? '--tls-cert' : '--tls-key'})`);
+  if (!out.tlsCert !== !out.tlsKey)
+    throw new ConfigError(`--tls-cert and --tls-key go together (got only ${out.tlsCert ? '--tls-cert' : '--tls-key'})`);
   if (out.tlsCert && out.tls === 'self-signed') throw new ConfigError('--tls self-signed and --tls-cert/--tls-key exclude each other');
   if (out.tlsCert) out.tls = 'files';
   return out;
@@ -259,8 +261,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
 /** The limits as the browser shows them (protocol SessionLimits: display text, "256M"), from the typed config. */
 export function sessionLimits(cfg: ServerConfig): SessionLimits {
   return {
-    memory: formatBytes(cfg.memoryBytes), cpuLimit: String(cfg.cpuFraction), pids: cfg.pids, disk: formatBytes(cfg.diskBytes),
-    lifetimeSec: cfg.lifetimeSec, idleSec: cfg.idleSec,
+    memory: formatBytes(cfg.memoryBytes),
+    cpuLimit: String(cfg.cpuFraction),
+    pids: cfg.pids,
+    disk: formatBytes(cfg.diskBytes),
+    lifetimeSec: cfg.lifetimeSec,
+    idleSec: cfg.idleSec,
   };
 }
 

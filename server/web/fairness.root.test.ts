@@ -22,7 +22,9 @@ async function shell(url: string): Promise<TestClient> {
   return c;
 }
 
-test('real boxes: a flood is closed with 1008 while another shell echoes; 421 for a foreign Host; silent sockets closed', { skip: !root && 'needs root' }, async (t) => {
+test('real boxes: a flood is closed with 1008 while another shell echoes; 421 for a foreign Host; silent sockets closed', {
+  skip: !root && 'needs root',
+}, async (t) => {
   const fairness = { ...FAIRNESS, headersTimeoutMs: 1000, timeoutCheckMs: 250 };
   const srv = await startServer({ config: { port: 0, staticDir: '/nonexistent/out', maxPerClient: 3, fairness }, log: () => {} });
   t.after(() => srv.close());
@@ -40,15 +42,28 @@ test('real boxes: a flood is closed with 1008 while another shell echoes; 421 fo
   await quiet.until(() => /still-42/.test(quiet.text().slice(from)), 5000, 'quiet echo during the flood');
   const echoMs = performance.now() - t0;
   const closed = await flooder.waitClose(10_000);
-  t.diagnostic(`quiet command answered in ${echoMs.toFixed(0)} ms during the flood; flooder closed ${closed.code} "${closed.reason}" after ${flooder.of('pong').length} pongs`);
+  t.diagnostic(
+    `quiet command answered in ${echoMs.toFixed(0)} ms during the flood; flooder closed ${closed.code} "${closed.reason}" after ${flooder.of('pong').length} pongs`,
+  );
   assert.deepEqual(closed, { code: 1008, reason: 'over budget' });
   assert.ok(echoMs < 1000, `quiet shell answered in ${echoMs.toFixed(0)} ms`);
   assert.equal(quiet.closed, null);
 
   const status = await new Promise<number>((resolve, reject) => {
     const u = new URL(url);
-    request({ host: u.hostname, port: u.port, method: 'POST', path: '/api/session', setHost: false, headers: { Host: `rebind.example:${u.port}`, Origin: `http://rebind.example:${u.port}` } },
-      (res) => (res.resume(), resolve(res.statusCode!))).on('error', reject).end();
+    request(
+      {
+        host: u.hostname,
+        port: u.port,
+        method: 'POST',
+        path: '/api/session',
+        setHost: false,
+        headers: { Host: `rebind.example:${u.port}`, Origin: `http://rebind.example:${u.port}` },
+      },
+      (res) => (res.resume(), resolve(res.statusCode!)),
+    )
+      .on('error', reject)
+      .end();
   });
   assert.equal(status, 421);
 

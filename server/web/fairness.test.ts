@@ -33,7 +33,8 @@ function limits(over: Partial<FairnessLimits>): FairnessLimits {
 test('a client sending 10,000 messages at once is slowed, then closed with 1008; another session keeps its echo', async (t) => {
   const fairness = limits({
     session: { messages: { perSec: 200, burst: 200 }, bytes: { perSec: 1e6, burst: 1e6 } },
-    closeAfterMs: 2000, maxDebtMs: 1000,
+    closeAfterMs: 2000,
+    maxDebtMs: 1000,
   });
   const { url, srv } = await start(t, { fairness, maxPerClient: 5 });
   const quiet = await shell(url);
@@ -53,7 +54,9 @@ test('a client sending 10,000 messages at once is slowed, then closed with 1008;
   assert.deepEqual(closed, { code: 1008, reason: 'over budget' });
   assert.ok(srv.sockets.overBudget.slowed >= 1 && srv.sockets.overBudget.closed === 1, JSON.stringify(srv.sockets.overBudget));
   const pongs = flooder.of('pong').length;
-  t.diagnostic(`flooder: ${pongs} pongs before the close; quiet echo before ${before.map((x) => x.toFixed(1)).join(' ')} ms, during ${during.map((x) => x.toFixed(1)).join(' ')} ms`);
+  t.diagnostic(
+    `flooder: ${pongs} pongs before the close; quiet echo before ${before.map((x) => x.toFixed(1)).join(' ')} ms, during ${during.map((x) => x.toFixed(1)).join(' ')} ms`,
+  );
   assert.ok(pongs < 1500, `the flood was cut short (${pongs} of 5000 pings answered)`);
   assert.ok(Math.max(...during) < 250, `quiet echo during the flood: ${during.map((x) => x.toFixed(1))}`);
   assert.equal(quiet.closed, null);
@@ -63,7 +66,8 @@ test('a client sending 10,000 messages at once is slowed, then closed with 1008;
 test('whole acks cost a tenth of a message: 1000 of them pass a 200/s budget, 1000 tiny ones do not', async (t) => {
   const fairness = limits({
     session: { messages: { perSec: 200, burst: 200 }, bytes: { perSec: 1e6, burst: 1e6 } },
-    closeAfterMs: 5000, maxDebtMs: 1000,
+    closeAfterMs: 5000,
+    maxDebtMs: 1000,
   });
   const { url, srv } = await start(t, { fairness, maxPerClient: 5 });
   const fast = await shell(url);
@@ -96,7 +100,8 @@ test('reconnecting in a loop: attaches per session delayed over the budget, then
 test('a paste over the byte budget is slowed, not closed, and arrives whole', async (t) => {
   const fairness = limits({
     session: { messages: { perSec: 1000, burst: 1000 }, bytes: { perSec: 200 * 1024, burst: 64 * 1024 } },
-    closeAfterMs: 5000, maxDebtMs: 1000,
+    closeAfterMs: 5000,
+    maxDebtMs: 1000,
   });
   const { url, srv, fake } = await start(t, { fairness });
   const c = await shell(url);
@@ -119,13 +124,19 @@ function silent(url: string, n: number): Promise<{ socks: Socket[]; closed: () =
   let closed = 0;
   let refused = 0;
   const socks: Socket[] = [];
-  return Promise.all(Array.from({ length: n }, () => new Promise<void>((resolve) => {
-    const s = connect({ host: u.hostname, port: Number(u.port) }, () => resolve());
-    s.on('data', (d) => void (String(d).startsWith('HTTP/1.1 429') && refused++));
-    s.on('error', () => resolve());
-    s.on('close', () => closed++);
-    socks.push(s);
-  }))).then(() => ({ socks, closed: () => closed, refused: () => refused }));
+  return Promise.all(
+    Array.from(
+      { length: n },
+      () =>
+        new Promise<void>((resolve) => {
+          const s = connect({ host: u.hostname, port: Number(u.port) }, () => resolve());
+          s.on('data', (d) => void (String(d).startsWith('HTTP/1.1 429') && refused++));
+          s.on('error', () => resolve());
+          s.on('close', () => closed++);
+          socks.push(s);
+        }),
+    ),
+  ).then(() => ({ socks, closed: () => closed, refused: () => refused }));
 }
 
 test('silent connections, half-sent headers and refused upgrades are closed after their timeouts; fds back to baseline', async (t) => {
@@ -136,8 +147,11 @@ test('silent connections, half-sent headers and refused upgrades are closed afte
   const s = await silent(url, 100);
   const half = connect({ host: '127.0.0.1', port: Number(new URL(url).port) }, () => half.write('GET / HTTP/1.1\r\nHost: x'));
   // An upgrade refused with 401 whose client never closes its side.
-  const refused = connect({ host: '127.0.0.1', port: Number(new URL(url).port), allowHalfOpen: true }, () => refused.write(
-    `GET /ws HTTP/1.1\r\nHost: ${new URL(url).host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nOrigin: ${url}\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: boxlab.v1\r\n\r\n`));
+  const refused = connect({ host: '127.0.0.1', port: Number(new URL(url).port), allowHalfOpen: true }, () =>
+    refused.write(
+      `GET /ws HTTP/1.1\r\nHost: ${new URL(url).host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nOrigin: ${url}\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: boxlab.v1\r\n\r\n`,
+    ),
+  );
   let refusedAnswer = '';
   let refusedClosedAt = 0;
   refused.on('data', (d) => (refusedAnswer += d));
@@ -168,7 +182,8 @@ test('silent connections, half-sent headers and refused upgrades are closed afte
 
 test('connection attempts per address: over the burst held, then refused with 429; open connections capped', async (t) => {
   const fairness = limits({
-    headersTimeoutMs: 3000, timeoutCheckMs: 200,
+    headersTimeoutMs: 3000,
+    timeoutCheckMs: 200,
     connections: { attempts: { perSec: 20, burst: 10 }, maxDelayMs: 500, maxOpenPerAddress: 40 },
   });
   const { url, srv } = await start(t, { fairness });

@@ -32,16 +32,24 @@ function redirectTo(req: IncomingMessage): string {
 }
 
 export function frontDoor(tls: HttpsServer, opts: FrontDoorOptions): FrontDoor {
-  const redirect = createHttpServer({ headersTimeout: opts.headersTimeoutMs, requestTimeout: opts.requestTimeoutMs }, (req: IncomingMessage, res: ServerResponse) => {
-    if (!opts.allows(req.headers.host)) {
-      res.writeHead(421, { 'Content-Type': 'text/plain; charset=utf-8', Connection: 'close' });
-      return void res.end(MISDIRECTED_BODY);
-    }
-    // 308 keeps the method and body (RFC 9110 15.4.9); the browser asks again over https and sees the certificate.
-    const body = 'this server speaks https only\n';
-    res.writeHead(308, { Location: redirectTo(req), 'Content-Type': 'text/plain; charset=utf-8', 'Content-Length': String(body.length), Connection: 'close' });
-    res.end(body);
-  });
+  const redirect = createHttpServer(
+    { headersTimeout: opts.headersTimeoutMs, requestTimeout: opts.requestTimeoutMs },
+    (req: IncomingMessage, res: ServerResponse) => {
+      if (!opts.allows(req.headers.host)) {
+        res.writeHead(421, { 'Content-Type': 'text/plain; charset=utf-8', Connection: 'close' });
+        return void res.end(MISDIRECTED_BODY);
+      }
+      // 308 keeps the method and body (RFC 9110 15.4.9); the browser asks again over https and sees the certificate.
+      const body = 'this server speaks https only\n';
+      res.writeHead(308, {
+        Location: redirectTo(req),
+        'Content-Type': 'text/plain; charset=utf-8',
+        'Content-Length': String(body.length),
+        Connection: 'close',
+      });
+      res.end(body);
+    },
+  );
   redirect.on('upgrade', (req: IncomingMessage, socket: Duplex) => {
     if (!opts.allows(req.headers.host)) return endWith(socket, MISDIRECTED);
     endWith(socket, `HTTP/1.1 308 Permanent Redirect\r\nLocation: ${redirectTo(req)}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);

@@ -39,7 +39,10 @@ export class ConnectionGate {
   private readonly book: BudgetBook<AttemptBudget>;
   private readonly held = new Set<Socket>();
   readonly stats = { admitted: 0, delayed: 0, refusedOpen: 0, refusedRate: 0 };
-  constructor(private readonly limits: ConnectionLimits, private readonly log?: (line: string) => void) {
+  constructor(
+    private readonly limits: ConnectionLimits,
+    private readonly log?: (line: string) => void,
+  ) {
     this.book = new BudgetBook(() => new AttemptBudget(limits.attempts));
   }
 
@@ -47,9 +50,11 @@ export class ConnectionGate {
   install(server: Server): void {
     const own = server.listeners('connection') as ((s: Socket) => void)[];
     server.removeAllListeners('connection');
-    server.on('connection', (socket: Socket) => this.admit(socket, () => {
-      for (const l of own) l.call(server, socket);
-    }));
+    server.on('connection', (socket: Socket) =>
+      this.admit(socket, () => {
+        for (const l of own) l.call(server, socket);
+      }),
+    );
   }
 
   admit(socket: Socket, pass: () => void): void {

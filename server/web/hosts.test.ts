@@ -18,8 +18,18 @@ test('parseHost: canonical names and addresses; malformed values refused', () =>
 
 test('allowlist: loopback names on the served port, the bound address, BOXLAB_ALLOWED_HOSTS', () => {
   const h = new HostAllowlist({ bound: '127.0.0.1', port: 3000, extra: ['boxlab.example', 'lab.example:8443'] });
-  for (const ok of ['localhost:3000', '127.0.0.1:3000', '[::1]:3000', 'boxlab.example', 'boxlab.example:443', 'lab.example:8443']) assert.ok(h.allows(ok), ok);
-  for (const no of ['rebind.example:3000', 'localhost:3001', 'localhost', '127.0.0.2:3000', 'lab.example', 'lab.example:3000', undefined, 'localhost.:3000']) {
+  for (const ok of ['localhost:3000', '127.0.0.1:3000', '[::1]:3000', 'boxlab.example', 'boxlab.example:443', 'lab.example:8443'])
+    assert.ok(h.allows(ok), ok);
+  for (const no of [
+    'rebind.example:3000',
+    'localhost:3001',
+    'localhost',
+    '127.0.0.2:3000',
+    'lab.example',
+    'lab.example:3000',
+    undefined,
+    'localhost.:3000',
+  ]) {
     assert.equal(h.allows(no), false, String(no));
   }
   assert.throws(() => new HostAllowlist({ bound: '127.0.0.1', port: 1, extra: ['x y'] }));
@@ -42,7 +52,13 @@ test('allowlist: bound to 0.0.0.0 serves every interface address and the hostnam
 });
 
 /** One raw HTTP request with a chosen Host header (node's client would otherwise set it). */
-function withHost(url: string, method: string, path: string, host: string, headers: Record<string, string> = {}): Promise<{ status: number; body: string }> {
+function withHost(
+  url: string,
+  method: string,
+  path: string,
+  host: string,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; body: string }> {
   const u = new URL(url);
   return new Promise((resolve, reject) => {
     const req = request({ host: u.hostname, port: u.port, method, path, headers: { Host: host, ...headers }, setHost: false }, (res) => {
@@ -71,11 +87,28 @@ test('real server: a rebinding Host gets 421 for HTTP and upgrade; Origin must m
 
   const { token } = await newSession(url);
   const proto = `boxlab.v1, boxlab.token.${token}`;
-  assert.equal((await rawUpgrade(url, { Host: rebind, Origin: `http://${rebind}`, 'Sec-WebSocket-Protocol': proto })).status, 421, 'the /ws upgrade of the attack');
-  assert.equal((await rawUpgrade(url, { Host: rebind, Origin: `http://${rebind}`, 'Sec-WebSocket-Protocol': proto }, '/ws/watch')).status, 421);
-  assert.equal((await rawUpgrade(url, { Origin: `http://${rebind}`, 'Sec-WebSocket-Protocol': proto })).status, 403, 'allowed Host, foreign Origin');
-  assert.equal((await rawUpgrade(url, { Host: `localhost:${port}`, Origin: `http://127.0.0.1:${port}`, 'Sec-WebSocket-Protocol': proto })).status, 403,
-    'Origin must name the Host the request was made to');
-  assert.equal((await rawUpgrade(url, { Host: `localhost:${port}`, Origin: `http://localhost:${port}`, 'Sec-WebSocket-Protocol': proto })).status, 101);
+  assert.equal(
+    (await rawUpgrade(url, { Host: rebind, Origin: `http://${rebind}`, 'Sec-WebSocket-Protocol': proto })).status,
+    421,
+    'the /ws upgrade of the attack',
+  );
+  assert.equal(
+    (await rawUpgrade(url, { Host: rebind, Origin: `http://${rebind}`, 'Sec-WebSocket-Protocol': proto }, '/ws/watch')).status,
+    421,
+  );
+  assert.equal(
+    (await rawUpgrade(url, { Origin: `http://${rebind}`, 'Sec-WebSocket-Protocol': proto })).status,
+    403,
+    'allowed Host, foreign Origin',
+  );
+  assert.equal(
+    (await rawUpgrade(url, { Host: `localhost:${port}`, Origin: `http://127.0.0.1:${port}`, 'Sec-WebSocket-Protocol': proto })).status,
+    403,
+    'Origin must name the Host the request was made to',
+  );
+  assert.equal(
+    (await rawUpgrade(url, { Host: `localhost:${port}`, Origin: `http://localhost:${port}`, 'Sec-WebSocket-Protocol': proto })).status,
+    101,
+  );
   assert.equal((await withHost(url, 'POST', '/api/session', `localhost:${port}`, { Origin: `http://${rebind}` })).status, 403);
 });

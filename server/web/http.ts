@@ -82,8 +82,11 @@ export async function listenHttp(opts: HttpFrontOptions): Promise<HttpFront> {
   // HTTPS: one port answers TLS and redirects plain HTTP to it (server/web/front-door.ts).
   const door = tls
     ? frontDoor(http as HttpsServer, {
-      allows: (h) => !!hosts?.allows(h), firstByteMs: fair.headersTimeoutMs, headersTimeoutMs: fair.headersTimeoutMs, requestTimeoutMs: fair.requestTimeoutMs,
-    })
+        allows: (h) => !!hosts?.allows(h),
+        firstByteMs: fair.headersTimeoutMs,
+        headersTimeoutMs: fair.headersTimeoutMs,
+        requestTimeoutMs: fair.requestTimeoutMs,
+      })
     : null;
   const listener = door?.server ?? http;
   async function api(req: IncomingMessage, res: Parameters<typeof json>[0], path: string): Promise<void> {
@@ -109,8 +112,12 @@ export async function listenHttp(opts: HttpFrontOptions): Promise<HttpFront> {
   // A malformed request gets a precise status (as Node's default handler would send), then the connection closes.
   http.on('clientError', (err: NodeJS.ErrnoException, socket) => {
     if (err.code === 'ECONNRESET' || !socket.writable) return void socket.destroy();
-    const status = err.code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large'
-      : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? '408 Request Timeout' : '400 Bad Request';
+    const status =
+      err.code === 'HPE_HEADER_OVERFLOW'
+        ? '431 Request Header Fields Too Large'
+        : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+          ? '408 Request Timeout'
+          : '400 Bad Request';
     endWith(socket, `HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
   });
 

@@ -16,13 +16,20 @@ const root = process.getuid?.() === 0;
  */
 const P99_BOUND_MS = Number(process.env.BOXLAB_PASTE_P99_MS ?? 250);
 
-test('10 MB paste into sleep 600 and into wc -c: health answers, every byte arrives, SIGTERM within 2 s, nothing left', { skip: !root && 'needs root', timeout: 600_000 }, async (t) => {
+test('10 MB paste into sleep 600 and into wc -c: health answers, every byte arrives, SIGTERM within 2 s, nothing left', {
+  skip: !root && 'needs root',
+  timeout: 600_000,
+}, async (t) => {
   const bytes = 10 * 1024 * 1024;
   const r = await runPaste({ bytes, frame: 4096, healthGapMs: 10, echo: true }, (l) => t.diagnostic(l));
   const h = summarize(r.health.samples);
   const late = summarize(r.health.late);
-  t.diagnostic(`health during the pastes: n=${h.n} p50=${h.p50.toFixed(1)} p99=${h.p99.toFixed(1)} max=${h.max.toFixed(1)} ms, errors ${r.health.errors}; the probe's own timer late p99 ${late.p99.toFixed(1)} ms`);
-  t.diagnostic(`wc -c counted ${r.read.counted} of ${bytes} in ${r.read.ms.toFixed(0)} ms; SIGTERM → exit ${r.sigterm.code} in ${r.sigterm.ms.toFixed(0)} ms`);
+  t.diagnostic(
+    `health during the pastes: n=${h.n} p50=${h.p50.toFixed(1)} p99=${h.p99.toFixed(1)} max=${h.max.toFixed(1)} ms, errors ${r.health.errors}; the probe's own timer late p99 ${late.p99.toFixed(1)} ms`,
+  );
+  t.diagnostic(
+    `wc -c counted ${r.read.counted} of ${bytes} in ${r.read.ms.toFixed(0)} ms; SIGTERM → exit ${r.sigterm.code} in ${r.sigterm.ms.toFixed(0)} ms`,
+  );
   assert.equal(r.read.counted, bytes, 'every byte of the paste reached the reading box');
   assert.equal(r.read.refusals, 0, 'nothing refused to a box that reads');
   assert.equal(r.stuck.refusedNotice, true, 'the learner of the stuck box was told (control message)');
@@ -38,13 +45,20 @@ test('10 MB paste into sleep 600 and into wc -c: health answers, every byte arri
   assert.deepEqual(r.leftovers, [], 'no state dir, mount, cgroup or process left');
 });
 
-test('4 MB paste into a box that writes what it reads to the terminal (tee): every byte, though its output waits for acks', { skip: !root && 'needs root', timeout: 600_000 }, async (t) => {
+test('4 MB paste into a box that writes what it reads to the terminal (tee): every byte, though its output waits for acks', {
+  skip: !root && 'needs root',
+  timeout: 600_000,
+}, async (t) => {
   // The socket is held while the paste drains, so acks cannot arrive: output must not wait for them meanwhile, or
   // tee blocks writing, stops reading, and its input is refused after the stall (it was: 1.2 of 10 MB counted).
   const bytes = 4 * 1024 * 1024;
-  const r = await runPaste({ bytes, frame: 4096, healthGapMs: 10, echo: true, readCmd: 'tee /dev/stderr | wc -c', baselineMs: 500 }, (l) => t.diagnostic(l));
+  const r = await runPaste({ bytes, frame: 4096, healthGapMs: 10, echo: true, readCmd: 'tee /dev/stderr | wc -c', baselineMs: 500 }, (l) =>
+    t.diagnostic(l),
+  );
   const h = summarize(r.health.samples);
-  t.diagnostic(`health: p99=${h.p99.toFixed(1)} max=${h.max.toFixed(1)} ms; counted ${r.read.counted} in ${r.read.ms.toFixed(0)} ms; SIGTERM ${r.sigterm.ms.toFixed(0)} ms`);
+  t.diagnostic(
+    `health: p99=${h.p99.toFixed(1)} max=${h.max.toFixed(1)} ms; counted ${r.read.counted} in ${r.read.ms.toFixed(0)} ms; SIGTERM ${r.sigterm.ms.toFixed(0)} ms`,
+  );
   assert.equal(r.read.counted, bytes);
   assert.equal(r.read.refusals, 0);
   assert.ok(h.max < 1000, `no freeze: slowest health answer ${h.max.toFixed(0)} ms`);
@@ -53,7 +67,10 @@ test('4 MB paste into a box that writes what it reads to the terminal (tee): eve
   assert.deepEqual(r.leftovers, []);
 });
 
-test('a box that stops reading gets what was queued in order and complete when it reads again (md5 of the accepted prefix)', { skip: !root && 'needs root', timeout: 120_000 }, async (t) => {
+test('a box that stops reading gets what was queued in order and complete when it reads again (md5 of the accepted prefix)', {
+  skip: !root && 'needs root',
+  timeout: 120_000,
+}, async (t) => {
   const srv = await startServer({ config: { port: 0, staticDir: '/nonexistent/out' }, log: () => {} });
   t.after(() => srv.close());
   const { token, sessionId } = await newSession(srv.url);
@@ -71,14 +88,21 @@ test('a box that stops reading gets what was queued in order and complete when i
   await c.waitMessage('error', (m) => m.code === 'input_refused', 4000);
   // The socket is read at the session's byte budget: wait until every byte was either queued or refused, still
   // while the box sleeps (6 s), then nothing may be refused any more.
-  await c.until(() => sb.inputStats.written - w0 + sb.inputQueued + sb.inputStats.refused >= data.length, 5000, 'every byte queued or refused while the box sleeps');
+  await c.until(
+    () => sb.inputStats.written - w0 + sb.inputQueued + sb.inputStats.refused >= data.length,
+    5000,
+    'every byte queued or refused while the box sleeps',
+  );
   const refusedWhileAsleep = sb.inputStats.refused;
   await c.waitMessage('error', (m) => m.code === 'input_resumed', 15_000);
   const accepted = sb.inputStats.written - w0;
   t.diagnostic(`accepted ${accepted} of ${data.length} bytes (cap ${sb.inputStats.cap}), refused ${sb.inputStats.refused}`);
   assert.equal(sb.inputStats.refused, refusedWhileAsleep, 'every refusal happened while the box slept');
   assert.equal(accepted + sb.inputStats.refused, data.length, 'each byte was either accepted or refused');
-  assert.ok(accepted >= sb.inputStats.cap && accepted <= sb.inputStats.cap + 128 * 1024, `accepted ${accepted}: the cap plus what the kernel holds`);
+  assert.ok(
+    accepted >= sb.inputStats.cap && accepted <= sb.inputStats.cap + 128 * 1024,
+    `accepted ${accepted}: the cap plus what the kernel holds`,
+  );
   c.type('\x04');
   const want = createHash('md5').update(data.subarray(0, accepted)).digest('hex');
   await c.waitText(new RegExp(`${want}  -`), 10_000);

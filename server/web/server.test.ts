@@ -57,7 +57,10 @@ test('upgrade auth: 403 for a foreign or missing origin, 401 without a valid tok
   await srv.close();
   const other = await start(t, { allowedOrigins: ['https://boxlab.example'] });
   const s2 = await newSession(other.url);
-  const ok = await rawUpgrade(other.url, { Origin: 'https://boxlab.example', 'Sec-WebSocket-Protocol': `boxlab.v1, boxlab.token.${s2.token}` });
+  const ok = await rawUpgrade(other.url, {
+    Origin: 'https://boxlab.example',
+    'Sec-WebSocket-Protocol': `boxlab.v1, boxlab.token.${s2.token}`,
+  });
   assert.equal(ok.status, 101);
 });
 
@@ -163,7 +166,10 @@ test('shutdown while a sandbox is still being built waits for it and destroys it
   const { url, srv, fake } = await start(t, {}, { fake: { stageDelayMs: 20 } });
   const c = new TestClient(url, (await newSession(url)).token);
   await c.until(() => c.of('stage').length >= 3, 3000, 'first stages');
-  assert.equal(c.of('state').some((s) => s.state === 'running'), false);
+  assert.equal(
+    c.of('state').some((s) => s.state === 'running'),
+    false,
+  );
   await srv.close();
   assert.equal(fake.made.length, 1);
   assert.equal(fake.made[0]?.destroyed, true, 'the half-built sandbox was destroyed before close() resolved');

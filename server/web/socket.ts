@@ -3,7 +3,15 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import {
-  CLOSE, FLOW, LIMITS, PROTOCOL_VERSION, TOKEN_PROTOCOL_PREFIX, WS_PATH, parseClientMessage, type ClientMessage, type ServerMessage,
+  CLOSE,
+  FLOW,
+  LIMITS,
+  PROTOCOL_VERSION,
+  TOKEN_PROTOCOL_PREFIX,
+  WS_PATH,
+  parseClientMessage,
+  type ClientMessage,
+  type ServerMessage,
 } from '../protocol/messages.ts';
 import { addressKey, BudgetBook, MessageBudget, Pacer, TokenBucket } from '../sessions/budget.ts';
 import { FAIRNESS, type FairnessLimits } from './config.ts';
@@ -21,8 +29,11 @@ export type AuthResult = { ok: true; session: Session } | { ok: false; status: 4
 export function authorizeUpgrade(req: IncomingMessage, manager: SessionManager, allowedOrigins: readonly string[]): AuthResult {
   const path = (req.url ?? '').split('?')[0];
   if (path !== WS_PATH) return { ok: false, status: 404, message: 'no WebSocket endpoint here' };
-  if (!originAllowed(req.headers.origin, req.headers.host, allowedOrigins)) return { ok: false, status: 403, message: 'origin not allowed' };
-  const offered = String(req.headers['sec-websocket-protocol'] ?? '').split(',').map((s) => s.trim());
+  if (!originAllowed(req.headers.origin, req.headers.host, allowedOrigins))
+    return { ok: false, status: 403, message: 'origin not allowed' };
+  const offered = String(req.headers['sec-websocket-protocol'] ?? '')
+    .split(',')
+    .map((s) => s.trim());
   if (!offered.includes(PROTOCOL_VERSION)) return { ok: false, status: 401, message: `subprotocol ${PROTOCOL_VERSION} required` };
   const tokens = offered.filter((p) => p.startsWith(TOKEN_PROTOCOL_PREFIX));
   const session = tokens.length === 1 ? manager.findByToken(tokens[0]!.slice(TOKEN_PROTOCOL_PREFIX.length)) : undefined;
@@ -130,7 +141,13 @@ export function createSocketServer(opts: SocketServerOptions) {
     live.set(ws, state);
     let budget = sessionBudgets.get(session);
     if (!budget) sessionBudgets.set(session, (budget = new MessageBudget(fair.session)));
-    const pacer = new Pacer([{ name: 'session', budget }, { name: 'address', budget: addressBudgets.acquire(addr) }], fair);
+    const pacer = new Pacer(
+      [
+        { name: 'session', budget },
+        { name: 'address', budget: addressBudgets.acquire(addr) },
+      ],
+      fair,
+    );
     let resumeTimer: NodeJS.Timeout | null = null;
     let slowed = false;
     /** Slow, then close: false when the frame must be dropped because the socket is being closed. */

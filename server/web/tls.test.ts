@@ -32,7 +32,11 @@ test('self-signed: made with openssl for the names, key 0600, reused across rest
   // The fingerprint we print is the one openssl itself computes.
   const theirs = execFileSync('openssl', ['x509', '-in', a.certPath, '-noout', '-fingerprint', '-sha256'], { encoding: 'utf8' });
   assert.equal(theirs.trim().split('=')[1], a.fingerprint);
-  const pin = execFileSync('sh', ['-c', `openssl x509 -in '${a.certPath}' -noout -pubkey | openssl pkey -pubin -outform der | openssl dgst -sha256 -binary | base64`], { encoding: 'utf8' });
+  const pin = execFileSync(
+    'sh',
+    ['-c', `openssl x509 -in '${a.certPath}' -noout -pubkey | openssl pkey -pubin -outform der | openssl dgst -sha256 -binary | base64`],
+    { encoding: 'utf8' },
+  );
   assert.equal(pin.trim(), a.spki);
   const text = execFileSync('openssl', ['x509', '-in', a.certPath, '-noout', '-text'], { encoding: 'utf8' });
   assert.match(text, /CA:FALSE/);
@@ -41,7 +45,11 @@ test('self-signed: made with openssl for the names, key 0600, reused across rest
   const b = ensureSelfSigned({ home, names: [...names].reverse() });
   assert.equal(b.origin, 'reused');
   assert.equal(b.fingerprint, a.fingerprint, 'same names in another order: the same certificate');
-  assert.equal(ensureSelfSigned({ home, names: names.slice(1) }).origin, 'reused', 'an address gone: the certificate still covers the rest');
+  assert.equal(
+    ensureSelfSigned({ home, names: names.slice(1) }).origin,
+    'reused',
+    'an address gone: the certificate still covers the rest',
+  );
   const c = ensureSelfSigned({ home, names: [...names, '192.168.7.9'] });
   assert.equal(c.origin, 'renewed');
   assert.notEqual(c.fingerprint, a.fingerprint);
@@ -51,7 +59,10 @@ test('self-signed: made with openssl for the names, key 0600, reused across rest
   assert.throws(() => ensureSelfSigned({ home: tempHome(t), names, openssl: '/nonexistent/openssl' }), /openssl command is not installed/);
   const file = join(tempHome(t), 'a-file');
   writeFileSync(file, '');
-  assert.throws(() => ensureSelfSigned({ home: file, names }), (e: Error) => e instanceof ConfigError && /cannot keep the certificate in .*a-file\/tls \(ENOTDIR\)/.test(e.message));
+  assert.throws(
+    () => ensureSelfSigned({ home: file, names }),
+    (e: Error) => e instanceof ConfigError && /cannot keep the certificate in .*a-file\/tls \(ENOTDIR\)/.test(e.message),
+  );
 });
 
 test('--tls-cert/--tls-key: unreadable, not PEM or mismatched files are one-line errors', (t) => {
@@ -92,7 +103,10 @@ test('the server over https: API, wss session, plain http on the same port redir
   const { srv, url, logs } = await start(t, { tls: 'self-signed' }, { home });
   assert.match(url, /^https:\/\/127\.0\.0\.1:\d+$/);
   assert.ok(srv.tls && srv.tls.origin === 'made');
-  assert.ok(logs.some((l) => l.includes(`fingerprint ${srv.tls!.fingerprint}`)), 'the fingerprint is printed at start');
+  assert.ok(
+    logs.some((l) => l.includes(`fingerprint ${srv.tls!.fingerprint}`)),
+    'the fingerprint is printed at start',
+  );
   const ca = srv.tls.cert;
   const h = await get(`${url}/api/health`, ca);
   assert.equal(h.status, 200);
@@ -129,11 +143,22 @@ test('the server over https: API, wss session, plain http on the same port redir
 test('start-up lines: learners URLs for every address of a room, a warning for plain http beyond loopback', () => {
   const served = ['localhost', '127.0.0.1', '[::1]', '10.0.0.5', '[fd00::5]', '[fe80::1]', 'room-pc', 'room-pc.local'];
   const plain = startupLines({ bound: '0.0.0.0', port: 3000, tls: null, served });
-  assert.deepEqual(plain[0], 'learners open: http://10.0.0.5:3000/  http://[fd00::5]:3000/  http://room-pc:3000/  http://room-pc.local:3000/');
+  assert.deepEqual(
+    plain[0],
+    'learners open: http://10.0.0.5:3000/  http://[fd00::5]:3000/  http://room-pc:3000/  http://room-pc.local:3000/',
+  );
   assert.match(plain[1] ?? '', /^anyone who can reach these addresses gets a root shell/);
   assert.match(plain[2] ?? '', /^WARNING: plain http on 0\.0\.0\.0: the instructor token .* clear text/);
   assert.deepEqual(startupLines({ bound: '127.0.0.1', port: 3000, tls: null, served }), [], 'loopback: nothing to warn about');
-  const tls = { cert: '', key: '', certPath: '/h/tls/self-signed.crt', fingerprint: 'AA:BB', spki: 'cGlu', names: ['10.0.0.5'], origin: 'reused' as const };
+  const tls = {
+    cert: '',
+    key: '',
+    certPath: '/h/tls/self-signed.crt',
+    fingerprint: 'AA:BB',
+    spki: 'cGlu',
+    names: ['10.0.0.5'],
+    origin: 'reused' as const,
+  };
   const withTls = startupLines({ bound: '0.0.0.0', port: 3000, tls, served });
   assert.ok(withTls.some((l) => l === 'https: certificate SHA-256 fingerprint AA:BB'));
   assert.ok(withTls.some((l) => l.startsWith('learners open: https://10.0.0.5:3000/')));
@@ -142,7 +167,9 @@ test('start-up lines: learners URLs for every address of a room, a warning for p
 
 test('a wildcard bind: the certificate is for the host name, its .local, every interface address and loopback', (t) => {
   const served = new HostAllowlist({
-    bound: '0.0.0.0', port: 3000, hostname: () => 'Room-PC',
+    bound: '0.0.0.0',
+    port: 3000,
+    hostname: () => 'Room-PC',
     interfaces: () => ['127.0.0.1', '::1', '192.168.1.20', 'fd00::20', 'fe80::1%eth0'],
   }).served();
   const m = ensureSelfSigned({ home: tempHome(t), names: served });

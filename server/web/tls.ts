@@ -31,7 +31,10 @@ function describe(cert: string, key: string, certPath: string, origin: TlsMateri
   const x = new X509Certificate(cert);
   const spkiDer = x.publicKey.export({ type: 'spki', format: 'der' });
   return {
-    cert, key, certPath, origin,
+    cert,
+    key,
+    certPath,
+    origin,
     fingerprint: x.fingerprint256,
     spki: createHash('sha256').update(spkiDer).digest('base64'),
     names: sanNames(x),
@@ -40,10 +43,13 @@ function describe(cert: string, key: string, certPath: string, origin: TlsMateri
 
 /** The subjectAltName entries as plain names and canonical addresses (Node prints `DNS:a, IP Address:1.2.3.4`). */
 export function sanNames(x: X509Certificate): string[] {
-  return (x.subjectAltName ?? '').split(', ').filter(Boolean).map((e) => {
-    const n = e.replace(/^(DNS|IP Address):/, '').toLowerCase();
-    return sanEntry(n) ?? n;
-  });
+  return (x.subjectAltName ?? '')
+    .split(', ')
+    .filter(Boolean)
+    .map((e) => {
+      const n = e.replace(/^(DNS|IP Address):/, '').toLowerCase();
+      return sanEntry(n) ?? n;
+    });
 }
 
 /** Reads --tls-cert/--tls-key; unreadable or mismatched files are one-line ConfigErrors. */
@@ -132,27 +138,58 @@ export function ensureSelfSigned(opts: SelfSignedOptions): TlsMaterial {
     // Made in a private temp dir beside the final files, then renamed: a crash never leaves a half-written pair.
     tmp = mkdtempSync(join(dir, '.new-'));
   } catch (err) {
-    throw new ConfigError(`--tls self-signed: cannot keep the certificate in ${dir} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); set BOXLAB_HOME`);
+    throw new ConfigError(
+      `--tls self-signed: cannot keep the certificate in ${dir} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); set BOXLAB_HOME`,
+    );
   }
   try {
     const cn = names.find((n) => !isIP(n) && n !== 'localhost') ?? names[0];
     const san = names.map((n) => (isIP(n) ? `IP:${n}` : `DNS:${n}`)).join(',');
     // A config of our own, not the system openssl.cnf (whose v3_ca section would make this a CA certificate).
     const cnf = [
-      '[req]', 'distinguished_name = dn', 'x509_extensions = ext', 'prompt = no',
-      '[dn]', `CN = ${cn}`, 'O = Boxlab self-signed',
-      '[ext]', `subjectAltName = ${san}`, 'basicConstraints = critical,CA:FALSE',
-      'keyUsage = critical,digitalSignature', 'extendedKeyUsage = serverAuth', 'subjectKeyIdentifier = hash',
+      '[req]',
+      'distinguished_name = dn',
+      'x509_extensions = ext',
+      'prompt = no',
+      '[dn]',
+      `CN = ${cn}`,
+      'O = Boxlab self-signed',
+      '[ext]',
+      `subjectAltName = ${san}`,
+      'basicConstraints = critical,CA:FALSE',
+      'keyUsage = critical,digitalSignature',
+      'extendedKeyUsage = serverAuth',
+      'subjectKeyIdentifier = hash',
     ].join('\n');
     writeFileSync(join(tmp, 'req.cnf'), cnf + '\n');
     try {
-      execFileSync(opts.openssl ?? 'openssl', [
-        'req', '-x509', '-config', join(tmp, 'req.cnf'), '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1',
-        '-nodes', '-days', String(DAYS), '-keyout', join(tmp, 'key.pem'), '-out', join(tmp, 'cert.pem'),
-      ], { stdio: ['ignore', 'ignore', 'pipe'], timeout: 30_000 });
+      execFileSync(
+        opts.openssl ?? 'openssl',
+        [
+          'req',
+          '-x509',
+          '-config',
+          join(tmp, 'req.cnf'),
+          '-newkey',
+          'ec',
+          '-pkeyopt',
+          'ec_paramgen_curve:prime256v1',
+          '-nodes',
+          '-days',
+          String(DAYS),
+          '-keyout',
+          join(tmp, 'key.pem'),
+          '-out',
+          join(tmp, 'cert.pem'),
+        ],
+        { stdio: ['ignore', 'ignore', 'pipe'], timeout: 30_000 },
+      );
     } catch (err) {
       const e = err as NodeJS.ErrnoException & { stderr?: Buffer };
-      const why = e.code === 'ENOENT' ? 'the openssl command is not installed (apt-get install openssl)' : (e.stderr?.toString().trim().split('\n')[0] ?? e.message);
+      const why =
+        e.code === 'ENOENT'
+          ? 'the openssl command is not installed (apt-get install openssl)'
+          : (e.stderr?.toString().trim().split('\n')[0] ?? e.message);
       throw new ConfigError(`--tls self-signed: openssl failed: ${why}`);
     }
     chmodSync(join(tmp, 'key.pem'), 0o600);
@@ -194,10 +231,12 @@ export function startupLines(o: { bound: string; port: number; tls: TlsMaterial 
   // Link-local IPv6 needs a zone in the URL, which browsers do not take: not worth printing.
   const remote = o.served.filter((n) => !isLoopback(n) && !/^\[fe[89ab]/i.test(n));
   out.push(`learners open: ${remote.map((n) => `${scheme}://${n}:${o.port}/`).join('  ')}`);
-  out.push('anyone who can reach these addresses gets a root shell in a box: open the port to the room\'s network only');
+  out.push("anyone who can reach these addresses gets a root shell in a box: open the port to the room's network only");
   if (!o.tls) {
-    out.push(`WARNING: plain http on ${o.bound}: the instructor token and every keystroke cross the network in clear text; ` +
-      'serve with --tls self-signed (or --tls-cert FILE --tls-key FILE)');
+    out.push(
+      `WARNING: plain http on ${o.bound}: the instructor token and every keystroke cross the network in clear text; ` +
+        'serve with --tls self-signed (or --tls-cert FILE --tls-key FILE)',
+    );
   }
   return out;
 }

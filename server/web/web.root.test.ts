@@ -48,7 +48,9 @@ async function run(c: TestClient, cmd: string, expect: RegExp): Promise<string> 
   return c.text().slice(from);
 }
 
-test('real sandboxes: echo, resize, isolation, auth, reconnect, reset, shutdown leaves nothing', { skip: !root && 'needs root' }, async (t) => {
+test('real sandboxes: echo, resize, isolation, auth, reconnect, reset, shutdown leaves nothing', {
+  skip: !root && 'needs root',
+}, async (t) => {
   // warmPool 0: this test counts the process's boxes, one per session (the pool has its own tests).
   const srv = await startServer({ config: { port: 0, staticDir: '/nonexistent/out', maxPerClient: 2, warmPool: 0 }, log: () => {} });
   t.after(() => srv.close());
@@ -57,7 +59,13 @@ test('real sandboxes: echo, resize, isolation, auth, reconnect, reset, shutdown 
   const a = await shell(url, s1.token);
   assert.deepEqual(a.invalid, []);
   assert.equal(a.of('stage').filter((s) => s.event.ok).length, a.of('stage').length, 'every stage ok');
-  assert.deepEqual(a.of('stage').map((s) => s.event.stage).slice(-2), ['exec', 'running']);
+  assert.deepEqual(
+    a
+      .of('stage')
+      .map((s) => s.event.stage)
+      .slice(-2),
+    ['exec', 'running'],
+  );
   await run(a, 'echo hi', /\r\nhi\r\n/);
 
   a.control({ type: 'resize', rows: 33, cols: 101 });
@@ -75,7 +83,10 @@ test('real sandboxes: echo, resize, isolation, auth, reconnect, reset, shutdown 
 
   // A third client: no token → 401 before any socket; a third session from this address → 503.
   assert.equal((await rawUpgrade(url, { Origin: url, 'Sec-WebSocket-Protocol': 'boxlab.v1' })).status, 401);
-  assert.equal((await rawUpgrade(url, { Origin: 'http://evil.example', 'Sec-WebSocket-Protocol': `boxlab.v1, boxlab.token.${s1.token}` })).status, 403);
+  assert.equal(
+    (await rawUpgrade(url, { Origin: 'http://evil.example', 'Sec-WebSocket-Protocol': `boxlab.v1, boxlab.token.${s1.token}` })).status,
+    403,
+  );
   assert.equal((await http(url, 'POST', '/api/session')).status, 503);
 
   // Reconnect: same sandbox, screen restored from the mirror.
@@ -119,7 +130,9 @@ test('real sandboxes: echo, resize, isolation, auth, reconnect, reset, shutdown 
   assertGone(live);
 });
 
-test('real pty flood: paused near the high watermark without acks, Ctrl-C gets through, acks resume', { skip: !root && 'needs root' }, async (t) => {
+test('real pty flood: paused near the high watermark without acks, Ctrl-C gets through, acks resume', {
+  skip: !root && 'needs root',
+}, async (t) => {
   const srv = await startServer({ config: { port: 0, staticDir: '/nonexistent/out' }, log: () => {} });
   t.after(() => srv.close());
   const { token, sessionId } = await newSession(srv.url);
@@ -142,7 +155,9 @@ test('real pty flood: paused near the high watermark without acks, Ctrl-C gets t
   await run(c, 'echo done', /\r\ndone\r\n/);
 });
 
-test('SIGTERM: the server process closes sockets with 4503, destroys its sandboxes and exits 0', { skip: !root && 'needs root' }, async (t) => {
+test('SIGTERM: the server process closes sockets with 4503, destroys its sandboxes and exits 0', {
+  skip: !root && 'needs root',
+}, async (t) => {
   const entry = fileURLToPath(new URL('../root/compose.ts', import.meta.url));
   const child = spawn(process.execPath, ['--import', 'tsx', entry, '--port', '0', '--static-dir', '/nonexistent/out', '--warm-pool', '0'], {
     cwd: fileURLToPath(new URL('../..', import.meta.url)),

@@ -16,7 +16,13 @@ const skip = process.getuid?.() !== 0 ? 'needs root: a real box' : false;
 const KINDS = Object.keys(NS_CLAIMS) as NsKind[];
 
 /** `key=value` lines of the script's output. */
-const values = (lines: string[]) => new Map(lines.map((l) => /^([\w.[\]]+)=(.*)$/.exec(l)).filter((m) => m !== null).map((m) => [m[1], m[2]]));
+const values = (lines: string[]) =>
+  new Map(
+    lines
+      .map((l) => /^([\w.[\]]+)=(.*)$/.exec(l))
+      .filter((m) => m !== null)
+      .map((m) => [m[1], m[2]]),
+  );
 /** Lines between `begin NAME` and `end NAME`. */
 const block = (lines: string[], name: string) => lines.slice(lines.indexOf(`begin ${name}`) + 1, lines.indexOf(`end ${name}`));
 
@@ -80,7 +86,9 @@ test('the x-ray captions say only what the box lets you see and do', { skip }, a
     assert.equal(v.get('after'), config.hostname);
   }
   assert.equal(os.hostname(), hostName, 'the host keeps its name');
-  t.diagnostic(`uts: box ${config.hostname}, host ${hostName}; ${UTS_RENAME_CAP.name} ${hasCap ? 'kept: rename worked' : 'dropped: rename refused'}`);
+  t.diagnostic(
+    `uts: box ${config.hostname}, host ${hostName}; ${UTS_RENAME_CAP.name} ${hasCap ? 'kept: rename worked' : 'dropped: rename refused'}`,
+  );
   // user: "root inside is an unprivileged uid on the host".
   assert.equal(v.get('uid'), '0');
   const [inside, outside = NaN] = (v.get('uidmap') ?? '').trim().split(/\s+/).map(Number);

@@ -15,7 +15,10 @@ export interface NestedMounts {
 
 /** "major:minor root mountpoint" of each mountinfo line, in order (the same lines parseMountinfo reads). */
 const keysOf = (text: string): string[] =>
-  text.split('\n').filter((l) => l && l.split(' ').length >= 10 && l.includes(' - ')).map((l) => l.split(' ').slice(2, 5).join(' '));
+  text
+    .split('\n')
+    .filter((l) => l && l.split(' ').length >= 10 && l.includes(' - '))
+    .map((l) => l.split(' ').slice(2, 5).join(' '));
 
 /**
  * One entry per mount namespace some box process holds apart from PID 1's (procs from sampleProcs). A pid may have
@@ -40,7 +43,9 @@ export function sampleNestedMounts(procRoot: string, procs: readonly XrayProc[],
       if (!raw) continue;
       const text = raw.toString('utf8');
       const keys = keysOf(text);
-      const list = parseMountinfo(text).list.filter((_, i) => !boxKeys.has(keys[i] ?? '')).slice(0, NESTED_MOUNT_LIMITS.mounts);
+      const list = parseMountinfo(text)
+        .list.filter((_, i) => !boxKeys.has(keys[i] ?? ''))
+        .slice(0, NESTED_MOUNT_LIMITS.mounts);
       out.push({ ino: mnt.ino, pid: p.pid ?? p.hostPid, list });
     } finally {
       closeFd(fd);

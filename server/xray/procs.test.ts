@@ -15,7 +15,11 @@ test('the tree from PID 1: box and host pids, parents inside, zombie kept, impos
   const by = new Map(r.procs.map((p) => [p.hostPid, p]));
   assert.deepEqual([...by.keys()].sort(), [200, 201, 202, 203, 205, 207], 'no 204 (reused pid) and no 206 (symlinked /proc entry)');
   assert.equal(r.truncated, false);
-  assert.deepEqual(by.get(200), { hostPid: 200, pid: null, hostPpid: 100, ppid: null, name: 'node', state: 'S', cmd: '', uid: 1105068032, uidIn: 0, threads: 1 }, 'outside the box: no command line');
+  assert.deepEqual(
+    by.get(200),
+    { hostPid: 200, pid: null, hostPpid: 100, ppid: null, name: 'node', state: 'S', cmd: '', uid: 1105068032, uidIn: 0, threads: 1 },
+    'outside the box: no command line',
+  );
   assert.equal(by.get(201)!.pid, 1);
   assert.equal(by.get(201)!.ppid, 0);
   assert.equal(by.get(201)!.threads, 2);
@@ -46,7 +50,12 @@ test('a pid that is not a PID 1 of a nested namespace (box gone, pid reused) yie
 test('status parsing and uid maps', () => {
   assert.equal(parseStatus('Name:\tx\n'), null, 'no NSpid: refused');
   assert.deepEqual(parseStatus('Name:\tsh\nState:\tS (sleeping)\nPPid:\t9\nUid:\t5\t5\t5\t5\nNSpid:\t10\t1\n'), {
-    name: 'sh', state: 'S', ppid: 9, nspid: [10, 1], uid: 5, threads: 1,
+    name: 'sh',
+    state: 'S',
+    ppid: 9,
+    nspid: [10, 1],
+    uid: 5,
+    threads: 1,
   });
   assert.equal(uidInside(UIDMAP, 1105068032 + 1000), 1000);
   assert.equal(uidInside(UIDMAP, 0), null);
@@ -66,7 +75,11 @@ test('namespaces: one row per kind the host has, isolated ones differ, time is s
     if (r.kind === 'time') assert.equal(r.box, r.host);
     else assert.notEqual(r.box, r.host, r.kind);
   }
-  assert.deepEqual(sampleNamespaces(host, null).map((r) => r.box), Array(8).fill(null), 'box gone: host side only');
+  assert.deepEqual(
+    sampleNamespaces(host, null).map((r) => r.box),
+    Array(8).fill(null),
+    'box gone: host side only',
+  );
   assert.equal(nsInode('pid:[12]', 'pid'), 12);
   assert.equal(nsInode('net:[12]', 'pid'), null, 'a link naming another kind is refused');
   assert.equal(nsInode('/etc/passwd', 'pid'), null);
@@ -75,7 +88,10 @@ test('namespaces: one row per kind the host has, isolated ones differ, time is s
 test('mountinfo: octal escapes decoded, then control characters made visible; bounded', () => {
   const { list, truncated } = parseMountinfo(BOX_MOUNTINFO);
   assert.equal(truncated, false);
-  assert.deepEqual(list.map((m) => m.mountPoint), ['/', '/proc', '/dev', '/dev/pts', '/mnt/a b\\x0ac\\x1b[2J']);
+  assert.deepEqual(
+    list.map((m) => m.mountPoint),
+    ['/', '/proc', '/dev', '/dev/pts', '/mnt/a b\\x0ac\\x1b[2J'],
+  );
   assert.deepEqual([list[4]?.fsType, list[4]?.source, list[4]?.superOptions, list[4]?.parent], ['tmpfs', 'tmpfs', 'rw', 70]);
   assert.equal(list[0]?.fsType, 'overlay');
   const many = Array.from({ length: 300 }, (_, i) => `${i + 1} 1 0:1 / /m${i} rw - tmpfs tmpfs rw`).join('\n');
@@ -90,6 +106,10 @@ test('lab mode: nested NSpid levels and the namespaces a process holds apart fro
   assert.deepEqual(nestedOf([500, 7], box, box), {}, 'a plain box process: nothing extra');
   assert.deepEqual(nestedOf([501, 8, 1], { ...box, pid: 20, mnt: 21, user: 22 }, box), {
     nspid: [8, 1],
-    nsOwn: [{ kind: 'pid', ino: 20, userns: 22 }, { kind: 'mnt', ino: 21, userns: 22 }, { kind: 'user', ino: 22, userns: 22 }],
+    nsOwn: [
+      { kind: 'pid', ino: 20, userns: 22 },
+      { kind: 'mnt', ino: 21, userns: 22 },
+      { kind: 'user', ino: 22, userns: 22 },
+    ],
   });
 });

@@ -51,7 +51,10 @@ export function uidInside(map: Array<[number, number, number]>, hostUid: number)
 
 function pidsIn(text: string | null): number[] {
   if (!text) return [];
-  return text.split(/\s+/).filter((s) => /^\d{1,9}$/.test(s)).map(Number);
+  return text
+    .split(/\s+/)
+    .filter((s) => /^\d{1,9}$/.test(s))
+    .map(Number);
 }
 
 interface Opened {
@@ -107,13 +110,28 @@ export function nsOf(fd: number): NsMap {
 }
 
 /** Lab mode: what a process built below the box (its NSpid levels past the box's and its own namespaces). */
-export function nestedOf(nspid: number[], mine: NsMap, box: NsMap, ownerOf?: (kind: string) => number | null): Pick<XrayProc, 'nspid' | 'nsOwn'> {
-  const nsOwn = NS_KINDS.filter((k) => mine[k] !== undefined && box[k] !== undefined && mine[k] !== box[k])
-    .map((kind) => ({ kind, ino: mine[kind]!, userns: ownerOf ? ownerOf(kind) : (mine.user ?? null) }));
+export function nestedOf(
+  nspid: number[],
+  mine: NsMap,
+  box: NsMap,
+  ownerOf?: (kind: string) => number | null,
+): Pick<XrayProc, 'nspid' | 'nsOwn'> {
+  const nsOwn = NS_KINDS.filter((k) => mine[k] !== undefined && box[k] !== undefined && mine[k] !== box[k]).map((kind) => ({
+    kind,
+    ino: mine[kind]!,
+    userns: ownerOf ? ownerOf(kind) : (mine.user ?? null),
+  }));
   return { ...(nspid.length > 2 ? { nspid: nspid.slice(1) } : {}), ...(nsOwn.length ? { nsOwn } : {}) };
 }
 
-function toProc(o: Opened, cmd: string, uidMap: ProcWalkOptions['uidMap'], boxPpid: number | null, box?: NsMap, nsOwner?: NsOwner): XrayProc {
+function toProc(
+  o: Opened,
+  cmd: string,
+  uidMap: ProcWalkOptions['uidMap'],
+  boxPpid: number | null,
+  box?: NsMap,
+  nsOwner?: NsOwner,
+): XrayProc {
   const s = o.status;
   // The links are read through the process's dir fd: a pid reused meanwhile cannot swap in another process's.
   const ownerOf = nsOwner && ((kind: string) => nsOwner(at(o.fd, `ns/${kind}`)));
@@ -159,7 +177,7 @@ export function sampleProcs(o: ProcWalkOptions): ProcSample {
   while (queue.length) {
     const cur = queue.shift()!;
     try {
-      const me = toProc(cur, cmdOf(cur.fd), o.uidMap, cur === init ? 0 : boxPidOf.get(cur.status.ppid) ?? null, boxNs, o.nsOwner);
+      const me = toProc(cur, cmdOf(cur.fd), o.uidMap, cur === init ? 0 : (boxPidOf.get(cur.status.ppid) ?? null), boxNs, o.nsOwner);
       boxPidOf.set(me.hostPid, me.pid ?? 0);
       procs.push(me);
       for (const child of childrenOf(cur.fd, cur.status, o.maxThreads ?? 64)) {

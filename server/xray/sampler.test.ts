@@ -15,7 +15,13 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 async function source(fx: Fixture, version: 1 | 2, id = ID): Promise<XraySource & { dirs: Record<string, string> }> {
   const tree = makeCgroupTree(fx.root, version);
   const set = await openCgroups(ID, { fsRoot: tree.fsRoot, mountinfo: tree.mountinfo, selfCgroup: tree.selfCgroup });
-  return { id, pids: { namespacedParent: PIDS.namespacedParent, init: PIDS.init }, layers: fx.layers, stats: () => set.stats(), dirs: tree.dirs };
+  return {
+    id,
+    pids: { namespacedParent: PIDS.namespacedParent, init: PIDS.init },
+    layers: fx.layers,
+    stats: () => set.stats(),
+    dirs: tree.dirs,
+  };
 }
 
 const ALL = ['procs', 'ns', 'cgroup', 'fs', 'mounts'] as const;
@@ -43,7 +49,10 @@ test('v1: a full message with every view, valid on the wire, then only what chan
     cgroupVersion: 1,
   });
   assert.equal(first.fs!.set.length, 9);
-  assert.deepEqual(first.fs!.lowerTop!.map((e) => e.name), ['bin', 'etc', 'opq', 'tmp']);
+  assert.deepEqual(
+    first.fs!.lowerTop!.map((e) => e.name),
+    ['bin', 'etc', 'opq', 'tmp'],
+  );
   assert.equal(first.mounts!.list.length, 5);
   assert.equal(first.mounts!.hostCount, 3);
   assert.doesNotMatch(JSON.stringify(first), new RegExp(SECRET));
@@ -56,7 +65,10 @@ test('v1: a full message with every view, valid on the wire, then only what chan
   const next = (await s.sampleOnce())!;
   assert.equal(next.full, false);
   assert.equal(next.seq, 2);
-  assert.deepEqual(next.fs!.set.map((f) => f.path), ['/tmp/y']);
+  assert.deepEqual(
+    next.fs!.set.map((f) => f.path),
+    ['/tmp/y'],
+  );
   assert.deepEqual(next.fs!.del, ['/tmp/x']);
   assert.equal(next.fs!.lowerTop, undefined, 'the image listing only comes with full messages');
   assert.equal(next.stats!.memory.oomKills, 1);
@@ -104,7 +116,12 @@ test('timers: none until a view is watched, at most one message per interval, no
   const src: XraySource = {
     ...(await source(fx, 1)),
     // Stats that change on every read: the worst case for the rate bound.
-    stats: async (): Promise<SandboxStats> => ({ memory: { current: ++n, limit: 1, oomKills: 0 }, cpu: { usageUsec: n, quotaFraction: 1, nrThrottled: 0, throttledUsec: 0 }, pids: { current: 1, max: 1 }, cgroupVersion: 1 }),
+    stats: async (): Promise<SandboxStats> => ({
+      memory: { current: ++n, limit: 1, oomKills: 0 },
+      cpu: { usageUsec: n, quotaFraction: 1, nrThrottled: 0, throttledUsec: 0 },
+      pids: { current: 1, max: 1 },
+      cgroupVersion: 1,
+    }),
   };
   const sent: XrayMsg[] = [];
   const s = sampler(src, fx, sent, 40);
@@ -160,7 +177,10 @@ test('a walk cut short by the time budget (loaded machine) deletes nothing: the 
   let clock = 0;
   const sent: XrayMsg[] = [];
   const s = new XraySampler(await source(fx, 1), (m) => sent.push(m), {
-    procRoot: fx.proc, budgetMs: 5, now: () => (slow ? (clock += 10) : clock), statfs: () => ({ blocks: 1, bfree: 1, bsize: 1 }),
+    procRoot: fx.proc,
+    budgetMs: 5,
+    now: () => (slow ? (clock += 10) : clock),
+    statfs: () => ({ blocks: 1, bfree: 1, bsize: 1 }),
   });
   s.select(['fs']);
   assert.equal((await s.sampleOnce())!.fs!.set.length, 9);
@@ -169,7 +189,10 @@ test('a walk cut short by the time budget (loaded machine) deletes nothing: the 
   assert.equal(await s.sampleOnce(), null, 'a partial walk sends nothing');
   slow = false;
   const m = (await s.sampleOnce())!;
-  assert.deepEqual(m.fs!.set.map((f) => f.path), ['/tmp/late']);
+  assert.deepEqual(
+    m.fs!.set.map((f) => f.path),
+    ['/tmp/late'],
+  );
   assert.deepEqual(m.fs!.del, []);
 });
 

@@ -1,7 +1,18 @@
 // One box's x-ray sampler: samples only the views a client watches, at most every intervalMs, and sends diffs.
 import type { SandboxStats } from '../engine/types.ts';
 import type { SubCgroup } from '../engine/cgroups/delegate-box.ts';
-import { XRAY_LIMITS, XRAY_MAX_CGROUPS, type XrayCgroup, type XrayFile, type XrayFsMeta, type XrayLowerTop, type XrayMsg, type XrayNs, type XrayProc, type XrayView } from '../protocol/xray.ts';
+import {
+  XRAY_LIMITS,
+  XRAY_MAX_CGROUPS,
+  type XrayCgroup,
+  type XrayFile,
+  type XrayFsMeta,
+  type XrayLowerTop,
+  type XrayMsg,
+  type XrayNs,
+  type XrayProc,
+  type XrayView,
+} from '../protocol/xray.ts';
 import { byKey, diffKeyed, same } from './diff.ts';
 import { closeFd, openDir, readAt } from '../boxfs/index.ts';
 import { countHostMounts, hostNamespaces, sampleMounts, sampleNamespaces } from './kernel.ts';
@@ -110,8 +121,15 @@ export class XraySampler {
     if (views.includes('cgroup')) {
       snap.stats = await this.src.stats().catch(() => undefined);
       const sub = await this.src.cgroupSubtree?.().catch(() => undefined);
-      if (sub) snap.cgroups = sub.slice(0, XRAY_MAX_CGROUPS).map((c) => ({ path: c.path.slice(0, XRAY_LIMITS.path), memoryMax: c.memoryMax,
-        memoryCurrent: c.memoryCurrent, oomKills: c.oomKills, pidsMax: c.pidsMax, procs: c.procs.length }));
+      if (sub)
+        snap.cgroups = sub.slice(0, XRAY_MAX_CGROUPS).map((c) => ({
+          path: c.path.slice(0, XRAY_LIMITS.path),
+          memoryMax: c.memoryMax,
+          memoryCurrent: c.memoryCurrent,
+          oomKills: c.oomKills,
+          pidsMax: c.pidsMax,
+          procs: c.procs.length,
+        }));
     }
     this.lastCostMs = performance.now() - t0;
     if (!same(views, this.views)) return null; // changed while stats() was awaited: the new set starts over
@@ -157,10 +175,18 @@ export class XraySampler {
       const cg = initFd === null ? null : readAt(initFd, 'cgroup', 16 * 1024);
       const box = initFd !== null && cg?.toString('latin1').includes(`/${this.src.id}`) ? initFd : null;
       if (views.includes('procs')) {
-        const map = box === null ? '' : readAt(box, 'uid_map', 4096)?.toString('latin1') ?? '';
-        const r = box === null
-          ? { procs: [], truncated: false }
-          : sampleProcs({ procRoot: this.procRoot, init, parent: namespacedParent, uidMap: parseIdMap(map), maxProcs: this.opts.maxProcs, nsOwner: this.nsOwner });
+        const map = box === null ? '' : (readAt(box, 'uid_map', 4096)?.toString('latin1') ?? '');
+        const r =
+          box === null
+            ? { procs: [], truncated: false }
+            : sampleProcs({
+                procRoot: this.procRoot,
+                init,
+                parent: namespacedParent,
+                uidMap: parseIdMap(map),
+                maxProcs: this.opts.maxProcs,
+                nsOwner: this.nsOwner,
+              });
         snap.procs = byKey(r.procs, (p) => p.hostPid);
         snap.procsTruncated = r.truncated;
       }
@@ -172,8 +198,18 @@ export class XraySampler {
         const m = sampleMounts(box);
         this.hostMounts ??= countHostMounts(this.procRoot);
         // Lab mode: the learner's mount namespaces, found through the process walk (done here if procs is not watched).
-        const procs = snap.procs ? [...snap.procs.values()] : box === null ? []
-          : sampleProcs({ procRoot: this.procRoot, init, parent: namespacedParent, uidMap: [], maxProcs: this.opts.maxProcs, nsOwner: this.nsOwner }).procs;
+        const procs = snap.procs
+          ? [...snap.procs.values()]
+          : box === null
+            ? []
+            : sampleProcs({
+                procRoot: this.procRoot,
+                init,
+                parent: namespacedParent,
+                uidMap: [],
+                maxProcs: this.opts.maxProcs,
+                nsOwner: this.nsOwner,
+              }).procs;
         const nested = box === null ? [] : sampleNestedMounts(this.procRoot, procs, box);
         snap.mounts = { ...m, hostCount: this.hostMounts, mergedPath: this.src.layers.merged, ...(nested.length ? { nested } : {}) };
       }

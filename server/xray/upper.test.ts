@@ -31,7 +31,10 @@ test('changes classified against the image; links listed with their target, neve
   assert.equal(meta.truncated, false);
   assert.equal(meta.total, 11, 'the 9 listed plus /etc and /tmp, directories the image has');
   assert.ok(meta.sizeBytes > 0);
-  assert.deepEqual(lowerTop(fx.layers.lower).map((e) => `${e.name}:${e.kind}`), ['bin:dir', 'etc:dir', 'opq:dir', 'tmp:dir']);
+  assert.deepEqual(
+    lowerTop(fx.layers.lower).map((e) => `${e.name}:${e.kind}`),
+    ['bin:dir', 'etc:dir', 'opq:dir', 'tmp:dir'],
+  );
 });
 
 test('a whiteout (0:0 character device) is a deletion', { skip: !isRoot && 'mknod needs CAP_MKNOD' }, (t) => {
@@ -40,7 +43,16 @@ test('a whiteout (0:0 character device) is a deletion', { skip: !isRoot && 'mkno
   execFileSync('mknod', [join(fx.layers.upper, 'etc/hostname'), 'c', '0', '0']);
   execFileSync('mknod', [join(fx.layers.upper, 'tmp/tty'), 'c', '5', '0']);
   const { files } = walkUpper(fx.layers);
-  assert.deepEqual(files.find((f) => f.path === '/etc/hostname'), { path: '/etc/hostname', kind: 'whiteout', change: 'deleted', size: 0, mtimeMs: files.find((f) => f.path === '/etc/hostname')!.mtimeMs });
+  assert.deepEqual(
+    files.find((f) => f.path === '/etc/hostname'),
+    {
+      path: '/etc/hostname',
+      kind: 'whiteout',
+      change: 'deleted',
+      size: 0,
+      mtimeMs: files.find((f) => f.path === '/etc/hostname')!.mtimeMs,
+    },
+  );
   assert.equal(files.find((f) => f.path === '/tmp/tty')!.kind, 'other', 'another device node is not a whiteout');
 });
 
@@ -57,9 +69,15 @@ test('a directory swapped for a symlink between lstat and open is skipped (O_NOF
     },
   });
   assert.ok(swapped);
-  assert.equal(files.some((f) => f.path.startsWith('/tmp/new')), false);
+  assert.equal(
+    files.some((f) => f.path.startsWith('/tmp/new')),
+    false,
+  );
   assert.doesNotMatch(JSON.stringify(files), new RegExp(SECRET));
-  assert.ok(files.some((f) => f.path === '/tmp/x'), 'the rest of the walk goes on');
+  assert.ok(
+    files.some((f) => f.path === '/tmp/x'),
+    'the rest of the walk goes on',
+  );
 });
 
 test('bounds: files listed, entries per directory, depth and time budget each cut the walk (truncated)', (t) => {

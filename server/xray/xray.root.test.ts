@@ -22,7 +22,9 @@ function watch(box: ConstructorParameters<typeof XraySampler>[0], views: XrayVie
   return { sent, sampler: s, until };
 }
 
-test('namespaces: every isolated kind has an inode other than the host one, and the same one the kernel shows', { skip: SKIP_NOT_ROOT }, async (t) => {
+test('namespaces: every isolated kind has an inode other than the host one, and the same one the kernel shows', {
+  skip: SKIP_NOT_ROOT,
+}, async (t) => {
   const tracker = new BoxTracker();
   t.after(async () => {
     await tracker.destroyAll();
@@ -72,12 +74,18 @@ test('processes: NSpid pairs match the host /proc and the pid the box itself rep
     assert.equal(all.get(sh.box.pids.init)!.pid, 1, 'PID 1 is the shell');
     assert.equal(all.get(sh.box.pids.namespacedParent)!.pid, null, 'the namespaced parent is outside the PID namespace');
     for (const p of all.values()) {
-      const nspid = (/\nNSpid:\s*([^\n]*)/.exec(readFileSync(`/proc/${p.hostPid}/status`, 'utf8'))?.[1] ?? '').trim().split(/\s+/).map(Number);
+      const nspid = (/\nNSpid:\s*([^\n]*)/.exec(readFileSync(`/proc/${p.hostPid}/status`, 'utf8'))?.[1] ?? '')
+        .trim()
+        .split(/\s+/)
+        .map(Number);
       assert.deepEqual(p.pid === null ? [p.hostPid] : [p.hostPid, p.pid], nspid, `NSpid of ${p.hostPid}`);
     }
     // Killed, the sleep stays a zombie until the shell reaps it, which busybox sh does before its next command.
     await sh.run(`kill ${inside}`);
-    await w.until((x) => !!x.procs?.set.some((p) => p.hostPid === sleepProc.hostPid && p.state === 'Z') || !!x.procs?.del.includes(sleepProc.hostPid), 'the killed sleep a zombie');
+    await w.until(
+      (x) => !!x.procs?.set.some((p) => p.hostPid === sleepProc.hostPid && p.state === 'Z') || !!x.procs?.del.includes(sleepProc.hostPid),
+      'the killed sleep a zombie',
+    );
     await sh.run('true');
     await w.until((x) => !!x.procs?.del.includes(sleepProc.hostPid), 'the reaped sleep removed');
   } finally {
@@ -85,7 +93,9 @@ test('processes: NSpid pairs match the host /proc and the pid the box itself rep
   }
 });
 
-test('upper layer: a file written in the box appears, a deleted image file is a whiteout, mounts show the overlay root', { skip: SKIP_NOT_ROOT }, async (t) => {
+test('upper layer: a file written in the box appears, a deleted image file is a whiteout, mounts show the overlay root', {
+  skip: SKIP_NOT_ROOT,
+}, async (t) => {
   const tracker = new BoxTracker();
   t.after(async () => {
     await tracker.destroyAll();
@@ -95,7 +105,10 @@ test('upper layer: a file written in the box appears, a deleted image file is a 
   const w = watch(sh.box, ['fs', 'mounts']);
   try {
     const first = await w.until((x) => x.full, 'a full message');
-    assert.deepEqual(first.fs!.set.filter((f) => f.path === '/tmp/x'), []);
+    assert.deepEqual(
+      first.fs!.set.filter((f) => f.path === '/tmp/x'),
+      [],
+    );
     assert.equal(first.mounts!.list[0]?.mountPoint, '/');
     assert.equal(first.mounts!.list[0]?.fsType, 'overlay');
     assert.equal(first.mounts!.mergedPath, sh.box.layers.merged);
@@ -138,21 +151,26 @@ test('cgroups: a memory hog in a 32M box is OOM-killed and the sampler reports t
   }
 });
 
-test('a hostile box: escape-sequence names, a symlink loop, a link to /, 3000 files, a deep tree: bounded, valid, nothing followed', { skip: SKIP_NOT_ROOT }, async (t) => {
+test('a hostile box: escape-sequence names, a symlink loop, a link to /, 3000 files, a deep tree: bounded, valid, nothing followed', {
+  skip: SKIP_NOT_ROOT,
+}, async (t) => {
   const tracker = new BoxTracker();
   t.after(async () => {
     await tracker.destroyAll();
     assert.deepEqual(tracker.leaks(), []);
   });
   const sh = await PipeShell.open(tracker);
-  await sh.run([
-    "mkdir -p /tmp/h && cd /tmp/h",
-    "touch \"$(printf 'evil\\033[2J\\nname')\"",
-    'ln -s loop1 loop2 && ln -s loop2 loop1 && ln -s / link-root && ln -s /proc/1/root link-proc-root',
-    'mkdir many && i=0; while [ $i -lt 3000 ]; do : > many/f$i; i=$((i+1)); done',
-    'd=deep; i=0; while [ $i -lt 60 ]; do d=$d/d; i=$((i+1)); done; mkdir -p $d',
-    "sh -c 'sleep 300; :' \"$(printf '\\033]0;pwned\\007')\" &",
-  ].join('; '), 60_000);
+  await sh.run(
+    [
+      'mkdir -p /tmp/h && cd /tmp/h',
+      'touch "$(printf \'evil\\033[2J\\nname\')"',
+      'ln -s loop1 loop2 && ln -s loop2 loop1 && ln -s / link-root && ln -s /proc/1/root link-proc-root',
+      'mkdir many && i=0; while [ $i -lt 3000 ]; do : > many/f$i; i=$((i+1)); done',
+      'd=deep; i=0; while [ $i -lt 60 ]; do d=$d/d; i=$((i+1)); done; mkdir -p $d',
+      "sh -c 'sleep 300; :' \"$(printf '\\033]0;pwned\\007')\" &",
+    ].join('; '),
+    60_000,
+  );
   const { xrayMsg } = await import('../protocol/xray.ts');
   const w = watch(sh.box, ['fs', 'procs']);
   try {
@@ -163,7 +181,9 @@ test('a hostile box: escape-sequence names, a symlink loop, a link to /, 3000 fi
     assert.ok(paths.includes('/tmp/h/evil\\x1b[2J\\x0aname'), 'escape and newline made visible');
     const link = m.fs!.set.find((f) => f.path === '/tmp/h/link-root')!;
     assert.deepEqual([link.kind, link.target], ['symlink', '/']);
-    assert.ok(!paths.some((p) => p.startsWith('/tmp/h/link-root/') || p.startsWith('/tmp/h/loop1/') || p.startsWith('/tmp/h/link-proc-root/')));
+    assert.ok(
+      !paths.some((p) => p.startsWith('/tmp/h/link-root/') || p.startsWith('/tmp/h/loop1/') || p.startsWith('/tmp/h/link-proc-root/')),
+    );
     assert.ok(!JSON.stringify(m).includes('\x1b'), 'no raw escape byte leaves the server');
     const titled = m.procs!.set.find((p) => p.cmd.includes('pwned'));
     assert.equal(titled?.cmd, 'sh -c sleep 300; : \\x1b]0;pwned\\x07', '$0 carrying an OSC title sequence, made visible');

@@ -7,7 +7,10 @@ export const dynamicParams = false;
 
 export function generateStaticParams(): { slug: string }[] {
   const dir = path.join(process.cwd(), 'lessons');
-  return fs.readdirSync(dir).filter((f) => f.endsWith('.md') && f !== 'README.md').map((f) => ({ slug: f.slice(0, -3) }));
+  return fs
+    .readdirSync(dir)
+    .filter((f) => f.endsWith('.md') && f !== 'README.md')
+    .map((f) => ({ slug: f.slice(0, -3) }));
 }
 
 export default async function LessonPage({ params }: { params: Promise<{ slug: string }> }) {

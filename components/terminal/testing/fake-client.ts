@@ -10,7 +10,10 @@ export class FakeWebSocket implements WebSocketLike {
   onmessage: ((ev: { data: unknown }) => void) | null = null;
   onclose: ((ev: { code: number; reason: string }) => void) | null = null;
   onerror: ((ev: unknown) => void) | null = null;
-  constructor(readonly url: string, readonly protocols: string[]) {}
+  constructor(
+    readonly url: string,
+    readonly protocols: string[],
+  ) {}
 
   send(data: string | Uint8Array): void {
     if (this.readyState !== 1) throw new Error('send on a socket that is not open');

@@ -21,7 +21,9 @@ const sleepMs = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** Resolves null after ms without keeping the process alive once the race is won. */
 const timeout = (ms: number) => new Promise<null>((r) => setTimeout(() => r(null), ms).unref());
 
-test('real cgroups: 64M / 0.25 CPU / 20 pids, attach, stats, enforcement, killAll, remove', { skip: !isRoot && 'needs root' }, async (t) => {
+test('real cgroups: 64M / 0.25 CPU / 20 pids, attach, stats, enforcement, killAll, remove', {
+  skip: !isRoot && 'needs root',
+}, async (t) => {
   const children: ChildProcess[] = [];
   let set: CgroupSet | undefined;
   t.after(async () => {
@@ -49,7 +51,10 @@ test('real cgroups: 64M / 0.25 CPU / 20 pids, attach, stats, enforcement, killAl
   children.push(sleeper, hog);
   await set.addProcess(sleeper.pid!);
   await set.addProcess(hog.pid!);
-  assert.deepEqual(await set.procs(), [sleeper.pid!, hog.pid!].sort((a, b) => a - b));
+  assert.deepEqual(
+    await set.procs(),
+    [sleeper.pid!, hog.pid!].sort((a, b) => a - b),
+  );
   // The kernel's view of the sleeper (its /proc/<pid>/cgroup) agrees, and the limits are in the kernel's files.
   const cg = cgroupView(sleeper.pid!);
   assert.equal(cg.version, set.version);
@@ -78,7 +83,10 @@ test('real cgroups: 64M / 0.25 CPU / 20 pids, attach, stats, enforcement, killAl
   assert.equal(st.cpu.quotaFraction, 0.25);
   // The hog wants a whole core; CFS gives it 25 ms per 100 ms period, so usage ~ wall/4 and it gets throttled.
   // A lower bound only on a machine that gave the hog its share at once (no longer watch): the limit is the upper one.
-  assert.ok(st.cpu.usageUsec > (TIME_FACTOR > 1 || wallUs > 1.5e6 ? 0.02 : 0.15) * wallUs && st.cpu.usageUsec < 0.4 * wallUs, `usage ${st.cpu.usageUsec} µs of ${wallUs}`);
+  assert.ok(
+    st.cpu.usageUsec > (TIME_FACTOR > 1 || wallUs > 1.5e6 ? 0.02 : 0.15) * wallUs && st.cpu.usageUsec < 0.4 * wallUs,
+    `usage ${st.cpu.usageUsec} µs of ${wallUs}`,
+  );
   assert.ok(st.cpu.nrThrottled >= 5, `throttled ${st.cpu.nrThrottled} times`);
   assert.ok(st.cpu.throttledUsec > 0);
 

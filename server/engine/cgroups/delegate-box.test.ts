@@ -34,10 +34,19 @@ test('delegate: processes move to init/, children get the box controllers, only 
   assert.equal(await k.readRel(`${BOX}/cgroup.max.descendants`), String(MAX_DESCENDANTS));
   assert.equal(await k.readRel(`${BOX}/cgroup.max.depth`), String(MAX_DEPTH));
   const owned = k.chowned.map((c) => `${path.relative(BOX, c.path)}:${c.uid}`).sort();
-  assert.deepEqual(owned, [
-    ':1000000', 'cgroup.procs:1000000', 'cgroup.subtree_control:1000000', 'cgroup.threads:1000000',
-    'init/cgroup.procs:1000000', 'init/cgroup.subtree_control:1000000', 'init/cgroup.threads:1000000', 'init:1000000',
-  ].sort());
+  assert.deepEqual(
+    owned,
+    [
+      ':1000000',
+      'cgroup.procs:1000000',
+      'cgroup.subtree_control:1000000',
+      'cgroup.threads:1000000',
+      'init/cgroup.procs:1000000',
+      'init/cgroup.subtree_control:1000000',
+      'init/cgroup.threads:1000000',
+      'init:1000000',
+    ].sort(),
+  );
   // The limits stay root's: the box cannot raise them.
   for (const f of ['memory.max', 'cpu.max', 'pids.max', 'cgroup.max.depth', 'cgroup.max.descendants']) {
     assert.ok(!k.chowned.some((c) => c.path.endsWith(`/${f}`)), f);
@@ -76,7 +85,10 @@ test('a learner subtree: killAll kills every level, remove rmdirs the children d
   await set.killAll();
   assert.deepEqual([...k.killed].sort(), [200, 201, 300]);
   await set.remove();
-  assert.deepEqual((await k.tree(MNT)).filter((d) => d.startsWith(BOX)), []);
+  assert.deepEqual(
+    (await k.tree(MNT)).filter((d) => d.startsWith(BOX)),
+    [],
+  );
 
   // After a crash: a dead box's learner cgroups do not stop the sweep.
   const set2 = await createCgroups('box2', LIM, o);
@@ -85,5 +97,8 @@ test('a learner subtree: killAll kills every level, remove rmdirs the children d
   await k.mkcg(`${MNT}/boxlab/box2/a/b`);
   const removed = await sweepCgroups({ ...o, filter: () => true });
   assert.deepEqual(removed, [path.join(k.root, MNT, 'boxlab/box2')]);
-  assert.deepEqual((await k.tree(MNT)).filter((d) => d.includes('box2')), []);
+  assert.deepEqual(
+    (await k.tree(MNT)).filter((d) => d.includes('box2')),
+    [],
+  );
 });

@@ -45,8 +45,11 @@ export async function delegateBox(io: CgroupIO, box: string, uid: number, gid: n
     const left = parsePids(await io.read(j(box, 'cgroup.procs')));
     if (left.length === 0) break;
     if (round >= 20) {
-      throw new SandboxError('running', SyscallError.of({ syscall: 'write', errno: 16, code: 'EBUSY', path: leaf }),
-        `running: processes keep appearing in ${box} while moving them into ${BOX_INIT_LEAF}/`);
+      throw new SandboxError(
+        'running',
+        SyscallError.of({ syscall: 'write', errno: 16, code: 'EBUSY', path: leaf }),
+        `running: processes keep appearing in ${box} while moving them into ${BOX_INIT_LEAF}/`,
+      );
     }
     for (const pid of left) {
       try {

@@ -60,7 +60,8 @@ async function delegatedUnit(ownDir: string, hooks: SystemdHooks): Promise<{ uni
     // Older systemd (< 251) sets no xattr: a unit named boxlab* is taken as started with Delegate=yes (README).
     // systemd >= 251 sets trusted.delegate for every Delegate=yes unit, so there its absence means "not delegated":
     // a boxlab.service without Delegate=yes then gets a transient scope like any caller (seen under systemd 252).
-    if (BOXLAB_UNIT_RE.test(name) && ((await hooks.version?.().catch(() => null)) ?? 0) < 251) return { unit, how: `unit ${name} (by name)` };
+    if (BOXLAB_UNIT_RE.test(name) && ((await hooks.version?.().catch(() => null)) ?? 0) < 251)
+      return { unit, how: `unit ${name} (by name)` };
   }
   return null;
 }
@@ -72,7 +73,14 @@ async function delegatedUnit(ownDir: string, hooks: SystemdHooks): Promise<{ uni
  */
 export async function resolveV2Base(mountDir: string, ownDir: string, hooks: SystemdHooks): Promise<V2Base> {
   if (!hooks.systemd) {
-    return { kind: 'subtree', boxesDir: j(mountDir, SUBTREE_NAME), top: mountDir, supervisorDir: null, how: `subtree ${j(mountDir, SUBTREE_NAME)} (no systemd)`, startedIn: ownDir };
+    return {
+      kind: 'subtree',
+      boxesDir: j(mountDir, SUBTREE_NAME),
+      top: mountDir,
+      supervisorDir: null,
+      how: `subtree ${j(mountDir, SUBTREE_NAME)} (no systemd)`,
+      startedIn: ownDir,
+    };
   }
   let found = await delegatedUnit(ownDir, hooks);
   if (!found) {
@@ -86,9 +94,13 @@ export async function resolveV2Base(mountDir: string, ownDir: string, hooks: Sys
         await hooks.startScope(name, hooks.pid);
       }
     } catch (e) {
-      throw fail('EPERM', 'StartTransientUnit', ownDir,
+      throw fail(
+        'EPERM',
+        'StartTransientUnit',
+        ownDir,
         `cgroup v2 under systemd: ${ownDir} is not delegated to Boxlab and asking systemd for a scope failed (${(e as Error).message}); ` +
-        `run under \`systemd-run --scope -p Delegate=yes --collect ...\` or a unit with Delegate=yes`);
+          `run under \`systemd-run --scope -p Delegate=yes --collect ...\` or a unit with Delegate=yes`,
+      );
     }
     const now = await hooks.ownDirNow();
     found = await delegatedUnit(now, hooks);
@@ -128,9 +140,10 @@ async function enable(io: CgroupIO, dir: string, ctrls: readonly string[], base:
   const avail = await tokens(io, j(dir, 'cgroup.controllers'));
   const absent = missing.filter((c) => !avail.includes(c));
   if (absent.length) {
-    const fix = base.kind === 'unit'
-      ? `give the unit Delegate=yes (or Delegate=${ctrls.join(' ')})`
-      : 'the kernel or the cgroup2 mount does not offer them (check cgroup_no_v1= / cgroup_disable= on the kernel command line)';
+    const fix =
+      base.kind === 'unit'
+        ? `give the unit Delegate=yes (or Delegate=${ctrls.join(' ')})`
+        : 'the kernel or the cgroup2 mount does not offer them (check cgroup_no_v1= / cgroup_disable= on the kernel command line)';
     throw fail('ENOENT', 'open', j(dir, 'cgroup.controllers'), `controller(s) ${absent.join(', ')} not available in ${dir}: ${fix}`);
   }
   try {
@@ -138,9 +151,13 @@ async function enable(io: CgroupIO, dir: string, ctrls: readonly string[], base:
   } catch (e) {
     if (errCode(e) !== 'EBUSY') throw e;
     const pids = parsePids(await io.read(j(dir, 'cgroup.procs')).catch(() => ''));
-    throw fail('EBUSY', 'write', j(dir, 'cgroup.subtree_control'),
+    throw fail(
+      'EBUSY',
+      'write',
+      j(dir, 'cgroup.subtree_control'),
       `${dir} holds processes Boxlab did not start (${pids.slice(0, 8).join(' ') || 'none listed'}), so it cannot delegate controllers ` +
-      `(cgroup v2 "no internal processes" rule); run boxlab in a cgroup of its own (a unit with Delegate=yes, or see README "Supported hosts")`);
+        `(cgroup v2 "no internal processes" rule); run boxlab in a cgroup of its own (a unit with Delegate=yes, or see README "Supported hosts")`,
+    );
   }
   return missing;
 }
@@ -157,7 +174,13 @@ export interface EnsureReport {
  * enables controllers on <unit> and <unit>/boxes (never on anything systemd owns above the unit); subtree mode
  * enables them on the mount root and <mount>/boxlab. Idempotent: a ready tree costs only reads.
  */
-export async function ensureV2Base(io: CgroupIO, base: V2Base, pid: number, ownDirNow: string, ctrls: readonly string[]): Promise<EnsureReport> {
+export async function ensureV2Base(
+  io: CgroupIO,
+  base: V2Base,
+  pid: number,
+  ownDirNow: string,
+  ctrls: readonly string[],
+): Promise<EnsureReport> {
   const rep: EnsureReport = { enabled: [], movedSelf: false };
   const step = async (dir: string) => {
     const got = await enable(io, dir, ctrls, base);

@@ -53,7 +53,11 @@ test('this host (hybrid, v1 controllers, cgroup2 with only hugetlb)', () => {
 });
 
 test('pure cgroup v2: everything on the unified mount, nested under our service', () => {
-  const l = detectLayout({ mountinfo: fx('v2-mountinfo.txt'), selfCgroup: fx('v2-cgroup.txt'), unifiedControllers: 'cpuset cpu io memory hugetlb pids rdma misc\n' });
+  const l = detectLayout({
+    mountinfo: fx('v2-mountinfo.txt'),
+    selfCgroup: fx('v2-cgroup.txt'),
+    unifiedControllers: 'cpuset cpu io memory hugetlb pids rdma misc\n',
+  });
   assert.equal(layoutVersion(l), 2);
   for (const c of ['memory', 'cpu', 'pids'] as const) {
     assert.equal(l.controllers[c]!.version, 2);
@@ -64,7 +68,11 @@ test('pure cgroup v2: everything on the unified mount, nested under our service'
 });
 
 test('systemd hybrid with co-mounted cpu,cpuacct', () => {
-  const l = detectLayout({ mountinfo: fx('hybrid-systemd-mountinfo.txt'), selfCgroup: fx('hybrid-systemd-cgroup.txt'), unifiedControllers: '' });
+  const l = detectLayout({
+    mountinfo: fx('hybrid-systemd-mountinfo.txt'),
+    selfCgroup: fx('hybrid-systemd-cgroup.txt'),
+    unifiedControllers: '',
+  });
   assert.equal(l.controllers.cpu!.ownDir, '/sys/fs/cgroup/cpu,cpuacct/system.slice/boxlab.service');
   assert.equal(l.controllers.cpuacct!.ownDir, l.controllers.cpu!.ownDir);
   assert.equal(l.controllers.freezer!.ownDir, '/sys/fs/cgroup/freezer');
@@ -86,6 +94,9 @@ test('a missing required controller is a clear error', () => {
     () => detectLayout({ mountinfo: fx('v2-mountinfo.txt'), selfCgroup: fx('v2-cgroup.txt'), unifiedControllers: 'cpu memory' }),
     /cgroup controller\(s\) pids not found: v1 mounts none, cgroup2 \/sys\/fs\/cgroup \[cpu memory\]/,
   );
-  const noCpuacct = fx('host-v1-mountinfo.txt').split('\n').filter((l) => !l.includes('cpuacct')).join('\n');
+  const noCpuacct = fx('host-v1-mountinfo.txt')
+    .split('\n')
+    .filter((l) => !l.includes('cpuacct'))
+    .join('\n');
   assert.throws(() => detectLayout({ mountinfo: noCpuacct, selfCgroup: fx('host-v1-cgroup.txt') }), /cpuacct not found/);
 });

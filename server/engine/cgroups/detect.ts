@@ -166,9 +166,7 @@ export function detectLayout(input: DetectInput, required: readonly Controller[]
   if (missing.length) {
     const v1 = mounts.filter((m) => m.fsType === 'cgroup').map((m) => m.mountPoint);
     const v2 = layout.unified ? `${layout.unified.mountPoint} [${layout.unified.controllers.join(' ')}]` : 'none';
-    throw new Error(
-      `cgroup controller(s) ${missing.join(', ')} not found: v1 mounts ${v1.join(' ') || 'none'}, cgroup2 ${v2}`,
-    );
+    throw new Error(`cgroup controller(s) ${missing.join(', ')} not found: v1 mounts ${v1.join(' ') || 'none'}, cgroup2 ${v2}`);
   }
   return layout;
 }

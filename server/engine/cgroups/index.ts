@@ -5,7 +5,17 @@ import type { StageName } from '../types.ts';
 import { CONTROLLERS, detectLayout, unifiedMount, type CgroupLayout, type Controller } from './detect.ts';
 import { cgError, errCode, nodeIO, sleep, type CgroupIO } from './io.ts';
 import { checkPids, parsePids, type CgroupLimits } from './parse.ts';
-import { BOX_PARENT_NAMES, ensureV2Base, resolveV2Base, rmdirIfUnused, siblingUnitBoxes, SUPERVISOR_LEAF, sweepLegacy, type SystemdHooks, type V2Base } from './delegate.ts';
+import {
+  BOX_PARENT_NAMES,
+  ensureV2Base,
+  resolveV2Base,
+  rmdirIfUnused,
+  siblingUnitBoxes,
+  SUPERVISOR_LEAF,
+  sweepLegacy,
+  type SystemdHooks,
+  type V2Base,
+} from './delegate.ts';
 import { makeSet, PARENT_NAME, removeIfEmpty, type CgroupSet, type Ctx, type Node } from './set.ts';
 import { realSystemdHooks } from './systemd.ts';
 import { writeV1Limits } from './v1.ts';
@@ -57,7 +67,8 @@ export async function resolveLayout(opts: CgroupOptions = {}): Promise<CgroupLay
 let hostLayout: Promise<CgroupLayout> | null = null;
 /** Likewise the v2 subtree: decided (and a transient scope asked for) once per process, so runs never nest. */
 let hostBase: Promise<V2Base | undefined> | null = null;
-const injected = (opts: CgroupOptions) => Boolean(opts.mountinfo || opts.selfCgroup || opts.readSelfCgroup || opts.fsRoot || opts.io || opts.systemd);
+const injected = (opts: CgroupOptions) =>
+  Boolean(opts.mountinfo || opts.selfCgroup || opts.readSelfCgroup || opts.fsRoot || opts.io || opts.systemd);
 const layoutFor = (opts: CgroupOptions) => (injected(opts) ? resolveLayout(opts) : (hostLayout ??= resolveLayout(opts)));
 
 function hooksFor(opts: CgroupOptions, layout: CgroupLayout): SystemdHooks {
@@ -145,7 +156,9 @@ export async function createCgroups(sandboxId: string, limits: CgroupLimits, opt
     }
   } catch (e) {
     // Only what this call made: an EEXIST leaf may be a live box with the same id.
-    await makeSet(ctx, sandboxId, created).remove().catch(() => {});
+    await makeSet(ctx, sandboxId, created)
+      .remove()
+      .catch(() => {});
     if (errCode(e) === 'EEXIST') {
       throw cgError(stage, e, cur, `cgroup of sandbox ${sandboxId} already exists (a leftover? sweepCgroups removes them)`);
     }
@@ -220,7 +233,11 @@ export async function sweepCgroups(
     }
     const present: string[] = [];
     for (const n of nodes) if (await ctx.io.exists(n.dir)) present.push(n.dir);
-    const set = makeSet(ctx, id, nodes.filter((n) => present.includes(n.dir)));
+    const set = makeSet(
+      ctx,
+      id,
+      nodes.filter((n) => present.includes(n.dir)),
+    );
     try {
       await set.killAll();
       await set.remove();
@@ -238,7 +255,8 @@ export async function sweepCgroups(
     if ((await ctx.io.exists(sup)) && parsePids(await ctx.io.read(j(sup, 'cgroup.procs')).catch(() => '')).length) continue;
     if (await rmdirIfUnused(ctx.io, p)) await rmdirIfUnused(ctx.io, sup);
   }
-  if (ctx.base && ctx.layout.unified) await sweepLegacy(ctx.io, j(ctx.fsRoot, ctx.layout.unified.mountPoint), ctx.base.startedIn).catch(() => []);
+  if (ctx.base && ctx.layout.unified)
+    await sweepLegacy(ctx.io, j(ctx.fsRoot, ctx.layout.unified.mountPoint), ctx.base.startedIn).catch(() => []);
   if (errors.length) throw errors[0];
   return removed;
 }

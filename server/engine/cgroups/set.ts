@@ -133,8 +133,7 @@ export function makeSet(ctx: Ctx, sandboxId: string, nodes: Node[]): CgroupSet {
       const pids = nodeOf('pids')!;
       try {
         const memory = mem.version === 1 ? await v1MemoryStats(io, mem.dir) : await v2MemoryStats(io, mem.dir);
-        const cpuStats =
-          cpu.version === 1 ? await v1CpuStats(io, cpu.dir, nodeOf('cpuacct')!.dir) : await v2CpuStats(io, cpu.dir);
+        const cpuStats = cpu.version === 1 ? await v1CpuStats(io, cpu.dir, nodeOf('cpuacct')!.dir) : await v2CpuStats(io, cpu.dir);
         return { memory, cpu: cpuStats, pids: await pidsStats(io, pids.dir), cgroupVersion: layoutVersion(ctx.layout) };
       } catch (e) {
         throw cgError('running', e, { syscall: 'open', path: mem.dir }, 'reading cgroup stats');
@@ -203,4 +202,3 @@ export async function removeIfEmpty(ctx: Ctx, p: string): Promise<void> {
     }
   }
 }
-

@@ -32,12 +32,29 @@ const run = (cmd: string, args: string[]) =>
  */
 async function startScope(name: string, pid: number): Promise<void> {
   await run('busctl', [
-    '--system', 'call', 'org.freedesktop.systemd1', '/org/freedesktop/systemd1', 'org.freedesktop.systemd1.Manager',
-    'StartTransientUnit', 'ssa(sv)a(sa(sv))', name, 'fail', '4',
-    'PIDs', 'au', '1', String(pid),
-    'Delegate', 'b', 'true',
-    'CollectMode', 's', 'inactive-or-failed',
-    'Description', 's', `Boxlab sandboxes of pid ${pid}`,
+    '--system',
+    'call',
+    'org.freedesktop.systemd1',
+    '/org/freedesktop/systemd1',
+    'org.freedesktop.systemd1.Manager',
+    'StartTransientUnit',
+    'ssa(sv)a(sa(sv))',
+    name,
+    'fail',
+    '4',
+    'PIDs',
+    'au',
+    '1',
+    String(pid),
+    'Delegate',
+    'b',
+    'true',
+    'CollectMode',
+    's',
+    'inactive-or-failed',
+    'Description',
+    's',
+    `Boxlab sandboxes of pid ${pid}`,
     '0',
   ]);
   for (let i = 0; i < 200; i++) {
@@ -55,8 +72,16 @@ export function parseSystemdVersion(busctlOut: string): number | null {
 }
 
 async function version(): Promise<number | null> {
-  return parseSystemdVersion(await run('busctl', ['--system', 'get-property', 'org.freedesktop.systemd1', '/org/freedesktop/systemd1',
-    'org.freedesktop.systemd1.Manager', 'Version']));
+  return parseSystemdVersion(
+    await run('busctl', [
+      '--system',
+      'get-property',
+      'org.freedesktop.systemd1',
+      '/org/freedesktop/systemd1',
+      'org.freedesktop.systemd1.Manager',
+      'Version',
+    ]),
+  );
 }
 
 /** Hooks on the real host; `mountPoint`/`mountRoot` locate our cgroup on the unified hierarchy. */

@@ -29,7 +29,7 @@ const leaf = (k: FakeKernel, rel: string) => path.join(k.root, rel);
 const boxWrites = (k: FakeKernel, id: string) =>
   k.writes.filter((w) => w.path.includes(`/boxlab/${id}/`)).map((w) => `${w.path.replace(/^.*\/boxlab\//, '')}=${w.data}`);
 
-test('v1: nests under each controller\'s own cgroup and writes exact limits', async (t) => {
+test("v1: nests under each controller's own cgroup and writes exact limits", async (t) => {
   const { k, o } = await hostFake(t, { oomKillDisable: 1 });
   const set = await createCgroups('box1', LIM, o);
   assert.equal(set.version, 1);
@@ -138,7 +138,10 @@ test('v1: remove is idempotent, retries EBUSY, stays inside boxlab/', async (t) 
 
   const stuck = await createCgroups('box2', LIM, { ...o, removeTimeoutMs: 50 });
   k.busy.set('/sys/fs/cgroup/cpu/boxlab/box2', 1e9);
-  await assert.rejects(stuck.remove(), (e: unknown) => e instanceof SandboxError && e.info.code === 'EBUSY' && e.info.syscall === 'rmdir' && e.info.stage === 'cgroup_remove');
+  await assert.rejects(
+    stuck.remove(),
+    (e: unknown) => e instanceof SandboxError && e.info.code === 'EBUSY' && e.info.syscall === 'rmdir' && e.info.stage === 'cgroup_remove',
+  );
   k.busy.clear();
   await stuck.remove();
   await assert.rejects(openCgroups('../etc', o), /must be 1-128 chars/);
@@ -148,7 +151,10 @@ test('v1: remove is idempotent, retries EBUSY, stays inside boxlab/', async (t) 
 test('v1: create refuses an existing box and never removes it', async (t) => {
   const { k, o } = await hostFake(t);
   await k.mkcg('/sys/fs/cgroup/pids/boxlab/dup');
-  await assert.rejects(createCgroups('dup', LIM, o), (e: unknown) => e instanceof SandboxError && e.info.code === 'EEXIST' && /already exists/.test(e.message));
+  await assert.rejects(
+    createCgroups('dup', LIM, o),
+    (e: unknown) => e instanceof SandboxError && e.info.code === 'EEXIST' && /already exists/.test(e.message),
+  );
   assert.ok((await fsp.stat(leaf(k, '/sys/fs/cgroup/pids/boxlab/dup'))).isDirectory());
   await assert.rejects(fsp.stat(leaf(k, `${OWN_MEM}/boxlab/dup`)), { code: 'ENOENT' }, 'the half-made box was undone');
 });
@@ -176,7 +182,8 @@ test('v1: a symlinked cgroup file is refused (O_NOFOLLOW) and the partial box un
     return true;
   });
   assert.equal(await fsp.readFile(target, 'utf8'), 'untouched');
-  for (const c of ['cpu', 'pids', 'freezer']) await assert.rejects(fsp.stat(leaf(k, `/sys/fs/cgroup/${c}/boxlab/evil`)), { code: 'ENOENT' });
+  for (const c of ['cpu', 'pids', 'freezer'])
+    await assert.rejects(fsp.stat(leaf(k, `/sys/fs/cgroup/${c}/boxlab/evil`)), { code: 'ENOENT' });
 });
 
 test('v1: sweepCgroups kills and removes leftovers (filter honoured), then empty parents', async (t) => {

@@ -82,20 +82,27 @@ test('systemd, started from a login session: own transient scope, only our pid m
     const unit = `${MNT}/system.slice/boxlab-${pid}.scope`;
     assert.deepEqual(hooks.started, [`boxlab-${pid}.scope`]);
     assert.equal(set.paths.memory, path.join(k.root, unit, 'boxes', `bx-${run}`));
-    assert.deepEqual(k.writes.map(rel), [
-      `${unit}/supervisor/cgroup.procs=${pid}`,
-      `${unit}/cgroup.subtree_control=+memory +cpu +pids`,
-      `${unit}/boxes/cgroup.subtree_control=+memory +cpu +pids`,
-      `${unit}/boxes/bx-${run}/memory.max=67108864`,
-      `${unit}/boxes/bx-${run}/memory.swap.max=0`,
-      `${unit}/boxes/bx-${run}/cpu.max=25000 100000`,
-      `${unit}/boxes/bx-${run}/pids.max=20`,
-    ], 'nothing written above the unit (system.slice, the session) and no other pid moved');
+    assert.deepEqual(
+      k.writes.map(rel),
+      [
+        `${unit}/supervisor/cgroup.procs=${pid}`,
+        `${unit}/cgroup.subtree_control=+memory +cpu +pids`,
+        `${unit}/boxes/cgroup.subtree_control=+memory +cpu +pids`,
+        `${unit}/boxes/bx-${run}/memory.max=67108864`,
+        `${unit}/boxes/bx-${run}/memory.swap.max=0`,
+        `${unit}/boxes/bx-${run}/cpu.max=25000 100000`,
+        `${unit}/boxes/bx-${run}/pids.max=20`,
+      ],
+      'nothing written above the unit (system.slice, the session) and no other pid moved',
+    );
     assert.equal(await k.readRel(`${SESSION}/cgroup.procs`), sessionProcs, 'the shell and its siblings stay');
     // A second box of the same process: the tree is ready, only its limits are written.
     k.writes.length = 0;
     const set2 = await createCgroups(`bx-${run}b`, LIM, o);
-    assert.ok(k.writes.every((w) => w.path.startsWith(`${unit}/boxes/bx-${run}b/`)), k.writes.map(rel).join(' '));
+    assert.ok(
+      k.writes.every((w) => w.path.startsWith(`${unit}/boxes/bx-${run}b/`)),
+      k.writes.map(rel).join(' '),
+    );
     await set.remove();
     await set2.remove();
     // The run ends: the process exits, systemd collects the empty scope and trims its delegated subtree.
@@ -195,7 +202,7 @@ test('systemd: a unit without the controllers delegated, and a failed StartTrans
   });
 });
 
-test('sweep: a dead server\'s scope is emptied for systemd to collect; a live one and legacy busy levels stay', async (t) => {
+test("sweep: a dead server's scope is emptied for systemd to collect; a live one and legacy busy levels stay", async (t) => {
   // An old version nested the session (server/server, an empty boxlab at each level) and left the sudo
   // shell (613) in the innermost level, so that is where this run starts.
   const { k, o } = await onSystemd(t, 900, SESSION);
@@ -260,7 +267,10 @@ test('v2 without cgroup.kill (< 5.14): freeze, SIGKILL each, unfreeze', async (t
   await set.addProcess(300);
   await set.killAll();
   assert.deepEqual(k.killed, [300]);
-  assert.deepEqual(k.writes.filter((w) => w.path.endsWith('cgroup.freeze')).map((w) => w.data), ['1', '0']);
+  assert.deepEqual(
+    k.writes.filter((w) => w.path.endsWith('cgroup.freeze')).map((w) => w.data),
+    ['1', '0'],
+  );
   const removed = await sweepCgroups(o);
   assert.deepEqual(removed, [path.join(k.root, MNT, 'boxlab/box1')]);
 });
@@ -273,13 +283,16 @@ test('v2 subtree: a parent another process pruned between our checks is made and
   assert.deepEqual(await k.tree(MNT), [], 'pruned after the last box');
   // Race: just before our leaf mkdir, someone else's prune removes the (empty) parent we had just delegated.
   let raced = false;
-  const io = { ...k.io, mkdir: async (p: string) => {
-    if (!raced && p.endsWith('/boxlab/box2')) {
-      raced = true;
-      await k.io.rmdir(path.dirname(p));
-    }
-    return k.io.mkdir(p);
-  } };
+  const io = {
+    ...k.io,
+    mkdir: async (p: string) => {
+      if (!raced && p.endsWith('/boxlab/box2')) {
+        raced = true;
+        await k.io.rmdir(path.dirname(p));
+      }
+      return k.io.mkdir(p);
+    },
+  };
   const set2 = await createCgroups('box2', LIM, { ...o, io });
   assert.ok(raced);
   assert.equal(await k.readRel(`${MNT}/boxlab/box2/memory.max`), '67108864');

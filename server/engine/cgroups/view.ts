@@ -59,7 +59,7 @@ export function cgroupView(pid: number, fsRoot = '/'): CgroupView {
       if (!existsSync(path.join(mem(), 'memory.memsw.limit_in_bytes'))) return null;
       return parseLimit(read(mem(), 'memory.memsw.limit_in_bytes')) - parseLimit(read(mem(), 'memory.limit_in_bytes'));
     },
-    oomKillDisable: () => (v('memory') === 2 ? 0 : parseKeyed(read(mem(), 'memory.oom_control')).get('oom_kill_disable') ?? 0),
+    oomKillDisable: () => (v('memory') === 2 ? 0 : (parseKeyed(read(mem(), 'memory.oom_control')).get('oom_kill_disable') ?? 0)),
     oomKills: () => parseKeyed(read(mem(), v('memory') === 2 ? 'memory.events' : 'memory.oom_control')).get('oom_kill') ?? 0,
     memoryPeak() {
       const f = v('memory') === 2 ? 'memory.peak' : 'memory.max_usage_in_bytes';
@@ -74,7 +74,7 @@ export function cgroupView(pid: number, fsRoot = '/'): CgroupView {
     },
     cpuUsageUs: () =>
       v('cpu') === 2
-        ? parseKeyed(read(dir('cpu'), 'cpu.stat')).get('usage_usec') ?? 0
+        ? (parseKeyed(read(dir('cpu'), 'cpu.stat')).get('usage_usec') ?? 0)
         : Number(read(dir('cpuacct'), 'cpuacct.usage')) / 1000,
     cpuThrottled: () => parseKeyed(read(dir('cpu'), 'cpu.stat')).get('nr_throttled') ?? 0,
     pidsMax: () => parseLimit(read(dir('pids'), 'pids.max')),

@@ -7,9 +7,30 @@ import { LAB_ALLOWED, LAB_CAPS, LAB_SECCOMP_POLICY } from './lab-policy.ts';
 const denied = (name: string) => LAB_SECCOMP_POLICY.rules.filter((r) => r.syscall === name);
 
 test('lab policy keeps every dangerous syscall refused', () => {
-  for (const s of ['bpf', 'keyctl', 'add_key', 'request_key', 'io_uring_setup', 'io_uring_enter', 'io_uring_register',
-    'perf_event_open', 'userfaultfd', 'kexec_load', 'kexec_file_load', 'init_module', 'finit_module', 'delete_module',
-    'open_by_handle_at', 'ptrace', 'fsopen', 'fsconfig', 'move_mount', 'open_tree', 'mount_setattr', 'syslog']) {
+  for (const s of [
+    'bpf',
+    'keyctl',
+    'add_key',
+    'request_key',
+    'io_uring_setup',
+    'io_uring_enter',
+    'io_uring_register',
+    'perf_event_open',
+    'userfaultfd',
+    'kexec_load',
+    'kexec_file_load',
+    'init_module',
+    'finit_module',
+    'delete_module',
+    'open_by_handle_at',
+    'ptrace',
+    'fsopen',
+    'fsconfig',
+    'move_mount',
+    'open_tree',
+    'mount_setattr',
+    'syslog',
+  ]) {
     assert.ok(denied(s).length > 0 && denied(s).every((r) => !r.when), `${s} must stay refused unconditionally`);
   }
   assert.equal(denied('clone3')[0]?.errno, 'ENOSYS');
@@ -19,7 +40,11 @@ test('lab policy lets through exactly the namespace and mount calls, time namesp
   for (const s of ['mount', 'umount2', 'pivot_root', 'setns']) assert.equal(denied(s).length, 0, s);
   const t = CLONE_NEW.CLONE_NEWTIME;
   for (const s of ['clone', 'unshare']) {
-    assert.deepEqual(denied(s).map((r) => r.when), [{ arg: 0, op: 'masked_eq', mask: t, value: t }], s);
+    assert.deepEqual(
+      denied(s).map((r) => r.when),
+      [{ arg: 0, op: 'masked_eq', mask: t, value: t }],
+      s,
+    );
   }
   // Every other box rule is carried over unchanged.
   const kept = BOX_SECCOMP_POLICY.rules.filter((r) => !(r.syscall in LAB_ALLOWED));

@@ -11,7 +11,7 @@ export const LAB_ALLOWED: Readonly<Record<string, string>> = {
   unshare: 'unshare(1): nested user, pid, mount, uts, ipc, net and cgroup namespaces (time stays refused)',
   setns: 'nsenter(1) into namespaces the learner made; joining one needs CAP_SYS_ADMIN over its owner, which the box has only over its own',
   clone: 'clone(2) with CLONE_NEW* flags (the runtime capstone); CLONE_NEWTIME stays refused',
-  mount: 'mount(8) of proc, tmpfs, overlay and binds in the learner\'s own mount namespaces (busybox uses mount(2) only)',
+  mount: "mount(8) of proc, tmpfs, overlay and binds in the learner's own mount namespaces (busybox uses mount(2) only)",
   umount2: 'umount -l of the old root after pivot_root',
   pivot_root: 'pivot_root(8) into a root the learner unpacked',
 };
@@ -24,7 +24,9 @@ export const LAB_SECCOMP_POLICY: SeccompPolicy = {
     ...BOX_SECCOMP_POLICY.rules.filter((r) => !(r.syscall in LAB_ALLOWED) || (r.syscall === 'clone' && TIME_ONLY(r))),
     // Time namespaces offset CLOCK_MONOTONIC/BOOTTIME only; no lesson needs them, so they stay out of reach.
     {
-      syscall: 'unshare', errno: 'EPERM', why: 'CLONE_NEWTIME: no lesson needs time namespaces',
+      syscall: 'unshare',
+      errno: 'EPERM',
+      why: 'CLONE_NEWTIME: no lesson needs time namespaces',
       when: { arg: 0, op: 'masked_eq', mask: CLONE_NEW.CLONE_NEWTIME, value: CLONE_NEW.CLONE_NEWTIME },
     },
   ],

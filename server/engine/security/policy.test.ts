@@ -2,9 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import {
-  BOX_CAPS, BOX_CAP_NUMBERS, BOX_SECCOMP_POLICY, CAPS, CLONE_NEW, DROPPED_CAPS, capMask, type CapName,
-} from './policy.ts';
+import { BOX_CAPS, BOX_CAP_NUMBERS, BOX_SECCOMP_POLICY, CAPS, CLONE_NEW, DROPPED_CAPS, capMask, type CapName } from './policy.ts';
 
 const HEADER = '/usr/include/linux/capability.h';
 

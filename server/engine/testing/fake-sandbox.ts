@@ -5,9 +5,18 @@ import { SyscallError } from '../../../native-bindings/errors.ts';
 import { InputQueue } from '../input.ts';
 import { randomBytes } from 'node:crypto';
 import {
-  STAGES, SandboxError,
-  type CreateOptions, type ExitInfo, type InputStats, type NamespaceInfo, type ProcessRole, type SandboxConfig,
-  type SandboxHandle, type SandboxStats, type StageEvent, type StageName,
+  STAGES,
+  SandboxError,
+  type CreateOptions,
+  type ExitInfo,
+  type InputStats,
+  type NamespaceInfo,
+  type ProcessRole,
+  type SandboxConfig,
+  type SandboxHandle,
+  type SandboxStats,
+  type StageEvent,
+  type StageName,
 } from '../types.ts';
 
 export interface FakeOptions {
@@ -25,7 +34,9 @@ const DESTROY_AT = STAGES.indexOf('overlay_umount');
 const ROLE = (s: StageName): ProcessRole =>
   ['unshare_user', 'unshare_ns', 'hostname', 'net_lo_up', 'fork2', 'child_exit', 'umount_proc', 'umount_dev'].includes(s)
     ? 'namespaced_parent'
-    : STAGES.indexOf(s) >= STAGES.indexOf('mount_private') && STAGES.indexOf(s) <= STAGES.indexOf('exec') ? 'inner_child' : 'outer';
+    : STAGES.indexOf(s) >= STAGES.indexOf('mount_private') && STAGES.indexOf(s) <= STAGES.indexOf('exec')
+      ? 'inner_child'
+      : 'outer';
 let nextPid = 40000;
 
 export class FakeSandbox extends EventEmitter implements SandboxHandle {
@@ -57,7 +68,10 @@ export class FakeSandbox extends EventEmitter implements SandboxHandle {
   reading = true;
   private readonly inputQ: InputQueue;
 
-  constructor(readonly config: SandboxConfig, private readonly opts: FakeOptions = {}) {
+  constructor(
+    readonly config: SandboxConfig,
+    private readonly opts: FakeOptions = {},
+  ) {
     super();
     // The engine's own queue, in front of a "pty" that takes everything while reading and nothing otherwise.
     this.inputQ = new InputQueue((chunk) => (this.reading ? (this.consume(chunk), chunk.length) : 0), {
@@ -87,8 +101,15 @@ export class FakeSandbox extends EventEmitter implements SandboxHandle {
 
   private stage(stage: StageName, ok: boolean, error?: SandboxError['info']): void {
     const e: StageEvent = {
-      type: 'stage', stage, role: ROLE(stage), hostPid: this.pids.init, boxPid: ROLE(stage) === 'inner_child' ? 1 : null,
-      t: performance.now(), durationMs: 0.1, ok, ...(error ? { error } : {}),
+      type: 'stage',
+      stage,
+      role: ROLE(stage),
+      hostPid: this.pids.init,
+      boxPid: ROLE(stage) === 'inner_child' ? 1 : null,
+      t: performance.now(),
+      durationMs: 0.1,
+      ok,
+      ...(error ? { error } : {}),
     };
     this.events.push(e);
     this.onStage?.(e);

@@ -16,11 +16,22 @@ const IC = 'inner_child';
 /** What the C children report, in order, split at the outer parent's control bytes. */
 const BEFORE_GO: [StageName, typeof NP | typeof IC][] = [['unshare_user', NP]];
 const AFTER_GO: [StageName, typeof NP | typeof IC][] = [
-  ['unshare_ns', NP], ['hostname', NP], ['net_lo_up', NP], ['fork2', NP], ['mount_private', IC], ['mount_proc', IC],
-  ['mount_dev', IC], ['mask_paths', IC], ['pty_open', IC],
+  ['unshare_ns', NP],
+  ['hostname', NP],
+  ['net_lo_up', NP],
+  ['fork2', NP],
+  ['mount_private', IC],
+  ['mount_proc', IC],
+  ['mount_dev', IC],
+  ['mask_paths', IC],
+  ['pty_open', IC],
 ];
 const AFTER_PTY: [StageName, typeof NP | typeof IC][] = [
-  ['pivot_root', IC], ['chdir', IC], ['seccomp', IC], ['drop_privileges', IC], ['exec', IC],
+  ['pivot_root', IC],
+  ['chdir', IC],
+  ['seccomp', IC],
+  ['drop_privileges', IC],
+  ['exec', IC],
 ];
 
 export const FAKE_NP_PID = 4242;
@@ -38,7 +49,11 @@ class FakeBox implements BoxProcess {
   stdio?: BoxProcess['stdio'];
   initAlive = false;
   cgroupPlaced = false;
-  constructor(private req: SpawnRequest, private calls: Call[], private failErrno: number) {
+  constructor(
+    private req: SpawnRequest,
+    private calls: Call[],
+    private failErrno: number,
+  ) {
     if (req.stdio === 'pipe') this.stdio = { stdin: new PassThrough(), stdout: new PassThrough(), stderr: new PassThrough() };
     setImmediate(() => this.run(BEFORE_GO));
   }
@@ -46,8 +61,16 @@ class FakeBox implements BoxProcess {
   private event(stage: StageName, role: typeof NP | typeof IC, ok: boolean, value = 0): void {
     const now = process.hrtime.bigint();
     const e: ChildEvent = {
-      stage: STAGES.indexOf(stage), role, ok, errno: ok ? 0 : this.failErrno, pid: role === IC ? 1 : FAKE_NP_PID, value,
-      tStart: now, tEnd: now + 1000n, syscall: ok ? '' : 'fake_call', detail: ok ? '' : `/fake/${stage}`,
+      stage: STAGES.indexOf(stage),
+      role,
+      ok,
+      errno: ok ? 0 : this.failErrno,
+      pid: role === IC ? 1 : FAKE_NP_PID,
+      value,
+      tStart: now,
+      tEnd: now + 1000n,
+      syscall: ok ? '' : 'fake_call',
+      detail: ok ? '' : `/fake/${stage}`,
     };
     for (const fn of this.listeners) fn(e);
   }

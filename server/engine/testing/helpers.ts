@@ -32,7 +32,10 @@ export function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   return new Promise<T>((resolve, reject) => {
     const t = setTimeout(() => reject(new Error(`timed out after ${ms} ms: ${what}`)), ms);
     t.unref();
-    p.then((v) => (clearTimeout(t), resolve(v)), (e) => (clearTimeout(t), reject(e)));
+    p.then(
+      (v) => (clearTimeout(t), resolve(v)),
+      (e) => (clearTimeout(t), reject(e)),
+    );
   });
 }
 
@@ -93,12 +96,15 @@ export class BoxTracker {
 
   async create(config: Partial<SandboxConfig>, onStage?: (e: StageEvent) => void): Promise<Sandbox> {
     const rec = stageRecorder();
-    const box = await createSandbox({ baseDir: await testImage(), ...config }, {
-      onStage: (e) => {
-        rec.onStage(e);
-        onStage?.(e);
+    const box = await createSandbox(
+      { baseDir: await testImage(), ...config },
+      {
+        onStage: (e) => {
+          rec.onStage(e);
+          onStage?.(e);
+        },
       },
-    });
+    );
     // The engine emits 'error' when an automatic teardown fails; without a listener that would crash the runner.
     box.on('error', (err: Error) => void this.errors.push(err));
     this.live.add(box);
@@ -178,7 +184,10 @@ export class PipeShell {
     for (;;) {
       const m = this.out.slice(from).match(new RegExp(`${tag}(\\d+)\\n`));
       if (m) return { out: this.out.slice(from, from + m.index!), code: Number(m[1]) };
-      if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms running ${JSON.stringify(cmd)}; out=${JSON.stringify(this.out.slice(from, from + 300))} err=${JSON.stringify(this.err.slice(-300))}`);
+      if (Date.now() > deadline)
+        throw new Error(
+          `timed out after ${timeoutMs} ms running ${JSON.stringify(cmd)}; out=${JSON.stringify(this.out.slice(from, from + 300))} err=${JSON.stringify(this.err.slice(-300))}`,
+        );
       await sleep(10);
     }
   }
@@ -276,7 +285,9 @@ export const newFds = (before: string[]) => fdTable().filter((f) => !before.incl
 
 /** Slots whose machine-wide registry entry names `id` (uid-registry.ts). */
 export function slotsOf(id: string): string[] {
-  return uidSlotEntries().filter((e) => e.id === id).map((e) => String(e.slot));
+  return uidSlotEntries()
+    .filter((e) => e.id === id)
+    .map((e) => String(e.slot));
 }
 
 function slotTakenByOther(t: BoxTrace): boolean {
@@ -296,7 +307,9 @@ const exists = (p: string) => {
 /** Everything a box may leave behind; [] when nothing is left. */
 export function leaksOf(t: BoxTrace): string[] {
   const problems: string[] = [];
-  const mounts = readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter((l) => l.includes(t.id));
+  const mounts = readFileSync('/proc/self/mountinfo', 'utf8')
+    .split('\n')
+    .filter((l) => l.includes(t.id));
   if (mounts.length) problems.push(`${t.id}: ${mounts.length} mount(s) left: ${mounts[0]}`);
   const cg = cgroupDirsNamed(t.id);
   if (cg.length) problems.push(`${t.id}: cgroup dir(s) left: ${cg.join(' ')}`);

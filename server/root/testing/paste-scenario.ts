@@ -112,12 +112,20 @@ export function leftoversOf(records: SandboxRecord[]): string[] {
   return out;
 }
 
-async function startServer(args: string[], nodeArgs: string[] = [], env: Record<string, string> = {}): Promise<{ child: ChildProcessWithoutNullStreams; url: string; log: () => string }> {
+async function startServer(
+  args: string[],
+  nodeArgs: string[] = [],
+  env: Record<string, string> = {},
+): Promise<{ child: ChildProcessWithoutNullStreams; url: string; log: () => string }> {
   const entry = fileURLToPath(new URL('../compose.ts', import.meta.url));
-  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', '--import', LOOP_PROBE, entry, '--port', '0', '--static-dir', '/nonexistent/out', ...args], {
-    cwd: ROOT,
-    env: { ...process.env, ...env },
-  });
+  const child = spawn(
+    process.execPath,
+    [...nodeArgs, '--import', 'tsx', '--import', LOOP_PROBE, entry, '--port', '0', '--static-dir', '/nonexistent/out', ...args],
+    {
+      cwd: ROOT,
+      env: { ...process.env, ...env },
+    },
+  );
   let out = '';
   child.stdout.on('data', (d) => (out += d));
   child.stderr.on('data', (d) => (out += d));
@@ -150,7 +158,12 @@ async function healthProbe(url: string, gapMs: number): Promise<() => Promise<Pr
     const done = new Promise<void>((r) => p.once('exit', () => r()));
     p.stdin.end();
     await done;
-    return JSON.parse(out.split('\n').filter((l) => l.startsWith('{')).at(-1) ?? '{"samples":[],"at":[],"late":[],"errors":-1}');
+    return JSON.parse(
+      out
+        .split('\n')
+        .filter((l) => l.startsWith('{'))
+        .at(-1) ?? '{"samples":[],"at":[],"late":[],"errors":-1}',
+    );
   };
 }
 
@@ -203,15 +216,19 @@ export async function runPaste(p: PasteParams, log: (l: string) => void = () => 
     let seen = reader.binary.length;
     let carry = '';
     try {
-      await reader.until(() => {
-        for (; seen < reader.binary.length && counted === null; seen++) {
-          const text = carry + reader.binary[seen]!.toString('latin1');
-          const m = /(\d+)\r\n/.exec(text);
-          if (m) counted = Number(m[1]);
-          carry = text.slice(-24);
-        }
-        return counted !== null;
-      }, p.readTimeoutMs ?? 300_000, 'wc -c to print its count');
+      await reader.until(
+        () => {
+          for (; seen < reader.binary.length && counted === null; seen++) {
+            const text = carry + reader.binary[seen]!.toString('latin1');
+            const m = /(\d+)\r\n/.exec(text);
+            if (m) counted = Number(m[1]);
+            carry = text.slice(-24);
+          }
+          return counted !== null;
+        },
+        p.readTimeoutMs ?? 300_000,
+        'wc -c to print its count',
+      );
     } catch (err) {
       log(`paste: ${(err as Error).message.slice(0, 300)}`);
     }
@@ -232,14 +249,23 @@ export async function runPaste(p: PasteParams, log: (l: string) => void = () => 
       resumedNotice: stuck.of('error').some((m) => m.code === 'input_resumed'),
     };
     // SIGTERM with the stuck box still holding a full queue.
-    const exited = new Promise<{ code: number | null; signal: string | null }>((r) => srv.child.once('exit', (code, signal) => r({ code, signal })));
+    const exited = new Promise<{ code: number | null; signal: string | null }>((r) =>
+      srv.child.once('exit', (code, signal) => r({ code, signal })),
+    );
     const ts = performance.now();
     srv.child.kill('SIGTERM');
     const timeout = sleep(10_000).then(() => null);
     const ex = await Promise.race([exited, timeout]);
     const sigMs = performance.now() - ts;
     if (!ex) srv.child.kill('SIGKILL');
-    const closeCodes = await Promise.all(clients.map((c) => c.waitClose(3000).then((x) => x.code, () => -1)));
+    const closeCodes = await Promise.all(
+      clients.map((c) =>
+        c.waitClose(3000).then(
+          (x) => x.code,
+          () => -1,
+        ),
+      ),
+    );
     return {
       params: p,
       health,

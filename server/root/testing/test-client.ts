@@ -9,7 +9,11 @@ import { fakeFactory, type FakeOptions } from '../../engine/testing/fake-sandbox
 import { startServer, type StartServerOptions } from '../compose.ts';
 
 /** A server on a free loopback port backed by FakeSandbox, closed when the test ends. */
-export async function start(t: TestContext, config: Partial<ServerConfig> = {}, extra: Partial<StartServerOptions> & { fake?: FakeOptions } = {}) {
+export async function start(
+  t: TestContext,
+  config: Partial<ServerConfig> = {},
+  extra: Partial<StartServerOptions> & { fake?: FakeOptions } = {},
+) {
   const fake = fakeFactory(extra.fake);
   const logs: string[] = [];
   const srv = await startServer({
@@ -53,8 +57,16 @@ export function rawUpgrade(url: string, headers: Record<string, string>, path = 
   const u = new URL(url);
   return new Promise((resolve, reject) => {
     const req = request({
-      host: u.hostname, port: u.port, path,
-      headers: { Connection: 'Upgrade', Upgrade: 'websocket', 'Sec-WebSocket-Version': '13', 'Sec-WebSocket-Key': 'dGhlIHNhbXBsZSBub25jZQ==', ...headers },
+      host: u.hostname,
+      port: u.port,
+      path,
+      headers: {
+        Connection: 'Upgrade',
+        Upgrade: 'websocket',
+        'Sec-WebSocket-Version': '13',
+        'Sec-WebSocket-Key': 'dGhlIHNhbXBsZSBub25jZQ==',
+        ...headers,
+      },
     });
     req.on('upgrade', (res, socket) => {
       socket.destroy();
@@ -147,7 +159,11 @@ export class TestClient {
       const timer = setTimeout(() => {
         clearInterval(poll);
         this.waiters.delete(check);
-        reject(new Error(`timed out waiting for ${what}; output tail: ${JSON.stringify(this.tail.slice(-300))}; order: ${this.order.slice(-12).join(' ')}`));
+        reject(
+          new Error(
+            `timed out waiting for ${what}; output tail: ${JSON.stringify(this.tail.slice(-300))}; order: ${this.order.slice(-12).join(' ')}`,
+          ),
+        );
       }, ms);
       this.waiters.add(check);
     });

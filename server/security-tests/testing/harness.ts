@@ -182,7 +182,12 @@ export function answers(lines: string[], kind: string): Map<string, string> {
 
 // ---- kernel-side reads -------------------------------------------------------------------------------------
 
-interface CgMount { mountPoint: string; root: string; fstype: string; superOpts: string[] }
+interface CgMount {
+  mountPoint: string;
+  root: string;
+  fstype: string;
+  superOpts: string[];
+}
 
 function cgroupMounts(): CgMount[] {
   const out: CgMount[] = [];
@@ -191,7 +196,8 @@ function cgroupMounts(): CgMount[] {
     if (!post) continue;
     const f = pre.split(' ');
     const [fstype, , superOpts = ''] = post.split(' ');
-    if (fstype === 'cgroup' || fstype === 'cgroup2') out.push({ mountPoint: f[4] ?? '', root: f[3] ?? '', fstype, superOpts: superOpts.split(',') });
+    if (fstype === 'cgroup' || fstype === 'cgroup2')
+      out.push({ mountPoint: f[4] ?? '', root: f[3] ?? '', fstype, superOpts: superOpts.split(',') });
   }
   return out;
 }
@@ -213,9 +219,10 @@ function cgroupCandidates(id: string): string[] {
   const out: string[] = [];
   for (const line of fs.readFileSync('/proc/self/cgroup', 'utf8').trim().split('\n')) {
     const [hier, ctrls = '', cgPath = ''] = line.split(':');
-    const mnt = hier === '0'
-      ? mounts.find((m) => m.fstype === 'cgroup2')
-      : mounts.find((m) => m.fstype === 'cgroup' && ctrls.split(',').some((c) => m.superOpts.includes(c)));
+    const mnt =
+      hier === '0'
+        ? mounts.find((m) => m.fstype === 'cgroup2')
+        : mounts.find((m) => m.fstype === 'cgroup' && ctrls.split(',').some((c) => m.superOpts.includes(c)));
     if (!mnt) continue;
     const own = path.join(mnt.mountPoint, path.relative(mnt.root, cgPath));
     out.push(path.join(own, 'boxlab', id));

@@ -4,8 +4,26 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 
 export const ID = 'bx-0123456789ab';
-export const HOST_NS = { pid: 4026531836, mnt: 4026531832, uts: 4026531838, ipc: 4026531839, net: 4026531833, user: 4026531837, cgroup: 4026531835, time: 4026531834 };
-export const BOX_NS = { pid: 4026532181, mnt: 4026532178, uts: 4026532179, ipc: 4026532180, net: 4026532183, user: 4026532177, cgroup: 4026532182, time: 4026531834 };
+export const HOST_NS = {
+  pid: 4026531836,
+  mnt: 4026531832,
+  uts: 4026531838,
+  ipc: 4026531839,
+  net: 4026531833,
+  user: 4026531837,
+  cgroup: 4026531835,
+  time: 4026531834,
+};
+export const BOX_NS = {
+  pid: 4026532181,
+  mnt: 4026532178,
+  uts: 4026532179,
+  ipc: 4026532180,
+  net: 4026532183,
+  user: 4026532177,
+  cgroup: 4026532182,
+  time: 4026531834,
+};
 export const PIDS = { server: 100, namespacedParent: 200, init: 201 };
 /** A secret outside the box: no sample may ever contain it. */
 export const SECRET = 'TOPSECRET-host-file';
@@ -18,9 +36,21 @@ const put = (p: string, text: string) => {
 function status(name: string, state: string, pid: number, ppid: number, nspid: number[], threads = 1): string {
   // Recorded from a real box (Linux 6.18), trimmed to the lines around the ones the sampler reads.
   return [
-    `Name:\t${name}`, 'Umask:\t0022', `State:\t${state}`, `Tgid:\t${pid}`, 'Ngid:\t0', `Pid:\t${pid}`, `PPid:\t${ppid}`,
-    'TracerPid:\t0', 'Uid:\t1105068032\t1105068032\t1105068032\t1105068032', 'Gid:\t1105068032\t1105068032\t1105068032\t1105068032',
-    `NStgid:\t${nspid.join('\t')}`, `NSpid:\t${nspid.join('\t')}`, `NSpgid:\t${nspid.join('\t')}`, `Threads:\t${threads}`, '',
+    `Name:\t${name}`,
+    'Umask:\t0022',
+    `State:\t${state}`,
+    `Tgid:\t${pid}`,
+    'Ngid:\t0',
+    `Pid:\t${pid}`,
+    `PPid:\t${ppid}`,
+    'TracerPid:\t0',
+    'Uid:\t1105068032\t1105068032\t1105068032\t1105068032',
+    'Gid:\t1105068032\t1105068032\t1105068032\t1105068032',
+    `NStgid:\t${nspid.join('\t')}`,
+    `NSpid:\t${nspid.join('\t')}`,
+    `NSpgid:\t${nspid.join('\t')}`,
+    `Threads:\t${threads}`,
+    '',
   ].join('\n');
 }
 
@@ -50,7 +80,10 @@ export function makeFixture(): Fixture {
     mkdirSync(join(proc, 'self/ns'), { recursive: true });
     symlinkSync(`${k}:[${v}]`, join(proc, 'self/ns', k));
   }
-  put(join(proc, 'self/mountinfo'), '1 0 8:1 / / rw - ext4 /dev/sda1 rw\n2 1 0:5 / /proc rw - proc proc rw\n3 1 0:6 / /sys rw - sysfs sysfs rw\n');
+  put(
+    join(proc, 'self/mountinfo'),
+    '1 0 8:1 / / rw - ext4 /dev/sda1 rw\n2 1 0:5 / /proc rw - proc proc rw\n3 1 0:6 / /sys rw - sysfs sysfs rw\n',
+  );
   const proc1 = (pid: number, st: string, cmd: string, children: Record<number, number[]> = {}) => {
     put(join(proc, `${pid}/status`), st);
     put(join(proc, `${pid}/cmdline`), cmd);
@@ -97,7 +130,10 @@ export function makeFixture(): Fixture {
 }
 
 /** A recorded cgroup tree (v1 hybrid or pure v2) under `root`, laid out where the engine's cgroup code looks. */
-export function makeCgroupTree(root: string, version: 1 | 2): { mountinfo: string; selfCgroup: string; fsRoot: string; dirs: Record<string, string> } {
+export function makeCgroupTree(
+  root: string,
+  version: 1 | 2,
+): { mountinfo: string; selfCgroup: string; fsRoot: string; dirs: Record<string, string> } {
   const fixtures = new URL('../../engine/cgroups/testing/fixtures/', import.meta.url);
   const read = (n: string) => readFileSync(new URL(n, fixtures), 'utf8');
   const fsRoot = join(root, `cg-v${version}`);
@@ -120,7 +156,7 @@ export function makeCgroupTree(root: string, version: 1 | 2): { mountinfo: strin
     put(join(dirs.pids, 'pids.max'), '128\n');
     return { mountinfo: read('host-v1-mountinfo.txt'), selfCgroup: read('host-v1-cgroup.txt'), fsRoot, dirs };
   }
-  const dir = join(fsRoot, 'sys/fs/cgroup/boxlab', ID) // v2 without systemd: the documented subtree;
+  const dir = join(fsRoot, 'sys/fs/cgroup/boxlab', ID); // v2 without systemd: the documented subtree;
   put(join(fsRoot, 'sys/fs/cgroup/cgroup.controllers'), 'cpuset cpu io memory hugetlb pids rdma misc\n');
   put(join(dir, 'memory.current'), '1204224\n');
   put(join(dir, 'memory.max'), 'max\n');

@@ -79,9 +79,7 @@ export class FakeKernel {
 
   private mountOf(p: string): FakeMount {
     const r = this.rel(p);
-    const m = this.mounts
-      .filter((x) => r === x.mount || r.startsWith(x.mount + '/'))
-      .sort((a, b) => b.mount.length - a.mount.length)[0];
+    const m = this.mounts.filter((x) => r === x.mount || r.startsWith(x.mount + '/')).sort((a, b) => b.mount.length - a.mount.length)[0];
     if (!m) throw SyscallError.of({ syscall: 'mkdir', code: 'EPERM', path: p, message: `EPERM: not a cgroupfs: ${p}` });
     return m;
   }
@@ -120,7 +118,12 @@ export class FakeKernel {
           });
           if (swap) Object.assign(f, { 'memory.memsw.limit_in_bytes': '9223372036854771712\n', 'memory.memsw.usage_in_bytes': '0\n' });
         }
-        if (c === 'cpu') Object.assign(f, { 'cpu.cfs_period_us': '100000\n', 'cpu.cfs_quota_us': '-1\n', 'cpu.stat': 'nr_periods 0\nnr_throttled 0\nthrottled_time 0\n' });
+        if (c === 'cpu')
+          Object.assign(f, {
+            'cpu.cfs_period_us': '100000\n',
+            'cpu.cfs_quota_us': '-1\n',
+            'cpu.stat': 'nr_periods 0\nnr_throttled 0\nthrottled_time 0\n',
+          });
         if (c === 'cpuacct') f['cpuacct.usage'] = '0\n';
         if (c === 'pids' && !isRoot) Object.assign(f, { 'pids.max': 'max\n', 'pids.current': '0\n' });
         if (c === 'freezer' && !isRoot) f['freezer.state'] = 'THAWED\n';
@@ -154,7 +157,8 @@ export class FakeKernel {
   }
 
   async rmdir(p: string): Promise<void> {
-    const err = (code: keyof typeof os.constants.errno) => SyscallError.of({ syscall: 'rmdir', code, path: p, message: `${code}: rmdir ${p}` });
+    const err = (code: keyof typeof os.constants.errno) =>
+      SyscallError.of({ syscall: 'rmdir', code, path: p, message: `${code}: rmdir ${p}` });
     if (!fs.existsSync(p)) throw err('ENOENT');
     const left = this.busy.get(this.rel(p)) ?? 0;
     if (left > 0) {
