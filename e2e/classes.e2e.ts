@@ -104,7 +104,11 @@ test('create a class in the dashboard, join it by code with a name, see the name
   console.log(`# dashboard showed the passed step ${Date.now() - t0} ms after the learner's page did`);
   await teacher.screenshot({ path: `${outDir}/class-dashboard.png` });
 
-  // The playground from this same address: over the per-address cap, and the page says which limit.
+  // The playground from this same address: over the per-address cap, and the page says which limit. The cap is held
+  // by the instructor's own terminal, which the dashboard makes on its own time: wait for it (a full run raced it).
+  const held = () => server.manager.sessions().some((s) => s.perClient);
+  for (const end = Date.now() + 20_000; !held() && Date.now() < end; ) await new Promise((r) => setTimeout(r, 100));
+  assert.ok(held(), "the instructor's terminal holds this address's one playground box");
   const anon = await page('anon');
   await anon.goto(server.url);
   await anon.click('[data-testid=start]');
