@@ -82,7 +82,8 @@ export async function roomTables(prefix: string): Promise<string[]> {
 
 /** Removes every namespace and host link starting with the prefix (what a killed run left). Returns what it removed. */
 export async function sweepRooms(prefix: string): Promise<{ namespaces: string[]; links: string[] }> {
-  if (!/^[a-z][a-z0-9]{1,9}$/.test(prefix)) throw new Error(`sweepRooms: refusing the prefix "${prefix}"`);
+  // A room's id (prefix + 4 hex) is a prefix too: up to 14 characters.
+  if (!/^[a-z][a-z0-9]{1,13}$/.test(prefix)) throw new Error(`sweepRooms: refusing the prefix "${prefix}"`);
   const namespaces = await roomNamespaces(prefix);
   // Deleting a namespace deletes its veth ends, and with them their peers on the host.
   for (const ns of namespaces) await ip('netns', 'del', ns).catch(() => {});
