@@ -78,7 +78,8 @@ test('a room of 30 behind one NAT: join by code over HTTPS, one step each, live 
     browsers.push(ib);
     const teacher = await (await ib.browser.newContext({ viewport: { width: 1600, height: 1000 }, acceptDownloads: true })).newPage();
     teacher.on('pageerror', (e) => console.log(`# instructor page error: ${e.message}`));
-    await teacher.goto(`${base}/classroom`);
+    // Typed into before the page is hydrated, the token would be lost: a person is slower than networkidle.
+    await teacher.goto(`${base}/classroom`, { waitUntil: 'networkidle' });
     await teacher.fill('[data-testid=token]', TOKEN);
     await teacher.click('[data-testid=sign-in] button[type=submit]');
     await teacher.click('[data-testid=new-class]');
@@ -103,9 +104,11 @@ test('a room of 30 behind one NAT: join by code over HTTPS, one step each, live 
       browsers.push(b);
       const p = await b.browser.newPage();
       p.on('pageerror', (e) => console.log(`# ${names[i]} page error: ${e.message}`));
-      await p.goto(`${base}/join`);
+      await p.goto(`${base}/join`, { waitUntil: 'networkidle' });
       await p.fill('[data-testid=join-code]', code.toLowerCase());
       await p.fill('[data-testid=join-name]', names[i]!);
+      // The page looked the code up (GET /api/join/<code>) and names the class: the learner knows it is the right one.
+      await p.waitForSelector('[data-testid=join-class-name]:has-text("Room 30")', { timeout: 30_000 });
       pages[i] = p;
     }));
 
