@@ -51,6 +51,8 @@ const pct = (xs: number[], p: number): number => {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)] ?? Number.NaN;
 };
+/** Every box the room made (ids and host pids), checked for leftovers by the last test. */
+const boxes = new Map<string, number[]>();
 const load = (): string => loadavg().map((x) => x.toFixed(2)).join(' ');
 
 test('a room of 30 behind one NAT: join by code over HTTPS, one step each, live dashboard, broadcast, end, CSV', { skip, timeout: 300_000 }, async (t: TestContext) => {
@@ -178,6 +180,11 @@ test('a room of 30 behind one NAT: join by code over HTTPS, one step each, live 
     assert.deepEqual([...learnerAddrs], [room.natAddress], 'every learner came through the NAT');
     assert.ok([...addrs].every((a) => a === room!.natAddress || a === room!.instructor.address), `only the NAT and the instructor: ${[...addrs].join(' ')}`);
 
+    for (const { session } of srv.manager.sessions()) {
+      if (session.sandbox) boxes.set(session.sandbox.id, [session.sandbox.pids.namespacedParent, session.sandbox.pids.init]);
+    }
+    assert.ok(boxes.size >= LEARNERS, `${boxes.size} boxes`);
+
     // One lesson step each: the solution typed, the server's check on the real box turns green.
     await Promise.all([
       ...pages.map(async (p) => {
@@ -246,6 +253,19 @@ test('the room left nothing behind: namespaces, host links, boxes', { skip }, as
   assert.deepEqual(readRecords(RUN).map((r) => r.id), [], `no box record under ${RUN}`);
   const mounts = readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter((l) => l.includes(`${RUN}/`));
   assert.deepEqual(mounts, [], `no mount under ${RUN}`);
+  assert.ok(boxes.size >= LEARNERS, 'the room test recorded its boxes');
+  // cgroup v1 has a directory per controller, v2 one: none may still hold a box of this room; none of their processes lives.
+  const roots = existsSync('/sys/fs/cgroup/cgroup.controllers') ? ['/sys/fs/cgroup'] : readdirSync('/sys/fs/cgroup').map((c) => join('/sys/fs/cgroup', c));
+  const cgroupsLeft = [...boxes.keys()].flatMap((id) => roots.map((r) => join(r, 'boxlab', id)).filter((d) => existsSync(d)));
+  assert.deepEqual(cgroupsLeft, [], 'no cgroup of a box left');
+  const alive = [...boxes.values()].flat().filter((pid) => {
+    try {
+      return process.kill(pid, 0);
+    } catch {
+      return false;
+    }
+  });
+  assert.deepEqual(alive, [], 'no process of a box left');
   const sandboxes = join(RUN, 'sandboxes');
   assert.deepEqual(existsSync(sandboxes) ? readdirSync(sandboxes) : [], [], 'no sandbox directory');
 });
