@@ -83,17 +83,22 @@ test('create a class in the dashboard, join it by code with a name, see the name
   await zoe.waitForFunction(() => document.querySelector('[data-testid=step-0]')?.getAttribute('data-state') === 'passed', undefined, { timeout: 30_000 });
 
   // The dashboard: the roster and the live sessions table show her name, not "learner 611b".
-  await teacher.waitForSelector('[data-testid=roster-name]:has-text("Zoë Learner")', { timeout: 10_000 });
+  await teacher.waitForSelector('[data-testid=roster-name]:has-text("Zoë Learner")', { timeout: 20_000 });
   const sid = await zoe.evaluate(() => window.__boxlab?.client.getView().sessionId ?? '');
-  await teacher.waitForSelector(`[data-testid=session-row][data-session="${sid}"][data-name="Zoë Learner"]`, { timeout: 10_000 });
+  await teacher.waitForSelector(`[data-testid=session-row][data-session="${sid}"][data-name="Zoë Learner"]`, { timeout: 20_000 });
   assert.doesNotMatch((await teacher.textContent('[data-testid=sessions]')) ?? '', /learner [0-9a-f]{4}\b/);
+  // Live: the roster shows her passed step and the sessions table her lesson, within a few polls.
+  const t0 = Date.now();
+  await teacher.waitForSelector('[data-testid=roster-row]:has-text("Zoë Learner") [data-testid=roster-step][data-state=passed]', { timeout: 20_000 });
+  await teacher.waitForSelector(`[data-testid=session-row][data-session="${sid}"] [data-testid=row-lesson]:has-text("x-ray")`, { timeout: 20_000 });
+  console.log(`# dashboard showed the passed step ${Date.now() - t0} ms after the learner's page did`);
   await teacher.screenshot({ path: `${outDir}/class-dashboard.png` });
 
   // The playground from this same address: over the per-address cap, and the page says which limit.
   const anon = await page('anon');
   await anon.goto(server.url);
   await anon.click('[data-testid=start]');
-  await anon.waitForSelector('[data-testid=refusal][data-reason=client_full]', { timeout: 10_000 });
+  await anon.waitForSelector('[data-testid=refusal][data-reason=client_full]', { timeout: 20_000 });
   const words = (await anon.textContent('[data-testid=overlay]')) ?? '';
   assert.match(words, /Too many sandboxes from this network/);
   assert.match(words, /already has 1 playground sandbox,/);
@@ -110,10 +115,10 @@ test('create a class in the dashboard, join it by code with a name, see the name
   await waitForPhase(back, 'running', 30_000);
   await back.waitForFunction(() => document.querySelector('[data-testid=step-0]')?.getAttribute('data-state') === 'passed', undefined, { timeout: 15_000 });
   await teacher.waitForFunction(() => document.querySelectorAll('[data-testid=roster-name]').length === 1
-    && document.querySelector('[data-testid=roster-name]')?.textContent === 'Zoë Learner', undefined, { timeout: 10_000 });
+    && document.querySelector('[data-testid=roster-name]')?.textContent === 'Zoë Learner', undefined, { timeout: 20_000 });
   const newSid = await back.evaluate(() => window.__boxlab?.client.getView().sessionId ?? '');
   assert.notEqual(newSid, sid);
-  await teacher.waitForSelector(`[data-testid=session-row][data-session="${newSid}"][data-name="Zoë Learner"]`, { timeout: 10_000 });
+  await teacher.waitForSelector(`[data-testid=session-row][data-session="${newSid}"][data-name="Zoë Learner"]`, { timeout: 20_000 });
 
   // Export: the CSV downloads with her row; End class: her box closes, the class is archived and still exportable.
   const [download] = await Promise.all([teacher.waitForEvent('download'), teacher.click('[data-testid=export-csv]')]);
@@ -124,11 +129,11 @@ test('create a class in the dashboard, join it by code with a name, see the name
   // The cap can be raised while the class is open.
   teacher.once('dialog', (d) => void d.accept('45'));
   await teacher.click('[data-testid=raise-cap]');
-  await teacher.waitForSelector('[data-testid=class-detail] :text("1/45 learners")', { timeout: 10_000 });
+  await teacher.waitForSelector('[data-testid=class-detail] :text("1/45 learners")', { timeout: 20_000 });
   teacher.once('dialog', (d) => void d.accept());
   await teacher.click('[data-testid=end-this-class]');
   await back.waitForFunction(() => window.__boxlab?.client.getView().phase === 'ended', undefined, { timeout: 15_000 });
-  await teacher.waitForSelector('[data-testid=archived]', { timeout: 10_000 });
+  await teacher.waitForSelector('[data-testid=archived]', { timeout: 20_000 });
   assert.equal(await teacher.locator('[data-testid=class-chip]').count(), 0, 'no open class left');
   assert.equal(await teacher.locator('[data-testid=projector]').count(), 0, 'an archived class has no projector');
   assert.equal(await teacher.locator('[data-testid=end-this-class]').count(), 0, 'nor an end button');

@@ -36,7 +36,7 @@ export function Roster({ detail, lessons }: { detail: ClassDetail; lessons: Less
                     const s = m.steps.find((x) => x.slug === c.slug && x.step === c.step);
                     const state = s?.passedAt ? 'bg-ok' : s?.openedAt ? 'bg-warn' : 'bg-line';
                     const tip = `${c.lesson} · ${c.step + 1}. ${c.title}${s?.openedAt ? ` · opened ${time(s.openedAt)}` : ''}${s?.passedAt ? ` · passed ${time(s.passedAt)}` : ''}`;
-                    return <span key={`${c.slug}#${c.step}`} title={tip} className={`inline-block h-3 w-3 rounded-sm ${state}`} />;
+                    return <span key={`${c.slug}#${c.step}`} title={tip} data-testid="roster-step" data-state={s?.passedAt ? 'passed' : s?.openedAt ? 'opened' : 'none'} className={`inline-block h-3 w-3 rounded-sm ${state}`} />;
                   })}
                 </div>
               </td>
