@@ -200,10 +200,11 @@ test('a room of 30 behind one NAT: join by code over HTTPS, one step each, live 
       }),
     ]);
 
-    // The dashboard, live: every name, each with its step done.
+    // The dashboard, live: every name, each with its first step passed (its square) and done 1 of the lesson's steps.
     await teacher.waitForFunction((n) => {
       const rows = [...document.querySelectorAll('[data-testid=roster-row]')];
-      return rows.length === n && rows.every((r) => /^1\//.test(r.querySelector('td:nth-child(2)')?.textContent ?? ''));
+      return rows.length === n && rows.every((r) => r.querySelector('[data-testid=roster-step]')?.getAttribute('data-state') === 'passed'
+        && /^1\//.test(r.querySelector('td:nth-child(2)')?.textContent ?? ''));
     }, LEARNERS, { timeout: 60_000 });
     const shown = await teacher.locator('[data-testid=roster-name]').allTextContents();
     assert.deepEqual(shown.sort(), [...names].sort());
