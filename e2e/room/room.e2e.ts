@@ -116,8 +116,11 @@ test('a room of 30 behind one NAT: join by code over HTTPS, one step each, live 
     }));
 
     // The protocol clients' helpers stand ready in their namespaces (a page's browser is already running too).
-    const via = await Promise.all(room.learners.slice(BROWSERS).map((l) => connectorIn(l.name)));
-    connectors.push(...via);
+    const via = await Promise.all(room.learners.slice(BROWSERS).map(async (l) => {
+      const c = await connectorIn(l.name);
+      connectors.push(c); // closed in finally even if another one fails to start
+      return c;
+    }));
 
     // 30 join at once. Join-to-prompt: a page from its Join click to the prompt on its screen (the resume code and
     // the lesson's Start between); a protocol client from its sockets (made at once by its standing helper) to the prompt.
