@@ -4,7 +4,7 @@ import { request } from 'node:http';
 import type { TLSSocket } from 'node:tls';
 import { WebSocket } from 'ws';
 import { FLOW } from '../../server/protocol/messages.ts';
-import { connectFrom, pinnedTls } from './connect.ts';
+import { connectFrom, pinnedTls, type Connector } from './connect.ts';
 
 export interface LearnerTarget {
   /** Address (or name) and port of the server as the room reaches it. */
@@ -46,14 +46,16 @@ function post(socket: TLSSocket, host: string, path: string, body: string): Prom
 /**
  * Joins from namespace `ns` with a display name; resolves once the WebSocket is open. `request`: what asks for the
  * box (default POST /api/session {name}; a class member: POST /api/join {code, name}, whose answer has the same fields).
+ * `via`: a standing helper in `ns` (connectorIn) makes the sockets; without it a helper is started for them.
  */
 export async function joinFrom(
   ns: string,
   to: LearnerTarget,
   name: string,
   request = { path: '/api/session', body: JSON.stringify({ name }) },
+  via?: Connector,
 ): Promise<ProtocolLearner> {
-  const [a, b] = await connectFrom(ns, to.host, to.port, 2);
+  const [a, b] = via ? await via.connect(to.host, to.port, 2) : await connectFrom(ns, to.host, to.port, 2);
   if (!a || !b) throw new Error(`[${ns}] connectFrom gave fewer than 2 sockets`);
   const sockets = performance.now();
   const hostHeader = `${to.host.includes(':') ? `[${to.host}]` : to.host}:${to.port}`;

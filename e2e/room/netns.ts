@@ -10,7 +10,7 @@ const run = promisify(execFile);
 export interface RoomOptions {
   /** How many learner namespaces sit behind the NAT. */
   learners: number;
-  /** Names start with this (namespaces, host links, the nft table); at most 6 characters: link names are 15 at most. */
+  /** Names start with this (namespaces, host links, the nft table); at most 10 characters: prefix + 4 hex + 'u' is a host link, 15 at most. */
   prefix: string;
 }
 
@@ -103,7 +103,8 @@ export async function roomTables(prefix: string): Promise<string[]> {
 
 /** Removes every namespace and host link starting with the prefix (what a killed run left). Returns what it removed. */
 export async function sweepRooms(prefix: string): Promise<{ namespaces: string[]; links: string[] }> {
-  if (!/^[a-z][a-z0-9]{1,9}$/.test(prefix)) throw new Error(`sweepRooms: refusing the prefix "${prefix}"`);
+  // A room's id (prefix + 4 hex) is a prefix too: up to 14 characters.
+  if (!/^[a-z][a-z0-9]{1,13}$/.test(prefix)) throw new Error(`sweepRooms: refusing the prefix "${prefix}"`);
   const namespaces = await roomNamespaces(prefix);
   // Deleting a namespace deletes its veth ends, and with them their peers on the host.
   for (const ns of namespaces) await ip('netns', 'del', ns).catch(() => {});
@@ -126,7 +127,7 @@ async function freeSubnets(): Promise<{ lan: string; link: string }> {
 }
 
 export async function createRoom(opts: RoomOptions): Promise<Room> {
-  if (!/^[a-z][a-z0-9]{1,5}$/.test(opts.prefix)) throw new Error(`createRoom: prefix "${opts.prefix}" must be 2-6 of a-z0-9`);
+  if (!/^[a-z][a-z0-9]{1,9}$/.test(opts.prefix)) throw new Error(`createRoom: prefix "${opts.prefix}" must be 2-10 of a-z0-9`);
   if (!(opts.learners >= 1 && opts.learners <= 240)) throw new Error('createRoom: 1..240 learners');
   const id = `${opts.prefix}${randomBytes(2).toString('hex')}`;
   const uplinkHost = `${id}u`;
