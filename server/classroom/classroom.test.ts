@@ -4,41 +4,18 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type fsT from 'node:fs';
 import type { SandboxHandle } from '../engine/types.ts';
 import type { BoxProbe } from '../lessons/probe.ts';
-import type { FakeSandbox } from '../engine/testing/fake-sandbox.ts';
 import { TestClient, http, newSession, rawUpgrade, start } from '../root/testing/test-client.ts';
 import { MiB } from '../protocol/size.ts';
+import { fileProbe, typedInto } from '../lessons/testing/fake-file-probe.ts';
 
 const TOKEN = 'instructor-token-for-tests-0123456789';
 const LEARNER = 'L'.repeat(43);
 
 /** Just enough of a probe for the first step of xray-tour: /root/hello.txt exists once the learner typed the command. */
-function fakeProbe(sb: SandboxHandle): BoxProbe {
-  const typed = () => Buffer.concat((sb as FakeSandbox).input).toString();
-  const has = () => typed().includes('echo hello > /root/hello.txt');
-  const st = { isFile: () => true, isCharacterDevice: () => false, size: 6, mode: 0o644, uid: 0 } as unknown as fsT.Stats;
-  return {
-    id: sb.id,
-    initPid: sb.pids.init,
-    events: [],
-    processes: () => [],
-    upperStat: (rel) => (rel === '/root/hello.txt' && has() ? st : null),
-    lowerStat: () => null,
-    readUpper: (rel) => (rel === '/root/hello.txt' && has() ? { data: Buffer.from('hello\n'), stat: st } : null),
-    procText: () => '',
-    hostText: () => '',
-    stats: () => sb.stats(),
-    cgroupSubtree: () => sb.cgroupSubtree(),
-    cgroupText: () => '',
-    inNamespace: async () => '',
-    nsInode: () => 0,
-    boxDirId: () => null,
-    rootIdOf: () => null,
-    cwdOutside: () => null,
-  };
-}
+const fakeProbe = (sb: SandboxHandle): BoxProbe =>
+  fileProbe(sb, '/root/hello.txt', 'hello\n', () => typedInto(sb).includes('echo hello > /root/hello.txt'));
 
 async function setup(t: TestContext) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'boxlab-class-'));

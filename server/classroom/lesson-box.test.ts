@@ -4,11 +4,11 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type fsT from 'node:fs';
 import type { SandboxHandle } from '../engine/types.ts';
 import type { BoxProbe } from '../lessons/probe.ts';
 import { TestClient, http, newSession, start } from '../root/testing/test-client.ts';
 import { MiB } from '../protocol/size.ts';
+import { fileProbe } from '../lessons/testing/fake-file-probe.ts';
 
 const TOKEN = 'instructor-token-for-tests-0123456789';
 
@@ -72,26 +72,13 @@ function timedProbe(sb: SandboxHandle): BoxProbe {
     const n = out.split('echo hello > /root/hello.txt').length - 1;
     if (n > seen) (seen = n), (ctimeMs = Date.now());
   });
-  const st = () => ({ isFile: () => true, isCharacterDevice: () => false, size: 6, mode: 0o644, uid: 0, ctimeMs }) as unknown as fsT.Stats;
-  return {
-    id: sb.id,
-    initPid: sb.pids.init,
-    events: [],
-    processes: () => [],
-    upperStat: (rel) => (rel === '/root/hello.txt' && ctimeMs !== null ? st() : null),
-    lowerStat: () => null,
-    readUpper: (rel) => (rel === '/root/hello.txt' && ctimeMs !== null ? { data: Buffer.from('hello\n'), stat: st() } : null),
-    procText: () => '',
-    hostText: () => '',
-    stats: () => sb.stats(),
-    cgroupSubtree: () => sb.cgroupSubtree(),
-    cgroupText: () => '',
-    inNamespace: async () => '',
-    nsInode: () => 0,
-    boxDirId: () => null,
-    rootIdOf: () => null,
-    cwdOutside: () => null,
-  };
+  return fileProbe(
+    sb,
+    '/root/hello.txt',
+    'hello\n',
+    () => ctimeMs !== null,
+    () => ctimeMs,
+  );
 }
 
 test('a step ignores a file written before it opened (no ✗ for a leftover, no pass either); written in the step, it passes', async (t) => {

@@ -6,12 +6,11 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type fsT from 'node:fs';
 import type { SandboxHandle } from '../engine/types.ts';
 import type { BoxProbe } from '../lessons/probe.ts';
-import type { FakeSandbox } from '../engine/testing/fake-sandbox.ts';
 import { loadConfig } from '../web/config.ts';
 import { TestClient, http, newSession, start } from '../root/testing/test-client.ts';
+import { fileProbe, typedInto } from '../lessons/testing/fake-file-probe.ts';
 
 const EXAMPLE = fileURLToPath(new URL('../../examples/lesson-pack', import.meta.url));
 const TOKEN = 'instructor-token-for-tests-0123456789';
@@ -19,32 +18,8 @@ const AUTH = { Authorization: `Bearer ${TOKEN}` };
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** The first step of first-steps: /root/note.txt holds "boxlab" once the learner typed the command. */
-function fakeProbe(sb: SandboxHandle): BoxProbe {
-  const has = () =>
-    Buffer.concat((sb as FakeSandbox).input)
-      .toString()
-      .includes('echo boxlab > /root/note.txt');
-  const st = { isFile: () => true, isCharacterDevice: () => false, size: 7, mode: 0o644, uid: 0 } as unknown as fsT.Stats;
-  return {
-    id: sb.id,
-    initPid: sb.pids.init,
-    events: [],
-    processes: () => [],
-    upperStat: (rel) => (rel === '/root/note.txt' && has() ? st : null),
-    lowerStat: () => null,
-    readUpper: (rel) => (rel === '/root/note.txt' && has() ? { data: Buffer.from('boxlab\n'), stat: st } : null),
-    procText: () => '',
-    hostText: () => '',
-    stats: () => sb.stats(),
-    cgroupSubtree: () => sb.cgroupSubtree(),
-    cgroupText: () => '',
-    inNamespace: async () => '',
-    nsInode: () => 0,
-    boxDirId: () => null,
-    rootIdOf: () => null,
-    cwdOutside: () => null,
-  };
-}
+const fakeProbe = (sb: SandboxHandle): BoxProbe =>
+  fileProbe(sb, '/root/note.txt', 'boxlab\n', () => typedInto(sb).includes('echo boxlab > /root/note.txt'));
 
 async function until<T>(what: string, f: () => Promise<T | undefined>, ms = 5000): Promise<T> {
   const t0 = Date.now();
