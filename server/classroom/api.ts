@@ -12,7 +12,7 @@ import {
 import { WS_PATH, type CreateSessionResponse } from '../protocol/messages.ts';
 import { RESUME_HEADER } from '../protocol/classes.ts';
 import { learnerKey } from '../lessons/progress.ts';
-import { SECURITY_HEADERS, originAllowed, type RouteRequest, type RouteResponse } from '../sessions/routes.ts';
+import { SECURITY_HEADERS, originAllowed, readBodyText, sendJson, type RouteRequest, type RouteResponse } from '../sessions/routes.ts';
 import type { Course } from './course.ts';
 import { servePackFile } from './pack-files.ts';
 import { ClassApi, sendRefusal } from './class-api.ts';
@@ -38,28 +38,9 @@ function classApi(course: Course): ClassApi {
 const MAX_BODY = 4096;
 const LEARNER_RE = /^[A-Za-z0-9_-]{43}$/;
 
-export function sendJson(res: RouteResponse, status: number, body: unknown, extra: Record<string, string> = {}): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, {
-    ...SECURITY_HEADERS,
-    'Content-Type': 'application/json; charset=utf-8',
-    'Cache-Control': 'no-store',
-    'Content-Length': String(Buffer.byteLength(text)),
-    ...extra,
-  });
-  res.end(req(res).method === 'HEAD' ? undefined : text);
-}
-const req = (res: RouteResponse): RouteResponse['req'] => res.req;
-
 async function readJson(r: RouteRequest): Promise<{ ok: true; value: unknown } | { ok: false; status: 400 | 413 }> {
-  const chunks: Buffer[] = [];
-  let n = 0;
-  for await (const c of r) {
-    n += (c as Buffer).length;
-    if (n > MAX_BODY) return { ok: false, status: 413 };
-    chunks.push(c as Buffer);
-  }
-  const text = Buffer.concat(chunks).toString('utf8');
+  const text = await readBodyText(r, MAX_BODY);
+  if (text === null) return { ok: false, status: 413 };
   try {
     return { ok: true, value: text.trim() ? JSON.parse(text) : {} };
   } catch {

@@ -79,3 +79,28 @@ export interface SocketRoute<Grant extends { ok: true }> {
   authorize(req: RouteRequest): Grant | RouteRefusal;
   accept(ws: RouteSocket, grant: Grant): void;
 }
+
+/** A JSON answer with the security headers, never cached; a HEAD request gets the headers only. */
+export function sendJson(res: RouteResponse, status: number, body: unknown, extra: Record<string, string> = {}): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, {
+    ...SECURITY_HEADERS,
+    'Content-Type': 'application/json; charset=utf-8',
+    'Cache-Control': 'no-store',
+    'Content-Length': String(Buffer.byteLength(text)),
+    ...extra,
+  });
+  res.end(res.req.method === 'HEAD' ? undefined : text);
+}
+
+/** The request body as UTF-8, or null when it is longer than `max` bytes (read no further). */
+export async function readBodyText(req: RouteRequest, max: number): Promise<string | null> {
+  const chunks: Buffer[] = [];
+  let n = 0;
+  for await (const c of req) {
+    n += c.length;
+    if (n > max) return null;
+    chunks.push(Buffer.from(c.buffer, c.byteOffset, c.length));
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}

@@ -10,32 +10,13 @@ import {
   type RefusedResponse,
 } from '../protocol/messages.ts';
 import type { CreateResult, SessionManager } from '../sessions/manager.ts';
-import { SECURITY_HEADERS, originAllowed, type RouteHandler, type RouteRequest, type RouteResponse } from '../sessions/routes.ts';
+import { originAllowed, readBodyText, sendJson, type RouteHandler, type RouteRequest } from '../sessions/routes.ts';
 
 const MAX_BODY = 4096;
 
-export function json(res: RouteResponse, status: number, body: unknown, extra: Record<string, string> = {}): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, {
-    ...SECURITY_HEADERS,
-    'Content-Type': 'application/json; charset=utf-8',
-    'Cache-Control': 'no-store',
-    'Content-Length': String(Buffer.byteLength(text)),
-    ...extra,
-  });
-  res.end(text);
-}
-
-async function readBody(req: RouteRequest): Promise<string | null> {
-  const chunks: Buffer[] = [];
-  let n = 0;
-  for await (const c of req) {
-    n += (c as Buffer).length;
-    if (n > MAX_BODY) return null;
-    chunks.push(c as Buffer);
-  }
-  return Buffer.concat(chunks).toString('utf8');
-}
+/** JSON answers (sessions/routes.ts), under the name this file has always used. */
+export const json = sendJson;
+const readBody = (req: RouteRequest) => readBodyText(req, MAX_BODY);
 
 /** A refusal for a full server or client: its status and body (the root hands in the course's wording of it). */
 export type RefuseFull = (r: Extract<CreateResult, { reason: 'full' | 'client_full' | 'closing' }>) => {
