@@ -1,5 +1,6 @@
 // What covers the terminal when there is no live shell (Start, building, full, ended, errors); the bar for exit and reconnect.
 'use client';
+import { useEffect, useRef } from 'react';
 import type { ClientView } from '../terminal/client-types';
 import { secondsLeft, useNow } from './StatusPill';
 
@@ -36,6 +37,11 @@ export function Overlay({
 }) {
   const now = useNow(view.retryAt !== null);
   const left = secondsLeft(view.retryAt, now);
+  // autoFocus finds the button still disabled at hydration: focus it once it can be used.
+  const start = useRef<HTMLButtonElement>(null);
+  useEffect(() => {
+    if (mounted && view.phase === 'idle') start.current?.focus();
+  }, [mounted, view.phase]);
   switch (view.phase) {
     case 'idle':
       return (
@@ -51,6 +57,10 @@ export function Overlay({
               type="button"
               autoFocus
               onClick={actions.start}
+              // Until the page is hydrated and its client exists a click would do nothing: the button says so by
+              // being disabled (a click on the prerendered page was lost: e2e/class-playground failed 2 runs in 3).
+              disabled={!mounted}
+              ref={start}
               data-testid="start"
               className="mt-7 inline-flex h-12 items-center gap-2.5 rounded-xl bg-accent px-7 text-base font-semibold text-accent-fg shadow-lg shadow-accent/20 transition hover:brightness-110 active:translate-y-px"
             >
