@@ -293,7 +293,8 @@ export async function containerMainProcess(
       async () => {
         if (config.lab && built.cgroups?.version === 2) {
           const d = await built.cgroups.delegate(built.uidBase!, built.uidBase!);
-          if (d)
+          if (d?.skipped) delegated = `; no cgroup subtree for the box (${d.skipped})`;
+          else if (d)
             delegated = `; cgroup subtree delegated to the box's root (init/, children get ${d.controllers.join(' ') || 'no controllers'})`;
         }
         return nsInodes(deps, built.initPid!, NS_KINDS);

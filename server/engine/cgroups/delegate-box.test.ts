@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import { FakeKernel } from './testing/fake-kernel.ts';
 import { createCgroups, sweepCgroups } from './index.ts';
 import { fakeSystemd, MNT, optsFor } from './testing/fake-systemd.ts';
-import { MAX_DEPTH, MAX_DESCENDANTS } from './delegate-box.ts';
+import { MAX_DEPTH, MAX_DESCENDANTS, MOVE_DEADLINE_MS } from './delegate-box.ts';
 
 const LIM = { memoryBytes: 64 * 2 ** 20, cpuFraction: 0.25, pids: 20 };
 const BOX = `${MNT}/boxlab/box1`;
@@ -101,4 +101,36 @@ test('a learner subtree: killAll kills every level, remove rmdirs the children d
     (await k.tree(MNT)).filter((d) => d.includes('box2')),
     [],
   );
+});
+
+test('delegate: an exiting task that stays listed delays the move, then the box gets no subtree (nothing chowned)', async (t) => {
+  const { k, set } = await v2Box(t);
+  const io = k.io;
+  const write = io.write;
+  // pid 201 is exiting: the kernel accepts the write and leaves it where it is (PF_EXITING).
+  io.write = async (p, data) => {
+    if (p.endsWith('/init/cgroup.procs') && data === '201') return;
+    await write(p, data);
+  };
+  const t0 = Date.now();
+  const d = await set.delegate(7, 7);
+  assert.match(d?.skipped ?? '', /1 process\(es\) still in the box cgroup/);
+  assert.ok(Date.now() - t0 >= MOVE_DEADLINE_MS - 50, 'it waited for the task to go');
+  assert.equal(k.chowned.length, 0, 'nothing handed over');
+  assert.equal(await k.readRel(`${BOX}/cgroup.subtree_control`), '', 'no controller enabled for children');
+});
+
+test('delegate: an exiting task that goes away in time does not stop the delegation', async (t) => {
+  const { k, set } = await v2Box(t);
+  const io = k.io;
+  const write = io.write;
+  let tries = 0;
+  io.write = async (p, data) => {
+    if (p.endsWith('/init/cgroup.procs') && data === '201' && tries++ < 3) return; // still exiting
+    if (p.endsWith('/init/cgroup.procs') && data === '201') return void (await k.setRel(`${BOX}/cgroup.procs`, '')); // gone
+    await write(p, data);
+  };
+  const d = await set.delegate(7, 7);
+  assert.equal(d?.skipped, undefined);
+  assert.deepEqual(d?.controllers, ['memory', 'pids', 'cpu']);
 });
