@@ -99,10 +99,17 @@ export class TestClient {
   private acc = '';
   private tail = '';
 
-  constructor(url: string, token: string | null, opts: { origin?: string | null; protocols?: string[] } = {}) {
+  constructor(
+    url: string,
+    token: string | null,
+    opts: { origin?: string | null; protocols?: string[]; headers?: Record<string, string> } = {},
+  ) {
     const wsUrl = url.replace(/^http/, 'ws') + '/ws';
     const origin = opts.origin === undefined ? url : opts.origin;
-    this.ws = new WebSocket(wsUrl, opts.protocols ?? (token ? clientProtocols(token) : ['boxlab.v1']), origin ? { origin } : {});
+    this.ws = new WebSocket(wsUrl, opts.protocols ?? (token ? clientProtocols(token) : ['boxlab.v1']), {
+      ...(origin ? { origin } : {}),
+      ...(opts.headers ? { headers: opts.headers } : {}),
+    });
     this.ws.on('message', (data, isBinary) => {
       const buf = data as Buffer;
       if (isBinary) {
