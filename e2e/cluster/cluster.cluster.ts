@@ -158,6 +158,41 @@ test('three nodes behind HAProxy: spread, affinity, drain, kill -9', { timeout: 
   const fair = SESSIONS / NODES;
   for (const [id, count] of perNode) assert.ok(Math.abs(count - fair) <= fair * 0.2, `${id}: ${count} sessions, not within 20% of ${fair}`);
 
+  // A class is pinned to the node that holds it: learners already pinned elsewhere by a playground box join by its
+  // code (typed lower-case with a dash) and land there; the instructor's roster lists them all.
+  const instructor: Browser = { cookie: null };
+  const AUTH = { Authorization: 'Bearer cluster-test-instructor-token-0123', 'Content-Type': 'application/json' };
+  const made = await http(LB, 'POST', '/api/classroom/classes', JSON.stringify({ name: 'Cluster 101' }), AUTH);
+  assert.equal(made.status, 201, made.body);
+  takeCookie(instructor, made.headers['set-cookie']);
+  const cls = JSON.parse(made.body) as { id: string; code: string };
+  const home = nodeOf(instructor);
+  const typed = `${cls.code.slice(0, 3).toLowerCase()}-${cls.code.slice(3)}`;
+  const learners = await Promise.all(
+    nodes.map(async (n, i) => {
+      const b: Browser = { cookie: live.find((l) => l.node === n.id)!.browser.cookie };
+      const info = await http(LB, 'GET', `/api/join/${typed}`, undefined, { Cookie: b.cookie! });
+      assert.equal(info.status, 200, `join info from a browser pinned to ${n.id}: ${info.body}`);
+      const j = await http(LB, 'POST', '/api/join', JSON.stringify({ code: typed, name: `learner ${i}` }), {
+        Cookie: b.cookie!,
+        'Content-Type': 'application/json',
+      });
+      assert.equal(j.status, 201, `join from a browser pinned to ${n.id}: ${j.body}`);
+      takeCookie(b, j.headers['set-cookie']);
+      const client = attach(b, (JSON.parse(j.body) as { token: string }).token);
+      await client.waitText(PROMPT, 120_000);
+      return { from: n.id, node: nodeOf(b) };
+    }),
+  );
+  assert.deepEqual(
+    learners.map((l) => l.node),
+    nodes.map(() => home),
+    'every learner lands on the class node',
+  );
+  const roster = await http(LB, 'GET', `/api/classroom/classes/${cls.id}`, undefined, { ...AUTH, Cookie: instructor.cookie! });
+  assert.equal(JSON.parse(roster.body).members, nodes.length, "the instructor's class lists every learner");
+  figures.push(`class ${cls.code} on ${home}: learners pinned to ${learners.map((l) => l.from).join(', ')} joined it there`);
+
   // A reconnect (a reload: same cookie, same token) lands on the same node and gets its screen back.
   const r = live[7]!;
   await echo(r, 'before-reload');

@@ -81,9 +81,14 @@ backend nodes
   acl join_info path_beg /api/join/
   acl join_post path /api/join
   ignore-persist if join_page || join_info || join_post
-  stick match url_param(code),upper if join_page
-  stick match path,field(4,/),upper if join_info
-  stick match req.body,json_query('$.code'),upper if join_post
+  # HAProxy inserts no cookie when persistence was ignored or a stick rule chose the server: a join's answer pins the
+  # browser to the class's node here, so the learner's box, WebSocket and lesson pages follow.
+  http-request set-var(txn.join) bool(true) if join_page || join_info || join_post
+  http-response add-header Set-Cookie "BOXLAB_NODE=%[srv_name]; path=/; HttpOnly; SameSite=Lax${o.crt ? '; Secure' : ''}" if { var(txn.join) -m bool } { res.hdr(x-boxlab-class) -m found }
+  # A code as people type it ("abc-234"): what the node's normalizeCode drops is dropped here too.
+  stick match url_param(code),regsub("[^A-Za-z0-9]",,g),upper if join_page
+  stick match path,field(4,/),regsub("[^A-Za-z0-9]",,g),upper if join_info
+  stick match req.body,json_query('$.code'),regsub("[^A-Za-z0-9]",,g),upper if join_post
   # An operator or an instructor's second screen can ask for a node by name: /classroom?node=n2.
 ${forced.join('\n')}
   option httpchk

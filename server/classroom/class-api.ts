@@ -155,7 +155,7 @@ export class ClassApi {
       limits,
       bootId: this.deps.manager.bootId,
     };
-    send(res, 201, out);
+    send(res, 201, out, { [CLASS_HEADER]: j.cls.code });
   }
 
   /** Instructor routes under /api/classroom/classes (the caller has checked the token). */
