@@ -1,6 +1,6 @@
 // `npm run test:cluster` (root): HAProxy and 3 Boxlab nodes, each in a network namespace of its own with its own
-// address; 60 sessions through the balancer spread within 20%, a reconnect lands on its node and gets its screen
-// back, a drained node takes no new sessions while its live ones work, kill -9 of a node: DOWN within 5 s, the
+// address; 60 sessions through the balancer spread within 20%, a class's learners land on its node, a reconnect (a
+// Node client, then a Chromium reload) lands on its node and gets its screen back, a drained node takes no new sessions while its live ones work, kill -9 of a node: DOWN within 5 s, the
 // others keep their boxes, its restart sweeps; then a second test: nothing left (netns, veth, processes, boxes).
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -9,6 +9,9 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { FLOW } from '../../server/protocol/messages.ts';
 import { http, TestClient } from '../../server/root/testing/test-client.ts';
+import { buildWebBundle, webBundleStale } from '../../server/cli/serve.ts';
+import { launchBrowser, screenText, waitForPhase, waitForScreen } from '../browser.ts';
+import { runCommand } from '../terminal-actions.ts';
 import { haproxyConfig } from '../../scripts/cluster/haproxy-cfg.ts';
 import { clusterLeftovers, createClusterNet, type ClusterNet } from './cluster-net.ts';
 import { startHaproxy, startNode, type Balancer, type NodeProcess } from './processes.ts';
@@ -109,6 +112,7 @@ after(teardown);
 
 test('three nodes behind HAProxy: spread, affinity, drain, kill -9', { timeout: 900_000 }, async () => {
   const figures: string[] = [`load ${load()} at the start`];
+  if (webBundleStale()) await buildWebBundle(); // the nodes serve the page Chromium opens
   net = await createClusterNet(NODES);
   const base = `/run/boxlab-cluster-${net.id}`;
   const startOne = (i: number) => {
@@ -204,6 +208,37 @@ test('three nodes behind HAProxy: spread, affinity, drain, kill -9', { timeout: 
   assert.match(snap.data, /before-reload-42/, 'the screen comes back from the node that holds the box');
   figures.push(`reconnect to its snapshot: ${(performance.now() - t1).toFixed(0)} ms (node ${r.node})`);
   await echo(r, 'after-reload');
+
+  // Chromium through the balancer: Start, type, reload: the page lands on the same node and gets its screen back.
+  const chromium = await launchBrowser();
+  try {
+    const ctx = await chromium.newContext({ viewport: { width: 1280, height: 800 } });
+    const page = await ctx.newPage();
+    await page.goto(`${LB}/`);
+    await page.waitForSelector('[data-testid=start]');
+    await page.waitForTimeout(400); // the Start cover fades in once the terminal is ready
+    await page.click('[data-testid=start]');
+    await waitForPhase(page, 'running', 60_000);
+    await waitForScreen(page, /[#$] ?$/, 60_000);
+    assert.equal(await runCommand(page, 'echo chromium-$((6*7))', 20_000), 'chromium-42');
+    const cookieOf = async () => (await ctx.cookies()).find((c) => c.name === 'BOXLAB_NODE')?.value;
+    const pinned = await cookieOf();
+    assert.ok(pinned, 'the balancer pinned the browser with its cookie');
+    const id = await page.evaluate(() => window.__boxlab!.client.getView().sessionId);
+    const t4 = performance.now();
+    await page.reload();
+    await page.waitForFunction(() => window.__boxlab !== undefined);
+    await waitForPhase(page, 'running', 30_000);
+    await waitForScreen(page, /chromium-42/, 15_000);
+    const view = await page.evaluate(() => window.__boxlab!.client.getView());
+    assert.equal(view.sessionId, id, 'the same session after the reload');
+    assert.equal(view.resumed, true);
+    assert.equal(await cookieOf(), pinned, 'still pinned to the same node');
+    assert.match(await screenText(page), /chromium-42/);
+    figures.push(`Chromium: a reload through the balancer got its screen back from ${pinned} in ${(performance.now() - t4).toFixed(0)} ms`);
+  } finally {
+    await chromium.close();
+  }
 
   // Drain n1 (SIGUSR2): the balancer sees it, new sessions go elsewhere, n1's live sessions keep working.
   const [n1, n2, n3] = nodes as [NodeProcess, NodeProcess, NodeProcess];

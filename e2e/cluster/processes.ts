@@ -63,7 +63,7 @@ export async function startNode(net: ClusterNet, node: NodeNet, s: NodeSettings,
     BOXLAB_MAX_PER_CLIENT: String(s.maxSessions),
     BOXLAB_ALLOWED_HOSTS: s.allowedHosts,
     BOXLAB_INSTRUCTOR_TOKEN: 'cluster-test-instructor-token-0123',
-    BOXLAB_STATIC_DIR: '/nonexistent/out',
+    BOXLAB_STATIC_DIR: join(ROOT, 'out'),
     ...s.extraEnv,
   };
   const child = net.spawnIn(node, [process.execPath, '--import', 'tsx', COMPOSE], env);
