@@ -1,10 +1,11 @@
 // The generated haproxy.cfg: the lines docs/cluster.md relies on, refused input, and HAProxy's own parser (haproxy -c).
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { fullResponse } from '../../server/protocol/messages.ts';
 import { haproxyConfig } from './haproxy-cfg.ts';
 
 const nodes = [
@@ -53,4 +54,29 @@ test('HAProxy itself accepts the config (haproxy -c)', (t) => {
   writeFileSync(file, haproxyConfig({ nodes, bind: '127.0.0.1:47999', checkHost: 'boxlab.example', adminSocket: join(dir, 'admin.sock') }));
   const out = execFileSync('haproxy', ['-c', '-f', file], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
   assert.match(out, /Configuration file is valid/);
+});
+
+test("no node available: HAProxy's own 503 is a node's refusal (JSON the page reads), not an HTML page", async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'boxlab-haproxy-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const file = join(dir, 'haproxy.cfg');
+  // One node on a loopback port nothing listens on: down after its first checks.
+  const cfg = haproxyConfig({
+    nodes: [{ id: 'gone', host: '127.0.0.1', port: 47998, agentPort: 0 }],
+    bind: '127.0.0.1:47997',
+    checkHost: '127.0.0.1',
+    interMs: 100,
+  });
+  writeFileSync(file, cfg);
+  const child = spawn('haproxy', ['-db', '-f', file], { stdio: 'ignore' });
+  t.after(() => child.kill('SIGKILL'));
+  let res: Response | null = null;
+  for (let i = 0; i < 100 && res?.status !== 503; i++) {
+    await new Promise((r) => setTimeout(r, 100));
+    res = await fetch('http://127.0.0.1:47997/api/session', { method: 'POST' }).catch(() => null);
+  }
+  assert.equal(res?.status, 503);
+  assert.equal(res.headers.get('retry-after'), '10');
+  const body = fullResponse.parse(await res.json());
+  assert.equal(body.reason, 'server_full');
 });

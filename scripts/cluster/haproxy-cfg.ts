@@ -30,6 +30,14 @@ export interface HaproxyOptions {
 
 const ID_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
 
+/** HAProxy's own 503 (no node available): a FullResponse of server/protocol/messages.ts. */
+export const ALL_FULL = JSON.stringify({
+  error: 'full',
+  reason: 'server_full',
+  retryAfterSec: 10,
+  message: 'Every server of this Boxlab is full or restarting.',
+});
+
 export function haproxyConfig(o: HaproxyOptions): string {
   if (!o.nodes.length) throw new Error('haproxyConfig: no nodes');
   for (const n of o.nodes) if (!ID_RE.test(n.id)) throw new Error(`haproxyConfig: bad node id "${n.id}"`);
@@ -58,6 +66,10 @@ defaults
   retries 2
   option redispatch 1
   retry-on conn-failure empty-response 503
+
+  # No node can take the request (all full, draining or down): HAProxy answers itself, in the shape of a node's
+  # refusal (docs/protocol.md "Refusals"), so the page says so and retries instead of showing an HTML error.
+  http-error status 503 content-type "application/json; charset=utf-8" hdr Retry-After 10 hdr Cache-Control no-store string '${ALL_FULL}'
 
 frontend boxlab
   bind ${o.bind}${o.crt ? ` ssl crt ${o.crt}` : ''}
