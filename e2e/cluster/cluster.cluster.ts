@@ -183,9 +183,10 @@ test('three nodes behind HAProxy: spread, affinity, drain, kill -9', { timeout: 
       });
       assert.equal(j.status, 201, `join from a browser pinned to ${n.id}: ${j.body}`);
       takeCookie(b, j.headers['set-cookie']);
-      const client = attach(b, (JSON.parse(j.body) as { token: string }).token);
+      const joined = JSON.parse(j.body) as { token: string; sessionId: string };
+      const client = attach(b, joined.token);
       await client.waitText(PROMPT, 120_000);
-      return { from: n.id, node: nodeOf(b) };
+      return { from: n.id, node: nodeOf(b), client, sessionId: joined.sessionId };
     }),
   );
   assert.deepEqual(
@@ -195,7 +196,21 @@ test('three nodes behind HAProxy: spread, affinity, drain, kill -9', { timeout: 
   );
   const roster = await http(LB, 'GET', `/api/classroom/classes/${cls.id}`, undefined, { ...AUTH, Cookie: instructor.cookie! });
   assert.equal(JSON.parse(roster.body).members, nodes.length, "the instructor's class lists every learner");
-  figures.push(`class ${cls.code} on ${home}: learners pinned to ${learners.map((l) => l.from).join(', ')} joined it there`);
+  // The instructor spectates a learner who came from another node's browser: the watch socket reaches the class node.
+  const far = learners.find((l) => l.from !== home)!;
+  const watch = new TestClient(`${LB}/ws/watch?session=${far.sessionId}&_=`, null, {
+    protocols: ['boxlab.v1', 'boxlab.instructor.cluster-test-instructor-token-0123'],
+    origin: LB,
+    headers: { Cookie: instructor.cookie! },
+  });
+  clients.push(watch);
+  await watch.waitMessage('snapshot', () => true, 15_000);
+  far.client.type('echo spectated-$((6*7))\r');
+  await watch.waitText(/spectated-42/, 15_000);
+  watch.ws.close();
+  figures.push(
+    `class ${cls.code} on ${home}: learners pinned to ${learners.map((l) => l.from).join(', ')} joined it there; the instructor spectated the one from ${far.from}`,
+  );
 
   // A reconnect (a reload: same cookie, same token) lands on the same node and gets its screen back.
   const r = live[7]!;
