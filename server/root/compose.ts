@@ -222,6 +222,7 @@ export async function startServer(opts: StartServerOptions = {}): Promise<Runnin
     clearInterval(drainPoll);
     listener.close();
     await manager.destroyAll();
+    await course.close();
     throw new Error(`agent-check port ${cfg.host}:${cfg.agentPort}: ${(err as Error).message}`);
   }
   log(`node ${node.id}: ${node.state()}${agent ? `, agent-check on port ${agent.port}` : ''}`);

@@ -7,12 +7,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { http, newSession, start } from '../root/testing/test-client.ts';
 import { listenAgent } from './agent.ts';
-import { ClusterNode, defaultNodeId, fileDrain, type DrainSwitch } from './node.ts';
-
-function memDrain(on = false): DrainSwitch & { on: boolean } {
-  const d = { on, isOn: () => d.on, set: (v: boolean) => void (d.on = v) };
-  return d;
-}
+import { ClusterNode, defaultNodeId, fileDrain, memoryDrain as memDrain } from './node.ts';
 
 test('state: ready below capacity, full at it, draining over both; the manager stops admitting while draining', () => {
   const load = { size: 0, capacity: 4, draining: false };
@@ -134,4 +129,22 @@ test('/api/health and POST /api/session while draining: 503, refused as closing 
   drain.on = false;
   srv.node.refresh();
   assert.equal((await http(url, 'POST', '/api/session', '')).status, 201);
+});
+
+test('an agent port already taken: the server does not start, and says which port', async (t) => {
+  const { createServer } = await import('node:net');
+  const taken = createServer();
+  await new Promise<void>((r) => taken.listen(0, '127.0.0.1', () => r()));
+  t.after(() => taken.close());
+  const port = (taken.address() as { port: number }).port;
+  await assert.rejects(start(t, { nodeId: 'gamma', agentPort: port, host: '127.0.0.1' }), new RegExp(`agent-check port 127.0.0.1:${port}`));
+});
+
+test('the agent port through a real server: ready with its weight, then drain', async (t) => {
+  const drain = memDrain();
+  const { srv } = await start(t, { nodeId: 'delta', agentPort: 47990, host: '127.0.0.1', maxSessions: 4 }, { drain });
+  assert.equal(srv.agentPort, 47990);
+  assert.equal(await readAgent(47990), 'up ready 100%\n');
+  srv.node.setDraining(true);
+  assert.equal(await readAgent(47990), 'up drain 0%\n');
 });

@@ -31,6 +31,12 @@ export function fileDrain(path: string): DrainSwitch {
   };
 }
 
+/** A drain switch in memory (tests, and servers that keep no run dir). */
+export function memoryDrain(on = false): DrainSwitch & { on: boolean } {
+  const d = { on, isOn: () => d.on, set: (v: boolean) => void (d.on = v) };
+  return d;
+}
+
 /** A node id from a host name: its first label, cut to the id grammar (settings.ts nodeId). */
 export function defaultNodeId(hostname: string): string {
   const id = (hostname.split('.')[0] ?? '')
