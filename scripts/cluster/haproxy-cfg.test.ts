@@ -1,12 +1,16 @@
 // The generated haproxy.cfg: the lines docs/cluster.md relies on, refused input, and HAProxy's own parser (haproxy -c).
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { fullResponse } from '../../server/protocol/messages.ts';
 import { haproxyConfig } from './haproxy-cfg.ts';
+
+// Debian installs it in /usr/sbin, which a non-root PATH lacks (`npm test` without sudo).
+const HAPROXY = ['/usr/sbin/haproxy', '/usr/bin/haproxy', '/usr/local/sbin/haproxy'].find((p) => existsSync(p));
+const NO_HAPROXY = HAPROXY ? false : 'haproxy is not installed (apt-get install haproxy; .ci/run installs it)';
 
 const nodes = [
   { id: 'n1', host: '10.0.0.2', port: 3000, agentPort: 3001 },
@@ -47,16 +51,18 @@ test('refused: no nodes, a bad or repeated id, a bad check host', () => {
   assert.throws(() => haproxyConfig({ nodes, bind: '*:80', checkHost: 'x\nglobal' }), /check host/);
 });
 
-test('HAProxy itself accepts the config (haproxy -c)', (t) => {
+test('HAProxy itself accepts the config (haproxy -c)', { skip: NO_HAPROXY }, (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'boxlab-haproxy-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const file = join(dir, 'haproxy.cfg');
   writeFileSync(file, haproxyConfig({ nodes, bind: '127.0.0.1:47999', checkHost: 'boxlab.example', adminSocket: join(dir, 'admin.sock') }));
-  const out = execFileSync('haproxy', ['-c', '-f', file], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  const out = execFileSync(HAPROXY!, ['-c', '-f', file], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
   assert.match(out, /Configuration file is valid/);
 });
 
-test("no node available: HAProxy's own 503 is a node's refusal (JSON the page reads), not an HTML page", async (t) => {
+test("no node available: HAProxy's own 503 is a node's refusal (JSON the page reads), not an HTML page", {
+  skip: NO_HAPROXY,
+}, async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'boxlab-haproxy-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const file = join(dir, 'haproxy.cfg');
@@ -68,7 +74,7 @@ test("no node available: HAProxy's own 503 is a node's refusal (JSON the page re
     interMs: 100,
   });
   writeFileSync(file, cfg);
-  const child = spawn('haproxy', ['-db', '-f', file], { stdio: 'ignore' });
+  const child = spawn(HAPROXY!, ['-db', '-f', file], { stdio: 'ignore' });
   t.after(() => child.kill('SIGKILL'));
   let res: Response | null = null;
   for (let i = 0; i < 100 && res?.status !== 503; i++) {
