@@ -27,6 +27,8 @@ const files = walk(root)
 const unit = files.filter((f) => f.endsWith('.test.ts') && !f.endsWith('.root.test.ts') && !f.startsWith('e2e/'));
 const privileged = files.filter((f) => f.endsWith('.root.test.ts'));
 const e2e = files.filter((f) => f.startsWith('e2e/') && f.endsWith('.e2e.ts'));
+// Only when asked for (`npm run test:cluster`, CI): HAProxy and three nodes in network namespaces (docs/cluster.md).
+const cluster = files.filter((f) => f.startsWith('e2e/') && f.endsWith('.cluster.ts'));
 const isRoot = process.getuid?.() === 0;
 const totals = { pass: 0, fail: 0, skip: 0 };
 const tmp = mkdtempSync(join(tmpdir(), 'boxlab-test-'));
@@ -61,6 +63,15 @@ function runPhase(name, list, extra = []) {
   console.log(`=== ${name}: ${pass} passed, ${fail} failed, ${skip} skipped (exit ${r.status}) ===`);
 }
 
+/** The e2e and cluster tests load the built page: build it when a source is newer. */
+async function ensureWebBundle() {
+  const { buildWebBundle, webBundleStale } = await import('tsx/esm/api').then(({ register }) => {
+    register();
+    return import('../server/cli/serve.ts');
+  });
+  if (webBundleStale()) await buildWebBundle();
+}
+
 // The CLI tests run bin/boxlab.js, which runs dist/: build it once here rather than in concurrent test processes.
 spawnSync(process.execPath, [join(root, 'scripts', 'build-dist.js'), '--if-needed'], { cwd: root, stdio: 'inherit' });
 if (phases.includes('unit')) runPhase('unit', unit);
@@ -75,12 +86,18 @@ if (phases.includes('e2e') && e2e.length) {
   } else if (!isRoot) {
     console.log('\n=== e2e: not run: the real server needs root (run: sudo npm test) ===');
   } else {
-    const { buildWebBundle, webBundleStale } = await import('tsx/esm/api').then(({ register }) => {
-      register();
-      return import('../server/cli/serve.ts');
-    });
-    if (webBundleStale()) await buildWebBundle();
+    await ensureWebBundle();
     runPhase('e2e', e2e, ['--test-concurrency=1']);
+  }
+}
+if (phases.includes('cluster')) {
+  if (!isRoot) {
+    console.log('\n=== cluster: not run: network namespaces and real nodes need root (run: sudo npm run test:cluster) ===');
+    totals.fail += 1;
+  } else {
+    // The Chromium step loads the page the nodes serve.
+    await ensureWebBundle();
+    runPhase('cluster', cluster, ['--test-concurrency=1']);
   }
 }
 rmSync(tmp, { recursive: true, force: true });
