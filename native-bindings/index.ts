@@ -2,10 +2,10 @@
 import koffi from 'koffi';
 import { chownSync, closeSync, fstatSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import os from 'node:os';
-import tty from 'node:tty';
 import type { PtyMaster, Syscalls, WaitResult } from '../server/engine/syscalls.ts';
 import { SyscallError, check } from './errors.ts';
 import * as libc from './libc.ts';
+import { ptyReader } from './pty-reader.ts';
 import { spawnBox } from './spawn.ts';
 
 function sys(name: string, r: number | bigint, path?: string): number {
@@ -106,8 +106,9 @@ function takePtyMaster(pid: number, targetFd: number): PtyMaster {
       libc.close(fd);
       throw err;
     }
-    // Reads: libuv handles EAGAIN on a non-blocking fd like on any socket (read when epoll says readable).
-    const stream = new tty.ReadStream(fd);
+    // Reads: in the pty reader worker (pty-reader.ts says why), as a tty.ReadStream there: libuv handles EAGAIN on
+    // a non-blocking fd like on any socket (read when epoll says readable).
+    const stream = ptyReader.read(fd);
     const tryWrite = (chunk: Buffer): number => {
       // After destroy() the fd number may already belong to something else: never write to it.
       if (stream.destroyed) throw new SyscallError('write', os.constants.errno.EBADF, 'pty master (closed)');

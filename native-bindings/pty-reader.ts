@@ -1,0 +1,141 @@
+// pty-reader.ts: reads every pty master in one worker thread, so the server's event loop never polls a pty.
+//
+// Why: epoll on a pty master runs n_tty_poll(), which, when no input is parsed yet, waits in flush_work() for the
+// kworker that moves the box's output into the master's buffer (drivers/tty/n_tty.c, tty_buffer_flush_work). The
+// waiting is uninterruptible (D state) and holds the whole epoll_wait: every socket and timer of the server waits
+// for that kworker, which on a busy machine waits for a CPU. Measured (perf sched:sched_switch on the server's main
+// thread during a paste with ten typists): 32,244 such sleeps in 8 s, loop stalls of 34-203 ms with the thread
+// neither running nor runnable (docs/reliability.md, "Event-loop stalls"). In a worker the same wait only delays
+// output, never input, health or other sessions.
+import { EventEmitter } from 'node:events';
+import { Worker } from 'node:worker_threads';
+
+// Plain CommonJS run with eval: no file to locate in dist/ or under tsx. One tty.ReadStream per master, as before.
+const WORKER = `
+const { parentPort } = require('node:worker_threads');
+const tty = require('node:tty');
+const streams = new Map();
+parentPort.on('message', (m) => {
+  if (m.op === 'open') {
+    let s;
+    try {
+      s = new tty.ReadStream(m.fd);
+    } catch (err) {
+      parentPort.postMessage({ id: m.id, ev: 'error', code: err.code, message: err.message });
+      parentPort.postMessage({ id: m.id, ev: 'close' });
+      return;
+    }
+    streams.set(m.id, s);
+    s.on('data', (b) => {
+      const copy = new Uint8Array(b); // its own ArrayBuffer (b may share a pooled slab): moved, not cloned
+      parentPort.postMessage({ id: m.id, ev: 'data', data: copy }, [copy.buffer]);
+    });
+    s.on('error', (err) => parentPort.postMessage({ id: m.id, ev: 'error', code: err.code, message: err.message }));
+    s.on('end', () => parentPort.postMessage({ id: m.id, ev: 'end' }));
+    s.on('close', () => {
+      streams.delete(m.id);
+      parentPort.postMessage({ id: m.id, ev: 'close' });
+    });
+    return;
+  }
+  const s = streams.get(m.id);
+  if (!s) return;
+  if (m.op === 'pause') s.pause();
+  else if (m.op === 'resume') s.resume();
+  else if (m.op === 'destroy') s.destroy();
+});
+`;
+
+type WorkerEvent =
+  | { id: number; ev: 'data'; data: Uint8Array }
+  | { id: number; ev: 'error'; code?: string; message: string }
+  | { id: number; ev: 'end' | 'close' };
+
+/** The main thread's view of one master read in the worker: 'data' (Buffer), 'error', 'end', 'close'. */
+export class RemotePtyStream extends EventEmitter {
+  /** Set at once by destroy(): the fd is closed by the worker soon after, so nobody may write to its number. */
+  destroyed = false;
+  private closed = false;
+  constructor(private readonly reader: PtyReader, readonly id: number) {
+    super();
+  }
+  pause(): this {
+    if (!this.destroyed) this.reader.post({ op: 'pause', id: this.id });
+    return this;
+  }
+  resume(): this {
+    if (!this.destroyed) this.reader.post({ op: 'resume', id: this.id });
+    return this;
+  }
+  destroy(): this {
+    if (this.destroyed) return this;
+    this.destroyed = true;
+    this.reader.post({ op: 'destroy', id: this.id });
+    return this;
+  }
+  /** @internal an event from the worker. */
+  deliver(e: WorkerEvent): void {
+    if (this.closed) return;
+    if (e.ev === 'data') {
+      // Output after destroy() is dropped, as a destroyed stream would not emit it.
+      if (!this.destroyed) this.emit('data', Buffer.from(e.data.buffer, e.data.byteOffset, e.data.byteLength));
+    } else if (e.ev === 'error') this.emit('error', Object.assign(new Error(e.message), { code: e.code }));
+    else if (e.ev === 'end') this.emit('end');
+    else {
+      this.closed = true;
+      this.emit('close');
+    }
+  }
+}
+
+/** One worker for all masters; it keeps the process alive only while a master is open. */
+export class PtyReader {
+  private worker: Worker | null = null;
+  private readonly open = new Map<number, RemotePtyStream>();
+  private nextId = 1;
+
+  read(fd: number): RemotePtyStream {
+    const w = this.start();
+    const s = new RemotePtyStream(this, this.nextId++);
+    this.open.set(s.id, s);
+    if (this.open.size === 1) w.ref();
+    w.postMessage({ op: 'open', id: s.id, fd });
+    return s;
+  }
+
+  /** @internal */
+  post(m: { op: 'pause' | 'resume' | 'destroy'; id: number }): void {
+    this.worker?.postMessage(m);
+  }
+
+  private start(): Worker {
+    if (this.worker) return this.worker;
+    const w = new Worker(WORKER, { eval: true, name: 'boxlab pty reader' });
+    w.on('message', (e: WorkerEvent) => {
+      const s = this.open.get(e.id);
+      if (!s) return;
+      if (e.ev === 'close') {
+        this.open.delete(e.id);
+        if (this.open.size === 0) w.unref();
+      }
+      s.deliver(e);
+    });
+    // The worker only fails if Node does: every stream open on it ends with the error.
+    w.on('error', (err) => this.fail(err));
+    w.on('exit', (code) => this.fail(new Error(`pty reader worker exited (${code})`)));
+    this.worker = w;
+    return w;
+  }
+
+  private fail(err: Error): void {
+    this.worker = null;
+    const open = [...this.open.values()];
+    this.open.clear();
+    for (const s of open) {
+      s.deliver({ id: s.id, ev: 'error', message: err.message });
+      s.deliver({ id: s.id, ev: 'close' });
+    }
+  }
+}
+
+export const ptyReader = new PtyReader();
