@@ -11,28 +11,36 @@ import { EventEmitter } from 'node:events';
 import { Worker } from 'node:worker_threads';
 
 // Plain CommonJS run with eval: no file to locate in dist/ or under tsx. One tty.ReadStream per master, as before.
+// Reads stop while more than WINDOW bytes are unconfirmed by the main thread, so output after its pause() stays
+// bounded (the pause travels as a message) the way a paused stream's would.
+const WINDOW = 32 * 1024;
 const WORKER = `
 const { parentPort } = require('node:worker_threads');
 const tty = require('node:tty');
+const WINDOW = ${WINDOW};
 const streams = new Map();
+const flow = (s) => (s.paused || s.inflight >= WINDOW ? s.stream.pause() : s.stream.resume());
 parentPort.on('message', (m) => {
   if (m.op === 'open') {
-    let s;
+    let stream;
     try {
-      s = new tty.ReadStream(m.fd);
+      stream = new tty.ReadStream(m.fd);
     } catch (err) {
       parentPort.postMessage({ id: m.id, ev: 'error', code: err.code, message: err.message });
       parentPort.postMessage({ id: m.id, ev: 'close' });
       return;
     }
+    const s = { stream, paused: false, inflight: 0 };
     streams.set(m.id, s);
-    s.on('data', (b) => {
+    stream.on('data', (b) => {
       const copy = new Uint8Array(b); // its own ArrayBuffer (b may share a pooled slab): moved, not cloned
+      s.inflight += copy.length;
       parentPort.postMessage({ id: m.id, ev: 'data', data: copy }, [copy.buffer]);
+      flow(s);
     });
-    s.on('error', (err) => parentPort.postMessage({ id: m.id, ev: 'error', code: err.code, message: err.message }));
-    s.on('end', () => parentPort.postMessage({ id: m.id, ev: 'end' }));
-    s.on('close', () => {
+    stream.on('error', (err) => parentPort.postMessage({ id: m.id, ev: 'error', code: err.code, message: err.message }));
+    stream.on('end', () => parentPort.postMessage({ id: m.id, ev: 'end' }));
+    stream.on('close', () => {
       streams.delete(m.id);
       parentPort.postMessage({ id: m.id, ev: 'close' });
     });
@@ -40,9 +48,11 @@ parentPort.on('message', (m) => {
   }
   const s = streams.get(m.id);
   if (!s) return;
-  if (m.op === 'pause') s.pause();
-  else if (m.op === 'resume') s.resume();
-  else if (m.op === 'destroy') s.destroy();
+  if (m.op === 'destroy') return void s.stream.destroy();
+  if (m.op === 'pause') s.paused = true;
+  else if (m.op === 'resume') s.paused = false;
+  else if (m.op === 'ack') s.inflight -= m.n;
+  flow(s);
 });
 `;
 
@@ -78,7 +88,10 @@ export class RemotePtyStream extends EventEmitter {
     if (this.closed) return;
     if (e.ev === 'data') {
       // Output after destroy() is dropped, as a destroyed stream would not emit it.
-      if (!this.destroyed) this.emit('data', Buffer.from(e.data.buffer, e.data.byteOffset, e.data.byteLength));
+      if (this.destroyed) return;
+      this.emit('data', Buffer.from(e.data.buffer, e.data.byteOffset, e.data.byteLength));
+      // Consumed: the worker may read on (unless a pause() sent before this reached it first).
+      this.reader.post({ op: 'ack', id: this.id, n: e.data.byteLength });
     } else if (e.ev === 'error') this.emit('error', Object.assign(new Error(e.message), { code: e.code }));
     else if (e.ev === 'end') this.emit('end');
     else {
@@ -104,13 +117,14 @@ export class PtyReader {
   }
 
   /** @internal */
-  post(m: { op: 'pause' | 'resume' | 'destroy'; id: number }): void {
+  post(m: { op: 'pause' | 'resume' | 'destroy'; id: number } | { op: 'ack'; id: number; n: number }): void {
     this.worker?.postMessage(m);
   }
 
   private start(): Worker {
     if (this.worker) return this.worker;
-    const w = new Worker(WORKER, { eval: true, name: 'boxlab pty reader' });
+    // execArgv []: plain CommonJS needs no preload of the parent's (a TypeScript loader, a bench's probes).
+    const w = new Worker(WORKER, { eval: true, name: 'boxlab pty reader', execArgv: [] });
     w.on('message', (e: WorkerEvent) => {
       const s = this.open.get(e.id);
       if (!s) return;
