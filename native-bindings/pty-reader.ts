@@ -66,8 +66,21 @@ export class RemotePtyStream extends EventEmitter {
   /** Set at once by destroy(): the fd is closed by the worker soon after, so nobody may write to its number. */
   destroyed = false;
   private closed = false;
+  /** Events before the first 'data' listener: kept, as a readable stream keeps its data until someone listens. */
+  private backlog: WorkerEvent[] | null = [];
   constructor(private readonly reader: PtyReader, readonly id: number) {
     super();
+    // The worker reads from the moment the master is taken, mid-creation; the sandbox listens when it is built and
+    // the session once creation resolved. Replayed in a later turn, as a stream's first read would come: after the
+    // promise continuations of this turn have attached everyone.
+    this.on('newListener', (ev) => {
+      if (ev === 'data' && this.backlog) setImmediate(() => this.flush());
+    });
+  }
+  private flush(): void {
+    const events = this.backlog ?? [];
+    this.backlog = null;
+    for (const e of events) this.dispatch(e);
   }
   pause(): this {
     if (!this.destroyed) this.reader.post({ op: 'pause', id: this.id });
@@ -85,6 +98,10 @@ export class RemotePtyStream extends EventEmitter {
   }
   /** @internal an event from the worker. */
   deliver(e: WorkerEvent): void {
+    if (this.backlog) this.backlog.push(e);
+    else this.dispatch(e);
+  }
+  private dispatch(e: WorkerEvent): void {
     if (this.closed) return;
     if (e.ev === 'data') {
       // Output after destroy() is dropped, as a destroyed stream would not emit it.

@@ -1,0 +1,44 @@
+// The main thread's side of the pty reader worker: nothing is lost before the first listener, every chunk is
+// confirmed (the worker's read window), nothing is emitted after destroy().
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { RemotePtyStream, type PtyReader } from './pty-reader.ts';
+
+function stream(): { s: RemotePtyStream; posted: unknown[] } {
+  const posted: unknown[] = [];
+  const reader = { post: (m: unknown) => posted.push(m) } as unknown as PtyReader;
+  return { s: new RemotePtyStream(reader, 7), posted };
+}
+const data = (text: string) => ({ id: 7, ev: 'data' as const, data: new Uint8Array(Buffer.from(text)) });
+
+test('output read before anyone listens is kept and replayed in a later turn, in order, then confirmed', async () => {
+  const { s, posted } = stream();
+  s.deliver(data('prompt '));
+  s.deliver(data('# '));
+  const got: string[] = [];
+  s.on('data', (b: Buffer) => got.push(b.toString()));
+  assert.deepEqual(got, [], 'not in the same turn: promise continuations attach listeners first');
+  await new Promise((r) => setImmediate(r));
+  s.deliver(data('more'));
+  assert.deepEqual(got, ['prompt ', '# ', 'more']);
+  assert.deepEqual(posted, [{ op: 'ack', id: 7, n: 7 }, { op: 'ack', id: 7, n: 2 }, { op: 'ack', id: 7, n: 4 }]);
+});
+
+test('pause, resume and destroy go to the worker; output after destroy() is dropped; close ends it', async () => {
+  const { s, posted } = stream();
+  const got: string[] = [];
+  let closed = 0;
+  s.on('data', (b: Buffer) => got.push(b.toString()));
+  s.on('close', () => closed++);
+  await new Promise((r) => setImmediate(r));
+  s.pause();
+  s.resume();
+  s.destroy();
+  assert.equal(s.destroyed, true);
+  s.deliver(data('late'));
+  s.deliver({ id: 7, ev: 'close' });
+  s.deliver({ id: 7, ev: 'close' });
+  assert.deepEqual(got, []);
+  assert.equal(closed, 1);
+  assert.deepEqual(posted, [{ op: 'pause', id: 7 }, { op: 'resume', id: 7 }, { op: 'destroy', id: 7 }]);
+});
