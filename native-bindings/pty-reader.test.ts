@@ -21,7 +21,11 @@ test('output read before anyone listens is kept and replayed in a later turn, in
   await new Promise((r) => setImmediate(r));
   s.deliver(data('more'));
   assert.deepEqual(got, ['prompt ', '# ', 'more']);
-  assert.deepEqual(posted, [{ op: 'ack', id: 7, n: 7 }, { op: 'ack', id: 7, n: 2 }, { op: 'ack', id: 7, n: 4 }]);
+  assert.deepEqual(posted, [
+    { op: 'ack', id: 7, n: 7 },
+    { op: 'ack', id: 7, n: 2 },
+    { op: 'ack', id: 7, n: 4 },
+  ]);
 });
 
 test('pause, resume and destroy go to the worker; output after destroy() is dropped; close ends it', async () => {
@@ -40,5 +44,23 @@ test('pause, resume and destroy go to the worker; output after destroy() is drop
   s.deliver({ id: 7, ev: 'close' });
   assert.deepEqual(got, []);
   assert.equal(closed, 1);
-  assert.deepEqual(posted, [{ op: 'pause', id: 7 }, { op: 'resume', id: 7 }, { op: 'destroy', id: 7 }]);
+  assert.deepEqual(posted, [
+    { op: 'pause', id: 7 },
+    { op: 'resume', id: 7 },
+    { op: 'destroy', id: 7 },
+  ]);
+});
+
+test('destroy() before anyone listens: the kept output is dropped, a late error is dropped, close still comes', () => {
+  const { s } = stream();
+  s.deliver(data('prompt '));
+  let closed = 0;
+  s.on('close', () => closed++);
+  s.destroy();
+  // Teardown of a box whose creation failed after the master was taken: nobody listens to 'data' or 'error'.
+  s.deliver({ id: 7, ev: 'error', code: 'EIO', message: 'read EIO' });
+  assert.equal(s.closed, false);
+  s.deliver({ id: 7, ev: 'close' });
+  assert.equal(closed, 1, "the 'close' teardown waits for did not wait in the backlog");
+  assert.equal(s.closed, true);
 });

@@ -65,10 +65,14 @@ type WorkerEvent =
 export class RemotePtyStream extends EventEmitter {
   /** Set at once by destroy(): the fd is closed by the worker soon after, so nobody may write to its number. */
   destroyed = false;
-  private closed = false;
+  /** True once the worker reported the fd closed ('close' emitted). */
+  closed = false;
   /** Events before the first 'data' listener: kept, as a readable stream keeps its data until someone listens. */
   private backlog: WorkerEvent[] | null = [];
-  constructor(private readonly reader: PtyReader, readonly id: number) {
+  constructor(
+    private readonly reader: PtyReader,
+    readonly id: number,
+  ) {
     super();
     // The worker reads from the moment the master is taken, mid-creation; the sandbox listens when it is built and
     // the session once creation resolved. Replayed in a later turn, as a stream's first read would come: after the
@@ -93,6 +97,9 @@ export class RemotePtyStream extends EventEmitter {
   destroy(): this {
     if (this.destroyed) return this;
     this.destroyed = true;
+    // Kept events are not replayed after destroy() (a destroyed stream emits only 'close'), so a 'close' cannot
+    // wait in the backlog for a 'data' listener that never comes.
+    this.backlog = null;
     this.reader.post({ op: 'destroy', id: this.id });
     return this;
   }
@@ -103,9 +110,10 @@ export class RemotePtyStream extends EventEmitter {
   }
   private dispatch(e: WorkerEvent): void {
     if (this.closed) return;
+    // After destroy() only 'close' comes through, as from a destroyed stream (an 'error' nobody listens to any more
+    // would throw).
+    if (this.destroyed && e.ev !== 'close') return;
     if (e.ev === 'data') {
-      // Output after destroy() is dropped, as a destroyed stream would not emit it.
-      if (this.destroyed) return;
       this.emit('data', Buffer.from(e.data.buffer, e.data.byteOffset, e.data.byteLength));
       // Consumed: the worker may read on (unless a pause() sent before this reached it first).
       this.reader.post({ op: 'ack', id: this.id, n: e.data.byteLength });
