@@ -272,7 +272,8 @@ export class Sandbox extends EventEmitter implements SandboxHandle {
   }
 
   resize(rows: number, cols: number): void {
-    if (this.built.pty && !this.exit) this.deps.sys.setWinsize(this.built.pty.fd, rows, cols);
+    // Once destroy() began the reader's thread may close the master at any moment and its number be reused.
+    if (this.built.pty && !this.exit && !this.destroying) this.deps.sys.setWinsize(this.built.pty.fd, rows, cols);
   }
 
   signal(sig: number, group = false): void {
