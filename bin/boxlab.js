@@ -18,7 +18,8 @@ if (stale) {
   }
   process.stderr.write(`boxlab: ${stale}; rebuilding dist/ ...\n`);
   const { buildDist } = await import('../scripts/build-dist.js');
-  await buildDist();
+  // ifNeeded: a boxlab started beside this one may have built it while we waited for its lock.
+  await buildDist({ ifNeeded: true });
 }
 const { main } = await import('../dist/main.js');
 if (timing) performance.mark('load-main');

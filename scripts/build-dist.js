@@ -1,6 +1,6 @@
 // build-dist.js: compiles the server and CLI TypeScript to JavaScript in dist/ (run by `npm install`), so nothing
 // ships or runs tsx at run time. `--if-needed`: only when a source is newer than the last build.
-import { chownSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chownSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { distStale, STAMP } from './dist-stamp.js';
@@ -28,7 +28,64 @@ const importMetaPlugin = {
   },
 };
 
-export async function buildDist({ quiet = false } = {}) {
+/**
+ * One builder at a time per checkout: `dist.lock` (O_EXCL, holding the builder's pid). Several `boxlab` processes
+ * started at once on a stale dist/ (a test suite, `npm start` beside `boxlab run`) used to build side by side and
+ * race on the final renames (`ENOTEMPTY: rename dist.tmp-N -> dist`). A waiter re-checks staleness once the lock is
+ * free, so the others use the build the first one made. A lock whose pid is gone (a killed build) is taken over.
+ */
+async function takeLock(waitMs = 300_000) {
+  const lock = `${out}.lock`;
+  const end = Date.now() + waitMs;
+  for (;;) {
+    try {
+      writeFileSync(lock, `${process.pid}\n`, { flag: 'wx' });
+      return () => rmSync(lock, { force: true });
+    } catch (e) {
+      if (e.code !== 'EEXIST') throw e;
+    }
+    let holder = 0;
+    try {
+      holder = Number(readFileSync(lock, 'utf8').trim());
+    } catch {
+      continue; // released between our two calls
+    }
+    if (!alive(holder)) {
+      try {
+        unlinkSync(lock);
+      } catch {
+        // another waiter took it over first
+      }
+      continue;
+    }
+    if (Date.now() > end) throw new Error(`dist/ is being built by pid ${holder} for more than ${waitMs / 1000} s (${lock})`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+function alive(pid) {
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return e.code === 'EPERM';
+  }
+}
+
+/** Builds dist/; with `ifNeeded`, only when it is still stale once this process holds the build lock. */
+export async function buildDist({ quiet = false, ifNeeded = false } = {}) {
+  const release = await takeLock();
+  try {
+    if (ifNeeded && !distStale(root)) return false;
+    await build(quiet);
+    return true;
+  } finally {
+    release();
+  }
+}
+
+async function build(quiet) {
   const t0 = performance.now();
   // The stamp is the time the build started: a source saved during the build reads as newer, so stale.
   const t0Wall = Date.now();
@@ -79,6 +136,7 @@ export async function buildDist({ quiet = false } = {}) {
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
-  if (process.argv.includes('--if-needed') && !distStale(root)) process.exit(0);
-  await buildDist();
+  const ifNeeded = process.argv.includes('--if-needed');
+  if (ifNeeded && !distStale(root)) process.exit(0);
+  await buildDist({ ifNeeded });
 }
