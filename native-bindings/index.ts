@@ -107,8 +107,18 @@ function takePtyMaster(pid: number, targetFd: number): PtyMaster {
       throw err;
     }
     // Reads: in the pty reader worker (pty-reader.ts says why), as a tty.ReadStream there: libuv handles EAGAIN on
-    // a non-blocking fd like on any socket (read when epoll says readable).
-    const stream = ptyReader.read(fd);
+    // a non-blocking fd like on any socket (read when epoll says readable). The worker gets a dup of its own and
+    // closes it when it likes (EIO, destroy); this thread's fd, for writes and TIOCSWINSZ, stays ours until the
+    // stream is destroyed and the worker's copy closed, so its number is never reused while we may still use it.
+    let readFd: number;
+    try {
+      readFd = sys('fcntl(F_DUPFD_CLOEXEC)', libc.fcntl(fd, libc.F_DUPFD_CLOEXEC, 0));
+    } catch (err) {
+      libc.close(fd);
+      throw err;
+    }
+    const stream = ptyReader.read(readFd);
+    stream.release = () => libc.close(fd);
     const tryWrite = (chunk: Buffer): number => {
       // After destroy() the fd number may already belong to something else: never write to it.
       if (stream.destroyed) throw new SyscallError('write', os.constants.errno.EBADF, 'pty master (closed)');

@@ -64,3 +64,40 @@ test('destroy() before anyone listens: the kept output is dropped, a late error 
   assert.equal(closed, 1, "the 'close' teardown waits for did not wait in the backlog");
   assert.equal(s.closed, true);
 });
+
+test('a close kept before anyone listened (the box died mid-creation) still comes after destroy()', async () => {
+  const { s, posted } = stream();
+  s.deliver(data('partial'));
+  s.deliver({ id: 7, ev: 'error', code: 'EIO', message: 'read EIO' });
+  s.deliver({ id: 7, ev: 'close' });
+  let closed = 0;
+  s.on('close', () => closed++);
+  s.destroy();
+  await new Promise((r) => process.nextTick(r));
+  assert.equal(closed, 1, "teardown would wait for a 'close' that was dropped with the backlog");
+  assert.equal(s.closed, true);
+  assert.deepEqual(posted, [], 'the worker already forgot this stream: nothing to destroy there');
+});
+
+test("the owner's fd is released once, when destroyed and closed, not when the worker's copy ends on its own", async () => {
+  const { s } = stream();
+  let released = 0;
+  s.release = () => released++;
+  s.on('data', () => {});
+  s.on('error', () => {});
+  await new Promise((r) => setImmediate(r));
+  s.deliver({ id: 7, ev: 'error', code: 'EIO', message: 'read EIO' });
+  s.deliver({ id: 7, ev: 'close' });
+  assert.equal(released, 0, 'released at EIO: the number could be reused while writes and resizes may still use it');
+  s.destroy();
+  s.destroy();
+  assert.equal(released, 1);
+  const other = stream().s;
+  let r2 = 0;
+  other.release = () => r2++;
+  other.on('close', () => assert.equal(r2, 1, "released before 'close' is emitted"));
+  other.destroy();
+  assert.equal(r2, 0);
+  other.deliver({ id: 7, ev: 'close' });
+  assert.equal(r2, 1);
+});

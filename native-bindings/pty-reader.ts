@@ -26,6 +26,10 @@ parentPort.on('message', (m) => {
     try {
       stream = new tty.ReadStream(m.fd);
     } catch (err) {
+      // The fd is ours (a dup made for this worker): closed here, so 'close' means closed as it does below.
+      try {
+        require('node:fs').closeSync(m.fd);
+      } catch {}
       parentPort.postMessage({ id: m.id, ev: 'error', code: err.code, message: err.message });
       parentPort.postMessage({ id: m.id, ev: 'close' });
       return;
@@ -67,6 +71,12 @@ export class RemotePtyStream extends EventEmitter {
   destroyed = false;
   /** True once the worker reported the fd closed ('close' emitted). */
   closed = false;
+  /**
+   * Called once the stream is both destroyed and closed (before that 'close' is emitted): the owner's own fd of the
+   * same master may go then. Not at a 'close' of the worker's own (EIO: the box is gone): until destroy() the owner
+   * may still write or ioctl its fd, whose number must not be reused meanwhile.
+   */
+  release: (() => void) | null = null;
   /** Events before the first 'data' listener: kept, as a readable stream keeps its data until someone listens. */
   private backlog: WorkerEvent[] | null = [];
   constructor(
@@ -98,10 +108,20 @@ export class RemotePtyStream extends EventEmitter {
     if (this.destroyed) return this;
     this.destroyed = true;
     // Kept events are not replayed after destroy() (a destroyed stream emits only 'close'), so a 'close' cannot
-    // wait in the backlog for a 'data' listener that never comes.
+    // wait in the backlog for a 'data' listener that never comes. One already kept (the worker's stream ended on
+    // EIO, the box gone before anyone listened: a failed creation) is emitted, in a later tick as a stream would.
+    const kept = this.backlog;
     this.backlog = null;
-    this.reader.post({ op: 'destroy', id: this.id });
+    const close = kept?.find((e) => e.ev === 'close');
+    if (close) process.nextTick(() => this.dispatch(close));
+    else if (this.closed) this.releaseOnce();
+    else this.reader.post({ op: 'destroy', id: this.id });
     return this;
+  }
+  private releaseOnce(): void {
+    const r = this.release;
+    this.release = null;
+    r?.();
   }
   /** @internal an event from the worker. */
   deliver(e: WorkerEvent): void {
@@ -121,6 +141,7 @@ export class RemotePtyStream extends EventEmitter {
     else if (e.ev === 'end') this.emit('end');
     else {
       this.closed = true;
+      if (this.destroyed) this.releaseOnce();
       this.emit('close');
     }
   }

@@ -59,6 +59,8 @@ const MASTER_CLOSE_MS = 5000;
 function closeMaster(pty: PtyMaster): Promise<void> {
   const s = pty.stream;
   return new Promise<void>((resolve, reject) => {
+    // Always destroy(): a master whose reader already ended (EIO) still holds its owner's fd until then.
+    s.destroy();
     if (s.closed) return resolve();
     const timer = setTimeout(
       () => reject(new Error(`pty master fd ${pty.fd} not closed ${MASTER_CLOSE_MS} ms after destroy`)),
@@ -68,7 +70,6 @@ function closeMaster(pty: PtyMaster): Promise<void> {
       clearTimeout(timer);
       resolve();
     });
-    s.destroy();
   });
 }
 
