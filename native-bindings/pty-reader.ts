@@ -67,7 +67,7 @@ type WorkerEvent =
 
 /** The main thread's view of one master read in the worker: 'data' (Buffer), 'error', 'end', 'close'. */
 export class RemotePtyStream extends EventEmitter {
-  /** Set at once by destroy(): the fd is closed by the worker soon after, so nobody may write to its number. */
+  /** Set at once by destroy(): no write after it (the owner's fd goes at release, the worker's copy soon after). */
   destroyed = false;
   /** True once the worker reported the fd closed ('close' emitted). */
   closed = false;
