@@ -2,10 +2,10 @@
 import koffi from 'koffi';
 import { chownSync, closeSync, fstatSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import os from 'node:os';
-import tty from 'node:tty';
 import type { PtyMaster, Syscalls, WaitResult } from '../server/engine/syscalls.ts';
 import { SyscallError, check } from './errors.ts';
 import * as libc from './libc.ts';
+import { ptyReader } from './pty-reader.ts';
 import { spawnBox } from './spawn.ts';
 
 function sys(name: string, r: number | bigint, path?: string): number {
@@ -106,8 +106,19 @@ function takePtyMaster(pid: number, targetFd: number): PtyMaster {
       libc.close(fd);
       throw err;
     }
-    // Reads: libuv handles EAGAIN on a non-blocking fd like on any socket (read when epoll says readable).
-    const stream = new tty.ReadStream(fd);
+    // Reads: in the pty reader worker (pty-reader.ts says why), as a tty.ReadStream there: libuv handles EAGAIN on
+    // a non-blocking fd like on any socket (read when epoll says readable). The worker gets a dup of its own and
+    // closes it when it likes (EIO, destroy); this thread's fd, for writes and TIOCSWINSZ, stays ours until the
+    // stream is destroyed and the worker's copy closed, so its number is never reused while we may still use it.
+    let readFd: number;
+    try {
+      readFd = sys('fcntl(F_DUPFD_CLOEXEC)', libc.fcntl(fd, libc.F_DUPFD_CLOEXEC, 0));
+    } catch (err) {
+      libc.close(fd);
+      throw err;
+    }
+    const stream = ptyReader.read(readFd);
+    stream.release = () => libc.close(fd);
     const tryWrite = (chunk: Buffer): number => {
       // After destroy() the fd number may already belong to something else: never write to it.
       if (stream.destroyed) throw new SyscallError('write', os.constants.errno.EBADF, 'pty master (closed)');

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
 import { test } from 'node:test';
 import { SyscallError } from '../../native-bindings/errors.ts';
 import { createSandbox } from './index.ts';
@@ -116,6 +117,23 @@ test('destroy tears down in the seed order and leaves no state, slot or dir', as
   assert.ok(names.lastIndexOf('umount2') < names.indexOf('cgroups.remove'), 'overlay before cgroups');
   assert.deepEqual(list(join(runDir, 'sandboxes')), []);
   assert.deepEqual(uidSlotEntries(join(runDir, 'uids')), []);
+});
+
+test('destroy() resolves only once the pty master is closed, which its reader may do later, in another thread', async (t) => {
+  const { deps, sys } = setup(t);
+  const take = sys.takePtyMaster.bind(sys);
+  let closed = false;
+  sys.takePtyMaster = (pid, fd) => {
+    const m = take(pid, fd);
+    const s = m.stream as unknown as PassThrough;
+    // Like native-bindings/pty-reader.ts: destroy() asks the worker; the fd is closed, and 'close' comes, later.
+    m.stream.destroy = () => void setTimeout(() => PassThrough.prototype.destroy.call(s), 50);
+    s.on('close', () => (closed = true));
+    return m;
+  };
+  const box = await createSandbox(config, {}, deps);
+  await box.destroy();
+  assert.equal(closed, true, 'destroy() resolved while the master was still open');
 });
 
 test('PID 1 exiting on its own reports the exit status and cleans up without a destroy call', async (t) => {

@@ -84,7 +84,9 @@ const ownMounts = (ids: Set<string>) =>
 test('200 create/destroy cycles (pty and pipe) leave no mount, cgroup, fd, process or zombie', { ...opts, timeout: 300_000 }, async (t) => {
   t.after(() => tracker.destroyAll());
   const N = 200;
-  // Warm-up: the first box opens fds that live for the whole process (koffi library, seccomp filter, esbuild).
+  // Warm-up: the first box opens fds that live for the whole process (koffi library, seccomp filter, esbuild; the pty
+  // reader's worker thread: its event loop's fds and libuv's reserve fd on /dev/null, opened once per loop at its
+  // first stream, uv__stream_init). destroy() resolves once the master is closed, so they all exist by now.
   await (await tracker.create({})).destroy();
   const fds0 = fdTable();
   const children0 = ownChildren();

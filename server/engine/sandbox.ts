@@ -10,7 +10,7 @@ import { unmountLayers } from './overlay.ts';
 import type { AsyncQueue } from './queue.ts';
 import type { StageClock } from './stages.ts';
 import { releaseUidSlot } from './uid-registry.ts';
-import { SIGKILL, type ChildEvent } from './syscalls.ts';
+import { SIGKILL, type ChildEvent, type PtyMaster } from './syscalls.ts';
 import type {
   ExitInfo,
   InputStats,
@@ -47,6 +47,30 @@ async function drain(q: AsyncQueue<ChildEvent>, fn: (e: ChildEvent) => void): Pr
   } catch {
     // The queue ends when the namespaced parent closes the status pipe: the normal way out.
   }
+}
+
+/** Bound on the wait for a destroyed master's fd to be closed by the thread that reads it. */
+const MASTER_CLOSE_MS = 5000;
+
+/**
+ * destroy() of the master's stream, resolved once its fd is closed: the pty reader closes it in its worker thread
+ * (native-bindings/pty-reader.ts), after destroy() returned, and a destroyed box must hold no fd of ours.
+ */
+function closeMaster(pty: PtyMaster): Promise<void> {
+  const s = pty.stream;
+  return new Promise<void>((resolve, reject) => {
+    // Always destroy(): a master whose reader already ended (EIO) still holds its owner's fd until then.
+    s.destroy();
+    if (s.closed) return resolve();
+    const timer = setTimeout(
+      () => reject(new Error(`pty master fd ${pty.fd} not closed ${MASTER_CLOSE_MS} ms after destroy`)),
+      MASTER_CLOSE_MS,
+    );
+    s.once('close', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
 }
 
 export async function teardown(
@@ -90,7 +114,7 @@ export async function teardown(
     );
     await step(() => proc.close());
   }
-  built.pty?.stream.destroy();
+  if (built.pty) await step(() => closeMaster(built.pty!));
   // Pipe mode: our ends of the box's stdio are closed even if endInput() was never called, or a paused
   // stdout never got to read its EOF.
   for (const s of Object.values(built.proc?.stdio ?? {})) (s as { destroy?: () => void }).destroy?.();
@@ -249,7 +273,8 @@ export class Sandbox extends EventEmitter implements SandboxHandle {
   }
 
   resize(rows: number, cols: number): void {
-    if (this.built.pty && !this.exit) this.deps.sys.setWinsize(this.built.pty.fd, rows, cols);
+    // Once destroy() began the reader's thread may close the master at any moment and its number be reused.
+    if (this.built.pty && !this.exit && !this.destroying) this.deps.sys.setWinsize(this.built.pty.fd, rows, cols);
   }
 
   signal(sig: number, group = false): void {

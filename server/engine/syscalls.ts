@@ -70,7 +70,8 @@ export interface WaitResult {
  */
 export interface PtyMaster {
   fd: number;
-  stream: NodeJS.ReadableStream & { pause(): unknown; resume(): unknown; destroy(): unknown };
+  /** `closed` is true once the fd is closed ('close' was emitted), which may come after destroy() returned. */
+  stream: NodeJS.ReadableStream & { pause(): unknown; resume(): unknown; destroy(): unknown; readonly closed?: boolean };
   /** write(2) of as much of chunk as the kernel takes now: the count, 0 when the pty is full (EAGAIN). Throws otherwise (EIO: no reader left; EBADF after destroy). */
   tryWrite(chunk: Buffer): number;
 }
