@@ -8,6 +8,7 @@ import type { TerminalSink } from './client-types';
 import { ContextMenu, type MenuItem } from './ContextMenu';
 import { SearchBar } from './SearchBar';
 import { copyText, readText } from './clipboard';
+import { warmGlyphs } from './warm-glyphs';
 import { DARK, LIGHT } from './xterm-theme';
 
 export type Renderer = 'webgl' | 'dom';
@@ -127,11 +128,16 @@ export function TerminalView(props: Props) {
         f.fit();
       } catch {}
       const ready = t;
+      // The DOM renderer's glyph widths are measured now, behind the Start cover, not in the prompt's frame.
+      const unwarm = renderer === 'dom' ? warmGlyphs(ready) : () => {};
       cleanup = latest.current.onReady({
         term: ready,
         renderer,
         // RIS goes through the write queue, so bytes of an old stream still queued cannot land after the clear.
-        sink: { write: (d, cb) => ready.write(d, cb), reset: () => ready.write('\x1bc') },
+        sink: {
+          write: (d, cb) => (unwarm(), ready.write(d, cb)),
+          reset: () => (unwarm(), ready.write('\x1bc')),
+        },
       });
     })();
     return () => {
