@@ -65,6 +65,10 @@ export function Playground() {
     };
   }, []);
 
+  // Stable, so the memoised terminal is not re-rendered with every view change (xterm's callbacks read the ref).
+  const onData = useCallback((d: string | Uint8Array) => void clientRef.current?.input(d), []);
+  const onResize = useCallback((rows: number, cols: number) => clientRef.current?.resize(rows, cols), []);
+
   // A learner of a class follows its actions here too: broadcast banner, move to a lesson, reset notice, class over.
   const cls = useClassActions(client, null);
 
@@ -112,8 +116,8 @@ export function Playground() {
               theme={theme}
               large={size === 'large'}
               onReady={onReady}
-              onData={(d) => clientRef.current?.input(d)}
-              onResize={(rows, cols) => clientRef.current?.resize(rows, cols)}
+              onData={onData}
+              onResize={onResize}
               onNotice={setNotice}
             />
             <Overlay view={view} actions={actions} mounted={client !== null} classOver={cls.ended} />
