@@ -4,7 +4,7 @@
 import os from 'node:os';
 import { launchBrowser } from '../e2e/browser.ts';
 import { clickToPrompt, loadWarm, newPlaygroundPage } from './lib/web-page.ts';
-import { startBenchServer, type BenchServer } from './lib/web-server.ts';
+import { startBase, startBenchServer, type BenchServer } from './lib/web-server.ts';
 import { summarize } from './lib/stats.ts';
 
 const runs = Number(process.argv[2] ?? 8);
@@ -13,7 +13,7 @@ const base = flag('base');
 const warmPool = Number(flag('pool') ?? 1);
 const servers: [string, BenchServer][] = base
   ? [
-      ['base', await startBenchServer({ warmPool, staticDir: base })],
+      ['base', await startBase(base, warmPool)],
       ['branch', await startBenchServer({ warmPool })],
     ]
   : [['branch', await startBenchServer({ warmPool })]];

@@ -5,7 +5,7 @@
 import { launchBrowser } from '../e2e/browser.ts';
 import { PROBE_INIT, probe } from './lib/term-probe.ts';
 import { loadWarm, newPlaygroundPage } from './lib/web-page.ts';
-import { startBenchServer } from './lib/web-server.ts';
+import { startBase, startBenchServer } from './lib/web-server.ts';
 import { summarize } from './lib/stats.ts';
 
 interface Ev {
@@ -116,14 +116,14 @@ function busyAfterClick(events: Ev[]): { busyMs: number; top: [string, number][]
 }
 
 const runs = Number(process.argv[2] ?? 6);
-// --base=DIR: compare two front-end builds (DIR, e.g. main's out/, against this checkout's out/) on two servers with
-// the same warm pool (--pool=N, default 1) instead of pool against no pool.
+// --base=DIR: compare another checkout (DIR: its server and its built out/, e.g. main's; or a front-end build alone)
+// with this one, both with the same warm pool (--pool=N, default 1), instead of pool against no pool.
 const flag = (k: string) => process.argv.find((a) => a.startsWith(`--${k}=`))?.slice(k.length + 3);
 const base = flag('base');
 const warmPool = Number(flag('pool') ?? 1);
 const [A, B] = base ? (['base', 'branch'] as const) : (['pool', 'cold'] as const);
 const servers: Record<string, Awaited<ReturnType<typeof startBenchServer>>> = base
-  ? { base: await startBenchServer({ warmPool, staticDir: base }), branch: await startBenchServer({ warmPool }) }
+  ? { base: await startBase(base, warmPool), branch: await startBenchServer({ warmPool }) }
   : { pool: await startBenchServer({ warmPool: 1 }), cold: await startBenchServer({ warmPool: 0 }) };
 const browser = await launchBrowser();
 const out: Record<string, { wall: number; parsed: number; busy: number; top: [string, number][] }[]> = { [A]: [], [B]: [] };
@@ -132,7 +132,7 @@ try {
   await page.addInitScript(PROBE_INIT);
   for (let i = 0; i < runs + 1; i++) {
     for (const name of i % 2 ? [B, A] : [A, B]) {
-      const srv = servers[name];
+      const srv = servers[name]!;
       await srv.destroyAll();
       await loadWarm(page, srv.url, 'dom');
       await page.waitForTimeout(300);
