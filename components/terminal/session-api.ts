@@ -58,8 +58,10 @@ export async function requestSession(deps: ClientDeps): Promise<CreateOutcome> {
 export async function serverHealth(deps: ClientDeps): Promise<{ bootId?: string } | null> {
   try {
     const res = await deps.fetch(`${deps.origin}/api/health`);
-    if (!res.ok) return null;
-    const body = (await res.json().catch(() => ({}))) as { bootId?: unknown };
+    if (!res.ok && res.status !== 503) return null;
+    const body = (await res.json().catch(() => ({}))) as { bootId?: unknown; state?: unknown };
+    // A full or draining node answers 503 with its state (docs/cluster.md): up, only taking no new visitors.
+    if (!res.ok && typeof body.state !== 'string') return null;
     return typeof body.bootId === 'string' ? { bootId: body.bootId } : {};
   } catch {
     return null;

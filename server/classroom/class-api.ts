@@ -3,6 +3,7 @@ import QRCode from 'qrcode';
 import {
   API_CLASSES_PATH,
   API_JOIN_PATH,
+  CLASS_HEADER,
   joinRequest,
   normalizeCode,
   type ClassDetail,
@@ -106,7 +107,7 @@ export class ClassApi {
       return;
     }
     const body: JoinInfoResponse = { code: cls.code, name: cls.name, open: true };
-    send(res, 200, body);
+    send(res, 200, body, { [CLASS_HEADER]: cls.code });
   }
 
   private async join(r: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -154,7 +155,7 @@ export class ClassApi {
       limits,
       bootId: this.deps.manager.bootId,
     };
-    send(res, 201, out);
+    send(res, 201, out, { [CLASS_HEADER]: j.cls.code });
   }
 
   /** Instructor routes under /api/classroom/classes (the caller has checked the token). */
@@ -186,7 +187,7 @@ export class ClassApi {
         sendRefusal(send, res, c);
         return;
       }
-      send(res, 201, await this.detail(r, c.cls));
+      send(res, 201, await this.detail(r, c.cls), { [CLASS_HEADER]: c.cls.code });
       return;
     }
     const m = /^\/([0-9a-f]{16})(\/end|\/cap|\/export\.csv)?$/.exec(path.slice(API_CLASSES_PATH.length));

@@ -210,3 +210,19 @@ test('progress with times, roster, CSV export, end → archived (read-only), kep
   assert.ok(d2.roster[0].steps.some((s: { passedAt: number | null }) => s.passedAt));
   assert.equal((await get(second.url, `/api/classroom/classes/${c.id}/export.csv`)).body, csv.body);
 });
+
+test('a balancer learns where a class lives: its creation, its join info and a join name the code in x-boxlab-class (docs/cluster.md)', async (t) => {
+  const { url } = await setup(t);
+  const r = await newClass(url);
+  assert.equal(r.status, 201);
+  assert.equal(r.headers['x-boxlab-class'], r.json.code);
+  const info = await get(url, `/api/join/${r.json.code}`, {});
+  assert.equal(info.status, 200);
+  assert.equal(info.headers['x-boxlab-class'], r.json.code);
+  const joined = await post(url, '/api/join', { code: r.json.code, name: 'Ada' });
+  assert.equal(joined.status, 201);
+  assert.equal(joined.headers['x-boxlab-class'], r.json.code, 'the join too: the balancer pins the browser with it');
+  const none = await get(url, '/api/join/ZZZZZZ', {});
+  assert.equal(none.status, 404);
+  assert.equal(none.headers['x-boxlab-class'], undefined, 'no header for a class this server does not hold');
+});

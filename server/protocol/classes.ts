@@ -7,6 +7,11 @@ export const API_JOIN_PATH = '/api/join';
 export const API_CLASSES_PATH = '/api/classroom/classes';
 /** A class member's progress (GET /api/progress) is asked for with their resume code in this header. */
 export const RESUME_HEADER = 'x-boxlab-resume';
+/**
+ * Answers that name an open class of this server carry its code here: a balancer learns which node holds the class
+ * (HAProxy `stick store-response`, docs/cluster.md) and sends the class's joins there.
+ */
+export const CLASS_HEADER = 'x-boxlab-class';
 
 /**
  * Join codes: read aloud and typed by a room, so no 0/O, 1/I/L look-alikes (Crockford's base32 idea, 31 symbols).

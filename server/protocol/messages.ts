@@ -205,6 +205,10 @@ export const healthResponse = z.object({
   cgroupVersion: z.union([z.literal(1), z.literal(2)]),
   /** Random per server process: differs from a session's bootId after a restart (the session and its box are gone). */
   bootId: z.string().max(64).optional(),
+  /** This server's node id in a cluster (BOXLAB_NODE_ID; docs/cluster.md). */
+  node: z.string().max(64).optional(),
+  /** ready: 200; draining (no new sessions, live ones run out) or full: 503, with this same body. */
+  state: z.enum(['ready', 'draining', 'full']).optional(),
 });
 export type HealthResponse = z.infer<typeof healthResponse>;
 

@@ -384,6 +384,29 @@ export const SETTINGS = {
     shown: '1',
     doc: 'refuse new boxes once their memory limits pass this × what the host can back (0.1..100, or off)',
   }),
+  // A cluster (docs/cluster.md): the name HAProxy's cookie and the health answer carry, and the agent-check port.
+  nodeId: def<string>({
+    env: 'BOXLAB_NODE_ID',
+    flags: ['node-id'],
+    scope: ['serve'],
+    arg: 'ID',
+    parse: (v) => {
+      if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/.test(v)) throw new LimitError('must be 1-63 of A-Z a-z 0-9 . _ - (a letter or digit first)');
+      return v;
+    },
+    shown: 'the host name',
+    doc: "this server's name in a cluster: /api/health says it, HAProxy's cookie and server line use it",
+  }),
+  agentPort: def({
+    env: 'BOXLAB_AGENT_PORT',
+    flags: ['agent-port'],
+    scope: ['serve'],
+    arg: 'N',
+    parse: count(0, 65535),
+    default: 0,
+    shown: '0',
+    doc: "TCP port of HAProxy's agent-check (ready/drain and a weight from free capacity) on the listen address (0 = off)",
+  }),
   tls: def<'off' | 'self-signed' | 'files'>({
     env: 'BOXLAB_TLS',
     flags: ['tls'],

@@ -1,6 +1,9 @@
 // The root web server: JSON API, static front end, WebSocket sessions; SIGTERM/SIGINT close sockets (4503) and destroy every sandbox.
 // The composition root (docs/architecture.md): startServer wires engine, sessions, course and web into that server.
+import { hostname } from 'node:os';
+import { join } from 'node:path';
 import { DEFAULTS, defaultEnv } from '../engine/config.ts';
+import { fromEnv } from '../protocol/settings.ts';
 import type { SandboxConfig } from '../engine/types.ts';
 import { CLOSE } from '../protocol/messages.ts';
 import {
@@ -21,6 +24,8 @@ import { SessionManager } from '../sessions/manager.ts';
 import { MemoryAdmission, type MeminfoReader } from '../sessions/admission.ts';
 import { sessionApi } from '../web/api.ts';
 import { listenHttp } from '../web/http.ts';
+import { listenAgent, type AgentServer } from '../web/agent.ts';
+import { ClusterNode, defaultNodeId, fileDrain, type DrainSwitch } from '../web/node.ts';
 import { createSocketServer } from '../web/socket.ts';
 import { socketRoute } from '../web/socket-route.ts';
 import { createStaticHandler } from '../web/static.ts';
@@ -50,6 +55,8 @@ export interface StartServerOptions {
   log?: (line: string) => void;
   /** BOXLAB_HOME (the self-signed certificate goes to <home>/tls); default boxlabHome(). */
   home?: string;
+  /** Where "drained" is kept (docs/cluster.md); default the file BOXLAB_RUN/drain. */
+  drain?: DrainSwitch;
 }
 
 export interface RunningServer {
@@ -65,6 +72,10 @@ export interface RunningServer {
   gate: ConnectionGate;
   /** The /ws endpoint (live sockets, and how many were slowed or closed for going over budget). */
   sockets: { size: number; overBudget: { slowed: number; closed: number; delayedAttaches: number; refusedAttaches: number } };
+  /** This server as a cluster node: id, state (ready, draining, full), drain switch (docs/cluster.md). */
+  node: ClusterNode;
+  /** The agent-check port (config.agentPort; null when off). */
+  agentPort: number | null;
   /** Closes every socket with 4503, destroys every sandbox (awaited), stops listening. Idempotent. */
   close(): Promise<void>;
 }
@@ -153,6 +164,14 @@ export async function startServer(opts: StartServerOptions = {}): Promise<Runnin
     },
     { packDirs: cfg.lessonDirs, ...(cfg.instructorToken ? { instructorToken: cfg.instructorToken } : {}), ...opts.course },
   );
+  const node = new ClusterNode(
+    cfg.nodeId ?? defaultNodeId(hostname()),
+    manager,
+    opts.drain ?? fileDrain(join(fromEnv('runDir', process.env), 'drain')),
+  );
+  // `touch`/`rm` of the drain file take effect within a second even when no balancer asks.
+  const drainPoll = setInterval(() => node.refresh(), 1000);
+  drainPoll.unref();
   const sockets = createSocketServer({
     manager,
     allowedOrigins: cfg.allowedOrigins,
@@ -173,10 +192,17 @@ export async function startServer(opts: StartServerOptions = {}): Promise<Runnin
     fairness: cfg.fairness,
     tls,
     routes: [
-      sessionApi(manager, cfg.allowedOrigins, (created) => {
-        const { ok: _ok, status, ...r } = sessionRefusal(created, manager, cfg.maxPerClient);
-        return { status, body: { ...r, error: 'full', retryAfterSec: r.retryAfterSec ?? 1 } };
-      }),
+      sessionApi(
+        manager,
+        cfg.allowedOrigins,
+        (created) => {
+          const { ok: _ok, status, ...r } = sessionRefusal(created, manager, cfg.maxPerClient);
+          return { status, body: { ...r, error: 'full', retryAfterSec: r.retryAfterSec ?? 1 } };
+        },
+        // A cluster node (an id or an agent port given) answers health with its state and 503 when it takes no new
+        // visitors; a lone server keeps the plain 200 its clients have always read (docs/cluster.md).
+        cfg.nodeId || cfg.agentPort ? node : undefined,
+      ),
       (req, res, path) => courseApi(course, req, res, path),
     ],
     upgrades: [watchSockets, { handles: () => true, handleUpgrade: (req, socket, head) => sockets.handleUpgrade(req, socket, head) }],
@@ -189,6 +215,17 @@ export async function startServer(opts: StartServerOptions = {}): Promise<Runnin
     log,
   });
   const { http, listener, door, gate, hosts, port, url } = front;
+  let agent: AgentServer | null = null;
+  try {
+    agent = cfg.agentPort ? await listenAgent(node, cfg.host, cfg.agentPort) : null;
+  } catch (err) {
+    clearInterval(drainPoll);
+    listener.close();
+    await manager.destroyAll();
+    await course.close();
+    throw new Error(`agent-check port ${cfg.host}:${cfg.agentPort}: ${(err as Error).message}`);
+  }
+  log(`node ${node.id}: ${node.state()}${agent ? `, agent-check on port ${agent.port}` : ''}`);
   log(`listening on ${url} (capacity ${cfg.maxSessions}, ${cfg.maxPerClient} per client)`);
   log(`answering host names: ${hosts.names().join(' ')} (others: 421; add names with BOXLAB_ALLOWED_HOSTS)`);
   for (const line of startupLines({ bound: cfg.host, port, tls, served: hosts.served() })) log(line);
@@ -200,6 +237,8 @@ export async function startServer(opts: StartServerOptions = {}): Promise<Runnin
   const close = (): Promise<void> =>
     (closing ??= (async () => {
       const stopped = new Promise<void>((r) => listener.close(() => r()));
+      clearInterval(drainPoll);
+      const agentClosed = agent?.close();
       if (door) {
         http.close();
         door.redirect.close();
@@ -214,10 +253,11 @@ export async function startServer(opts: StartServerOptions = {}): Promise<Runnin
       http.closeAllConnections();
       door?.redirect.closeAllConnections();
       await stopped;
+      await agentClosed;
       log('stopped: every sandbox destroyed');
     })());
 
-  return { url, tls, port, config: cfg, manager, course, gate, sockets, close };
+  return { url, tls, port, config: cfg, manager, course, gate, sockets, node, agentPort: agent?.port ?? null, close };
 }
 
 /** `node --import tsx server/root/compose.ts [--port N ...]`: serve until SIGTERM/SIGINT, then clean up and exit 0. */
@@ -245,6 +285,12 @@ export async function main(argv = process.argv.slice(2)): Promise<void> {
   };
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
+  // Drain (docs/cluster.md): no new sessions, live ones run out; only root (or the server's user) may signal it.
+  // Undo with `rm $BOXLAB_RUN/drain`.
+  process.on('SIGUSR2', () => {
+    server.node.setDraining(true);
+    console.log(`[boxlab] SIGUSR2: node ${server.node.id} draining (${server.manager.size} live sessions run out)`);
+  });
 }
 
 if (process.argv[1] && import.meta.url === new URL(`file://${process.argv[1]}`).href) {

@@ -71,6 +71,11 @@ export class SessionManager {
   private readonly byToken = new Map<string, Entry>();
   private readonly ending = new Set<Promise<void>>();
   private closing = false;
+  /**
+   * A drained node (docs/cluster.md) makes no new session and no pool box; live sessions run on to their end.
+   * Refused as 'closing' with a short retry: through a balancer the retry lands on another node.
+   */
+  draining = false;
   private sampling: Promise<void> | null = null;
   private sampledAt = -Infinity;
   /** Names this server process: a client whose session is refused compares it to tell a restart from an expiry. */
@@ -89,7 +94,7 @@ export class SessionManager {
             config: p.config,
             log: opts.log,
             newId: () => randomBytes(6).toString('hex'),
-            admit: () => !this.closing && this.byId.size + this.pool!.count < opts.maxSessions && this.admitsPoolBox(),
+            admit: () => !this.closing && !this.draining && this.byId.size + this.pool!.count < opts.maxSessions && this.admitsPoolBox(),
           })
         : null;
     this.pool?.fill();
@@ -119,6 +124,7 @@ export class SessionManager {
    */
   create(addr: string, name?: string, opts: { perClient?: boolean; limits?: Partial<SessionLimits> } = {}): CreateResult {
     if (this.closing) return { ok: false, reason: 'closing', retryAfterSec: 30 };
+    if (this.draining) return { ok: false, reason: 'closing', retryAfterSec: 5 };
     const perClient = opts.perClient !== false;
     const all = [...this.byId.values()];
     const mine = all.filter((e) => e.addr === addr && e.perClient);

@@ -10,6 +10,7 @@ import {
   type RefusedResponse,
 } from '../protocol/messages.ts';
 import type { CreateResult, SessionManager } from '../sessions/manager.ts';
+import type { ClusterNode } from './node.ts';
 import { originAllowed, readBodyText, sendJson, type RouteHandler, type RouteRequest } from '../sessions/routes.ts';
 
 const MAX_BODY = 4096;
@@ -24,8 +25,17 @@ export type RefuseFull = (r: Extract<CreateResult, { reason: 'full' | 'client_fu
   body: FullResponse;
 };
 
-/** Health and session creation; other paths are left to the next route. */
-export function sessionApi(manager: SessionManager, allowedOrigins: readonly string[], refuseFull: RefuseFull): RouteHandler {
+/**
+ * Health and session creation; other paths are left to the next route. With a node (a cluster, docs/cluster.md) the
+ * health answer carries its id and state, and its status is what a balancer's http-check reads: 200 ready, 503
+ * draining or full (same body: the server is up, it just takes no new visitors).
+ */
+export function sessionApi(
+  manager: SessionManager,
+  allowedOrigins: readonly string[],
+  refuseFull: RefuseFull,
+  node?: Pick<ClusterNode, 'id' | 'state' | 'healthStatus'>,
+): RouteHandler {
   return async (req, res, path) => {
     if (path === API_HEALTH_PATH && (req.method === 'GET' || req.method === 'HEAD')) {
       const body: HealthResponse = {
@@ -34,8 +44,9 @@ export function sessionApi(manager: SessionManager, allowedOrigins: readonly str
         capacity: manager.capacity,
         cgroupVersion: manager.cgroupVersion,
         bootId: manager.bootId,
+        ...(node ? { node: node.id, state: node.state() } : {}),
       };
-      return (json(res, 200, body), true);
+      return (json(res, node?.healthStatus() ?? 200, body), true);
     }
     if (path !== API_SESSION_PATH) return false;
     if (req.method !== 'POST') return (json(res, 405, { error: 'method_not_allowed' }, { Allow: 'POST' }), true);

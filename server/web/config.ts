@@ -110,6 +110,10 @@ export interface ServerConfig {
   tlsKey?: string;
   /** The instructor's token; undefined: the one kept in BOXLAB_HOME/instructor-token (made on first start). */
   instructorToken?: string;
+  /** This server's name in a cluster (docs/cluster.md); undefined: derived from the host name (server/web/node.ts). */
+  nodeId?: string;
+  /** HAProxy agent-check port on the listen address (0 = off). */
+  agentPort: number;
   /** Budgets and timeouts (FAIRNESS); not from env or flags. */
   fairness: FairnessLimits;
 }

@@ -6,6 +6,7 @@ import { WebSocket } from 'ws';
 import { clientProtocols, parseServerMessage, type ServerMessage } from '../../protocol/messages.ts';
 import type { ServerConfig } from '../../web/config.ts';
 import { fakeFactory, type FakeOptions } from '../../engine/testing/fake-sandbox.ts';
+import { memoryDrain } from '../../web/node.ts';
 import { startServer, type StartServerOptions } from '../compose.ts';
 
 /** A server on a free loopback port backed by FakeSandbox, closed when the test ends. */
@@ -21,6 +22,8 @@ export async function start(
     createSandbox: fake.create,
     cgroupVersion: 1,
     log: (l) => logs.push(l),
+    // A test's drain never touches the host's BOXLAB_RUN/drain.
+    drain: memoryDrain(),
     ...extra,
   });
   t.after(() => srv.close());
@@ -99,10 +102,17 @@ export class TestClient {
   private acc = '';
   private tail = '';
 
-  constructor(url: string, token: string | null, opts: { origin?: string | null; protocols?: string[] } = {}) {
+  constructor(
+    url: string,
+    token: string | null,
+    opts: { origin?: string | null; protocols?: string[]; headers?: Record<string, string> } = {},
+  ) {
     const wsUrl = url.replace(/^http/, 'ws') + '/ws';
     const origin = opts.origin === undefined ? url : opts.origin;
-    this.ws = new WebSocket(wsUrl, opts.protocols ?? (token ? clientProtocols(token) : ['boxlab.v1']), origin ? { origin } : {});
+    this.ws = new WebSocket(wsUrl, opts.protocols ?? (token ? clientProtocols(token) : ['boxlab.v1']), {
+      ...(origin ? { origin } : {}),
+      ...(opts.headers ? { headers: opts.headers } : {}),
+    });
     this.ws.on('message', (data, isBinary) => {
       const buf = data as Buffer;
       if (isBinary) {
