@@ -5,7 +5,7 @@
 import { launchBrowser } from '../e2e/browser.ts';
 import { PROBE_INIT, probe } from './lib/term-probe.ts';
 import { loadWarm, newPlaygroundPage } from './lib/web-page.ts';
-import { startBenchServer } from './lib/web-server.ts';
+import { startBase, startBenchServer } from './lib/web-server.ts';
 import { summarize } from './lib/stats.ts';
 
 interface Ev {
@@ -18,7 +18,14 @@ interface Ev {
   tid: number;
   args?: { data?: { type?: string; functionName?: string; url?: string; lineNumber?: number } };
 }
-const CATEGORIES = ['devtools.timeline', 'disabled-by-default-devtools.timeline', 'toplevel', 'v8.execute', 'blink'];
+const CATEGORIES = [
+  'devtools.timeline',
+  'disabled-by-default-devtools.timeline',
+  ...(process.env.TRACE_LAYOUT ? ['disabled-by-default-devtools.timeline.stack'] : []),
+  'toplevel',
+  'v8.execute',
+  'blink',
+];
 
 function busyAfterClick(events: Ev[]): { busyMs: number; top: [string, number][] } {
   const click = events.find((e) => e.name === 'EventDispatch' && e.args?.data?.type === 'click');
@@ -38,6 +45,37 @@ function busyAfterClick(events: Ev[]): { busyMs: number; top: [string, number][]
     busy += e.tdur ?? e.dur ?? 0;
     end = e.ts + (e.dur ?? 0);
   }
+  if (process.env.TRACE_TASKS) {
+    // Each outermost task over 1 ms from the click on: when, how long (thread time), and what ran in it.
+    let end2 = -Infinity;
+    for (const e of tasks) {
+      if (e.ts + (e.dur ?? 0) <= end2) continue;
+      end2 = e.ts + (e.dur ?? 0);
+      const ms = (e.tdur ?? e.dur ?? 0) / 1000;
+      if (ms < 1) continue;
+      const inner = main.filter((x) => x.ph === 'X' && x.ts >= e.ts && x.ts + (x.dur ?? 0) <= end2 && x !== e);
+      const what = inner
+        .filter((x) =>
+          [
+            'FunctionCall',
+            'TimerFire',
+            'FireAnimationFrame',
+            'EventDispatch',
+            'Layout',
+            'UpdateLayoutTree',
+            'Paint',
+            'PrePaint',
+            'Commit',
+          ].includes(x.name),
+        )
+        .map(
+          (x) =>
+            `${x.name === 'FunctionCall' ? x.args?.data?.functionName || 'fn' : x.name}${x.args?.data?.type ? `:${x.args.data.type}` : ''} ${((x.tdur ?? x.dur ?? 0) / 1000).toFixed(1)}`,
+        )
+        .slice(0, 8);
+      console.error(`  +${((e.ts - click.ts) / 1000).toFixed(0)} ms task ${ms.toFixed(1)} ms: ${what.join(', ')}`);
+    }
+  }
   const by = new Map<string, number>();
   for (const e of main) if (e.ph === 'X' && !/RunTask/.test(e.name)) by.set(e.name, (by.get(e.name) ?? 0) + (e.tdur ?? e.dur ?? 0) / 1000);
   // JS by function (FunctionCall events are top-level calls into JS: event handlers, timers, message callbacks).
@@ -47,6 +85,17 @@ function busyAfterClick(events: Ev[]): { busyMs: number; top: [string, number][]
     const d = e.args?.data;
     const k = `${d?.functionName || '(anon)'}@${(d?.url ?? '?').replace(/^.*\//, '')}:${d?.lineNumber ?? ''}`;
     fns.set(k, (fns.get(k) ?? 0) + (e.tdur ?? e.dur ?? 0) / 1000);
+  }
+  if (process.env.TRACE_LAYOUT) {
+    // Style and layout work after the click with the JS that forced it (Chromium puts a stack on forced ones).
+    const lay = main.filter((e) => e.ph === 'X' && (e.name === 'Layout' || e.name === 'UpdateLayoutTree') && e.ts >= click.ts);
+    for (const e of lay) {
+      const a = e.args as { beginData?: { stackTrace?: { functionName: string; url: string; lineNumber: number }[] } } | undefined;
+      const st = (a?.beginData?.stackTrace ?? []).slice(0, 4).map((f) => `${f.functionName}@${f.url.replace(/^.*\//, '')}:${f.lineNumber}`);
+      console.error(
+        `  ${((e.ts - click.ts) / 1000).toFixed(1)} ms ${e.name} ${((e.tdur ?? e.dur ?? 0) / 1000).toFixed(1)} ms ${st.join(' < ')}`,
+      );
+    }
   }
   if (process.env.TRACE_FNS)
     console.error(
@@ -67,15 +116,23 @@ function busyAfterClick(events: Ev[]): { busyMs: number; top: [string, number][]
 }
 
 const runs = Number(process.argv[2] ?? 6);
-const servers = { pool: await startBenchServer({ warmPool: 1 }), cold: await startBenchServer({ warmPool: 0 }) };
+// --base=DIR: compare another checkout (DIR: its server and its built out/, e.g. main's; or a front-end build alone)
+// with this one, both with the same warm pool (--pool=N, default 1), instead of pool against no pool.
+const flag = (k: string) => process.argv.find((a) => a.startsWith(`--${k}=`))?.slice(k.length + 3);
+const base = flag('base');
+const warmPool = Number(flag('pool') ?? 1);
+const [A, B] = base ? (['base', 'branch'] as const) : (['pool', 'cold'] as const);
+const servers: Record<string, Awaited<ReturnType<typeof startBenchServer>>> = base
+  ? { base: await startBase(base, warmPool), branch: await startBenchServer({ warmPool }) }
+  : { pool: await startBenchServer({ warmPool: 1 }), cold: await startBenchServer({ warmPool: 0 }) };
 const browser = await launchBrowser();
-const out: Record<string, { wall: number; parsed: number; busy: number; top: [string, number][] }[]> = { pool: [], cold: [] };
+const out: Record<string, { wall: number; parsed: number; busy: number; top: [string, number][] }[]> = { [A]: [], [B]: [] };
 try {
   const page = await newPlaygroundPage(browser, { viewport: { width: 1440, height: 900 } });
   await page.addInitScript(PROBE_INIT);
   for (let i = 0; i < runs + 1; i++) {
-    for (const name of (i % 2 ? ['cold', 'pool'] : ['pool', 'cold']) as ('pool' | 'cold')[]) {
-      const srv = servers[name];
+    for (const name of i % 2 ? [B, A] : [A, B]) {
+      const srv = servers[name]!;
       await srv.destroyAll();
       await loadWarm(page, srv.url, 'dom');
       await page.waitForTimeout(300);
@@ -101,8 +158,7 @@ try {
   }
 } finally {
   await browser.close();
-  await servers.pool.close();
-  await servers.cold.close();
+  for (const s of Object.values(servers)) await s.close();
 }
 for (const [name, xs] of Object.entries(out)) {
   const w = summarize(xs.map((x) => x.wall));

@@ -1,6 +1,6 @@
 // web-server.ts: starts bench/lib/web-server-child.ts (the real server) as a child process and talks to it over IPC.
 import { fork, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ServerConfig } from '../../server/web/config.ts';
@@ -86,4 +86,15 @@ export async function startBenchServer(config: Partial<ServerConfig> = {}, nodeA
       return { rssKiB: Number(/VmRSS:\s+(\d+)/.exec(s)?.[1]), hwmKiB: Number(/VmHWM:\s+(\d+)/.exec(s)?.[1]) };
     },
   };
+}
+
+/**
+ * The server of another checkout (e.g. main's, with its built out/) for a before/after in one run; a directory without
+ * a bench/ is taken as a front-end build alone, served by this checkout's server.
+ */
+export async function startBase(dir: string, warmPool: number): Promise<BenchServer> {
+  const other = join(dir, 'bench', 'lib', 'web-server.ts');
+  if (!existsSync(other)) return startBenchServer({ warmPool, staticDir: dir });
+  const mod = (await import(other)) as { startBenchServer: typeof startBenchServer };
+  return mod.startBenchServer({ warmPool, staticDir: join(dir, 'out') });
 }

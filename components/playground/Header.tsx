@@ -1,5 +1,6 @@
 // The top bar: Boxlab wordmark, navigation, and the large-text and theme toggles.
 'use client';
+import { memo } from 'react';
 import { useSize, useTheme } from './prefs';
 
 export function Logo({ className = '' }: { className?: string }) {
@@ -13,7 +14,8 @@ export function Logo({ className = '' }: { className?: string }) {
   );
 }
 
-export function Header({ current = 'playground' }: { current?: 'playground' | 'lessons' }) {
+// Memoised: the playground re-renders on every view change of its client; the header depends on none of it.
+export const Header = memo(function Header({ current = 'playground' }: { current?: 'playground' | 'lessons' }) {
   const [theme, setTheme] = useTheme();
   const [size, setSize] = useSize();
   const nav = (id: typeof current, href: string, label: string, extra?: React.ReactNode) => (
@@ -60,7 +62,7 @@ export function Header({ current = 'playground' }: { current?: 'playground' | 'l
       </div>
     </header>
   );
-}
+});
 
 function ToggleButton(props: { pressed?: boolean; onClick: () => void; label: string; children: React.ReactNode }) {
   return (

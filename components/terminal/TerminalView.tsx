@@ -1,6 +1,6 @@
 // The xterm.js terminal: fills its pane, follows resizes, WebGL with DOM fallback, links, search, copy/paste, context menu.
 'use client';
-import { useCallback, useEffect, useRef, useState } from 'react';
+import { memo, useCallback, useEffect, useRef, useState } from 'react';
 import type { Terminal } from '@xterm/xterm';
 import type { FitAddon } from '@xterm/addon-fit';
 import type { SearchAddon } from '@xterm/addon-search';
@@ -8,6 +8,7 @@ import type { TerminalSink } from './client-types';
 import { ContextMenu, type MenuItem } from './ContextMenu';
 import { SearchBar } from './SearchBar';
 import { copyText, readText } from './clipboard';
+import { warmGlyphs } from './warm-glyphs';
 import { DARK, LIGHT } from './xterm-theme';
 
 export type Renderer = 'webgl' | 'dom';
@@ -32,7 +33,11 @@ const FONT =
   'ui-monospace, "SFMono-Regular", "Cascadia Mono", "JetBrains Mono", Menlo, Consolas, "DejaVu Sans Mono", "Liberation Mono", monospace';
 const fontSize = (large: boolean) => (large ? 19 : 14);
 
-export function TerminalView(props: Props) {
+/**
+ * Memoised: the page re-renders on every view change of its client (a Start brings several), and the terminal needs
+ * none of them; with stable callbacks from the page it is skipped (its props only change with the theme or size).
+ */
+export const TerminalView = memo(function TerminalView(props: Props) {
   const host = useRef<HTMLDivElement>(null);
   const term = useRef<Terminal | null>(null);
   const fit = useRef<FitAddon | null>(null);
@@ -127,11 +132,16 @@ export function TerminalView(props: Props) {
         f.fit();
       } catch {}
       const ready = t;
+      // The DOM renderer's glyph widths are measured now, behind the Start cover, not in the prompt's frame.
+      const unwarm = renderer === 'dom' ? warmGlyphs(ready) : () => {};
       cleanup = latest.current.onReady({
         term: ready,
         renderer,
         // RIS goes through the write queue, so bytes of an old stream still queued cannot land after the clear.
-        sink: { write: (d, cb) => ready.write(d, cb), reset: () => ready.write('\x1bc') },
+        sink: {
+          write: (d, cb) => (unwarm(), ready.write(d, cb)),
+          reset: () => (unwarm(), ready.write('\x1bc')),
+        },
       });
     })();
     return () => {
@@ -199,7 +209,7 @@ export function TerminalView(props: Props) {
       {menu && <ContextMenu x={Math.max(4, menu.x)} y={Math.max(4, menu.y)} items={items} onClose={closeMenu} />}
     </div>
   );
-}
+});
 
 /**
  * Whether WebGL runs on a GPU. With software GL (SwiftShader, llvmpipe: no GPU, or --disable-gpu) the WebGL renderer

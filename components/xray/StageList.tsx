@@ -14,9 +14,21 @@ export const StageList = memo(function StageList(props: { stages: readonly Stage
   const stick = useRef(true);
   const [open, setOpen] = useState<number | null>(null);
   useEffect(() => {
-    const el = list.current;
-    if (el && stick.current) el.scrollTop = el.scrollHeight;
     if (stages.length === 0) setOpen(null);
+    // Scrolled after the next frame, whose own layout has placed the new rows: read here, scrollHeight forced a style
+    // and layout of the whole page inside the render that a Start brings (5-15 ms in a Chromium trace, ahead of the
+    // prompt's frame; docs/performance.md, click to prompt).
+    let timer = 0;
+    const raf = requestAnimationFrame(() => {
+      timer = window.setTimeout(() => {
+        const el = list.current;
+        if (el && stick.current) el.scrollTop = el.scrollHeight;
+      }, 0);
+    });
+    return () => {
+      cancelAnimationFrame(raf);
+      clearTimeout(timer);
+    };
   }, [stages.length]);
 
   const seen = new Set(stages.map((s) => s.stage));

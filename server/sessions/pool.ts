@@ -32,6 +32,13 @@ export interface WarmPoolOptions {
 const MAX_EARLY_OUTPUT = 64 * 1024;
 /** After a failed create the pool waits this long before trying again (no hot loop against a broken host). */
 const RETRY_MS = 5000;
+/**
+ * A take starts the replacement this much later, not at once: made at once, its fork, mounts and cgroup writes ran in
+ * the server (and on the host's CPUs) while the taker's page opened its socket and waited for the replay. In Chromium
+ * against the real server, click Start -> socket open took 35-65 ms with the pool against 5-10 ms without, and the
+ * painted prompt came ~70 ms later (docs/performance.md, click to prompt). A freed slot still refills at once.
+ */
+export const REFILL_AFTER_MS = 500;
 
 export class WarmPool {
   private readonly ready: PooledBox[] = [];
@@ -40,6 +47,7 @@ export class WarmPool {
   private cancelled = 0;
   private closed = false;
   private retryTimer: NodeJS.Timeout | null = null;
+  private refillTimer: NodeJS.Timeout | null = null;
   private readonly inflight = new Set<Promise<unknown>>();
   /** Boxes handed out / made / discarded (tests, bench). */
   readonly counts = { taken: 0, made: 0, discarded: 0, failed: 0 };
@@ -54,12 +62,16 @@ export class WarmPool {
     return this.ready.length;
   }
 
-  /** The oldest ready box, now owned by the caller (never given to anyone else); the pool makes a replacement. */
+  /** The oldest ready box, now owned by the caller (never given to anyone else); the pool makes a replacement soon. */
   take(): PooledBox | null {
     const box = this.ready.shift() ?? null;
     if (box) {
       this.counts.taken++;
-      setImmediate(() => this.fill());
+      this.refillTimer ??= setTimeout(() => {
+        this.refillTimer = null;
+        this.fill();
+      }, REFILL_AFTER_MS);
+      this.refillTimer.unref();
     }
     return box;
   }
@@ -146,6 +158,8 @@ export class WarmPool {
     this.closed = true;
     if (this.retryTimer) clearTimeout(this.retryTimer);
     this.retryTimer = null;
+    if (this.refillTimer) clearTimeout(this.refillTimer);
+    this.refillTimer = null;
     for (const box of this.ready.splice(0)) {
       box.detach();
       this.track(box.sandbox.destroy());

@@ -3,6 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { STAGES } from '../engine/types.ts';
+import { REFILL_AFTER_MS } from '../sessions/pool.ts';
 import { TestClient, http, newSession, start } from '../root/testing/test-client.ts';
 
 const until = async (cond: () => boolean, what: string, ms = 5000): Promise<void> => {
@@ -22,6 +23,7 @@ test('a session takes the ready box: its id, every stage, the prompt; the pool m
   const { url, srv, fake } = await start(t, { warmPool: 1, maxPerClient: 5 });
   await until(() => srv.manager.pool?.readyCount === 1, 'a ready pool box');
   const pooled = fake.made[0]!;
+  const taken = Date.now();
   const { sessionId, token } = await newSession(url);
   assert.equal(pooled.config.hostname, `box-${sessionId.slice(0, 8)}`, 'the session got the id the box was made for');
   const c = await connect(url, token);
@@ -35,7 +37,10 @@ test('a session takes the ready box: its id, every stage, the prompt; the pool m
   c.control({ type: 'resize', rows: 30, cols: 100 });
   c.type('stty size\r');
   await c.waitText(/30 100\r\n/);
-  await until(() => srv.manager.pool?.readyCount === 1 && fake.made.length === 2, 'a replacement');
+  await until(() => fake.made.length === 2, 'a replacement being made');
+  // Not at once: the replacement waits REFILL_AFTER_MS, so it does not compete with the taker's socket and replay.
+  assert.ok(Date.now() - taken >= REFILL_AFTER_MS, `replacement started ${Date.now() - taken} ms after the take`);
+  await until(() => srv.manager.pool?.readyCount === 1, 'a replacement');
   assert.equal(srv.manager.pool?.counts.taken, 1);
   // a second session gets the replacement, not the first box
   const second = await newSession(url);

@@ -1,0 +1,71 @@
+// start-marks.ts: `node --import tsx bench/start-marks.ts [runs] [--base=DIR] [--pool=N]`: where the time between a
+// click on Start and the painted prompt goes, in the page: POST sent/answered (resource timing), socket hello, states,
+// first byte, prompt parsed, its frame. With --base, main's build (DIR) and this checkout's, interleaved.
+import os from 'node:os';
+import { launchBrowser } from '../e2e/browser.ts';
+import { clickToPrompt, loadWarm, newPlaygroundPage } from './lib/web-page.ts';
+import { startBase, startBenchServer, type BenchServer } from './lib/web-server.ts';
+import { summarize } from './lib/stats.ts';
+
+const runs = Number(process.argv[2] ?? 8);
+const flag = (k: string) => process.argv.find((a) => a.startsWith(`--${k}=`))?.slice(k.length + 3);
+const base = flag('base');
+const warmPool = Number(flag('pool') ?? 1);
+const servers: [string, BenchServer][] = base
+  ? [
+      ['base', await startBase(base, warmPool)],
+      ['branch', await startBenchServer({ warmPool })],
+    ]
+  : [['branch', await startBenchServer({ warmPool })]];
+const browser = await launchBrowser();
+const out: Record<string, Record<string, number>[]> = Object.fromEntries(servers.map(([n]) => [n, []]));
+try {
+  const page = await newPlaygroundPage(browser, { viewport: { width: 1440, height: 900 } });
+  // coverGone: the Start cover (data-testid=overlay, opaque) left the DOM: before that the prompt is drawn under it.
+  await page.addInitScript(`addEventListener('click', (e) => { window.__clickT = e.timeStamp; window.__coverGone = undefined; window.__wsBin = 0;
+      const mo = new MutationObserver(() => { if (!document.querySelector('[data-testid=overlay]')) { mo.disconnect(); window.__coverGone = performance.now(); } });
+      mo.observe(document.body, { childList: true, subtree: true }); }, true);
+    { const WS = window.WebSocket; window.WebSocket = class extends WS { constructor(...a) { window.__wsT = performance.now(); super(...a);
+      this.addEventListener('open', () => { window.__wsOpen = performance.now(); });
+      this.addEventListener('message', (e) => { if (typeof e.data !== 'string' && !window.__wsBin) window.__wsBin = performance.now(); }); } }; }`);
+  for (let i = 0; i < runs + 1; i++) {
+    for (const [name, srv] of i % 2 ? [...servers].reverse() : servers) {
+      await srv.destroyAll();
+      await loadWarm(page, srv.url, 'dom');
+      await page.waitForTimeout(300);
+      await page.evaluate(() => performance.clearResourceTimings());
+      const r = await clickToPrompt(page, 60_000);
+      const post = await page.evaluate(() => {
+        const e = performance.getEntriesByType('resource').find((x) => /\/api\/(session|join)$/.test(x.name)) as
+          | PerformanceResourceTiming
+          | undefined;
+        const w = window as unknown as { __clickT: number; __wsT: number; __wsOpen: number; __coverGone?: number; __wsBin: number };
+        const c = w.__clickT;
+        return e
+          ? {
+              postStart: e.startTime - c,
+              postEnd: e.responseEnd - c,
+              wsNew: w.__wsT - c,
+              wsOpen: w.__wsOpen - c,
+              wsBin: w.__wsBin - c,
+              coverGone: (w.__coverGone ?? NaN) - c,
+            }
+          : null;
+      });
+      await page.evaluate(() => sessionStorage.clear());
+      const m: Record<string, number> = { ...r.marks, parsed: r.parsedMs, frame: r.frameMs };
+      if (post) Object.assign(m, post);
+      if (i > 0) out[name]!.push(m);
+      console.error(
+        `${name} ${i}: ${JSON.stringify(Object.fromEntries(Object.entries(m).map(([k, v]) => [k, Math.round(v)])))} load ${os.loadavg()[0]!.toFixed(1)}`,
+      );
+    }
+  }
+} finally {
+  await browser.close();
+  for (const [, s] of servers) await s.close();
+}
+for (const [name, xs] of Object.entries(out)) {
+  const keys = ['postStart', 'postEnd', 'wsNew', 'wsOpen', 'hello', 'running', 'wsBin', 'firstByte', 'parsed', 'frame', 'coverGone'];
+  console.log(name, JSON.stringify(Object.fromEntries(keys.map((k) => [k, Math.round(summarize(xs.map((x) => x[k] ?? NaN)).p50)]))));
+}
