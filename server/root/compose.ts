@@ -226,6 +226,9 @@ export async function startServer(opts: StartServerOptions = {}): Promise<Runnin
     throw new Error(`agent-check port ${cfg.host}:${cfg.agentPort}: ${(err as Error).message}`);
   }
   log(`node ${node.id}: ${node.state()}${agent ? `, agent-check on port ${agent.port}` : ''}`);
+  // A drain outlives restarts (docs/cluster.md): say so loudly, or a server that takes no sessions looks broken.
+  if (node.state() === 'draining')
+    log(`DRAINING: ${join(fromEnv('runDir', process.env), 'drain')} exists, so no new sessions are taken; remove it to take them`);
   log(`listening on ${url} (capacity ${cfg.maxSessions}, ${cfg.maxPerClient} per client)`);
   log(`answering host names: ${hosts.names().join(' ')} (others: 421; add names with BOXLAB_ALLOWED_HOSTS)`);
   for (const line of startupLines({ bound: cfg.host, port, tls, served: hosts.served() })) log(line);

@@ -195,14 +195,14 @@ export async function runPaste(p: PasteParams, log: (l: string) => void = () => 
     await sleep(500);
     const records = readRecords().filter((r) => r.serverPid === srv.child.pid);
     stopProbe = await healthProbe(srv.url, p.healthGapMs);
-    srv.child.kill('SIGUSR2');
+    srv.child.kill('SIGWINCH');
     await sleep(p.baselineMs ?? 3000);
     const baseline = await stopProbe();
     const baselineLoop = await readLoop(srv.child, loopFile);
     stopProbe = await healthProbe(srv.url, p.healthGapMs);
     await sleep(300);
     const cpu0 = cpuMs(srv.child.pid!);
-    srv.child.kill('SIGUSR2');
+    srv.child.kill('SIGWINCH');
     const data = pasteBytes(p.bytes);
     log(`paste: ${p.bytes} bytes in ${p.frame}-byte frames into sleep 600 and wc -c`);
     const t0 = performance.now();

@@ -1,5 +1,5 @@
 // Test/bench preload for a server process (`node --import ./server/web/testing/loop-probe.ts ...`): its own event-loop delay
-// (monitorEventLoopDelay, 10 ms resolution); SIGUSR2 starts a window, SIGUSR1 writes the window's figures (ms) as
+// (monitorEventLoopDelay, 10 ms resolution); SIGWINCH starts a window, SIGUSR1 writes the window's figures (ms) as
 // JSON to $BOXLAB_LOOP_PROBE. Tells "the server's loop was late" apart from "the machine was late".
 import { writeFileSync } from 'node:fs';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
@@ -8,7 +8,8 @@ const out = process.env.BOXLAB_LOOP_PROBE;
 if (out) {
   const h = monitorEventLoopDelay({ resolution: 10 });
   h.enable();
-  process.on('SIGUSR2', () => h.reset());
+  // Not SIGUSR2: that drains the server (docs/cluster.md), and the drain outlives the test.
+  process.on('SIGWINCH', () => h.reset());
   process.on('SIGUSR1', () => {
     const ms = (ns: number) => ns / 1e6;
     // The histogram counts how late each 10 ms tick ran, the tick included: subtract it.
