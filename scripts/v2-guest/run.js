@@ -28,6 +28,9 @@ const USAGE = `usage: node scripts/v2-guest/run.js [options] -- <command...>
   --disk GB        size of the sparse ext4 scratch disk behind /, /tmp, /var/lib/boxlab (default 8)
   --cpu MODEL      qemu CPU model (default max under TCG, host under KVM)
   --accel A        auto (default: kvm if /dev/kvm and the CPU flags allow, else tcg), kvm or tcg
+  --tcg-thread T   single (default) or multi: TCG runs all vCPUs on one host thread, or one thread each
+                   (multi is faster; under it node's tsx loader thread died of SIGSEGV in ~1 of 10 lab-demo runs,
+                   never on the host or with single: docs/hosts.md)
   --env K=V        extra environment for the command (repeatable)
   --systemd        boot the host's real systemd as PID 1 (D-Bus, systemd-run --scope for the command) instead of
                    faking its cgroup layout (systemd.sh, systemd-job.sh)
@@ -46,6 +49,7 @@ const { values: opt, positionals } = parseArgs({
     disk: { type: 'string', default: '8' },
     cpu: { type: 'string' },
     accel: { type: 'string', default: 'auto' },
+    'tcg-thread': { type: 'string', default: 'single' },
     env: { type: 'string', multiple: true, default: [] },
     systemd: { type: 'boolean', default: false },
     keep: { type: 'boolean', default: false },
@@ -210,7 +214,7 @@ const args = [
   '-machine',
   'q35',
   '-accel',
-  mode === 'kvm' ? 'kvm' : 'tcg,thread=multi',
+  mode === 'kvm' ? 'kvm' : `tcg,thread=${opt['tcg-thread'] === 'multi' ? 'multi' : 'single'}`,
   '-cpu',
   opt.cpu ?? (mode === 'kvm' ? 'host' : 'max'),
   '-smp',
