@@ -1,12 +1,11 @@
 // Nodes of a cluster on one machine: each node a network namespace with a veth pair to the host and an address of its
 // own (a /30 per node in 10.233.K.0/24), the balancer on the host reaching them. Named boxlab-cluster-<id>-nN (netns)
 // and bxc<id>nN (host links); removed by destroy() and, after a killed run, by sweepCluster().
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
+import { ip } from '../room/netns.ts';
 
-const run = promisify(execFile);
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
 export const NETNS_PREFIX = 'boxlab-cluster-';
@@ -32,15 +31,6 @@ export interface ClusterNet {
    */
   spawnIn(node: NodeNet, argv: string[], env: Record<string, string | undefined>): ChildProcess;
   destroy(): Promise<void>;
-}
-
-async function ip(...args: string[]): Promise<string> {
-  try {
-    return (await run('ip', args, { timeout: 20_000 })).stdout;
-  } catch (err) {
-    const e = err as Error & { stderr?: string };
-    throw new Error(`ip ${args.join(' ')}: ${e.stderr?.trim() || e.message}`);
-  }
 }
 
 /** Namespaces and host links of this harness (all runs, or one run's id). */

@@ -45,7 +45,8 @@ export interface Room {
 
 const LINK_MAX = 15;
 
-async function ip(...args: string[]): Promise<string> {
+/** `ip ARGS...` with its stderr in the error (also the cluster harness's). */
+export async function ip(...args: string[]): Promise<string> {
   try {
     return (await run('ip', args, { timeout: 20_000 })).stdout;
   } catch (err) {
