@@ -164,11 +164,8 @@ export async function startServer(opts: StartServerOptions = {}): Promise<Runnin
     },
     { packDirs: cfg.lessonDirs, ...(cfg.instructorToken ? { instructorToken: cfg.instructorToken } : {}), ...opts.course },
   );
-  const node = new ClusterNode(
-    cfg.nodeId ?? defaultNodeId(hostname()),
-    manager,
-    opts.drain ?? fileDrain(join(fromEnv('runDir', process.env), 'drain')),
-  );
+  const drainFile = opts.drain ? null : join(fromEnv('runDir', process.env), 'drain');
+  const node = new ClusterNode(cfg.nodeId ?? defaultNodeId(hostname()), manager, opts.drain ?? fileDrain(drainFile!));
   // `touch`/`rm` of the drain file take effect within a second even when no balancer asks.
   const drainPoll = setInterval(() => node.refresh(), 1000);
   drainPoll.unref();
@@ -227,8 +224,7 @@ export async function startServer(opts: StartServerOptions = {}): Promise<Runnin
   }
   log(`node ${node.id}: ${node.state()}${agent ? `, agent-check on port ${agent.port}` : ''}`);
   // A drain outlives restarts (docs/cluster.md): say so loudly, or a server that takes no sessions looks broken.
-  if (node.state() === 'draining')
-    log(`DRAINING: ${join(fromEnv('runDir', process.env), 'drain')} exists, so no new sessions are taken; remove it to take them`);
+  if (node.state() === 'draining') log(`DRAINING: no new sessions are taken${drainFile ? `; remove ${drainFile} to take them` : ''}`);
   log(`listening on ${url} (capacity ${cfg.maxSessions}, ${cfg.maxPerClient} per client)`);
   log(`answering host names: ${hosts.names().join(' ')} (others: 421; add names with BOXLAB_ALLOWED_HOSTS)`);
   for (const line of startupLines({ bound: cfg.host, port, tls, served: hosts.served() })) log(line);
