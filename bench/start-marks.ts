@@ -11,6 +11,10 @@ const runs = Number(process.argv[2] ?? 8);
 const flag = (k: string) => process.argv.find((a) => a.startsWith(`--${k}=`))?.slice(k.length + 3);
 const base = flag('base');
 const warmPool = Number(flag('pool') ?? 1);
+// The server's own marks of each Start (POST in/out, upgrade, hello, running, first frame; bench/lib/server-marks.ts).
+process.env.BOXLAB_BENCH_MARKS = '1';
+const serverMarks = (srv: BenchServer): Promise<Record<string, number>> =>
+  typeof srv.marks === 'function' ? srv.marks() : Promise.resolve({}); // a base checkout's server may not have them
 const servers: [string, BenchServer][] = base
   ? [
       ['base', await startBase(base, warmPool)],
@@ -43,6 +47,7 @@ try {
         const c = w.__clickT;
         return e
           ? {
+              clickEpoch: performance.timeOrigin + c,
               postStart: e.startTime - c,
               postEnd: e.responseEnd - c,
               wsNew: w.__wsT - c,
@@ -54,10 +59,20 @@ try {
       });
       await page.evaluate(() => sessionStorage.clear());
       const m: Record<string, number> = { ...r.marks, parsed: r.parsedMs, frame: r.frameMs };
-      if (post) Object.assign(m, post);
+      if (post) {
+        const { clickEpoch, ...rest } = post;
+        Object.assign(m, rest);
+        for (const [k, v] of Object.entries(await serverMarks(srv))) m[k] = v - clickEpoch;
+      } else await serverMarks(srv);
       if (i > 0) out[name]!.push(m);
       console.error(
-        `${name} ${i}: ${JSON.stringify(Object.fromEntries(Object.entries(m).map(([k, v]) => [k, Math.round(v)])))} load ${os.loadavg()[0]!.toFixed(1)}`,
+        `${name} ${i}: ${JSON.stringify(
+          Object.fromEntries(
+            Object.entries(m)
+              .sort((a, b) => a[1] - b[1])
+              .map(([k, v]) => [k, Math.round(v)]),
+          ),
+        )} load ${os.loadavg()[0]!.toFixed(1)}`,
       );
     }
   }
@@ -66,6 +81,25 @@ try {
   for (const [, s] of servers) await s.close();
 }
 for (const [name, xs] of Object.entries(out)) {
-  const keys = ['postStart', 'postEnd', 'wsNew', 'wsOpen', 'hello', 'running', 'wsBin', 'firstByte', 'parsed', 'frame', 'coverGone'];
+  const keys = [
+    'postStart',
+    'srvPostIn',
+    'srvPostOut',
+    'postEnd',
+    'wsNew',
+    'srvUpgradeIn',
+    'srvAttach',
+    'srvHello',
+    'wsOpen',
+    'hello',
+    'srvRunning',
+    'srvFirstBin',
+    'running',
+    'wsBin',
+    'firstByte',
+    'parsed',
+    'frame',
+    'coverGone',
+  ];
   console.log(name, JSON.stringify(Object.fromEntries(keys.map((k) => [k, Math.round(summarize(xs.map((x) => x[k] ?? NaN)).p50)]))));
 }

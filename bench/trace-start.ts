@@ -52,28 +52,40 @@ function busyAfterClick(events: Ev[]): { busyMs: number; top: [string, number][]
       if (e.ts + (e.dur ?? 0) <= end2) continue;
       end2 = e.ts + (e.dur ?? 0);
       const ms = (e.tdur ?? e.dur ?? 0) / 1000;
-      if (ms < 1) continue;
-      const inner = main.filter((x) => x.ph === 'X' && x.ts >= e.ts && x.ts + (x.dur ?? 0) <= end2 && x !== e);
+      if (ms < Number(process.env.TRACE_MIN_MS ?? 1)) continue;
+      const inner = main.filter(
+        (x) => (x.ph === 'X' || x.ph === 'I' || x.ph === 'i') && x.ts >= e.ts && x.ts + (x.dur ?? 0) <= end2 && x !== e,
+      );
       const what = inner
-        .filter((x) =>
-          [
-            'FunctionCall',
-            'TimerFire',
-            'FireAnimationFrame',
-            'EventDispatch',
-            'Layout',
-            'UpdateLayoutTree',
-            'Paint',
-            'PrePaint',
-            'Commit',
-          ].includes(x.name),
+        .filter(
+          (x) =>
+            [
+              'FunctionCall',
+              'TimerFire',
+              'FireAnimationFrame',
+              'EventDispatch',
+              'Layout',
+              'UpdateLayoutTree',
+              'Paint',
+              'PrePaint',
+              'Commit',
+              'WebSocketCreate',
+              'WebSocketSendHandshakeRequest',
+              'WebSocketReceiveHandshakeResponse',
+              'ResourceSendRequest',
+              'ResourceReceiveResponse',
+              'ResourceFinish',
+            ].includes(x.name) ||
+            (x.name.startsWith('WebSocket') && x.ph !== 'X'),
         )
         .map(
           (x) =>
             `${x.name === 'FunctionCall' ? x.args?.data?.functionName || 'fn' : x.name}${x.args?.data?.type ? `:${x.args.data.type}` : ''} ${((x.tdur ?? x.dur ?? 0) / 1000).toFixed(1)}`,
         )
-        .slice(0, 8);
-      console.error(`  +${((e.ts - click.ts) / 1000).toFixed(0)} ms task ${ms.toFixed(1)} ms: ${what.join(', ')}`);
+        .slice(0, Number(process.env.TRACE_WHAT ?? 8));
+      console.error(
+        `  +${((e.ts - click.ts) / 1000).toFixed(0)} ms task ${ms.toFixed(1)} ms (wall ${((e.dur ?? 0) / 1000).toFixed(1)}): ${what.join(', ')}`,
+      );
     }
   }
   const by = new Map<string, number>();

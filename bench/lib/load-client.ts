@@ -159,6 +159,7 @@ export class LoadClient {
       this.state = m.state;
       if (m.state === 'running' && Number.isNaN(this.t.running)) this.t.running = this.since();
     } else if (m.type === 'stage') this.noteStage(m.event);
+    else if (m.type === 'stages') for (const e of m.events) this.noteStage(e);
     else if (m.type === 'error') this.errors.push({ code: m.code, message: m.message });
     else if (m.type === 'exit') this.exited = true;
     this.wake();

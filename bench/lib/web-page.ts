@@ -65,7 +65,9 @@ export async function clickToPrompt(page: Page, timeoutMs = 30_000): Promise<Cli
                 ? msg.state
                 : msg.type === 'hello' || (msg.type === 'stage' && msg.event.stage === 'prepare_state')
                   ? msg.type
-                  : '';
+                  : msg.type === 'stages'
+                    ? 'stage'
+                    : '';
             if (key && !(key in marks)) marks[key] = performance.now() - t0;
           });
           const d = term.onWriteParsed(() => {

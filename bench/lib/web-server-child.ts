@@ -10,6 +10,7 @@ export type ChildRequest =
   | { id: number; op: 'boxes' }
   | { id: number; op: 'boxPids' }
   | { id: number; op: 'gc' }
+  | { id: number; op: 'marks' }
   | { id: number; op: 'close' };
 
 const overrides = JSON.parse(process.env.BOXLAB_BENCH_CONFIG ?? '{}') as Partial<ServerConfig>;
@@ -17,6 +18,9 @@ const overrides = JSON.parse(process.env.BOXLAB_BENCH_CONFIG ?? '{}') as Partial
 const flow = process.env.BOXLAB_BENCH_FLOW ? JSON.parse(process.env.BOXLAB_BENCH_FLOW) : undefined;
 const server = await startServer({ config: { port: 0, host: '127.0.0.1', ...overrides }, flow, log: () => {} });
 const send = (m: object) => process.send!(m);
+// BOXLAB_BENCH_MARKS=1: wall-clock marks of each Start in this process (bench/start-marks.ts sets them beside the page's).
+const marks = process.env.BOXLAB_BENCH_MARKS ? await import('./server-marks.ts') : null;
+marks?.installServerMarks(server.manager);
 
 function stats() {
   const mem = process.memoryUsage();
@@ -73,6 +77,8 @@ process.on('message', async (m: ChildRequest) => {
         // A full collection (the memory benches start the server with --expose-gc), then what the heap holds.
         (globalThis as { gc?: () => void }).gc?.();
         return send({ id: m.id, ok: true, value: stats() });
+      case 'marks':
+        return send({ id: m.id, ok: true, value: marks?.takeMarks() ?? {} });
       case 'destroyAll':
         await Promise.all(server.manager.sessions().map((i) => server.manager.destroy(i.session)));
         return send({ id: m.id, ok: true, value: null });

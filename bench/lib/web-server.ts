@@ -28,6 +28,8 @@ export interface BenchServer {
   /** Host pids of every live sandbox: its namespaced parent and its PID 1. */
   boxPids(): Promise<{ id: string; namespacedParent: number; init: number }[]>;
   destroyAll(): Promise<void>;
+  /** Wall-clock marks (epoch ms) of the last Start in the server, when it runs with BOXLAB_BENCH_MARKS=1 (else {}). */
+  marks(): Promise<Record<string, number>>;
   /** A full GC in the server when it runs with --expose-gc (else a no-op), then its stats. */
   gc(): Promise<ChildStats>;
   close(): Promise<void>;
@@ -73,6 +75,7 @@ export async function startBenchServer(config: Partial<ServerConfig> = {}, nodeA
     boxes: () => call('boxes'),
     boxPids: () => call('boxPids'),
     destroyAll: () => call<void>('destroyAll'),
+    marks: () => call<Record<string, number>>('marks'),
     gc: () => call<ChildStats>('gc'),
     close: () =>
       (closed ??= (async () => {

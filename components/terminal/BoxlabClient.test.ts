@@ -172,6 +172,22 @@ test('stages are replaced on hello (full replay) and restart at prepare_state', 
   assert.equal(client.getView().stages.length, 0);
 });
 
+test('the stages of a pooled box arrive in one message: a series of their own from prepare_state, else appended', async () => {
+  const { env, client } = await started();
+  env.ws.text(hello());
+  env.ws.text({ type: 'stage', event: stage('fork1') });
+  env.ws.text({ type: 'stages', events: ['prepare_state', 'cgroup_create', 'running'].map((s) => stage(s)) });
+  assert.deepEqual(
+    client.getView().stages.map((s) => s.stage),
+    ['prepare_state', 'cgroup_create', 'running'],
+  );
+  env.ws.text({ type: 'stages', events: [stage('exec')] });
+  assert.deepEqual(
+    client.getView().stages.map((s) => s.stage),
+    ['prepare_state', 'cgroup_create', 'running', 'exec'],
+  );
+});
+
 test('a dropped socket reconnects with growing backoff; hello resets the attempt count', async () => {
   const { env, client } = await started();
   env.ws.text(hello());

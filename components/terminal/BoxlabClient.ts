@@ -255,6 +255,12 @@ export class BoxlabClient {
         this.update({ stages: fresh ? [msg.event] : [...this.view.stages, msg.event] });
         return;
       }
+      case 'stages': {
+        // A warm-pool box's stages, made before this session took it, in one message.
+        const fresh = msg.events[0]?.stage === 'prepare_state';
+        this.update({ stages: fresh ? msg.events : [...this.view.stages, ...msg.events] });
+        return;
+      }
       case 'snapshot':
         // The serialized screen of the server's mirror comes before any live byte that follows it.
         this.sink.reset();

@@ -19,6 +19,7 @@ export function useXray(client: BoxlabClient | null, views: readonly XrayView[])
         subscribe(); // a new socket starts unsubscribed
       else if (m.type === 'xray') setState((s) => applyXray(s, m));
       else if (m.type === 'stage' && m.event.stage === 'prepare_state') setState(EMPTY_XRAY);
+      else if (m.type === 'stages' && m.events[0]?.stage === 'prepare_state') setState(EMPTY_XRAY);
     });
     // A quiet box sends no stats: keep the sparklines moving with the last known values.
     const tick = list.includes('cgroup') ? setInterval(() => setState((s) => extendHistory(s)), 500) : null;

@@ -124,6 +124,9 @@ export const helloMsg = z.object({
 });
 export const stateMsg = z.object({ type: z.literal('state'), state: sessionState });
 export const stageMsg = z.object({ type: z.literal('stage'), event: stageEvent });
+/** Stage events that happened before this client watched (a warm-pool box's), in one message: a browser handles each
+ * WebSocket message as a task of its own, and ~25 of them held the prompt back (docs/performance.md, click to prompt). */
+export const stagesMsg = z.object({ type: z.literal('stages'), events: z.array(stageEvent).max(256) });
 export const snapshotMsg = z.object({ type: z.literal('snapshot'), data: z.string(), rows: int(), cols: int() });
 export const exitMsg = z.object({
   type: z.literal('exit'),
@@ -140,6 +143,7 @@ export const serverMessage = z.discriminatedUnion('type', [
   helloMsg,
   stateMsg,
   stageMsg,
+  stagesMsg,
   snapshotMsg,
   exitMsg,
   statsMsg,
@@ -222,7 +226,19 @@ function describe(err: z.ZodError): string {
 }
 
 const CLIENT_TYPES = new Set(['resize', 'ack', 'reset', 'restart', 'ping', 'xray', ...LESSON_CLIENT_TYPES]);
-const SERVER_TYPES = new Set(['hello', 'state', 'stage', 'snapshot', 'exit', 'stats', 'error', 'pong', 'xray', ...LESSON_SERVER_TYPES]);
+const SERVER_TYPES = new Set([
+  'hello',
+  'state',
+  'stage',
+  'stages',
+  'snapshot',
+  'exit',
+  'stats',
+  'error',
+  'pong',
+  'xray',
+  ...LESSON_SERVER_TYPES,
+]);
 
 function parseWith<T>(schema: z.ZodType<T>, types: Set<string>, text: string): ParseResult<T> {
   let raw: unknown;

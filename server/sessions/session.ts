@@ -237,13 +237,17 @@ export class Session {
     this.events = [];
     this.seen = new Set();
     this.lastExit = null;
-    this.setState('creating');
+    // The first create: hello (and any watcher's first message) already said `creating`; a second word of it cost the
+    // page a terminal reset and a render before the next message (Chromium, click to prompt).
+    if (this.state === 'new') this.state = 'creating';
+    else this.setState('creating');
     const onStage = (e: StageEvent): void => {
       if (gen === this.generation) this.onStage(e);
     };
     let sb: SandboxHandle;
     let early: Buffer[] = [];
     let earlyExit: ExitInfo | null = null;
+    let earlyStages: StageEvent[] = [];
     try {
       const config = await this.deps.sandboxConfig(this);
       const pooled = this.takePooled(config);
@@ -252,7 +256,7 @@ export class Session {
         early = pooled.output;
         pooled.detach(); // this tick, before our listeners below: no output between them
         earlyExit = pooled.exit;
-        if (gen === this.generation) for (const e of pooled.events) this.onStage(e);
+        earlyStages = pooled.events;
       } else sb = await this.deps.factory({ ...config, rows: this.rows, cols: this.cols }, { onStage });
     } catch (err) {
       if (gen !== this.generation) return;
@@ -272,6 +276,8 @@ export class Session {
     this.inputFlow.setSandbox(sb);
     this.gate.retarget(sb);
     if (sb.config.rows !== this.rows || sb.config.cols !== this.cols) sb.resize(this.rows, this.cols);
+    // A pooled box's stages, before `running` as a box made now would send them, in one message to the client.
+    this.onStages(earlyStages);
     this.setState('running');
     for (const b of early) onData(b); // a pooled box's prompt, printed before this session took it
     if (earlyExit) onExit(earlyExit); // its shell ended between the POST and this attach
@@ -327,6 +333,24 @@ export class Session {
     this.deliver({ type: 'stage', event: e });
   }
 
+  /**
+   * Stage events that happened before this session watched (a warm-pool box's): one `stages` message to the client,
+   * each as a `stage` to the taps (their protocol has no `stages`). In Chromium each WebSocket message is a task of its
+   * own; ~25 `stage` messages queued ahead of the prompt's bytes held the prompt back 5-60 ms under load.
+   */
+  private onStages(list: readonly StageEvent[]): void {
+    const fresh = list.filter((e) => {
+      const key = stageKey(e);
+      if (this.seen.has(key)) return false;
+      this.seen.add(key);
+      this.events.push(e);
+      return true;
+    });
+    if (fresh.length === 0) return;
+    for (const event of fresh) for (const tap of this.taps) tap({ type: 'stage', event });
+    for (let i = 0; i < fresh.length; i += 256) this.toClientInOrder({ type: 'stages', events: fresh.slice(i, i + 256) });
+  }
+
   private onOutput(b: Buffer): void {
     this.mirror.write(b);
     this.deliver(b);
@@ -351,6 +375,11 @@ export class Session {
   /** In order with output; held back while a resumed client waits for its snapshot. */
   private deliver(item: Queued): void {
     for (const tap of this.taps) tap(item);
+    this.toClientInOrder(item);
+  }
+
+  /** To the client alone: held back (with everything after it) while a resumed client waits for its snapshot. */
+  private toClientInOrder(item: Queued): void {
     if (!this.client) return;
     if (this.attachQueue) this.attachQueue.push(item);
     else this.toClient(item);

@@ -34,6 +34,11 @@ test('a session takes the ready box: its id, every stage, the prompt; the pool m
     'every creation stage, once',
   );
   await c.waitText(/\$ $/);
+  // After hello (state creating), no second `creating`; the pooled box's stages in one message, `running`, the prompt:
+  // a browser handles each WebSocket message as a task of its own, and may render between them.
+  const order = c.order.filter((o) => o === 'T:hello' || o === 'T:state' || o.startsWith('T:stage') || o.startsWith('B:'));
+  assert.deepEqual(order.slice(0, 3), ['T:hello', 'T:stages', 'T:state'], order.join(' '));
+  assert.match(order[3] ?? '', /^B:/, `the prompt right after running: ${order.join(' ')}`);
   c.control({ type: 'resize', rows: 30, cols: 100 });
   c.type('stty size\r');
   await c.waitText(/30 100\r\n/);

@@ -183,8 +183,13 @@ export class TestClient {
   text(): string {
     return this.acc;
   }
+  /** Messages of one type; a `stages` message (a pooled box's replay) counts as one `stage` per event. */
   of<T extends ServerMessage['type']>(type: T): Extract<ServerMessage, { type: T }>[] {
-    return this.messages.filter((m) => m.type === type) as Extract<ServerMessage, { type: T }>[];
+    const all =
+      type === 'stage'
+        ? this.messages.flatMap((m) => (m.type === 'stages' ? m.events.map((event) => ({ type: 'stage' as const, event })) : [m]))
+        : this.messages;
+    return all.filter((m) => m.type === type) as Extract<ServerMessage, { type: T }>[];
   }
   waitMessage<T extends ServerMessage['type']>(type: T, pred: (m: Extract<ServerMessage, { type: T }>) => boolean = () => true, ms = 3000) {
     return this.until(() => this.of(type).some(pred), ms, `message ${type}`).then(() => this.of(type).filter(pred).at(-1)!);
