@@ -1,6 +1,7 @@
 // start-marks.ts: `node --import tsx bench/start-marks.ts [runs] [--base=DIR] [--pool=N]`: where the time between a
 // click on Start and the painted prompt goes, in the page: POST sent/answered (resource timing), socket hello, states,
 // first byte, prompt parsed, its frame. With --base, main's build (DIR) and this checkout's, interleaved.
+import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { launchBrowser } from '../e2e/browser.ts';
 import { clickToPrompt, loadWarm, newPlaygroundPage } from './lib/web-page.ts';
@@ -11,6 +12,7 @@ const runs = Number(process.argv[2] ?? 8);
 const flag = (k: string) => process.argv.find((a) => a.startsWith(`--${k}=`))?.slice(k.length + 3);
 const base = flag('base');
 const warmPool = Number(flag('pool') ?? 1);
+const load0 = os.loadavg()[0]!;
 // The server's own marks of each Start (POST in/out, upgrade, hello, running, first frame; bench/lib/server-marks.ts).
 process.env.BOXLAB_BENCH_MARKS = '1';
 const serverMarks = (srv: BenchServer): Promise<Record<string, number>> =>
@@ -80,6 +82,7 @@ try {
   await browser.close();
   for (const [, s] of servers) await s.close();
 }
+const summary: Record<string, { p50: Record<string, number>; frameP90: number }> = {};
 for (const [name, xs] of Object.entries(out)) {
   const keys = [
     'postStart',
@@ -102,4 +105,22 @@ for (const [name, xs] of Object.entries(out)) {
     'coverGone',
   ];
   console.log(name, JSON.stringify(Object.fromEntries(keys.map((k) => [k, Math.round(summarize(xs.map((x) => x[k] ?? NaN)).p50)]))));
+  const frame = summarize(xs.map((x) => x.frame ?? NaN));
+  console.log(
+    name,
+    `frame p50 ${frame.p50.toFixed(0)} p90 ${frame.p90.toFixed(0)} min ${frame.min.toFixed(0)} max ${frame.max.toFixed(0)}`,
+  );
+  summary[name] = {
+    p50: Object.fromEntries(keys.map((k) => [k, Math.round(summarize(xs.map((x) => x[k] ?? NaN)).p50 * 10) / 10])),
+    frameP90: frame.p90,
+  };
 }
+const stamp = new Date().toISOString().slice(0, 19).replace(/:/g, '-');
+mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
+const file = new URL(`./results/start-marks-${base ? 'base-vs-branch' : 'branch'}-pool${warmPool}-${stamp}.json`, import.meta.url);
+const loadavg = `${load0.toFixed(1)} at start, ${os.loadavg()[0]!.toFixed(1)} at the end`;
+writeFileSync(
+  file,
+  `${JSON.stringify({ bench: `bench/start-marks.ts ${process.argv.slice(2).join(' ')}`, loadavg, summary, samples: out }, null, 1)}\n`,
+);
+console.error(`wrote ${file.pathname}`);

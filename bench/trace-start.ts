@@ -2,6 +2,8 @@
 // trace around each click, warm pool on and off, alternating. Reports wall time and the page's renderer main-thread
 // CPU time (thread time of its outermost tasks from the click on): on a loaded machine the wall time is mostly waiting
 // for a CPU, the thread time is what the page itself needs, i.e. what a quiet machine would still pay.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import { launchBrowser } from '../e2e/browser.ts';
 import { PROBE_INIT, probe } from './lib/term-probe.ts';
 import { loadWarm, newPlaygroundPage } from './lib/web-page.ts';
@@ -133,9 +135,12 @@ const runs = Number(process.argv[2] ?? 6);
 const flag = (k: string) => process.argv.find((a) => a.startsWith(`--${k}=`))?.slice(k.length + 3);
 const base = flag('base');
 const warmPool = Number(flag('pool') ?? 1);
+// --base-pool=N: the base's own pool size (e.g. main's default 0 against this checkout's default 1).
+const basePool = Number(flag('base-pool') ?? warmPool);
+const load0 = os.loadavg()[0]!;
 const [A, B] = base ? (['base', 'branch'] as const) : (['pool', 'cold'] as const);
 const servers: Record<string, Awaited<ReturnType<typeof startBenchServer>>> = base
-  ? { base: await startBase(base, warmPool), branch: await startBenchServer({ warmPool }) }
+  ? { base: await startBase(base, basePool), branch: await startBenchServer({ warmPool }) }
   : { pool: await startBenchServer({ warmPool: 1 }), cold: await startBenchServer({ warmPool: 0 }) };
 const browser = await launchBrowser();
 const out: Record<string, { wall: number; parsed: number; busy: number; top: [string, number][] }[]> = { [A]: [], [B]: [] };
@@ -172,20 +177,30 @@ try {
   await browser.close();
   for (const s of Object.values(servers)) await s.close();
 }
-for (const [name, xs] of Object.entries(out)) {
+const results = Object.entries(out).map(([name, xs]) => {
   const w = summarize(xs.map((x) => x.wall));
   const b = summarize(xs.map((x) => x.busy));
-  console.log(
-    JSON.stringify({
-      server: name,
-      runs: xs.length,
-      paintedP50: w.p50,
-      paintedMin: w.min,
-      paintedMax: w.max,
-      busyP50: b.p50,
-      busyMin: b.min,
-      busyMax: b.max,
-      top: xs[0]?.top,
-    }),
-  );
-}
+  return {
+    server: name,
+    runs: xs.length,
+    paintedP50: w.p50,
+    paintedP90: w.p90,
+    paintedMin: w.min,
+    paintedMax: w.max,
+    busyP50: b.p50,
+    busyMin: b.min,
+    busyMax: b.max,
+    top: xs[0]?.top,
+    painted: xs.map((x) => Math.round(x.wall * 10) / 10),
+  };
+});
+for (const r of results) console.log(JSON.stringify({ ...r, painted: undefined }));
+// Kept in bench/results (git-ignored unless a doc cites it).
+const stamp = new Date().toISOString().slice(0, 19).replace(/:/g, '-');
+const tag = base ? `base-pool${basePool}-vs-branch-pool${warmPool}` : 'pool-vs-cold';
+const file = new URL(`./results/trace-start-${tag}-${stamp}.json`, import.meta.url);
+mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
+const bench = `bench/trace-start.ts ${process.argv.slice(2).join(' ')}`;
+const loadavg = `${load0.toFixed(1)} at start, ${os.loadavg()[0]!.toFixed(1)} at the end`;
+writeFileSync(file, `${JSON.stringify({ bench, loadavg, results }, null, 1)}\n`);
+console.error(`wrote ${file.pathname}`);
