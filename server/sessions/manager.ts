@@ -131,16 +131,16 @@ export class SessionManager {
     if (all.length >= this.opts.maxSessions) return { ok: false, reason: 'full', retryAfterSec: retryAfter(all) };
     if (perClient && mine.length >= this.opts.maxPerClient) return { ok: false, reason: 'client_full', retryAfterSec: retryAfter(mine) };
     // A pooled box becomes this session's box: the count of boxes and the memory promised stay the same (it passed
-    // admission when it was made). Without one, a pool box still being made gives its slot back, for the cap and for
-    // host memory, before a person is refused. A class member's session has its class's limits, not the pool's
+    // admission when it was made). Without one, a pool box (one being made, else a ready one) gives its slot back, for
+    // the cap and for host memory, before a person is refused. A class member's session has its class's limits, not the pool's
     // defaults: it makes its own box. Its lower limit is not known here either: the default box is counted, which
     // only errs on the safe side.
     const pooled = opts.limits ? null : (this.pool?.take() ?? null);
     if (!pooled) {
-      if (this.pool && all.length + this.pool.count >= this.opts.maxSessions) this.pool.shrink();
+      if (this.pool && all.length + this.pool.count >= this.opts.maxSessions) this.pool.giveBack();
       let refused = this.admit(all, !this.pool);
       if (refused && this.pool) {
-        this.pool.shrink(); // a pool box still being made gives its memory back to a person
+        this.pool.giveBack(); // a pool box gives its memory back to a person
         refused = this.admit(all);
       }
       if (refused) return refused;

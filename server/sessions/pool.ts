@@ -83,6 +83,21 @@ export class WarmPool {
     return true;
   }
 
+  /**
+   * Gives one slot (and its memory promise) back to a person who cannot use a pooled box (a class member's own
+   * limits): a box being made, else a ready one, destroyed now. With the pool on by default, a ready box must never be
+   * why a person is refused or why boxes exceed max-sessions. The pool refills when a slot frees again.
+   */
+  giveBack(): boolean {
+    if (this.shrink()) return true;
+    const box = this.ready.shift();
+    if (!box) return false;
+    box.detach();
+    this.counts.discarded++;
+    this.track(box.sandbox.destroy());
+    return true;
+  }
+
   /** Starts making boxes up to the size, while the owner admits them. */
   fill(): void {
     while (!this.closed && !this.retryTimer && this.ready.length + this.making - this.cancelled < this.opts.size && this.opts.admit()) {

@@ -130,6 +130,36 @@ test('host memory: pool boxes are promised their limit like any box, and never c
   assert.equal(fake.live().length, 3, 'three boxes: one per session, none pooled');
 });
 
+test('a person who cannot take the pooled box (own limits, a class member) gets its memory and its slot: the ready box goes', async (t) => {
+  const MiB = 1024 * 1024;
+  const meminfo = `MemTotal: 24576000 kB\nMemAvailable: ${600 * 1024} kB\n`;
+  // 600 MiB backs two 256 MiB boxes: one session and the ready pool box fill it.
+  const { url, srv, fake } = await start(
+    t,
+    { warmPool: 1, memoryBytes: 256 * MiB, memoryOvercommit: 1, maxSessions: 10, maxPerClient: 10 },
+    { readMeminfo: () => meminfo },
+  );
+  await until(() => srv.manager.pool?.readyCount === 1, 'a ready pool box');
+  await newSession(url);
+  await until(() => srv.manager.pool?.readyCount === 1, 'the replacement, ready');
+  assert.equal(srv.manager.promisedBytes(), 512 * MiB);
+  const member = srv.manager.create('10.0.0.7', undefined, { perClient: false, limits: {} });
+  assert.ok(member.ok, `admitted: ${JSON.stringify(member.ok ? '' : member)}`);
+  assert.equal(srv.manager.pool?.count, 0, 'the ready pool box was given back');
+  await until(() => fake.made.filter((b) => b.destroyed).length === 1, 'the pool box destroyed');
+  assert.equal(srv.manager.promisedBytes(), 512 * MiB, 'two boxes promised: the two sessions');
+});
+
+test('sessions + pool boxes stay within max-sessions when a session cannot take the pooled box', async (t) => {
+  const { url, srv, fake } = await start(t, { warmPool: 1, maxSessions: 2, maxPerClient: 5 });
+  await until(() => srv.manager.pool?.readyCount === 1, 'a ready pool box');
+  await newSession(url);
+  await until(() => srv.manager.pool?.readyCount === 1, 'the replacement, ready');
+  assert.ok(srv.manager.create('10.0.0.7', undefined, { perClient: false, limits: {} }).ok);
+  assert.equal(srv.manager.size + (srv.manager.pool?.count ?? 0), 2);
+  await until(() => fake.live().length <= 2, 'at most two boxes');
+});
+
 test('a pooled shell that ends between the POST and the attach is reported as exited, not left running', async (t) => {
   const { url, srv, fake } = await start(t, { warmPool: 1, maxPerClient: 5 });
   await until(() => srv.manager.pool?.readyCount === 1, 'a ready pool box');
