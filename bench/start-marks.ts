@@ -47,17 +47,16 @@ try {
           | undefined;
         const w = window as unknown as { __clickT: number; __wsT: number; __wsOpen: number; __coverGone?: number; __wsBin: number };
         const c = w.__clickT;
-        return e
-          ? {
-              clickEpoch: performance.timeOrigin + c,
-              postStart: e.startTime - c,
-              postEnd: e.responseEnd - c,
-              wsNew: w.__wsT - c,
-              wsOpen: w.__wsOpen - c,
-              wsBin: w.__wsBin - c,
-              coverGone: (w.__coverGone ?? NaN) - c,
-            }
-          : null;
+        // No POST when the socket asks for the session itself (NEW_SESSION): its marks are NaN.
+        return {
+          clickEpoch: performance.timeOrigin + c,
+          postStart: e ? e.startTime - c : NaN,
+          postEnd: e ? e.responseEnd - c : NaN,
+          wsNew: w.__wsT - c,
+          wsOpen: w.__wsOpen - c,
+          wsBin: w.__wsBin - c,
+          coverGone: (w.__coverGone ?? NaN) - c,
+        };
       });
       await page.evaluate(() => sessionStorage.clear());
       const m: Record<string, number> = { ...r.marks, parsed: r.parsedMs, frame: r.frameMs };
@@ -104,14 +103,17 @@ for (const [name, xs] of Object.entries(out)) {
     'frame',
     'coverGone',
   ];
-  console.log(name, JSON.stringify(Object.fromEntries(keys.map((k) => [k, Math.round(summarize(xs.map((x) => x[k] ?? NaN)).p50)]))));
+  console.log(
+    name,
+    JSON.stringify(Object.fromEntries(keys.map((k) => [k, Math.round(summarize(xs.map((x) => x[k] ?? NaN).filter(Number.isFinite)).p50)]))),
+  );
   const frame = summarize(xs.map((x) => x.frame ?? NaN));
   console.log(
     name,
     `frame p50 ${frame.p50.toFixed(0)} p90 ${frame.p90.toFixed(0)} min ${frame.min.toFixed(0)} max ${frame.max.toFixed(0)}`,
   );
   summary[name] = {
-    p50: Object.fromEntries(keys.map((k) => [k, Math.round(summarize(xs.map((x) => x[k] ?? NaN)).p50 * 10) / 10])),
+    p50: Object.fromEntries(keys.map((k) => [k, Math.round(summarize(xs.map((x) => x[k] ?? NaN).filter(Number.isFinite)).p50 * 10) / 10])),
     frameP90: frame.p90,
   };
 }

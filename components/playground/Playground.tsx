@@ -6,7 +6,7 @@ import { ClassOver, ResetNotice } from '../classroom/ClassNotices';
 import { useClassActions } from '../classroom/useClassActions';
 import { FollowPanel } from '../lessons/FollowPanel';
 import { BoxlabClient } from '../terminal/BoxlabClient';
-import { browserDeps } from '../terminal/browser-deps';
+import { playgroundDeps } from '../terminal/browser-deps';
 import { INITIAL_VIEW, type ClientView } from '../terminal/client-types';
 import { TerminalView, type Renderer, type TermHandle } from '../terminal/TerminalView';
 import { XrayPanel } from '../xray/XrayPanel';
@@ -43,7 +43,7 @@ export function Playground() {
   const xrayView = useDeferredValue(view);
 
   const onReady = useCallback((h: TermHandle) => {
-    const c = new BoxlabClient(h.sink, browserDeps());
+    const c = new BoxlabClient(h.sink, playgroundDeps());
     term.current = h.term;
     clientRef.current = c;
     c.resize(h.term.rows, h.term.cols);

@@ -319,3 +319,42 @@ test('with scheduleRender, a burst of control messages (new phases too) notifies
   frames.shift()!();
   assert.equal(notified, 3, 'nothing after dispose');
 });
+
+test('createOverSocket: Start asks the socket for the session (no POST), keeps `created` for the reconnect', async () => {
+  const env = new FakeEnv();
+  const token = 'T'.repeat(43);
+  const client = new BoxlabClient(new FakeSink(), { ...env.deps(), createOverSocket: () => true });
+  client.start();
+  await flush();
+  assert.equal(env.requests.length, 0, 'no POST before the socket');
+  assert.equal(env.ws.url, 'ws://box.test:3000/ws');
+  assert.deepEqual(env.ws.protocols, ['boxlab.v1', 'boxlab.new']);
+  env.ws.open();
+  env.ws.text({ type: 'created', sessionId: 's1', token, limits, wsPath: '/ws', bootId: 'b1' });
+  assert.match([...env.store.values()][0] ?? '', new RegExp(token));
+  env.ws.text(hello());
+  assert.equal(client.getView().phase, 'running');
+  env.ws.drop(1006);
+  await flush();
+  env.advance(60_000);
+  await flush();
+  assert.deepEqual(env.ws.protocols, ['boxlab.v1', `boxlab.token.${token}`], 'the reconnect carries the token');
+  assert.equal(env.requests.filter((r) => r.method === 'POST').length, 0);
+});
+
+test('createOverSocket: a refused upgrade falls back to the POST, which makes the session or says why', async () => {
+  const env = new FakeEnv();
+  env.sessionReplies = [created];
+  const client = new BoxlabClient(new FakeSink(), { ...env.deps(), createOverSocket: () => true });
+  client.start();
+  await flush();
+  assert.deepEqual(env.ws.protocols, ['boxlab.v1', 'boxlab.new']);
+  env.ws.drop(1006); // the upgrade answered 503: the page sees a close before open
+  await flush();
+  assert.deepEqual(env.requests[0], { url: 'http://box.test:3000/api/session', method: 'POST' });
+  assert.equal(env.sockets.length, 2);
+  assert.deepEqual(env.ws.protocols, ['boxlab.v1', 'boxlab.token.tok_abc']);
+  env.ws.open();
+  env.ws.text(hello());
+  assert.equal(client.getView().phase, 'running');
+});

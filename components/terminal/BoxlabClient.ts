@@ -2,7 +2,9 @@
 import {
   ACK_EVERY,
   CLOSE,
+  DEFAULT_WS_PATH,
   MAX_INPUT_FRAME,
+  NEW_SESSION,
   SUBPROTOCOL,
   TOKEN_PROTOCOL_PREFIX,
   parseServerMessage,
@@ -150,6 +152,14 @@ export class BoxlabClient {
   private async create(): Promise<void> {
     this.clearTimers();
     this.update({ ...INITIAL, phase: 'creating' });
+    // The socket asks for its session at the upgrade: no POST round trip before it (a refusal falls back to the POST).
+    if (this.deps.createOverSocket?.()) return this.connect(true);
+    return this.post();
+  }
+
+  /** POST /api/session: created (then the socket), full (retry later) or an error in words. */
+  private async post(): Promise<void> {
+    this.clearTimers();
     const r = await requestSession(this.deps);
     if (this.disposed) return;
     if (r.kind === 'full') {
@@ -171,17 +181,18 @@ export class BoxlabClient {
     }
   }
 
-  private connect(): void {
+  /** Opens the session's socket; asNew: a socket that asks for a new session (no session yet). */
+  private connect(asNew = false): void {
     const session = this.session;
-    if (!session || this.disposed) return;
+    if ((!session && !asNew) || this.disposed) return;
     this.clearTimers();
     this.closeSocket();
     const gen = ++this.gen;
     this.parsedSinceAck = 0;
     this.helloSeen = false;
     let opened = false;
-    const url = this.deps.origin.replace(/^http/, 'ws') + session.wsPath;
-    const ws = this.deps.createWebSocket(url, [SUBPROTOCOL, TOKEN_PROTOCOL_PREFIX + session.token]);
+    const url = this.deps.origin.replace(/^http/, 'ws') + (session?.wsPath ?? DEFAULT_WS_PATH);
+    const ws = this.deps.createWebSocket(url, [SUBPROTOCOL, session ? TOKEN_PROTOCOL_PREFIX + session.token : NEW_SESSION]);
     ws.binaryType = 'arraybuffer';
     this.ws = ws;
     ws.onopen = () => {
@@ -224,6 +235,14 @@ export class BoxlabClient {
 
   private handle(msg: ServerMessage): void {
     switch (msg.type) {
+      case 'created': {
+        // The session this socket's upgrade made: kept like POST /api/session's answer, for reconnects and reloads.
+        const { sessionId, token, wsPath, limits, bootId } = msg;
+        this.session = { sessionId, token, wsPath, limits, ...(bootId ? { bootId } : {}) };
+        this.store.save(this.session);
+        this.update({ sessionId, limits });
+        return;
+      }
       case 'hello':
         this.helloSeen = true;
         this.update({
@@ -285,6 +304,9 @@ export class BoxlabClient {
     this.ws = null;
     this.stopPing();
     if (this.disposed) return;
+    // A socket that asked for a new session and got none (refused upgrade: full, closing, an old server): the POST
+    // makes it or says why.
+    if (!this.session) return this.post();
     if (code === CLOSE.replaced) {
       this.update({ phase: 'replaced', message: 'This session was opened in another tab or window.' });
       return;

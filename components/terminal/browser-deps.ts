@@ -2,6 +2,15 @@
 import type { ClientDeps, WebSocketLike } from './BoxlabClient';
 import { loadMembership, saveMembership } from '../classroom/membership';
 
+/**
+ * The playground's: Start asks the socket for the session (no POST before it), unless this tab is a class member's,
+ * whose box comes from the class (POST /api/join). Pages that shape the POST (a lesson's name, the instructor's
+ * token) keep browserDeps() and its POST.
+ */
+export function playgroundDeps(): ClientDeps {
+  return { ...browserDeps(), createOverSocket: () => !loadMembership() };
+}
+
 /** The real browser dependencies. */
 export function browserDeps(): ClientDeps {
   return {

@@ -73,6 +73,12 @@ export interface ClientDeps {
    * in Chromium here) the prompt's bytes queued behind them waited ~90 ms (docs/performance.md, Terminal).
    */
   scheduleRender?(fn: () => void): void;
+  /**
+   * May Start ask the socket's upgrade for the session (NEW_SESSION) instead of POST /api/session first? Saves the POST's
+   * round trip before the socket (docs/performance.md, click to prompt). Not for a class member, whose box comes from
+   * the class (POST /api/join); a refused upgrade falls back to the POST, which explains the refusal.
+   */
+  createOverSocket?(): boolean;
 }
 
 export const INITIAL_VIEW: ClientView = {

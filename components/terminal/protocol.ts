@@ -3,8 +3,10 @@ import {
   CLOSE as WIRE_CLOSE,
   FLOW,
   LIMITS,
+  NEW_SESSION_PROTOCOL,
   PROTOCOL_VERSION,
   TOKEN_PROTOCOL_PREFIX as TOKEN_PREFIX,
+  WS_PATH,
   parseServerMessage as parseWire,
   type ClientMessage,
   type CreateSessionResponse,
@@ -19,6 +21,9 @@ export type Limits = SessionLimits;
 export type SessionCreated = CreateSessionResponse;
 
 export const SUBPROTOCOL = PROTOCOL_VERSION;
+/** Offered instead of a token: the socket's upgrade makes the session (a `created` message before hello). */
+export const NEW_SESSION = NEW_SESSION_PROTOCOL;
+export const DEFAULT_WS_PATH = WS_PATH;
 export const TOKEN_PROTOCOL_PREFIX = TOKEN_PREFIX;
 /** Ack every this many bytes parsed by xterm; the server pauses the pty at FLOW.highWater unacked. */
 export const ACK_EVERY = FLOW.ackEvery;

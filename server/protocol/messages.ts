@@ -8,6 +8,13 @@ export const PROTOCOL_VERSION = 'boxlab.v1';
 /** The token travels as a second subprotocol because browsers cannot set headers on a WebSocket. */
 export const TOKEN_PROTOCOL_PREFIX = 'boxlab.token.';
 export const WS_PATH = '/ws';
+/**
+ * Offered instead of a token, this subprotocol asks the upgrade itself for a new session (the admission of POST
+ * /api/session), answered by a `created` message before hello: a Start without the POST's round trip before the
+ * socket (docs/performance.md, click to prompt). A refused upgrade (503, 429, 403) says no more; the client asks the
+ * POST then, whose answer explains the refusal.
+ */
+export const NEW_SESSION_PROTOCOL = 'boxlab.new';
 export const API_SESSION_PATH = '/api/session';
 export const API_HEALTH_PATH = '/api/health';
 
@@ -139,11 +146,23 @@ export const errorCode = z.enum(['bad_message', 'bad_state', 'create_failed', 'e
 export type ErrorCode = z.infer<typeof errorCode>;
 export const errorMsg = z.object({ type: z.literal('error'), code: z.string(), message: z.string() });
 export const pongMsg = z.object({ type: z.literal('pong'), t: z.number() });
+export const createSessionResponse = z.object({
+  sessionId: z.string(),
+  token: tokenSchema,
+  limits: sessionLimits,
+  wsPath: z.literal(WS_PATH),
+  /** The server process that made it (SessionManager.bootId); see healthResponse. */
+  bootId: z.string().max(64).optional(),
+});
+export type CreateSessionResponse = z.infer<typeof createSessionResponse>;
+/** First message of a socket opened with NEW_SESSION_PROTOCOL: the session it created (POST /api/session's answer). */
+export const createdMsg = createSessionResponse.extend({ type: z.literal('created') });
 export const serverMessage = z.discriminatedUnion('type', [
   helloMsg,
   stateMsg,
   stageMsg,
   stagesMsg,
+  createdMsg,
   snapshotMsg,
   exitMsg,
   statsMsg,
@@ -172,15 +191,6 @@ export const refusalReason = z.enum([
 ]);
 export type RefusalReason = z.infer<typeof refusalReason>;
 export const createSessionRequest = z.strictObject({ name: z.string().max(64).optional() });
-export const createSessionResponse = z.object({
-  sessionId: z.string(),
-  token: tokenSchema,
-  limits: sessionLimits,
-  wsPath: z.literal(WS_PATH),
-  /** The server process that made it (SessionManager.bootId); see healthResponse. */
-  bootId: z.string().max(64).optional(),
-});
-export type CreateSessionResponse = z.infer<typeof createSessionResponse>;
 /** A refused new box: reason says which limit (server, address, class, learner), message says it in words. */
 export const fullResponse = z.object({
   error: z.literal('full'),
@@ -231,6 +241,7 @@ const SERVER_TYPES = new Set([
   'state',
   'stage',
   'stages',
+  'created',
   'snapshot',
   'exit',
   'stats',

@@ -175,3 +175,31 @@ test('shutdown while a sandbox is still being built waits for it and destroys it
   assert.equal(fake.made[0]?.destroyed, true, 'the half-built sandbox was destroyed before close() resolved');
   assert.equal((await c.waitClose()).code, 4503);
 });
+
+test('a socket offering boxlab.new gets its session at the upgrade: created, hello, running, the prompt; the token reconnects; refused when full', async (t) => {
+  const { url, srv } = await start(t, { maxPerClient: 1 });
+  const c = new TestClient(url, null, { protocols: ['boxlab.v1', 'boxlab.new'] });
+  await c.opened();
+  await c.waitMessage('state', (m) => m.state === 'running');
+  await c.waitText(/\$ $/);
+  const created = c.of('created')[0];
+  assert.ok(created, c.order.join(' '));
+  assert.equal(c.order[0], 'T:created', 'before hello');
+  assert.equal(c.of('hello')[0]!.sessionId, created.sessionId);
+  assert.match(created.token, /^[A-Za-z0-9_-]{43}$/);
+  assert.deepEqual([created.wsPath, created.bootId, srv.manager.size], ['/ws', srv.manager.bootId, 1]);
+  await c.close();
+  const again = new TestClient(url, created.token);
+  await again.opened();
+  const hello = await again.waitMessage('hello');
+  assert.deepEqual([hello.sessionId, hello.resumed], [created.sessionId, true]);
+  assert.equal(again.of('created').length, 0, 'a token socket creates nothing');
+  // Admitted like the POST: this address has its one session, so the upgrade is refused (the POST says why).
+  const refused = await rawUpgrade(url, { Origin: url, 'Sec-WebSocket-Protocol': 'boxlab.v1, boxlab.new' });
+  assert.equal(refused.status, 503, refused.text);
+  assert.equal((await http(url, 'POST', '/api/session', '{}')).status, 503);
+  assert.equal(srv.manager.size, 1);
+  // Without an Origin it is refused like any cross-site socket.
+  assert.equal((await rawUpgrade(url, { 'Sec-WebSocket-Protocol': 'boxlab.v1, boxlab.new' })).status, 403);
+  await again.close();
+});

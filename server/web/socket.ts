@@ -6,10 +6,12 @@ import {
   CLOSE,
   FLOW,
   LIMITS,
+  NEW_SESSION_PROTOCOL,
   PROTOCOL_VERSION,
   TOKEN_PROTOCOL_PREFIX,
   WS_PATH,
   parseClientMessage,
+  type CreateSessionResponse,
   type ClientMessage,
   type ServerMessage,
 } from '../protocol/messages.ts';
@@ -24,7 +26,11 @@ import type { SessionManager } from '../sessions/manager.ts';
 /** What an ack of at least FLOW.ackEvery bytes costs in the message budget (others cost 1). */
 export const ACK_COST = 0.1;
 
-export type AuthResult = { ok: true; session: Session } | { ok: false; status: 401 | 403 | 404; message: string };
+export type AuthResult =
+  | { ok: true; session: Session; create?: undefined }
+  /** NEW_SESSION_PROTOCOL and no token: the upgrade asks for a new session (admitted like POST /api/session). */
+  | { ok: true; create: true; session?: undefined }
+  | { ok: false; status: 401 | 403 | 404; message: string };
 
 export function authorizeUpgrade(req: IncomingMessage, manager: SessionManager, allowedOrigins: readonly string[]): AuthResult {
   const path = (req.url ?? '').split('?')[0];
@@ -36,12 +42,19 @@ export function authorizeUpgrade(req: IncomingMessage, manager: SessionManager, 
     .map((s) => s.trim());
   if (!offered.includes(PROTOCOL_VERSION)) return { ok: false, status: 401, message: `subprotocol ${PROTOCOL_VERSION} required` };
   const tokens = offered.filter((p) => p.startsWith(TOKEN_PROTOCOL_PREFIX));
+  if (tokens.length === 0 && offered.includes(NEW_SESSION_PROTOCOL)) return { ok: true, create: true };
   const session = tokens.length === 1 ? manager.findByToken(tokens[0]!.slice(TOKEN_PROTOCOL_PREFIX.length)) : undefined;
   if (!session || session.destroyed) return { ok: false, status: 401, message: 'unknown or expired session token' };
   return { ok: true, session };
 }
 
-const STATUS_TEXT = { 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 429: 'Too Many Requests' } as const;
+const STATUS_TEXT = {
+  401: 'Unauthorized',
+  403: 'Forbidden',
+  404: 'Not Found',
+  429: 'Too Many Requests',
+  503: 'Service Unavailable',
+} as const;
 function refuse(socket: Duplex, status: keyof typeof STATUS_TEXT, message: string): void {
   const body = `${message}\n`;
   endWith(
@@ -135,8 +148,9 @@ export function createSocketServer(opts: SocketServerOptions) {
   }, opts.heartbeatMs ?? 30_000);
   heartbeat.unref();
 
-  function onConnection(ws: WebSocket, session: Session, addr: string): void {
+  function onConnection(ws: WebSocket, session: Session, addr: string, created?: CreateSessionResponse): void {
     const client = new WsClient(ws);
+    if (created) client.send({ type: 'created', ...created }); // before hello: the page keeps it for reconnects
     const state = { client, alive: true };
     live.set(ws, state);
     let budget = sessionBudgets.get(session);
@@ -235,11 +249,41 @@ export function createSocketServer(opts: SocketServerOptions) {
     });
   }
 
+  /**
+   * A socket that asks for its session (NEW_SESSION_PROTOCOL): the admission of POST /api/session (memory sampled, the
+   * same caps), then the upgrade; refused with 503 and no body the page reads: it asks the POST, which explains.
+   */
+  async function createOnUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, addr: string): Promise<void> {
+    await manager.refreshCharged();
+    if (socket.destroyed) return;
+    const created = manager.create(req.socket.remoteAddress ?? 'unknown');
+    if (!created.ok) return refuse(socket, 503, `no new session here now (${created.reason}); POST /api/session says why`);
+    const session = created.session;
+    const attaches = new TokenBucket(fair.attach);
+    attaches.take(1);
+    attachBudgets.set(session, attaches);
+    const answer: CreateSessionResponse = {
+      sessionId: session.id,
+      token: created.token,
+      limits: manager.limits,
+      wsPath: WS_PATH,
+      bootId: manager.bootId,
+    };
+    wss.handleUpgrade(req, socket, head, (ws) => onConnection(ws, session, addr, answer));
+  }
+
   return {
     handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
       const auth = authorizeUpgrade(req, manager, opts.allowedOrigins);
       if (!auth.ok) return refuse(socket, auth.status, auth.message);
       const addr = addressKey(req.socket.remoteAddress);
+      if (auth.create) {
+        void createOnUpgrade(req, socket, head, addr).catch((err) => {
+          opts.log?.(`new session on upgrade failed: ${(err as Error).message}`);
+          refuse(socket, 503, 'internal error');
+        });
+        return;
+      }
       // Every attach costs a snapshot of the session's screen: a client reconnecting in a loop is slowed, then refused.
       let attaches = attachBudgets.get(auth.session);
       if (!attaches) attachBudgets.set(auth.session, (attaches = new TokenBucket(fair.attach)));
