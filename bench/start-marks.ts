@@ -40,6 +40,7 @@ try {
       await loadWarm(page, srv.url, 'dom');
       await page.waitForTimeout(300);
       await page.evaluate(() => performance.clearResourceTimings());
+      await serverMarks(srv); // from here on: what came before (a previous box's output) is not this Start's
       const r = await clickToPrompt(page, 60_000);
       const post = await page.evaluate(() => {
         const e = performance.getEntriesByType('resource').find((x) => /\/api\/(session|join)$/.test(x.name)) as
