@@ -81,7 +81,8 @@ describe('host uid ranges are machine-wide', { skip: SKIP }, () => {
   test('two servers and boxlab run: disjoint uid_map and gid_map ranges, each held in the one registry', {
     timeout: 400_000,
   }, async (t) => {
-    const env = { BOXLAB_STATIC_DIR: '/nonexistent/out', BOXLAB_MAX_PER_CLIENT: '3' };
+    // No warm pool (on by default): this test counts each server's boxes, one per session.
+    const env = { BOXLAB_STATIC_DIR: '/nonexistent/out', BOXLAB_MAX_PER_CLIENT: '3', BOXLAB_WARM_POOL: '0' };
     const srvA = child(['--import', 'tsx', path.join(ROOT, 'server/root/compose.ts'), '--port', String(PORTS.a)], {
       ...env,
       BOXLAB_RUN: RUNS.a,
