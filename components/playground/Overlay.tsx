@@ -1,6 +1,6 @@
 // What covers the terminal when there is no live shell (Start, building, full, ended, errors); the bar for exit and reconnect.
 'use client';
-import { useEffect, useRef } from 'react';
+import { useEffect, useRef, useState } from 'react';
 import type { ClientView } from '../terminal/client-types';
 import { secondsLeft, useNow } from './StatusPill';
 
@@ -23,6 +23,24 @@ const REFUSAL_TITLES: Record<string, string> = {
   host_memory: 'This server is out of memory for new boxes',
 };
 
+/**
+ * The "Building" cover (a spinner) shows only when a Start takes longer than this: with a warm box the prompt comes
+ * first. Shown at once, its animation asked Chromium for a frame every 16 ms, and the frame that paints the prompt
+ * waited behind them (docs/performance.md, click to prompt).
+ */
+const BUILDING_COVER_AFTER_MS = 250;
+
+/** True once `on` has held for `ms`. */
+function useAfter(on: boolean, ms: number): boolean {
+  const [after, setAfter] = useState(false);
+  useEffect(() => {
+    if (!on) return setAfter(false);
+    const id = setTimeout(() => setAfter(true), ms);
+    return () => clearTimeout(id);
+  }, [on, ms]);
+  return after;
+}
+
 /** classOver: the instructor ended the class (its message): the ended box says so rather than "Session ended". */
 export function Overlay({
   view,
@@ -42,6 +60,8 @@ export function Overlay({
   useEffect(() => {
     if (mounted && view.phase === 'idle') start.current?.focus();
   }, [mounted, view.phase]);
+  const building = view.phase === 'creating' || view.phase === 'connecting';
+  const slow = useAfter(building, BUILDING_COVER_AFTER_MS);
   switch (view.phase) {
     case 'idle':
       return (
@@ -79,7 +99,7 @@ export function Overlay({
       );
     case 'creating':
     case 'connecting':
-      return view.phase === 'connecting' || view.stages.length === 0 ? (
+      return slow && (view.phase === 'connecting' || view.stages.length === 0) ? (
         <Cover dim>
           <Spinner />
           <p className="mt-4 text-sm text-muted">
