@@ -17,6 +17,7 @@ import type { Course } from './course.ts';
 import { servePackFile } from './pack-files.ts';
 import { ClassApi, sendRefusal } from './class-api.ts';
 import { sessionRefusal } from './classes.ts';
+import { DB_RETRY_AFTER_SEC, DB_UNAVAILABLE, DbError } from '../db/sql.ts';
 
 const classApis = new WeakMap<Course, ClassApi>();
 function classApi(course: Course): ClassApi {
@@ -48,8 +49,23 @@ async function readJson(r: RouteRequest): Promise<{ ok: true; value: unknown } |
   }
 }
 
-/** Handles the request if the path is one of ours; returns false otherwise (the caller answers 404). */
+/**
+ * Handles the request if the path is one of ours; returns false otherwise (the caller answers 404). A database that
+ * does not answer (down, unreachable, out of connections) is a 503 with Retry-After, logged; boxes keep running.
+ */
 export async function courseApi(course: Course, r: RouteRequest, res: RouteResponse, path: string): Promise<boolean> {
+  try {
+    return await courseRoutes(course, r, res, path);
+  } catch (err) {
+    if (!(err instanceof DbError)) throw err;
+    course.deps.log(`${r.method} ${path}: database failed: ${err.message}`);
+    if (res.headersSent) throw err; // half an answer: the web layer cuts the connection
+    sendJson(res, 503, DB_UNAVAILABLE, { 'Retry-After': String(DB_RETRY_AFTER_SEC) });
+    return true;
+  }
+}
+
+async function courseRoutes(course: Course, r: RouteRequest, res: RouteResponse, path: string): Promise<boolean> {
   const get = r.method === 'GET' || r.method === 'HEAD';
   const cgroupVersion = course.deps.cgroupVersion;
   if (path === API_LESSONS_PATH) {
@@ -77,11 +93,11 @@ export async function courseApi(course: Course, r: RouteRequest, res: RouteRespo
     const token = String(r.headers[LEARNER_HEADER] ?? '');
     // A class member's progress follows them from browser to browser: their resume code names it.
     const resume = r.headers[RESUME_HEADER];
-    const member = typeof resume === 'string' ? course.classes.keyOfResume(resume) : undefined;
+    const member = typeof resume === 'string' ? await course.classes.keyOfResume(resume) : undefined;
     if (!member && !LEARNER_RE.test(token))
       return (sendJson(res, 400, { error: 'bad_request', message: `${LEARNER_HEADER} must be the learner id` }), true);
     const counts = Object.fromEntries(course.lessons.map((l) => [l.lesson.slug, l.specs.length]));
-    const body: ProgressResponse = { progress: course.store.progress(member ?? learnerKey(token), counts) };
+    const body: ProgressResponse = { progress: await course.store.progress(member ?? learnerKey(token), counts) };
     return (sendJson(res, 200, body), true);
   }
   if (path !== API_CLASSROOM_PATH && !path.startsWith(`${API_CLASSROOM_PATH}/`)) {

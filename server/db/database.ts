@@ -1,6 +1,6 @@
 // The stores' database: SQLite (a file) or PostgreSQL (BOXLAB_DATABASE_URL), migrated before its first query, retried after an outage.
-import { PgEngine, type PG_POOL } from './pg.ts';
-import { migrate } from './schema.ts';
+import { PgEngine, type PgPoolOptions } from './pg.ts';
+import { SCHEMA_VERSION, migrate } from './schema.ts';
 import { SqliteEngine } from './sqlite.ts';
 import type { Param, SqlEngine, SqlRunner } from './sql.ts';
 
@@ -9,7 +9,7 @@ export interface DatabaseOptions {
   url?: string;
   /** The SQLite file (':memory:' for tests). */
   file: string;
-  pool?: Partial<typeof PG_POOL>;
+  pool?: Partial<PgPoolOptions>;
 }
 
 export function openEngine(o: DatabaseOptions, log: (line: string) => void = () => {}): SqlEngine {
@@ -45,7 +45,7 @@ export class Database implements SqlEngine {
   ready(): Promise<void> {
     this.migrated ??= migrate(this.engine).then(
       (from) => {
-        if (from !== null && this.engine.kind === 'postgres') this.log(`database ${this.engine.where}: schema ready (was version ${from})`);
+        if (from !== SCHEMA_VERSION) this.log(`database ${this.engine.where}: migrated from schema version ${from} to ${SCHEMA_VERSION}`);
       },
       (err: unknown) => {
         this.migrated = null;

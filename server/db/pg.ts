@@ -13,6 +13,7 @@ export const PG_POOL = {
   statementTimeoutMs: 10_000,
   queryTimeoutMs: 12_000,
 } as const;
+export type PgPoolOptions = { [K in keyof typeof PG_POOL]: number };
 
 /** Key of the migration lock (pg_advisory_xact_lock): any constant; "boxlab" in ASCII. */
 const MIGRATION_LOCK = 0x626f786c6162;
@@ -58,7 +59,7 @@ export class PgEngine implements SqlEngine {
   private readonly pool: pg.Pool;
   private readonly q: SqlRunner;
 
-  constructor(url: string, log: (line: string) => void = () => {}, pool: Partial<typeof PG_POOL> = {}) {
+  constructor(url: string, log: (line: string) => void = () => {}, pool: Partial<PgPoolOptions> = {}) {
     const o = { ...PG_POOL, ...pool };
     this.where = redactUrl(url);
     this.pool = new pg.Pool({

@@ -451,6 +451,18 @@ export const SETTINGS = {
     shown: '',
     doc: '1: serve out/ as it is, without rebuilding a stale front end',
   }),
+  // Env only, never a flag: a password on the command line is readable by every user (ps).
+  databaseUrl: def<string>({
+    env: 'BOXLAB_DATABASE_URL',
+    scope: ['serve'],
+    parse: (v) => {
+      if (!/^postgres(ql)?:\/\/./.test(v))
+        throw new LimitError('must be a postgres:// URL like postgres://boxlab:PASSWORD@db.example/boxlab');
+      return v;
+    },
+    shown: 'SQLite in BOXLAB_HOME',
+    doc: 'PostgreSQL for progress, classes and rosters, shared by the nodes of a cluster (docs/cluster.md)',
+  }),
   home: def({
     env: 'BOXLAB_HOME',
     scope: ['serve', 'run'],

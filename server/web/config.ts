@@ -112,6 +112,8 @@ export interface ServerConfig {
   instructorToken?: string;
   /** This server's name in a cluster (docs/cluster.md); undefined: derived from the host name (server/web/node.ts). */
   nodeId?: string;
+  /** postgres://… : progress and classes in PostgreSQL (docs/cluster.md); undefined: the SQLite file in BOXLAB_HOME. */
+  databaseUrl?: string;
   /** HAProxy agent-check port on the listen address (0 = off). */
   agentPort: number;
   /** Budgets and timeouts (FAIRNESS); not from env or flags. */
@@ -253,6 +255,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     throw err;
   }
   Object.assign(cfg, flags.values);
+  // Env only (no flag: a password in argv is public); read here once, with the others.
+  const dbEnv = SETTINGS.databaseUrl.env!;
+  if (env[dbEnv]) cfg.databaseUrl = parseSetting('databaseUrl', env[dbEnv], dbEnv, ctx);
   const out = cfg as unknown as ServerConfig;
   if (out.maxPerClient > out.maxSessions) out.maxPerClient = out.maxSessions;
   if (!out.tlsCert !== !out.tlsKey)

@@ -67,19 +67,35 @@ export async function startThrowawayPg(opts: { port?: number; host?: string; por
     if (who) fs.chownSync(dir, who.uid, who.gid);
     fs.writeFileSync(path.join(dir, 'pw'), password, { mode: 0o600 });
     if (who) fs.chownSync(path.join(dir, 'pw'), who.uid, who.gid);
-    const run = (cmd: string, args: string[]) => execFileSync(path.join(bin, cmd), args, { ...ids, cwd: dir, stdio: 'pipe', timeout: 60_000 });
-    run('initdb', ['-D', path.join(dir, 'data'), '-U', user, `--pwfile=${path.join(dir, 'pw')}`, '--auth-local=trust', '--auth-host=scram-sha-256', '-E', 'UTF8', '--no-sync']);
+    const run = (cmd: string, args: string[]) =>
+      execFileSync(path.join(bin, cmd), args, { ...ids, cwd: dir, stdio: 'pipe', timeout: 60_000 });
+    run('initdb', [
+      '-D',
+      path.join(dir, 'data'),
+      '-U',
+      user,
+      `--pwfile=${path.join(dir, 'pw')}`,
+      '--auth-local=trust',
+      '--auth-host=scram-sha-256',
+      '-E',
+      'UTF8',
+      '--no-sync',
+    ]);
     // Clients from any address (the harness's nodes live in their own network namespaces), always with the password.
     fs.appendFileSync(path.join(dir, 'data', 'pg_hba.conf'), 'host all all 0.0.0.0/0 scram-sha-256\n');
     const [lo, hi] = opts.ports ?? [45000, 45999];
     for (let attempt = 0; ; attempt++) {
       const port = opts.port ?? lo + Math.floor(Math.random() * (hi - lo + 1));
       const o = `-k ${dir} -p ${port} -c listen_addresses=${host} -c fsync=off -c synchronous_commit=off -c full_page_writes=off`;
-      const r = spawnSync(path.join(bin, 'pg_ctl'), ['-D', path.join(dir, 'data'), '-o', o, '-l', path.join(dir, 'log'), '-w', '-t', '60', 'start'], {
-        ...ids,
-        cwd: dir,
-        stdio: 'pipe',
-      });
+      const r = spawnSync(
+        path.join(bin, 'pg_ctl'),
+        ['-D', path.join(dir, 'data'), '-o', o, '-l', path.join(dir, 'log'), '-w', '-t', '60', 'start'],
+        {
+          ...ids,
+          cwd: dir,
+          stdio: 'pipe',
+        },
+      );
       if (r.status === 0) return made(port);
       const log = fs.existsSync(path.join(dir, 'log')) ? fs.readFileSync(path.join(dir, 'log'), 'utf8') : '';
       if (opts.port !== undefined || attempt >= 5 || !/Address already in use/.test(log))
