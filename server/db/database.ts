@@ -45,7 +45,9 @@ export class Database implements SqlEngine {
   ready(): Promise<void> {
     this.migrated ??= migrate(this.engine).then(
       (from) => {
-        if (from !== SCHEMA_VERSION) this.log(`database ${this.engine.where}: migrated from schema version ${from} to ${SCHEMA_VERSION}`);
+        // SQLite's first start says nothing, as before; a shared database's migration is worth a line.
+        if (from !== SCHEMA_VERSION && this.engine.kind === 'postgres')
+          this.log(`database ${this.engine.where}: migrated from schema version ${from} to ${SCHEMA_VERSION}`);
       },
       (err: unknown) => {
         this.migrated = null;

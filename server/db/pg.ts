@@ -1,5 +1,5 @@
 // The shared engine: a bounded PostgreSQL pool (npm pg) behind the async SqlEngine; `?` placeholders become $1, $2, …
-import pg from 'pg';
+import type pg from 'pg';
 import { DbError, redactUrl, type Param, type SqlEngine, type SqlRunner } from './sql.ts';
 
 /** The pool's bounds, in one place: a node never holds more connections than this, nor waits longer for one. */
@@ -20,10 +20,10 @@ const MIGRATION_LOCK = 0x626f786c6162;
 
 // Times are milliseconds in BIGINT columns and COUNT(*) is BIGINT: both are far below 2^53, so numbers, not strings.
 const INT8 = 20;
-const types = {
+const typesOf = (mod: typeof pg) => ({
   getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
-    oid === INT8 ? (v: string) => Number(v) : pg.types.getTypeParser(oid, format as 'text')) as pg.CustomTypesConfig['getTypeParser'],
-};
+    oid === INT8 ? (v: string) => Number(v) : mod.types.getTypeParser(oid, format as 'text')) as pg.CustomTypesConfig['getTypeParser'],
+});
 
 /** `?` to `$n` (the stores' SQL has no `?` inside string literals). */
 export const numbered = (sql: string): string => {
@@ -36,10 +36,10 @@ const wrap = (err: unknown): DbError => {
   return new DbError(`postgres: ${e.message}`, e.code === '23505', { cause: err });
 };
 
-function runner(c: pg.Pool | pg.PoolClient): SqlRunner {
+function runner(client: pg.Pool | pg.PoolClient | Promise<pg.Pool>): SqlRunner {
   const q = async (sql: string, p: readonly Param[] = []) => {
     try {
-      return await c.query(numbered(sql), p as Param[]);
+      return await (await client).query(numbered(sql), p as Param[]);
     } catch (err) {
       throw wrap(err);
     }
@@ -56,24 +56,28 @@ export class PgEngine implements SqlEngine {
   readonly kind = 'postgres' as const;
   readonly persistent = true;
   readonly where: string;
-  private readonly pool: pg.Pool;
+  /** Made on first use: the pg module is loaded only by a server that has a database URL (~50 ms at start otherwise). */
+  private readonly pool: Promise<pg.Pool>;
   private readonly q: SqlRunner;
 
   constructor(url: string, log: (line: string) => void = () => {}, pool: Partial<PgPoolOptions> = {}) {
     const o = { ...PG_POOL, ...pool };
     this.where = redactUrl(url);
-    this.pool = new pg.Pool({
-      connectionString: url,
-      max: o.max,
-      connectionTimeoutMillis: o.connectionTimeoutMillis,
-      idleTimeoutMillis: o.idleTimeoutMillis,
-      statement_timeout: o.statementTimeoutMs,
-      query_timeout: o.queryTimeoutMs,
-      application_name: 'boxlab',
-      types,
+    this.pool = import('pg').then(({ default: mod }) => {
+      const pool = new mod.Pool({
+        connectionString: url,
+        max: o.max,
+        connectionTimeoutMillis: o.connectionTimeoutMillis,
+        idleTimeoutMillis: o.idleTimeoutMillis,
+        statement_timeout: o.statementTimeoutMs,
+        query_timeout: o.queryTimeoutMs,
+        application_name: 'boxlab',
+        types: typesOf(mod),
+      });
+      // An idle connection the server drops (restart, outage) emits 'error' on the pool: unhandled, it would end the process.
+      pool.on('error', (err) => log(`database ${this.where}: idle connection lost (${err.message})`));
+      return pool;
     });
-    // An idle connection the server drops (restart, outage) emits 'error' on the pool: unhandled, it would end the process.
-    this.pool.on('error', (err) => log(`database ${this.where}: idle connection lost (${err.message})`));
     this.q = runner(this.pool);
   }
 
@@ -93,7 +97,7 @@ export class PgEngine implements SqlEngine {
   async tx<T>(fn: (q: SqlRunner) => Promise<T>, opts: { lock?: boolean } = {}): Promise<T> {
     let c: pg.PoolClient;
     try {
-      c = await this.pool.connect();
+      c = await (await this.pool).connect();
     } catch (err) {
       throw wrap(err);
     }
@@ -115,7 +119,7 @@ export class PgEngine implements SqlEngine {
     }
   }
 
-  close(): Promise<void> {
-    return this.pool.end();
+  async close(): Promise<void> {
+    await (await this.pool).end();
   }
 }
