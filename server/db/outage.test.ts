@@ -5,6 +5,8 @@ import net from 'node:net';
 import { Database } from './database.ts';
 import { DbError, redactUrl } from './sql.ts';
 import { ProgressStore } from '../lessons/progress.ts';
+import { startThrowawayPg } from './testing/throwaway-pg.ts';
+import { skipReason } from './testing/engines.ts';
 import { courseApi } from '../classroom/api.ts';
 import type { Course } from '../classroom/course.ts';
 import type { RouteRequest, RouteResponse } from '../sessions/routes.ts';
@@ -51,6 +53,25 @@ for (const silent of [false, true]) {
     assert.match(db.where, /boxlab:\*\*\*@127\.0\.0\.1/);
   });
 }
+
+test('a node started while its database is down heals when the database comes up: migration and queries retried', {
+  skip: pgUnavailable() ?? undefined,
+}, async (t) => {
+  const l = await listener(false); // a free port, closed: the database is "down"
+  const password = 'heal-test-password';
+  const db = Database.open({
+    url: `postgres://boxlab:${password}@127.0.0.1:${l.port}/postgres`,
+    file: '',
+    pool: { connectionTimeoutMillis: 1000 },
+  });
+  t.after(() => db.close().catch(() => {}));
+  const store = new ProgressStore(db);
+  await assert.rejects(store.pass('k', 'xray-tour', 0), DbError);
+  const pg = await startThrowawayPg({ port: l.port, password });
+  t.after(() => pg.stop());
+  assert.equal(await store.pass('k', 'xray-tour', 0), true, 'migrated and written once the database is up');
+  assert.deepEqual(await store.passedSteps('k', 'xray-tour'), [0]);
+});
 
 test('redactUrl keeps everything but the password', () => {
   assert.equal(

@@ -18,7 +18,7 @@ after(() => made?.stop());
 process.on('exit', () => made?.stop());
 
 /** Why the PostgreSQL variant cannot run; root (CI) has no excuse: there it fails instead of skipping. */
-function skipReason(): string | undefined {
+export function skipReason(): string | undefined {
   const why = pgUnavailable();
   if (why && process.getuid?.() === 0) throw new Error(`PostgreSQL store tests must run as root: ${why}`);
   return why ?? undefined;

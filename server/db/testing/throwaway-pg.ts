@@ -48,7 +48,9 @@ function account(name: string): { uid: number; gid: number } | null {
  * listen address (a cluster harness gives the host side of its veth so nodes in their namespaces reach it).
  * Throws if one cannot be made (call pgUnavailable() first to skip with the reason).
  */
-export async function startThrowawayPg(opts: { port?: number; host?: string; ports?: [number, number] } = {}): Promise<ThrowawayPg> {
+export async function startThrowawayPg(
+  opts: { port?: number; host?: string; ports?: [number, number]; password?: string } = {},
+): Promise<ThrowawayPg> {
   const bin = binDir();
   if (!bin) throw new Error(pgUnavailable() ?? 'no PostgreSQL');
   const asRoot = process.getuid?.() === 0;
@@ -61,7 +63,7 @@ export async function startThrowawayPg(opts: { port?: number; host?: string; por
   };
   const ids = who ? { uid: who.uid, gid: who.gid } : {};
   const user = 'boxlab';
-  const password = randomBytes(12).toString('hex');
+  const password = opts.password ?? randomBytes(12).toString('hex');
   const host = opts.host ?? '127.0.0.1';
   try {
     if (who) fs.chownSync(dir, who.uid, who.gid);
