@@ -55,7 +55,7 @@ for (const silent of [false, true]) {
 }
 
 test('a node started while its database is down heals when the database comes up: migration and queries retried', {
-  skip: pgUnavailable() ?? undefined,
+  skip: skipReason(),
 }, async (t) => {
   const l = await listener(false); // a free port, closed: the database is "down"
   const password = 'heal-test-password';
