@@ -167,7 +167,7 @@ test('light theme and large text, screenshots for the docs', async () => {
   await page.waitForTimeout(2200); // two stats messages, so cpu % has a value
   await shot('00-docs');
   // The README's picture shows a real sandbox, never the fake shell; refreshed only when asked (a test run must not
-  // leave the tracked picture modified): BOXLAB_DOCS_SCREENSHOT=1 npm run test:e2e.
+  // leave the tracked picture modified): sudo BOXLAB_DOCS_SCREENSHOT=1 node scripts/test.js --phases=e2e playground.
   if (backend === 'real' && process.env.BOXLAB_DOCS_SCREENSHOT === '1') copyFileSync(`${outDir}/00-docs.png`, `${root}docs/screenshot.png`);
   await page.click('button[aria-label="Switch to light theme"]');
   assert.equal(await page.getAttribute('html', 'data-theme'), 'light');
