@@ -149,7 +149,7 @@ test('PID 1 exiting on its own reports the exit status and cleans up without a d
   assert.ok(!sys.names().includes('kill'), 'an exited PID 1 is never signalled (its pid may be reused)');
 });
 
-test('a pty read late (its worker thread still starting) still delivers PID 1\'s last output before the exit', async (t) => {
+test("a pty read late (its worker thread still starting) still delivers PID 1's last output before the exit", async (t) => {
   const { deps, sys } = setup(t);
   const take = sys.takePtyMaster.bind(sys);
   let stream: PassThrough | null = null;
