@@ -36,6 +36,8 @@ test('the config: leastconn, cookie per node, agent-check where a port is given,
     'use-server n2 if { urlp(node) -m str n2 }',
     'stats socket /run/haproxy-boxlab.sock mode 600 level admin',
     'timeout tunnel 1h',
+    'option forwardfor',
+    'tcp-request connection reject if { sc0_conn_cur gt 400 } || { sc0_conn_rate gt 1000 }',
     'http-response add-header Set-Cookie "BOXLAB_NODE=%[srv_name]; path=/; HttpOnly; SameSite=Lax" if { var(txn.join) -m bool } { res.hdr(x-boxlab-class) -m found }',
   ])
     assert.ok(cfg.includes(line), line);

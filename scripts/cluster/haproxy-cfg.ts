@@ -84,7 +84,13 @@ ${peers ? `${peers.text}\n` : ''}defaults
 
 frontend boxlab
   bind ${o.bind}${o.crt ? ` ssl crt ${o.crt}` : ''}
+  # The client's address for the nodes: they trust it from this balancer only (BOXLAB_TRUSTED_PROXIES).
   option forwardfor
+  # Nodes count no connections per address from a trusted balancer (it is one address for everyone): each visitor's
+  # open connections and connection rate are capped here instead, as a node's gate does (server/web/config.ts FAIRNESS).
+  stick-table type ipv6 size 200k expire 60s store conn_cur,conn_rate(10s)
+  tcp-request connection track-sc0 src
+  tcp-request connection reject if { sc0_conn_cur gt 400 } || { sc0_conn_rate gt 1000 }
   default_backend nodes
 
 backend nodes
