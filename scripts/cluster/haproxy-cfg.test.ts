@@ -4,7 +4,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createServer } from 'node:http';
+import { createServer, request } from 'node:http';
 import { connect } from 'node:net';
 import { test, type TestContext } from 'node:test';
 import { fullResponse } from '../../server/protocol/messages.ts';
@@ -191,4 +191,68 @@ test('a reload keeps the class table with the peers section, and loses it withou
   assert.match(kept.after, /key=ABC234 .*server_id=1/, `the table after the reload:\n${kept.after}`);
   assert.match(lost.before, /key=ABC234/);
   assert.doesNotMatch(lost.after, /key=ABC234/, 'without peers the new worker starts empty (the control)');
+});
+
+test("behind the generated HAProxy a node that trusts it counts the visitor's address, never a forged X-Forwarded-For", {
+  skip: NO_HAPROXY,
+}, async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'boxlab-haproxy-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const { listenHttp } = await import('../../server/web/http.ts');
+  const { FAIRNESS } = await import('../../server/web/config.ts');
+  const { clientAddress, sendJson } = await import('../../server/sessions/routes.ts');
+  const front = await listenHttp({
+    host: '127.0.0.1',
+    port: 46030,
+    allowedHosts: ['127.0.0.1'],
+    trustedProxies: ['127.0.0.1'],
+    fairness: FAIRNESS,
+    tls: null,
+    routes: [async (req, res) => (sendJson(res, 200, { client: clientAddress(req) ?? null }), true)],
+    upgrades: [],
+    serveStatic: async () => {},
+    log: () => {},
+  });
+  t.after(() => front.http.close());
+  const file = join(dir, 'haproxy.cfg');
+  writeFileSync(
+    file,
+    haproxyConfig({
+      nodes: [{ id: 'n1', host: '127.0.0.1', port: 46030, agentPort: 0 }],
+      bind: '127.0.0.1:46031',
+      checkHost: '127.0.0.1',
+      interMs: 100,
+      peerPort: 0,
+    }),
+  );
+  const child = spawn(HAPROXY!, ['-db', '-f', file], { stdio: 'ignore' });
+  t.after(() => child.kill('SIGKILL'));
+  // The visitor on 127.0.0.2 (HAProxy itself connects from 127.0.0.1, the only trusted address) forges a header.
+  const ask = () =>
+    new Promise<{ status: number; client?: string }>((resolve) => {
+      request(
+        {
+          host: '127.0.0.1',
+          port: 46031,
+          localAddress: '127.0.0.2',
+          path: '/api/who',
+          headers: { host: '127.0.0.1', 'x-forwarded-for': '6.6.6.6' },
+        },
+        (res) => {
+          let body = '';
+          res.on('data', (d) => (body += d));
+          res.on('end', () =>
+            resolve({ status: res.statusCode ?? 0, client: res.statusCode === 200 ? JSON.parse(body).client : undefined }),
+          );
+        },
+      )
+        .on('error', () => resolve({ status: 0 }))
+        .end();
+    });
+  let got = await ask();
+  for (let i = 0; i < 100 && got.status !== 200; i++) {
+    await new Promise((r) => setTimeout(r, 100));
+    got = await ask();
+  }
+  assert.equal(got.client, '127.0.0.2');
 });
