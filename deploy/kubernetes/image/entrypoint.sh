@@ -12,4 +12,6 @@ if [ -f /sys/fs/cgroup/cgroup.controllers ] && [ ! -d /run/systemd/system ]; the
 fi
 # The preStop hook drains with this file; a container restarted in the same pod must not start drained.
 rm -f "${BOXLAB_RUN:-/run/boxlab}/drain"
-exec node --max-semi-space-size=1 --single-threaded-gc --no-memory-reducer /opt/boxlab/bin/boxlab.js serve "$@"
+# Arguments: a boxlab command (default `serve`); BOXLAB_DIR: the checkout (the image's /opt/boxlab).
+[ $# -gt 0 ] || set -- serve
+exec node --max-semi-space-size=1 --single-threaded-gc --no-memory-reducer "${BOXLAB_DIR:-/opt/boxlab}/bin/boxlab.js" "$@"
