@@ -76,6 +76,7 @@ test("no node available: HAProxy's own 503 is a node's refusal (JSON the page re
     bind: '127.0.0.1:47997',
     checkHost: '127.0.0.1',
     interMs: 100,
+    peerPort: 0, // no peers listener: nothing else binds here
   });
   writeFileSync(file, cfg);
   const child = spawn(HAPROXY!, ['-db', '-f', file], { stdio: 'ignore' });
