@@ -151,6 +151,7 @@ test('three nodes behind HAProxy: spread, affinity, drain, kill -9', { timeout: 
       bind: `127.0.0.1:${LB_PORT}`,
       checkHost: '127.0.0.1',
       adminSocket: `${base}-lb/admin.sock`,
+      peerPort: LB_PORT + 1,
     }),
   );
   seen.pids.push(lb.pid);

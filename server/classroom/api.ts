@@ -12,7 +12,15 @@ import {
 import { WS_PATH, type CreateSessionResponse } from '../protocol/messages.ts';
 import { RESUME_HEADER } from '../protocol/classes.ts';
 import { learnerKey } from '../lessons/progress.ts';
-import { SECURITY_HEADERS, originAllowed, readBodyText, sendJson, type RouteRequest, type RouteResponse } from '../sessions/routes.ts';
+import {
+  SECURITY_HEADERS,
+  clientAddress,
+  originAllowed,
+  readBodyText,
+  sendJson,
+  type RouteRequest,
+  type RouteResponse,
+} from '../sessions/routes.ts';
 import type { Course } from './course.ts';
 import { servePackFile } from './pack-files.ts';
 import { ClassApi, sendRefusal } from './class-api.ts';
@@ -113,7 +121,7 @@ async function courseRoutes(course: Course, r: RouteRequest, res: RouteResponse,
   }
   const auth = course.auth.fromRequest(r);
   if (auth === 'limited') {
-    const retryAfterSec = Math.max(1, course.auth.logins.retryAfterSec(r.socket.remoteAddress));
+    const retryAfterSec = Math.max(1, course.auth.logins.retryAfterSec(clientAddress(r)));
     return (
       sendJson(
         res,
@@ -149,7 +157,7 @@ async function courseRoutes(course: Course, r: RouteRequest, res: RouteResponse,
   if (sub === '/session') {
     if (r.method !== 'POST') return (methodNotAllowed(res, 'POST'), true);
     await course.deps.manager.refreshCharged(); // admission by host memory compares with what boxes use now
-    const created = course.createInstructorSession(r.socket.remoteAddress ?? 'unknown');
+    const created = course.createInstructorSession(clientAddress(r) ?? 'unknown');
     if (!created.ok) {
       if (created.reason === 'host_memory') {
         const body = { error: 'host_memory', message: created.message, retry: created.retry, retryAfterSec: created.retryAfterSec };

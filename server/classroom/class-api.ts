@@ -12,6 +12,7 @@ import {
 } from '../protocol/classes.ts';
 import { WS_PATH } from '../protocol/messages.ts';
 import { addressKey, BudgetBook, TokenBucket, type Rate } from '../sessions/budget.ts';
+import { clientAddress } from '../sessions/routes.ts';
 import type { ClassRow } from './class-store.ts';
 import { refusal, type Classes, type Refusal } from './classes.ts';
 
@@ -68,7 +69,7 @@ export class ClassApi {
 
   /** Charges one attempt to the address; a refusal when it is over budget. */
   private charge(r: IncomingMessage, cost = 1): Refusal | null {
-    const b = this.budgets.peek(addressKey(r.socket.remoteAddress)).budget.bucket;
+    const b = this.budgets.peek(addressKey(clientAddress(r))).budget.bucket;
     const wait = b.waitFor(cost);
     if (wait > 0) return refusal('join_rate', Math.ceil(wait / 1000));
     b.take(cost);
@@ -131,7 +132,7 @@ export class ClassApi {
       send(res, 400, { error: 'bad_request', message: p.error.issues[0]?.message ?? 'invalid join' });
       return;
     }
-    const j = await this.deps.classes.join(p.data, r.socket.remoteAddress ?? 'unknown');
+    const j = await this.deps.classes.join(p.data, clientAddress(r) ?? 'unknown');
     if (!j.ok) {
       if (j.status === 404) this.charge(r, WRONG_COST - 1);
       sendRefusal(send, res, j);

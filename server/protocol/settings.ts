@@ -407,6 +407,16 @@ export const SETTINGS = {
     shown: '0',
     doc: "TCP port of HAProxy's agent-check (ready/drain and a weight from free capacity) on the listen address (0 = off)",
   }),
+  trustedProxies: def({
+    env: 'BOXLAB_TRUSTED_PROXIES',
+    flags: ['trusted-proxies'],
+    scope: ['serve'],
+    arg: 'LIST',
+    parse: list(','),
+    default: [] as string[],
+    shown: '',
+    doc: 'balancers (addresses or CIDRs) whose X-Forwarded-For names the client for per-address limits; none trusted by default',
+  }),
   tls: def<'off' | 'self-signed' | 'files'>({
     env: 'BOXLAB_TLS',
     flags: ['tls'],

@@ -191,6 +191,7 @@ export async function startServer(opts: StartServerOptions = {}): Promise<Runnin
     host: cfg.host,
     port: cfg.port,
     allowedHosts: cfg.allowedHosts,
+    trustedProxies: cfg.trustedProxies,
     fairness: cfg.fairness,
     tls,
     routes: [

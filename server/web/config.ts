@@ -9,6 +9,7 @@ import { SETTINGS, fromEnv, settingsOf, type ParseContext, type Setting, type Se
 import { describeLimitError, formatBytes, parseDurationSec } from '../protocol/size.ts';
 import type { Rate } from '../sessions/budget.ts';
 import type { ConnectionLimits } from './gate.ts';
+import { ProxyTrust } from './client-address.ts';
 import { parseHost } from './hosts.ts';
 import { INSTRUCTOR_TOKEN_RE } from '../protocol/lessons.ts';
 
@@ -116,6 +117,11 @@ export interface ServerConfig {
   databaseUrl?: string;
   /** HAProxy agent-check port on the listen address (0 = off). */
   agentPort: number;
+  /**
+   * Proxies (addresses, CIDRs) trusted to name the client in X-Forwarded-For (server/web/client-address.ts); empty:
+   * the header is ignored and every limit counts the connection's peer.
+   */
+  trustedProxies: string[];
   /** Budgets and timeouts (FAIRNESS); not from env or flags. */
   fairness: FairnessLimits;
 }
@@ -153,6 +159,13 @@ const REFINE: Partial<Record<SettingKey, (v: never, what: string) => void>> = {
   },
   instructorToken: (v: string, what) => {
     if (!INSTRUCTOR_TOKEN_RE.test(v)) throw new ConfigError(`${what}: must be at least 16 characters of A-Z a-z 0-9 _ - (got ${v.length})`);
+  },
+  trustedProxies: (out: string[], what) => {
+    try {
+      new ProxyTrust(out);
+    } catch (err) {
+      throw new ConfigError(`${what}: ${(err as Error).message}`);
+    }
   },
   allowedOrigins: (out: string[], what) => {
     for (const o of out) {

@@ -17,7 +17,7 @@ import { addressKey, BudgetBook, MessageBudget, Pacer, TokenBucket } from '../se
 import { FAIRNESS, type FairnessLimits } from './config.ts';
 import { FrameCoalescer, PauseGate } from '../sessions/flow.ts';
 import { endWith } from './gate.ts';
-import { originAllowed } from '../sessions/routes.ts';
+import { clientAddress, originAllowed } from '../sessions/routes.ts';
 import type { Session, SessionClient } from '../sessions/session.ts';
 import type { SessionManager } from '../sessions/manager.ts';
 
@@ -239,7 +239,7 @@ export function createSocketServer(opts: SocketServerOptions) {
     handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
       const auth = authorizeUpgrade(req, manager, opts.allowedOrigins);
       if (!auth.ok) return refuse(socket, auth.status, auth.message);
-      const addr = addressKey(req.socket.remoteAddress);
+      const addr = addressKey(clientAddress(req));
       // Every attach costs a snapshot of the session's screen: a client reconnecting in a loop is slowed, then refused.
       let attaches = attachBudgets.get(auth.session);
       if (!attaches) attachBudgets.set(auth.session, (attaches = new TokenBucket(fair.attach)));
