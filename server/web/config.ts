@@ -270,7 +270,15 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   Object.assign(cfg, flags.values);
   // Env only (no flag: a password in argv is public); read here once, with the others.
   const dbEnv = SETTINGS.databaseUrl.env!;
-  if (env[dbEnv]) cfg.databaseUrl = parseSetting('databaseUrl', env[dbEnv], dbEnv, ctx);
+  if (env[dbEnv]) {
+    try {
+      cfg.databaseUrl = parseSetting('databaseUrl', env[dbEnv], dbEnv, ctx);
+    } catch (err) {
+      // The usual error quotes the value: this one may hold a password.
+      const why = (err as Error).message.replace(/^.*" /, '');
+      throw new ConfigError(`${dbEnv}: ${why} (the value is not shown: it may hold a password)`);
+    }
+  }
   const out = cfg as unknown as ServerConfig;
   if (out.maxPerClient > out.maxSessions) out.maxPerClient = out.maxSessions;
   if (!out.tlsCert !== !out.tlsKey)
