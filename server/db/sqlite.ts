@@ -108,7 +108,10 @@ export class SqliteEngine implements SqlEngine {
         wrap(() => this.raw.exec('COMMIT'));
         return out;
       } catch (err) {
-        this.raw.exec('ROLLBACK');
+        // A failed BEGIN-less state or an already ended transaction must not hide the error that got us here.
+        try {
+          this.raw.exec('ROLLBACK');
+        } catch {}
         throw err;
       }
     });
