@@ -307,7 +307,7 @@ test('three nodes behind HAProxy: spread, affinity, drain, kill -9', { timeout: 
   const again = await openSession({ cookie: onN1[0]!.browser.cookie });
   assert.notEqual(again.node, 'n1', 'a new box for a browser pinned to the drained node comes from another node');
   figures.push(
-    `drained: ${fresh.length} new sessions on ${[...new Set(fresh.map((l) => l.node))].join('+')}, a browser pinned to n1 got its new box on ${again.node}; 5 of the ${onN1.length} live sessions on n1 still echo`,
+    `drained: ${fresh.length} new sessions on ${[...new Set(fresh.map((l) => l.node))].join('+')}, a browser pinned to n1 got its new box on ${again.node}; live sessions on n1 (${onN1.length}): the 5 asked all still echo`,
   );
 
   // kill -9 n2: HAProxy stops sending to it within 5 s; n1's and n3's boxes live on; new sessions go to n3.
