@@ -26,7 +26,7 @@ try {
     log: () => {},
     course: { instructorToken: 'class-bench-instructor-token', dbPath: join(home, 'boxlab.db') },
   });
-  const made = srv.course.classes.create({ name: 'Bench class', lessons: [], limits: { memory: '64M', pids: 64 }, cap: n });
+  const made = await srv.course.classes.create({ name: 'Bench class', lessons: [], limits: { memory: '64M', pids: 64 }, cap: n });
   if (!made.ok) throw new Error(made.message);
   const code = made.cls.code;
   const to = { host: room.serverAddress, port: srv.port, pin: srv.tls!.spki };
@@ -57,7 +57,7 @@ try {
     `join-to-prompt (ms): p50 ${fmtMs(s.p50)}, p90 ${fmtMs(s.p90)}, p99 ${fmtMs(s.p99)}, max ${fmtMs(s.max)}; of which TLS + POST /api/join: p50 ${fmtMs(post.p50)}, p99 ${fmtMs(post.p99)}`,
   );
   console.log(
-    `server saw ${[...addrs].join(' ')} (NAT address ${room.natAddress}); roster ${srv.course.classStore.memberCount(made.cls.id)} members`,
+    `server saw ${[...addrs].join(' ')} (NAT address ${room.natAddress}); roster ${await srv.course.classStore.memberCount(made.cls.id)} members`,
   );
   // The same address asks for playground boxes: cap 3, then a refusal naming the per-address limit.
   const extra = room.learners[n]!;

@@ -1,7 +1,8 @@
 // `npm run test:cluster` (root): HAProxy and 3 Boxlab nodes, each in a network namespace of its own with its own
 // address; 60 sessions through the balancer spread within 20%, a class's learners land on its node, a reconnect (a
 // Node client, then a Chromium reload) lands on its node and gets its screen back, a drained node takes no new sessions while its live ones work, kill -9 of a node: DOWN within 5 s, the
-// others keep their boxes, its restart sweeps; then a second test: nothing left (netns, veth, processes, boxes).
+// others keep their boxes, its restart sweeps; one PostgreSQL for all (BOXLAB_DATABASE_URL): a step passed on one node
+// shows in the progress another node answers; then a second test: nothing left (netns, veth, processes, boxes, database).
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { loadavg } from 'node:os';
@@ -15,6 +16,7 @@ import { runCommand } from '../terminal-actions.ts';
 import { haproxyConfig } from '../../scripts/cluster/haproxy-cfg.ts';
 import { clusterLeftovers, createClusterNet, type ClusterNet } from './cluster-net.ts';
 import { startHaproxy, startNode, type Balancer, type NodeProcess } from './processes.ts';
+import { startThrowawayPg, type ThrowawayPg } from '../../server/db/testing/throwaway-pg.ts';
 
 const NODES = 3;
 const SESSIONS = 60;
@@ -38,6 +40,7 @@ const LB = `http://127.0.0.1:${LB_PORT}`;
 const seen = { records: new Map<string, { cgroups: string[]; dir: string }>(), pids: [] as number[], runDirs: [] as string[] };
 let net: ClusterNet | null = null;
 let lb: Balancer | null = null;
+let db: ThrowawayPg | null = null;
 const nodes: NodeProcess[] = [];
 const clients: TestClient[] = [];
 
@@ -106,6 +109,7 @@ async function teardown(): Promise<void> {
   await Promise.all(nodes.map((n) => n.stop().catch(() => {})));
   await lb?.stop().catch(() => {});
   await net?.destroy().catch(() => {});
+  db?.stop();
   for (const d of seen.runDirs) rmSync(d, { recursive: true, force: true });
 }
 after(teardown);
@@ -115,6 +119,11 @@ test('three nodes behind HAProxy: spread, affinity, drain, kill -9', { timeout: 
   if (webBundleStale()) await buildWebBundle(); // the nodes serve the page Chromium opens
   net = await createClusterNet(NODES);
   const base = `/run/boxlab-cluster-${net.id}`;
+  // The shared database on the host, at the host end of n1's veth: every node routes there through its own link.
+  const tDb = performance.now();
+  db = await startThrowawayPg({ host: net.nodes[0]!.hostAddress, ports: [47900, 47999] });
+  const databaseUrl = await db.createDatabase('boxlab');
+  figures.push(`PostgreSQL up for the nodes in ${((performance.now() - tDb) / 1000).toFixed(1)} s (${db.dir})`);
   const startOne = (i: number) => {
     const runDir = `${base}-n${i + 1}`;
     const home = `${base}-home-n${i + 1}`;
@@ -128,7 +137,7 @@ test('three nodes behind HAProxy: spread, affinity, drain, kill -9', { timeout: 
       home,
       maxSessions: 40,
       allowedHosts: '127.0.0.1',
-      extraEnv: { BOXLAB_IMAGE: '/var/lib/boxlab/images/busybox' },
+      extraEnv: { BOXLAB_IMAGE: '/var/lib/boxlab/images/busybox', BOXLAB_DATABASE_URL: databaseUrl },
     });
   };
   nodes.push(...(await Promise.all(Array.from({ length: NODES }, (_, i) => startOne(i)))));
@@ -142,6 +151,7 @@ test('three nodes behind HAProxy: spread, affinity, drain, kill -9', { timeout: 
       bind: `127.0.0.1:${LB_PORT}`,
       checkHost: '127.0.0.1',
       adminSocket: `${base}-lb/admin.sock`,
+      peerPort: LB_PORT + 1,
     }),
   );
   seen.pids.push(lb.pid);
@@ -212,6 +222,27 @@ test('three nodes behind HAProxy: spread, affinity, drain, kill -9', { timeout: 
     `class ${cls.code} on ${home}: learners pinned to ${learners.map((l) => l.from).join(', ')} joined it there; the instructor spectated the one from ${far.from}`,
   );
 
+  // Shared progress: a learner passes a step in a box on one node; another node answers their progress from the database.
+  const LEARNER = 'P'.repeat(43);
+  const a = live.find((l) => l.node === 'n1')!;
+  const other = nodes.find((n) => n.id !== 'n1')!;
+  a.client.control({ type: 'lesson', slug: 'xray-tour', step: 0, learner: LEARNER, name: 'Ada' });
+  await a.client.waitMessage('check', (m) => m.slug === 'xray-tour', 15_000);
+  a.client.type('echo hello > /root/hello.txt\r');
+  await a.client.waitMessage('check', (m) => m.slug === 'xray-tour' && m.passed, 15_000);
+  const t5 = performance.now();
+  const direct = await until(`progress on ${other.id}`, 5000, async () => {
+    const p = await http(`http://${other.net.address}:${NODE_PORT}`, 'GET', '/api/progress', undefined, { 'X-Boxlab-Learner': LEARNER });
+    const steps = JSON.parse(p.body).progress?.['xray-tour']?.steps as number[] | undefined;
+    return steps?.includes(0) ? steps : null;
+  });
+  const seenMs = performance.now() - t5;
+  assert.deepEqual(direct, [0], `${other.id} answers the step passed on n1`);
+  const pinned = live.find((l) => l.node === other.id)!.browser;
+  const viaLb = await http(LB, 'GET', '/api/progress', undefined, { 'X-Boxlab-Learner': LEARNER, Cookie: pinned.cookie! });
+  assert.deepEqual(JSON.parse(viaLb.body).progress['xray-tour'].steps, [0], `through the balancer, pinned to ${other.id}`);
+  figures.push(`progress: step passed on n1, read from ${other.id} (direct and pinned through HAProxy) ${seenMs.toFixed(0)} ms later`);
+
   // A reconnect (a reload: same cookie, same token) lands on the same node and gets its screen back.
   const r = live[7]!;
   await echo(r, 'before-reload');
@@ -276,7 +307,7 @@ test('three nodes behind HAProxy: spread, affinity, drain, kill -9', { timeout: 
   const again = await openSession({ cookie: onN1[0]!.browser.cookie });
   assert.notEqual(again.node, 'n1', 'a new box for a browser pinned to the drained node comes from another node');
   figures.push(
-    `drained: ${fresh.length} new sessions on ${[...new Set(fresh.map((l) => l.node))].join('+')}, a browser pinned to n1 got its new box on ${again.node}; 5 of the ${onN1.length} live sessions on n1 still echo`,
+    `drained: ${fresh.length} new sessions on ${[...new Set(fresh.map((l) => l.node))].join('+')}, a browser pinned to n1 got its new box on ${again.node}; live sessions on n1 (${onN1.length}): the 5 asked all still echo`,
   );
 
   // kill -9 n2: HAProxy stops sending to it within 5 s; n1's and n3's boxes live on; new sessions go to n3.
@@ -326,4 +357,6 @@ test('nothing left: namespaces, veths, HAProxy and node processes, boxes (proces
   }
   assert.ok(!mounts.includes(`boxlab-cluster-${id}`), 'no mount under the run dirs');
   for (const d of seen.runDirs) assert.equal(existsSync(d), false, d);
+  assert.ok(db, 'the first test made the database');
+  assert.equal(existsSync(db.dir), false, `${db.dir} removed`);
 });

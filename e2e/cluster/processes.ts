@@ -61,6 +61,8 @@ export async function startNode(net: ClusterNet, node: NodeNet, s: NodeSettings,
     BOXLAB_HOME: s.home,
     BOXLAB_MAX_SESSIONS: String(s.maxSessions),
     BOXLAB_MAX_PER_CLIENT: String(s.maxSessions),
+    // HAProxy reaches the node from the host's end of its veth: its X-Forwarded-For names the client (docs/cluster.md).
+    BOXLAB_TRUSTED_PROXIES: node.hostAddress,
     BOXLAB_ALLOWED_HOSTS: s.allowedHosts,
     BOXLAB_INSTRUCTOR_TOKEN: 'cluster-test-instructor-token-0123',
     BOXLAB_STATIC_DIR: join(ROOT, 'out'),

@@ -10,13 +10,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fakeFactory } from '../../server/engine/testing/fake-sandbox.ts';
 import { startServer } from '../../server/root/compose.ts';
+import { launchInNetns } from './chromium.ts';
 import { connectFrom, pinnedTls } from './connect.ts';
 import { joinFrom } from './learner.ts';
 import { createRoom, roomLinks, roomNamespaces, roomTables, sweepRooms, type Room } from './netns.ts';
 
 // Everything the test makes starts with this (a parallel run on the same machine picks its own).
 const PREFIX = process.env.BOXLAB_ROOM_PREFIX ?? 'bxroom';
-const CHROMIUM = process.env.BOXLAB_CHROMIUM ?? '/usr/bin/chromium';
 const skip = process.getuid?.() !== 0 ? 'needs root' : !existsSync('/usr/sbin/nft') ? 'needs nftables' : false;
 
 async function nothingLeft(id: string): Promise<void> {
@@ -38,42 +38,6 @@ const PAGE = `<!doctype html><html><head><title>room</title></head><body><pre id
   } catch (e) { out.textContent = 'FETCH-ERROR ' + e; }
 })();
 </script></body></html>`;
-
-/** Chromium inside a learner's namespace: the DOM after the page ran (virtual time lets fetch and the socket finish). */
-function chromiumDom(
-  room: Room,
-  ns: string,
-  url: string,
-  spki: string | null,
-  profile: string,
-): Promise<{ code: number | null; dom: string; err: string }> {
-  const args = [
-    CHROMIUM,
-    '--headless=new',
-    '--no-sandbox',
-    '--disable-gpu',
-    '--no-first-run',
-    '--disable-background-networking',
-    '--disable-component-update',
-    `--user-data-dir=${profile}`,
-    '--virtual-time-budget=15000',
-    '--dump-dom',
-    url,
-  ];
-  if (spki) args.splice(1, 0, `--ignore-certificate-errors-spki-list=${spki}`);
-  return new Promise((resolve) => {
-    const child = room.spawn(ns, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let dom = '';
-    let err = '';
-    child.stdout?.on('data', (c) => (dom += c));
-    child.stderr?.on('data', (c) => (err += c));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 90_000);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, dom, err });
-    });
-  });
-}
 
 function curl(room: Room, ns: string, args: string[]): Promise<{ code: number; out: string }> {
   return room.exec(ns, ['curl', '-sS', '--max-time', '30', ...args], { timeoutMs: 60_000 }).then(
@@ -179,18 +143,24 @@ test('a room: 30 learners behind one NAT seen as one address, the instructor as 
   t.diagnostic(`30 learners: sessions created through the NAT in ${ms.toFixed(0)} ms (curl in each namespace, all at once)`);
 
   // Chromium inside learner 1's namespace, trusting exactly the server's key.
-  const profile = mkdtempSync(join(tmpdir(), 'bxtls-chromium-'));
-  t.after(() => rmSync(profile, { recursive: true, force: true }));
-  const ok = await chromiumDom(room, room.learners[0]!.name, `${base}/`, srv.tls.spki, profile);
-  assert.match(ok.dom, /WSS-OK \w+ https:/, `chromium exit ${ok.code}; dom: ${ok.dom.slice(0, 400)}; stderr: ${ok.err.slice(-600)}`);
+  // Playwright's Chromium in the namespace, waiting for the page's own verdict: --dump-dom with a virtual-time
+  // budget dumped before the server's first message under load (the budget runs on while a WebSocket is open).
+  const pinned = await launchInNetns(room.learners[0]!.name, srv.tls.spki);
+  t.after(() => pinned.close());
+  const page = await pinned.browser.newPage();
+  await page.goto(`${base}/`);
+  await page.waitForFunction(() => document.getElementById('out')?.textContent !== 'loading', null, { timeout: 60_000 });
+  const verdict = (await page.textContent('#out')) ?? '';
+  assert.match(verdict, /WSS-OK \w+ https:/);
   // Without the pin the same browser does not get the page: the trust above came from the flag.
-  const profile2 = mkdtempSync(join(tmpdir(), 'bxtls-chromium-'));
-  t.after(() => rmSync(profile2, { recursive: true, force: true }));
-  const refused = await chromiumDom(room, room.learners[1]!.name, `${base}/`, null, profile2);
-  assert.doesNotMatch(refused.dom, /WSS-OK|loading/, 'an unpinned browser never runs the page');
-  t.diagnostic(
-    `chromium with the pin: ${/WSS-OK[^<]*/.exec(ok.dom)?.[0]}; without: exit ${refused.code}, ${refused.dom.length} bytes of DOM, ${/ERR_CERT_[A-Z_]+/.exec(refused.dom + refused.err)?.[0] ?? 'no page'}`,
+  const unpinned = await launchInNetns(room.learners[1]!.name, null);
+  t.after(() => unpinned.close());
+  const refused = await (await unpinned.browser.newPage()).goto(`${base}/`).then(
+    () => 'the page loaded',
+    (e: Error) => e.message,
   );
+  assert.match(refused, /ERR_CERT_[A-Z_]+/, 'an unpinned browser never runs the page');
+  t.diagnostic(`chromium with the pin: ${verdict}; without: ${/ERR_CERT_[A-Z_]+/.exec(refused)?.[0]}`);
   const chromiumAddrs = new Set(
     srv.manager
       .sessions()

@@ -83,9 +83,13 @@ async function serve(): Promise<void> {
             ? { id: session.sandbox.id, pids: [session.sandbox.pids.namespacedParent, session.sandbox.pids.init] }
             : null,
         })),
-        classes: s.course.classes
-          .list()
-          .active.map((c) => ({ code: c.code, lessons: c.lessons, memory: c.limits.memory, pids: c.limits.pids, cap: c.cap })),
+        classes: (await s.course.classes.list()).active.map((c) => ({
+          code: c.code,
+          lessons: c.lessons,
+          memory: c.limits.memory,
+          pids: c.limits.pids,
+          cap: c.cap,
+        })),
       };
       process.send?.({ id: m.id, value });
     } else if (m.type === 'close') {

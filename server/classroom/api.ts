@@ -12,11 +12,20 @@ import {
 import { WS_PATH, type CreateSessionResponse } from '../protocol/messages.ts';
 import { RESUME_HEADER } from '../protocol/classes.ts';
 import { learnerKey } from '../lessons/progress.ts';
-import { SECURITY_HEADERS, originAllowed, readBodyText, sendJson, type RouteRequest, type RouteResponse } from '../sessions/routes.ts';
+import {
+  SECURITY_HEADERS,
+  clientAddress,
+  originAllowed,
+  readBodyText,
+  sendJson,
+  type RouteRequest,
+  type RouteResponse,
+} from '../sessions/routes.ts';
 import type { Course } from './course.ts';
 import { servePackFile } from './pack-files.ts';
 import { ClassApi, sendRefusal } from './class-api.ts';
 import { sessionRefusal } from './classes.ts';
+import { DB_RETRY_AFTER_SEC, DB_UNAVAILABLE, DbError } from '../db/sql.ts';
 
 const classApis = new WeakMap<Course, ClassApi>();
 function classApi(course: Course): ClassApi {
@@ -48,8 +57,23 @@ async function readJson(r: RouteRequest): Promise<{ ok: true; value: unknown } |
   }
 }
 
-/** Handles the request if the path is one of ours; returns false otherwise (the caller answers 404). */
+/**
+ * Handles the request if the path is one of ours; returns false otherwise (the caller answers 404). A database that
+ * does not answer (down, unreachable, out of connections) is a 503 with Retry-After, logged; boxes keep running.
+ */
 export async function courseApi(course: Course, r: RouteRequest, res: RouteResponse, path: string): Promise<boolean> {
+  try {
+    return await courseRoutes(course, r, res, path);
+  } catch (err) {
+    if (!(err instanceof DbError)) throw err;
+    course.deps.log(`${r.method} ${path}: database failed: ${err.message}`);
+    if (res.headersSent) throw err; // half an answer: the web layer cuts the connection
+    sendJson(res, 503, DB_UNAVAILABLE, { 'Retry-After': String(DB_RETRY_AFTER_SEC) });
+    return true;
+  }
+}
+
+async function courseRoutes(course: Course, r: RouteRequest, res: RouteResponse, path: string): Promise<boolean> {
   const get = r.method === 'GET' || r.method === 'HEAD';
   const cgroupVersion = course.deps.cgroupVersion;
   if (path === API_LESSONS_PATH) {
@@ -77,11 +101,11 @@ export async function courseApi(course: Course, r: RouteRequest, res: RouteRespo
     const token = String(r.headers[LEARNER_HEADER] ?? '');
     // A class member's progress follows them from browser to browser: their resume code names it.
     const resume = r.headers[RESUME_HEADER];
-    const member = typeof resume === 'string' ? course.classes.keyOfResume(resume) : undefined;
+    const member = typeof resume === 'string' ? await course.classes.keyOfResume(resume) : undefined;
     if (!member && !LEARNER_RE.test(token))
       return (sendJson(res, 400, { error: 'bad_request', message: `${LEARNER_HEADER} must be the learner id` }), true);
     const counts = Object.fromEntries(course.lessons.map((l) => [l.lesson.slug, l.specs.length]));
-    const body: ProgressResponse = { progress: course.store.progress(member ?? learnerKey(token), counts) };
+    const body: ProgressResponse = { progress: await course.store.progress(member ?? learnerKey(token), counts) };
     return (sendJson(res, 200, body), true);
   }
   if (path !== API_CLASSROOM_PATH && !path.startsWith(`${API_CLASSROOM_PATH}/`)) {
@@ -97,7 +121,7 @@ export async function courseApi(course: Course, r: RouteRequest, res: RouteRespo
   }
   const auth = course.auth.fromRequest(r);
   if (auth === 'limited') {
-    const retryAfterSec = Math.max(1, course.auth.logins.retryAfterSec(r.socket.remoteAddress));
+    const retryAfterSec = Math.max(1, course.auth.logins.retryAfterSec(clientAddress(r)));
     return (
       sendJson(
         res,
@@ -133,7 +157,7 @@ export async function courseApi(course: Course, r: RouteRequest, res: RouteRespo
   if (sub === '/session') {
     if (r.method !== 'POST') return (methodNotAllowed(res, 'POST'), true);
     await course.deps.manager.refreshCharged(); // admission by host memory compares with what boxes use now
-    const created = course.createInstructorSession(r.socket.remoteAddress ?? 'unknown');
+    const created = course.createInstructorSession(clientAddress(r) ?? 'unknown');
     if (!created.ok) {
       if (created.reason === 'host_memory') {
         const body = { error: 'host_memory', message: created.message, retry: created.retry, retryAfterSec: created.retryAfterSec };

@@ -4,7 +4,7 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { closeSync, fchmodSync, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { INSTRUCTOR_PROTOCOL_PREFIX, INSTRUCTOR_TOKEN_RE } from '../protocol/lessons.ts';
-import type { RouteRequest } from '../sessions/routes.ts';
+import { clientAddress, type RouteRequest } from '../sessions/routes.ts';
 import { LoginLimiter } from './login-limit.ts';
 
 const digest = (s: string): Buffer => createHash('sha256').update(s).digest();
@@ -92,7 +92,7 @@ export class InstructorAuth {
     const h = req.headers.authorization;
     if (!h) return 'missing';
     const m = /^Bearer\s+(\S+)$/i.exec(h);
-    return this.attempt(m?.[1] ?? null, req.socket.remoteAddress);
+    return this.attempt(m?.[1] ?? null, clientAddress(req));
   }
 
   /** The instructor's token among the offered WebSocket subprotocols, if any was offered. */

@@ -12,6 +12,7 @@ import {
 } from '../protocol/classes.ts';
 import { WS_PATH } from '../protocol/messages.ts';
 import { addressKey, BudgetBook, TokenBucket, type Rate } from '../sessions/budget.ts';
+import { clientAddress } from '../sessions/routes.ts';
 import type { ClassRow } from './class-store.ts';
 import { refusal, type Classes, type Refusal } from './classes.ts';
 
@@ -48,7 +49,7 @@ type ServerResponse = ClassResponse;
 
 export interface ClassApiDeps {
   classes: Classes;
-  store: () => { getClass(id: string): ClassRow | undefined; openClassByCode(code: string): ClassRow | undefined };
+  store: () => { getClass(id: string): Promise<ClassRow | undefined>; openClassByCode(code: string): Promise<ClassRow | undefined> };
   manager: { limits: unknown; bootId: string };
   // Method syntax: the server's own send/readJson take node's objects, which these shapes are views of.
   send(res: ServerResponse, status: number, body: unknown, extra?: Record<string, string>): void;
@@ -68,7 +69,7 @@ export class ClassApi {
 
   /** Charges one attempt to the address; a refusal when it is over budget. */
   private charge(r: IncomingMessage, cost = 1): Refusal | null {
-    const b = this.budgets.peek(addressKey(r.socket.remoteAddress)).budget.bucket;
+    const b = this.budgets.peek(addressKey(clientAddress(r))).budget.bucket;
     const wait = b.waitFor(cost);
     if (wait > 0) return refusal('join_rate', Math.ceil(wait / 1000));
     b.take(cost);
@@ -77,13 +78,13 @@ export class ClassApi {
 
   /** The public routes: GET /api/join/<code> (the class's name) and POST /api/join. False: not ours. */
   async publicRoute(r: IncomingMessage, res: ServerResponse, path: string): Promise<boolean> {
-    if (path.startsWith(`${API_JOIN_PATH}/`)) this.joinInfo(r, res, path);
+    if (path.startsWith(`${API_JOIN_PATH}/`)) await this.joinInfo(r, res, path);
     else if (path === API_JOIN_PATH) await this.join(r, res);
     else return false;
     return true;
   }
 
-  private joinInfo(r: IncomingMessage, res: ServerResponse, path: string): void {
+  private async joinInfo(r: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
     const { send } = this.deps;
     if (r.method !== 'GET') {
       send(res, 405, { error: 'method_not_allowed' }, { Allow: 'GET' });
@@ -100,7 +101,7 @@ export class ClassApi {
     } catch {
       /* a malformed %-escape is no code */
     }
-    const cls = code ? this.deps.store().openClassByCode(code) : undefined;
+    const cls = code ? await this.deps.store().openClassByCode(code) : undefined;
     if (!cls) {
       this.charge(r, WRONG_COST - 1);
       send(res, 404, { error: 'not_found', message: 'No open class has this code. Check it with your instructor.' });
@@ -131,7 +132,7 @@ export class ClassApi {
       send(res, 400, { error: 'bad_request', message: p.error.issues[0]?.message ?? 'invalid join' });
       return;
     }
-    const j = this.deps.classes.join(p.data, r.socket.remoteAddress ?? 'unknown');
+    const j = await this.deps.classes.join(p.data, clientAddress(r) ?? 'unknown');
     if (!j.ok) {
       if (j.status === 404) this.charge(r, WRONG_COST - 1);
       sendRefusal(send, res, j);
@@ -170,7 +171,7 @@ export class ClassApi {
     const get = r.method === 'GET' || r.method === 'HEAD';
     if (path === API_CLASSES_PATH) {
       if (get) {
-        send(res, 200, this.deps.classes.list());
+        send(res, 200, await this.deps.classes.list());
         return;
       }
       if (r.method !== 'POST') {
@@ -182,7 +183,7 @@ export class ClassApi {
         send(res, body.status, { error: body.status === 413 ? 'body_too_large' : 'bad_request' });
         return;
       }
-      const c = this.deps.classes.create(body.value);
+      const c = await this.deps.classes.create(body.value);
       if (!c.ok) {
         sendRefusal(send, res, c);
         return;
@@ -191,7 +192,7 @@ export class ClassApi {
       return;
     }
     const m = /^\/([0-9a-f]{16})(\/end|\/cap|\/export\.csv)?$/.exec(path.slice(API_CLASSES_PATH.length));
-    const cls = m?.[1] ? this.deps.store().getClass(m[1]) : undefined;
+    const cls = m?.[1] ? await this.deps.store().getClass(m[1]) : undefined;
     if (!m || !cls) {
       send(res, 404, { error: 'not_found', message: 'no such class' });
       return;
@@ -214,7 +215,7 @@ export class ClassApi {
         send(res, body.status, { error: body.status === 413 ? 'body_too_large' : 'bad_request' });
         return;
       }
-      const out = this.deps.classes.setCap(cls.id, body.value);
+      const out = await this.deps.classes.setCap(cls.id, body.value);
       if (out.ok) send(res, 200, out);
       else sendRefusal(send, res, out);
       return;
@@ -232,7 +233,7 @@ export class ClassApi {
       send(res, 405, { error: 'method_not_allowed' }, { Allow: 'GET' });
       return;
     }
-    const csv = this.deps.classes.csv(cls);
+    const csv = await this.deps.classes.csv(cls);
     const file = `${cls.name.replace(/[^A-Za-z0-9_-]+/g, '-').slice(0, 40) || 'class'}-${cls.code}.csv`;
     res.writeHead(200, {
       ...this.deps.securityHeaders,
@@ -247,7 +248,7 @@ export class ClassApi {
   private async detail(r: IncomingMessage, cls: ClassRow): Promise<ClassDetail> {
     const link = joinLink(r, cls.code);
     const qrSvg = await QRCode.toString(link, { type: 'svg', margin: 1, errorCorrectionLevel: 'M' });
-    return { ...this.deps.classes.summary(cls), link, qrSvg, roster: this.deps.classes.roster(cls) };
+    return { ...(await this.deps.classes.summary(cls)), link, qrSvg, roster: await this.deps.classes.roster(cls) };
   }
 }
 

@@ -1,5 +1,5 @@
 // Class store and its pure rules: schema migration from today's progress file, codes, names, resume codes, CSV escaping.
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
@@ -8,17 +8,20 @@ import path from 'node:path';
 import { CODE_ALPHABET, cleanName, normalizeCode } from '../protocol/classes.ts';
 import { ProgressStore } from '../lessons/progress.ts';
 import { ClassStore, SCHEMA_VERSION, memberKey, type Db } from './class-store.ts';
+import { migrate, schemaVersion } from '../db/schema.ts';
+import { bothEngines, closing, type Open } from '../db/testing/engines.ts';
 import { classCsv, csvField, toCsv } from './csv.ts';
 
 const require = createRequire(import.meta.url);
 const LIMITS = { memory: '128M', cpuLimit: '0.25', pids: 64 };
 
-function memoryStore(now = () => Date.now()) {
-  const progress = new ProgressStore(':memory:');
-  return { progress, store: new ClassStore(progress.database as Db, now) };
+/** The same on each engine: a fresh database of the test's own (server/db/testing/engines.ts). */
+function storeOn(t: TestContext, open: Open, now = () => Date.now()) {
+  const progress = new ProgressStore(closing(t, open)());
+  return { progress, store: new ClassStore(progress.database, now) };
 }
 
-test('a database as it exists today migrates: old progress kept, new tables, user_version set', () => {
+test('a database as it exists today migrates: old progress kept, new tables, user_version set', async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'boxlab-mig-'));
   try {
     const file = path.join(dir, 'boxlab.db');
@@ -31,36 +34,54 @@ test('a database as it exists today migrates: old progress kept, new tables, use
     old.close();
     const progress = new ProgressStore(file);
     const db = progress.database as Db;
-    assert.equal(db.pragma('user_version', { simple: true }), 0);
+    assert.equal(await schemaVersion(db.engine), 0);
     const store = new ClassStore(db);
-    assert.equal(db.pragma('user_version', { simple: true }), SCHEMA_VERSION);
-    assert.deepEqual(progress.passedSteps('k1', 'xray-tour'), [0], 'old progress is still there');
-    const cls = store.createClass({ name: 'A', lessons: [], limits: LIMITS, cap: 3 });
-    progress.close();
+    await db.ready(); // the first query's migration, made explicit
+    assert.equal(await schemaVersion(db.engine), SCHEMA_VERSION);
+    assert.deepEqual(await progress.passedSteps('k1', 'xray-tour'), [0], 'old progress is still there');
+    const cls = await store.createClass({ name: 'A', lessons: [], limits: LIMITS, cap: 3 });
+    await progress.close();
     // Opened again (a restart): no migration runs twice, the class is there.
     const again = new ProgressStore(file);
     const store2 = new ClassStore(again.database as Db);
-    assert.equal(store2.getClass(cls.id)?.name, 'A');
-    assert.deepEqual(store2.getClass(cls.id)?.limits, LIMITS);
-    again.close();
+    assert.equal((await store2.getClass(cls.id))?.name, 'A');
+    assert.deepEqual((await store2.getClass(cls.id))?.limits, LIMITS);
+    await again.close();
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
 });
 
-test('a database from a newer Boxlab is refused, not damaged', () => {
-  const { progress } = memoryStore();
-  const db = progress.database as Db;
-  db.pragma(`user_version = ${SCHEMA_VERSION + 1}`);
-  assert.throws(() => new ClassStore(db), /newer than this Boxlab/);
+bothEngines('a database from a newer Boxlab is refused, not damaged', async (t, open) => {
+  const { progress, store } = storeOn(t, open);
+  const db = progress.database;
+  await db.ready();
+  // A newer Boxlab's version mark, written the way each engine keeps it.
+  if (db.kind === 'sqlite') await db.exec(`PRAGMA user_version = ${SCHEMA_VERSION + 1}`);
+  else await db.run('UPDATE schema_version SET version = ?', [SCHEMA_VERSION + 1]);
+  const other = new ClassStore(closing(t, open)());
+  await assert.rejects(other.getClass('x'), /newer than this Boxlab/);
+  assert.equal(await schemaVersion(db.engine), SCHEMA_VERSION + 1, 'left as it was');
+  assert.equal(await store.getClass('x'), undefined, 'a node already running goes on');
 });
 
-test('join codes: 6 symbols without 0/O/1/I/L, case-insensitive, spaces and dashes ignored', () => {
+bothEngines('nodes starting at once on an empty database: one migrates, the others wait and find it done', async (t, open) => {
+  const dbs = [1, 2, 3].map(() => closing(t, open)());
+  const from = await Promise.all(dbs.map((d) => migrate(d.engine)));
+  assert.deepEqual(
+    from.sort((a, b) => a - b),
+    [0, SCHEMA_VERSION, SCHEMA_VERSION],
+    'exactly one saw version 0',
+  );
+  assert.equal(await schemaVersion(dbs[0]!.engine), SCHEMA_VERSION);
+});
+
+bothEngines('join codes: 6 symbols without 0/O/1/I/L, case-insensitive, spaces and dashes ignored', async (t, open) => {
   for (const bad of '0O1IL') assert.ok(!CODE_ALPHABET.includes(bad));
-  const { store } = memoryStore();
+  const { store } = storeOn(t, open);
   const codes = new Set<string>();
   for (let i = 0; i < 200; i++) {
-    const c = store.createClass({ name: `c${i}`, lessons: [], limits: LIMITS, cap: 1 }).code;
+    const c = (await store.createClass({ name: `c${i}`, lessons: [], limits: LIMITS, cap: 1 })).code;
     assert.match(c, /^[A-HJKMNP-Z2-9]{6}$/);
     codes.add(c);
   }
@@ -82,19 +103,37 @@ test('display names: trimmed, collapsed, NFC; control, bidi and zero-width chara
   assert.equal(cleanName('😀'.repeat(40)).ok, true, 'length counts characters, not UTF-16 units');
 });
 
-test('members: duplicate names become "name (2)" (case- and accent-insensitive), resume codes find them', () => {
-  const { store } = memoryStore();
-  const a = store.createClass({ name: 'A', lessons: [], limits: LIMITS, cap: 10 });
-  const b = store.createClass({ name: 'B', lessons: [], limits: LIMITS, cap: 10 });
-  const m1 = store.addMember(a.id, 'Ana');
-  const m2 = store.addMember(a.id, 'ana');
-  const m3 = store.addMember(a.id, 'Äna');
-  const other = store.addMember(b.id, 'Ana');
+bothEngines('members: duplicate names become "name (2)" (case- and accent-insensitive), resume codes find them', async (t, open) => {
+  const { store } = storeOn(t, open);
+  const a = await store.createClass({ name: 'A', lessons: [], limits: LIMITS, cap: 10 });
+  const b = await store.createClass({ name: 'B', lessons: [], limits: LIMITS, cap: 10 });
+  const m1 = await store.addMember(a.id, 'Ana');
+  const m2 = await store.addMember(a.id, 'ana');
+  const m3 = await store.addMember(a.id, 'Äna');
+  const other = await store.addMember(b.id, 'Ana');
   assert.deepEqual([m1.member.name, m2.member.name, m3.member.name, other.member.name], ['Ana', 'ana (2)', 'Äna (3)', 'Ana']);
   assert.match(m1.resume, /^[A-HJKMNP-Z2-9]{10}$/);
-  assert.equal(store.memberByResume(m2.resume)?.id, m2.member.id);
-  assert.equal(store.memberByResume('AAAAAAAAAA'), undefined);
-  assert.equal(store.memberCount(a.id), 3);
+  assert.equal((await store.memberByResume(m2.resume))?.id, m2.member.id);
+  assert.equal(await store.memberByResume('AAAAAAAAAA'), undefined);
+  assert.equal(await store.memberCount(a.id), 3);
+});
+
+bothEngines('two nodes add the same name at once: two members, two names; archive and cap seen by both', async (t, open) => {
+  const [x, y] = [storeOn(t, open).store, storeOn(t, open).store];
+  const cls = await x.createClass({ name: 'A', lessons: ['l1'], limits: LIMITS, cap: 10 });
+  const made = await Promise.all([x, y, x, y].map((s) => s.addMember(cls.id, 'Bo')));
+  assert.deepEqual(made.map((m) => m.member.name).sort(), ['Bo', 'Bo (2)', 'Bo (3)', 'Bo (4)']);
+  assert.equal(await y.memberCount(cls.id), 4);
+  assert.equal((await y.openClassByCode(cls.code))?.id, cls.id, 'the code works on the other node');
+  assert.equal(await y.setCap(cls.id, 20), true);
+  assert.equal((await x.getClass(cls.id))?.cap, 20);
+  assert.equal(await x.endClass(cls.id), true);
+  assert.equal(await y.endClass(cls.id), false, 'already archived, by the other node');
+  assert.equal(await y.openClassByCode(cls.code), undefined);
+  assert.deepEqual(
+    (await y.classes()).map((c) => c.id),
+    [cls.id],
+  );
 });
 
 test('CSV: RFC 4180 quoting of commas, quotes and newlines; OWASP formula prefixes', () => {
@@ -115,22 +154,23 @@ test('CSV: RFC 4180 quoting of commas, quotes and newlines; OWASP formula prefix
   );
 });
 
-test('class CSV: one row per learner and step, times and seconds, names with commas, quotes and newlines', () => {
+bothEngines('class CSV: one row per learner and step, times and seconds, names with commas, quotes and newlines', async (t, open) => {
   // progress.pass() stamps Date.now(): the step was opened 42 s before it on the store's clock.
   let now = Date.now() - 42_000;
-  const { store, progress } = memoryStore(() => now);
-  const cls = store.createClass({ name: 'Class, "one"', lessons: ['l1'], limits: LIMITS, cap: 10 });
-  const tricky = store.addMember(cls.id, 'x').member; // names cannot hold newlines (cleanName); the CSV still must cope
-  const bob = store.addMember(cls.id, '=cmd|"/c calc"!A1').member;
-  store.opened(memberKey(bob.id), 'l1', 0);
+  const { store, progress } = storeOn(t, open, () => now);
+  const cls = await store.createClass({ name: 'Class, "one"', lessons: ['l1'], limits: LIMITS, cap: 10 });
+  const tricky = (await store.addMember(cls.id, 'x')).member; // names cannot hold newlines (cleanName); the CSV still must cope
+  const bob = (await store.addMember(cls.id, '=cmd|"/c calc"!A1')).member;
+  await store.opened(memberKey(bob.id), 'l1', 0);
+  await store.opened(memberKey(bob.id), 'l1', 0); // the first time is kept
   now = Date.now();
-  progress.pass(memberKey(bob.id), 'l1', 0);
+  await progress.pass(memberKey(bob.id), 'l1', 0);
   const csv = classCsv({
     cls,
     lesson: () => ({ title: 'Lesson, 1', steps: ['First\nstep', 'Second'] }),
     members: [
-      { name: 'Al "the" pal,\nJr', joinedAt: now, times: store.stepTimes(memberKey(tricky.id)) },
-      { name: bob.name, joinedAt: bob.joinedAt, times: store.stepTimes(memberKey(bob.id)) },
+      { name: 'Al "the" pal,\nJr', joinedAt: now, times: await store.stepTimes(memberKey(tricky.id)) },
+      { name: bob.name, joinedAt: bob.joinedAt, times: await store.stepTimes(memberKey(bob.id)) },
     ],
   });
   const parsed = parseCsv(csv);

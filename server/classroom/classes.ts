@@ -71,13 +71,16 @@ const bad = (message: string, status: 400 | 404 = 400): Refusal => ({
 });
 
 export class Classes {
-  /** Live sessions of class members: session id → member (the box's limits and the progress key come from it). */
-  private readonly bySession = new Map<string, { memberId: string; classId: string }>();
+  /**
+   * Live sessions of class members: session id → member (the box's limits, the name and the progress key come from
+   * it). The name and the class's limits never change once made: kept here, the box's start asks no database.
+   */
+  private readonly bySession = new Map<string, { memberId: string; classId: string; name: string; limits: ClassLimits }>();
 
   constructor(private readonly deps: ClassesDeps) {}
 
   /** Parses and validates a class from the instructor: lessons that exist, limits within the server's. */
-  create(body: unknown): { ok: true; cls: ClassRow } | Refusal {
+  async create(body: unknown): Promise<{ ok: true; cls: ClassRow } | Refusal> {
     const p = createClassRequest.safeParse(body);
     if (!p.success) return bad(p.error.issues[0]?.message ?? 'invalid class');
     const { lessons, limits, cap } = p.data;
@@ -112,28 +115,28 @@ export class Classes {
       if (limits.pids > server.pids) return bad(`pids ${limits.pids} is more than this server gives a box (${server.pids})`);
       out.pids = limits.pids;
     }
-    const cls = this.deps.store().createClass({ name, lessons: [...new Set(lessons)], limits: out, cap });
+    const cls = await this.deps.store().createClass({ name, lessons: [...new Set(lessons)], limits: out, cap });
     this.deps.log(`class "${cls.name}" created: code ${cls.code}, ${JSON.stringify(out)}, cap ${cap}`);
     return { ok: true, cls };
   }
 
   /** A new learner cap (a full class takes more learners); members already in stay whatever the cap. */
-  setCap(id: string, body: unknown): { ok: true; cap: number } | Refusal {
+  async setCap(id: string, body: unknown): Promise<{ ok: true; cap: number } | Refusal> {
     const p = classCapRequest.safeParse(body);
     if (!p.success) return bad(p.error.issues[0]?.message ?? 'invalid cap');
-    if (!this.deps.store().setCap(id, p.data.cap)) return bad('no open class with this id', 404);
+    if (!(await this.deps.store().setCap(id, p.data.cap))) return bad('no open class with this id', 404);
     return { ok: true, cap: p.data.cap };
   }
 
   /** Code + name (a new member, or the same one with its resume code), or the resume code alone; then a box. */
-  join(req: JoinRequest, addr: string): JoinResult {
+  async join(req: JoinRequest, addr: string): Promise<JoinResult> {
     const store = this.deps.store();
     let cls: ClassRow | undefined;
     let member: MemberRow | undefined;
     let name: string | null = null;
     if (req.code !== undefined) {
       const code = normalizeCode(req.code);
-      cls = code ? store.openClassByCode(code) : undefined;
+      cls = code ? await store.openClassByCode(code) : undefined;
       if (!cls) return bad('No open class has this code. Check it with your instructor.', 404);
     }
     if (req.name !== undefined) {
@@ -143,12 +146,12 @@ export class Classes {
     }
     if (req.resume !== undefined) {
       const code = normalizeCode(req.resume, 10);
-      member = code ? store.memberByResume(code) : undefined;
+      member = code ? await store.memberByResume(code) : undefined;
       // With the class code and name too, all three must agree: a resume code of another class or person is refused.
       if (!member || (cls && member.classId !== cls.id) || (name !== null && member.name !== name)) {
         return bad('This resume code does not match. Check it, or join with a new name.', 404);
       }
-      cls = store.getClass(member.classId);
+      cls = await store.getClass(member.classId);
       if (!cls || cls.endedAt !== null) return bad('This class has ended.', 404);
     }
     if (!cls) return bad('give the class code and your name, or your resume code');
@@ -157,21 +160,27 @@ export class Classes {
       if (live?.client) return refusal('learner_has_box', this.deps.graceSec);
       // A learner back from another browser takes their place over: the old box, nobody attached, is let go.
       if (live) void this.deps.manager.destroy(live, CLOSE.REPLACED, 'the learner joined from another browser');
-    } else if (store.memberCount(cls.id) >= cls.cap) {
+    } else if ((await store.memberCount(cls.id)) >= cls.cap) {
       return refusal('class_full', 60, cls.cap);
     }
     const created = this.deps.manager.create(addr, member?.name ?? name ?? undefined, { perClient: false, limits: cls.limits });
     if (!created.ok) return sessionRefusal(created, this.deps.manager, this.deps.maxPerClient);
     let resume: string | null = null;
-    if (!member) ({ member, resume } = store.addMember(cls.id, name!));
-    store.seen(member.id);
-    this.bySession.set(created.session.id, { memberId: member.id, classId: cls.id });
+    try {
+      if (!member) ({ member, resume } = await store.addMember(cls.id, name!));
+      await store.seen(member.id);
+    } catch (err) {
+      // The database failed between the box and the roster: the box is let go, the route answers 503 (api.ts).
+      void this.deps.manager.destroy(created.session, CLOSE.SESSION_GONE, 'the class database is not answering');
+      throw err;
+    }
+    this.bySession.set(created.session.id, { memberId: member.id, classId: cls.id, name: member.name, limits: cls.limits });
     this.deps.log(`class ${cls.code}: ${member.name} ${resume ? 'joined' : 'is back'} (session ${created.session.id})`);
     return { ok: true, cls, member, resume: resume && formatResume(resume), session: created.session, token: created.token };
   }
 
   /** The member a live session belongs to (sessions that ended are forgotten here). */
-  memberOf(sessionId: string): { memberId: string; classId: string } | undefined {
+  memberOf(sessionId: string): { memberId: string; classId: string; name: string; limits: ClassLimits } | undefined {
     const m = this.bySession.get(sessionId);
     if (m && !this.deps.manager.get(sessionId)) return void this.bySession.delete(sessionId);
     return m;
@@ -184,26 +193,28 @@ export class Classes {
   /** Box limits of a class member's session. */
   /** The member's box limits as numbers (the class row keeps the display form), or undefined for a non-member. */
   limitsOf(sessionId: string): { memoryBytes: number; cpuFraction: number; pids: number } | undefined {
-    const m = this.memberOf(sessionId);
-    const c = m && this.deps.store().getClass(m.classId)?.limits;
+    const c = this.memberOf(sessionId)?.limits;
     return c && { memoryBytes: parseBytes(c.memory), cpuFraction: Number(c.cpuLimit), pids: c.pids };
   }
   nameOf(sessionId: string): string | undefined {
-    const m = this.memberOf(sessionId);
-    return m && this.deps.store().member(m.memberId)?.name;
+    return this.memberOf(sessionId)?.name;
   }
   /** The progress key of the member this resume code names (GET /api/progress of a class member), if any. */
-  keyOfResume(code: string): string | undefined {
+  async keyOfResume(code: string): Promise<string | undefined> {
     const c = normalizeCode(code, 10);
-    const m = c ? this.deps.store().memberByResume(c) : undefined;
+    const m = c ? await this.deps.store().memberByResume(c) : undefined;
     return m && memberKey(m.id);
   }
-  /** A member's step opened (first time only), and they are seen now. */
-  opened(sessionId: string, slug: string, step: number): void {
+  /** A member's step opened (first time only), and they are seen now; a database failure is logged, the lesson goes on. */
+  async opened(sessionId: string, slug: string, step: number): Promise<void> {
     const m = this.memberOf(sessionId);
     if (!m) return;
-    this.deps.store().opened(memberKey(m.memberId), slug, step);
-    this.deps.store().seen(m.memberId);
+    try {
+      await this.deps.store().opened(memberKey(m.memberId), slug, step);
+      await this.deps.store().seen(m.memberId);
+    } catch (err) {
+      this.deps.log(`class: step opened not recorded (${(err as Error).message})`);
+    }
   }
 
   private sessionOf(memberId: string): Session | undefined {
@@ -216,26 +227,25 @@ export class Classes {
     return undefined;
   }
 
-  summary(cls: ClassRow): ClassSummary {
+  async summary(cls: ClassRow): Promise<ClassSummary> {
     const store = this.deps.store();
     const online = new Set(
       [...this.bySession.entries()].filter(([sid, m]) => m.classId === cls.id && this.deps.manager.get(sid)).map(([, m]) => m.memberId),
     );
-    return { ...cls, members: store.memberCount(cls.id), online: online.size };
+    return { ...cls, members: await store.memberCount(cls.id), online: online.size };
   }
 
-  list(): { active: ClassSummary[]; archived: ClassSummary[] } {
-    const all = this.deps
-      .store()
-      .classes()
-      .map((c) => this.summary(c));
+  async list(): Promise<{ active: ClassSummary[]; archived: ClassSummary[] }> {
+    const all = await Promise.all((await this.deps.store().classes()).map((c) => this.summary(c)));
     return { active: all.filter((c) => c.endedAt === null), archived: all.filter((c) => c.endedAt !== null) };
   }
 
-  roster(cls: ClassRow): RosterEntry[] {
+  async roster(cls: ClassRow): Promise<RosterEntry[]> {
     const store = this.deps.store();
-    return store.members(cls.id).map((m) => {
-      const times = store.stepTimes(memberKey(m.id));
+    const members = await store.members(cls.id);
+    const allTimes = await Promise.all(members.map((m) => store.stepTimes(memberKey(m.id))));
+    return members.map((m, i) => {
+      const times = allTimes[i]!;
       return {
         memberId: m.id,
         name: m.name,
@@ -247,17 +257,23 @@ export class Classes {
     });
   }
 
-  csv(cls: ClassRow): string {
+  async csv(cls: ClassRow): Promise<string> {
     const store = this.deps.store();
-    const members = store.members(cls.id).map((m) => ({ name: m.name, joinedAt: m.joinedAt, times: store.stepTimes(memberKey(m.id)) }));
+    const members = await Promise.all(
+      (await store.members(cls.id)).map(async (m) => ({
+        name: m.name,
+        joinedAt: m.joinedAt,
+        times: await store.stepTimes(memberKey(m.id)),
+      })),
+    );
     return classCsv({ cls, members, lesson: this.deps.lesson });
   }
 
   /** Archives the class (read-only from now on) and ends its members' boxes with a "class over" word. */
   async end(id: string): Promise<{ ok: true; affected: number } | Refusal> {
-    const cls = this.deps.store().getClass(id);
+    const cls = await this.deps.store().getClass(id);
     if (!cls) return bad('no such class', 404);
-    if (!this.deps.store().endClass(id)) return bad('this class has already ended');
+    if (!(await this.deps.store().endClass(id))) return bad('this class has already ended');
     const sessions = [...this.bySession]
       .filter(([, m]) => m.classId === id)
       .map(([sid]) => this.deps.manager.get(sid))

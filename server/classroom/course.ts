@@ -14,7 +14,8 @@ import type { SandboxHandle } from '../engine/types.ts';
 import type { Session, SessionClient } from '../sessions/session.ts';
 import type { SessionManager } from '../sessions/manager.ts';
 import { InstructorAuth } from './auth.ts';
-import { ClassStore, type Db } from './class-store.ts';
+import { ClassStore } from './class-store.ts';
+import { Database } from '../db/database.ts';
 import { Classes } from './classes.ts';
 import { Dashboard } from './dashboard.ts';
 import { WatchHub } from './watch.ts';
@@ -25,6 +26,8 @@ export interface CourseOptions {
   instructorToken?: string;
   /** SQLite file; default ${BOXLAB_HOME:-/var/lib/boxlab}/boxlab.db, opened on first use. */
   dbPath?: string;
+  /** postgres://… (BOXLAB_DATABASE_URL): progress and classes in that shared database instead of the SQLite file. */
+  databaseUrl?: string;
   /** The built-in course's folder (default lessons/). */
   lessonsDir?: string;
   /** Lesson packs served beside the built-in course (`boxlab serve --lessons DIR`). */
@@ -116,14 +119,23 @@ export class Course {
     );
   }
 
-  /** Opened on first use, so a server that never sees a learner never touches the disk. */
+  /**
+   * Opened on first use, so a server that never sees a learner never touches the disk (or the network): the SQLite
+   * file, or the PostgreSQL database of BOXLAB_DATABASE_URL, migrated before its first query (server/db/).
+   */
   get store(): ProgressStore {
-    return (this.storeInstance ??= new ProgressStore(this.opts.dbPath ?? defaultDbPath(), this.deps.log));
+    if (!this.storeInstance) {
+      const { databaseUrl: url, dbPath } = this.opts;
+      const db = Database.open({ url, file: dbPath ?? defaultDbPath() }, this.deps.log);
+      if (url) this.deps.log(`progress and classes: PostgreSQL ${db.where}`);
+      this.storeInstance = new ProgressStore(db);
+    }
+    return this.storeInstance;
   }
 
-  /** Classes live in the progress database (the same file, its own tables). */
+  /** Classes live in the progress database (the same file or database, their own tables). */
   get classStore(): ClassStore {
-    return (this.classStoreInstance ??= new ClassStore(this.store.database as Db));
+    return (this.classStoreInstance ??= new ClassStore(this.store.database));
   }
 
   get lessonErrors(): string[] {
@@ -150,9 +162,10 @@ export class Course {
   /** Control messages the playground protocol does not know (socket.ts hands them over). */
   onMessage(session: Session, msg: ClientMessage, client: SessionClient): void {
     if (msg.type !== 'lesson') return;
-    this.runner.onLesson(session, msg);
+    // Where the learner is is set when onLesson returns; the store's part follows (errors are logged there).
+    void this.runner.onLesson(session, msg).catch((err: Error) => this.deps.log(`session ${session.id}: lesson message: ${err.message}`));
     const st = this.runner.states.get(session.id);
-    if (st?.slug) this.classes.opened(session.id, st.slug, st.step);
+    if (st?.slug) void this.classes.opened(session.id, st.slug, st.step);
     const b = this.broadcastId ? this.deps.manager.get(this.broadcastId) : undefined;
     if (b && b !== session) client.send({ type: 'broadcast', active: true, name: this.nameOf(b) });
   }
@@ -214,7 +227,7 @@ export class Course {
         this.setBroadcast(null);
         // Every open class is archived (roster, progress and export kept); its members hear which class ended.
         let archived = 0;
-        for (const c of this.classes.list().active) {
+        for (const c of (await this.classes.list()).active) {
           const r = await this.classes.end(c.id);
           if (r.ok) archived += r.affected;
         }
@@ -244,7 +257,7 @@ export class Course {
     this.packs.close();
     this.runner.close();
     this.watch.close();
-    this.storeInstance?.close();
+    await this.storeInstance?.close().catch((err: Error) => this.deps.log(`database close: ${err.message}`));
     this.storeInstance = null;
     this.classStoreInstance = null;
   }

@@ -3,7 +3,14 @@ import { CLOSE, PROTOCOL_VERSION, TOKEN_PROTOCOL_PREFIX, parseClientMessage, typ
 import { WATCH_PATH } from '../protocol/lessons.ts';
 import type { Session } from '../sessions/session.ts';
 import type { SessionManager } from '../sessions/manager.ts';
-import { originAllowed, type RouteRefusal, type RouteRequest, type RouteSocket, type SocketRoute } from '../sessions/routes.ts';
+import {
+  clientAddress,
+  originAllowed,
+  type RouteRefusal,
+  type RouteRequest,
+  type RouteSocket,
+  type SocketRoute,
+} from '../sessions/routes.ts';
 import type { InstructorAuth } from './auth.ts';
 
 export interface WatchOptions {
@@ -50,9 +57,9 @@ export class WatchHub implements SocketRoute<Grant> {
       .split(',')
       .map((s) => s.trim());
     if (!offered.includes(PROTOCOL_VERSION)) return { ok: false, status: 401, message: `subprotocol ${PROTOCOL_VERSION} required` };
-    const instructor = this.opts.auth.fromProtocols(offered, req.socket.remoteAddress);
+    const instructor = this.opts.auth.fromProtocols(offered, clientAddress(req));
     if (instructor === 'limited') {
-      const retryAfterSec = Math.max(1, this.opts.auth.logins.retryAfterSec(req.socket.remoteAddress));
+      const retryAfterSec = Math.max(1, this.opts.auth.logins.retryAfterSec(clientAddress(req)));
       return { ok: false, status: 429, message: `too many wrong instructor tokens: try again in ${retryAfterSec} s`, retryAfterSec };
     }
     if (instructor === 'bad') return { ok: false, status: 401, message: 'wrong instructor token' };

@@ -149,6 +149,28 @@ test('PID 1 exiting on its own reports the exit status and cleans up without a d
   assert.ok(!sys.names().includes('kill'), 'an exited PID 1 is never signalled (its pid may be reused)');
 });
 
+test("a pty read late (its worker thread still starting) still delivers PID 1's last output before the exit", async (t) => {
+  const { deps, sys } = setup(t);
+  const take = sys.takePtyMaster.bind(sys);
+  let stream: PassThrough | null = null;
+  sys.takePtyMaster = (pid, fd) => {
+    const m = take(pid, fd);
+    stream = m.stream as unknown as PassThrough;
+    return m;
+  };
+  const box = await createSandbox(config, {}, deps);
+  let out = '';
+  box.on('data', (b: Buffer) => (out += b.toString()));
+  const exited = box.wait().then((e) => ({ e, out }));
+  sys.box!.exitAll(0);
+  // Seen in CI under emulation: the shell printed and exited before the reader thread delivered a byte (> 500 ms).
+  await new Promise((r) => setTimeout(r, 1200));
+  stream!.end('iso-1234\r\n');
+  const { e, out: atExit } = await exited;
+  assert.deepEqual(e, { code: 0, signal: null, status: 0 });
+  assert.equal(atExit, 'iso-1234\r\n', 'the output came after the exit was reported');
+});
+
 for (const stage of CREATION.filter((s) => s !== 'running')) {
   test(`a failure at ${stage} is a SandboxError naming it, and leaves nothing`, async (t) => {
     const { deps, sys, runDir } = setup(t);

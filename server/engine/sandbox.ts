@@ -49,6 +49,10 @@ async function drain(q: AsyncQueue<ChildEvent>, fn: (e: ChildEvent) => void): Pr
   }
 }
 
+/** Bounds on the wait, after PID 1 exited, for the end of its output (EIO on the pty master, EOF on the pipes). */
+const PTY_OUTPUT_END_MS = 5000;
+const PIPE_OUTPUT_END_MS = 500;
+
 /** Bound on the wait for a destroyed master's fd to be closed by the thread that reads it. */
 const MASTER_CLOSE_MS = 5000;
 
@@ -215,11 +219,16 @@ export class Sandbox extends EventEmitter implements SandboxHandle {
       // The namespaced parent died without reporting: PID 1 died with it (PDEATHSIG).
     }
     if (this.childExitStatus === null) this.childExitStatus = 9; // killed
-    // Give the pty a moment to drain what PID 1 wrote last, so the CLI prints everything before exiting.
-    setTimeout(() => {
-      this.outputDone = true;
-      this.maybeExit();
-    }, 500).unref();
+    // The output's own end (EIO on the master, EOF on the pipes) normally comes first; this bound only keeps a
+    // paused or stuck reader from holding the exit forever. A pty is read in a worker thread that may still be
+    // starting when a quick shell is already gone (CI: 500 ms lost a whole output under emulation).
+    setTimeout(
+      () => {
+        this.outputDone = true;
+        this.maybeExit();
+      },
+      this.built.pty ? PTY_OUTPUT_END_MS : PIPE_OUTPUT_END_MS,
+    ).unref();
     this.maybeExit();
   }
 

@@ -7,8 +7,9 @@ import path from 'node:path';
 import { ProgressStore, defaultDbPath, learnerKey } from './progress.ts';
 import { MiB, parseBytes } from '../protocol/size.ts';
 import { settingsFor, settingsMatch } from './settings.ts';
+import { bothEngines, closing } from '../db/testing/engines.ts';
 
-test('steps are recorded once, lessons are done when every step is, and the file survives a reopen', (t) => {
+test('steps are recorded once, lessons are done when every step is, and the file survives a reopen', async (t) => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'boxlab-progress-'));
   t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
   const file = path.join(dir, 'sub', 'boxlab.db');
@@ -16,30 +17,70 @@ test('steps are recorded once, lessons are done when every step is, and the file
   const key = learnerKey(token);
   let store = new ProgressStore(file);
   assert.equal(store.persistent, true);
-  store.touch(key, 'Ada');
-  assert.equal(store.pass(key, 'xray-tour', 0), true);
-  assert.equal(store.pass(key, 'xray-tour', 0), false, 'already recorded');
-  store.pass(key, 'xray-tour', 1);
-  let p = store.progress(key, { 'xray-tour': 3 });
+  await store.touch(key, 'Ada');
+  assert.equal(await store.pass(key, 'xray-tour', 0), true);
+  assert.equal(await store.pass(key, 'xray-tour', 0), false, 'already recorded');
+  await store.pass(key, 'xray-tour', 1);
+  let p = await store.progress(key, { 'xray-tour': 3 });
   assert.deepEqual(p['xray-tour']?.steps, [0, 1]);
   assert.equal(p['xray-tour']?.done, false);
-  store.close();
+  await store.close();
   store = new ProgressStore(file);
-  store.pass(key, 'xray-tour', 2);
-  p = store.progress(key, { 'xray-tour': 3 });
+  await store.pass(key, 'xray-tour', 2);
+  p = await store.progress(key, { 'xray-tour': 3 });
   assert.equal(p['xray-tour']?.done, true);
-  assert.deepEqual(store.progress(learnerKey('B'.repeat(43)), { 'xray-tour': 3 }), {}, 'other learners see nothing');
-  store.close();
+  assert.deepEqual(await store.progress(learnerKey('B'.repeat(43)), { 'xray-tour': 3 }), {}, 'other learners see nothing');
+  await store.close();
   assert.equal((fs.statSync(file).mode & 0o777).toString(8), '600');
   assert.ok(!fs.readFileSync(file).includes(token), 'the token itself is never written');
 });
 
-test('an unwritable path falls back to memory instead of failing the server', () => {
+bothEngines('steps are recorded once, lessons are done when every step is, and the data survives a reopen', async (t, o) => {
+  const open = closing(t, o);
+  const token = 'A'.repeat(43);
+  const key = learnerKey(token);
+  let store = new ProgressStore(open());
+  assert.equal(store.persistent, true);
+  await store.touch(key, 'Ada');
+  await store.touch(key);
+  assert.equal(await store.pass(key, 'xray-tour', 0), true);
+  assert.equal(await store.pass(key, 'xray-tour', 0), false, 'already recorded');
+  await store.pass(key, 'xray-tour', 1);
+  let p = await store.progress(key, { 'xray-tour': 3 });
+  assert.deepEqual(p['xray-tour']?.steps, [0, 1]);
+  assert.equal(p['xray-tour']?.done, false);
+  assert.ok(Number.isSafeInteger(p['xray-tour']?.updatedAt) && p['xray-tour']!.updatedAt > 1.7e12, 'times are numbers in ms');
+  await store.close();
+  store = new ProgressStore(open());
+  await store.pass(key, 'xray-tour', 2);
+  p = await store.progress(key, { 'xray-tour': 3 });
+  assert.equal(p['xray-tour']?.done, true);
+  assert.deepEqual(await store.passedSteps(key, 'xray-tour'), [0, 1, 2]);
+  assert.deepEqual(await store.progress(learnerKey('B'.repeat(43)), { 'xray-tour': 3 }), {}, 'other learners see nothing');
+  const name = await store.database.get<{ name: string }>('SELECT name FROM learners WHERE id = ?', [key]);
+  assert.equal(name?.name, 'Ada', 'a touch without a name keeps the name');
+  assert.equal(await store.database.get('SELECT 1 AS x FROM learners WHERE id = ?', [token]), undefined, 'the token is never a key');
+});
+
+bothEngines('two nodes on one database: progress passed through one shows through the other at once', async (t, o) => {
+  const open = closing(t, o);
+  const [a, b] = [new ProgressStore(open()), new ProgressStore(open())];
+  const key = learnerKey('C'.repeat(43));
+  // Both start at once on an empty database: the migration runs once (the lock), neither fails.
+  await Promise.all([a.database.ready(), b.database.ready()]);
+  assert.equal(await a.pass(key, 'xray-tour', 0), true);
+  assert.deepEqual(await b.passedSteps(key, 'xray-tour'), [0], 'node B reads what node A wrote');
+  assert.equal(await b.pass(key, 'xray-tour', 0), false, 'node B sees it as already passed');
+  await b.pass(key, 'xray-tour', 1);
+  assert.deepEqual((await a.progress(key, { 'xray-tour': 2 }))['xray-tour']?.done, true, 'and node A what node B wrote');
+});
+
+test('an unwritable path falls back to memory instead of failing the server', async () => {
   const lines: string[] = [];
   const store = new ProgressStore('/proc/boxlab-cannot/boxlab.db', (l) => lines.push(l));
   assert.equal(store.persistent, false);
   assert.match(lines[0] ?? '', /in memory only/);
-  store.close();
+  await store.close();
 });
 
 test('default path follows BOXLAB_HOME', () => {

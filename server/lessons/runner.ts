@@ -32,6 +32,8 @@ export interface LearnerState {
   /** The settings the current box was built with (as overrides() last answered). */
   built: BoxSettings;
   quick: NodeJS.Timeout[];
+  /** The last check message on its way (send() reads the store first). */
+  sending: Promise<void>;
 }
 
 export interface RunnerOptions {
@@ -65,14 +67,21 @@ export class CheckRunner {
     this.timer.unref();
   }
 
-  /** The learner said where they are (after every hello, and on every step change). */
-  onLesson(session: Session, msg: LessonMsg): void {
+  /**
+   * The learner said where they are (after every hello, and on every step change). Where they are is known when this
+   * returns; whether the step was passed before (another node, an earlier visit) comes from the store, awaited. A
+   * database that does not answer is logged and the step counts as not passed yet: the check runs as usual.
+   */
+  async onLesson(session: Session, msg: LessonMsg): Promise<void> {
     const st = this.stateOf(session.id);
     const bound = this.opts.keyOf?.(session.id);
     if (bound) st.key = bound;
     else if (msg.learner) {
       st.key = learnerKey(msg.learner);
-      this.opts.store().touch(st.key, msg.name || undefined);
+      this.opts
+        .store()
+        .touch(st.key, msg.name || undefined)
+        .catch((err: Error) => this.opts.log?.(`progress: learner not recorded (${err.message})`));
     }
     if (msg.name !== undefined && !bound) st.name = msg.name;
     const lesson = msg.slug ? this.opts.lessons().get(msg.slug) : undefined;
@@ -86,7 +95,11 @@ export class CheckRunner {
       st.last = null;
       st.memo = null;
       st.sentKey = '';
-      if (lesson && st.key && this.opts.store().passedSteps(st.key, lesson.lesson.slug).includes(step)) st.passedAt = Date.now();
+      if (lesson && st.key) {
+        const done = await this.passedSteps(st.key, lesson.lesson.slug);
+        if (st.slug !== slug || st.step !== step) return; // moved on meanwhile: that message does the rest
+        if (done.includes(step)) st.passedAt = Date.now();
+      }
     } else st.sentKey = ''; // same step again (a reload): send the current result anew
     this.ensureSettings(session, st, lesson); // also outside a lesson: a box made for one goes back to the defaults
     if (st.passedAt !== null) this.send(session, st, { ok: true, message: 'passed' }, 0);
@@ -141,6 +154,7 @@ export class CheckRunner {
         overrides: {},
         built: {},
         quick: [],
+        sending: Promise.resolve(),
       };
       this.states.set(id, st);
     }
@@ -241,11 +255,24 @@ export class CheckRunner {
     st.last = result;
     if (result.ok) {
       st.passedAt = Date.now();
-      if (st.key) this.opts.store().pass(st.key, lesson.lesson.slug, step);
+      if (st.key)
+        await this.opts
+          .store()
+          .pass(st.key, lesson.lesson.slug, step)
+          .catch((err: Error) => this.opts.log?.(`progress: step passed not recorded (${err.message})`));
     }
     this.send(s, st, result, ms);
   }
 
+  /** Steps passed, or none when the database does not answer (logged). */
+  private passedSteps(key: string, slug: string): Promise<number[]> {
+    return this.opts
+      .store()
+      .passedSteps(key, slug)
+      .catch((err: Error) => (this.opts.log?.(`progress: cannot read passed steps (${err.message})`), []));
+  }
+
+  /** Sends a check result; the messages of one learner leave in the order they were made (the lesson's state is read from the store). */
   private send(s: Session, st: LearnerState, r: CheckResult, ms: number): void {
     const lesson = st.slug ? this.opts.lessons().get(st.slug) : undefined;
     if (!lesson || !s.client) return;
@@ -253,11 +280,25 @@ export class CheckRunner {
     const key = `${st.slug}|${st.step}|${r.ok}|${passed}|${r.message}`;
     if (key === st.sentKey) return;
     st.sentKey = key;
-    const done = st.key ? this.opts.store().passedSteps(st.key, lesson.lesson.slug) : passed ? [st.step] : [];
+    const step = st.step;
+    const ready = st.key ? this.passedSteps(st.key, lesson.lesson.slug) : Promise.resolve(passed ? [step] : []);
+    // Chained: a later message never overtakes an earlier one whose store read was slower.
+    st.sending = st.sending
+      .then(async () => {
+        const done = await ready;
+        // Passed now, even if the store did not say so (it was down when the step passed).
+        if (passed && !done.includes(step)) done.push(step);
+        this.sendCheck(s, lesson, step, r, passed, done, ms);
+      })
+      .catch((err: Error) => this.opts.log?.(`session ${s.id}: check result not sent (${err.message})`));
+  }
+
+  private sendCheck(s: Session, lesson: LoadedLesson, step: number, r: CheckResult, passed: boolean, done: number[], ms: number): void {
+    if (!s.client) return;
     const msg: CheckMsg = {
       type: 'check',
       slug: lesson.lesson.slug,
-      step: st.step,
+      step,
       ok: r.ok,
       passed,
       message: r.message,

@@ -408,6 +408,16 @@ export const SETTINGS = {
     shown: '0',
     doc: "TCP port of HAProxy's agent-check (ready/drain and a weight from free capacity) on the listen address (0 = off)",
   }),
+  trustedProxies: def({
+    env: 'BOXLAB_TRUSTED_PROXIES',
+    flags: ['trusted-proxies'],
+    scope: ['serve'],
+    arg: 'LIST',
+    parse: list(','),
+    default: [] as string[],
+    shown: '',
+    doc: 'balancers (addresses or CIDRs) whose X-Forwarded-For names the client for per-address limits; none trusted by default',
+  }),
   tls: def<'off' | 'self-signed' | 'files'>({
     env: 'BOXLAB_TLS',
     flags: ['tls'],
@@ -451,6 +461,18 @@ export const SETTINGS = {
     parse: text,
     shown: '',
     doc: '1: serve out/ as it is, without rebuilding a stale front end',
+  }),
+  // Env only, never a flag: a password on the command line is readable by every user (ps).
+  databaseUrl: def<string>({
+    env: 'BOXLAB_DATABASE_URL',
+    scope: ['serve'],
+    parse: (v) => {
+      if (!/^postgres(ql)?:\/\/./.test(v))
+        throw new LimitError('must be a postgres:// URL like postgres://boxlab:PASSWORD@db.example/boxlab');
+      return v;
+    },
+    shown: 'SQLite in BOXLAB_HOME',
+    doc: 'PostgreSQL for progress, classes and rosters, shared by the nodes of a cluster (docs/cluster.md)',
   }),
   home: def({
     env: 'BOXLAB_HOME',

@@ -162,7 +162,12 @@ export async function startServer(opts: StartServerOptions = {}): Promise<Runnin
       maxPerClient: cfg.maxPerClient,
       log,
     },
-    { packDirs: cfg.lessonDirs, ...(cfg.instructorToken ? { instructorToken: cfg.instructorToken } : {}), ...opts.course },
+    {
+      packDirs: cfg.lessonDirs,
+      ...(cfg.instructorToken ? { instructorToken: cfg.instructorToken } : {}),
+      ...(cfg.databaseUrl ? { databaseUrl: cfg.databaseUrl } : {}),
+      ...opts.course,
+    },
   );
   const drainFile = opts.drain ? null : join(fromEnv('runDir', process.env), 'drain');
   const node = new ClusterNode(cfg.nodeId ?? defaultNodeId(hostname()), manager, opts.drain ?? fileDrain(drainFile!));
@@ -186,6 +191,7 @@ export async function startServer(opts: StartServerOptions = {}): Promise<Runnin
     host: cfg.host,
     port: cfg.port,
     allowedHosts: cfg.allowedHosts,
+    trustedProxies: cfg.trustedProxies,
     fairness: cfg.fairness,
     tls,
     routes: [

@@ -14,6 +14,22 @@ export interface RouteRequest extends AsyncIterable<Uint8Array> {
   readonly socket: { readonly remoteAddress?: string };
 }
 
+/** Clients named by a trusted proxy, per request (set by the web edge, server/web/client-address.ts). */
+const FORWARDED_CLIENTS = new WeakMap<object, string>();
+
+/** The web edge records the client a trusted proxy named for this request (X-Forwarded-For; docs/cluster.md). */
+export function setClientAddress(req: object, addr: string): void {
+  FORWARDED_CLIENTS.set(req, addr);
+}
+
+/**
+ * Who sent the request, for every per-address limit: the client a trusted proxy named, else the connection's peer.
+ * Per request, not per socket: a proxy's keep-alive connection carries requests of many clients.
+ */
+export function clientAddress(req: { readonly socket: { readonly remoteAddress?: string } }): string | undefined {
+  return FORWARDED_CLIENTS.get(req) ?? req.socket.remoteAddress;
+}
+
 /** What a route may do to the response (node's ServerResponse fits). */
 export interface RouteResponse {
   /** The request this answers (HEAD is answered without a body). */

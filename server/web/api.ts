@@ -11,7 +11,7 @@ import {
 } from '../protocol/messages.ts';
 import type { CreateResult, SessionManager } from '../sessions/manager.ts';
 import type { ClusterNode } from './node.ts';
-import { originAllowed, readBodyText, sendJson, type RouteHandler, type RouteRequest } from '../sessions/routes.ts';
+import { clientAddress, originAllowed, readBodyText, sendJson, type RouteHandler, type RouteRequest } from '../sessions/routes.ts';
 
 const MAX_BODY = 4096;
 
@@ -69,7 +69,7 @@ export function sessionApi(
       name = r.data.name;
     }
     await manager.refreshCharged(); // admission compares with the memory boxes use now
-    const created = manager.create(req.socket.remoteAddress ?? 'unknown', name);
+    const created = manager.create(clientAddress(req) ?? 'unknown', name);
     if (!created.ok) {
       if (created.reason === 'host_memory') {
         const body: RefusedResponse = {

@@ -86,3 +86,20 @@ test('cgroup version detection: hybrid (v1 controllers present) is 1, pure unifi
   }
   assert.equal(detectCgroupVersion(), 1, 'this machine is hybrid');
 });
+
+test('BOXLAB_DATABASE_URL: read from the environment only, a postgres:// URL or a clear error without the value', () => {
+  assert.equal(loadConfig({}).databaseUrl, undefined, 'unset: the SQLite file');
+  const url = 'postgres://boxlab:s3cret@10.0.0.20:5432/boxlab';
+  assert.equal(loadConfig({ BOXLAB_DATABASE_URL: url }).databaseUrl, url);
+  assert.equal(loadConfig({ BOXLAB_DATABASE_URL: 'postgresql://db/boxlab' }).databaseUrl, 'postgresql://db/boxlab');
+  assert.throws(
+    () => loadConfig({ BOXLAB_DATABASE_URL: 'postgre://boxlab:s3cret@db/x' }),
+    (e: Error) =>
+      e instanceof ConfigError && /^BOXLAB_DATABASE_URL: must be a postgres:\/\/ URL/.test(e.message) && !e.message.includes('s3cret'),
+  );
+  assert.throws(
+    () => loadConfig({}, ['--database-url', url]),
+    /unknown option "--database-url"/,
+    'no flag: argv is readable by every user',
+  );
+});

@@ -9,6 +9,7 @@ import { SETTINGS, fromEnv, settingsOf, type ParseContext, type Setting, type Se
 import { describeLimitError, formatBytes, parseDurationSec } from '../protocol/size.ts';
 import type { Rate } from '../sessions/budget.ts';
 import type { ConnectionLimits } from './gate.ts';
+import { ProxyTrust } from './client-address.ts';
 import { parseHost } from './hosts.ts';
 import { INSTRUCTOR_TOKEN_RE } from '../protocol/lessons.ts';
 
@@ -112,8 +113,15 @@ export interface ServerConfig {
   instructorToken?: string;
   /** This server's name in a cluster (docs/cluster.md); undefined: derived from the host name (server/web/node.ts). */
   nodeId?: string;
+  /** postgres://… : progress and classes in PostgreSQL (docs/cluster.md); undefined: the SQLite file in BOXLAB_HOME. */
+  databaseUrl?: string;
   /** HAProxy agent-check port on the listen address (0 = off). */
   agentPort: number;
+  /**
+   * Proxies (addresses, CIDRs) trusted to name the client in X-Forwarded-For (server/web/client-address.ts); empty:
+   * the header is ignored and every limit counts the connection's peer.
+   */
+  trustedProxies: string[];
   /** Budgets and timeouts (FAIRNESS); not from env or flags. */
   fairness: FairnessLimits;
 }
@@ -151,6 +159,13 @@ const REFINE: Partial<Record<SettingKey, (v: never, what: string) => void>> = {
   },
   instructorToken: (v: string, what) => {
     if (!INSTRUCTOR_TOKEN_RE.test(v)) throw new ConfigError(`${what}: must be at least 16 characters of A-Z a-z 0-9 _ - (got ${v.length})`);
+  },
+  trustedProxies: (out: string[], what) => {
+    try {
+      new ProxyTrust(out);
+    } catch (err) {
+      throw new ConfigError(`${what}: ${(err as Error).message}`);
+    }
   },
   allowedOrigins: (out: string[], what) => {
     for (const o of out) {
@@ -253,6 +268,17 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     throw err;
   }
   Object.assign(cfg, flags.values);
+  // Env only (no flag: a password in argv is public); read here once, with the others.
+  const dbEnv = SETTINGS.databaseUrl.env!;
+  if (env[dbEnv]) {
+    try {
+      cfg.databaseUrl = parseSetting('databaseUrl', env[dbEnv], dbEnv, ctx);
+    } catch (err) {
+      // The usual error quotes the value: this one may hold a password.
+      const why = (err as Error).message.replace(/^.*" /, '');
+      throw new ConfigError(`${dbEnv}: ${why} (the value is not shown: it may hold a password)`);
+    }
+  }
   const out = cfg as unknown as ServerConfig;
   if (out.maxPerClient > out.maxSessions) out.maxPerClient = out.maxSessions;
   if (!out.tlsCert !== !out.tlsKey)

@@ -42,6 +42,8 @@ export class ConnectionGate {
   constructor(
     private readonly limits: ConnectionLimits,
     private readonly log?: (line: string) => void,
+    /** Peers admitted without per-address counting (trusted balancers: one address for all their visitors). */
+    private readonly exempt: (addr: string | undefined) => boolean = () => false,
   ) {
     this.book = new BudgetBook(() => new AttemptBudget(limits.attempts));
   }
@@ -58,6 +60,10 @@ export class ConnectionGate {
   }
 
   admit(socket: Socket, pass: () => void): void {
+    if (this.exempt(socket.remoteAddress)) {
+      this.stats.admitted++;
+      return pass();
+    }
     const key = addressKey(socket.remoteAddress);
     const entry = this.book.peek(key);
     if (entry.users >= this.limits.maxOpenPerAddress) {

@@ -5,8 +5,9 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import type { AddressInfo, Server as NetServer } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { SECURITY_HEADERS, type RouteHandler } from '../sessions/routes.ts';
+import { SECURITY_HEADERS, setClientAddress, type RouteHandler } from '../sessions/routes.ts';
 import { json } from './api.ts';
+import { ProxyTrust } from './client-address.ts';
 import type { FairnessLimits } from './config.ts';
 import { frontDoor, type FrontDoor } from './front-door.ts';
 import { ConnectionGate, endWith } from './gate.ts';
@@ -25,6 +26,8 @@ export interface HttpFrontOptions {
   port: number;
   /** Host names served besides the bound ones (BOXLAB_ALLOWED_HOSTS). */
   allowedHosts: string[];
+  /** Balancers whose X-Forwarded-For names the client (BOXLAB_TRUSTED_PROXIES; empty: none). */
+  trustedProxies?: readonly string[];
   fairness: FairnessLimits;
   /** The certificate to serve HTTPS with (null: plain HTTP). */
   tls: TlsMaterial | null;
@@ -61,7 +64,15 @@ export async function listenHttp(opts: HttpFrontOptions): Promise<HttpFront> {
     requestTimeout: fair.requestTimeoutMs,
     connectionsCheckingInterval: fair.timeoutCheckMs,
   };
+  const trust = new ProxyTrust(opts.trustedProxies ?? []);
+  // Behind a trusted balancer the client is named per request (a keep-alive connection carries many clients).
+  const noteClient = (req: IncomingMessage): void => {
+    if (!trust.enabled) return;
+    const client = trust.clientOf(req.socket.remoteAddress, req.headers['x-forwarded-for']);
+    if (client) setClientAddress(req, client);
+  };
   const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
+    noteClient(req);
     if (!hosts?.allows(req.headers.host)) {
       res.writeHead(421, { ...SECURITY_HEADERS, 'Content-Type': 'text/plain; charset=utf-8', Connection: 'close' });
       return void res.end(MISDIRECTED_BODY);
@@ -93,13 +104,16 @@ export async function listenHttp(opts: HttpFrontOptions): Promise<HttpFront> {
     for (const route of opts.routes) if (await route(req, res, path)) return;
     json(res, 404, { error: 'not_found' });
   }
-  const gate = new ConnectionGate(fair.connections, log);
+  // A trusted balancer is one address for a whole room: its connections are not counted per address here (HAProxy's
+  // frontend limits each visitor's connections, scripts/cluster/haproxy-cfg.ts); requests still are, per client.
+  const gate = new ConnectionGate(fair.connections, log, (addr) => trust.trusts(addr));
   gate.install(listener);
   http.on('upgrade', (req, socket: Duplex, head) => {
     // A refused upgrade is answered and ended; a peer that never closes its side is cut after handshakeMs.
     const guard = setTimeout(() => socket.destroy(), fair.handshakeMs);
     socket.once('close', () => clearTimeout(guard));
     socket.on('error', () => {});
+    noteClient(req);
     if (!hosts?.allows(req.headers.host)) endWith(socket, MISDIRECTED, fair.handshakeMs);
     else {
       const to = opts.upgrades.find((u) => u.handles(req));

@@ -19,7 +19,7 @@ import { addressKey, BudgetBook, MessageBudget, Pacer, TokenBucket } from '../se
 import { FAIRNESS, type FairnessLimits } from './config.ts';
 import { FrameCoalescer, PauseGate } from '../sessions/flow.ts';
 import { endWith } from './gate.ts';
-import { originAllowed } from '../sessions/routes.ts';
+import { clientAddress, originAllowed } from '../sessions/routes.ts';
 import type { Session, SessionClient } from '../sessions/session.ts';
 import type { SessionManager } from '../sessions/manager.ts';
 
@@ -256,7 +256,7 @@ export function createSocketServer(opts: SocketServerOptions) {
   async function createOnUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, addr: string): Promise<void> {
     await manager.refreshCharged();
     if (socket.destroyed) return;
-    const created = manager.create(req.socket.remoteAddress ?? 'unknown');
+    const created = manager.create(clientAddress(req) ?? 'unknown'); // the POST's address (a trusted balancer's client)
     if (!created.ok) return refuse(socket, 503, `no new session here now (${created.reason}); POST /api/session says why`);
     const session = created.session;
     const attaches = new TokenBucket(fair.attach);
@@ -276,7 +276,7 @@ export function createSocketServer(opts: SocketServerOptions) {
     handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
       const auth = authorizeUpgrade(req, manager, opts.allowedOrigins);
       if (!auth.ok) return refuse(socket, auth.status, auth.message);
-      const addr = addressKey(req.socket.remoteAddress);
+      const addr = addressKey(clientAddress(req));
       if (auth.create) {
         void createOnUpgrade(req, socket, head, addr).catch((err) => {
           opts.log?.(`new session on upgrade failed: ${(err as Error).message}`);
