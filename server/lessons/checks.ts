@@ -157,9 +157,6 @@ export const BASE_CHECKS: Record<string, CheckDef> = {
         return p.cwdOutside ? `${what} chrooted into ${p.root} has its cwd outside it` : `${what} runs with ${p.root} as its root`;
       return `${what} is ${p.absent ? 'gone from' : 'in'} the box`;
     },
-    // What earlier steps left running is not this step's work (as file checks ignore files older than the step): a
-    // `yes` still running from the step before must not count as the one the learner started and stopped here.
-    init: (probe, p: ProcParams) => (p.seenFirst ? { before: matching(probe.processes(), procMatch(p)).map((x) => x.hostPid) } : {}),
     run(probe, p: ProcParams, memo) {
       const m = procMatch(p);
       let hits = matching(probe.processes(), m);
@@ -176,8 +173,7 @@ export const BASE_CHECKS: Record<string, CheckDef> = {
       }
       if (!p.absent) return hits[0] ? pass(describeProc(hits[0])) : fail(`no ${procLabel(m)} in the box`);
       if (hits[0]) {
-        const before = (memo.before as number[] | undefined) ?? [];
-        if (hits.some((x) => !before.includes(x.hostPid))) memo.seen = true;
+        memo.seen = true;
         return fail(`still there: ${describeProc(hits[0])}`);
       }
       if (p.seenFirst && !memo.seen) return fail(`there was no ${procLabel(m)} to get rid of on this step`);
