@@ -81,6 +81,44 @@ test('process: running, orphan, zombie; absent only after it was seen; zombies a
   assert.equal((await run('process', p, { name: 'yes', absent: true })).r.ok, true, 'a killed, unreaped yes is gone');
 });
 
+test('process since: step: one left running by an earlier step is not seen on this one; without it, it is', async () => {
+  const p = new FakeProbe();
+  const yes = (hostPid: number, boxPid: number): BoxProc => ({
+    hostPid,
+    boxPid,
+    boxPpid: 1,
+    hostPpid: 100,
+    pgrpHost: hostPid,
+    name: 'yes',
+    argv: ['yes'],
+    state: 'R',
+  });
+  // Seen in CI: step 1's `timeout 3 yes` still ran when step 2 opened, then ended by itself: step 2 passed unearned.
+  const since = { name: 'yes', absent: true, seenFirst: true, since: 'step' };
+  p.procs.push(yes(300, 9));
+  const { memo } = await run('process', p, since);
+  assert.equal((await run('process', p, since, memo)).r.ok, false, 'still there');
+  p.procs.pop();
+  assert.match((await run('process', p, since, memo)).r.message, /no "yes" to get rid of/);
+  p.procs.push(yes(301, 10)); // the learner's own, started on this step
+  assert.equal((await run('process', p, since, memo)).r.ok, false);
+  p.procs.pop();
+  assert.equal((await run('process', p, since, memo)).r.ok, true);
+  // Without since (pid-namespace's zombie, made on the step before, is the one to reap): a leftover counts.
+  const plain = { name: 'yes', absent: true, seenFirst: true };
+  p.procs.push(yes(302, 11));
+  const m2 = (await run('process', p, plain)).memo;
+  assert.equal((await run('process', p, plain, m2)).r.ok, false);
+  p.procs.pop();
+  assert.equal((await run('process', p, plain, m2)).r.ok, true);
+  // Presence with since: step wants a new one.
+  p.procs.push(yes(303, 12));
+  const m3 = (await run('process', p, { name: 'yes', since: 'step' })).memo;
+  assert.equal((await run('process', p, { name: 'yes', since: 'step' }, m3)).r.ok, false);
+  p.procs.push(yes(304, 13));
+  assert.equal((await run('process', p, { name: 'yes', since: 'step' }, m3)).r.ok, true);
+});
+
 test('chroot: jailed root, and cwd outside the jail', async () => {
   const p = new FakeProbe();
   assert.match((await run('chroot', p, { dir: '/nope' })).r.message, /not a directory/);

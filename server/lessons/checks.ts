@@ -75,6 +75,8 @@ export const procParams = z.strictObject({
   absent: z.boolean().optional(),
   /** ...after one was seen earlier on this step. */
   seenFirst: z.boolean().optional(),
+  /** `step`: only a process that was not already running when the step opened counts as seen or present. */
+  since: z.literal('step').optional(),
 });
 export type ProcParams = z.infer<typeof procParams>;
 const procMatch = (p: ProcParams) => ({ ...p, argv: p.process === 'any' ? undefined : p.process });
@@ -157,9 +159,15 @@ export const BASE_CHECKS: Record<string, CheckDef> = {
         return p.cwdOutside ? `${what} chrooted into ${p.root} has its cwd outside it` : `${what} runs with ${p.root} as its root`;
       return `${what} is ${p.absent ? 'gone from' : 'in'} the box`;
     },
+    // `since: step`: what an earlier step left running is not this step's work (as file checks ignore older files);
+    // cgroup-cpu's `timeout 3 yes` still runs when its step turns green, then ends by itself on the next step.
+    init: (probe, p: ProcParams) => (p.since ? { before: matching(probe.processes(), procMatch(p)).map((x) => x.hostPid) } : {}),
     run(probe, p: ProcParams, memo) {
       const m = procMatch(p);
       let hits = matching(probe.processes(), m);
+      const before = (memo.before as number[] | undefined) ?? [];
+      const fresh = hits.filter((x) => !before.includes(x.hostPid));
+      if (!p.absent) hits = fresh;
       if (p.root) {
         const jail = probe.boxDirId(p.root);
         if (!jail) return fail(`${p.root} is not a directory in the box`);
@@ -173,7 +181,8 @@ export const BASE_CHECKS: Record<string, CheckDef> = {
       }
       if (!p.absent) return hits[0] ? pass(describeProc(hits[0])) : fail(`no ${procLabel(m)} in the box`);
       if (hits[0]) {
-        memo.seen = true;
+        // Gone means gone (a leftover still counts as there), but only this step's own process was "seen first".
+        if (fresh.length) memo.seen = true;
         return fail(`still there: ${describeProc(hits[0])}`);
       }
       if (p.seenFirst && !memo.seen) return fail(`there was no ${procLabel(m)} to get rid of on this step`);

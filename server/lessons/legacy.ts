@@ -16,7 +16,7 @@ const MAP: Record<string, { keys: string[]; to(p: Params): Params }> = {
   answer: { keys: ['path', 'fact', 'arg', 'match'], to: ({ fact, ...rest }) => ({ answer: fact, ...rest }) },
   'hostname-file': { keys: ['path'], to: ({ path }) => ({ file: path ?? '/etc/hostname', differsFromFact: 'hostname' }) },
   process: {
-    keys: ['name', 'argv', 'state', 'orphan', 'absent', 'seenFirst'],
+    keys: ['name', 'argv', 'state', 'orphan', 'absent', 'seenFirst', 'since'],
     to: ({ argv, ...rest }) => ({ process: argv ?? 'any', ...rest }),
   },
   chroot: { keys: ['dir', 'escaped'], to: ({ dir, escaped }) => ({ process: 'any', root: dir, ...(escaped ? { cwdOutside: true } : {}) }) },
