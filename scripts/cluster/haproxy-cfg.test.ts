@@ -16,7 +16,7 @@ const NO_HAPROXY = HAPROXY ? false : 'haproxy is not installed (apt-get install 
 
 const nodes = [
   { id: 'n1', host: '10.0.0.2', port: 3000, agentPort: 3001 },
-  { id: 'n2', host: 'fd00::3', port: 3000, agentPort: 0 },
+  { id: 'n2', host: 'fd00::3', port: 3000, agentPort: 0, weight: 200 },
 ];
 
 test('the config: leastconn, cookie per node, agent-check where a port is given, class stick table, L7 retry of new sessions only', () => {
@@ -32,7 +32,7 @@ test('the config: leastconn, cookie per node, agent-check where a port is given,
     'http-check send meth GET uri /api/health ver HTTP/1.1 hdr Host boxlab.example',
     'http-check expect status 200',
     'server n1 10.0.0.2:3000 cookie n1 agent-check agent-port 3001 agent-inter 1000',
-    'server n2 [fd00::3]:3000 cookie n2',
+    'server n2 [fd00::3]:3000 cookie n2 weight 200',
     'use-server n2 if { urlp(node) -m str n2 }',
     'stats socket /run/haproxy-boxlab.sock mode 600 level admin',
     'timeout tunnel 1h',
@@ -48,11 +48,13 @@ test('the config: leastconn, cookie per node, agent-check where a port is given,
   );
 });
 
-test('refused: no nodes, a bad or repeated id, a bad check host', () => {
+test('refused: no nodes, a bad or repeated id, a bad check host, a weight HAProxy refuses', () => {
   assert.throws(() => haproxyConfig({ nodes: [], bind: '*:80', checkHost: 'x' }), /no nodes/);
   assert.throws(() => haproxyConfig({ nodes: [{ ...nodes[0]!, id: 'a b' }], bind: '*:80', checkHost: 'x' }), /bad node id/);
   assert.throws(() => haproxyConfig({ nodes: [nodes[0]!, nodes[0]!], bind: '*:80', checkHost: 'x' }), /repeat/);
   assert.throws(() => haproxyConfig({ nodes, bind: '*:80', checkHost: 'x\nglobal' }), /check host/);
+  for (const weight of [0, 257, 1.5])
+    assert.throws(() => haproxyConfig({ nodes: [{ ...nodes[0]!, weight }], bind: '*:80', checkHost: 'x' }), /weight/);
 });
 
 test('HAProxy itself accepts the config (haproxy -c)', { skip: NO_HAPROXY }, (t) => {

@@ -10,6 +10,11 @@ export interface NodeAddr {
   port: number;
   /** BOXLAB_AGENT_PORT of the node (0: no agent-check, health check only). */
   agentPort: number;
+  /**
+   * HAProxy weight, 1-256 (default 100): leastconn sends a new visitor to the node with the fewest connections per
+   * weight, so nodes of different capacities (BOXLAB_MAX_SESSIONS) get weights in the same ratio.
+   */
+  weight?: number;
 }
 
 export interface HaproxyOptions {
@@ -51,12 +56,16 @@ export const ALL_FULL = JSON.stringify({
 export function haproxyConfig(o: HaproxyOptions): string {
   if (!o.nodes.length) throw new Error('haproxyConfig: no nodes');
   for (const n of o.nodes) if (!ID_RE.test(n.id)) throw new Error(`haproxyConfig: bad node id "${n.id}"`);
+  for (const n of o.nodes)
+    if (n.weight !== undefined && !(Number.isInteger(n.weight) && n.weight >= 1 && n.weight <= 256))
+      throw new Error(`haproxyConfig: node ${n.id}: weight ${n.weight} is not an integer from 1 to 256`);
   if (new Set(o.nodes.map((n) => n.id)).size !== o.nodes.length) throw new Error('haproxyConfig: node ids repeat');
   if (!/^[A-Za-z0-9.:[\]-]+$/.test(o.checkHost)) throw new Error(`haproxyConfig: bad check host "${o.checkHost}"`);
   const inter = o.interMs ?? 1000;
   const servers = o.nodes.map((n) => {
     const agent = n.agentPort ? ` agent-check agent-port ${n.agentPort} agent-inter ${inter}` : '';
-    return `  server ${n.id} ${n.host.includes(':') ? `[${n.host}]` : n.host}:${n.port} cookie ${n.id}${agent}`;
+    const weight = n.weight !== undefined && n.weight !== 100 ? ` weight ${n.weight}` : '';
+    return `  server ${n.id} ${n.host.includes(':') ? `[${n.host}]` : n.host}:${n.port} cookie ${n.id}${weight}${agent}`;
   });
   const forced = o.nodes.map((n) => `  use-server ${n.id} if { urlp(node) -m str ${n.id} }`);
   const peers = peersSection(o);
@@ -152,7 +161,7 @@ ${lines.join('\n')}
   };
 }
 
-/** `--node id=host:port[/agentPort]` ... `--bind *:80 --check-host boxlab.example [--admin-socket PATH] [--crt PEM]`. */
+/** `--node id=host:port[/agentPort][@weight]` ... `--bind *:80 --check-host boxlab.example [--admin-socket PATH] [--crt PEM]`. */
 function main(argv: string[]): void {
   const { values } = parseArgs({
     args: argv,
@@ -168,9 +177,10 @@ function main(argv: string[]): void {
     },
   });
   const nodes = (values.node ?? []).map((spec) => {
-    const m = /^([^=]+)=(\[[^\]]+\]|[^:/]+):(\d+)(?:\/(\d+))?$/.exec(spec);
-    if (!m) throw new Error(`--node ${spec}: expected id=host:port[/agentPort]`);
-    return { id: m[1]!, host: m[2]!.replace(/^\[|\]$/g, ''), port: Number(m[3]), agentPort: Number(m[4] ?? 0) };
+    const m = /^([^=]+)=(\[[^\]]+\]|[^:/]+):(\d+)(?:\/(\d+))?(?:@(\d+))?$/.exec(spec);
+    if (!m) throw new Error(`--node ${spec}: expected id=host:port[/agentPort][@weight]`);
+    const host = m[2]!.replace(/^\[|\]$/g, '');
+    return { id: m[1]!, host, port: Number(m[3]), agentPort: Number(m[4] ?? 0), weight: m[5] ? Number(m[5]) : undefined };
   });
   const peers = (values.peer ?? []).map((spec) => {
     const m = /^([^=]+)=(\[[^\]]+\]|[^:/]+):(\d+)$/.exec(spec);

@@ -29,24 +29,22 @@ test('state: ready below capacity, full at it, draining over both; the manager s
   assert.equal(load.draining, false);
 });
 
-test('agent line: weight is the free capacity in percent (never 0% with a free slot), drain while draining', () => {
+test('agent line: the configured weight while there is room, 0% while full, drain while draining', () => {
   const load = { size: 0, capacity: 3, draining: false };
   const drain = memDrain();
   const node = new ClusterNode('n1', load, drain);
   assert.equal(node.agentReply(), 'up ready 100%\n');
-  load.size = 1;
-  assert.equal(node.agentReply(), 'up ready 67%\n');
   load.size = 2;
-  assert.equal(node.agentReply(), 'up ready 34%\n');
+  assert.equal(node.agentReply(), 'up ready 100%\n', 'one free slot: still a full share (leastconn counts the rest)');
   load.size = 3;
   assert.equal(node.agentReply(), 'up ready 0%\n', 'full: weight 0, persistence still honoured');
-  const big = new ClusterNode('n2', { size: 999, capacity: 1000, draining: false }, memDrain());
-  assert.equal(big.agentReply(), 'up ready 1%\n');
+  load.size = 4;
+  assert.equal(node.agentReply(), 'up ready 0%\n', 'over capacity (capacity lowered at run time): still 0%');
   drain.on = true; // the agent reads the switch itself: `touch` of the file is seen at the next check
   load.size = 0;
   assert.equal(node.agentReply(), 'up drain 0%\n');
   const zero = new ClusterNode('z', { size: 0, capacity: 0, draining: false }, memDrain());
-  assert.equal(zero.freePercent(), 0);
+  assert.equal(zero.agentReply(), 'up ready 0%\n', 'capacity 0: never a new visitor');
 });
 
 test('defaultNodeId: the first label of the host name, cut to the grammar', () => {
@@ -86,7 +84,9 @@ test('agent port: one line per connection, then closed', async (t) => {
   const drain = memDrain();
   const agent = await listenAgent(new ClusterNode('n1', load, drain), '127.0.0.1', 0);
   t.after(() => agent.close());
-  assert.equal(await readAgent(agent.port), 'up ready 50%\n');
+  assert.equal(await readAgent(agent.port), 'up ready 100%\n');
+  load.size = 2;
+  assert.equal(await readAgent(agent.port), 'up ready 0%\n');
   drain.on = true;
   assert.equal(await readAgent(agent.port), 'up drain 0%\n');
 });

@@ -73,13 +73,6 @@ export class ClusterNode {
     return this.load.size >= this.load.capacity ? 'full' : 'ready';
   }
 
-  /** Free capacity in percent of the capacity, rounded up (one free slot is never 0%). */
-  freePercent(): number {
-    const { size, capacity } = this.load;
-    if (capacity <= 0 || size >= capacity) return 0;
-    return Math.max(1, Math.ceil((100 * (capacity - size)) / capacity));
-  }
-
   /** GET /api/health's status: 200 ready, 503 draining or full (a balancer's http-check sends it no new visitors). */
   healthStatus(): 200 | 503 {
     return this.state() === 'ready' ? 200 : 503;
@@ -88,13 +81,16 @@ export class ClusterNode {
   /**
    * One agent-check line (HAProxy configuration.txt, "agent-check"): `up` keeps the operating state to the health
    * check; `ready`/`drain` set the administrative state (DRAIN: only persistent traffic, i.e. the live sessions'
-   * cookies); the weight is the free capacity in percent of the configured weight (0% while full: no new visitors,
-   * persistence still honoured, exactly like DRAIN but undone by the next answer's weight).
+   * cookies). The weight is the configured one (100%) while there is room and 0% while full (no new visitors,
+   * persistence still honoured, like DRAIN but undone by the next answer). Not the free capacity: leastconn already
+   * divides a node's connections by its weight, and a weight that follows the load is up to one check interval stale,
+   * so in a burst of arrivals it skewed the spread (17/24/19 of 60 where leastconn alone gives 20/20/20). Nodes of
+   * different sizes get static weights in HAProxy (scripts/cluster/haproxy-cfg.ts `weight`).
    */
   agentReply(): string {
     this.refresh();
     const state = this.state();
     if (state === 'draining') return 'up drain 0%\n';
-    return `up ready ${this.freePercent()}%\n`;
+    return state === 'full' ? 'up ready 0%\n' : 'up ready 100%\n';
   }
 }
