@@ -91,11 +91,17 @@ describe('host uid ranges are machine-wide', { skip: SKIP }, () => {
       ...env,
       BOXLAB_RUN: RUNS.b,
     });
-    child([BIN, 'run', '--', '/bin/sh', '-c', 'echo up; sleep 120'], { BOXLAB_RUN: RUNS.cli });
     const [urlA, urlB] = await Promise.all([serverUp(PORTS.a, srvA), serverUp(PORTS.b, srvB)]);
+    // The CLI box lives until the after() hook's SIGTERM: its lifetime must not depend on how long the servers took to
+    // come up (in CI's v2 guest that was more than the 120 s a `sleep 120` box once lived, and its box was gone).
+    const cli = child([BIN, 'run', '--', '/bin/sh', '-c', 'echo up; exec sleep 3600'], { BOXLAB_RUN: RUNS.cli });
     // Sessions on both servers created at the same time, while the CLI box comes up.
     clients.push(...(await Promise.all([openShell(urlA), openShell(urlB), openShell(urlA), openShell(urlB)])));
-    for (let i = 0; i < 200 && liveBoxes(RUNS.cli).length === 0; i++) await sleep(100);
+    for (const end = Date.now() + 180_000; Date.now() < end && liveBoxes(RUNS.cli).length === 0; ) {
+      if (cli.exitCode !== null || cli.signalCode !== null)
+        throw new Error(`boxlab run exited ${cli.exitCode}: ${(cli as ChildProcess & { log: () => string }).log()}`);
+      await sleep(100);
+    }
 
     const boxes = Object.entries(RUNS).flatMap(([who, dir]) => liveBoxes(dir).map((r) => ({ who, r })));
     assert.deepEqual(boxes.map((b) => b.who).sort(), ['a', 'a', 'b', 'b', 'cli']);
