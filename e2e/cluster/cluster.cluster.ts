@@ -259,6 +259,37 @@ test('three nodes behind HAProxy: spread, affinity, drain, kill -9', { timeout: 
   assert.deepEqual(JSON.parse(viaLb.body).progress['xray-tour'].steps, [0], `through the balancer, pinned to ${other.id}`);
   figures.push(`progress: step passed on n1, read from ${other.id} (direct and pinned through HAProxy) ${seenMs.toFixed(0)} ms later`);
 
+  // PostgreSQL down under the running cluster (a crash: no checkpoint): terminals on every node keep working, the
+  // nodes stay in the balance (the database is everyone's; taking every node out would stop the room), progress
+  // answers 503 database_unavailable, a step passed meanwhile counts on its node and reaches the database once it is
+  // back (server/lessons/progress.ts keeps it), where another node reads it.
+  const tDown = performance.now();
+  db.pause();
+  for (const n of nodes) {
+    const l = live.find((x) => x.node === n.id)!;
+    await echo(l, `db-down-${n.id}`);
+    assert.equal((await health(n)).state, 'ready', `${n.id} stays ready while the database is down`);
+  }
+  const refused = await until('progress refused while the database is down', 20_000, async () => {
+    const r = await http(LB, 'GET', '/api/progress', undefined, { 'X-Boxlab-Learner': LEARNER, Cookie: pinned.cookie! });
+    return r.status === 503 ? r : null;
+  });
+  assert.equal(JSON.parse(refused.body).error, 'database_unavailable');
+  assert.ok(refused.headers['retry-after'], 'a Retry-After with the 503');
+  a.client.control({ type: 'lesson', slug: 'xray-tour', step: 1, learner: LEARNER, name: 'Ada' });
+  await a.client.waitMessage('check', (m) => m.slug === 'xray-tour' && m.step === 1, 15_000);
+  a.client.type('sleep 1000 &\r');
+  await a.client.waitMessage('check', (m) => m.slug === 'xray-tour' && m.step === 1 && m.passed, 20_000);
+  db.resume();
+  const tUp = performance.now();
+  await until(`step 1 (passed during the outage) on ${other.id}`, 30_000, async () => {
+    const p = await http(`http://${other.net.address}:${NODE_PORT}`, 'GET', '/api/progress', undefined, { 'X-Boxlab-Learner': LEARNER });
+    return p.status === 200 && (JSON.parse(p.body).progress?.['xray-tour']?.steps as number[]).includes(1);
+  });
+  figures.push(
+    `PostgreSQL down ${((tUp - tDown) / 1000).toFixed(1)} s: every node echoed and stayed ready, progress 503; the step passed meanwhile on n1 read from ${other.id} ${((performance.now() - tUp) / 1000).toFixed(1)} s after it came back`,
+  );
+
   // A reconnect (a reload: same cookie, same token) lands on the same node and gets its screen back.
   const r = live[7]!;
   await echo(r, 'before-reload');

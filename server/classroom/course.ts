@@ -128,7 +128,7 @@ export class Course {
       const { databaseUrl: url, dbPath } = this.opts;
       const db = Database.open({ url, file: dbPath ?? defaultDbPath() }, this.deps.log);
       if (url) this.deps.log(`progress and classes: PostgreSQL ${db.where}`);
-      this.storeInstance = new ProgressStore(db);
+      this.storeInstance = new ProgressStore(db, this.deps.log);
     }
     return this.storeInstance;
   }

@@ -4,7 +4,8 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { ProgressStore, defaultDbPath, learnerKey } from './progress.ts';
+import { MAX_PENDING_PASSES, ProgressStore, defaultDbPath, learnerKey } from './progress.ts';
+import { DbError } from '../db/sql.ts';
 import { MiB, parseBytes } from '../protocol/size.ts';
 import { settingsFor, settingsMatch } from './settings.ts';
 import { bothEngines, closing } from '../db/testing/engines.ts';
@@ -102,4 +103,52 @@ test("a pack's image is asked for only when the server has it, and a box from an
   const box = { memoryBytes: 256 * MiB, cpuFraction: 0.5, pids: 128, baseDir: '/var/lib/boxlab/images/busybox' };
   assert.equal(settingsMatch(box, { image: 'debian' }, limits), false);
   assert.equal(settingsMatch({ ...box, baseDir: '/var/lib/boxlab/images/debian' }, { image: 'debian' }, limits), true);
+});
+
+test('a step passed while the database is down is kept, counted, and written by the retry once it answers', async () => {
+  const lines: string[] = [];
+  const store = new ProgressStore(':memory:', (l) => lines.push(l), 20);
+  const key = learnerKey('tok-outage');
+  await store.database.ready();
+  const run = store.database.run.bind(store.database);
+  let down = true;
+  store.database.run = ((sql: string, params?: never) => {
+    if (down && sql.startsWith('INSERT INTO steps')) return Promise.reject(new DbError('postgres: connection refused', false));
+    return run(sql, params);
+  }) as typeof store.database.run;
+  await assert.rejects(
+    store.pass(key, 'xray-tour', 1),
+    (err: Error) => err instanceof DbError && /kept, written when the database answers again/.test(err.message),
+  );
+  await assert.rejects(store.pass(key, 'xray-tour', 1), DbError, 'the same pass again: still one kept');
+  assert.equal(store.pendingPasses, 1);
+  assert.deepEqual(await store.passedSteps(key, 'xray-tour'), [1], 'this node counts it meanwhile');
+  assert.deepEqual((await store.progress(key, { 'xray-tour': 2 }))['xray-tour']?.steps, [1]);
+  await new Promise((r) => setTimeout(r, 100));
+  assert.equal(store.pendingPasses, 1, 'retried, still down: still kept');
+  down = false;
+  for (let i = 0; i < 100 && store.pendingPasses; i++) await new Promise((r) => setTimeout(r, 10));
+  assert.equal(store.pendingPasses, 0, 'written by the retry');
+  const rows = await store.database.all<{ step: number }>('SELECT step FROM steps WHERE learner = ?', [key]);
+  assert.deepEqual(
+    rows.map((r) => r.step),
+    [1],
+    'in the database once it answers',
+  );
+  assert.equal(await store.pass(key, 'xray-tour', 1), false, 'already passed');
+  await store.close();
+});
+
+test('kept passes are capped at MAX_PENDING_PASSES (the oldest dropped, said once per drop) and a close says what is lost', async () => {
+  const lines: string[] = [];
+  const store = new ProgressStore(':memory:', (l) => lines.push(l), 60_000);
+  await store.database.ready();
+  store.database.run = (() => Promise.reject(new DbError('down', false))) as typeof store.database.run;
+  for (let i = 0; i <= MAX_PENDING_PASSES; i++) await store.pass(`k${i}`, 's', 0).catch(() => {});
+  assert.equal(store.pendingPasses, MAX_PENDING_PASSES);
+  assert.deepEqual(await store.passedSteps('k0', 's'), [], 'the oldest was dropped');
+  assert.deepEqual(await store.passedSteps(`k${MAX_PENDING_PASSES}`, 's'), [0]);
+  assert.equal(lines.filter((l) => /oldest is dropped/.test(l)).length, 1);
+  await store.close();
+  assert.match(lines.at(-1) ?? '', new RegExp(`${MAX_PENDING_PASSES} passed step\\(s\\) lost`));
 });

@@ -4,6 +4,17 @@ import path from 'node:path';
 import type { LessonProgress } from '../protocol/lessons.ts';
 import { fromEnv } from '../protocol/settings.ts';
 import { Database } from '../db/database.ts';
+import { DB_RETRY_AFTER_SEC, DbError } from '../db/sql.ts';
+
+/** Passes kept while the database is down, at most (a room of 1000 passing 10 steps each); the oldest is dropped. */
+export const MAX_PENDING_PASSES = 10_000;
+
+interface PendingPass {
+  key: string;
+  slug: string;
+  step: number;
+  at: number;
+}
 
 export function defaultDbPath(env: Record<string, string | undefined> = process.env): string {
   return path.join(fromEnv('home', env), 'boxlab.db');
@@ -14,10 +25,27 @@ export const learnerKey = (token: string): string => createHash('sha256').update
 
 export class ProgressStore {
   readonly database: Database;
+  /**
+   * Steps passed while the database did not answer (a PostgreSQL restart under a running class): written again every
+   * DB_RETRY_AFTER_SEC until it does, and counted meanwhile in what this node answers, so a learner who passes a step
+   * during an outage finds it passed after a reload and in the database once it is back.
+   */
+  private readonly pending = new Map<string, PendingPass>();
+  private retry: NodeJS.Timeout | null = null;
+  private flushing: Promise<void> | null = null;
 
   /** A file (the SQLite default; ':memory:' for tests) or an open database (PostgreSQL in a cluster, server/db/). */
-  constructor(db: string | Database, log: (line: string) => void = () => {}) {
+  constructor(
+    db: string | Database,
+    private readonly log: (line: string) => void = () => {},
+    private readonly retryMs = DB_RETRY_AFTER_SEC * 1000,
+  ) {
     this.database = typeof db === 'string' ? Database.open({ file: db }, log) : db;
+  }
+
+  /** Passes not yet in the database. */
+  get pendingPasses(): number {
+    return this.pending.size;
   }
 
   /** False when the file could not be opened and an in-memory database stands in (progress lost on restart). */
@@ -35,20 +63,67 @@ export class ProgressStore {
     );
   }
 
-  /** Records a passed step; returns true if it was new. */
+  /**
+   * Records a passed step; returns true if it was new. When the database does not answer the pass is kept and written
+   * later (see `pending`), and the DbError still reaches the caller, saying so.
+   */
   async pass(key: string, slug: string, step: number): Promise<boolean> {
-    const r = await this.database.run('INSERT INTO steps (learner, slug, step, passed_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING', [
-      key,
-      slug,
-      step,
-      Date.now(),
-    ]);
-    return r.changes > 0;
+    const p = { key, slug, step, at: Date.now() };
+    try {
+      return await this.insert(p);
+    } catch (err) {
+      if (!(err instanceof DbError)) throw err;
+      this.keep(p);
+      throw new DbError(`${err.message}; kept, written when the database answers again`, false, { cause: err });
+    }
+  }
+
+  private insert(p: PendingPass): Promise<boolean> {
+    return this.database
+      .run('INSERT INTO steps (learner, slug, step, passed_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING', [p.key, p.slug, p.step, p.at])
+      .then((r) => r.changes > 0);
+  }
+
+  private keep(p: PendingPass): void {
+    const id = `${p.key}\0${p.slug}\0${p.step}`;
+    if (this.pending.has(id)) return;
+    if (this.pending.size >= MAX_PENDING_PASSES) {
+      const oldest = this.pending.keys().next().value!;
+      this.pending.delete(oldest);
+      this.log(`progress: ${MAX_PENDING_PASSES} passes waiting for the database; the oldest is dropped`);
+    }
+    this.pending.set(id, p);
+    this.retry ??= setInterval(() => void this.flush(), this.retryMs).unref();
+  }
+
+  /** Writes the kept passes, oldest first; stops at the first failure (the database is still down) until the next try. */
+  flush(): Promise<void> {
+    this.flushing ??= (async () => {
+      try {
+        for (const [id, p] of this.pending) {
+          await this.insert(p);
+          this.pending.delete(id);
+        }
+        if (this.retry) clearInterval(this.retry);
+        this.retry = null;
+      } catch {
+        // still down: the interval tries again
+      } finally {
+        this.flushing = null;
+      }
+    })();
+    return this.flushing;
+  }
+
+  private pendingFor(key: string, slug?: string): PendingPass[] {
+    if (!this.pending.size) return [];
+    return [...this.pending.values()].filter((p) => p.key === key && (slug === undefined || p.slug === slug));
   }
 
   async passedSteps(key: string, slug: string): Promise<number[]> {
     const rows = await this.database.all<{ step: number }>('SELECT step FROM steps WHERE learner = ? AND slug = ?', [key, slug]);
-    return rows.map((r) => r.step).sort((a, b) => a - b);
+    const steps = new Set([...rows.map((r) => r.step), ...this.pendingFor(key, slug).map((p) => p.step)]);
+    return [...steps].sort((a, b) => a - b);
   }
 
   /** Per lesson: passed steps and whether all `stepCounts[slug]` steps are passed. */
@@ -58,11 +133,12 @@ export class ProgressStore {
       'SELECT slug, step, passed_at AS at FROM steps WHERE learner = ? ORDER BY slug, step',
       [key],
     );
-    for (const r of rows) {
+    for (const r of [...rows, ...this.pendingFor(key)]) {
       const p = (out[r.slug] ??= { steps: [], done: false, updatedAt: 0 });
-      p.steps.push(r.step);
+      if (!p.steps.includes(r.step)) p.steps.push(r.step);
       p.updatedAt = Math.max(p.updatedAt, r.at);
     }
+    for (const p of Object.values(out)) p.steps.sort((a, b) => a - b);
     for (const [slug, p] of Object.entries(out)) {
       const n = stepCounts[slug];
       p.done = n !== undefined && Array.from({ length: n }, (_, i) => i).every((i) => p.steps.includes(i));
@@ -70,7 +146,16 @@ export class ProgressStore {
     return out;
   }
 
-  close(): Promise<void> {
+  /** Stops retrying; what is still kept is written by one last try if the database answers. */
+  async close(): Promise<void> {
+    if (this.retry) clearInterval(this.retry);
+    this.retry = null;
+    if (this.pending.size) {
+      await this.flush();
+      if (this.retry) clearInterval(this.retry);
+      this.retry = null;
+      if (this.pending.size) this.log(`progress: ${this.pending.size} passed step(s) lost: the database did not answer before closing`);
+    }
     return this.database.close();
   }
 }

@@ -15,6 +15,10 @@ export interface ThrowawayPg {
   url(db?: string): string;
   /** A fresh database (one per test keeps tests apart); returns its URL. */
   createDatabase(name: string): Promise<string>;
+  /** Stops the server as a crash would (immediate: no checkpoint), keeping its directory: an outage. */
+  pause(): void;
+  /** Starts it again on the same port and data (crash recovery first), after pause(). */
+  resume(): void;
   /** Stops the server (immediate) and removes the directory; idempotent. */
   stop(): void;
 }
@@ -56,11 +60,21 @@ export async function startThrowawayPg(
   const asRoot = process.getuid?.() === 0;
   const who = asRoot ? (account('postgres') ?? account('nobody')) : null;
   const dir = fs.mkdtempSync('/tmp/boxlab-pg-');
-  const stop = () => {
+  const halt = () => {
     if (fs.existsSync(path.join(dir, 'data', 'postmaster.pid')))
       spawnSync(path.join(bin, 'pg_ctl'), ['-D', path.join(dir, 'data'), '-m', 'immediate', '-w', 'stop'], { ...ids, stdio: 'ignore' });
+  };
+  const stop = () => {
+    halt();
     fs.rmSync(dir, { recursive: true, force: true });
   };
+  /** pg_ctl start with the options the cluster was made with; its status and log tail. */
+  const start = (o: string) =>
+    spawnSync(path.join(bin, 'pg_ctl'), ['-D', path.join(dir, 'data'), '-o', o, '-l', path.join(dir, 'log'), '-w', '-t', '60', 'start'], {
+      ...ids,
+      cwd: dir,
+      stdio: 'pipe',
+    });
   const ids = who ? { uid: who.uid, gid: who.gid } : {};
   const user = 'boxlab';
   const password = opts.password ?? randomBytes(12).toString('hex');
@@ -89,16 +103,8 @@ export async function startThrowawayPg(
     for (let attempt = 0; ; attempt++) {
       const port = opts.port ?? lo + Math.floor(Math.random() * (hi - lo + 1));
       const o = `-k ${dir} -p ${port} -c listen_addresses=${host} -c fsync=off -c synchronous_commit=off -c full_page_writes=off`;
-      const r = spawnSync(
-        path.join(bin, 'pg_ctl'),
-        ['-D', path.join(dir, 'data'), '-o', o, '-l', path.join(dir, 'log'), '-w', '-t', '60', 'start'],
-        {
-          ...ids,
-          cwd: dir,
-          stdio: 'pipe',
-        },
-      );
-      if (r.status === 0) return made(port);
+      const r = start(o);
+      if (r.status === 0) return made(port, o);
       const log = fs.existsSync(path.join(dir, 'log')) ? fs.readFileSync(path.join(dir, 'log'), 'utf8') : '';
       if (opts.port !== undefined || attempt >= 5 || !/Address already in use/.test(log))
         throw new Error(`pg_ctl start failed: ${r.stderr.toString().trim()} ${log.slice(-500)}`);
@@ -108,7 +114,7 @@ export async function startThrowawayPg(
     throw err;
   }
 
-  function made(port: number): ThrowawayPg {
+  function made(port: number, o: string): ThrowawayPg {
     const url = (db = 'postgres') => `postgres://${user}:${password}@${host.includes(':') ? `[${host}]` : host}:${port}/${db}`;
     return {
       dir,
@@ -128,6 +134,11 @@ export async function startThrowawayPg(
           await c.end();
         }
         return url(name);
+      },
+      pause: halt,
+      resume() {
+        const r = start(o);
+        if (r.status !== 0) throw new Error(`pg_ctl start (resume) failed: ${r.stderr.toString().trim()}`);
       },
       stop,
     };
