@@ -284,7 +284,8 @@ test('three nodes behind HAProxy: spread, affinity, drain, kill -9', { timeout: 
   const tUp = performance.now();
   await until(`step 1 (passed during the outage) on ${other.id}`, 30_000, async () => {
     const p = await http(`http://${other.net.address}:${NODE_PORT}`, 'GET', '/api/progress', undefined, { 'X-Boxlab-Learner': LEARNER });
-    return p.status === 200 && (JSON.parse(p.body).progress?.['xray-tour']?.steps as number[]).includes(1);
+    const steps = p.status === 200 ? (JSON.parse(p.body).progress?.['xray-tour']?.steps as number[] | undefined) : undefined;
+    return steps?.includes(1);
   });
   figures.push(
     `PostgreSQL down ${((tUp - tDown) / 1000).toFixed(1)} s: every node echoed and stayed ready, progress 503; the step passed meanwhile on n1 read from ${other.id} ${((performance.now() - tUp) / 1000).toFixed(1)} s after it came back`,
