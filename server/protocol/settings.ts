@@ -406,7 +406,7 @@ export const SETTINGS = {
     parse: count(0, 65535),
     default: 0,
     shown: '0',
-    doc: "TCP port of HAProxy's agent-check (ready/drain and a weight from free capacity) on the listen address (0 = off)",
+    doc: "TCP port of HAProxy's agent-check (ready, drain, or weight 0% while full) on the listen address (0 = off)",
   }),
   trustedProxies: def({
     env: 'BOXLAB_TRUSTED_PROXIES',
