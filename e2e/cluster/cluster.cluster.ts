@@ -394,7 +394,9 @@ test('three nodes behind HAProxy: spread, affinity, drain, kill -9', { timeout: 
   );
   assert.ok(now.length <= 1, `only the restarted node's warm-pool box may be there: ${now.join(', ')}`);
   await until('n2 UP again', 20_000, async () => (await lb!.servers()).get('n2')!.status === 'UP');
-  figures.push(`n2 restarted: ${swept ?? 'nothing to sweep'}, then ${now.length} box(es) of its own (warm pool); ${n3.id} holds ${(await health(n3)).sessions}; load ${load()}`);
+  figures.push(
+    `n2 restarted: ${swept ?? 'nothing to sweep'}, then ${now.length} box(es) of its own (warm pool); ${n3.id} holds ${(await health(n3)).sessions}; load ${load()}`,
+  );
   for (const n of nodes) recordBoxes(`${base}-n${n.net.index}`);
   console.log(`[cluster] ${figures.join('\n[cluster] ')}`);
 });
