@@ -3,7 +3,8 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { closeSync, fchmodSync, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { INSTRUCTOR_PROTOCOL_PREFIX, INSTRUCTOR_TOKEN_RE } from '../protocol/lessons.ts';
+import { INSTRUCTOR_PROTOCOL_PREFIX } from '../protocol/lessons.ts';
+import { INSTRUCTOR_TOKEN_RE } from '../protocol/settings.ts';
 import { clientAddress, type RouteRequest } from '../sessions/routes.ts';
 import { LoginLimiter } from './login-limit.ts';
 

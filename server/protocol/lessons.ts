@@ -9,8 +9,8 @@ export const WATCH_PATH = '/ws/watch';
 export const LEARNER_HEADER = 'x-boxlab-learner';
 /** Instructors open a watch socket with this subprotocol prefix + their token (browsers cannot set headers there). */
 export const INSTRUCTOR_PROTOCOL_PREFIX = 'boxlab.instructor.';
-/** What an instructor token may be: it travels in a subprotocol name, so no characters beyond these. */
-export const INSTRUCTOR_TOKEN_RE = /^[A-Za-z0-9_-]{16,}$/;
+// What an instructor token may be is in settings.ts (INSTRUCTOR_TOKEN_RE, with BOXLAB_INSTRUCTOR_TOKEN): the settings
+// parser must not load this file's zod schemas (83 ms of `boxlab run`'s start on a quiet machine).
 
 export const SLUG_RE = /^[a-z0-9][a-z0-9-]{0,63}$/;
 export const slugSchema = z.string().regex(SLUG_RE, 'slug must be lowercase letters, digits and dashes');

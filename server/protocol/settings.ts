@@ -75,6 +75,9 @@ const onOff = (v: string): boolean => {
 };
 
 /** Ranges of a box's limits: the parsers refuse values outside them, the engine checks the numbers it is given against them. */
+/** What an instructor token may be: it travels in a subprotocol name, so no characters beyond these. */
+export const INSTRUCTOR_TOKEN_RE = /^[A-Za-z0-9_-]{16,}$/;
+
 export const LIMIT_RANGES = {
   memoryBytes: { min: MiB, max: TiB },
   cpuFraction: { min: MIN_CPU_FRACTION, max: 1024 },

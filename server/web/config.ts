@@ -5,13 +5,20 @@ import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import type { SessionLimits } from '../protocol/messages.ts';
-import { SETTINGS, fromEnv, settingsOf, type ParseContext, type Setting, type SettingKey } from '../protocol/settings.ts';
+import {
+  INSTRUCTOR_TOKEN_RE,
+  SETTINGS,
+  fromEnv,
+  settingsOf,
+  type ParseContext,
+  type Setting,
+  type SettingKey,
+} from '../protocol/settings.ts';
 import { describeLimitError, formatBytes, parseDurationSec } from '../protocol/size.ts';
 import type { Rate } from '../sessions/budget.ts';
 import type { ConnectionLimits } from './gate.ts';
 import { ProxyTrust } from './client-address.ts';
 import { parseHost } from './hosts.ts';
-import { INSTRUCTOR_TOKEN_RE } from '../protocol/lessons.ts';
 
 /**
  * What one client may cost the others (docs/protocol.md, "Budgets"). Per session is the main tool; per address is
