@@ -138,8 +138,8 @@ export class ProgressStore {
       if (!p.steps.includes(r.step)) p.steps.push(r.step);
       p.updatedAt = Math.max(p.updatedAt, r.at);
     }
-    for (const p of Object.values(out)) p.steps.sort((a, b) => a - b);
     for (const [slug, p] of Object.entries(out)) {
+      p.steps.sort((a, b) => a - b);
       const n = stepCounts[slug];
       p.done = n !== undefined && Array.from({ length: n }, (_, i) => i).every((i) => p.steps.includes(i));
     }
@@ -152,8 +152,6 @@ export class ProgressStore {
     this.retry = null;
     if (this.pending.size) {
       await this.flush();
-      if (this.retry) clearInterval(this.retry);
-      this.retry = null;
       if (this.pending.size) this.log(`progress: ${this.pending.size} passed step(s) lost: the database did not answer before closing`);
     }
     return this.database.close();
