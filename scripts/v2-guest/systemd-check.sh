@@ -51,7 +51,7 @@ UNIT=sandbox-web.service
 cat >/etc/systemd/system/$UNIT <<EOT
 [Service]
 WorkingDirectory=$PWD
-Environment=PORT=51000 HOST=127.0.0.1 BOXLAB_RUN=/run/boxlab-serve BOXLAB_TEST_TIME_FACTOR=8 BOXLAB_SKIP_WEB_BUILD=1
+Environment=PORT=51000 HOST=127.0.0.1 BOXLAB_RUN=/run/boxlab-serve BOXLAB_TEST_TIME_FACTOR=8 BOXLAB_SKIP_WEB_BUILD=1 BOXLAB_WARM_POOL=1
 ExecStart=$(command -v node) $PWD/bin/boxlab.js serve
 StandardOutput=tty
 StandardError=inherit
@@ -61,7 +61,7 @@ EOT
 systemctl daemon-reload && systemctl start $UNIT || bad "systemctl start $UNIT"
 D=$CG/system.slice/$UNIT
 say "$UNIT: main pid $(systemctl show -P MainPID $UNIT)"
-node --import tsx scripts/v2-guest/systemd-serve-probe.ts http://127.0.0.1:51000 $D || bad "serve probe"
+node --import tsx scripts/v2-guest/systemd-serve-probe.ts http://127.0.0.1:51000 $D 1 || bad "serve probe"
 say "$UNIT tree: $(find $D -type d | sed "s|$D|.|" | tr '\n' ' ')"
 systemctl stop $UNIT
 say "$UNIT stopped: $(systemctl show -P ActiveState $UNIT), dir $(test -d $D && echo still there || echo gone)"
