@@ -7,6 +7,7 @@ import type { BoxSettings } from '../protocol/settings.ts';
 import type { LoadedLesson } from '../lessons/loader.ts';
 import { PackSet } from '../lessons/packset.ts';
 import { ProgressStore, defaultDbPath } from '../lessons/progress.ts';
+import { PassSpool } from '../lessons/pass-spool.ts';
 import { CheckRunner } from '../lessons/runner.ts';
 import type { Limits } from '../lessons/settings.ts';
 import type { BoxProbe } from '../lessons/probe.ts';
@@ -28,6 +29,11 @@ export interface CourseOptions {
   dbPath?: string;
   /** postgres://… (BOXLAB_DATABASE_URL): progress and classes in that shared database instead of the SQLite file. */
   databaseUrl?: string;
+  /**
+   * Local file for steps passed while the database does not answer (server/lessons/pass-spool.ts), one per node; when
+   * it is there at start the store opens at once and writes them. Default: none (kept in memory only).
+   */
+  passSpool?: string;
   /** The built-in course's folder (default lessons/). */
   lessonsDir?: string;
   /** Lesson packs served beside the built-in course (`boxlab serve --lessons DIR`). */
@@ -117,6 +123,8 @@ export class Course {
       () => this.store,
       this.instructors,
     );
+    // Passes kept by this node's previous run during a database outage: written now, not at the first visitor.
+    if (opts.passSpool && fs.existsSync(opts.passSpool)) void this.store;
   }
 
   /**
@@ -128,7 +136,8 @@ export class Course {
       const { databaseUrl: url, dbPath } = this.opts;
       const db = Database.open({ url, file: dbPath ?? defaultDbPath() }, this.deps.log);
       if (url) this.deps.log(`progress and classes: PostgreSQL ${db.where}`);
-      this.storeInstance = new ProgressStore(db, this.deps.log);
+      const spool = this.opts.passSpool ? new PassSpool(this.opts.passSpool, this.deps.log) : null;
+      this.storeInstance = new ProgressStore(db, this.deps.log, undefined, spool);
     }
     return this.storeInstance;
   }

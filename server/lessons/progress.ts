@@ -5,16 +5,12 @@ import type { LessonProgress } from '../protocol/lessons.ts';
 import { fromEnv } from '../protocol/settings.ts';
 import { Database } from '../db/database.ts';
 import { DB_RETRY_AFTER_SEC, DbError } from '../db/sql.ts';
+import type { PassSpool, SpooledPass } from './pass-spool.ts';
 
 /** Passes kept while the database is down, at most (a room of 1000 passing 10 steps each); the oldest is dropped. */
 export const MAX_PENDING_PASSES = 10_000;
 
-interface PendingPass {
-  key: string;
-  slug: string;
-  step: number;
-  at: number;
-}
+type PendingPass = SpooledPass;
 
 export function defaultDbPath(env: Record<string, string | undefined> = process.env): string {
   return path.join(fromEnv('home', env), 'boxlab.db');
@@ -28,7 +24,8 @@ export class ProgressStore {
   /**
    * Steps passed while the database did not answer (a PostgreSQL restart under a running class): written again every
    * DB_RETRY_AFTER_SEC until it does, and counted meanwhile in what this node answers, so a learner who passes a step
-   * during an outage finds it passed after a reload and in the database once it is back.
+   * during an outage finds it passed after a reload and in the database once it is back. With a spool, each is also
+   * appended to a local file, read back at the next start: a node stopped during the outage loses none.
    */
   private readonly pending = new Map<string, PendingPass>();
   private retry: NodeJS.Timeout | null = null;
@@ -39,8 +36,15 @@ export class ProgressStore {
     db: string | Database,
     private readonly log: (line: string) => void = () => {},
     private readonly retryMs = DB_RETRY_AFTER_SEC * 1000,
+    private readonly spool: PassSpool | null = null,
   ) {
     this.database = typeof db === 'string' ? Database.open({ file: db }, log) : db;
+    const kept = spool?.load() ?? [];
+    for (const p of kept) this.hold(p);
+    if (kept.length) {
+      this.log(`progress: ${kept.length} passed step(s) kept before a restart (${spool!.file}); writing them to the database`);
+      void this.flush();
+    }
   }
 
   /** Passes not yet in the database. */
@@ -85,8 +89,13 @@ export class ProgressStore {
   }
 
   private keep(p: PendingPass): void {
+    if (this.hold(p)) this.spool?.append(p);
+  }
+
+  /** Into the pending map (false if it was there already), the retry timer started. */
+  private hold(p: PendingPass): boolean {
     const id = `${p.key}\0${p.slug}\0${p.step}`;
-    if (this.pending.has(id)) return;
+    if (this.pending.has(id)) return false;
     if (this.pending.size >= MAX_PENDING_PASSES) {
       const oldest = this.pending.keys().next().value!;
       this.pending.delete(oldest);
@@ -94,6 +103,7 @@ export class ProgressStore {
     }
     this.pending.set(id, p);
     this.retry ??= setInterval(() => void this.flush(), this.retryMs).unref();
+    return true;
   }
 
   /** Writes the kept passes, oldest first; stops at the first failure (the database is still down) until the next try. */
@@ -104,6 +114,8 @@ export class ProgressStore {
           await this.insert(p);
           this.pending.delete(id);
         }
+        // Synchronously after the last delete: no pass can have been kept (appended) in between.
+        this.spool?.clear();
         if (this.retry) clearInterval(this.retry);
         this.retry = null;
       } catch {
@@ -152,7 +164,10 @@ export class ProgressStore {
     this.retry = null;
     if (this.pending.size) {
       await this.flush();
-      if (this.pending.size) this.log(`progress: ${this.pending.size} passed step(s) lost: the database did not answer before closing`);
+      if (this.pending.size && this.spool)
+        this.log(`progress: ${this.pending.size} passed step(s) not yet in the database: kept in ${this.spool.file} for the next start`);
+      else if (this.pending.size)
+        this.log(`progress: ${this.pending.size} passed step(s) lost: the database did not answer before closing`);
     }
     return this.database.close();
   }

@@ -152,6 +152,8 @@ export async function startServer(opts: StartServerOptions = {}): Promise<Runnin
         : undefined,
     log,
   });
+  // Its name in a cluster; also names this node's own file of passes kept during a database outage.
+  const nodeId = cfg.nodeId ?? defaultNodeId(hostname());
   const course: Course = new Course(
     {
       manager,
@@ -166,11 +168,12 @@ export async function startServer(opts: StartServerOptions = {}): Promise<Runnin
       packDirs: cfg.lessonDirs,
       ...(cfg.instructorToken ? { instructorToken: cfg.instructorToken } : {}),
       ...(cfg.databaseUrl ? { databaseUrl: cfg.databaseUrl } : {}),
+      passSpool: join(opts.home ?? boxlabHome(), `pending-passes-${nodeId}.jsonl`),
       ...opts.course,
     },
   );
   const drainFile = opts.drain ? null : join(fromEnv('runDir', process.env), 'drain');
-  const node = new ClusterNode(cfg.nodeId ?? defaultNodeId(hostname()), manager, opts.drain ?? fileDrain(drainFile!));
+  const node = new ClusterNode(nodeId, manager, opts.drain ?? fileDrain(drainFile!));
   // `touch`/`rm` of the drain file take effect within a second even when no balancer asks.
   const drainPoll = setInterval(() => node.refresh(), 1000);
   drainPoll.unref();
