@@ -29,8 +29,10 @@ async function storeWith(file: string, lines: string[], state: { down: boolean }
   return store;
 }
 
-const until = async (ok: () => boolean) => {
-  for (let i = 0; i < 200 && !ok(); i++) await new Promise((r) => setTimeout(r, 10));
+/** Polls every 10 ms, up to `ms` (generous: a loaded CI machine recovers a crashed PostgreSQL slowly). */
+const until = async (ok: () => boolean, ms = 30_000) => {
+  const end = Date.now() + ms;
+  while (!ok() && Date.now() < end) await new Promise((r) => setTimeout(r, 10));
 };
 
 test('passes kept during an outage are in the file (mode 0600), read by the next run, written, and the file goes', async (t) => {
