@@ -3,6 +3,7 @@
 // On a v1 or hybrid host there is no delegation (the test says so and skips); the v2 guest runs it (npm run test:v2).
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import os from 'node:os';
 import { describe, test } from 'node:test';
 import { defaultImagePath, ensureImage } from '../rootfs/index.ts';
 import { SKIP, startBox } from '../security-tests/testing/harness.ts';
@@ -62,6 +63,49 @@ describe('lab mode: a cgroup subtree delegated to the box (cgroup v2)', { skip: 
       const total = (await live.box.cgroupSubtree()).length;
       assert.equal(total, MAX_DESCENDANTS, `cgroup.max.descendants caps the subtree (${made} made by the loop)`);
       t.diagnostic(`subtree capped at ${total} cgroups (the loop made ${made} before mkdir was refused)`);
+    } finally {
+      await live.close();
+    }
+    if (boxDir) assert.equal(fs.existsSync(boxDir), false, `${boxDir} removed with its children`);
+  });
+
+  // Where the kernel counts a fork refused at pids.max moved in Linux 6.12 (pids.events became hierarchical, at the
+  // cgroup whose limit was hit): before, in the forking task's (here init/). The lesson check reads both
+  // (server/lessons/kernel-reads.ts pidsMaxEvents); this proves one of them sees it on the running kernel.
+  test("a bomb in init/ stopped at the box pids.max is counted in the box or in init/ (the kernel's choice)", async (t) => {
+    const base = await ensureImage(defaultImagePath(), () => {});
+    const live = await startBox({
+      baseDir: base,
+      lab: true,
+      pids: 24,
+      memoryBytes: 128 * MiB,
+      stdio: 'pty',
+      shell: '/bin/sh',
+      args: ['-l'],
+    });
+    let boxDir = '';
+    try {
+      const st = await live.box.stats();
+      if (st.cgroupVersion !== 2) {
+        t.skip(`cgroup v${st.cgroupVersion} host: no delegation (cgroups(7))`);
+        return;
+      }
+      const initCg = fs.readFileSync(`/proc/${live.box.pids.init}/cgroup`, 'utf8').trim();
+      boxDir = `/sys/fs/cgroup${initCg.slice(3, -'/init'.length)}`;
+      // The bomb runs only under a limit read back from the kernel.
+      assert.equal(fs.readFileSync(`${boxDir}/pids.max`, 'utf8').trim(), '24', 'the box pids.max read back');
+      await live.waitFor(/# /, 30_000);
+      // An interactive ash abandons the line at the first fork it cannot make: the echo (a builtin) goes on its own line.
+      live.box.write('i=0; while [ $i -lt 40 ]; do sleep 60 & i=$((i+1)); done\n');
+      live.box.write('echo bombed=$((40+2))\n');
+      await live.waitFor(/bombed=42/, 60_000);
+      const own = (await live.box.stats()).pids.refused ?? 0;
+      const sub = await live.box.cgroupSubtree();
+      const below = sub.reduce((n, c) => n + c.pidsRefused, 0);
+      t.diagnostic(
+        `kernel ${os.release()}: forks refused counted at the box ${own}, in its subtree ${below} (${sub.map((c) => `${c.path} ${c.pidsRefused}`).join(', ')})`,
+      );
+      assert.ok(Math.max(own, below) > 0, `a refused fork is counted somewhere: box ${own}, subtree ${below}`);
     } finally {
       await live.close();
     }

@@ -11,6 +11,7 @@ const cg = (path: string, over: Partial<{ memoryMax: number | null; oomKills: nu
   memoryCurrent: 0,
   oomKills: 0,
   pidsMax: null,
+  pidsRefused: 0,
   procs: [],
   controllers: ['memory', 'pids'],
   ...over,

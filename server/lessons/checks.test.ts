@@ -7,6 +7,7 @@ import type { Memo } from './checks.ts';
 import { answerMatches } from './facts.ts';
 import type { BoxProc } from './probe.ts';
 import { FakeProbe, run, stats } from './testing/fake-probe.ts';
+import { pidsMaxEvents } from './kernel-reads.ts';
 
 test('file: new, copied-up, whiteout and owner are told apart', async () => {
   const p = new FakeProbe();
@@ -144,7 +145,7 @@ test('counters compare with the baseline taken when the step began', async () =>
   p.st = stats({ throttled: 25 });
   assert.equal((await run('cpu-throttled', p, { minPeriods: 5 }, cpu.memo)).r.ok, true);
   const bomb = await run('pids-max-hit', p, {});
-  p.pidsEvents = 'max 17\n';
+  p.st = stats({ refused: 17 });
   assert.match(
     (await run('pids-max-hit', p, {}, bomb.memo)).r.message,
     /17 forks refused at pids.max since this step began \(1 of 32 tasks\)/,
@@ -156,6 +157,31 @@ test('counters compare with the baseline taken when the step began', async () =>
   assert.equal((await run('pids-calm', p, {}, calm)).r.ok, false);
   p.st = stats({ pids: 1 });
   assert.equal((await run('pids-calm', p, {}, calm)).r.ok, true);
+});
+
+test("forks refused in a lab box: the box's own count (Linux 6.12+) or the sum over its subtree (before), the larger", async () => {
+  const p = new FakeProbe();
+  const sub = (path: string, pidsRefused: number) => ({
+    path,
+    memoryMax: null,
+    memoryCurrent: 0,
+    oomKills: 0,
+    pidsMax: null,
+    pidsRefused,
+    procs: [],
+    controllers: ['pids'],
+  });
+  assert.equal(await pidsMaxEvents(p), 0);
+  // Before 6.12: counted where the forking task lives (init/ or the learner's own cgroup), never at the box.
+  p.subtree = [sub('init', 3), sub('mine', 2)];
+  assert.equal(await pidsMaxEvents(p), 5);
+  const bomb = await run('pids-max-hit', p, {});
+  p.subtree = [sub('init', 9), sub('mine', 2)];
+  assert.equal((await run('pids-max-hit', p, {}, bomb.memo)).r.ok, true, 'a bomb in init/ is seen');
+  // 6.12+: counted at the box (whose pids.max was hit) and its ancestors, not in init/.
+  p.subtree = [sub('init', 0), sub('mine', 0)];
+  p.st = stats({ refused: 7 });
+  assert.equal(await pidsMaxEvents(p), 7);
 });
 
 test('network and IPC checks read the box namespaces', async () => {

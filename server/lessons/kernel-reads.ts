@@ -67,4 +67,15 @@ export async function shmSegments(probe: BoxProbe): Promise<{ key: string; size:
     });
 }
 
-export const pidsMaxEvents = (probe: BoxProbe): number => Number(/^max\s+(\d+)/m.exec(probe.cgroupText('pids', 'pids.events'))?.[1] ?? 0);
+/**
+ * Forks refused at a pids.max in the box. Where the kernel counts one depends on its version: before Linux 6.12 in the
+ * forking task's cgroup, from 6.12 in the cgroup whose limit was hit and its ancestors (pids.events, "cgroup/pids:
+ * Make event counters hierarchical"; the old way with the pids_localevents mount option). In a plain box both are the
+ * box's cgroup. In a lab box the tasks live in init/ or the learner's own cgroups below the box, which holds the
+ * limit: so the larger of the box's own count and the sum over its subtree, right on either kernel.
+ */
+export async function pidsMaxEvents(probe: BoxProbe): Promise<number> {
+  const own = (await probe.stats()).pids.refused ?? 0;
+  const below = (await probe.cgroupSubtree()).reduce((n, c) => n + c.pidsRefused, 0);
+  return Math.max(own, below);
+}

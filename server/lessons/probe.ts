@@ -2,8 +2,6 @@
 import type { SubCgroup } from '../engine/cgroups/delegate-box.ts';
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
-import path from 'node:path';
-import { parseMountinfo, parseProcCgroup } from '../engine/cgroups/detect.ts';
 import type { SandboxHandle, SandboxStats, StageEvent } from '../engine/types.ts';
 import { lstatBeneath, readHeadBeneath, statDirBeneath } from '../boxfs/index.ts';
 
@@ -36,7 +34,6 @@ export interface BoxProbe {
   stats(): Promise<SandboxStats>;
   /** Lab mode on cgroup v2: the cgroups below the box's own (engine CgroupSet.subtree). */
   cgroupSubtree(): Promise<SubCgroup[]>;
-  cgroupText(controller: 'pids' | 'memory' | 'cpu', file: string): string;
   /** A host binary run inside one of the box's namespaces that carry no files (uts, ipc, net): never its mount ns. */
   inNamespace(kind: 'uts' | 'ipc' | 'net', argv: string[]): Promise<string>;
   nsInode(kind: string): number;
@@ -48,24 +45,6 @@ export interface BoxProbe {
   rootIdOf(hostPid: number): string | null;
   /** True when the process's cwd is not beneath the box directory `dirId` (walking "..", no links involved). */
   cwdOutside(hostPid: number, dirId: string): boolean | null;
-}
-
-/**
- * Host directory of the box's cgroup for a controller: its path in /proc/<init>/cgroup (as the host sees it) under the
- * host's mount of that hierarchy, minus the mount's root (a v1 hierarchy may be mounted from a sub-cgroup, as in Docker).
- * A v1 line for the controller wins (hybrid hosts); otherwise the unified hierarchy (pure v2).
- */
-export function cgroupDir(controller: string, procCgroup: string, hostMountinfo: string): string {
-  const cg = parseProcCgroup(procCgroup);
-  const mounts = parseMountinfo(hostMountinfo);
-  const v1 = cg.v1.get(controller);
-  const m =
-    v1 !== undefined
-      ? mounts.find((e) => e.fsType === 'cgroup' && e.superOptions.includes(controller))
-      : mounts.find((e) => e.fsType === 'cgroup2');
-  const rel = v1 ?? cg.v2;
-  if (!m || rel === undefined) throw new Error(`no ${controller} cgroup found for the box`);
-  return path.posix.join(m.mountPoint, path.posix.relative(m.root, rel));
 }
 
 const NSENTER = ['/usr/bin/nsenter', '/bin/nsenter', '/usr/sbin/nsenter'];
@@ -88,7 +67,6 @@ function statusField(text: string, key: string): string | undefined {
 export class RealProbe implements BoxProbe {
   readonly id: string;
   readonly initPid: number;
-  private cgDirs = new Map<string, string>();
   private readonly nsenter: string;
 
   constructor(
@@ -188,16 +166,6 @@ export class RealProbe implements BoxProbe {
 
   cgroupSubtree(): Promise<SubCgroup[]> {
     return this.box.cgroupSubtree();
-  }
-
-  /** The box's cgroup directory of a controller: its path from /proc/<init>/cgroup under the matching host mount. */
-  cgroupText(controller: 'pids' | 'memory' | 'cpu', file: string): string {
-    let dir = this.cgDirs.get(controller);
-    if (!dir) {
-      dir = cgroupDir(controller, this.procText('cgroup'), fs.readFileSync('/proc/self/mountinfo', 'utf8'));
-      this.cgDirs.set(controller, dir);
-    }
-    return fs.readFileSync(path.posix.join(dir, file), 'utf8');
   }
 
   inNamespace(kind: 'uts' | 'ipc' | 'net', argv: string[]): Promise<string> {

@@ -72,7 +72,8 @@ export interface SandboxErrorInfo {
 export interface SandboxStats {
   memory: { current: number; limit: number; oomKills: number; swapCurrent?: number };
   cpu: { usageUsec: number; quotaFraction: number; nrThrottled: number; throttledUsec: number };
-  pids: { current: number; max: number };
+  /** refused: pids.events "max" of the box's own cgroup (absent from older recordings). */
+  pids: { current: number; max: number; refused?: number };
   cgroupVersion: 1 | 2;
 }
 

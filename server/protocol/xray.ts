@@ -64,7 +64,7 @@ export type XrayNs = z.infer<typeof xrayNs>;
 export const xrayStats = z.object({
   memory: z.object({ current: z.number(), limit: z.number(), oomKills: z.number(), swapCurrent: z.number().optional() }),
   cpu: z.object({ usageUsec: z.number(), quotaFraction: z.number(), nrThrottled: z.number(), throttledUsec: z.number() }),
-  pids: z.object({ current: z.number(), max: z.number() }),
+  pids: z.object({ current: z.number(), max: z.number(), refused: z.number().optional() }),
   cgroupVersion: z.union([z.literal(1), z.literal(2)]),
 });
 

@@ -45,7 +45,7 @@ test('v1: a full message with every view, valid on the wire, then only what chan
   assert.deepEqual(first.stats, {
     memory: { current: 815104, limit: 268435456, oomKills: 0 },
     cpu: { usageUsec: 6087, quotaFraction: 0.5, nrThrottled: 0, throttledUsec: 0 },
-    pids: { current: 3, max: 128 },
+    pids: { current: 3, max: 128, refused: 0 },
     cgroupVersion: 1,
   });
   assert.equal(first.fs!.set.length, 9);
@@ -91,7 +91,7 @@ test('v2: stats from memory.current / memory.max ("max" is -1) / cpu.stat µs', 
   assert.deepEqual(m.stats, {
     memory: { current: 1204224, limit: -1, oomKills: 0, swapCurrent: 0 },
     cpu: { usageUsec: 9120, quotaFraction: 0.5, nrThrottled: 1, throttledUsec: 2100 },
-    pids: { current: 2, max: 128 },
+    pids: { current: 2, max: 128, refused: 0 },
     cgroupVersion: 2,
   });
   assert.equal(m.procs, undefined, 'only the watched view is sampled');

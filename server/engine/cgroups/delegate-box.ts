@@ -1,7 +1,7 @@
 // Lab mode on cgroup v2: hands the box's own cgroup subtree to the box's root, as systemd's Delegate= does for a unit.
 import path from 'node:path';
 import { cgError, errCode, type CgroupIO } from './io.ts';
-import { parsePids } from './parse.ts';
+import { parsePids, pidsRefusedOf } from './parse.ts';
 
 const j = path.posix.join;
 
@@ -117,6 +117,8 @@ export interface SubCgroup {
   /** oom_kill of memory.events (hierarchical: kills in this cgroup and below). */
   oomKills: number;
   pidsMax: number | null;
+  /** pids.events "max" there (0 when the pids controller is off there). */
+  pidsRefused: number;
   procs: number[];
   controllers: string[];
 }
@@ -141,12 +143,14 @@ export async function readSubtree(io: CgroupIO, box: string): Promise<SubCgroup[
     const mem = await opt(j(dir, 'memory.max'));
     const cur = await opt(j(dir, 'memory.current'));
     const pids = await opt(j(dir, 'pids.max'));
+    const pidsEvents = await opt(j(dir, 'pids.events'));
     out.push({
       path: path.posix.relative(box, dir),
       memoryMax: mem === null ? null : num(mem),
       memoryCurrent: cur === null ? null : num(cur),
       oomKills: Number(/^oom_kill (\d+)$/m.exec(events)?.[1] ?? 0),
       pidsMax: pids === null ? null : num(pids),
+      pidsRefused: pidsEvents === null ? 0 : pidsRefusedOf(pidsEvents),
       procs: parsePids(procs),
       controllers: ((await opt(j(dir, 'cgroup.controllers'))) ?? '').trim().split(/\s+/).filter(Boolean),
     });

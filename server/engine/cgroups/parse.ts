@@ -51,3 +51,6 @@ export const CFS_PERIOD_US = 100_000;
 export function cfsQuotaUs(fraction: number): number {
   return Math.max(1000, Math.round(fraction * CFS_PERIOD_US));
 }
+
+/** "max N" of pids.events: forks refused at a pids.max (where the kernel counts one: server/lessons/kernel-reads.ts). */
+export const pidsRefusedOf = (events: string): number => Number(/^max\s+(\d+)/m.exec(events)?.[1] ?? 0);

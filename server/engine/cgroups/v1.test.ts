@@ -81,10 +81,11 @@ test('v1: addProcess, procs and stats parsing (ns -> µs)', async (t) => {
   await k.setRel('/sys/fs/cgroup/cpuacct/boxlab/box1/cpuacct.usage', '5000000123\n');
   await k.setRel('/sys/fs/cgroup/cpu/boxlab/box1/cpu.stat', 'nr_periods 40\nnr_throttled 7\nthrottled_time 9000000\nnr_bursts 0\n');
   await k.setRel('/sys/fs/cgroup/pids/boxlab/box1/pids.current', '3\n');
+  await k.setRel('/sys/fs/cgroup/pids/boxlab/box1/pids.events', 'max 4\n');
   assert.deepEqual(await set.stats(), {
     memory: { current: 1234, limit: 67108864, oomKills: 2, swapCurrent: 100 },
     cpu: { usageUsec: 5000000, quotaFraction: 0.25, nrThrottled: 7, throttledUsec: 9000 },
-    pids: { current: 3, max: 20 },
+    pids: { current: 3, max: 20, refused: 4 },
     cgroupVersion: 1,
   });
   await assert.rejects(set.addProcess(-1), /invalid pid/);

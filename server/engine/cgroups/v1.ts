@@ -2,7 +2,7 @@
 import path from 'node:path';
 import type { Controller } from './detect.ts';
 import type { CgroupIO } from './io.ts';
-import { CFS_PERIOD_US, cfsQuotaUs, parseKeyed, parseLimit, type CgroupLimits } from './parse.ts';
+import { CFS_PERIOD_US, cfsQuotaUs, parseKeyed, parseLimit, pidsRefusedOf, type CgroupLimits } from './parse.ts';
 
 const j = path.posix.join;
 
@@ -70,10 +70,12 @@ export async function v1CpuStats(io: CgroupIO, cpuDir: string, cpuacctDir: strin
 }
 
 /** pids.current / pids.max read the same on v1 and v2 ("max" = unlimited reads as -1). */
-export async function pidsStats(io: CgroupIO, dir: string): Promise<{ current: number; max: number }> {
+export async function pidsStats(io: CgroupIO, dir: string): Promise<{ current: number; max: number; refused: number }> {
+  const events = j(dir, 'pids.events'); // Linux 4.8; same file on v1 and v2
   return {
     current: parseLimit(await io.read(j(dir, 'pids.current'))),
     max: parseLimit(await io.read(j(dir, 'pids.max'))),
+    refused: (await io.exists(events)) ? pidsRefusedOf(await io.read(events)) : 0,
   };
 }
 

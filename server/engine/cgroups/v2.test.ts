@@ -240,10 +240,11 @@ test('v2: stats parsing', async (t) => {
   await k.setRel(`${d}/memory.swap.current`, '0\n');
   await k.setRel(`${d}/cpu.stat`, 'usage_usec 777\nuser_usec 700\nsystem_usec 77\nnr_periods 10\nnr_throttled 2\nthrottled_usec 333\n');
   await k.setRel(`${d}/pids.current`, '2\n');
+  await k.setRel(`${d}/pids.events`, 'max 0\n');
   assert.deepEqual(await set.stats(), {
     memory: { current: 5000, limit: 67108864, oomKills: 1, swapCurrent: 0 },
     cpu: { usageUsec: 777, quotaFraction: 0.25, nrThrottled: 2, throttledUsec: 333 },
-    pids: { current: 2, max: 20 },
+    pids: { current: 2, max: 20, refused: 0 },
     cgroupVersion: 2,
   });
   await set.remove();

@@ -40,7 +40,6 @@ export function fileProbe(
     hostText: () => '',
     stats: () => sb.stats(),
     cgroupSubtree: () => sb.cgroupSubtree(),
-    cgroupText: () => '',
     inNamespace: async () => '',
     nsInode: () => 0,
     boxDirId: () => null,

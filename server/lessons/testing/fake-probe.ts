@@ -20,11 +20,11 @@ const stat = (e: Entry): fs.Stats =>
     ctimeMs: e.ctimeMs ?? 0,
   }) as unknown as fs.Stats;
 
-export function stats(over: { oom?: number; throttled?: number; usage?: number; pids?: number } = {}): SandboxStats {
+export function stats(over: { oom?: number; throttled?: number; usage?: number; pids?: number; refused?: number } = {}): SandboxStats {
   return {
     memory: { current: 5 << 20, limit: 64 << 20, oomKills: over.oom ?? 0 },
     cpu: { usageUsec: over.usage ?? 0, quotaFraction: 0.2, nrThrottled: over.throttled ?? 0, throttledUsec: 0 },
-    pids: { current: over.pids ?? 1, max: 32 },
+    pids: { current: over.pids ?? 1, max: 32, refused: over.refused ?? 0 },
     cgroupVersion: 1,
   };
 }
@@ -47,7 +47,6 @@ export class FakeProbe implements BoxProbe {
   async cgroupSubtree() {
     return this.subtree;
   }
-  pidsEvents = 'max 0\n';
   ns: Record<string, string> = {};
   roots = new Map<number, string>();
   cwdOut = new Set<number>();
@@ -76,9 +75,6 @@ export class FakeProbe implements BoxProbe {
   }
   async stats() {
     return this.st;
-  }
-  cgroupText() {
-    return this.pidsEvents;
   }
   async inNamespace(kind: string, argv: string[]) {
     return this.ns[`${kind}:${argv.join(' ')}`] ?? '';
