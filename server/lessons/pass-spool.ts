@@ -18,7 +18,7 @@ export interface SpooledPass {
 /** learnerKey(): base64url of a SHA-256, 43 characters. */
 const KEY_RE = /^[A-Za-z0-9_-]{43}$/;
 /** A file bigger than this is not read (10,000 kept passes are ~1.2 MB): what fits is replayed, the rest said lost. */
-export const MAX_SPOOL_BYTES = 4 * 1024 * 1024;
+const MAX_SPOOL_BYTES = 4 * 1024 * 1024;
 
 function parseLine(line: string): SpooledPass | null {
   try {

@@ -10,8 +10,6 @@ import type { PassSpool, SpooledPass } from './pass-spool.ts';
 /** Passes kept while the database is down, at most (a room of 1000 passing 10 steps each); the oldest is dropped. */
 export const MAX_PENDING_PASSES = 10_000;
 
-type PendingPass = SpooledPass;
-
 export function defaultDbPath(env: Record<string, string | undefined> = process.env): string {
   return path.join(fromEnv('home', env), 'boxlab.db');
 }
@@ -27,7 +25,7 @@ export class ProgressStore {
    * during an outage finds it passed after a reload and in the database once it is back. With a spool, each is also
    * appended to a local file, read back at the next start: a node stopped during the outage loses none.
    */
-  private readonly pending = new Map<string, PendingPass>();
+  private readonly pending = new Map<string, SpooledPass>();
   private retry: NodeJS.Timeout | null = null;
   private flushing: Promise<void> | null = null;
 
@@ -82,18 +80,18 @@ export class ProgressStore {
     }
   }
 
-  private insert(p: PendingPass): Promise<boolean> {
+  private insert(p: SpooledPass): Promise<boolean> {
     return this.database
       .run('INSERT INTO steps (learner, slug, step, passed_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING', [p.key, p.slug, p.step, p.at])
       .then((r) => r.changes > 0);
   }
 
-  private keep(p: PendingPass): void {
+  private keep(p: SpooledPass): void {
     if (this.hold(p)) this.spool?.append(p);
   }
 
   /** Into the pending map (false if it was there already), the retry timer started. */
-  private hold(p: PendingPass): boolean {
+  private hold(p: SpooledPass): boolean {
     const id = `${p.key}\0${p.slug}\0${p.step}`;
     if (this.pending.has(id)) return false;
     if (this.pending.size >= MAX_PENDING_PASSES) {
@@ -127,7 +125,7 @@ export class ProgressStore {
     return this.flushing;
   }
 
-  private pendingFor(key: string, slug?: string): PendingPass[] {
+  private pendingFor(key: string, slug?: string): SpooledPass[] {
     if (!this.pending.size) return [];
     return [...this.pending.values()].filter((p) => p.key === key && (slug === undefined || p.slug === slug));
   }

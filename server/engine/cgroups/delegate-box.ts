@@ -1,6 +1,6 @@
 // Lab mode on cgroup v2: hands the box's own cgroup subtree to the box's root, as systemd's Delegate= does for a unit.
 import path from 'node:path';
-import { cgError, errCode, type CgroupIO } from './io.ts';
+import { cgError, errCode, readOptional, type CgroupIO } from './io.ts';
 import { parsePids, pidsRefusedOf } from './parse.ts';
 
 const j = path.posix.join;
@@ -128,14 +128,7 @@ const num = (s: string): number | null => (s.trim() === 'max' ? null : Number(s.
 /** Reads every cgroup below `box` (a file missing because its controller is off reads as null). */
 export async function readSubtree(io: CgroupIO, box: string): Promise<SubCgroup[]> {
   const out: SubCgroup[] = [];
-  const opt = async (p: string) => {
-    try {
-      return await io.read(p);
-    } catch (e) {
-      if (errCode(e) === 'ENOENT') return null;
-      throw e;
-    }
-  };
+  const opt = (p: string) => readOptional(io, p);
   for (const dir of (await descendants(io, box)).reverse()) {
     const procs = await opt(j(dir, 'cgroup.procs'));
     if (procs === null) continue; // removed while we walked

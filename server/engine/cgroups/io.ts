@@ -106,6 +106,16 @@ export function errCode(e: unknown): string | undefined {
   return (e as NodeJS.ErrnoException | undefined)?.code;
 }
 
+/** A cgroup file that may be missing (its controller off there, the cgroup removed meanwhile): null then. */
+export async function readOptional(io: CgroupIO, p: string): Promise<string | null> {
+  try {
+    return await io.read(p);
+  } catch (e) {
+    if (errCode(e) === 'ENOENT') return null;
+    throw e;
+  }
+}
+
 /** Wraps a Node fs error as a SandboxError one-liner with syscall, errno, code and path. */
 export function cgError(stage: StageName, e: unknown, fallback: { syscall: string; path?: string }, what?: string): SandboxError {
   if (e instanceof SandboxError) return e;

@@ -1,7 +1,7 @@
 // cgroup v1 writers and readers: memory/memsw limits, CFS quota, pids.max, cpuacct usage, freezer.
 import path from 'node:path';
 import type { Controller } from './detect.ts';
-import type { CgroupIO } from './io.ts';
+import { readOptional, type CgroupIO } from './io.ts';
 import { CFS_PERIOD_US, cfsQuotaUs, parseKeyed, parseLimit, pidsRefusedOf, type CgroupLimits } from './parse.ts';
 
 const j = path.posix.join;
@@ -71,11 +71,11 @@ export async function v1CpuStats(io: CgroupIO, cpuDir: string, cpuacctDir: strin
 
 /** pids.current / pids.max read the same on v1 and v2 ("max" = unlimited reads as -1). */
 export async function pidsStats(io: CgroupIO, dir: string): Promise<{ current: number; max: number; refused: number }> {
-  const events = j(dir, 'pids.events'); // Linux 4.8; same file on v1 and v2
+  const events = await readOptional(io, j(dir, 'pids.events')); // Linux 4.8; same file on v1 and v2
   return {
     current: parseLimit(await io.read(j(dir, 'pids.current'))),
     max: parseLimit(await io.read(j(dir, 'pids.max'))),
-    refused: (await io.exists(events)) ? pidsRefusedOf(await io.read(events)) : 0,
+    refused: events === null ? 0 : pidsRefusedOf(events),
   };
 }
 

@@ -2,7 +2,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { detectLayout, unifiedMount, type Controller } from './detect.ts';
-import { parseKeyed, parseLimit } from './parse.ts';
+import { parseKeyed, parseLimit, pidsRefusedOf } from './parse.ts';
 
 export interface CgroupView {
   /** 2 when memory, cpu and pids are on cgroup2. */
@@ -79,6 +79,6 @@ export function cgroupView(pid: number, fsRoot = '/'): CgroupView {
     cpuThrottled: () => parseKeyed(read(dir('cpu'), 'cpu.stat')).get('nr_throttled') ?? 0,
     pidsMax: () => parseLimit(read(dir('pids'), 'pids.max')),
     pidsCurrent: () => parseLimit(read(dir('pids'), 'pids.current')),
-    pidsRefused: () => Number(/^max (\d+)$/m.exec(read(dir('pids'), 'pids.events'))?.[1] ?? 0),
+    pidsRefused: () => pidsRefusedOf(read(dir('pids'), 'pids.events')),
   };
 }
