@@ -3,6 +3,7 @@ import {
   API_CLASSROOM_PATH,
   API_LESSONS_PATH,
   API_PROGRESS_PATH,
+  B64URL32_RE,
   LEARNER_HEADER,
   classActionRequest,
   type LessonListResponse,
@@ -45,7 +46,6 @@ function classApi(course: Course): ClassApi {
 }
 
 const MAX_BODY = 4096;
-const LEARNER_RE = /^[A-Za-z0-9_-]{43}$/;
 
 async function readJson(r: RouteRequest): Promise<{ ok: true; value: unknown } | { ok: false; status: 400 | 413 }> {
   const text = await readBodyText(r, MAX_BODY);
@@ -102,7 +102,7 @@ async function courseRoutes(course: Course, r: RouteRequest, res: RouteResponse,
     // A class member's progress follows them from browser to browser: their resume code names it.
     const resume = r.headers[RESUME_HEADER];
     const member = typeof resume === 'string' ? await course.classes.keyOfResume(resume) : undefined;
-    if (!member && !LEARNER_RE.test(token))
+    if (!member && !B64URL32_RE.test(token))
       return (sendJson(res, 400, { error: 'bad_request', message: `${LEARNER_HEADER} must be the learner id` }), true);
     const counts = Object.fromEntries(course.lessons.map((l) => [l.lesson.slug, l.specs.length]));
     const body: ProgressResponse = { progress: await course.store.progress(member ?? learnerKey(token), counts) };

@@ -6,7 +6,7 @@
 // tokens, like the database) and nothing a learner can write: mode 0600 in the root-owned BOXLAB_HOME. Each line is
 // still checked on load, since a torn last line is what kill -9 during an append leaves.
 import { appendFileSync, existsSync, readFileSync, unlinkSync } from 'node:fs';
-import { SLUG_RE } from '../protocol/lessons.ts';
+import { B64URL32_RE, SLUG_RE } from '../protocol/lessons.ts';
 
 export interface SpooledPass {
   key: string;
@@ -15,8 +15,6 @@ export interface SpooledPass {
   at: number;
 }
 
-/** learnerKey(): base64url of a SHA-256, 43 characters. */
-const KEY_RE = /^[A-Za-z0-9_-]{43}$/;
 /** A file bigger than this is not read (10,000 kept passes are ~1.2 MB): what fits is replayed, the rest said lost. */
 const MAX_SPOOL_BYTES = 4 * 1024 * 1024;
 
@@ -25,7 +23,7 @@ function parseLine(line: string): SpooledPass | null {
     const v = JSON.parse(line) as Partial<SpooledPass>;
     const ok =
       typeof v.key === 'string' &&
-      KEY_RE.test(v.key) &&
+      B64URL32_RE.test(v.key) &&
       typeof v.slug === 'string' &&
       SLUG_RE.test(v.slug) &&
       Number.isInteger(v.step) &&

@@ -14,7 +14,9 @@ export const INSTRUCTOR_PROTOCOL_PREFIX = 'boxlab.instructor.';
 
 export const SLUG_RE = /^[a-z0-9][a-z0-9-]{0,63}$/;
 export const slugSchema = z.string().regex(SLUG_RE, 'slug must be lowercase letters, digits and dashes');
-const learnerToken = z.string().regex(/^[A-Za-z0-9_-]{43}$/, 'learner id must be 32 bytes of base64url');
+/** 32 random bytes (or a SHA-256) in base64url, no padding: session tokens, learner ids and the keys stored for them. */
+export const B64URL32_RE = /^[A-Za-z0-9_-]{43}$/;
+const learnerToken = z.string().regex(B64URL32_RE, 'learner id must be 32 bytes of base64url');
 export const learnerNameSchema = z.string().trim().max(64);
 
 // ---- lesson content (built by server/lessons from mdast, rendered by components/lessons with React elements) ----

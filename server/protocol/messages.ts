@@ -2,7 +2,7 @@
 import { z } from 'zod';
 import { STAGES } from './box.ts';
 import { xrayMsg, xraySubscribeMsg } from './xray.ts';
-import { LESSON_CLIENT_TYPES, LESSON_SERVER_TYPES, lessonClientMessages, lessonServerMessages } from './lessons.ts';
+import { B64URL32_RE, LESSON_CLIENT_TYPES, LESSON_SERVER_TYPES, lessonClientMessages, lessonServerMessages } from './lessons.ts';
 
 export const PROTOCOL_VERSION = 'boxlab.v1';
 /** The token travels as a second subprotocol because browsers cannot set headers on a WebSocket. */
@@ -53,7 +53,7 @@ export const FLOW = {
   resyncMs: 5000,
 } as const;
 
-export const tokenSchema = z.string().regex(/^[A-Za-z0-9_-]{43}$/, 'token must be 32 bytes of base64url');
+export const tokenSchema = z.string().regex(B64URL32_RE, 'token must be 32 bytes of base64url');
 
 // ---- client → server (text frames) ----
 const int = () => z.number().int();

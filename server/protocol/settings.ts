@@ -74,10 +74,10 @@ const onOff = (v: string): boolean => {
   throw new LimitError('must be on or off');
 };
 
-/** Ranges of a box's limits: the parsers refuse values outside them, the engine checks the numbers it is given against them. */
 /** What an instructor token may be: it travels in a subprotocol name, so no characters beyond these. */
 export const INSTRUCTOR_TOKEN_RE = /^[A-Za-z0-9_-]{16,}$/;
 
+/** Ranges of a box's limits: the parsers refuse values outside them, the engine checks the numbers it is given against them. */
 export const LIMIT_RANGES = {
   memoryBytes: { min: MiB, max: TiB },
   cpuFraction: { min: MIN_CPU_FRACTION, max: 1024 },
