@@ -1,4 +1,5 @@
 // The learner's identity in this browser: a long-lived random id (localStorage, apart from the session token) and a chosen name.
+import { B64URL32_RE } from '../../server/protocol/lessons';
 const ID_KEY = 'boxlab.learner.v1';
 const NAME_KEY = 'boxlab.learner.name';
 
@@ -14,7 +15,7 @@ function store(): Storage | null {
 export function learnerId(): string {
   const s = store();
   const old = s?.getItem(ID_KEY);
-  if (old && /^[A-Za-z0-9_-]{43}$/.test(old)) return old;
+  if (old && B64URL32_RE.test(old)) return old;
   const bytes = crypto.getRandomValues(new Uint8Array(32));
   const id = btoa(String.fromCharCode(...bytes))
     .replace(/\+/g, '-')
